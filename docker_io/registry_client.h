@@ -6,6 +6,7 @@
 // Thread-safe: one client may be shared by upload workers.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -69,14 +70,31 @@ class RegistryClient {
   // on 401 reads the challenge, obtains credentials (basic, or a bearer token
   // from the realm) and retries once.
   Result<HttpResponse> SendAuthorized(HttpRequest request, const std::string& scope);
+  // Gets a bearer token for `scope` from the realm of `challenge` (a
+  // WWW-Authenticate value) and caches "Bearer <token>" until it expires.
   Result<std::string> FetchToken(const std::string& challenge, const std::string& scope);
+
+  // The cached Authorization value for `scope` ("" if none or expired).
+  std::string CachedAuthorization(const std::string& scope);
+  void CacheAuthorization(const std::string& scope, std::string value,
+                          std::chrono::seconds lifetime);
+  // Answers a 401: Authorization value to retry with, or the error.
+  Result<std::string> AnswerChallenge(const HttpResponse& response, const std::string& scope);
+  // POST + PUT ?digest=; `put` carries the body and headers.
+  Status UploadMonolithic(const std::string& repo, const std::string& digest, HttpRequest put);
+  // MapRegistryError, with a login hint when no credentials were given.
+  Status ErrorFor(const HttpResponse& response, const std::string& what) const;
 
   RegistryEndpoint endpoint_;
   Credentials credentials_;
   std::shared_ptr<HttpTransport> transport_;
 
   std::mutex mu_;
-  std::map<std::string, std::string> auth_by_scope_;  // scope -> Authorization header value
+  struct CachedAuth {
+    std::string value;  // Authorization header value (secret)
+    std::chrono::steady_clock::time_point expires;
+  };
+  std::map<std::string, CachedAuth> auth_by_scope_;  // guarded by mu_
 };
 
 // "repository:<repo>:pull,push"

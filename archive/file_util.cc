@@ -1,0 +1,135 @@
+#include "archive/file_util.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <random>
+#include <system_error>
+
+namespace ppa {
+
+namespace fs = std::filesystem;
+
+void UniqueFd::Reset() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+Result<UniqueFd> OpenForRead(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return ErrnoError("cannot open", path, errno);
+  return UniqueFd(fd);
+}
+
+Status MakeDirs(const std::string& path) {
+  std::error_code ec;
+  fs::path p(path);
+  fs::path current;
+  for (const auto& part : p) {
+    current /= part;
+    if (fs::exists(current, ec)) continue;
+    if (::mkdir(current.c_str(), 0700) != 0 && errno != EEXIST) {
+      return ErrnoError("cannot create directory", current.string(), errno);
+    }
+  }
+  return Status::Ok();
+}
+
+Status RemoveTree(const std::string& path) {
+  std::error_code ec;
+  fs::remove_all(path, ec);
+  if (ec) return IoError("cannot remove '" + path + "': " + ec.message());
+  return Status::Ok();
+}
+
+std::string AbsolutePath(const std::string& path) {
+  std::error_code ec;
+  fs::path abs = fs::absolute(path, ec);
+  return ec ? path : abs.lexically_normal().string();
+}
+
+std::string NewUuid() {
+  std::random_device rd;
+  unsigned char b[16];
+  for (auto& x : b) x = static_cast<unsigned char>(rd());
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  char out[37];
+  std::snprintf(out, sizeof out,
+                "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
+                b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
+                b[14], b[15]);
+  return out;
+}
+
+const char* CompressionName(Compression c) {
+  switch (c) {
+    case Compression::kNone: return "none";
+    case Compression::kGzip: return "gzip";
+    case Compression::kZstd: return "zstd";
+    case Compression::kXz: return "xz";
+    case Compression::kBzip2: return "bzip2";
+  }
+  return "unknown";
+}
+
+Compression DetectCompression(std::string_view b) {
+  auto starts = [&](std::string_view magic) { return b.substr(0, magic.size()) == magic; };
+  if (starts("\x1f\x8b")) return Compression::kGzip;
+  if (starts("\x28\xb5\x2f\xfd")) return Compression::kZstd;
+  if (starts(std::string_view("\xfd" "7zXZ\x00", 6))) return Compression::kXz;
+  if (starts("BZh")) return Compression::kBzip2;
+  return Compression::kNone;
+}
+
+Result<Compression> DetectFileCompression(const std::string& path, uint64_t offset) {
+  PPA_ASSIGN_OR_RETURN(UniqueFd fd, OpenForRead(path));
+  char buf[6];
+  ssize_t got = ::pread(fd.get(), buf, sizeof buf, static_cast<off_t>(offset));
+  if (got < 0) return ErrnoError("cannot read", path, errno);
+  return DetectCompression(std::string_view(buf, static_cast<size_t>(got)));
+}
+
+Status WriteFileAtomic(const std::string& path, std::string_view data) {
+  std::string tmp = path + ".tmp-" + NewUuid().substr(0, 8);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError("cannot create", tmp, errno);
+  UniqueFd owner(fd);
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      int err = errno;
+      ::unlink(tmp.c_str());
+      return ErrnoError("cannot write", tmp, err);
+    }
+    done += static_cast<size_t>(n);
+  }
+  owner.Reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return ErrnoError("cannot rename to", path, err);
+  }
+  return Status::Ok();
+}
+
+Status CopyFile(const std::string& from, const std::string& to) {
+  std::string tmp = to + ".tmp-" + NewUuid().substr(0, 8);
+  std::error_code ec;
+  fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
+  if (ec) return IoError("cannot copy '" + from + "' to '" + to + "': " + ec.message());
+  ::chmod(tmp.c_str(), 0600);
+  if (::rename(tmp.c_str(), to.c_str()) != 0) {
+    int err = errno;
+    ::unlink(tmp.c_str());
+    return ErrnoError("cannot rename to", to, err);
+  }
+  return Status::Ok();
+}
+
+}  // namespace ppa

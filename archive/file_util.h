@@ -1,0 +1,67 @@
+// Small file-system helpers shared by the stages.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "archive/status.h"
+
+namespace ppa {
+
+// Owns a file descriptor; closes it on destruction. Move-only.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd() { Reset(); }
+  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    if (this != &o) {
+      Reset();
+      fd_ = std::exchange(o.fd_, -1);
+    }
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  void Reset();
+
+ private:
+  int fd_ = -1;
+};
+
+// Opens `path` read-only.
+Result<UniqueFd> OpenForRead(const std::string& path);
+
+// Creates `path` and its parents (mode 0700 for the ones created).
+Status MakeDirs(const std::string& path);
+
+// Removes a directory tree (no error when it does not exist). Does not
+// follow symbolic links.
+Status RemoveTree(const std::string& path);
+
+// Absolute form of `path` (without resolving symlinks).
+std::string AbsolutePath(const std::string& path);
+
+// A random RFC 4122 version-4 UUID string.
+std::string NewUuid();
+
+// Whole-file compression detected by magic bytes.
+enum class Compression { kNone, kGzip, kZstd, kXz, kBzip2 };
+const char* CompressionName(Compression c);
+Compression DetectCompression(std::string_view first_bytes);
+// Reads the first bytes of the file region and detects its compression.
+Result<Compression> DetectFileCompression(const std::string& path, uint64_t offset = 0);
+
+// Writes `data` to `path` (mode 0600), replacing it atomically.
+Status WriteFileAtomic(const std::string& path, std::string_view data);
+
+// Copies a file (mode 0600) through a temporary name, replacing `to`.
+Status CopyFile(const std::string& from, const std::string& to);
+
+}  // namespace ppa

@@ -1,0 +1,61 @@
+// An index of an uncompressed tar file: entry name -> where its data lies.
+//
+// Built in one pass over the 512-byte headers (ustar, GNU long names, pax
+// extended headers); file data is never read. Layers are then read straight
+// from the tarball with pread over their byte range: no extraction, and
+// different entries can be read in parallel. Symbolic and hard links between
+// entries (docker save writes duplicate layers as symlinks) are resolved
+// inside the index, never on the file system.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+#include "archive/status.h"
+
+namespace ppa {
+
+struct TarEntry {
+  enum class Type { kFile, kDirectory, kSymlink, kHardlink, kOther };
+  Type type = Type::kOther;
+  uint64_t offset = 0;  // of the data, from the start of the file
+  uint64_t size = 0;
+  std::string link_target;  // raw, for links
+};
+
+class TarIndex {
+ public:
+  // Indexes the tar file at `path`. kInvalidInput when it is not a tar file
+  // (bad header checksum) or is truncated; kUnsafeArchive for entry names
+  // that are absolute or contain "..".
+  static Result<TarIndex> Build(const std::string& path);
+
+  // Parses headers from memory (pure: for tests and fuzzing); `data` is the
+  // whole tar file.
+  static Result<TarIndex> Parse(std::string_view data);
+
+  // The regular file `name` (clean relative path), following symlinks and
+  // hard links inside the tar (at most 16 hops). kNotFound when absent or
+  // when a link leads outside the tar or nowhere.
+  Result<TarEntry> Find(std::string_view name) const;
+
+  bool Contains(std::string_view name) const { return entries_.count(std::string(name)) > 0; }
+  const std::map<std::string, TarEntry, std::less<>>& entries() const { return entries_; }
+
+ private:
+  template <typename ReadFn>
+  static Result<TarIndex> ParseWith(uint64_t file_size, ReadFn read);
+
+  std::map<std::string, TarEntry, std::less<>> entries_;
+};
+
+// Reads `size` bytes at `offset` of the file at `path` (small files only:
+// configs and manifests inside tarballs).
+Result<std::string> ReadFileRange(const std::string& path, uint64_t offset, uint64_t size);
+
+// Reads a whole (small) file, refusing files larger than `max_size`.
+Result<std::string> ReadSmallFile(const std::string& path, uint64_t max_size = 64 << 20);
+
+}  // namespace ppa

@@ -1,0 +1,226 @@
+#include "archive/unpack.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "archive/file_util.h"
+#include "archive/libarchive_internal.h"
+#include "archive/safe_path.h"
+
+namespace ppa {
+namespace {
+
+using internal::CheckArchive;
+
+constexpr size_t kReadBlock = 1 << 20;
+
+Status Unsafe(const std::string& entry, const std::string& why) {
+  return UnsafeArchive("entry '" + entry + "' " + why);
+}
+
+// Opens (creating when asked) the directory holding `path` below `root`,
+// never following a symlink. `leaf` receives the last component.
+Result<UniqueFd> OpenParentDir(int root, const std::string& path, bool create,
+                               std::string& leaf) {
+  UniqueFd current(::dup(root));
+  if (!current.valid()) return ErrnoError("cannot duplicate directory handle for", path, errno);
+  size_t start = 0;
+  while (true) {
+    size_t slash = path.find('/', start);
+    if (slash == std::string::npos) {
+      leaf = path.substr(start);
+      return current;
+    }
+    std::string part = path.substr(start, slash - start);
+    start = slash + 1;
+    int fd = ::openat(current.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && create) {
+      if (::mkdirat(current.get(), part.c_str(), 0700) != 0 && errno != EEXIST) {
+        return ErrnoError("cannot create directory", path, errno);
+      }
+      fd = ::openat(current.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (fd < 0) {
+      if (errno == ELOOP || errno == ENOTDIR) return Unsafe(path, "goes through a symlink or a file");
+      return ErrnoError("cannot open directory for", path, errno);
+    }
+    current = UniqueFd(fd);
+  }
+}
+
+// Removes whatever non-directory sits at `leaf` (an earlier entry of the same
+// name), so that the new entry never writes through it.
+Status ClearLeaf(int dir, const std::string& leaf, const std::string& path) {
+  struct stat st {};
+  if (::fstatat(dir, leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) return Status::Ok();
+  if (S_ISDIR(st.st_mode)) return Unsafe(path, "replaces a directory");
+  if (::unlinkat(dir, leaf.c_str(), 0) != 0) return ErrnoError("cannot replace", path, errno);
+  return Status::Ok();
+}
+
+Status MakeDirectory(int root, const std::string& path) {
+  std::string leaf;
+  PPA_ASSIGN_OR_RETURN(UniqueFd parent, OpenParentDir(root, path, true, leaf));
+  if (::mkdirat(parent.get(), leaf.c_str(), 0700) == 0) return Status::Ok();
+  if (errno != EEXIST) return ErrnoError("cannot create directory", path, errno);
+  struct stat st {};
+  if (::fstatat(parent.get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) {
+    return Unsafe(path, "is a directory over an existing file or symlink");
+  }
+  return Status::Ok();
+}
+
+Status WriteAll(int fd, const char* data, size_t size, int64_t offset, const std::string& path) {
+  while (size > 0) {
+    ssize_t n = ::pwrite(fd, data, size, offset);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ErrnoError("cannot write", path, errno);
+    }
+    data += n, size -= static_cast<size_t>(n), offset += n;
+  }
+  return Status::Ok();
+}
+
+class Unpacker {
+ public:
+  Unpacker(struct archive* a, int root, const std::string& archive_path,
+           const UnpackOptions& options)
+      : a_(a), root_(root), archive_path_(archive_path), options_(options) {}
+
+  Status Entry(struct archive_entry* entry) {
+    const char* raw = archive_entry_pathname(entry);
+    PPA_ASSIGN_OR_RETURN(std::string path, SanitizeEntryPath(raw ? raw : ""));
+    if (path.empty()) return Status::Ok();
+    if (const char* hard = archive_entry_hardlink(entry)) return HardLink(path, hard);
+    switch (archive_entry_filetype(entry)) {
+      case AE_IFDIR: return MakeDirectory(root_, path);
+      case AE_IFREG: return RegularFile(path);
+      case AE_IFLNK: return SymLink(path, archive_entry_symlink(entry));
+      default: return Unsafe(path, "is a device node, FIFO or socket");
+    }
+  }
+
+  UnpackResult& result() { return result_; }
+
+ private:
+  Status RegularFile(const std::string& path) {
+    std::string leaf;
+    PPA_ASSIGN_OR_RETURN(UniqueFd parent, OpenParentDir(root_, path, true, leaf));
+    PPA_RETURN_IF_ERROR(ClearLeaf(parent.get(), leaf, path));
+    int fd = ::openat(parent.get(), leaf.c_str(),
+                      O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) return ErrnoError("cannot create", path, errno);
+    UniqueFd file(fd);
+    const void* block = nullptr;
+    size_t size = 0;
+    int64_t offset = 0;
+    while (true) {
+      int rc = archive_read_data_block(a_, &block, &size, &offset);
+      if (rc == ARCHIVE_EOF) break;
+      PPA_RETURN_IF_ERROR(CheckArchive(a_, rc, "cannot read '" + path + "' from '" +
+                                                   archive_path_ + "'"));
+      result_.unpacked_bytes += size;
+      if (options_.max_unpacked_bytes && result_.unpacked_bytes > options_.max_unpacked_bytes) {
+        return UnsafeArchive("archive '" + archive_path_ + "' unpacks to more than " +
+                                 std::to_string(options_.max_unpacked_bytes) + " bytes",
+                             "raise the limit with --max-unpacked-size if the archive is trusted");
+      }
+      PPA_RETURN_IF_ERROR(WriteAll(fd, static_cast<const char*>(block), size, offset, path));
+    }
+    result_.files.push_back(path);
+    return Status::Ok();
+  }
+
+  Status SymLink(const std::string& path, const char* target) {
+    PPA_RETURN_IF_ERROR(ResolveLinkTarget(path, target ? target : "").status());
+    std::string leaf;
+    PPA_ASSIGN_OR_RETURN(UniqueFd parent, OpenParentDir(root_, path, true, leaf));
+    PPA_RETURN_IF_ERROR(ClearLeaf(parent.get(), leaf, path));
+    if (::symlinkat(target, parent.get(), leaf.c_str()) != 0) {
+      return ErrnoError("cannot create symlink", path, errno);
+    }
+    return Status::Ok();
+  }
+
+  Status HardLink(const std::string& path, const char* target_raw) {
+    auto target = SanitizeEntryPath(target_raw);
+    if (!target.ok() || target->empty()) {
+      return Unsafe(path, std::string("is a hard link outside the archive ('") + target_raw + "')");
+    }
+    std::string target_leaf, leaf;
+    PPA_ASSIGN_OR_RETURN(UniqueFd target_dir, OpenParentDir(root_, *target, false, target_leaf));
+    struct stat st {};
+    if (::fstatat(target_dir.get(), target_leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+        !S_ISREG(st.st_mode)) {
+      return Unsafe(path, "is a hard link to '" + *target + "', which is not a file of the archive");
+    }
+    PPA_ASSIGN_OR_RETURN(UniqueFd parent, OpenParentDir(root_, path, true, leaf));
+    PPA_RETURN_IF_ERROR(ClearLeaf(parent.get(), leaf, path));
+    if (::linkat(target_dir.get(), target_leaf.c_str(), parent.get(), leaf.c_str(), 0) != 0) {
+      return ErrnoError("cannot create hard link", path, errno);
+    }
+    result_.files.push_back(path);
+    return Status::Ok();
+  }
+
+  struct archive* a_;
+  int root_;
+  const std::string& archive_path_;
+  const UnpackOptions& options_;
+  UnpackResult result_;
+};
+
+}  // namespace
+
+Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::string& dest_dir,
+                                   const UnpackOptions& options) {
+  internal::ArchiveReader a = internal::NewTarReader();
+  PPA_RETURN_IF_ERROR(CheckArchive(
+      a.get(), archive_read_open_filename(a.get(), archive_path.c_str(), kReadBlock),
+      "cannot read archive '" + archive_path + "'"));
+  int root = ::open(dest_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (root < 0) return ErrnoError("cannot open work directory", dest_dir, errno);
+  UniqueFd root_fd(root);
+  Unpacker unpacker(a.get(), root, archive_path, options);
+  while (true) {
+    struct archive_entry* entry = nullptr;
+    int rc = archive_read_next_header(a.get(), &entry);
+    if (rc == ARCHIVE_EOF) break;
+    PPA_RETURN_IF_ERROR(
+        CheckArchive(a.get(), rc, "archive '" + archive_path + "' is not a readable tar archive"));
+    Status s = unpacker.Entry(entry);
+    if (!s.ok()) return s.WithContext("archive '" + archive_path + "'");
+  }
+  return std::move(unpacker.result());
+}
+
+Status DecompressFile(const std::string& src_path, const std::string& dest_path) {
+  internal::ArchiveReader a = internal::NewRawReader();
+  PPA_RETURN_IF_ERROR(CheckArchive(
+      a.get(), archive_read_open_filename(a.get(), src_path.c_str(), kReadBlock),
+      "cannot read '" + src_path + "'"));
+  struct archive_entry* entry = nullptr;
+  PPA_RETURN_IF_ERROR(CheckArchive(a.get(), archive_read_next_header(a.get(), &entry),
+                                   "cannot decompress '" + src_path + "'"));
+  int fd = ::open(dest_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError("cannot create", dest_path, errno);
+  UniqueFd out(fd);
+  std::string buf(kReadBlock, '\0');
+  int64_t offset = 0;
+  while (true) {
+    la_ssize_t n = archive_read_data(a.get(), buf.data(), buf.size());
+    if (n == 0) break;
+    if (n < 0) {
+      return CheckArchive(a.get(), static_cast<int>(n), "cannot decompress '" + src_path + "'");
+    }
+    PPA_RETURN_IF_ERROR(WriteAll(fd, buf.data(), static_cast<size_t>(n), offset, dest_path));
+    offset += n;
+  }
+  return Status::Ok();
+}
+
+}  // namespace ppa

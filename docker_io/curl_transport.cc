@@ -1,0 +1,413 @@
+// The libcurl HttpTransport. CURL types stay in this file.
+//
+// Easy handles are kept in a small pool (guarded by a mutex) and reset
+// between requests, so connections and TLS sessions are reused.
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "docker_io/http_transport.h"
+
+namespace ppa {
+namespace {
+
+struct CurlEasyDeleter {
+  void operator()(CURL* handle) const noexcept { curl_easy_cleanup(handle); }
+};
+using CurlEasy = std::unique_ptr<CURL, CurlEasyDeleter>;
+
+struct CurlSlistDeleter {
+  void operator()(curl_slist* list) const noexcept { curl_slist_free_all(list); }
+};
+using CurlSlist = std::unique_ptr<curl_slist, CurlSlistDeleter>;
+
+struct CurlUrlDeleter {
+  void operator()(CURLU* url) const noexcept { curl_url_cleanup(url); }
+};
+using CurlUrl = std::unique_ptr<CURLU, CurlUrlDeleter>;
+
+struct FdCloser {
+  int fd = -1;
+  ~FdCloser() {
+    if (fd >= 0) close(fd);
+  }
+};
+
+constexpr size_t kMaxPooledHandles = 8;
+constexpr long kMaxRedirects = 10;
+
+void GlobalInitOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+// The one place a curl_easy_setopt result becomes a Status.
+template <typename T>
+Status SetOpt(CURL* handle, CURLoption option, T value) {
+  CURLcode rc = curl_easy_setopt(handle, option, value);
+  if (rc != CURLE_OK) {
+    return NetworkError(std::string("curl option ") + std::to_string(static_cast<int>(option)) +
+                        " rejected: " + curl_easy_strerror(rc));
+  }
+  return Status::Ok();
+}
+
+// State shared with the callbacks of one transfer. Callbacks never throw:
+// they record what went wrong and abort the transfer.
+struct Transfer {
+  const HttpRequest* request = nullptr;
+  // Upload source: an in-memory body or a file region read with pread.
+  int fd = -1;
+  uint64_t file_offset = 0;
+  uint64_t upload_size = 0;
+  uint64_t uploaded = 0;
+  // Response.
+  HttpResponse response;
+  size_t max_body = 0;
+  bool body_truncated = false;
+  // A failure inside a callback (local I/O, a throwing progress callback).
+  Status callback_error;
+};
+
+size_t ReadCallback(char* buffer, size_t size, size_t nitems, void* userdata) {
+  auto* t = static_cast<Transfer*>(userdata);
+  size_t want = size * nitems;
+  uint64_t left = t->upload_size - t->uploaded;
+  if (want > left) want = static_cast<size_t>(left);
+  if (want == 0) return 0;
+  if (t->fd >= 0) {
+    ssize_t n;
+    do {
+      n = pread(t->fd, buffer, want, static_cast<off_t>(t->file_offset + t->uploaded));
+    } while (n < 0 && errno == EINTR);
+    if (n <= 0) {
+      int err = n < 0 ? errno : 0;
+      t->callback_error =
+          IoError("reading upload body from '" + t->request->file_body->path +
+                  "' failed: " + (err ? std::strerror(err) : "unexpected end of file"));
+      return CURL_READFUNC_ABORT;
+    }
+    t->uploaded += static_cast<uint64_t>(n);
+    return static_cast<size_t>(n);
+  }
+  std::memcpy(buffer, t->request->body.data() + t->uploaded, want);
+  t->uploaded += want;
+  return want;
+}
+
+// Lets curl rewind the upload (a redirect or an auth retry inside curl).
+int SeekCallback(void* userdata, curl_off_t offset, int origin) {
+  auto* t = static_cast<Transfer*>(userdata);
+  if (origin != SEEK_SET || offset < 0 || static_cast<uint64_t>(offset) > t->upload_size) {
+    return CURL_SEEKFUNC_CANTSEEK;
+  }
+  t->uploaded = static_cast<uint64_t>(offset);
+  return CURL_SEEKFUNC_OK;
+}
+
+size_t WriteCallback(char* data, size_t size, size_t nmemb, void* userdata) {
+  auto* t = static_cast<Transfer*>(userdata);
+  size_t n = size * nmemb;
+  try {
+    size_t room = t->max_body - std::min(t->max_body, t->response.body.size());
+    if (n > room) t->body_truncated = true;
+    t->response.body.append(data, std::min(n, room));
+  } catch (...) {
+    t->callback_error = IoError("out of memory while receiving a response");
+    return 0;  // aborts the transfer
+  }
+  return n;  // bytes past the cap are read and dropped: the connection stays usable
+}
+
+size_t HeaderCallback(char* data, size_t size, size_t nitems, void* userdata) {
+  auto* t = static_cast<Transfer*>(userdata);
+  size_t n = size * nitems;
+  try {
+    std::string_view line(data, n);
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
+    if (line.rfind("HTTP/", 0) == 0) {
+      t->response.headers.clear();  // a new response (redirect, 100): keep only the last
+      return n;
+    }
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) return n;
+    std::string name(line.substr(0, colon));
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string_view value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+      value.remove_prefix(1);
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+    t->response.headers.emplace_back(std::move(name), std::string(value));
+  } catch (...) {
+    t->callback_error = IoError("out of memory while receiving response headers");
+    return 0;
+  }
+  return n;
+}
+
+int ProgressCallback(void* userdata, curl_off_t, curl_off_t, curl_off_t, curl_off_t ulnow) {
+  auto* t = static_cast<Transfer*>(userdata);
+  try {
+    t->request->on_upload_progress(static_cast<uint64_t>(ulnow));
+  } catch (...) {
+    t->callback_error = IoError("upload progress callback failed");
+    return 1;  // aborts the transfer
+  }
+  return 0;
+}
+
+// "host:port" of `url` for hints ("the registry" when it cannot be parsed).
+std::string HostPort(const std::string& url) {
+  CurlUrl u(curl_url());
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
+    return "the registry";
+  }
+  char* host = nullptr;
+  char* port = nullptr;
+  std::string out = "the registry";
+  if (curl_url_get(u.get(), CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+      curl_url_get(u.get(), CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) == CURLUE_OK) {
+    out = std::string(host) + ":" + port;
+  }
+  curl_free(host);
+  curl_free(port);
+  return out;
+}
+
+Status MapCurlError(CURLcode rc, const char* error_buffer, const HttpRequest& request) {
+  std::string detail = error_buffer[0] ? error_buffer : curl_easy_strerror(rc);
+  std::string message = request.method + " " + HostPort(request.url) + ": " + detail;
+  std::string where = HostPort(request.url);
+  switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+      return NetworkError(
+          message, "cannot resolve " + where + ": check the host name, DNS and proxy settings");
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+      return NetworkError(message, "cannot reach " + where +
+                                       ": check the network, a firewall or proxy, and that the "
+                                       "registry listens on that port");
+    case CURLE_SSL_CONNECT_ERROR:
+      if (detail.find("wrong version number") != std::string::npos) {
+        return NetworkError(message, where +
+                                         " answers plain HTTP to an HTTPS request: use "
+                                         "--plain-http for a registry without TLS");
+      }
+      [[fallthrough]];
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_USE_SSL_FAILED:
+      return NetworkError(message, "TLS with " + where +
+                                       " failed: pass the registry's CA with --ca-file, or "
+                                       "--insecure to skip verification (not recommended)");
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_WEIRD_SERVER_REPLY:
+      return NetworkError(message, where +
+                                       " did not answer HTTP as expected: if it only speaks "
+                                       "HTTPS, drop --plain-http");
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+      return NetworkError(message, "the connection to " + where +
+                                       " was cut: check proxies and load balancers, then retry");
+    case CURLE_TOO_MANY_REDIRECTS:
+      return NetworkError(message, "the registry redirects in a loop: check its URL");
+    default:
+      return NetworkError(message);
+  }
+}
+
+bool HasHeader(const HttpHeaders& headers, std::string_view name) {
+  for (const auto& [key, value] : headers) {
+    if (key.size() == name.size() && strncasecmp(key.c_str(), name.data(), name.size()) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+class CurlTransport : public HttpTransport {
+ public:
+  explicit CurlTransport(TransportOptions options) : options_(std::move(options)) {
+    GlobalInitOnce();
+  }
+
+  Result<HttpResponse> Send(const HttpRequest& request) override {
+    CurlEasy handle = Acquire();
+    if (!handle) return NetworkError("curl_easy_init failed");
+    Result<HttpResponse> result = Perform(handle.get(), request);
+    Release(std::move(handle));
+    return result;
+  }
+
+ private:
+  CurlEasy Acquire() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (!pool_.empty()) {
+        CurlEasy handle = std::move(pool_.back());
+        pool_.pop_back();
+        return handle;
+      }
+    }
+    return CurlEasy(curl_easy_init());
+  }
+
+  void Release(CurlEasy handle) {
+    curl_easy_reset(handle.get());  // keeps live connections and caches
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pool_.size() < kMaxPooledHandles) pool_.push_back(std::move(handle));
+  }
+
+  Status SetCommonOptions(CURL* h, Transfer* t, char* error_buffer) {
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_URL, t->request->url.c_str()));
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1)));
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_NOSIGNAL, 1L));
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_ERRORBUFFER, error_buffer));
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_USERAGENT, options_.user_agent.c_str()));
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_CONNECTTIMEOUT, options_.connect_timeout_seconds));
+    if (options_.low_speed_seconds > 0) {
+      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_LOW_SPEED_LIMIT, 1L));
+      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_LOW_SPEED_TIME, options_.low_speed_seconds));
+    }
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_WRITEFUNCTION, &WriteCallback));
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_WRITEDATA, t));
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_HEADERFUNCTION, &HeaderCallback));
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_HEADERDATA, t));
+    // Redirects: curl (>= 7.58, verified with 7.88.1) drops a custom
+    // Authorization header when the redirect goes to another host or port;
+    // UNRESTRICTED_AUTH=0 keeps that behaviour explicit.
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_FOLLOWLOCATION, t->request->follow_redirects ? 1L : 0L));
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_UNRESTRICTED_AUTH, 0L));
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_MAXREDIRS, kMaxRedirects));
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_PROTOCOLS_STR, "http,https"));
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"));
+    return SetTlsOptions(h);
+  }
+
+  Status SetTlsOptions(CURL* h) {
+    if (options_.insecure) {
+      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_SSL_VERIFYPEER, 0L));
+      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_SSL_VERIFYHOST, 0L));
+    }
+    if (!options_.ca_file.empty()) {
+      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_CAINFO, options_.ca_file.c_str()));
+    }
+    if (!options_.cert_file.empty()) {
+      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_SSLCERT, options_.cert_file.c_str()));
+    }
+    if (!options_.key_file.empty()) {
+      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_SSLKEY, options_.key_file.c_str()));
+    }
+    return Status::Ok();
+  }
+
+  // Method and body. `has_body` is set when a request body is sent.
+  Status SetMethodOptions(CURL* h, Transfer* t, bool* has_body) {
+    const HttpRequest& r = *t->request;
+    *has_body = r.file_body.has_value() || !r.body.empty();
+    if (r.method == "HEAD") return SetOpt(h, CURLOPT_NOBODY, 1L);
+    if (r.method == "GET") return SetOpt(h, CURLOPT_HTTPGET, 1L);
+    bool body_method = r.method == "PUT" || r.method == "POST" || r.method == "PATCH";
+    if (body_method) *has_body = true;  // an empty body still sends Content-Length: 0
+    if (!*has_body) return SetOpt(h, CURLOPT_CUSTOMREQUEST, r.method.c_str());
+    t->upload_size = r.file_body ? r.file_body->size : r.body.size();
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_UPLOAD, 1L));
+    PPA_RETURN_IF_ERROR(
+        SetOpt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(t->upload_size)));
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_READFUNCTION, &ReadCallback));
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_READDATA, t));
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_SEEKFUNCTION, &SeekCallback));
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_SEEKDATA, t));
+    if (r.method != "PUT") {
+      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_CUSTOMREQUEST, r.method.c_str()));
+    }
+    if (r.on_upload_progress) {
+      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_XFERINFOFUNCTION, &ProgressCallback));
+      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_XFERINFODATA, t));
+      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_NOPROGRESS, 0L));
+    }
+    return Status::Ok();
+  }
+
+  Result<CurlSlist> BuildHeaders(const HttpRequest& r, bool has_body) {
+    CurlSlist list;
+    auto add = [&list](const std::string& line) {
+      curl_slist* next = curl_slist_append(list.get(), line.c_str());
+      if (next == nullptr) return false;
+      list.release();
+      list.reset(next);
+      return true;
+    };
+    bool ok = add("Expect:");  // no 100-continue round trip
+    if (has_body && !HasHeader(r.headers, "Content-Type")) {
+      ok = ok && add("Content-Type: application/octet-stream");
+    }
+    for (const auto& [name, value] : r.headers) {
+      ok = ok && add(value.empty() ? name + ";" : name + ": " + value);
+    }
+    if (!ok) return NetworkError("out of memory building request headers");
+    return list;
+  }
+
+  Result<HttpResponse> Perform(CURL* h, const HttpRequest& request) {
+    Transfer t;
+    t.request = &request;
+    t.max_body = options_.max_response_body;
+    FdCloser file;
+    if (request.file_body) {
+      file.fd = open(request.file_body->path.c_str(), O_RDONLY | O_CLOEXEC);
+      if (file.fd < 0) return ErrnoError("cannot open upload body", request.file_body->path, errno);
+      t.fd = file.fd;
+      t.file_offset = request.file_body->offset;
+    }
+    char error_buffer[CURL_ERROR_SIZE] = {0};
+    PPA_RETURN_IF_ERROR(SetCommonOptions(h, &t, error_buffer));
+    bool has_body = false;
+    PPA_RETURN_IF_ERROR(SetMethodOptions(h, &t, &has_body));
+    PPA_ASSIGN_OR_RETURN(CurlSlist headers, BuildHeaders(request, has_body));
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_HTTPHEADER, headers.get()));
+
+    CURLcode rc = curl_easy_perform(h);
+    // The handle goes back to the pool: it must not point at our stack.
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
+    if (!t.callback_error.ok()) return t.callback_error;
+    if (rc != CURLE_OK) return MapCurlError(rc, error_buffer, request);
+
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &t.response.status);
+    char* effective = nullptr;
+    if (curl_easy_getinfo(h, CURLINFO_EFFECTIVE_URL, &effective) == CURLE_OK && effective) {
+      t.response.effective_url = effective;
+    }
+    return std::move(t.response);
+  }
+
+  const TransportOptions options_;
+  std::mutex mu_;
+  std::vector<CurlEasy> pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<HttpTransport> MakeCurlTransport(const TransportOptions& options) {
+  return std::make_unique<CurlTransport>(options);
+}
+
+}  // namespace ppa

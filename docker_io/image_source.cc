@@ -1,0 +1,243 @@
+#include "docker_io/image_source.h"
+
+#include <map>
+
+#include "archive/safe_path.h"
+#include "archive/tar_index.h"
+#include "archive/unpack.h"
+#include "docker_io/digest.h"
+#include "docker_io/image_formats.h"
+#include "docker_io/media_types.h"
+
+namespace ppa {
+namespace {
+
+constexpr uint64_t kMaxDocumentSize = 16 << 20;  // configs, manifests, indexes
+constexpr int kMaxIndexDepth = 4;
+
+class TarballReader {
+ public:
+  TarballReader(std::string path, TarIndex index) : path_(std::move(path)), index_(std::move(index)) {}
+
+  Result<std::string> ReadDocument(const std::string& name) const {
+    PPA_ASSIGN_OR_RETURN(TarEntry e, index_.Find(name));
+    if (e.size > kMaxDocumentSize) return InvalidInput("'" + name + "' is too large");
+    return ReadFileRange(path_, e.offset, e.size);
+  }
+
+  Result<LayerSource> Layer(const std::string& name) const {
+    PPA_ASSIGN_OR_RETURN(TarEntry e, index_.Find(name));
+    LayerSource l;
+    l.entry = name;
+    l.offset = e.offset;
+    l.size = e.size;
+    PPA_ASSIGN_OR_RETURN(l.compression, DetectFileCompression(path_, e.offset));
+    if (l.size == 0) l.compression = Compression::kNone;
+    if (l.compression != Compression::kNone && l.compression != Compression::kGzip &&
+        l.compression != Compression::kZstd) {
+      return Unsupported("layer '" + name + "' is " + CompressionName(l.compression) +
+                         "-compressed; only gzip, zstd and uncompressed layers exist in images");
+    }
+    // Blob stores name files by their digest.
+    if (name.rfind("blobs/sha256/", 0) == 0) l.digest = "sha256:" + name.substr(13);
+    return l;
+  }
+
+  bool Has(const std::string& name) const { return index_.Contains(name); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  TarIndex index_;
+};
+
+std::string BlobPath(const std::string& digest) {
+  std::string_view hex = DigestHex(digest);
+  return hex.empty() ? std::string() : "blobs/sha256/" + std::string(hex);
+}
+
+// Fills config, platform and layer diff_ids; sets `problem` on mismatch.
+void AttachConfig(ImageSource& image, std::string config) {
+  image.config_digest = Sha256Digest(config);
+  auto parsed = ParseImageConfig(config);
+  image.config = std::move(config);
+  if (!parsed.ok()) {
+    image.problem = parsed.status();
+    return;
+  }
+  image.platform = parsed->platform;
+  if (parsed->diff_ids.size() != image.layers.size()) {
+    image.problem = InvalidInput("config lists " + std::to_string(parsed->diff_ids.size()) +
+                                 " layer(s) but the image has " +
+                                 std::to_string(image.layers.size()));
+    return;
+  }
+  for (size_t i = 0; i < image.layers.size(); ++i) image.layers[i].diff_id = parsed->diff_ids[i];
+}
+
+ImageSource ReadDockerSaveEntry(const TarballReader& tar, const DockerSaveEntry& entry,
+                                const std::string& origin) {
+  ImageSource image;
+  image.tarball = tar.path();
+  image.origin = origin;
+  image.names = entry.repo_tags;
+  for (const auto& layer_name : entry.layers) {
+    auto clean = SanitizeEntryPath(layer_name);
+    auto layer = clean.ok() ? tar.Layer(*clean) : Result<LayerSource>(clean.status());
+    if (!layer.ok()) {
+      image.problem = layer.status().WithContext("layer '" + layer_name + "'");
+      return image;
+    }
+    image.layers.push_back(*layer);
+  }
+  auto config_name = SanitizeEntryPath(entry.config);
+  auto config = config_name.ok() ? tar.ReadDocument(*config_name)
+                                 : Result<std::string>(config_name.status());
+  if (!config.ok()) {
+    image.problem = config.status().WithContext("config '" + entry.config + "'");
+    return image;
+  }
+  AttachConfig(image, std::move(config).value());
+  // A config stored as a blob is named by its digest: check it.
+  if (image.problem.ok() && entry.config.rfind("blobs/sha256/", 0) == 0 &&
+      image.config_digest != "sha256:" + entry.config.substr(13)) {
+    image.problem = InvalidInput("config '" + entry.config + "' does not match its digest");
+  }
+  return image;
+}
+
+std::vector<std::string> DescriptorNames(const Descriptor& d) {
+  std::vector<std::string> names;
+  for (auto key : {media_types::kContainerdNameAnnotation, media_types::kRefNameAnnotation}) {
+    auto it = d.annotations.find(std::string(key));
+    if (it != d.annotations.end() && !it->second.empty()) names.push_back(it->second);
+  }
+  return names;
+}
+
+ImageSource ReadOciImage(const TarballReader& tar, const Descriptor& desc,
+                         const std::vector<std::string>& names, const std::string& origin) {
+  ImageSource image;
+  image.tarball = tar.path();
+  image.origin = origin;
+  image.names = names;
+  auto manifest_bytes = tar.ReadDocument(BlobPath(desc.digest));
+  if (!manifest_bytes.ok()) {
+    image.problem = manifest_bytes.status().WithContext("manifest " + desc.digest);
+    return image;
+  }
+  if (Sha256Digest(*manifest_bytes) != desc.digest) {
+    image.problem = InvalidInput("manifest blob does not match its digest " + desc.digest);
+    return image;
+  }
+  auto manifest = ParseImageManifest(*manifest_bytes);
+  if (!manifest.ok()) {
+    image.problem = manifest.status();
+    return image;
+  }
+  for (const auto& l : manifest->layers) {
+    auto layer = tar.Layer(BlobPath(l.digest));
+    if (!layer.ok()) {
+      image.problem = layer.status().WithContext("layer " + l.digest);
+      return image;
+    }
+    layer->digest = l.digest;
+    image.layers.push_back(*layer);
+  }
+  auto config = tar.ReadDocument(BlobPath(manifest->config.digest));
+  if (!config.ok()) {
+    image.problem = config.status().WithContext("config " + manifest->config.digest);
+    return image;
+  }
+  AttachConfig(image, std::move(config).value());
+  if (image.problem.ok() && image.config_digest != manifest->config.digest) {
+    image.problem = InvalidInput("config blob does not match its digest " + manifest->config.digest);
+  }
+  if (desc.platform && image.platform.architecture.empty()) image.platform = *desc.platform;
+  return image;
+}
+
+Status WalkOciIndex(const TarballReader& tar, const OciIndex& index,
+                    const std::vector<std::string>& inherited_names, const std::string& origin,
+                    int depth, std::vector<ImageSource>& out) {
+  if (depth > kMaxIndexDepth) return InvalidInput("image indexes nested too deeply");
+  for (const auto& desc : index.manifests) {
+    std::vector<std::string> names = DescriptorNames(desc);
+    if (names.empty()) names = inherited_names;
+    if (IsIndexMediaType(desc.media_type)) {
+      PPA_ASSIGN_OR_RETURN(std::string bytes, tar.ReadDocument(BlobPath(desc.digest)));
+      PPA_ASSIGN_OR_RETURN(OciIndex nested, ParseOciIndex(bytes));
+      PPA_RETURN_IF_ERROR(WalkOciIndex(tar, nested, names, origin, depth + 1, out));
+    } else if (IsImageManifestMediaType(desc.media_type) || desc.media_type.empty()) {
+      out.push_back(ReadOciImage(tar, desc, names, origin));
+    }
+    // Other artifacts (attestations, signatures) are not images: skipped.
+  }
+  return Status::Ok();
+}
+
+Result<std::vector<ImageSource>> ReadOciLayout(const TarballReader& tar, const std::string& origin) {
+  PPA_ASSIGN_OR_RETURN(std::string bytes, tar.ReadDocument("index.json"));
+  PPA_ASSIGN_OR_RETURN(OciIndex index, ParseOciIndex(bytes));
+  std::vector<ImageSource> out;
+  PPA_RETURN_IF_ERROR(WalkOciIndex(tar, index, {}, origin, 0, out));
+  return out;
+}
+
+Result<std::vector<ImageSource>> ReadDockerSave(const TarballReader& tar, const std::string& origin) {
+  PPA_ASSIGN_OR_RETURN(std::string bytes, tar.ReadDocument("manifest.json"));
+  PPA_ASSIGN_OR_RETURN(auto entries, ParseDockerSaveManifest(bytes));
+  std::vector<ImageSource> out;
+  for (const auto& entry : entries) out.push_back(ReadDockerSaveEntry(tar, entry, origin));
+  // Docker 25+ saves also carry an OCI index whose annotations may name
+  // images that manifest.json leaves without RepoTags.
+  if (tar.Has("index.json")) {
+    auto oci = ReadOciLayout(tar, origin);
+    if (oci.ok()) {
+      std::map<std::string, std::vector<std::string>> names_by_config;
+      for (const auto& img : *oci) {
+        if (!img.names.empty()) names_by_config[img.config_digest] = img.names;
+      }
+      for (auto& img : out) {
+        auto it = names_by_config.find(img.config_digest);
+        if (img.names.empty() && it != names_by_config.end()) img.names = it->second;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::string> PrepareImageTarball(const std::string& path, const std::string& scratch_dir) {
+  PPA_ASSIGN_OR_RETURN(Compression c, DetectFileCompression(path));
+  if (c == Compression::kNone) return path;
+  std::string out = scratch_dir + "/" + std::string(BaseName(path)) + "." + NewUuid().substr(0, 8) + ".tar";
+  PPA_RETURN_IF_ERROR(DecompressFile(path, out));
+  return out;
+}
+
+Result<std::vector<ImageSource>> ReadImageTarball(const std::string& tar_path,
+                                                  const std::string& origin) {
+  auto index = TarIndex::Build(tar_path);
+  if (!index.ok()) return index.status().WithContext("image file '" + origin + "'");
+  TarballReader tar(tar_path, std::move(index).value());
+  Result<std::vector<ImageSource>> images =
+      tar.Has("manifest.json") ? ReadDockerSave(tar, origin)
+      : tar.Has("index.json")  ? ReadOciLayout(tar, origin)
+                               : Result<std::vector<ImageSource>>(InvalidInput(
+                                     "not an image tarball (no manifest.json or index.json; a "
+                                     "'docker export' filesystem is not an image)",
+                                     "save images with 'docker save' or 'skopeo copy ... "
+                                     "docker-archive:' / 'oci-archive:'"));
+  // A Docker 25+ save whose manifest.json is broken still has its OCI index.
+  if (!images.ok() && tar.Has("manifest.json") && tar.Has("index.json")) {
+    auto oci = ReadOciLayout(tar, origin);
+    if (oci.ok() && !oci->empty()) images = std::move(oci);
+  }
+  if (!images.ok()) return images.status().WithContext("image file '" + origin + "'");
+  if (images->empty()) return InvalidInput("image file '" + origin + "' holds no image");
+  return images;
+}
+
+}  // namespace ppa

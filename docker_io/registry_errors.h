@@ -1,0 +1,22 @@
+// The one mapping from a registry's error response to a Status.
+//
+// Pure; thread-safe; never throws.
+#pragma once
+
+#include <string_view>
+
+#include "archive/status.h"
+
+namespace ppa {
+
+// Turns a non-success registry response into a kHttp Status with ONE line of
+// message and a hint (SPEC section 6), e.g.
+//   "push of 'ns/app' failed: 401 UNAUTHORIZED: authentication required"
+// `what` names the operation ("push of 'ns/app'"). The body may be the OCI
+// error JSON ({"errors":[{"code","message","detail"}]}), an HTML page from a
+// proxy (only its <title> is used), plain text (its first line, shortened) or
+// empty (the status reason phrase is used).
+Status MapRegistryError(long http_status, std::string_view body, std::string_view content_type,
+                        std::string_view what);
+
+}  // namespace ppa

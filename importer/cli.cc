@@ -1,0 +1,135 @@
+#include "importer/cli.h"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <iostream>
+
+#include "importer/pipeline.h"
+
+namespace ppa {
+namespace {
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+void SetUpLogging(bool verbose, bool quiet) {
+  auto logger = spdlog::stderr_color_mt("ppa-import");
+  spdlog::set_default_logger(logger);
+  spdlog::set_pattern("%^%l%$: %v");
+  spdlog::set_level(verbose ? spdlog::level::debug
+                            : quiet ? spdlog::level::err
+                                    : spdlog::level::warn);
+}
+
+// Fills credentials from flags, then the environment (SPEC section 6).
+Status ResolveCredentials(LoadOptions& options, bool password_stdin) {
+  if (password_stdin) {
+    std::string line;
+    std::getline(std::cin, line);
+    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+    if (line.empty()) return InvalidInput("--password-stdin given but standard input is empty");
+    options.credentials.password = line;
+  }
+  if (options.credentials.username.empty()) options.credentials.username = Env("PPA_IMPORT_USERNAME");
+  if (options.credentials.password.empty()) options.credentials.password = Env("PPA_IMPORT_PASSWORD");
+  if (options.credentials.empty() && !Env("IBMCLOUD_API_KEY").empty()) {
+    options.credentials = {"iamapikey", Env("IBMCLOUD_API_KEY")};
+  }
+  if (!options.credentials.password.empty() && options.credentials.username.empty()) {
+    return InvalidInput("a password was given without a user name",
+                        "pass --username or set PPA_IMPORT_USERNAME");
+  }
+  return Status::Ok();
+}
+
+struct LoadFlags {
+  LoadOptions options;
+  std::vector<std::string> archive_flags;
+  bool password_stdin = false;
+  bool verbose = false;
+  std::string format = "docker";
+};
+
+void AddLoadCommand(CLI::App& app, LoadFlags& f) {
+  CLI::App* load = app.add_subcommand(
+      "load", "Import a PPA archive's images into a registry and extract its charts");
+  LoadOptions& o = f.options;
+  load->add_option("ARCHIVE", o.archives, "PPA archive(s) to import")->check(CLI::ExistingFile);
+  load->add_option("--archive", f.archive_flags, "PPA archive to import (repeatable)")
+      ->check(CLI::ExistingFile);
+  load->add_option("--namespace", o.target_namespace, "Target namespace in the registry")
+      ->required();
+  load->add_option("--namespace-rules", o.namespace_rules,
+                   "Namespace name rules: ibm (IBM Cloud Container Registry) or none")
+      ->check(CLI::IsMember({"ibm", "none"}));
+  load->add_option("--registry", o.registry,
+                   "Target registry HOST[:PORT][/PREFIX] (env PPA_IMPORT_REGISTRY)");
+  load->add_flag("--plain-http", o.plain_http, "Talk plain HTTP to the registry (loopback tests)");
+  load->add_flag("--insecure", o.transport.insecure, "Skip TLS certificate verification");
+  load->add_option("--ca-file", o.transport.ca_file, "Extra CA bundle for TLS")
+      ->check(CLI::ExistingFile);
+  load->add_option("--cert-file", o.transport.cert_file, "Client certificate (mutual TLS)")
+      ->check(CLI::ExistingFile);
+  load->add_option("--key-file", o.transport.key_file, "Client key (mutual TLS)")
+      ->check(CLI::ExistingFile);
+  load->add_option("--username", o.credentials.username,
+                   "Registry user (env PPA_IMPORT_USERNAME; IBMCLOUD_API_KEY means iamapikey)");
+  load->add_flag("--password-stdin", f.password_stdin,
+                 "Read the registry password from standard input (env PPA_IMPORT_PASSWORD)");
+  load->add_option("--format", f.format, "Manifest media types: docker or oci")
+      ->check(CLI::IsMember({"docker", "oci"}));
+  load->add_option("--compression-level", o.compression.gzip_level,
+                   "gzip level for uncompressed layers (1-9)")
+      ->check(CLI::Range(1, 9));
+  load->add_option("--workdir", o.workdir, "Work directory (default ./ppa-import)");
+  load->add_flag("--keep-workdir", o.keep_workdir, "Keep the unpacked archive after success");
+  load->add_flag("-q,--quiet", o.quiet, "Print only failures and the verdict");
+  load->add_flag("-v,--verbose", f.verbose, "Log requests (never credentials) to stderr");
+}
+
+int RunLoadCommand(LoadFlags& f) {
+  LoadOptions& o = f.options;
+  o.archives.insert(o.archives.end(), f.archive_flags.begin(), f.archive_flags.end());
+  if (o.registry.empty()) o.registry = Env("PPA_IMPORT_REGISTRY");
+  o.format = f.format == "oci" ? ManifestFormat::kOci : ManifestFormat::kDocker;
+  SetUpLogging(f.verbose, o.quiet);
+  Status creds = ResolveCredentials(o, f.password_stdin);
+  if (!creds.ok()) {
+    std::cerr << "Error: " << creds.message() << "\n";
+    if (!creds.hint().empty()) std::cerr << "Hint: " << creds.hint() << "\n";
+    return kExitUsage;
+  }
+  if (o.transport.insecure) {
+    spdlog::warn("--insecure: TLS certificates are NOT verified; anyone on the path can read "
+                 "and change what is pushed");
+  }
+  return RunLoad(o, std::cout, std::cerr);
+}
+
+}  // namespace
+
+int RunCli(int argc, char** argv) {
+  CLI::App app{"ppa-import: import IBM Passport Advantage archives into container registries "
+               "without a Docker daemon"};
+  app.require_subcommand(1);
+  LoadFlags load;
+  AddLoadCommand(app, load);
+  app.add_subcommand("version", "Print the version")->callback([] {
+    std::cout << "ppa-import " << PPA_IMPORT_VERSION << std::endl;
+  });
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? kExitOk : kExitUsage;
+  }
+  if (app.got_subcommand("load")) return RunLoadCommand(load);
+  return kExitOk;
+}
+
+}  // namespace ppa

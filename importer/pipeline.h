@@ -1,0 +1,47 @@
+// The load pipeline: one function that lists the stages (Unpack, Plan,
+// Images, Charts, Report) for each archive.
+#pragma once
+
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "archive/status.h"
+#include "docker_io/http_transport.h"
+#include "docker_io/layer_blob.h"
+#include "docker_io/registry_client.h"
+
+namespace ppa {
+
+struct LoadOptions {
+  std::vector<std::string> archives;
+  std::string target_namespace;
+  std::string namespace_rules = "ibm";  // "ibm" or "none"
+  std::string registry;                 // HOST[:PORT][/PREFIX]
+  TransportOptions transport;           // TLS options
+  bool plain_http = false;
+  Credentials credentials;
+  std::string workdir = "ppa-import";
+  bool keep_workdir = false;
+  ManifestFormat format = ManifestFormat::kDocker;
+  CompressionOptions compression;
+  bool quiet = false;
+};
+
+// Runs `ppa-import load`; returns the exit status (SPEC section 2).
+int RunLoad(const LoadOptions& options, std::ostream& out, std::ostream& err);
+
+// IBM Cloud Container Registry namespace rules: 4 to 30 characters,
+// lowercase letters, digits and underscores, starting with a letter or a
+// digit. With rules "none" only the distribution grammar applies.
+Status ValidateNamespace(const std::string& ns, const std::string& rules);
+
+struct RegistryAddress {
+  RegistryEndpoint endpoint;
+  std::string prefix;  // path below the host, may be empty
+};
+// Parses "HOST[:PORT][/PREFIX]" (an "http://" or "https://" scheme is
+// accepted; "http://" means plain HTTP).
+Result<RegistryAddress> ParseRegistryAddress(const std::string& text, bool plain_http);
+
+}  // namespace ppa

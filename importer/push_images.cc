@@ -1,0 +1,203 @@
+#include "importer/push_images.h"
+
+#include <unistd.h>
+
+#include <map>
+#include <set>
+
+#include "docker_io/digest.h"
+#include "docker_io/manifest_builder.h"
+#include "docker_io/media_types.h"
+
+namespace ppa {
+namespace {
+
+struct PushedManifest {
+  BlobRef ref;
+  Platform platform;
+  const ImageSource* source = nullptr;
+  std::string repository;
+};
+
+std::string Describe(const std::string& location, const std::string& tag) {
+  return tag.empty() ? location : location + ":" + tag;
+}
+
+// Pushes images to one sink, preparing each distinct layer once per run.
+class ImagePusher {
+ public:
+  ImagePusher(BlobSink& sink, const PushOptions& options) : sink_(sink), options_(options) {}
+
+  ~ImagePusher() {
+    for (auto& [key, blob] : blobs_) {
+      if (blob.ok() && blob->spooled) ::unlink(blob->file.path.c_str());
+    }
+  }
+
+  // Blobs, config, then the manifest under `tag` (by digest when empty).
+  Result<BlobRef> PushImage(const ImageSource& image, const std::string& repo,
+                            const std::string& tag) {
+    std::vector<BlobRef> layers;
+    for (const auto& layer : image.layers) {
+      const Result<LayerBlob>& blob = Blob(image, layer);
+      if (!blob.ok()) return blob.status();
+      PPA_RETURN_IF_ERROR(EnsureBlob(repo, *blob));
+      layers.push_back({blob->media_type, blob->digest, blob->size});
+    }
+    PPA_RETURN_IF_ERROR(EnsureConfig(repo, image));
+    BlobRef config{ConfigMediaType(), image.config_digest, image.config.size()};
+    BuiltManifest manifest = BuildImageManifest(options_.format, config, layers);
+    return PutManifest(repo, tag, manifest);
+  }
+
+  Result<BlobRef> PutManifest(const std::string& repo, const std::string& tag,
+                              const BuiltManifest& manifest) {
+    std::string digest = Sha256Digest(manifest.body);
+    PPA_ASSIGN_OR_RETURN(std::string stored,
+                         sink_.PutManifest(repo, tag.empty() ? digest : tag, manifest.media_type,
+                                           manifest.body));
+    if (stored != digest) {
+      return InvalidInput("registry stored manifest for '" + repo + "' as " + stored +
+                          " but it is " + digest);
+    }
+    return BlobRef{manifest.media_type, digest, manifest.body.size()};
+  }
+
+  TransferStats TakeStats() { return std::exchange(stats_, {}); }
+
+ private:
+  std::string ConfigMediaType() const {
+    return std::string(options_.format == ManifestFormat::kOci ? media_types::kOciConfig
+                                                                : media_types::kDockerConfig);
+  }
+
+  const Result<LayerBlob>& Blob(const ImageSource& image, const LayerSource& layer) {
+    std::string key = layer.diff_id + "|" + CompressionName(layer.compression) + "|" + layer.digest;
+    auto it = blobs_.find(key);
+    if (it == blobs_.end()) {
+      it = blobs_
+               .emplace(key, PrepareLayerBlob(image, layer, options_.spool_dir, options_.format,
+                                              options_.compression))
+               .first;
+    }
+    return it->second;
+  }
+
+  // HEAD first: a blob the registry has is never sent again.
+  Status EnsureBlob(const std::string& repo, const LayerBlob& blob) {
+    if (present_.count(repo + "@" + blob.digest)) return Status::Ok();
+    PPA_ASSIGN_OR_RETURN(bool exists, sink_.HasBlob(repo, blob.digest));
+    if (exists) {
+      stats_.blobs_present++;
+    } else {
+      PPA_RETURN_IF_ERROR(sink_.PutBlob(repo, BlobUpload{blob.digest, blob.size, blob.file}));
+      stats_.blobs_uploaded++;
+      stats_.bytes_uploaded += blob.size;
+    }
+    present_.insert(repo + "@" + blob.digest);
+    return Status::Ok();
+  }
+
+  Status EnsureConfig(const std::string& repo, const ImageSource& image) {
+    if (present_.count(repo + "@" + image.config_digest)) return Status::Ok();
+    PPA_ASSIGN_OR_RETURN(bool exists, sink_.HasBlob(repo, image.config_digest));
+    if (exists) {
+      stats_.blobs_present++;
+    } else {
+      PPA_RETURN_IF_ERROR(sink_.PutBlobBytes(repo, image.config_digest, image.config));
+      stats_.blobs_uploaded++;
+      stats_.bytes_uploaded += image.config.size();
+    }
+    present_.insert(repo + "@" + image.config_digest);
+    return Status::Ok();
+  }
+
+  BlobSink& sink_;
+  const PushOptions& options_;
+  std::map<std::string, Result<LayerBlob>> blobs_;
+  std::set<std::string> present_;
+  TransferStats stats_;
+};
+
+void Fail(Reporter& reporter, ItemResult item, const Status& status) {
+  reporter.Failure(status.WithContext("'" + item.name + "'"));
+  item.status = status;
+  reporter.Record(std::move(item));
+}
+
+std::optional<PushedManifest> PushOne(const PlannedImage& image, ImagePusher& pusher,
+                                      BlobSink& sink, Reporter& reporter) {
+  ItemResult item{ItemResult::Kind::kImage, image.name,
+                  Describe(sink.Locate(image.target.repository), image.target.tag), "", 0, {}};
+  if (!image.problem.ok()) {
+    Fail(reporter, item, image.problem);
+    return std::nullopt;
+  }
+  if (image.target.tag == "latest") {
+    reporter.Warning("'" + item.target + "' uses the tag 'latest'; explicit version tags are "
+                     "recommended");
+  }
+  reporter.Progress("Importing '" + image.name + "' and pushing it to '" + item.target + "'...");
+  auto pushed = pusher.PushImage(*image.source, image.target.repository, image.target.tag);
+  if (!pushed.ok()) {
+    Fail(reporter, item, pushed.status());
+    return std::nullopt;
+  }
+  std::string label = image.target.tag.empty() ? image.name : image.target.tag;
+  reporter.Result(label + ": digest: " + pushed->digest + " size: " + std::to_string(pushed->size));
+  item.digest = pushed->digest;
+  item.size = pushed->size;
+  reporter.Record(item);
+  return PushedManifest{*pushed, image.platform.value_or(image.source->platform), image.source,
+                        image.target.repository};
+}
+
+void PushList(const PlannedGroup& group, const std::vector<PushedManifest>& children,
+              ImagePusher& pusher, BlobSink& sink, const PushOptions& options,
+              Reporter& reporter) {
+  const ImageTarget& target = *group.list_target;
+  ItemResult item{ItemResult::Kind::kManifestList, group.name,
+                  Describe(sink.Locate(target.repository), target.tag), "", 0, {}};
+  if (!group.problem.ok()) return Fail(reporter, item, group.problem);
+  if (children.size() != group.images.size()) {
+    return Fail(reporter, item,
+                InvalidInput("manifest list not pushed: " +
+                             std::to_string(group.images.size() - children.size()) +
+                             " of its platform image(s) failed"));
+  }
+  reporter.Progress("Pushing manifest list '" + group.name + "' to '" + item.target + "'...");
+  std::vector<ListEntry> entries;
+  for (const auto& child : children) {
+    // A list may only reference manifests of its own repository.
+    if (child.repository != target.repository) {
+      auto copy = pusher.PushImage(*child.source, target.repository, "");
+      if (!copy.ok()) return Fail(reporter, item, copy.status());
+    }
+    entries.push_back({child.ref, child.platform});
+  }
+  auto pushed =
+      pusher.PutManifest(target.repository, target.tag, BuildManifestList(options.format, entries));
+  if (!pushed.ok()) return Fail(reporter, item, pushed.status());
+  reporter.Result(target.tag + ": digest: " + pushed->digest + " size: " +
+                  std::to_string(pushed->size));
+  item.digest = pushed->digest;
+  item.size = pushed->size;
+  reporter.Record(item);
+}
+
+}  // namespace
+
+void PushImages(const ImportPlan& plan, BlobSink& sink, const PushOptions& options,
+                Reporter& reporter) {
+  ImagePusher pusher(sink, options);
+  for (const auto& group : plan.groups) {
+    std::vector<PushedManifest> children;
+    for (const auto& image : group.images) {
+      if (auto pushed = PushOne(image, pusher, sink, reporter)) children.push_back(*pushed);
+    }
+    if (group.list_target) PushList(group, children, pusher, sink, options, reporter);
+    reporter.AddTransfer(pusher.TakeStats());
+  }
+}
+
+}  // namespace ppa

@@ -1,0 +1,65 @@
+// The Report stage's state: what happened to each item, the human lines on
+// stdout/stderr in the original tool's rhythm (SPEC section 2), and the exit
+// status. Thread-safe: stages may report from worker threads.
+#pragma once
+
+#include <cstdint>
+#include <mutex>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "archive/status.h"
+
+namespace ppa {
+
+struct ItemResult {
+  enum class Kind { kImage, kManifestList, kChart };
+  Kind kind = Kind::kImage;
+  std::string name;    // as the PPA manifest names it
+  std::string target;  // where it went
+  std::string digest;
+  uint64_t size = 0;
+  Status status;
+};
+
+struct TransferStats {
+  int blobs_uploaded = 0;
+  int blobs_present = 0;  // already in the registry: not sent
+  uint64_t bytes_uploaded = 0;
+};
+
+class Reporter {
+ public:
+  // `out` gets results, `err` warnings and failures. Quiet drops progress
+  // lines but keeps failures and the final verdict.
+  Reporter(std::ostream& out, std::ostream& err, bool quiet);
+
+  void Progress(const std::string& line);  // "Importing ... and pushing it to ..."
+  void Result(const std::string& line);    // "tag: digest: sha256:... size: N"
+  void Warning(const std::string& line);
+  // "Error: <message>" then "Hint: <hint>" when there is one.
+  void Failure(const Status& status);
+
+  void Record(ItemResult item);
+  void AddTransfer(const TransferStats& stats);
+
+  // Prints the closing lines: "OK", or "FAILED" and the failed items.
+  void Finish();
+  // Closing for an error that stopped the run (archive unreadable, usage).
+  void Fatal(const Status& status);
+
+  int failed_items() const;
+  const std::vector<ItemResult>& items() const { return items_; }
+  TransferStats transfer() const;
+
+ private:
+  std::ostream& out_;
+  std::ostream& err_;
+  bool quiet_;
+  mutable std::mutex mu_;
+  std::vector<ItemResult> items_;
+  TransferStats transfer_;
+};
+
+}  // namespace ppa
