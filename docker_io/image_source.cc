@@ -106,11 +106,16 @@ ImageSource ReadDockerSaveEntry(const TarballReader& tar, const DockerSaveEntry&
   return image;
 }
 
+// Names from index annotations. OCI allows `ref.name` to be a bare tag
+// ("latest", "oci"): that is no image name when a full one is known.
 std::vector<std::string> DescriptorNames(const Descriptor& d) {
   std::vector<std::string> names;
   for (auto key : {media_types::kContainerdNameAnnotation, media_types::kRefNameAnnotation}) {
     auto it = d.annotations.find(std::string(key));
-    if (it != d.annotations.end() && !it->second.empty()) names.push_back(it->second);
+    if (it == d.annotations.end() || it->second.empty()) continue;
+    bool bare_tag = it->second.find_first_of("/:") == std::string::npos;
+    if (bare_tag && !names.empty()) continue;
+    names.push_back(it->second);
   }
   return names;
 }

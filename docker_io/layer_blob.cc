@@ -131,8 +131,10 @@ class ZstdDecompressor : public Decompressor {
     while (true) {
       ZSTD_inBuffer empty{nullptr, 0, 0};
       ZSTD_outBuffer out{out_.data(), out_.size(), 0};
-      last_ = ZSTD_decompressStream(z_.get(), &out, &empty);
-      if (ZSTD_isError(last_)) return InvalidInput("corrupt zstd stream");
+      size_t rc = ZSTD_decompressStream(z_.get(), &out, &empty);
+      if (ZSTD_isError(rc)) return InvalidInput("corrupt zstd stream");
+      if (out.pos == 0) break;  // nothing was pending: keep the last hint
+      last_ = rc;
       hash.Update(out_.data(), out.pos);
       if (out.pos < out.size) break;
     }

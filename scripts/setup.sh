@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs what ppa-import needs to build and test on Debian 12 (only what is
+# missing), then configures and builds into build/.
+#   scripts/setup.sh            # Release build
+#   BUILD_TYPE=Debug scripts/setup.sh
+# Sourced by demo.sh and test.sh; safe to run again.
+set -euo pipefail
+
+PPA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PPA_BUILD_DIR="${PPA_BUILD_DIR:-$PPA_ROOT/build}"
+
+PPA_PACKAGES=(
+  build-essential cmake ninja-build pkg-config git ca-certificates curl
+  libarchive-dev libcurl4-openssl-dev libyaml-cpp-dev nlohmann-json3-dev
+  libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libssl-dev libcli11-dev
+  zlib1g-dev libzstd-dev libcpp-httplib-dev
+  docker-registry skopeo apache2-utils tar gzip xz-utils zstd bzip2
+)
+
+ppa_install_packages() {
+  local missing=()
+  for p in "${PPA_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    return 0
+  fi
+  echo "Installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# ppa_build BUILD_TYPE [extra cmake args...]
+ppa_build() {
+  local type="$1"; shift
+  local werror=OFF
+  [ -n "${CI:-}" ] && werror=ON
+  cmake -S "$PPA_ROOT" -B "$PPA_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$type" \
+    -DPPA_WERROR="$werror" "$@" >/dev/null
+  cmake --build "$PPA_BUILD_DIR" -j "$(nproc)"
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  ppa_install_packages
+  ppa_build "${BUILD_TYPE:-Release}"
+fi

@@ -1,0 +1,28 @@
+// Writes tar bytes header by header, with nothing checked or normalized, so
+// tests can build the hostile archives that real tools refuse to write
+// (".." names, absolute paths, links outside, device nodes).
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace ppa::test {
+
+struct RawTarEntry {
+  std::string name;
+  char type = '0';        // '0' file, '1' hard link, '2' symlink, '3' char dev, '5' dir, '6' FIFO
+  std::string data;       // for files
+  std::string link;       // for links
+  int mode = 0644;
+};
+
+// A ustar stream (names over 100 bytes use a GNU 'L' long-name record).
+std::string BuildRawTar(const std::vector<RawTarEntry>& entries);
+
+// gzip of `data` (zlib, level 6).
+std::string Gzip(const std::string& data);
+
+// Writes `data` to `path`; aborts the test binary on failure.
+void WriteFileOrDie(const std::string& path, const std::string& data);
+
+}  // namespace ppa::test

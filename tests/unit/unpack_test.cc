@@ -1,0 +1,157 @@
+// The Unpack stage against hostile archives: nothing may be written outside
+// the work directory, whatever the archive holds.
+#include "archive/unpack.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "tests/support/process.h"
+#include "tests/support/raw_tar.h"
+
+namespace ppa {
+namespace {
+
+namespace fs = std::filesystem;
+using test::BuildRawTar;
+using test::RawTarEntry;
+using test::TempDir;
+
+struct Sandbox {
+  TempDir dir{"ppa-unpack"};
+  std::string work = dir.path() + "/work";
+  std::string outside = dir.path() + "/outside";
+  Sandbox() {
+    fs::create_directories(work);
+    fs::create_directories(outside);
+    std::ofstream(outside + "/victim") << "original";
+  }
+  Result<UnpackResult> Unpack(const std::vector<RawTarEntry>& entries, bool gzip = false) {
+    std::string tar = BuildRawTar(entries);
+    std::string path = dir.path() + "/archive.tar";
+    test::WriteFileOrDie(path, gzip ? test::Gzip(tar) : tar);
+    return UnpackArchive(path, work);
+  }
+  std::string Victim() {
+    std::ifstream f(outside + "/victim");
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  }
+  // Every path below the sandbox that is not inside work/ or the archive.
+  std::vector<std::string> Strays() {
+    std::vector<std::string> out;
+    for (auto& e : fs::recursive_directory_iterator(dir.path())) {
+      std::string p = e.path().string();
+      if (p.rfind(work, 0) == 0 || p.rfind(outside, 0) == 0 || p == dir.path() + "/archive.tar") continue;
+      out.push_back(p);
+    }
+    return out;
+  }
+};
+
+TEST(UnpackArchive, WritesFilesDirsAndInsideSymlinks) {
+  Sandbox s;
+  auto r = s.Unpack({{"images/", '5'},
+                     {"images/a.tar", '0', "AAAA"},
+                     {"./manifest.yaml", '0', "images: []\n"},
+                     {"images/b.tar", '2', "", "a.tar"},
+                     {"images/c.tar", '1', "", "images/a.tar"}},
+                    /*gzip=*/true);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->unpacked_bytes, 4u + 11u);
+  std::ifstream f(s.work + "/images/c.tar");
+  std::string content((std::istreambuf_iterator<char>(f)), {});
+  EXPECT_EQ(content, "AAAA");
+  struct stat st {};
+  ASSERT_EQ(::stat((s.work + "/images/a.tar").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat((s.work + "/images").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+}
+
+struct HostileCase {
+  const char* name;
+  std::vector<RawTarEntry> entries;
+};
+
+TEST(UnpackArchive, RefusesHostileEntries) {
+  const HostileCase cases[] = {
+      {"dotdot", {{"../outside/victim", '0', "pwned"}}},
+      {"nested dotdot", {{"a/../../outside/victim", '0', "pwned"}}},
+      {"absolute", {{"/tmp/ppa-absolute-victim", '0', "pwned"}}},
+      {"symlink escape then write",
+       {{"link", '2', "", "../outside"}, {"link/victim", '0', "pwned"}}},
+      {"absolute symlink", {{"link", '2', "", "/etc"}}},
+      {"hard link to /etc/passwd", {{"passwd", '1', "", "/etc/passwd"}, {"passwd", '0', "pwned"}}},
+      {"hard link dotdot", {{"victim", '1', "", "../outside/victim"}, {"victim", '0', "pwned"}}},
+      {"char device", {{"dev", '3'}}},
+      {"fifo", {{"fifo", '6'}}},
+      {"symlinked dir then file",
+       {{"d", '5'}, {"d/inner", '2', "", "."}, {"evil", '2', "", "d/inner"}, {"d/inner/x", '0', "y"}}},
+  };
+  for (const auto& c : cases) {
+    Sandbox s;
+    auto r = s.Unpack(c.entries);
+    EXPECT_FALSE(r.ok()) << c.name;
+    if (!r.ok()) EXPECT_EQ(r.status().code(), StatusCode::kUnsafeArchive) << c.name << ": " << r.status().ToString();
+    EXPECT_EQ(s.Victim(), "original") << c.name;
+    EXPECT_TRUE(s.Strays().empty()) << c.name;
+  }
+  EXPECT_FALSE(fs::exists("/tmp/ppa-absolute-victim"));
+}
+
+TEST(UnpackArchive, PlantedSymlinkCannotRedirectLaterWrite) {
+  Sandbox s;
+  // A symlink inside the tree is allowed; a later entry written *through*
+  // it (as a directory component) is refused.
+  auto r = s.Unpack({{"a", '5'}, {"b", '2', "", "a"}, {"b/file", '0', "x"}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnsafeArchive);
+}
+
+TEST(UnpackArchive, LaterEntryReplacesSymlinkInsteadOfFollowingIt) {
+  Sandbox s;
+  auto r = s.Unpack({{"f", '0', "one"}, {"link", '2', "", "f"}, {"link", '0', "two"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  std::ifstream f(s.work + "/f");
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(f)), {}), "one");
+}
+
+TEST(UnpackArchive, NotAnArchive) {
+  Sandbox s;
+  std::string path = s.dir.path() + "/junk.tgz";
+  test::WriteFileOrDie(path, std::string(2000, 'x'));
+  auto r = UnpackArchive(path, s.work);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("junk.tgz"), std::string::npos);
+}
+
+TEST(UnpackArchive, SizeLimit) {
+  Sandbox s;
+  std::string tar = BuildRawTar({{"big", '0', std::string(100000, 'z')}});
+  std::string path = s.dir.path() + "/archive.tar";
+  test::WriteFileOrDie(path, test::Gzip(tar));
+  auto r = UnpackArchive(path, s.work, UnpackOptions{50000});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnsafeArchive);
+}
+
+TEST(DecompressFile, EveryCompressionByMagic) {
+  TempDir dir("ppa-decompress");
+  std::string data(50000, 'q');
+  test::WriteFileOrDie(dir.path() + "/plain", data);
+  for (const char* tool : {"gzip", "xz", "zstd", "bzip2"}) {
+    std::string src = dir.path() + "/in." + tool;
+    auto r = test::RunProcess({"sh", "-c", std::string(tool) + " -c < '" + dir.path() + "/plain' > '" + src + "'"});
+    ASSERT_EQ(r.exit_code, 0) << tool << r.stderr_text;
+    std::string out = dir.path() + "/out";
+    ASSERT_TRUE(DecompressFile(src, out).ok()) << tool;
+    std::ifstream f(out);
+    EXPECT_EQ(std::string((std::istreambuf_iterator<char>(f)), {}), data) << tool;
+  }
+}
+
+}  // namespace
+}  // namespace ppa
