@@ -1,0 +1,170 @@
+#include "samples/generator/tar_writer.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include <algorithm>
+#include <memory>
+
+namespace ppa::samples {
+namespace {
+
+struct ArchiveWriteDeleter {
+  void operator()(struct archive* a) const noexcept { archive_write_free(a); }
+};
+using ArchiveWrite = std::unique_ptr<struct archive, ArchiveWriteDeleter>;
+
+struct ArchiveEntryDeleter {
+  void operator()(struct archive_entry* e) const noexcept { archive_entry_free(e); }
+};
+using ArchiveEntry = std::unique_ptr<struct archive_entry, ArchiveEntryDeleter>;
+
+// What the libarchive write callback forwards to, and the first error seen
+// (Status must not cross the C callback).
+struct CallbackContext {
+  ByteSink* sink = nullptr;
+  Status status;
+};
+
+la_ssize_t WriteCallback(struct archive*, void* client, const void* buffer, size_t length) {
+  auto* ctx = static_cast<CallbackContext*>(client);
+  Status s = ctx->sink->Write(buffer, length);
+  if (!s.ok()) {
+    if (ctx->status.ok()) ctx->status = s;
+    return -1;
+  }
+  return static_cast<la_ssize_t>(length);
+}
+
+Status Check(struct archive* a, int rc, const CallbackContext& ctx, const std::string& what) {
+  if (rc >= ARCHIVE_WARN) return Status::Ok();
+  if (!ctx.status.ok()) return ctx.status;
+  const char* msg = archive_error_string(a);
+  return IoError(what + ": " + (msg ? msg : "libarchive error"));
+}
+
+// Feeds an entry's data to archive_write_data and counts it.
+class EntryDataSink : public ByteSink {
+ public:
+  EntryDataSink(struct archive* a, const CallbackContext& ctx) : a_(a), ctx_(ctx) {}
+  using ByteSink::Write;
+  Status Write(const void* data, size_t size) override {
+    const auto* p = static_cast<const char*>(data);
+    while (size > 0) {
+      const la_ssize_t n = archive_write_data(a_, p, size);
+      if (n <= 0) return Check(a_, ARCHIVE_FATAL, ctx_, "tar data");
+      p += n;
+      size -= static_cast<size_t>(n);
+      written_ += static_cast<uint64_t>(n);
+    }
+    return Status::Ok();
+  }
+  uint64_t written() const { return written_; }
+
+ private:
+  struct archive* a_;
+  const CallbackContext& ctx_;
+  uint64_t written_ = 0;
+};
+
+ArchiveEntry MakeHeader(const TarEntry& e) {
+  ArchiveEntry entry(archive_entry_new());
+  archive_entry_set_pathname(entry.get(), e.path.c_str());
+  archive_entry_set_mtime(entry.get(), kSampleMtime, 0);
+  archive_entry_set_uid(entry.get(), 0);
+  archive_entry_set_gid(entry.get(), 0);
+  switch (e.type) {
+    case TarEntry::Type::kFile:
+      archive_entry_set_filetype(entry.get(), AE_IFREG);
+      archive_entry_set_size(entry.get(),
+                             static_cast<la_int64_t>(e.producer ? e.size : e.data.size()));
+      break;
+    case TarEntry::Type::kDirectory:
+      archive_entry_set_filetype(entry.get(), AE_IFDIR);
+      archive_entry_set_size(entry.get(), 0);
+      break;
+    case TarEntry::Type::kSymlink:
+      archive_entry_set_filetype(entry.get(), AE_IFLNK);
+      archive_entry_set_symlink(entry.get(), e.link_target.c_str());
+      archive_entry_set_size(entry.get(), 0);
+      break;
+  }
+  archive_entry_set_perm(entry.get(), static_cast<mode_t>(e.mode));
+  return entry;
+}
+
+Status WriteOne(struct archive* a, const CallbackContext& ctx, const TarEntry& e) {
+  ArchiveEntry header = MakeHeader(e);
+  PPA_RETURN_IF_ERROR(Check(a, archive_write_header(a, header.get()), ctx, "tar header " + e.path));
+  if (e.type != TarEntry::Type::kFile) return Status::Ok();
+  EntryDataSink data(a, ctx);
+  if (e.producer) {
+    PPA_RETURN_IF_ERROR(e.producer(data));
+    if (data.written() != e.size) {
+      return IoError("tar entry " + e.path + ": producer wrote " + std::to_string(data.written()) +
+                     " bytes, expected " + std::to_string(e.size));
+    }
+  } else {
+    PPA_RETURN_IF_ERROR(data.Write(e.data));
+  }
+  return Check(a, archive_write_finish_entry(a), ctx, "tar entry " + e.path);
+}
+
+}  // namespace
+
+TarEntry TarEntry::File(std::string path, std::string data, int mode) {
+  TarEntry e;
+  e.path = std::move(path);
+  e.data = std::move(data);
+  e.mode = mode;
+  return e;
+}
+
+TarEntry TarEntry::Streamed(std::string path, uint64_t size,
+                            std::function<Status(ByteSink&)> producer, int mode) {
+  TarEntry e;
+  e.path = std::move(path);
+  e.size = size;
+  e.producer = std::move(producer);
+  e.mode = mode;
+  return e;
+}
+
+TarEntry TarEntry::Directory(std::string path, int mode) {
+  TarEntry e;
+  e.path = std::move(path);
+  e.type = Type::kDirectory;
+  e.mode = mode;
+  return e;
+}
+
+TarEntry TarEntry::Symlink(std::string path, std::string target) {
+  TarEntry e;
+  e.path = std::move(path);
+  e.type = Type::kSymlink;
+  e.mode = 0777;
+  e.link_target = std::move(target);
+  return e;
+}
+
+Status WriteTar(std::vector<TarEntry> entries, ByteSink& out, bool pad_to_record) {
+  std::stable_sort(entries.begin(), entries.end(),
+                   [](const TarEntry& a, const TarEntry& b) { return a.path < b.path; });
+  ArchiveWrite a(archive_write_new());
+  if (!a) return IoError("archive_write_new failed");
+  CallbackContext ctx;
+  ctx.sink = &out;
+  PPA_RETURN_IF_ERROR(
+      Check(a.get(), archive_write_set_format_pax_restricted(a.get()), ctx, "tar format"));
+  if (!pad_to_record) {
+    PPA_RETURN_IF_ERROR(
+        Check(a.get(), archive_write_set_bytes_in_last_block(a.get(), 1), ctx, "tar block"));
+  }
+  PPA_RETURN_IF_ERROR(
+      Check(a.get(), archive_write_open2(a.get(), &ctx, nullptr, WriteCallback, nullptr, nullptr),
+            ctx, "tar open"));
+  for (const TarEntry& e : entries) PPA_RETURN_IF_ERROR(WriteOne(a.get(), ctx, e));
+  return Check(a.get(), archive_write_close(a.get()), ctx, "tar close");
+}
+
+}  // namespace ppa::samples
