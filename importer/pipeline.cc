@@ -64,10 +64,15 @@ Result<std::optional<PpaManifest>> ReadPpaManifest(const std::string& root,
   return std::optional<PpaManifest>(MergePpaManifests(yaml, json));
 }
 
-std::unique_ptr<BlobSink> ConnectRegistry(const RegistryAddress& address,
-                                          const LoadOptions& options) {
+// Connects to the registry and checks, once, that it answers as a registry
+// and accepts the credentials: a wrong password is one clear failure, not
+// one per image.
+Result<std::unique_ptr<BlobSink>> ConnectRegistry(const RegistryAddress& address,
+                                                  const LoadOptions& options) {
   std::shared_ptr<HttpTransport> transport = MakeCurlTransport(options.transport);
   auto client = std::make_shared<RegistryClient>(address.endpoint, options.credentials, transport);
+  Status ping = client->Ping();
+  if (!ping.ok()) return ping.WithContext("registry '" + address.endpoint.host + "'");
   return MakeRegistrySink(std::move(client));
 }
 
@@ -182,11 +187,15 @@ int RunLoad(const LoadOptions& options, std::ostream& out, std::ostream& err) {
     usage.Fatal(address.status());
     return kExitUsage;
   }
-  std::unique_ptr<BlobSink> sink = ConnectRegistry(*address, options);
+  auto sink = ConnectRegistry(*address, options);
+  if (!sink.ok()) {
+    usage.Fatal(sink.status());
+    return kExitItemFailed;
+  }
   int worst = kExitOk;
   for (const auto& archive : options.archives) {
     Reporter reporter(out, err, options.quiet);
-    int code = ImportArchive(archive, *address, *sink, options, reporter);
+    int code = ImportArchive(archive, *address, **sink, options, reporter);
     if (code != kExitBadArchive && code != kExitUsage) reporter.Finish();
     worst = std::max(worst, code);
   }

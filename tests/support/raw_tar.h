@@ -4,11 +4,16 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace ppa::test {
 
 struct RawTarEntry {
+  RawTarEntry(std::string name_, char type_ = '0', std::string data_ = "", std::string link_ = "",
+              int mode_ = 0644)
+      : name(std::move(name_)), type(type_), data(std::move(data_)), link(std::move(link_)),
+        mode(mode_) {}
   std::string name;
   char type = '0';        // '0' file, '1' hard link, '2' symlink, '3' char dev, '5' dir, '6' FIFO
   std::string data;       // for files

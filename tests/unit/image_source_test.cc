@@ -48,11 +48,14 @@ TEST(ReadImageTarball, PublicFixtures) {
     EXPECT_EQ(first.config_digest, Sha256Digest(first.config)) << c.file;
     if (*c.a_name) {
       bool found = false;
-      for (const auto& img : *images)
+      for (const auto& img : *images) {
         for (const auto& n : img.names) found |= n.find(c.a_name) != std::string::npos;
+      }
       EXPECT_TRUE(found) << c.file << " should be named " << c.a_name;
     }
-    if (*c.arch) EXPECT_EQ(first.platform.architecture, c.arch) << c.file;
+    if (*c.arch) {
+      EXPECT_EQ(first.platform.architecture, c.arch) << c.file;
+    }
     // Every layer verifies against its diff_id in one pass.
     for (const auto& img : *images) {
       for (const auto& layer : img.layers) {

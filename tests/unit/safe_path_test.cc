@@ -31,8 +31,12 @@ TEST(SanitizeEntryPath, Table) {
   for (const auto& c : cases) {
     auto got = SanitizeEntryPath(c.input);
     EXPECT_EQ(got.ok(), c.ok) << c.input;
-    if (got.ok() && c.ok) EXPECT_EQ(*got, c.want) << c.input;
-    if (!got.ok()) EXPECT_EQ(got.status().code(), StatusCode::kUnsafeArchive) << c.input;
+    if (got.ok() && c.ok) {
+      EXPECT_EQ(*got, c.want) << c.input;
+    }
+    if (!got.ok()) {
+      EXPECT_EQ(got.status().code(), StatusCode::kUnsafeArchive) << c.input;
+    }
   }
 }
 
@@ -55,7 +59,9 @@ TEST(ResolveLinkTarget, Table) {
   for (const auto& c : cases) {
     auto got = ResolveLinkTarget(c.entry, c.target);
     EXPECT_EQ(got.ok(), c.ok) << c.entry << " -> " << c.target;
-    if (got.ok() && c.ok) EXPECT_EQ(*got, c.want);
+    if (got.ok() && c.ok) {
+      EXPECT_EQ(*got, c.want);
+    }
   }
 }
 

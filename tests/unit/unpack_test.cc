@@ -95,7 +95,9 @@ TEST(UnpackArchive, RefusesHostileEntries) {
     Sandbox s;
     auto r = s.Unpack(c.entries);
     EXPECT_FALSE(r.ok()) << c.name;
-    if (!r.ok()) EXPECT_EQ(r.status().code(), StatusCode::kUnsafeArchive) << c.name << ": " << r.status().ToString();
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), StatusCode::kUnsafeArchive) << c.name << ": " << r.status().ToString();
+    }
     EXPECT_EQ(s.Victim(), "original") << c.name;
     EXPECT_TRUE(s.Strays().empty()) << c.name;
   }

@@ -1,0 +1,327 @@
+// End-to-end: `ppa-import load` (the real binary) into Debian's
+// docker-registry on 127.0.0.1, judged by skopeo, an independent client that
+// verifies every digest on pull.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "docker_io/digest.h"
+#include "samples/generator/sample_archive.h"
+#include "tests/support/process.h"
+#include "tests/support/raw_tar.h"
+#include "tests/support/registry_server.h"
+#include "tests/support/skopeo.h"
+
+namespace ppa {
+namespace {
+
+namespace fs = std::filesystem;
+using test::ProcessResult;
+using test::RegistryServer;
+
+class LoadTest : public ::testing::Test {
+ protected:
+  void StartRegistry(const test::RegistryOptions& options = {}) {
+    auto server = RegistryServer::Start(options);
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    registry_ = std::move(server).value();
+  }
+  void SetUp() override { StartRegistry(); }
+
+  std::string Archive(const samples::PpaArchiveSpec& spec, const std::string& name) {
+    std::string path = dir_.Join(name);
+    Status s = samples::WritePpaArchive(spec, path);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    return path;
+  }
+
+  ProcessResult Load(const std::string& archive, std::vector<std::string> extra = {},
+                     std::map<std::string, std::string> env = {}) {
+    std::vector<std::string> argv = {PPA_IMPORT_BINARY, "load",       "--archive", archive,
+                                     "--namespace",     "test_ns",    "--registry",
+                                     registry_->host(), "--plain-http"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    env.emplace("HOME", dir_.path());
+    return test::RunProcess(argv, std::nullopt, env, dir_.path());
+  }
+
+  std::string Ref(const std::string& repo_tag) {
+    return "docker://" + registry_->host() + "/test_ns/" + repo_tag;
+  }
+
+  // skopeo copies the image out, checking every blob against its digest.
+  void ExpectVerified(const std::string& repo_tag, const std::string& creds = "") {
+    test::TempDir out("ppa-skopeo-out");
+    Status s = test::SkopeoCopyToDir(Ref(repo_tag), out.Join("img"), creds);
+    EXPECT_TRUE(s.ok()) << repo_tag << ": " << s.ToString();
+  }
+
+  void ExpectAbsent(const std::string& repo_tag) {
+    auto r = test::SkopeoInspect(Ref(repo_tag), /*raw=*/true);
+    EXPECT_FALSE(r.ok()) << repo_tag << " should not be tagged";
+  }
+
+  test::TempDir dir_{"ppa-load"};
+  std::unique_ptr<RegistryServer> registry_;
+};
+
+std::string Output(const ProcessResult& r) {
+  return "stdout:\n" + r.stdout_text + "\nstderr:\n" + r.stderr_text;
+}
+
+TEST_F(LoadTest, SampleArchiveLandsVerifiedAndRerunUploadsNothing) {
+  std::string archive = Archive(samples::DemoSampleSpec(), "sample.tgz");
+  ProcessResult first = Load(archive);
+  ASSERT_EQ(first.exit_code, 0) << Output(first);
+  EXPECT_NE(first.stdout_text.find("Unpacking archive to '"), std::string::npos);
+  EXPECT_NE(first.stdout_text.find("Found 6 image(s) and 2 chart(s) to import."), std::string::npos);
+  EXPECT_NE(first.stdout_text.find("Importing 'ibmcom/portal:2.1.0-amd64' and pushing it to '" +
+                                   registry_->host() + "/test_ns/ibmcom/portal:2.1.0-amd64'..."),
+            std::string::npos)
+      << first.stdout_text;
+  EXPECT_EQ(first.stdout_text.substr(first.stdout_text.size() - 3), "OK\n");
+
+  for (const char* ref :
+       {"ibmcom/portal:2.1.0-amd64", "ibmcom/portal:2.1.0-ppc64le", "ibmcom/portal-db:2.1.0-amd64",
+        "ibmcom/portal-worker:2.1.0-amd64", "ibmcom/portal-tools:2.1.0-amd64",
+        "ibmcom/portal-init:2.1.0-amd64", "ibmcom/portal-db:2.1.0"}) {
+    ExpectVerified(ref);
+  }
+  Status platforms = test::CheckManifestListPlatforms(Ref("ibmcom/portal:2.1.0"),
+                                                      {"linux/amd64", "linux/ppc64le"});
+  EXPECT_TRUE(platforms.ok()) << platforms.ToString();
+  auto list = test::SkopeoInspect(Ref("ibmcom/portal:2.1.0"), /*raw=*/true);
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ((*list)["mediaType"], "application/vnd.docker.distribution.manifest.list.v2+json");
+
+  for (const char* chart : {"ibm-portal-prod-1.0.0.tgz", "ibm-portal-dev-1.0.0.tgz"}) {
+    EXPECT_TRUE(fs::exists(dir_.Join("ppa-import/charts/") + chart)) << chart;
+  }
+  // The per-run work folder is removed after a successful run.
+  int run_dirs = 0;
+  for (auto& e : fs::directory_iterator(dir_.Join("ppa-import"))) run_dirs += e.path().filename() != "charts";
+  EXPECT_EQ(run_dirs, 0);
+
+  int uploads = registry_->CountBlobUploadRequests();
+  EXPECT_GT(uploads, 0);
+  ProcessResult second = Load(archive);
+  ASSERT_EQ(second.exit_code, 0) << Output(second);
+  EXPECT_EQ(registry_->CountBlobUploadRequests(), uploads) << "a re-run must upload no blob";
+  EXPECT_NE(second.stdout_text.find("Uploaded 0 blob(s)"), std::string::npos) << second.stdout_text;
+}
+
+TEST_F(LoadTest, SharedLayerIsStoredOnce) {
+  std::string archive = Archive(samples::DemoSampleSpec(), "sample.tgz");
+  ProcessResult r = Load(archive);
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  auto amd64 = test::SkopeoInspect(Ref("ibmcom/portal:2.1.0-amd64"), /*raw=*/true);
+  auto db = test::SkopeoInspect(Ref("ibmcom/portal-db:2.1.0-amd64"), /*raw=*/true);
+  ASSERT_TRUE(amd64.ok() && db.ok());
+  // The same base layer bytes give the same (deterministic) gzip blob.
+  EXPECT_EQ((*amd64)["layers"][0]["digest"], (*db)["layers"][0]["digest"]);
+}
+
+TEST_F(LoadTest, IbmShapedArchiveLandsUnderManifestNames) {
+  std::string archive = Archive(samples::IbmShapedSpec(), "ibm.tgz");
+  ProcessResult r = Load(archive);
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  EXPECT_NE(r.stdout_text.find("Found 14 image(s) and 1 chart(s)"), std::string::npos);
+  for (const char* ref :
+       {"ibmcase/bluecompute-auth:0.5.0-amd64", "ibmcase/bluecompute-catalog:0.5.0-amd64",
+        "ibmcase/bluecompute-customer:0.5.0-amd64", "ibmcase/bluecompute-inventory:0.5.0-amd64",
+        "ibmcase/bluecompute-orders:0.5.0-amd64", "ibmcase/bluecompute-web:0.5.0-amd64",
+        "ibmcase/bluecompute-dataloader:0.5.0-amd64", "ibmcase/bluecompute-couchdb:2.3.0-amd64",
+        "ibmcase/bluecompute-elasticsearch:6.8.0-amd64", "ibmcase/bluecompute-mysql:5.7.14-amd64",
+        "ibmcase/bluecompute-mariadb:10.1.38-amd64", "ibmcase/bluecompute-zipkin:2.12-amd64",
+        "ibmcase/bluecompute-bash-curl-ssl:0.5.0-amd64", "ibmcase/bluecompute-busybox:1.30-amd64",
+        "ibmcase/bluecompute-auth:0.5.0", "ibmcase/bluecompute-mysql:5.7.14"}) {
+    ExpectVerified(ref);
+  }
+  // Never under the upstream names saved inside the tarballs.
+  ExpectAbsent("bluecompute/auth:latest");
+  ExpectAbsent("mysql:5.7.14");
+  EXPECT_TRUE(fs::exists(dir_.Join("ppa-import/charts/bluecompute-ce-0.0.9.tgz")));
+  ProcessResult again = Load(archive);
+  EXPECT_EQ(again.exit_code, 0) << Output(again);
+}
+
+TEST_F(LoadTest, PublicImageTarballsLandVerified) {
+  // Real tarballs from other projects, named by a manifest.yaml.
+  std::string root = dir_.Join("public");
+  fs::create_directories(root + "/images");
+  for (const char* f : {"hello-world-v25.tar", "test_bundle.tar", "test_image_2.tar",
+                        "docker-two-names.tar.xz", "buildkit-oci.tar", "oci-registry-name.tar.gz"}) {
+    fs::copy_file(std::string(PPA_TEST_DATA_DIR) + "/images/" + f, root + "/images/" + f);
+  }
+  std::ofstream(root + "/manifest.yaml") << R"(images:
+- image: pub/hello:v25
+  references:
+  - repository: pub/hello:v25-arm64
+    platform: {os: linux, architecture: arm64, variant: v8}
+    archive: images/hello-world-v25.tar
+- image: pub/bundle-one:1
+  references:
+  - repository: pub/bundle-one:1
+    pull-repository: test_image_1
+    archive: images/test_bundle.tar
+- image: pub/bundle-two:1
+  references:
+  - repository: pub/bundle-two:1
+    pull-repository: test_image_2
+    archive: images/test_bundle.tar
+- image: pub/two-names:1
+  references:
+  - repository: pub/two-names:1
+    archive: images/docker-two-names.tar.xz
+- image: pub/buildkit:1
+  references:
+  - repository: pub/buildkit:1
+    archive: images/buildkit-oci.tar
+- image: pub/oci-name:1
+  references:
+  - repository: pub/oci-name:1
+    archive: images/oci-registry-name.tar.gz
+- image: pub/legacy:1
+  references:
+  - repository: pub/legacy:1
+    pull-repository: bazel/v1/tarball:test_image_2
+)";
+  auto tar = test::RunProcess({"tar", "-C", root, "-cJf", dir_.Join("public.tar.xz"), "."});
+  ASSERT_EQ(tar.exit_code, 0) << tar.stderr_text;
+  ProcessResult r = Load(dir_.Join("public.tar.xz"));
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  for (const char* ref : {"pub/hello:v25-arm64", "pub/bundle-one:1", "pub/bundle-two:1",
+                          "pub/two-names:1", "pub/oci-name:1", "pub/legacy:1"}) {
+    ExpectVerified(ref);
+  }
+  // A zero-layer image is valid; skopeo still reads it.
+  auto buildkit = test::SkopeoInspect(Ref("pub/buildkit:1"), /*raw=*/true);
+  ASSERT_TRUE(buildkit.ok());
+  EXPECT_TRUE((*buildkit)["layers"].empty());
+  auto one = test::SkopeoInspectConfig(Ref("pub/bundle-one:1"));
+  auto two = test::SkopeoInspectConfig(Ref("pub/bundle-two:1"));
+  ASSERT_TRUE(one.ok() && two.ok());
+  EXPECT_NE(one->dump(), two->dump()) << "the two images of one tarball must be told apart";
+}
+
+// A docker-save tarball whose one layer does not match the config's diff_id.
+std::string TamperedSave() {
+  std::string layer = test::BuildRawTar({{"etc/passwd", '0', "root:x:0:0::/root:/bin/sh\n"}});
+  std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[")" +
+                       Sha256Digest(layer + "tampered") + R"("]}})";
+  std::string manifest = R"([{"Config":"cfg.json","RepoTags":["bad/one:1"],"Layers":["l/layer.tar"]}])";
+  return test::BuildRawTar({{"manifest.json", '0', manifest},
+                            {"cfg.json", '0', config},
+                            {"l/", '5'},
+                            {"l/layer.tar", '0', layer}});
+}
+
+TEST_F(LoadTest, BrokenImagesFailAloneAndNothingIsTagged) {
+  auto good = test::ReadFileToString(std::string(PPA_TEST_DATA_DIR) + "/images/test_image_2.tar");
+  ASSERT_TRUE(good.ok());
+  std::string export_tar = test::BuildRawTar({{"etc/", '5'}, {"etc/hostname", '0', "box\n"}});
+  std::string yaml = R"(images:
+- image: ok/good:1
+  references: [{repository: ok/good:1, archive: images/good.tar}]
+- image: bad/tampered:1
+  references: [{repository: bad/tampered:1, archive: images/tampered.tar}]
+- image: bad/export:1
+  references: [{repository: bad/export:1, archive: images/export.tar}]
+- image: bad/missing:1
+  references: [{repository: bad/missing:1, archive: images/not-there.tar}]
+- image: bad/null:1
+  references: [{repository: bad/null:1, archive: images/null.tar}]
+)";
+  std::string outer = test::BuildRawTar(
+      {{"manifest.yaml", '0', yaml},
+       {"images/", '5'},
+       {"images/good.tar", '0', *good},
+       {"images/tampered.tar", '0', TamperedSave()},
+       {"images/export.tar", '0', export_tar},
+       {"images/null.tar", '0', test::BuildRawTar({{"manifest.json", '0', "null"}})}});
+  test::WriteFileOrDie(dir_.Join("broken.tgz"), test::Gzip(outer));
+  ProcessResult r = Load(dir_.Join("broken.tgz"));
+  EXPECT_EQ(r.exit_code, 1) << Output(r);
+  ExpectVerified("ok/good:1");
+  for (const char* bad : {"bad/tampered:1", "bad/export:1", "bad/missing:1", "bad/null:1"}) {
+    ExpectAbsent(bad);
+    EXPECT_NE(r.stderr_text.find(std::string("'") + bad + "'"), std::string::npos)
+        << bad << " must be named\n" << r.stderr_text;
+  }
+  EXPECT_NE(r.stderr_text.find("diff_id"), std::string::npos) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("not an image"), std::string::npos) << r.stderr_text;
+  EXPECT_NE(r.stdout_text.find("FAILED"), std::string::npos);
+}
+
+TEST_F(LoadTest, UnsafeArchiveExits3AndWritesNothingOutside) {
+  std::string outer = test::BuildRawTar({{"images/", '5'}, {"../escaped", '0', "x"}});
+  test::WriteFileOrDie(dir_.Join("evil.tgz"), test::Gzip(outer));
+  ProcessResult r = Load(dir_.Join("evil.tgz"));
+  EXPECT_EQ(r.exit_code, 3) << Output(r);
+  EXPECT_NE(r.stderr_text.find("../escaped"), std::string::npos) << r.stderr_text;
+  EXPECT_FALSE(fs::exists(dir_.Join("escaped")));
+  EXPECT_FALSE(fs::exists(dir_.Join("ppa-import/escaped")));
+}
+
+TEST_F(LoadTest, UsageErrorsExit2) {
+  std::string archive = Archive(samples::DemoSampleSpec(), "sample.tgz");
+  std::vector<std::string> argv = {PPA_IMPORT_BINARY, "load", archive, "--namespace", "AB",
+                                   "--registry", registry_->host(), "--plain-http"};
+  ProcessResult r = test::RunProcess(argv, std::nullopt, {}, dir_.path());
+  EXPECT_EQ(r.exit_code, 2) << Output(r);
+  EXPECT_NE(r.stderr_text.find("4 to 30 characters"), std::string::npos) << r.stderr_text;
+  ProcessResult no_flag = test::RunProcess({PPA_IMPORT_BINARY, "load", archive, "--bogus"},
+                                           std::nullopt, {}, dir_.path());
+  EXPECT_EQ(no_flag.exit_code, 2);
+  ProcessResult no_registry = test::RunProcess(
+      {PPA_IMPORT_BINARY, "load", archive, "--namespace", "test_ns"}, std::nullopt,
+      {{"PPA_IMPORT_REGISTRY", ""}}, dir_.path());
+  EXPECT_EQ(no_registry.exit_code, 2) << Output(no_registry);
+}
+
+TEST_F(LoadTest, OciFormatPushesOciManifestsAndIndex) {
+  std::string archive = Archive(samples::DemoSampleSpec(), "sample.tgz");
+  ProcessResult r = Load(archive, {"--format", "oci"});
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  auto index = test::SkopeoInspect(Ref("ibmcom/portal:2.1.0"), /*raw=*/true);
+  ASSERT_TRUE(index.ok());
+  EXPECT_EQ((*index)["mediaType"], "application/vnd.oci.image.index.v1+json");
+  for (const auto& m : (*index)["manifests"]) {
+    EXPECT_EQ(m["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+  }
+  ExpectVerified("ibmcom/portal:2.1.0-ppc64le");
+}
+
+class LoadAuthTest : public LoadTest {
+ protected:
+  void SetUp() override { StartRegistry({"ppauser", "S3cret-pass-word"}); }
+};
+
+TEST_F(LoadAuthTest, BasicAuthFromEnvironmentAndWrongPasswordNeverEchoed) {
+  std::string archive = Archive(samples::DemoSampleSpec(), "sample.tgz");
+  ProcessResult ok = Load(archive, {},
+                          {{"PPA_IMPORT_USERNAME", "ppauser"}, {"PPA_IMPORT_PASSWORD", "S3cret-pass-word"}});
+  ASSERT_EQ(ok.exit_code, 0) << Output(ok);
+  ExpectVerified("ibmcom/portal-db:2.1.0-amd64", registry_->creds());
+
+  ProcessResult stdin_ok = test::RunProcess(
+      {PPA_IMPORT_BINARY, "load", archive, "--namespace", "test_ns", "--registry",
+       registry_->host(), "--plain-http", "--username", "ppauser", "--password-stdin"},
+      std::string("S3cret-pass-word\n"), {{"HOME", dir_.path()}}, dir_.path());
+  EXPECT_EQ(stdin_ok.exit_code, 0) << Output(stdin_ok);
+
+  ProcessResult wrong = Load(archive, {"-v"},
+                             {{"PPA_IMPORT_USERNAME", "ppauser"}, {"PPA_IMPORT_PASSWORD", "Wrong-Secret-77"}});
+  EXPECT_EQ(wrong.exit_code, 1) << Output(wrong);
+  EXPECT_NE(wrong.stderr_text.find("UNAUTHORIZED"), std::string::npos) << wrong.stderr_text;
+  EXPECT_NE(wrong.stderr_text.find("Hint:"), std::string::npos);
+  for (const std::string& secret : {std::string("Wrong-Secret-77"), std::string("S3cret-pass-word")}) {
+    EXPECT_EQ(Output(wrong).find(secret), std::string::npos) << "secret leaked";
+  }
+  ProcessResult anonymous = Load(archive);
+  EXPECT_EQ(anonymous.exit_code, 1) << Output(anonymous);
+}
+
+}  // namespace
+}  // namespace ppa
