@@ -38,7 +38,8 @@ Status ResolveCredentials(LoadOptions& options, bool password_stdin) {
   if (options.credentials.username.empty()) options.credentials.username = Env("PPA_IMPORT_USERNAME");
   if (options.credentials.password.empty()) options.credentials.password = Env("PPA_IMPORT_PASSWORD");
   if (options.credentials.empty() && !Env("IBMCLOUD_API_KEY").empty()) {
-    options.credentials = {"iamapikey", Env("IBMCLOUD_API_KEY")};
+    options.credentials.username = "iamapikey";
+    options.credentials.password = Env("IBMCLOUD_API_KEY");
   }
   if (!options.credentials.password.empty() && options.credentials.username.empty()) {
     return InvalidInput("a password was given without a user name",
@@ -81,6 +82,9 @@ void AddLoadCommand(CLI::App& app, LoadFlags& f) {
                    "Registry user (env PPA_IMPORT_USERNAME; IBMCLOUD_API_KEY means iamapikey)");
   load->add_flag("--password-stdin", f.password_stdin,
                  "Read the registry password from standard input (env PPA_IMPORT_PASSWORD)");
+  load->add_option("--architectures", o.architectures,
+                   "Import only these platforms, e.g. amd64,ppc64le (default: all)")
+      ->delimiter(',');
   load->add_option("--format", f.format, "Manifest media types: docker or oci")
       ->check(CLI::IsMember({"docker", "oci"}));
   load->add_option("--compression-level", o.compression.gzip_level,

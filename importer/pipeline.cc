@@ -97,11 +97,15 @@ int ImportArchive(const std::string& archive, const RegistryAddress& address, Bl
     RemoveWorkspace(*ws);
     return kExitBadArchive;
   }
-  PlanInput input{ws->root,       unpacked->files,    *manifest, ws->scratch,
-                  address.prefix, options.target_namespace};
+  PlanInput input{ws->root,       unpacked->files,          *manifest,           ws->scratch,
+                  address.prefix, options.target_namespace, options.architectures};
   ImportPlan plan = BuildImportPlan(input);
   reporter.Progress("Found " + std::to_string(plan.ImageCount()) + " image(s) and " +
                     std::to_string(plan.charts.size()) + " chart(s) to import.");
+  if (plan.skipped_platforms > 0) {
+    reporter.Progress("Skipping " + std::to_string(plan.skipped_platforms) +
+                      " image(s) of other architectures (--architectures).");
+  }
   for (const auto& w : plan.warnings) reporter.Warning(w);
 
   PushImages(plan, sink, PushOptions{options.format, options.compression, ws->scratch}, reporter);

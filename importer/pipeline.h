@@ -23,6 +23,7 @@ struct LoadOptions {
   Credentials credentials;
   std::string workdir = "ppa-import";
   bool keep_workdir = false;
+  std::vector<std::string> architectures;  // empty: every platform
   ManifestFormat format = ManifestFormat::kDocker;
   CompressionOptions compression;
   bool quiet = false;

@@ -1,5 +1,6 @@
 #include "importer/plan.h"
 
+#include <algorithm>
 #include <set>
 
 #include "archive/safe_path.h"
@@ -218,6 +219,21 @@ PlannedChart PlanChart(const PpaChart& chart, const ImageFiles& files, const Pla
   return planned;
 }
 
+// --architectures: drops platform images of other architectures (a manifest
+// list is then built from the ones left); a group left empty goes.
+void FilterArchitectures(const std::vector<std::string>& wanted, ImportPlan& plan) {
+  if (wanted.empty()) return;
+  for (auto& group : plan.groups) {
+    auto before = group.images.size();
+    std::erase_if(group.images, [&](const PlannedImage& img) {
+      if (!img.platform) return false;  // unknown: a failing item; keep it to report it
+      return std::find(wanted.begin(), wanted.end(), img.platform->architecture) == wanted.end();
+    });
+    plan.skipped_platforms += static_cast<int>(before - group.images.size());
+  }
+  std::erase_if(plan.groups, [](const PlannedGroup& g) { return g.images.empty(); });
+}
+
 void DropDuplicateTargets(ImportPlan& plan) {
   std::set<std::pair<std::string, std::string>> seen;
   for (auto& group : plan.groups) {
@@ -261,6 +277,7 @@ ImportPlan BuildImportPlan(const PlanInput& input) {
       }
     }
   }
+  FilterArchitectures(input.architectures, plan);
   DropDuplicateTargets(plan);
   return plan;
 }

@@ -48,6 +48,7 @@ struct PlannedChart {
 
 struct ImportPlan {
   std::vector<PlannedGroup> groups;
+  int skipped_platforms = 0;  // references left out by --architectures
   std::vector<PlannedChart> charts;
   std::vector<std::string> warnings;
   std::deque<ImageSource> sources;  // stable addresses for PlannedImage::source
@@ -62,6 +63,8 @@ struct PlanInput {
   std::string scratch_dir;                  // for inflated image tarballs
   std::string registry_prefix;              // "" or a path below the registry host
   std::string target_namespace;
+  // Import only these architectures ("amd64", "ppc64le"...); empty: all.
+  std::vector<std::string> architectures;
 };
 
 ImportPlan BuildImportPlan(const PlanInput& input);
