@@ -125,7 +125,7 @@ Result<TarIndex> TarIndex::ParseWith(uint64_t file_size, ReadFn read) {
     if (pax_size && (flag != 'x' && flag != 'g')) size = *pax_size;
     uint64_t data = pos + kBlock;
     uint64_t padded = (size + kBlock - 1) / kBlock * kBlock;
-    if (data + size > file_size) {
+    if (size > file_size - data) {  // not data + size: a base-256 size can wrap it
       return InvalidInput("tar file is truncated (entry at offset " + std::to_string(pos) + ")");
     }
     pos = data + padded;

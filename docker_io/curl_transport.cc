@@ -72,6 +72,7 @@ struct Transfer {
   uint64_t file_offset = 0;
   uint64_t upload_size = 0;
   uint64_t uploaded = 0;
+  bool until_eof = false;  // size unknown: read the file to its end
   // Response.
   HttpResponse response;
   size_t max_body = 0;
@@ -83,14 +84,17 @@ struct Transfer {
 size_t ReadCallback(char* buffer, size_t size, size_t nitems, void* userdata) {
   auto* t = static_cast<Transfer*>(userdata);
   size_t want = size * nitems;
-  uint64_t left = t->upload_size - t->uploaded;
-  if (want > left) want = static_cast<size_t>(left);
+  if (!t->until_eof) {
+    uint64_t left = t->upload_size - t->uploaded;
+    if (want > left) want = static_cast<size_t>(left);
+  }
   if (want == 0) return 0;
   if (t->fd >= 0) {
     ssize_t n;
     do {
       n = pread(t->fd, buffer, want, static_cast<off_t>(t->file_offset + t->uploaded));
     } while (n < 0 && errno == EINTR);
+    if (n == 0 && t->until_eof) return 0;  // end of the streamed body
     if (n <= 0) {
       int err = n < 0 ? errno : 0;
       t->callback_error =
@@ -109,7 +113,8 @@ size_t ReadCallback(char* buffer, size_t size, size_t nitems, void* userdata) {
 // Lets curl rewind the upload (a redirect or an auth retry inside curl).
 int SeekCallback(void* userdata, curl_off_t offset, int origin) {
   auto* t = static_cast<Transfer*>(userdata);
-  if (origin != SEEK_SET || offset < 0 || static_cast<uint64_t>(offset) > t->upload_size) {
+  if (origin != SEEK_SET || offset < 0 ||
+      (!t->until_eof && static_cast<uint64_t>(offset) > t->upload_size)) {
     return CURL_SEEKFUNC_CANTSEEK;
   }
   t->uploaded = static_cast<uint64_t>(offset);
@@ -195,10 +200,13 @@ Status MapCurlError(CURLcode rc, const char* error_buffer, const HttpRequest& re
       return NetworkError(
           message, "cannot resolve " + where + ": check the host name, DNS and proxy settings");
     case CURLE_COULDNT_CONNECT:
-    case CURLE_OPERATION_TIMEDOUT:
       return NetworkError(message, "cannot reach " + where +
                                        ": check the network, a firewall or proxy, and that the "
                                        "registry listens on that port");
+    case CURLE_OPERATION_TIMEDOUT:
+      return TransientNetworkError(message, "cannot reach " + where +
+                                                ": the connection timed out; check the network, "
+                                                "a firewall or proxy");
     case CURLE_SSL_CONNECT_ERROR:
       if (detail.find("wrong version number") != std::string::npos) {
         return NetworkError(message, where +
@@ -225,8 +233,9 @@ Status MapCurlError(CURLcode rc, const char* error_buffer, const HttpRequest& re
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
     case CURLE_PARTIAL_FILE:
-      return NetworkError(message, "the connection to " + where +
-                                       " was cut: check proxies and load balancers, then retry");
+      return TransientNetworkError(
+          message, "the connection to " + where +
+                       " was cut: check proxies and load balancers, then retry");
     case CURLE_TOO_MANY_REDIRECTS:
       return NetworkError(message, "the registry redirects in a loop: check its URL");
     default:
@@ -329,9 +338,11 @@ class CurlTransport : public HttpTransport {
     if (body_method) *has_body = true;  // an empty body still sends Content-Length: 0
     if (!*has_body) return SetOpt(h, CURLOPT_CUSTOMREQUEST, r.method.c_str());
     t->upload_size = r.file_body ? r.file_body->size : r.body.size();
+    t->until_eof = r.file_body && r.file_body->until_eof;
     PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_UPLOAD, 1L));
-    PPA_RETURN_IF_ERROR(
-        SetOpt(h, CURLOPT_INFILESIZE_LARGE, static_cast<curl_off_t>(t->upload_size)));
+    // An unknown size (-1) makes curl send "Transfer-Encoding: chunked".
+    curl_off_t size = t->until_eof ? -1 : static_cast<curl_off_t>(t->upload_size);
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_INFILESIZE_LARGE, size));
     PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_READFUNCTION, &ReadCallback));
     PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_READDATA, t));
     PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_SEEKFUNCTION, &SeekCallback));

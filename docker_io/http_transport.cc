@@ -13,4 +13,16 @@ std::string HttpResponse::Header(std::string_view name) const {
   return {};
 }
 
+namespace {
+constexpr std::string_view kTransientMarker = " (transient network failure)";
+}  // namespace
+
+Status TransientNetworkError(std::string message, std::string hint) {
+  return NetworkError(std::move(message) + std::string(kTransientMarker), std::move(hint));
+}
+
+bool IsTransientNetworkError(const Status& status) {
+  return status.code() == StatusCode::kNetwork && status.message().ends_with(kTransientMarker);
+}
+
 }  // namespace ppa

@@ -25,6 +25,9 @@ struct FileBody {
   std::string path;
   uint64_t offset = 0;
   uint64_t size = 0;
+  // Size unknown: read from `offset` to the end of the file (`size` is
+  // ignored); the body is sent with chunked transfer encoding.
+  bool until_eof = false;
 };
 
 struct HttpRequest {
@@ -70,5 +73,12 @@ class HttpTransport {
 };
 
 std::unique_ptr<HttpTransport> MakeCurlTransport(const TransportOptions& options);
+
+// A kNetwork Status for a failure that may not happen again when the same
+// request is sent again: connection reset or cut, timeout, empty reply.
+// Transports build these; the registry client's retry loop tests for them.
+// (Connection refused, DNS and TLS failures are not transient.)
+Status TransientNetworkError(std::string message, std::string hint = {});
+bool IsTransientNetworkError(const Status& status);
 
 }  // namespace ppa

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <random>
 #include <utility>
 
 #include "docker_io/auth_challenge.h"
@@ -15,12 +16,17 @@
 namespace ppa {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using Millis = std::chrono::milliseconds;
 
 // Basic credentials are cached this long (they do not expire by themselves).
 constexpr std::chrono::seconds kBasicLifetime{24 * 3600};
 // A token is refreshed this long before the server says it expires.
 constexpr std::chrono::seconds kTokenMargin{10};
+// 416 answers tolerated in one chunked upload before giving up.
+constexpr int kMaxResyncs = 5;
+// Chunk size after a proxy refused a whole blob with 413 (nginx's default
+// client_max_body_size is 1 MiB).
+constexpr uint64_t kProxyChunk = 512 * 1024;
 
 std::string UrlEncode(std::string_view text) {
   static const char kHex[] = "0123456789ABCDEF";
@@ -65,13 +71,20 @@ std::string Origin(std::string_view url) {
   return scheme + "://" + host;
 }
 
-// Resolves a Location header against the registry base URL and the URL of
-// the request that returned it.
-std::string ResolveLocation(const std::string& base_url, const std::string& request_url,
-                            const std::string& location) {
+// "scheme://host[:port]" of an absolute URL as written, or "".
+std::string UrlPrefix(const std::string& url) {
+  size_t scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return {};
+  return url.substr(0, url.find_first_of("/?#", scheme_end + 3));
+}
+
+// Resolves a Location header against the URL of the request that returned
+// it (which may be on another host than the registry).
+std::string ResolveLocation(const std::string& request_url, const std::string& location) {
   if (location.rfind("http://", 0) == 0 || location.rfind("https://", 0) == 0) return location;
-  if (location.rfind("//", 0) == 0) return base_url.substr(0, base_url.find("//")) + location;
-  if (location.rfind('/', 0) == 0) return base_url + location;
+  std::string prefix = UrlPrefix(request_url);
+  if (location.rfind("//", 0) == 0) return prefix.substr(0, prefix.find("//")) + location;
+  if (location.rfind('/', 0) == 0) return prefix + location;
   std::string dir = request_url.substr(0, request_url.find_first_of("?#"));
   return dir.substr(0, dir.rfind('/') + 1) + location;
 }
@@ -100,7 +113,87 @@ void RemoveHeader(HttpHeaders* headers, std::string_view name) {
 
 bool IsSuccess(long status) { return status >= 200 && status < 300; }
 
+// 202 is the answer the OCI spec gives; some registries send 201 or 204.
+bool IsPatchAccepted(long status) { return status == 202 || status == 201 || status == 204; }
+
+// Registries that refuse a monolithic PUT with a body answer one of these;
+// the upload is then retried in chunks.
+bool RefusesMonolithic(long status) { return status == 413 || status == 405 || status == 501; }
+
+// The end of a "Range: 0-<end>" header ("bytes=" prefix tolerated).
+std::optional<uint64_t> RangeEnd(std::string_view range) {
+  if (range.rfind("bytes=", 0) == 0) range.remove_prefix(6);
+  size_t dash = range.find('-');
+  if (dash == std::string_view::npos || dash + 1 >= range.size()) return std::nullopt;
+  uint64_t end = 0;
+  for (char c : range.substr(dash + 1)) {
+    if (c < '0' || c > '9') return std::nullopt;
+    end = end * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return end;
+}
+
+std::optional<uint64_t> ParseUnsigned(std::string_view text) {
+  if (text.empty() || text.size() > 19) return std::nullopt;
+  uint64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  return value;
+}
+
+std::string Seconds(Millis d) {
+  return std::to_string((d.count() + 500) / 1000) + "s";
+}
+
+// Splits a space-separated scope list ("repository:a:pull,push repository:b:pull").
+std::vector<std::string> SplitScopes(const std::string& scope) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < scope.size()) {
+    size_t end = scope.find(' ', start);
+    if (end == std::string::npos) end = scope.size();
+    if (end > start) out.push_back(scope.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
 }  // namespace
+
+// What an upload sends: a file region (maybe of unknown size) or bytes.
+struct RegistryClient::Payload {
+  std::string digest;
+  uint64_t size = 0;  // BlobUpload::kUnknownSize when streamed from a file
+  std::optional<FileBody> file;
+  const std::string* bytes = nullptr;
+
+  bool size_known() const { return size != BlobUpload::kUnknownSize; }
+  // Puts bytes [offset, offset + length) into `request`.
+  void FillRange(HttpRequest* request, uint64_t offset, uint64_t length) const {
+    if (file) {
+      request->file_body = FileBody{file->path, file->offset + offset, length, false};
+    } else {
+      request->body = bytes->substr(offset, length);
+    }
+  }
+  // Puts everything into `request` (a file of unknown size: to its end).
+  void FillAll(HttpRequest* request) const {
+    if (!size_known()) {
+      request->file_body = FileBody{file->path, file->offset, 0, true};
+      return;
+    }
+    FillRange(request, 0, size);
+  }
+};
+
+// An upload session: the URL of its latest Location.
+struct RegistryClient::Session {
+  std::string url;
+  uint64_t min_chunk = 0;  // OCI-Chunk-Min-Length, 0 when not given
+  uint64_t max_chunk = 0;  // after a 413: stay under a proxy's body limit
+};
 
 std::string RegistryEndpoint::BaseUrl() const {
   return (plain_http ? "http://" : "https://") + host;
@@ -108,17 +201,40 @@ std::string RegistryEndpoint::BaseUrl() const {
 
 std::string PushScope(const std::string& repo) { return "repository:" + repo + ":pull,push"; }
 
+std::string MountScope(const std::string& repo, const std::string& from) {
+  return PushScope(repo) + " repository:" + from + ":pull";
+}
+
 RegistryClient::RegistryClient(RegistryEndpoint endpoint, Credentials credentials,
                                std::shared_ptr<HttpTransport> transport)
+    : RegistryClient(std::move(endpoint), std::move(credentials), std::move(transport),
+                     RegistryClientOptions{}) {}
+
+RegistryClient::RegistryClient(RegistryEndpoint endpoint, Credentials credentials,
+                               std::shared_ptr<HttpTransport> transport,
+                               RegistryClientOptions options)
     : endpoint_(std::move(endpoint)),
       credentials_(std::move(credentials)),
-      transport_(std::move(transport)) {}
+      transport_(std::move(transport)),
+      options_(std::move(options)),
+      jitter_(std::random_device{}()) {
+  if (!options_.clock) options_.clock = SystemRetryClock();
+  if (options_.retry.max_attempts < 1) options_.retry.max_attempts = 1;
+  if (options_.chunk_size == 0) options_.chunk_size = 1;
+}
+
+// ---------------------------------------------------------------------------
+// Authentication
+
+std::string RegistryClient::BasicAuthorization() const {
+  return "Basic " + Base64(credentials_.username + ":" + credentials_.password);
+}
 
 std::string RegistryClient::CachedAuthorization(const std::string& scope) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = auth_by_scope_.find(scope);
   if (it == auth_by_scope_.end()) return {};
-  if (Clock::now() >= it->second.expires) {
+  if (options_.clock->Now() >= it->second.expires) {
     auth_by_scope_.erase(it);
     return {};
   }
@@ -128,7 +244,7 @@ std::string RegistryClient::CachedAuthorization(const std::string& scope) {
 void RegistryClient::CacheAuthorization(const std::string& scope, std::string value,
                                         std::chrono::seconds lifetime) {
   std::lock_guard<std::mutex> lock(mu_);
-  auth_by_scope_[scope] = CachedAuth{std::move(value), Clock::now() + lifetime};
+  auth_by_scope_[scope] = CachedAuth{std::move(value), options_.clock->Now() + lifetime};
 }
 
 Status RegistryClient::ErrorFor(const HttpResponse& response, const std::string& what) const {
@@ -143,34 +259,73 @@ Status RegistryClient::ErrorFor(const HttpResponse& response, const std::string&
   return status;
 }
 
+HttpRequest RegistryClient::TokenRequest(const AuthChallenge& challenge,
+                                         const std::string& scope) const {
+  std::string wanted = scope.empty() ? challenge.scope : scope;
+  HttpRequest request;
+  request.url = challenge.realm;
+  if (!credentials_.identity_token.empty()) {
+    // OAuth2 refresh-token grant, as `docker login` stores for some registries.
+    request.method = "POST";
+    request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+    request.body = "grant_type=refresh_token&client_id=ppa-import&service=" +
+                   UrlEncode(challenge.service);
+    for (const auto& s : SplitScopes(wanted)) request.body += "&scope=" + UrlEncode(s);
+    request.body += "&refresh_token=" + UrlEncode(credentials_.identity_token);
+    return request;
+  }
+  request.method = "GET";
+  if (!challenge.service.empty()) {
+    request.url = AppendQuery(request.url, "service", challenge.service);
+  }
+  for (const auto& s : SplitScopes(wanted)) request.url = AppendQuery(request.url, "scope", s);
+  if (!credentials_.empty()) request.headers.emplace_back("Authorization", BasicAuthorization());
+  return request;
+}
+
 Result<std::string> RegistryClient::FetchToken(const std::string& challenge,
                                                const std::string& scope) {
   PPA_ASSIGN_OR_RETURN(AuthChallenge parsed, ParseWwwAuthenticate(challenge));
   if (parsed.scheme != AuthChallenge::Scheme::kBearer) {
     return InvalidInput("token requested for a non-Bearer challenge");
   }
-  HttpRequest request;
-  request.method = "GET";
-  request.url = parsed.realm;
-  if (!parsed.service.empty()) request.url = AppendQuery(request.url, "service", parsed.service);
-  std::string wanted = scope.empty() ? parsed.scope : scope;
-  if (!wanted.empty()) request.url = AppendQuery(request.url, "scope", wanted);
-  if (!credentials_.empty()) {
-    request.headers.emplace_back(
-        "Authorization", "Basic " + Base64(credentials_.username + ":" + credentials_.password));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    bearer_challenge_ = challenge;
   }
-  Result<HttpResponse> response = transport_->Send(request);
-  if (!response.ok()) return response.status().WithContext("token request");
-  spdlog::debug("GET {} -> {}", request.url, response->status);
+  HttpRequest request = TokenRequest(parsed, scope);
   std::string what = "token request to " + Origin(parsed.realm);
-  if (response->status != 200) return ErrorFor(*response, what);
-  Result<TokenResponse> token = ParseTokenResponse(response->body);
+  auto attempt = [&]() { return transport_->Send(request); };
+  PPA_ASSIGN_OR_RETURN(HttpResponse response, Retrying(what, attempt));
+  spdlog::debug("{} {} -> {}", request.method, Origin(parsed.realm), response.status);
+  if (response.status != 200) return ErrorFor(response, what);
+  Result<TokenResponse> token = ParseTokenResponse(response.body);
   if (!token.ok()) return token.status().WithContext(what);
   std::chrono::seconds lifetime{token->expires_in};
   lifetime = lifetime > 2 * kTokenMargin ? lifetime - kTokenMargin : lifetime / 2;
   std::string value = "Bearer " + token->token;
   CacheAuthorization(scope, value, lifetime);
   return value;
+}
+
+Result<std::string> RegistryClient::AuthorizationFor(const std::string& scope) {
+  std::string cached = CachedAuthorization(scope);
+  if (!cached.empty()) return cached;
+  std::string bearer;
+  bool basic = false;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    bearer = bearer_challenge_;
+    basic = basic_challenged_;
+  }
+  // A token for a new scope, or one about to expire, is fetched before the
+  // request goes out: no 401 round trip, no body sent in vain.
+  if (!bearer.empty()) return FetchToken(bearer, scope);
+  if (basic && !credentials_.empty()) {
+    CacheAuthorization(scope, BasicAuthorization(), kBasicLifetime);
+    return BasicAuthorization();
+  }
+  return std::string();
 }
 
 Result<std::string> RegistryClient::AnswerChallenge(const HttpResponse& response,
@@ -180,8 +335,12 @@ Result<std::string> RegistryClient::AnswerChallenge(const HttpResponse& response
   Result<AuthChallenge> challenge = ParseWwwAuthenticate(header);
   if (!challenge.ok()) return std::string();  // the 401 itself is the error
   if (challenge->scheme == AuthChallenge::Scheme::kBearer) return FetchToken(header, scope);
-  if (credentials_.empty()) return std::string();
-  std::string value = "Basic " + Base64(credentials_.username + ":" + credentials_.password);
+  if (credentials_.username.empty() && credentials_.password.empty()) return std::string();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    basic_challenged_ = true;
+  }
+  std::string value = BasicAuthorization();
   CacheAuthorization(scope, value, kBasicLifetime);
   return value;
 }
@@ -191,7 +350,10 @@ Result<HttpResponse> RegistryClient::SendAuthorized(HttpRequest request, const s
   // Location pointing at storage, a CDN).
   const bool same_origin = Origin(request.url) == Origin(endpoint_.BaseUrl());
   RemoveHeader(&request.headers, "Authorization");
-  std::string auth = same_origin ? CachedAuthorization(scope) : std::string();
+  std::string auth;
+  if (same_origin) {
+    PPA_ASSIGN_OR_RETURN(auth, AuthorizationFor(scope));
+  }
   if (!auth.empty()) request.headers.emplace_back("Authorization", auth);
 
   Result<HttpResponse> response = transport_->Send(request);
@@ -199,6 +361,7 @@ Result<HttpResponse> RegistryClient::SendAuthorized(HttpRequest request, const s
   spdlog::debug("{} {} -> {}", request.method, request.url, response->status);
   if (response->status != 401 || !same_origin) return response;
 
+  // A 401 mid-run (token revoked or expired early): fetch once more, retry once.
   PPA_ASSIGN_OR_RETURN(std::string retry_auth, AnswerChallenge(*response, scope));
   if (retry_auth.empty() || retry_auth == auth) return response;
   RemoveHeader(&request.headers, "Authorization");
@@ -208,13 +371,71 @@ Result<HttpResponse> RegistryClient::SendAuthorized(HttpRequest request, const s
   return response;
 }
 
+// ---------------------------------------------------------------------------
+// Retries
+
+std::chrono::milliseconds RegistryClient::NextDelay(int attempt, const HttpResponse* response) {
+  if (response != nullptr) {
+    auto after = ParseRetryAfter(response->Header("retry-after"), options_.clock->WallNow());
+    if (after) return std::chrono::duration_cast<Millis>(*after);
+  }
+  double jitter;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    jitter = std::uniform_real_distribution<double>(0.0, 1.0)(jitter_);
+  }
+  return BackoffDelay(options_.retry, attempt, jitter);
+}
+
+template <typename Attempt>
+Result<HttpResponse> RegistryClient::Retrying(const std::string& what, Attempt attempt) {
+  const RetryPolicy& policy = options_.retry;
+  const auto start = options_.clock->Now();
+  for (int n = 1;; ++n) {
+    Result<HttpResponse> got = attempt();
+    bool transient = !got.ok() && IsTransientNetworkError(got.status());
+    bool retryable_status = got.ok() && IsRetryableStatus(got->status);
+    if (!transient && !retryable_status) return got;
+    Millis delay = NextDelay(n, got.ok() ? &*got : nullptr);
+    Millis spent = std::chrono::duration_cast<Millis>(options_.clock->Now() - start);
+    bool out_of_time = spent + delay > policy.max_total;
+    if (n >= policy.max_attempts || out_of_time) {
+      std::string tail = " (gave up after " + std::to_string(n) + " attempt(s) in " +
+                         Seconds(spent) +
+                         (out_of_time && n < policy.max_attempts
+                              ? "; the next wait of " + Seconds(delay) + " exceeds the time limit"
+                              : "") +
+                         ")";
+      Status error = got.ok() ? ErrorFor(*got, what) : got.status().WithContext(what + " failed");
+      return Status(error.code(), error.message() + tail, error.hint());
+    }
+    spdlog::debug("{}: {}; retrying in {} ms", what,
+                  got.ok() ? std::to_string(got->status) : got.status().message(),
+                  delay.count());
+    options_.clock->Sleep(delay);
+  }
+}
+
+Result<HttpResponse> RegistryClient::Send(const HttpRequest& request, const std::string& scope,
+                                          const std::string& what) {
+  return Retrying(what, [&]() { return SendAuthorized(request, scope); });
+}
+
+// ---------------------------------------------------------------------------
+// Simple requests
+
 Status RegistryClient::Ping() {
   HttpRequest request;
   request.method = "GET";
   request.url = endpoint_.BaseUrl() + "/v2/";
-  PPA_ASSIGN_OR_RETURN(HttpResponse response, SendAuthorized(std::move(request), ""));
-  if (IsSuccess(response.status)) return Status::Ok();
-  return ErrorFor(response, "registry check of " + endpoint_.host);
+  const std::string what = "registry check of " + endpoint_.host;
+  Result<HttpResponse> response = Send(request, "", what);
+  if (!response.ok()) {
+    // Keep the transport's own message for network failures (it names the host).
+    return response.status();
+  }
+  if (IsSuccess(response->status)) return Status::Ok();
+  return ErrorFor(*response, what);
 }
 
 Result<bool> RegistryClient::BlobExists(const std::string& repo, const std::string& digest) {
@@ -222,54 +443,11 @@ Result<bool> RegistryClient::BlobExists(const std::string& repo, const std::stri
   request.method = "HEAD";
   request.url = endpoint_.BaseUrl() + "/v2/" + repo + "/blobs/" + digest;
   request.follow_redirects = true;
-  PPA_ASSIGN_OR_RETURN(HttpResponse response, SendAuthorized(std::move(request), PushScope(repo)));
+  const std::string what = "blob check of " + ShortDigest(digest) + " in '" + repo + "'";
+  PPA_ASSIGN_OR_RETURN(HttpResponse response, Send(request, PushScope(repo), what));
   if (response.status == 200) return true;
   if (response.status == 404) return false;
-  return ErrorFor(response, "blob check of " + ShortDigest(digest) + " in '" + repo + "'");
-}
-
-Status RegistryClient::UploadMonolithic(const std::string& repo, const std::string& digest,
-                                        HttpRequest put) {
-  const std::string scope = PushScope(repo);
-  const std::string what = "push of blob " + ShortDigest(digest) + " to '" + repo + "'";
-  HttpRequest start;
-  start.method = "POST";
-  start.url = endpoint_.BaseUrl() + "/v2/" + repo + "/blobs/uploads/";
-  PPA_ASSIGN_OR_RETURN(HttpResponse started, SendAuthorized(start, scope));
-  if (started.status != 202) return ErrorFor(started, what);
-  std::string location = started.Header("location");
-  if (location.empty()) {
-    return HttpError(what + " failed: the registry answered 202 without a Location header",
-                     "the registry or a proxy in front of it does not follow the OCI "
-                     "distribution API");
-  }
-  put.method = "PUT";
-  put.url =
-      AppendQuery(ResolveLocation(endpoint_.BaseUrl(), start.url, location), "digest", digest);
-  RemoveHeader(&put.headers, "Content-Type");
-  put.headers.emplace_back("Content-Type", "application/octet-stream");
-  PPA_ASSIGN_OR_RETURN(HttpResponse done, SendAuthorized(std::move(put), scope));
-  if (!IsSuccess(done.status)) return ErrorFor(done, what);
-  std::string reported = done.Header("docker-content-digest");
-  if (!reported.empty() && reported != digest) {
-    return InvalidInput(what + " failed: the registry stored digest " + reported,
-                        "a proxy may have altered the upload");
-  }
-  return Status::Ok();
-}
-
-Status RegistryClient::UploadBlob(const std::string& repo, const BlobUpload& blob) {
-  HttpRequest put;
-  put.file_body = blob.file;
-  put.file_body->size = blob.size;
-  return UploadMonolithic(repo, blob.digest, std::move(put));
-}
-
-Status RegistryClient::UploadBlobBytes(const std::string& repo, const std::string& digest,
-                                       const std::string& bytes) {
-  HttpRequest put;
-  put.body = bytes;
-  return UploadMonolithic(repo, digest, std::move(put));
+  return ErrorFor(response, what);
 }
 
 Result<std::string> RegistryClient::PutManifest(const std::string& repo,
@@ -281,12 +459,279 @@ Result<std::string> RegistryClient::PutManifest(const std::string& repo,
   request.url = endpoint_.BaseUrl() + "/v2/" + repo + "/manifests/" + reference;
   request.headers.emplace_back("Content-Type", media_type);
   request.body = body;
-  PPA_ASSIGN_OR_RETURN(HttpResponse response, SendAuthorized(std::move(request), PushScope(repo)));
-  if (!IsSuccess(response.status)) {
-    return ErrorFor(response, "push of manifest '" + repo + ":" + reference + "'");
-  }
+  const std::string what = "push of manifest '" + repo + ":" + reference + "'";
+  PPA_ASSIGN_OR_RETURN(HttpResponse response, Send(request, PushScope(repo), what));
+  if (!IsSuccess(response.status)) return ErrorFor(response, what);
   std::string digest = response.Header("docker-content-digest");
   return IsValidSha256Digest(digest) ? digest : Sha256Digest(body);
+}
+
+// ---------------------------------------------------------------------------
+// Uploads
+
+Result<RegistryClient::Session> RegistryClient::SessionFrom(const HttpResponse& started,
+                                                            const std::string& request_url,
+                                                            const std::string& what) const {
+  std::string location = started.Header("location");
+  if (location.empty()) {
+    return HttpError(what + " failed: the registry answered " + std::to_string(started.status) +
+                         " without a Location header",
+                     "the registry or a proxy in front of it does not follow the OCI "
+                     "distribution API");
+  }
+  Session session;
+  session.url = ResolveLocation(request_url, location);
+  session.min_chunk = ParseUnsigned(started.Header("oci-chunk-min-length")).value_or(0);
+  return session;
+}
+
+Result<RegistryClient::Session> RegistryClient::StartSession(const std::string& repo,
+                                                             const std::string& scope,
+                                                             const std::string& what) {
+  HttpRequest start;
+  start.method = "POST";
+  start.url = endpoint_.BaseUrl() + "/v2/" + repo + "/blobs/uploads/";
+  PPA_ASSIGN_OR_RETURN(HttpResponse started, Send(start, scope, what));
+  if (started.status != 202) return ErrorFor(started, what);
+  return SessionFrom(started, start.url, what);
+}
+
+void RegistryClient::CancelSession(const Session& session, const std::string& scope) {
+  HttpRequest cancel;
+  cancel.method = "DELETE";
+  cancel.url = session.url;
+  Result<HttpResponse> ignored = SendAuthorized(std::move(cancel), scope);  // best effort
+  if (ignored.ok()) spdlog::debug("upload session cancelled: {}", ignored->status);
+}
+
+Status RegistryClient::CheckStored(const HttpResponse& done, const Payload& payload,
+                                   const std::string& what) const {
+  if (!IsSuccess(done.status)) return ErrorFor(done, what);
+  std::string reported = done.Header("docker-content-digest");
+  if (!reported.empty() && reported != payload.digest) {
+    return InvalidInput(what + " failed: the registry stored digest " + reported,
+                        "a proxy may have altered the upload");
+  }
+  return Status::Ok();
+}
+
+Result<HttpResponse> RegistryClient::PutWhole(const Session& session, const Payload& payload,
+                                              const std::string& scope) {
+  HttpRequest put;
+  put.method = "PUT";
+  put.url = AppendQuery(session.url, "digest", payload.digest);
+  put.headers.emplace_back("Content-Type", "application/octet-stream");
+  payload.FillAll(&put);
+  return SendAuthorized(std::move(put), scope);
+}
+
+Status RegistryClient::FinishUpload(const Session& session, const Payload& payload,
+                                    const std::string& scope, const std::string& what) {
+  HttpRequest put;
+  put.method = "PUT";
+  put.url = AppendQuery(session.url, "digest", payload.digest);
+  put.headers.emplace_back("Content-Type", "application/octet-stream");
+  PPA_ASSIGN_OR_RETURN(HttpResponse done, Send(put, scope, what));
+  return CheckStored(done, payload, what);
+}
+
+Status RegistryClient::PatchStreamed(Session* session, const Payload& payload,
+                                     const std::string& scope, const std::string& what) {
+  HttpRequest patch;
+  patch.method = "PATCH";
+  patch.url = session->url;
+  patch.headers.emplace_back("Content-Type", "application/octet-stream");
+  payload.FillAll(&patch);
+  PPA_ASSIGN_OR_RETURN(HttpResponse sent, SendAuthorized(patch, scope));
+  if (!IsPatchAccepted(sent.status)) return ErrorFor(sent, what);
+  if (!sent.Header("location").empty()) {
+    session->url = ResolveLocation(patch.url, sent.Header("location"));
+  }
+  return Status::Ok();
+}
+
+Result<uint64_t> RegistryClient::QueryUploadOffset(Session* session, const std::string& scope,
+                                                   const std::string& what) {
+  HttpRequest status;
+  status.method = "GET";
+  status.url = session->url;
+  PPA_ASSIGN_OR_RETURN(HttpResponse got, Send(status, scope, what));
+  if (got.status != 204 && got.status != 200 && got.status != 202) return ErrorFor(got, what);
+  if (!got.Header("location").empty()) {
+    session->url = ResolveLocation(status.url, got.Header("location"));
+  }
+  std::optional<uint64_t> end = RangeEnd(got.Header("range"));
+  return end ? *end + 1 : 0;
+}
+
+Status RegistryClient::PatchChunks(Session* session, const Payload& payload,
+                                   const std::string& scope, const std::string& what) {
+  uint64_t chunk = options_.chunk_size;
+  if (session->max_chunk > 0) chunk = std::min(chunk, session->max_chunk);
+  chunk = std::max(chunk, session->min_chunk);
+  uint64_t offset = 0;
+  int resyncs = 0;
+  while (offset < payload.size) {
+    const uint64_t length = std::min(chunk, payload.size - offset);
+    HttpRequest patch;
+    patch.method = "PATCH";
+    patch.url = session->url;
+    patch.headers.emplace_back("Content-Type", "application/octet-stream");
+    patch.headers.emplace_back("Content-Range",
+                               std::to_string(offset) + "-" + std::to_string(offset + length - 1));
+    payload.FillRange(&patch, offset, length);
+    PPA_ASSIGN_OR_RETURN(HttpResponse sent, Send(patch, scope, what));
+    if (sent.status == 416) {
+      // The registry holds a different amount than we think: ask and resume.
+      if (++resyncs > kMaxResyncs) return ErrorFor(sent, what);
+      PPA_ASSIGN_OR_RETURN(offset, QueryUploadOffset(session, scope, what));
+      if (offset > payload.size) {
+        return HttpError(what + " failed: the registry reports more bytes than the blob has",
+                         "the upload session is corrupt: rerun the import");
+      }
+      continue;
+    }
+    if (!IsPatchAccepted(sent.status)) return ErrorFor(sent, what);
+    if (!sent.Header("location").empty()) {
+      session->url = ResolveLocation(patch.url, sent.Header("location"));
+    }
+    std::optional<uint64_t> end = RangeEnd(sent.Header("range"));
+    // The Range says how much the registry really holds: resume from there.
+    offset = end && *end + 1 <= offset + length ? *end + 1 : offset + length;
+  }
+  return Status::Ok();
+}
+
+Result<std::optional<RegistryClient::Session>> RegistryClient::UploadMonolithic(
+    const std::string& repo, const Payload& payload, std::optional<Session> session,
+    const std::string& scope, const std::string& what) {
+  const bool adaptive = options_.strategy == UploadStrategy::kAuto;
+  // The whole POST + PUT is the unit that is retried: a PUT cut half-way
+  // leaves its session in an unknown state, so each attempt starts anew.
+  auto attempt = [&]() -> Result<HttpResponse> {
+    if (!session) {
+      PPA_ASSIGN_OR_RETURN(Session fresh, StartSession(repo, scope, what));
+      session = std::move(fresh);
+    }
+    if (adaptive && session->min_chunk > 0) return HttpResponse{};  // 0: chunks wanted
+    Result<HttpResponse> put = PutWhole(*session, payload, scope);
+    bool refused = adaptive && put.ok() && RefusesMonolithic(put->status);
+    if (!refused && (!put.ok() || !IsSuccess(put->status))) {
+      CancelSession(*session, scope);
+      session.reset();
+    }
+    return put;
+  };
+  PPA_ASSIGN_OR_RETURN(HttpResponse done, Retrying(what, attempt));
+  if (done.status == 0) return session;
+  if (!RefusesMonolithic(done.status) || !adaptive) {
+    PPA_RETURN_IF_ERROR(CheckStored(done, payload, what));
+    return std::optional<Session>();
+  }
+  // The body was refused in one piece (e.g. a proxy's size limit): a fresh
+  // session, in chunks small enough for such a limit.
+  spdlog::debug("{}: monolithic PUT refused with {}; uploading in chunks", what, done.status);
+  CancelSession(*session, scope);
+  PPA_ASSIGN_OR_RETURN(Session fresh, StartSession(repo, scope, what));
+  if (done.status == 413) fresh.max_chunk = kProxyChunk;
+  return std::optional<Session>(std::move(fresh));
+}
+
+Status RegistryClient::Upload(const std::string& repo, const Payload& payload,
+                              std::optional<Session> session) {
+  const std::string scope = PushScope(repo);
+  const std::string what = "push of blob " + ShortDigest(payload.digest) + " to '" + repo + "'";
+  UploadStrategy strategy = options_.strategy;
+  if (strategy == UploadStrategy::kAuto) strategy = UploadStrategy::kMonolithic;
+  if (!payload.size_known()) strategy = UploadStrategy::kStreamed;
+
+  if (strategy == UploadStrategy::kMonolithic) {
+    PPA_ASSIGN_OR_RETURN(session,
+                         UploadMonolithic(repo, payload, std::move(session), scope, what));
+    if (!session) return Status::Ok();  // stored
+    strategy = UploadStrategy::kChunked;
+  }
+  if (!session) {
+    PPA_ASSIGN_OR_RETURN(Session fresh, StartSession(repo, scope, what));
+    session = std::move(fresh);
+  }
+  Status sent = strategy == UploadStrategy::kStreamed
+                    ? PatchStreamed(&*session, payload, scope, what)
+                    : PatchChunks(&*session, payload, scope, what);
+  if (sent.ok()) sent = FinishUpload(*session, payload, scope, what);
+  if (!sent.ok()) CancelSession(*session, scope);
+  return sent;
+}
+
+Status RegistryClient::UploadBlob(const std::string& repo, const BlobUpload& blob) {
+  Payload payload{blob.digest, blob.size, blob.file, nullptr};
+  payload.file->size = blob.size == BlobUpload::kUnknownSize ? 0 : blob.size;
+  return Upload(repo, payload, std::nullopt);
+}
+
+Status RegistryClient::UploadBlobBytes(const std::string& repo, const std::string& digest,
+                                       const std::string& bytes) {
+  Payload payload{digest, bytes.size(), std::nullopt, &bytes};
+  return Upload(repo, payload, std::nullopt);
+}
+
+Result<bool> RegistryClient::MountBlob(const std::string& repo, const std::string& digest,
+                                       const std::string& from) {
+  HttpRequest mount;
+  mount.method = "POST";
+  mount.url = AppendQuery(
+      AppendQuery(endpoint_.BaseUrl() + "/v2/" + repo + "/blobs/uploads/", "mount", digest),
+      "from", from);
+  const std::string what =
+      "mount of blob " + ShortDigest(digest) + " from '" + from + "' to '" + repo + "'";
+  PPA_ASSIGN_OR_RETURN(HttpResponse answer, Send(mount, MountScope(repo, from), what));
+  if (answer.status == 201) return true;
+  if (answer.status != 202) return ErrorFor(answer, what);
+  Result<Session> session = SessionFrom(answer, mount.url, what);
+  if (session.ok()) CancelSession(*session, PushScope(repo));
+  return false;
+}
+
+Result<bool> RegistryClient::MountOrUpload(const std::string& repo, const Payload& payload,
+                                           const std::string& from) {
+  if (from.empty() || from == repo) {
+    PPA_RETURN_IF_ERROR(Upload(repo, payload, std::nullopt));
+    return false;
+  }
+  HttpRequest mount;
+  mount.method = "POST";
+  mount.url = AppendQuery(
+      AppendQuery(endpoint_.BaseUrl() + "/v2/" + repo + "/blobs/uploads/", "mount",
+                  payload.digest),
+      "from", from);
+  const std::string what =
+      "mount of blob " + ShortDigest(payload.digest) + " from '" + from + "' to '" + repo + "'";
+  PPA_ASSIGN_OR_RETURN(HttpResponse answer, Send(mount, MountScope(repo, from), what));
+  if (answer.status == 201) {
+    spdlog::debug("{}: mounted", what);
+    return true;
+  }
+  if (answer.status != 202) return ErrorFor(answer, what);
+  // Not mounted (no access to `from`, or it lacks the blob): the registry
+  // started an ordinary upload session; use it rather than leak it.
+  PPA_ASSIGN_OR_RETURN(Session session, SessionFrom(answer, mount.url, what));
+  PPA_RETURN_IF_ERROR(Upload(repo, payload, session));
+  return false;
+}
+
+Result<bool> RegistryClient::MountOrUploadBlob(const std::string& repo, const BlobUpload& blob,
+                                               const std::string& from) {
+  Payload payload{blob.digest, blob.size, blob.file, nullptr};
+  payload.file->size = blob.size == BlobUpload::kUnknownSize ? 0 : blob.size;
+  return MountOrUpload(repo, payload, from);
+}
+
+Result<bool> RegistryClient::MountOrUploadBlobBytes(const std::string& repo,
+                                                    const std::string& digest,
+                                                    const std::string& bytes,
+                                                    const std::string& from) {
+  Payload payload{digest, bytes.size(), std::nullopt, &bytes};
+  return MountOrUpload(repo, payload, from);
 }
 
 }  // namespace ppa

@@ -17,6 +17,18 @@ class RegistrySink : public BlobSink {
                       const std::string& bytes) override {
     return client_->UploadBlobBytes(repo, digest, bytes);
   }
+  Result<bool> MountBlob(const std::string& repo, const std::string& digest,
+                         const std::string& from) override {
+    return client_->MountBlob(repo, digest, from);
+  }
+  Result<bool> MountOrPutBlob(const std::string& repo, const BlobUpload& blob,
+                              const std::string& from) override {
+    return client_->MountOrUploadBlob(repo, blob, from);
+  }
+  Result<bool> MountOrPutBlobBytes(const std::string& repo, const std::string& digest,
+                                   const std::string& bytes, const std::string& from) override {
+    return client_->MountOrUploadBlobBytes(repo, digest, bytes, from);
+  }
   Result<std::string> PutManifest(const std::string& repo, const std::string& reference,
                                   const std::string& media_type, const std::string& body) override {
     return client_->PutManifest(repo, reference, media_type, body);

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "importer/inspect.h"
+#include "importer/chart_flags.h"
 #include "importer/pipeline.h"
 
 namespace ppa {
@@ -60,9 +62,20 @@ void AddLoadCommand(CLI::App& app, LoadFlags& f) {
   CLI::App* load = app.add_subcommand(
       "load", "Import a PPA archive's images into a registry and extract its charts");
   LoadOptions& o = f.options;
-  load->add_option("ARCHIVE", o.archives, "PPA archive(s) to import")->check(CLI::ExistingFile);
+  load->add_option("ARCHIVE", o.archives, "PPA archive(s) to import, or directories of them")
+      ->check(CLI::ExistingPath);
   load->add_option("--archive", f.archive_flags, "PPA archive to import (repeatable)")
+      ->check(CLI::ExistingPath);
+  load->add_option("--from-list", o.list_files, "File listing archives, one path per line")
       ->check(CLI::ExistingFile);
+  load->add_option("--parallel-archives", o.parallel_archives, "Archives imported at once")
+      ->check(CLI::Range(1, 64));
+  load->add_option("--shard", o.shard,
+                   "I/N: import every Nth archive of the sorted list, starting at I (0-based)");
+  load->add_option("--shard-count", o.shard_count,
+                   "N for Kubernetes Indexed Jobs: the shard index comes from JOB_COMPLETION_INDEX")
+      ->check(CLI::Range(1, 100000));
+  load->add_option("--json", o.json_report, "Write a JSON report to FILE ('-' for stdout)");
   load->add_option("--namespace", o.target_namespace, "Target namespace in the registry")
       ->required();
   load->add_option("--namespace-rules", o.namespace_rules,
@@ -94,12 +107,14 @@ void AddLoadCommand(CLI::App& app, LoadFlags& f) {
   load->add_flag("--keep-workdir", o.keep_workdir, "Keep the unpacked archive after success");
   load->add_flag("-q,--quiet", o.quiet, "Print only failures and the verdict");
   load->add_flag("-v,--verbose", f.verbose, "Log requests (never credentials) to stderr");
+  AddChartFlags(load, o.charts);
 }
 
 int RunLoadCommand(LoadFlags& f) {
   LoadOptions& o = f.options;
   o.archives.insert(o.archives.end(), f.archive_flags.begin(), f.archive_flags.end());
   if (o.registry.empty()) o.registry = Env("PPA_IMPORT_REGISTRY");
+  o.job_completion_index = Env("JOB_COMPLETION_INDEX");
   o.format = f.format == "oci" ? ManifestFormat::kOci : ManifestFormat::kDocker;
   SetUpLogging(f.verbose, o.quiet);
   Status creds = ResolveCredentials(o, f.password_stdin);
@@ -123,6 +138,15 @@ int RunCli(int argc, char** argv) {
   app.require_subcommand(1);
   LoadFlags load;
   AddLoadCommand(app, load);
+  InspectOptions inspect;
+  CLI::App* inspect_cmd = app.add_subcommand(
+      "inspect", "Show what a PPA archive holds (images, platforms, layers, charts, problems) "
+                 "without pushing anything");
+  inspect_cmd->add_option("ARCHIVE", inspect.archive, "The PPA archive")
+      ->required()
+      ->check(CLI::ExistingFile);
+  inspect_cmd->add_flag("--json", inspect.json, "Print JSON instead of a table");
+  inspect_cmd->add_option("--workdir", inspect.workdir, "Work directory (default ./ppa-import)");
   app.add_subcommand("version", "Print the version")->callback([] {
     std::cout << "ppa-import " << PPA_IMPORT_VERSION << std::endl;
   });
@@ -133,6 +157,10 @@ int RunCli(int argc, char** argv) {
     return rc == 0 ? kExitOk : kExitUsage;
   }
   if (app.got_subcommand("load")) return RunLoadCommand(load);
+  if (app.got_subcommand("inspect")) {
+    SetUpLogging(false, false);
+    return RunInspect(inspect, std::cout, std::cerr);
+  }
   return kExitOk;
 }
 

@@ -1,68 +1,25 @@
 #include "importer/pipeline.h"
 
 #include <algorithm>
+#include <atomic>
+#include <thread>
 
 #include "archive/file_util.h"
-#include "archive/ppa_manifest.h"
-#include "archive/tar_index.h"
-#include "archive/unpack.h"
 #include "docker_io/blob_sink.h"
+#include "docker_io/docker_config.h"
 #include "docker_io/image_reference.h"
+#include "docker_io/oci_layout_sink.h"
+#include "importer/archive_list.h"
 #include "importer/charts_stage.h"
 #include "importer/cli.h"
 #include "importer/plan.h"
 #include "importer/push_images.h"
 #include "importer/report.h"
+#include "importer/run_report.h"
+#include "importer/workspace.h"
 
 namespace ppa {
 namespace {
-
-// ppa-import/<uuid>/ for this run's files; ppa-import/charts/ beside it.
-struct Workspace {
-  std::string base;    // absolute "ppa-import"
-  std::string root;    // base/<uuid>: the unpacked archive
-  std::string scratch; // base/<uuid>.tmp: inflated tarballs, spooled layers
-  std::string charts;  // base/charts
-};
-
-Result<Workspace> PrepareWorkspace(const std::string& workdir) {
-  Workspace ws;
-  ws.base = AbsolutePath(workdir);
-  std::string id = NewUuid();
-  ws.root = ws.base + "/" + id;
-  ws.scratch = ws.base + "/" + id + ".tmp";
-  ws.charts = ws.base + "/charts";
-  for (const auto& dir : {ws.base, ws.root, ws.scratch, ws.charts}) {
-    PPA_RETURN_IF_ERROR(MakeDirs(dir));
-  }
-  return ws;
-}
-
-void RemoveWorkspace(const Workspace& ws) {
-  (void)RemoveTree(ws.root);
-  (void)RemoveTree(ws.scratch);
-}
-
-// Reads and merges manifest.yaml / manifest.json; nullopt when neither exists.
-Result<std::optional<PpaManifest>> ReadPpaManifest(const std::string& root,
-                                                   const std::vector<std::string>& files) {
-  auto has = [&](const char* name) { return std::find(files.begin(), files.end(), name) != files.end(); };
-  std::optional<PpaManifest> yaml, json;
-  if (has("manifest.yaml")) {
-    PPA_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(root + "/manifest.yaml"));
-    auto parsed = ParsePpaManifestYaml(text);
-    if (!parsed.ok()) return parsed.status().WithContext("manifest.yaml");
-    yaml = std::move(parsed).value();
-  }
-  if (has("manifest.json")) {
-    PPA_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(root + "/manifest.json"));
-    auto parsed = ParsePpaManifestJson(text);
-    if (!parsed.ok()) return parsed.status().WithContext("manifest.json");
-    json = std::move(parsed).value();
-  }
-  if (!yaml && !json) return std::optional<PpaManifest>();
-  return std::optional<PpaManifest>(MergePpaManifests(yaml, json));
-}
 
 // Connects to the registry and checks, once, that it answers as a registry
 // and accepts the credentials: a wrong password is one clear failure, not
@@ -70,10 +27,42 @@ Result<std::optional<PpaManifest>> ReadPpaManifest(const std::string& root,
 Result<std::unique_ptr<BlobSink>> ConnectRegistry(const RegistryAddress& address,
                                                   const LoadOptions& options) {
   std::shared_ptr<HttpTransport> transport = MakeCurlTransport(options.transport);
-  auto client = std::make_shared<RegistryClient>(address.endpoint, options.credentials, transport);
+  // Flags and environment first (ResolveCredentials); else ~/.docker/config.json.
+  Credentials credentials = options.credentials;
+  if (credentials.empty()) {
+    PPA_ASSIGN_OR_RETURN(credentials, LoadDockerCredentials(address.endpoint.host));
+  }
+  auto client = std::make_shared<RegistryClient>(address.endpoint, credentials, transport);
   Status ping = client->Ping();
   if (!ping.ok()) return ping.WithContext("registry '" + address.endpoint.host + "'");
   return MakeRegistrySink(std::move(client));
+}
+
+struct Target {
+  RegistryAddress address;
+  std::unique_ptr<BlobSink> sink;
+};
+
+// The registry named by --registry / PPA_IMPORT_REGISTRY, an OCI layout
+// with "oci:DIR", or, with none configured, the embedded default target:
+// an OCI image layout in <workdir>/oci-layout.
+Result<Target> ConnectTarget(const LoadOptions& options, Reporter& reporter) {
+  std::string layout;
+  if (options.registry.empty()) {
+    layout = AbsolutePath(options.workdir + "/oci-layout");
+    reporter.Progress("No registry configured (--registry, PPA_IMPORT_REGISTRY): writing images "
+                      "to the OCI image layout '" + layout + "'.");
+  } else if (options.registry.rfind("oci:", 0) == 0) {
+    layout = AbsolutePath(options.registry.substr(4));
+  }
+  if (!layout.empty()) {
+    PPA_ASSIGN_OR_RETURN(auto sink, MakeOciLayoutSink(layout));
+    return Target{RegistryAddress{}, std::move(sink)};
+  }
+  PPA_ASSIGN_OR_RETURN(RegistryAddress address,
+                       ParseRegistryAddress(options.registry, options.plain_http));
+  PPA_ASSIGN_OR_RETURN(auto sink, ConnectRegistry(address, options));
+  return Target{std::move(address), std::move(sink)};
 }
 
 // The stages for one archive.
@@ -81,23 +70,17 @@ int ImportArchive(const std::string& archive, const RegistryAddress& address, Bl
                   const LoadOptions& options, Reporter& reporter) {
   auto ws = PrepareWorkspace(options.workdir);
   if (!ws.ok()) {
-    reporter.Fatal(ws.status());
-    return kExitUsage;
+    reporter.SetFatal(ws.status(), kExitItemFailed);
+    return kExitItemFailed;
   }
   reporter.Progress("Unpacking archive to '" + ws->root + "'...");
-  auto unpacked = UnpackArchive(archive, ws->root);
+  auto unpacked = UnpackAndReadManifest(archive, *ws);
   if (!unpacked.ok()) {
-    reporter.Fatal(unpacked.status());
+    reporter.SetFatal(unpacked.status(), kExitBadArchive);
     RemoveWorkspace(*ws);
     return kExitBadArchive;
   }
-  auto manifest = ReadPpaManifest(ws->root, unpacked->files);
-  if (!manifest.ok()) {
-    reporter.Fatal(manifest.status().WithContext("archive '" + archive + "'"));
-    RemoveWorkspace(*ws);
-    return kExitBadArchive;
-  }
-  PlanInput input{ws->root,       unpacked->files,          *manifest,           ws->scratch,
+  PlanInput input{ws->root,       unpacked->files,          unpacked->manifest,  ws->scratch,
                   address.prefix, options.target_namespace, options.architectures};
   ImportPlan plan = BuildImportPlan(input);
   reporter.Progress("Found " + std::to_string(plan.ImageCount()) + " image(s) and " +
@@ -108,8 +91,14 @@ int ImportArchive(const std::string& archive, const RegistryAddress& address, Bl
   }
   for (const auto& w : plan.warnings) reporter.Warning(w);
 
-  PushImages(plan, sink, PushOptions{options.format, options.compression, ws->scratch}, reporter);
-  HandleCharts(plan, ChartsOptions{ws->charts, false}, reporter);
+  // The OCI image layout spec (and skopeo's reader) index OCI manifests
+  // only, so a layout target always gets OCI media types.
+  ManifestFormat format = address.endpoint.host.empty() ? ManifestFormat::kOci : options.format;
+  PushImages(plan, sink, PushOptions{format, options.compression, ws->scratch}, reporter);
+  ChartsContext charts{ws->charts, options.charts, address.endpoint, address.prefix,
+                       options.target_namespace, options.credentials, options.transport,
+                       /*dry_run=*/false, /*http=*/nullptr};
+  HandleCharts(plan, charts, reporter);
 
   bool failed = reporter.failed_items() > 0;
   if (!options.keep_workdir && !failed) {
@@ -170,10 +159,82 @@ Result<RegistryAddress> ParseRegistryAddress(const std::string& text, bool plain
   return address;
 }
 
-int RunLoad(const LoadOptions& options, std::ostream& out, std::ostream& err) {
+namespace {
+
+// The archives of this run: arguments, directories and lists expanded, then
+// this pod's shard.
+Result<std::vector<std::string>> SelectArchives(const LoadOptions& options) {
+  PPA_ASSIGN_OR_RETURN(auto archives, ExpandArchives(options.archives, options.list_files));
+  PPA_ASSIGN_OR_RETURN(auto shard, ResolveShard(options.shard, options.job_completion_index,
+                                                options.shard_count));
+  if (shard) archives = SelectShard(std::move(archives), *shard);
+  return archives;
+}
+
+ArchiveOutcome ImportOne(const std::string& archive, const Target& target,
+                         const LoadOptions& options, std::ostream& out, std::ostream& err) {
+  ArchiveOutcome outcome;
+  outcome.archive = archive;
+  outcome.started = NowRfc3339();
+  Reporter reporter(out, err, options.quiet);
+  outcome.exit_code = ImportArchive(archive, target.address, *target.sink, options, reporter);
+  if (reporter.fatal().ok()) reporter.Finish();
+  outcome.fatal = reporter.fatal();
+  outcome.items = reporter.items();
+  outcome.transfer = reporter.transfer();
+  outcome.finished = NowRfc3339();
+  return outcome;
+}
+
+// Imports every archive, `parallel` at a time; one failed archive does not
+// stop the others.
+std::vector<ArchiveOutcome> ImportAll(const std::vector<std::string>& archives,
+                                      const Target& target, const LoadOptions& options,
+                                      std::ostream& out, std::ostream& err) {
+  std::vector<ArchiveOutcome> outcomes(archives.size());
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < archives.size(); i = next++) {
+      outcomes[i] = ImportOne(archives[i], target, options, out, err);
+    }
+  };
+  size_t threads = std::clamp<size_t>(static_cast<size_t>(std::max(1, options.parallel_archives)),
+                                      1, archives.size());
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  return outcomes;
+}
+
+std::string DescribeTarget(const Target& target) {
+  if (target.address.endpoint.host.empty()) return target.sink->Locate("");
+  return target.address.endpoint.host +
+         (target.address.prefix.empty() ? "" : "/" + target.address.prefix);
+}
+
+}  // namespace
+
+int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostream& err) {
+  // With --json -, stdout carries the JSON report and nothing else.
+  std::ostream discard(nullptr);
+  std::ostream& out = options.json_report == "-" ? discard : stdout_stream;
+  RunReport report;
+  report.started = NowRfc3339();
+  report.target_namespace = options.target_namespace;
   Reporter usage(out, err, options.quiet);
-  if (options.archives.empty()) {
-    usage.Fatal(InvalidInput("no archive given", "pass the archive file as an argument or with --archive"));
+  auto archives = SelectArchives(options);
+  if (!archives.ok()) {
+    usage.Fatal(archives.status());
+    return kExitUsage;
+  }
+  if (archives->empty()) {
+    if (!options.shard.empty() || !options.job_completion_index.empty()) {
+      usage.Progress("This shard has no archive to import.");
+      return kExitOk;
+    }
+    usage.Fatal(InvalidInput("no archive given",
+                             "pass archive files or directories as arguments, --archive or --from-list"));
     return kExitUsage;
   }
   Status ns = ValidateNamespace(options.target_namespace, options.namespace_rules);
@@ -181,29 +242,28 @@ int RunLoad(const LoadOptions& options, std::ostream& out, std::ostream& err) {
     usage.Fatal(ns);
     return kExitUsage;
   }
-  if (options.registry.empty()) {
-    usage.Fatal(InvalidInput("no target registry configured",
-                             "pass --registry HOST[:PORT] or set PPA_IMPORT_REGISTRY"));
-    return kExitUsage;
+  auto target = ConnectTarget(options, usage);
+  if (!target.ok()) {
+    usage.Fatal(target.status());
+    return target.status().code() == StatusCode::kInvalidInput ? kExitUsage : kExitItemFailed;
   }
-  auto address = ParseRegistryAddress(options.registry, options.plain_http);
-  if (!address.ok()) {
-    usage.Fatal(address.status());
-    return kExitUsage;
-  }
-  auto sink = ConnectRegistry(*address, options);
-  if (!sink.ok()) {
-    usage.Fatal(sink.status());
+  auto lock = LockWorkdir(options.workdir, [&](const std::string& line) { usage.Progress(line); });
+  if (!lock.ok()) {
+    usage.Fatal(lock.status());
     return kExitItemFailed;
   }
-  int worst = kExitOk;
-  for (const auto& archive : options.archives) {
-    Reporter reporter(out, err, options.quiet);
-    int code = ImportArchive(archive, *address, **sink, options, reporter);
-    if (code != kExitBadArchive && code != kExitUsage) reporter.Finish();
-    worst = std::max(worst, code);
+  report.target = DescribeTarget(*target);
+  report.archives = ImportAll(*archives, *target, options, out, err);
+  for (const auto& a : report.archives) report.exit_code = std::max(report.exit_code, a.exit_code);
+  report.finished = NowRfc3339();
+  if (report.archives.size() > 1 && !options.quiet) out << RenderSummaryTable(report);
+  if (options.json_report == "-") {
+    stdout_stream << RenderJsonReport(report);
+  } else if (!options.json_report.empty()) {
+    Status written = WriteJsonReport(options.json_report, report);
+    if (!written.ok()) usage.Failure(written);
   }
-  return worst;
+  return report.exit_code;
 }
 
 }  // namespace ppa

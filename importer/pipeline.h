@@ -10,11 +10,18 @@
 #include "docker_io/http_transport.h"
 #include "docker_io/layer_blob.h"
 #include "docker_io/registry_client.h"
+#include "importer/chart_options.h"
 
 namespace ppa {
 
 struct LoadOptions {
-  std::vector<std::string> archives;
+  std::vector<std::string> archives;    // files or directories of archives
+  std::vector<std::string> list_files;  // --from-list: one archive path per line
+  std::string shard;                    // "I/N": every Nth archive of the sorted list
+  int shard_count = 0;                  // with JOB_COMPLETION_INDEX (Indexed Jobs)
+  std::string job_completion_index;     // env JOB_COMPLETION_INDEX
+  int parallel_archives = 1;
+  std::string json_report;              // --json FILE, or "-" for stdout
   std::string target_namespace;
   std::string namespace_rules = "ibm";  // "ibm" or "none"
   std::string registry;                 // HOST[:PORT][/PREFIX]
@@ -27,6 +34,7 @@ struct LoadOptions {
   ManifestFormat format = ManifestFormat::kDocker;
   CompressionOptions compression;
   bool quiet = false;
+  ChartOptions charts;  // chart flags (importer/chart_flags.h)
 };
 
 // Runs `ppa-import load`; returns the exit status (SPEC section 2).

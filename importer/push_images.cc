@@ -83,18 +83,20 @@ class ImagePusher {
     return it->second;
   }
 
-  // HEAD first: a blob the registry has is never sent again.
+  // HEAD first: a blob the registry has is never sent again. A blob pushed
+  // to another repository earlier in this run is mounted from there.
   Status EnsureBlob(const std::string& repo, const LayerBlob& blob) {
     if (present_.count(repo + "@" + blob.digest)) return Status::Ok();
     PPA_ASSIGN_OR_RETURN(bool exists, sink_.HasBlob(repo, blob.digest));
     if (exists) {
       stats_.blobs_present++;
     } else {
-      PPA_RETURN_IF_ERROR(sink_.PutBlob(repo, BlobUpload{blob.digest, blob.size, blob.file}));
-      stats_.blobs_uploaded++;
-      stats_.bytes_uploaded += blob.size;
+      BlobUpload upload{blob.digest, blob.size, blob.file};
+      PPA_ASSIGN_OR_RETURN(bool mounted,
+                           sink_.MountOrPutBlob(repo, upload, MountSource(repo, blob.digest)));
+      CountSent(mounted, blob.size);
     }
-    present_.insert(repo + "@" + blob.digest);
+    Remember(repo, blob.digest);
     return Status::Ok();
   }
 
@@ -104,18 +106,41 @@ class ImagePusher {
     if (exists) {
       stats_.blobs_present++;
     } else {
-      PPA_RETURN_IF_ERROR(sink_.PutBlobBytes(repo, image.config_digest, image.config));
-      stats_.blobs_uploaded++;
-      stats_.bytes_uploaded += image.config.size();
+      PPA_ASSIGN_OR_RETURN(bool mounted,
+                           sink_.MountOrPutBlobBytes(repo, image.config_digest, image.config,
+                                                     MountSource(repo, image.config_digest)));
+      CountSent(mounted, image.config.size());
     }
-    present_.insert(repo + "@" + image.config_digest);
+    Remember(repo, image.config_digest);
     return Status::Ok();
+  }
+
+  // Another repository of this run that has `digest`, or "".
+  std::string MountSource(const std::string& repo, const std::string& digest) const {
+    auto it = repo_by_digest_.find(digest);
+    return it == repo_by_digest_.end() || it->second == repo ? std::string() : it->second;
+  }
+
+  void Remember(const std::string& repo, const std::string& digest) {
+    present_.insert(repo + "@" + digest);
+    repo_by_digest_.emplace(digest, repo);
+  }
+
+  // A mounted blob is counted as present: no bytes were sent.
+  void CountSent(bool mounted, uint64_t size) {
+    if (mounted) {
+      stats_.blobs_present++;
+    } else {
+      stats_.blobs_uploaded++;
+      stats_.bytes_uploaded += size;
+    }
   }
 
   BlobSink& sink_;
   const PushOptions& options_;
   std::map<std::string, Result<LayerBlob>> blobs_;
   std::set<std::string> present_;
+  std::map<std::string, std::string> repo_by_digest_;  // digest -> first repository with it
   TransferStats stats_;
 };
 

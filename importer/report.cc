@@ -2,8 +2,24 @@
 
 namespace ppa {
 
+const char* BlobActionName(BlobResult::Action action) {
+  switch (action) {
+    case BlobResult::Action::kUploaded: return "uploaded";
+    case BlobResult::Action::kPresent: return "already present";
+    case BlobResult::Action::kMounted: return "mounted";
+  }
+  return "unknown";
+}
+
 Reporter::Reporter(std::ostream& out, std::ostream& err, bool quiet)
     : out_(out), err_(err), quiet_(quiet) {}
+
+void Reporter::SetFatal(const Status& status, int exit_code) {
+  Fatal(status);
+  std::lock_guard lock(mu_);
+  fatal_ = status;
+  fatal_exit_code_ = exit_code;
+}
 
 void Reporter::Progress(const std::string& line) {
   std::lock_guard lock(mu_);

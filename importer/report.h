@@ -13,6 +13,17 @@
 
 namespace ppa {
 
+// What happened to one layer or config blob of an image.
+struct BlobResult {
+  enum class Action { kUploaded, kPresent, kMounted };
+  std::string digest;
+  std::string diff_id;  // layers only
+  uint64_t size = 0;
+  Action action = Action::kUploaded;
+  uint64_t bytes_sent = 0;
+};
+const char* BlobActionName(BlobResult::Action action);
+
 struct ItemResult {
   enum class Kind { kImage, kManifestList, kChart };
   Kind kind = Kind::kImage;
@@ -21,6 +32,15 @@ struct ItemResult {
   std::string digest;
   uint64_t size = 0;
   Status status;
+  // Images: where they came from and what each blob needed.
+  std::string source;    // image file inside the archive
+  std::string platform;  // "linux/amd64"
+  std::string config_digest;
+  std::vector<BlobResult> blobs;
+  // Charts: name and version from Chart.yaml, and each destination.
+  std::string chart_name;
+  std::string chart_version;
+  std::vector<std::string> destinations;
 };
 
 struct TransferStats {
@@ -34,6 +54,12 @@ class Reporter {
   // `out` gets results, `err` warnings and failures. Quiet drops progress
   // lines but keeps failures and the final verdict.
   Reporter(std::ostream& out, std::ostream& err, bool quiet);
+
+  // Marks the archive itself as unreadable/unsafe (exit status 3) or the run
+  // as stopped before any item (usage, target unreachable).
+  void SetFatal(const Status& status, int exit_code);
+  const Status& fatal() const { return fatal_; }
+  int fatal_exit_code() const { return fatal_exit_code_; }
 
   void Progress(const std::string& line);  // "Importing ... and pushing it to ..."
   void Result(const std::string& line);    // "tag: digest: sha256:... size: N"
@@ -57,9 +83,13 @@ class Reporter {
   std::ostream& out_;
   std::ostream& err_;
   bool quiet_;
-  mutable std::mutex mu_;
+  // One lock for every Reporter: archives imported in parallel print whole
+  // lines, never interleaved ones.
+  inline static std::mutex mu_;
   std::vector<ItemResult> items_;
   TransferStats transfer_;
+  Status fatal_;
+  int fatal_exit_code_ = 0;
 };
 
 }  // namespace ppa

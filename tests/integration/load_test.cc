@@ -11,64 +11,18 @@
 #include "tests/support/process.h"
 #include "tests/support/raw_tar.h"
 #include "tests/support/registry_server.h"
+#include "tests/support/load_fixture.h"
 #include "tests/support/skopeo.h"
 
 namespace ppa {
 namespace {
 
 namespace fs = std::filesystem;
+using test::Output;
 using test::ProcessResult;
 using test::RegistryServer;
 
-class LoadTest : public ::testing::Test {
- protected:
-  void StartRegistry(const test::RegistryOptions& options = {}) {
-    auto server = RegistryServer::Start(options);
-    ASSERT_TRUE(server.ok()) << server.status().ToString();
-    registry_ = std::move(server).value();
-  }
-  void SetUp() override { StartRegistry(); }
-
-  std::string Archive(const samples::PpaArchiveSpec& spec, const std::string& name) {
-    std::string path = dir_.Join(name);
-    Status s = samples::WritePpaArchive(spec, path);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-    return path;
-  }
-
-  ProcessResult Load(const std::string& archive, std::vector<std::string> extra = {},
-                     std::map<std::string, std::string> env = {}) {
-    std::vector<std::string> argv = {PPA_IMPORT_BINARY, "load",       "--archive", archive,
-                                     "--namespace",     "test_ns",    "--registry",
-                                     registry_->host(), "--plain-http"};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    env.emplace("HOME", dir_.path());
-    return test::RunProcess(argv, std::nullopt, env, dir_.path());
-  }
-
-  std::string Ref(const std::string& repo_tag) {
-    return "docker://" + registry_->host() + "/test_ns/" + repo_tag;
-  }
-
-  // skopeo copies the image out, checking every blob against its digest.
-  void ExpectVerified(const std::string& repo_tag, const std::string& creds = "") {
-    test::TempDir out("ppa-skopeo-out");
-    Status s = test::SkopeoCopyToDir(Ref(repo_tag), out.Join("img"), creds);
-    EXPECT_TRUE(s.ok()) << repo_tag << ": " << s.ToString();
-  }
-
-  void ExpectAbsent(const std::string& repo_tag) {
-    auto r = test::SkopeoInspect(Ref(repo_tag), /*raw=*/true);
-    EXPECT_FALSE(r.ok()) << repo_tag << " should not be tagged";
-  }
-
-  test::TempDir dir_{"ppa-load"};
-  std::unique_ptr<RegistryServer> registry_;
-};
-
-std::string Output(const ProcessResult& r) {
-  return "stdout:\n" + r.stdout_text + "\nstderr:\n" + r.stderr_text;
-}
+using LoadTest = test::LoadFixture;
 
 TEST_F(LoadTest, SampleArchiveLandsVerifiedAndRerunUploadsNothing) {
   std::string archive = Archive(samples::DemoSampleSpec(), "sample.tgz");
@@ -100,7 +54,9 @@ TEST_F(LoadTest, SampleArchiveLandsVerifiedAndRerunUploadsNothing) {
   }
   // The per-run work folder is removed after a successful run.
   int run_dirs = 0;
-  for (auto& e : fs::directory_iterator(dir_.Join("ppa-import"))) run_dirs += e.path().filename() != "charts";
+  for (auto& e : fs::directory_iterator(dir_.Join("ppa-import"))) {
+    run_dirs += e.path().filename() != "charts" && e.path().filename() != ".lock";
+  }
   EXPECT_EQ(run_dirs, 0);
 
   int uploads = registry_->CountBlobUploadRequests();
@@ -274,10 +230,35 @@ TEST_F(LoadTest, UsageErrorsExit2) {
   ProcessResult no_flag = test::RunProcess({PPA_IMPORT_BINARY, "load", archive, "--bogus"},
                                            std::nullopt, {}, dir_.path());
   EXPECT_EQ(no_flag.exit_code, 2);
-  ProcessResult no_registry = test::RunProcess(
-      {PPA_IMPORT_BINARY, "load", archive, "--namespace", "test_ns"}, std::nullopt,
-      {{"PPA_IMPORT_REGISTRY", ""}}, dir_.path());
-  EXPECT_EQ(no_registry.exit_code, 2) << Output(no_registry);
+  ProcessResult bad_registry = test::RunProcess(
+      {PPA_IMPORT_BINARY, "load", archive, "--namespace", "test_ns", "--registry", "a b"},
+      std::nullopt, {}, dir_.path());
+  EXPECT_EQ(bad_registry.exit_code, 2) << Output(bad_registry);
+}
+
+TEST_F(LoadTest, NoRegistryConfiguredWritesAnOciLayoutSkopeoReads) {
+  std::string archive = Archive(samples::DemoSampleSpec(), "sample.tgz");
+  ProcessResult r = test::RunProcess({PPA_IMPORT_BINARY, "load", archive, "--namespace", "test_ns"},
+                                     std::nullopt, {{"PPA_IMPORT_REGISTRY", ""}, {"HOME", dir_.path()}},
+                                     dir_.path());
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  std::string layout = dir_.Join("ppa-import/oci-layout");
+  EXPECT_NE(r.stdout_text.find("OCI image layout '" + layout + "'"), std::string::npos) << r.stdout_text;
+  for (const char* ref : {"test_ns/ibmcom/portal-db:2.1.0-amd64", "test_ns/ibmcom/portal:2.1.0-ppc64le"}) {
+    test::TempDir out("ppa-oci-out");
+    Status s = test::SkopeoCopy("oci:" + layout + ":" + ref, "dir:" + out.Join("img"));
+    EXPECT_TRUE(s.ok()) << ref << ": " << s.ToString();
+  }
+  auto list = test::SkopeoInspect("oci:" + layout + ":test_ns/ibmcom/portal:2.1.0", /*raw=*/true);
+  ASSERT_TRUE(list.ok()) << list.status().ToString();
+  EXPECT_EQ((*list)["manifests"].size(), 2u);
+  // A second run into the same layout keeps one entry per name.
+  ProcessResult again = test::RunProcess({PPA_IMPORT_BINARY, "load", archive, "--namespace", "test_ns"},
+                                         std::nullopt, {{"PPA_IMPORT_REGISTRY", ""}}, dir_.path());
+  EXPECT_EQ(again.exit_code, 0) << Output(again);
+  auto index = test::ReadFileToString(layout + "/index.json");
+  ASSERT_TRUE(index.ok());
+  EXPECT_EQ(nlohmann::json::parse(*index)["manifests"].size(), 11u);
 }
 
 TEST_F(LoadTest, OciFormatPushesOciManifestsAndIndex) {

@@ -14,10 +14,18 @@ namespace {
 std::string ReadRegion(const FileBody& file) {
   int fd = open(file.path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return "<cannot open " + file.path + ">";
-  std::string out(file.size, '\0');
-  ssize_t n = pread(fd, out.data(), out.size(), static_cast<off_t>(file.offset));
+  std::string out;
+  char buffer[4096];
+  uint64_t offset = file.offset;
+  while (file.until_eof || out.size() < file.size) {
+    size_t want = sizeof buffer;
+    if (!file.until_eof) want = std::min<uint64_t>(want, file.size - out.size());
+    ssize_t n = pread(fd, buffer, want, static_cast<off_t>(offset));
+    if (n <= 0) break;
+    out.append(buffer, static_cast<size_t>(n));
+    offset += static_cast<uint64_t>(n);
+  }
   close(fd);
-  out.resize(n < 0 ? 0 : static_cast<size_t>(n));
   return out;
 }
 
@@ -98,6 +106,33 @@ std::string FakeTransport::PathOf(const std::string& url) {
   }
   size_t end = url.find_first_of("?#", start);
   return url.substr(start, end == std::string::npos ? std::string::npos : end - start);
+}
+
+std::chrono::steady_clock::time_point FakeClock::Now() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return std::chrono::steady_clock::time_point(elapsed_);
+}
+
+std::chrono::system_clock::time_point FakeClock::WallNow() {
+  std::lock_guard<std::mutex> lock(mu_);
+  // 2015-10-21 07:28:00 UTC plus the fake elapsed time.
+  return std::chrono::system_clock::from_time_t(1445412480) + elapsed_;
+}
+
+void FakeClock::Sleep(std::chrono::milliseconds duration) {
+  std::lock_guard<std::mutex> lock(mu_);
+  elapsed_ += duration;
+  sleeps_.push_back(duration);
+}
+
+void FakeClock::Advance(std::chrono::milliseconds duration) {
+  std::lock_guard<std::mutex> lock(mu_);
+  elapsed_ += duration;
+}
+
+std::vector<std::chrono::milliseconds> FakeClock::sleeps() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return sleeps_;
 }
 
 std::string RequestHeader(const HttpRequest& request, std::string_view name) {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "docker_io/http_transport.h"
+#include "docker_io/retry.h"
 
 namespace ppa::testing {
 
@@ -47,6 +48,23 @@ class FakeTransport : public HttpTransport {
   mutable std::mutex mu_;
   std::deque<Rule> rules_;
   std::vector<HttpRequest> requests_;
+};
+
+// A RetryClock that never waits: Sleep advances Now and records the wait.
+// Thread-safe.
+class FakeClock : public RetryClock {
+ public:
+  std::chrono::steady_clock::time_point Now() override;
+  std::chrono::system_clock::time_point WallNow() override;
+  void Sleep(std::chrono::milliseconds duration) override;
+  // Moves time forward without a recorded sleep.
+  void Advance(std::chrono::milliseconds duration);
+  std::vector<std::chrono::milliseconds> sleeps() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::chrono::milliseconds elapsed_{0};
+  std::vector<std::chrono::milliseconds> sleeps_;
 };
 
 // The value of header `name` (case-insensitive) in `request`, or "".

@@ -37,7 +37,8 @@ bool WaitFd(int fd, short events, int timeout_ms) {
   return poll(&p, 1, timeout_ms) == 1 && (p.revents & (events | POLLHUP)) != 0;
 }
 
-std::string RegistryConfig(const std::string& dir, int port, bool auth) {
+std::string RegistryConfig(const std::string& dir, int port, bool auth,
+                           const std::optional<TokenAuthOptions>& token) {
   std::ostringstream y;
   y << "version: 0.1\n"
        "log:\n"
@@ -69,6 +70,12 @@ std::string RegistryConfig(const std::string& dir, int port, bool auth) {
          "    realm: ppa-test-registry\n"
          "    path: "
       << dir << "/htpasswd\n";
+  } else if (token) {
+    y << "auth:\n"
+         "  token:\n"
+         "    realm: \""
+      << token->realm << "\"\n    service: \"" << token->service << "\"\n    issuer: \""
+      << token->issuer << "\"\n    rootcertbundle: " << token->rootcertbundle << "\n";
   }
   return y.str();
 }
@@ -154,7 +161,8 @@ Status RegistryServer::Launch() {
   PPA_ASSIGN_OR_RETURN(port_, PickFreePort());
   const std::string config_path = dir_.Join("config.yml");
   PPA_RETURN_IF_ERROR(
-      WriteStringToFile(config_path, RegistryConfig(dir_.path(), port_, auth_enabled())));
+      WriteStringToFile(config_path,
+                        RegistryConfig(dir_.path(), port_, auth_enabled(), options_.token)));
   const std::map<std::string, std::string> env = {
       {"REGISTRY_HTTP_SECRET", "ppa-import-integration-tests"},
       {"OTEL_TRACES_EXPORTER", "none"},

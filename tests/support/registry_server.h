@@ -9,6 +9,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -17,10 +18,21 @@
 
 namespace ppa::test {
 
+// Distribution's `auth: token:` set-up: bearer tokens from an external
+// token server (see token_server.h), verified against `rootcertbundle`.
+struct TokenAuthOptions {
+  std::string realm;           // token server URL
+  std::string service;         // expected "aud"
+  std::string issuer;          // expected "iss"
+  std::string rootcertbundle;  // PEM file with the certificate tokens chain to
+};
+
 struct RegistryOptions {
   // Both set: require basic auth with these credentials (htpasswd, bcrypt).
   std::string username;
   std::string password;
+  // Set (and no username): require bearer tokens.
+  std::optional<TokenAuthOptions> token;
 };
 
 class RegistryServer {

@@ -58,7 +58,7 @@ TEST_F(RegistryClientTest, BlobExistsMapsStatuses) {
     bool ok;
     bool exists;
   };
-  for (const Case& c : {Case{200, true, true}, Case{404, true, false}, Case{500, false, false}}) {
+  for (const Case& c : {Case{200, true, true}, Case{404, true, false}, Case{403, false, false}}) {
     fake_->Expect("HEAD", kBlobPath, R(c.status));
     RegistryClient client = Client();
     Result<bool> got = client.BlobExists(kRepo, kDigest);

@@ -1,0 +1,263 @@
+#include "docker_io/docker_config.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <vector>
+
+extern char** environ;
+
+namespace ppa {
+namespace {
+
+constexpr size_t kMaxHelperOutput = 1 << 20;
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool DecodeBase64(std::string_view in, std::string* out) {
+  static const std::string kAlphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  uint32_t acc = 0;
+  int bits = 0;
+  out->clear();
+  for (char c : in) {
+    if (c == '=' || c == '\n' || c == '\r') continue;
+    size_t v = kAlphabet.find(c);
+    if (v == std::string::npos) return false;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out->push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return true;
+}
+
+std::string StringField(const nlohmann::json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// Credentials of one `auths` entry; empty when it holds none.
+Result<Credentials> EntryCredentials(const nlohmann::json& entry) {
+  Credentials out;
+  if (!entry.is_object()) return out;
+  std::string auth = StringField(entry, "auth");
+  if (!auth.empty()) {
+    std::string decoded;
+    size_t colon;
+    if (!DecodeBase64(auth, &decoded) || (colon = decoded.find(':')) == std::string::npos) {
+      return InvalidInput("docker config: the 'auth' value of a registry entry is not "
+                          "base64 of user:password");
+    }
+    out.username = decoded.substr(0, colon);
+    out.password = decoded.substr(colon + 1);
+  }
+  if (out.username.empty()) out.username = StringField(entry, "username");
+  if (out.password.empty()) out.password = StringField(entry, "password");
+  out.identity_token = StringField(entry, "identitytoken");
+  return out;
+}
+
+// The value under the key of `object` naming `host`, or nullptr.
+const nlohmann::json* FindHost(const nlohmann::json& object, std::string_view host) {
+  if (!object.is_object()) return nullptr;
+  for (auto it = object.begin(); it != object.end(); ++it) {
+    if (NormalizeRegistryHost(it.key()) == host) return &it.value();
+  }
+  return nullptr;
+}
+
+std::string ConfigPath() {
+  const char* dir = std::getenv("DOCKER_CONFIG");
+  if (dir != nullptr && *dir != '\0') return std::string(dir) + "/config.json";
+  const char* home = std::getenv("HOME");
+  if (home == nullptr || *home == '\0') return {};
+  return std::string(home) + "/.docker/config.json";
+}
+
+struct Fd {
+  int fd = -1;
+  ~Fd() { Close(); }
+  void Close() {
+    if (fd >= 0) close(fd);
+    fd = -1;
+  }
+};
+
+// Runs argv with `input` on stdin; returns stdout. stderr is discarded (a
+// helper may print secrets-adjacent text there; it is never shown).
+Result<std::string> RunCapture(const std::vector<std::string>& argv, const std::string& input,
+                               int* exit_code) {
+  int in_pipe[2], out_pipe[2];
+  if (pipe2(in_pipe, O_CLOEXEC) != 0) return ErrnoError("pipe", argv[0], errno);
+  Fd in_read{in_pipe[0]}, in_write{in_pipe[1]};
+  if (pipe2(out_pipe, O_CLOEXEC) != 0) return ErrnoError("pipe", argv[0], errno);
+  Fd out_read{out_pipe[0]}, out_write{out_pipe[1]};
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, in_read.fd, 0);
+  posix_spawn_file_actions_adddup2(&actions, out_write.fd, 1);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = posix_spawnp(&pid, argv[0].c_str(), &actions, nullptr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    return NotFound("cannot run credential helper '" + argv[0] + "': " + std::strerror(rc),
+                    "install it, or remove it from credHelpers / credsStore in "
+                    "~/.docker/config.json");
+  }
+  in_read.Close();
+  out_write.Close();
+  // The input is one host name: it fits in the pipe buffer, no deadlock. A
+  // helper that exits without reading must not kill us with SIGPIPE.
+  sigset_t pipe_set, old_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &old_set);
+  ssize_t written = write(in_write.fd, input.data(), input.size());
+  if (written < 0 && errno == EPIPE) {
+    timespec zero{0, 0};
+    sigtimedwait(&pipe_set, nullptr, &zero);  // drop the pending SIGPIPE
+  }
+  pthread_sigmask(SIG_SETMASK, &old_set, nullptr);
+  in_write.Close();
+  std::string output;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = read(out_read.fd, buffer, sizeof buffer)) != 0) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    if (output.size() < kMaxHelperOutput) output.append(buffer, static_cast<size_t>(n));
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return output;
+}
+
+}  // namespace
+
+std::string NormalizeRegistryHost(std::string_view server) {
+  std::string s = Lower(server);
+  size_t scheme = s.find("://");
+  if (scheme != std::string::npos) s.erase(0, scheme + 3);
+  s = s.substr(0, s.find('/'));
+  if (s == "index.docker.io" || s == "registry-1.docker.io" || s == "registry.hub.docker.com") {
+    return "docker.io";
+  }
+  return s;
+}
+
+Result<DockerConfigEntry> LookupDockerConfig(std::string_view json, std::string_view host) {
+  nlohmann::json doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    return InvalidInput("docker config is not a JSON object",
+                        "fix or remove ~/.docker/config.json (or $DOCKER_CONFIG/config.json)");
+  }
+  const std::string wanted = NormalizeRegistryHost(host);
+  DockerConfigEntry out;
+  auto helpers = doc.find("credHelpers");
+  if (helpers != doc.end()) {
+    if (const nlohmann::json* helper = FindHost(*helpers, wanted);
+        helper != nullptr && helper->is_string() && !helper->get<std::string>().empty()) {
+      out.kind = DockerConfigEntry::Kind::kHelper;
+      out.helper = helper->get<std::string>();
+      return out;
+    }
+  }
+  auto auths = doc.find("auths");
+  if (auths != doc.end()) {
+    if (const nlohmann::json* entry = FindHost(*auths, wanted)) {
+      PPA_ASSIGN_OR_RETURN(Credentials creds, EntryCredentials(*entry));
+      if (!creds.empty()) {
+        out.kind = DockerConfigEntry::Kind::kInline;
+        out.credentials = std::move(creds);
+        return out;
+      }
+    }
+  }
+  std::string store = StringField(doc, "credsStore");
+  if (!store.empty()) {
+    out.kind = DockerConfigEntry::Kind::kHelper;
+    out.helper = store;
+  }
+  return out;
+}
+
+Result<Credentials> ParseCredentialHelperOutput(std::string_view json) {
+  nlohmann::json doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    return InvalidInput("credential helper output is not a JSON object");
+  }
+  std::string user = StringField(doc, "Username");
+  std::string secret = StringField(doc, "Secret");
+  if (user == "<token>") return Credentials{"", "", secret};
+  return Credentials{user, secret};
+}
+
+Result<Credentials> RunCredentialHelper(const std::string& helper, const std::string& server) {
+  if (helper.find('/') != std::string::npos) {
+    return InvalidInput("credential helper name '" + helper + "' must not contain '/'");
+  }
+  const std::string program = "docker-credential-" + helper;
+  int exit_code = -1;
+  PPA_ASSIGN_OR_RETURN(std::string output, RunCapture({program, "get"}, server, &exit_code));
+  if (exit_code != 0) {
+    // "credentials not found in native keychain" and the like: no credentials.
+    if (output.find("not found") != std::string::npos) return Credentials{};
+    return IoError(program + " get failed with exit status " + std::to_string(exit_code),
+                   "check the helper with `" + program + " list`, or log in again");
+  }
+  Result<Credentials> creds = ParseCredentialHelperOutput(output);
+  if (!creds.ok()) return creds.status().WithContext(program);
+  return creds;
+}
+
+Result<Credentials> LoadDockerCredentials(const std::string& host) {
+  const std::string path = ConfigPath();
+  if (path.empty()) return Credentials{};
+  std::ifstream in(path);
+  if (!in) return Credentials{};  // no docker configuration
+  std::stringstream text;
+  text << in.rdbuf();
+  Result<DockerConfigEntry> entry = LookupDockerConfig(text.str(), host);
+  if (!entry.ok()) return entry.status().WithContext("'" + path + "'");
+  switch (entry->kind) {
+    case DockerConfigEntry::Kind::kNone:
+      return Credentials{};
+    case DockerConfigEntry::Kind::kInline:
+      return entry->credentials;
+    case DockerConfigEntry::Kind::kHelper:
+      break;
+  }
+  // Helpers are asked with the server name as `docker login` stored it;
+  // Docker Hub's is the historical index URL.
+  std::string server = NormalizeRegistryHost(host);
+  if (server == "docker.io") server = "https://index.docker.io/v1/";
+  return RunCredentialHelper(entry->helper, server);
+}
+
+}  // namespace ppa

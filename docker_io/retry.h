@@ -1,0 +1,54 @@
+// Retry policy of the registry client: which answers are worth sending a
+// request again for, how long to wait between attempts (exponential backoff
+// with jitter, or the server's Retry-After), and a clock behind a tiny
+// interface so unit tests never really wait.
+//
+// Pure functions are thread-safe. SystemRetryClock() is thread-safe.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "archive/status.h"
+
+namespace ppa {
+
+// Time as the registry client sees it. Implementations must be thread-safe.
+class RetryClock {
+ public:
+  virtual ~RetryClock() = default;
+  // Monotonic time: backoff budgets and token expiry.
+  virtual std::chrono::steady_clock::time_point Now() = 0;
+  // Wall-clock time: only to read a Retry-After HTTP date.
+  virtual std::chrono::system_clock::time_point WallNow() = 0;
+  virtual void Sleep(std::chrono::milliseconds duration) = 0;
+};
+
+// The real clock (std::chrono clocks, std::this_thread::sleep_for).
+std::shared_ptr<RetryClock> SystemRetryClock();
+
+struct RetryPolicy {
+  int max_attempts = 5;                          // sends of one request, first included
+  std::chrono::milliseconds base_delay{500};     // before the 2nd attempt (then x2, x4, ...)
+  std::chrono::milliseconds max_delay{30000};    // one wait is never longer
+  std::chrono::milliseconds max_total{180000};   // all waits of one request together
+};
+
+// 408, 429, 500, 502, 503, 504.
+bool IsRetryableStatus(long status);
+
+// The wait before attempt `attempt` + 1 (attempt counts from 1):
+// base_delay * 2^(attempt-1), capped at max_delay, then scaled by a jitter
+// factor in [0.5, 1.0] taken from `jitter01` in [0, 1].
+std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int attempt, double jitter01);
+
+// A Retry-After header value: delta-seconds ("120") or an HTTP date
+// ("Wed, 21 Oct 2015 07:28:00 GMT", relative to `now`; a past date means 0).
+// nullopt when absent or malformed.
+std::optional<std::chrono::seconds> ParseRetryAfter(std::string_view value,
+                                                    std::chrono::system_clock::time_point now);
+
+}  // namespace ppa

@@ -1,0 +1,255 @@
+#include "helm_io/chartmuseum_client.h"
+
+#include <spdlog/spdlog.h>
+#include <yaml-cpp/yaml.h>
+
+#include <nlohmann/json.hpp>
+#include <random>
+#include <utility>
+
+#include "docker_io/digest.h"
+
+namespace ppa {
+namespace {
+
+constexpr char kAuthHint[] =
+    "check --chartmuseum-user with --chartmuseum-password-stdin / "
+    "PPA_IMPORT_CHARTMUSEUM_PASSWORD, or --chartmuseum-token / PPA_IMPORT_CHARTMUSEUM_TOKEN";
+
+std::string Base64(std::string_view in) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < in.size(); i += 3) {
+    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
+                       (static_cast<unsigned char>(in[i + 1]) << 8) |
+                       static_cast<unsigned char>(in[i + 2]);
+    for (int shift : {18, 12, 6, 0}) out += kAlphabet[(v >> shift) & 63];
+  }
+  if (i < in.size()) {
+    unsigned v = static_cast<unsigned char>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+std::string TrimSlashes(std::string_view path) {
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  while (path.starts_with("//")) path.remove_prefix(1);
+  return std::string(path);
+}
+
+// "/x/y" for "x/y", "/x/y/", "/x/y"; "" for "", "/".
+std::string NormalizePath(std::string_view path) {
+  std::string p = TrimSlashes(path);
+  if (p.empty() || p == "/") return "";
+  if (p[0] != '/') p.insert(p.begin(), '/');
+  return p;
+}
+
+// The `error` field of a ChartMuseum JSON error body, or "".
+std::string ServerError(const HttpResponse& response) {
+  try {
+    const nlohmann::json body = nlohmann::json::parse(response.body);
+    if (body.is_object() && body.contains("error") && body["error"].is_string()) {
+      std::string message = body["error"].get<std::string>();
+      if (message.size() > 300) message.resize(300);
+      return message;
+    }
+  } catch (const nlohmann::json::exception&) {
+  }
+  return "";
+}
+
+std::string RandomBoundary() {
+  std::random_device rd;
+  std::mt19937_64 gen(rd());
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "ppa-import-";
+  for (int i = 0; i < 32; ++i) out += kHex[gen() % 16];
+  return out;
+}
+
+void AppendPart(std::string& body, const std::string& boundary, const char* field,
+                const std::string& file_name, const std::string& content) {
+  body += "--" + boundary + "\r\n";
+  body += "Content-Disposition: form-data; name=\"" + std::string(field) + "\"; filename=\"" +
+          file_name + "\"\r\n";
+  body += "Content-Type: application/octet-stream\r\n\r\n";
+  body += content;
+  body += "\r\n";
+}
+
+}  // namespace
+
+Result<ChartMuseumRoutes> SplitChartMuseumUri(std::string_view uri, std::string_view context) {
+  ChartMuseumRoutes routes;
+  size_t scheme_end = 0;
+  if (uri.starts_with("http://")) {
+    scheme_end = 7;
+  } else if (uri.starts_with("https://")) {
+    scheme_end = 8;
+  } else {
+    return InvalidInput("ChartMuseum URI '" + std::string(uri) + "' must start with http:// or https://");
+  }
+  if (uri.find_first_of("?#@ ") != std::string_view::npos) {
+    return InvalidInput("ChartMuseum URI must not hold a query, a fragment, spaces or credentials",
+                        "pass credentials with --chartmuseum-user and "
+                        "--chartmuseum-password-stdin");
+  }
+  const size_t slash = uri.find('/', scheme_end);
+  routes.base = std::string(uri.substr(0, slash));
+  if (routes.base.size() == scheme_end) {
+    return InvalidInput("ChartMuseum URI '" + std::string(uri) + "' has no host");
+  }
+  std::string path =
+      slash == std::string_view::npos ? std::string() : NormalizePath(uri.substr(slash));
+  routes.context = NormalizePath(context);
+  if (!routes.context.empty() &&
+      (path == routes.context || path.starts_with(routes.context + "/"))) {
+    path = path.substr(routes.context.size());
+  }
+  routes.repo = path;
+  return routes;
+}
+
+Result<std::string> ContextPathFromIndex(std::string_view index_yaml) {
+  try {
+    const YAML::Node root = YAML::Load(std::string(index_yaml));
+    if (!root.IsMap()) return InvalidInput("index.yaml is not a YAML mapping");
+    const YAML::Node info = root["serverInfo"];
+    if (!info.IsDefined() || !info.IsMap()) return std::string();
+    const YAML::Node context = info["contextPath"];
+    if (!context.IsDefined() || !context.IsScalar()) return std::string();
+    return context.Scalar();
+  } catch (const YAML::Exception& e) {
+    return InvalidInput("index.yaml: " + e.msg);
+  }
+}
+
+std::string BuildMultipartBody(const ChartUpload& chart, const std::string& boundary) {
+  std::string body;
+  body.reserve(chart.bytes.size() + (chart.provenance ? chart.provenance->size() : 0) + 1024);
+  AppendPart(body, boundary, "chart", chart.file_name, chart.bytes);
+  if (chart.provenance) AppendPart(body, boundary, "prov", chart.file_name + ".prov", *chart.provenance);
+  body += "--" + boundary + "--\r\n";
+  return body;
+}
+
+ChartMuseumClient::ChartMuseumClient(ChartMuseumConfig config,
+                                     std::shared_ptr<HttpTransport> transport)
+    : config_(std::move(config)), transport_(std::move(transport)) {}
+
+HttpRequest ChartMuseumClient::NewRequest(std::string method, std::string url) const {
+  HttpRequest request;
+  request.method = std::move(method);
+  request.url = std::move(url);
+  if (!config_.token.empty()) {
+    request.headers.emplace_back("Authorization", "Bearer " + config_.token);
+  } else if (!config_.username.empty() || !config_.password.empty()) {
+    request.headers.emplace_back("Authorization",
+                                 "Basic " + Base64(config_.username + ":" + config_.password));
+  }
+  return request;
+}
+
+Status ChartMuseumClient::Discover() {
+  if (config_.context_path) {
+    PPA_ASSIGN_OR_RETURN(routes_, SplitChartMuseumUri(config_.uri, *config_.context_path));
+    return Status::Ok();
+  }
+  PPA_ASSIGN_OR_RETURN(routes_, SplitChartMuseumUri(config_.uri, ""));
+  const std::string url = routes_.base + routes_.repo + "/index.yaml";
+  Result<HttpResponse> index = transport_->Send(NewRequest("GET", url));
+  if (!index.ok()) return index.status().WithContext("ChartMuseum '" + config_.uri + "'");
+  if (index->status != 200) {
+    spdlog::debug("GET {}: HTTP {}; assuming no context path", url, index->status);
+    return Status::Ok();
+  }
+  Result<std::string> context = ContextPathFromIndex(index->body);
+  if (!context.ok()) {
+    spdlog::debug("GET {}: {}; assuming no context path", url, context.status().message());
+    return Status::Ok();
+  }
+  PPA_ASSIGN_OR_RETURN(routes_, SplitChartMuseumUri(config_.uri, *context));
+  return Status::Ok();
+}
+
+Result<UploadOutcome> ChartMuseumClient::Upload(const ChartUpload& chart) {
+  std::string url = routes_.ApiBase() + "/charts";
+  if (config_.force) url += "?force";
+  HttpRequest post = NewRequest("POST", url);
+  const std::string boundary = RandomBoundary();
+  post.headers.emplace_back("Content-Type", "multipart/form-data; boundary=" + boundary);
+  post.body = BuildMultipartBody(chart, boundary);
+  Result<HttpResponse> answer = transport_->Send(post);
+  if (!answer.ok()) {
+    return answer.status().WithContext("upload of chart '" + chart.file_name + "'");
+  }
+  if (answer->status == 201 || answer->status == 200) return UploadOutcome::kSaved;
+  if (answer->status == 409) {
+    const std::string hex(DigestHex(Sha256Digest(chart.bytes)));
+    return ExamineConflict(chart, hex);
+  }
+  return ErrorFor(*answer, chart);
+}
+
+Result<UploadOutcome> ChartMuseumClient::ExamineConflict(const ChartUpload& chart,
+                                                         const std::string& sha256_hex) {
+  const std::string what = "chart '" + chart.chart_name + "' version " + chart.version;
+  const std::string url =
+      routes_.ApiBase() + "/charts/" + chart.chart_name + "/" + chart.version;
+  Result<HttpResponse> stored = transport_->Send(NewRequest("GET", url));
+  if (!stored.ok()) return stored.status().WithContext(what);
+  std::string digest;
+  if (stored->status == 200) {
+    try {
+      const nlohmann::json body = nlohmann::json::parse(stored->body);
+      if (body.is_object() && body.contains("digest") && body["digest"].is_string()) {
+        digest = body["digest"].get<std::string>();
+      }
+    } catch (const nlohmann::json::exception&) {
+    }
+  }
+  if (!digest.empty() && (digest == sha256_hex || digest == "sha256:" + sha256_hex)) {
+    return UploadOutcome::kAlreadyPresent;
+  }
+  const std::string hint =
+      config_.force
+          ? "the server refuses to overwrite charts (ChartMuseum runs with "
+            "--disable-force-overwrite); publish a new chart version instead"
+          : "pass --force-charts to replace it, or publish a new chart version";
+  return HttpError(what + " already exists in ChartMuseum with different content", hint);
+}
+
+Status ChartMuseumClient::ErrorFor(const HttpResponse& response, const ChartUpload& chart) const {
+  const std::string server = ServerError(response);
+  std::string message = "upload of chart '" + chart.file_name + "' to ChartMuseum failed: HTTP " +
+                        std::to_string(response.status) + (server.empty() ? "" : ": " + server);
+  switch (response.status) {
+    case 400:
+      return InvalidInput(message, "ChartMuseum refused the chart package");
+    case 401:
+    case 403:
+      return HttpError(message, kAuthHint);
+    case 404:
+    case 405:
+      return HttpError(message,
+                       "the server has no chart upload API at '" + routes_.ApiBase() +
+                           "/charts': ChartMuseum may run with --disable-api, or the URI, "
+                           "repository depth or --chartmuseum-context-path is wrong");
+    case 413:
+      return HttpError(message,
+                       "the chart is larger than the server accepts; raise ChartMuseum's "
+                       "--max-upload-size (or the proxy's body size limit)");
+    default:
+      return HttpError(message);
+  }
+}
+
+}  // namespace ppa

@@ -1,0 +1,95 @@
+// ChartMuseum upload client (SPEC section 5), from ChartMuseum's documented
+// API: `POST <context>/api[/<repo>]/charts` (multipart `chart` + `prov`),
+// `GET <context>/api[/<repo>]/charts/<name>/<version>`, `GET
+// <uri>/index.yaml` (serverInfo.contextPath).
+//
+// The repository URI is what `helm repo add` takes:
+// `http[s]://host[:port][/<context path>][/<repo path>]`. The context path
+// comes from ChartMuseumConfig::context_path or, when that is unset, from
+// the server's index.yaml; the rest of the URI path is the (multitenant)
+// repository. Credentials go into the Authorization header only and never
+// into a message or log line.
+//
+// Sends through an HttpTransport (TLS options are the transport's). One
+// client per upload target; Upload is thread-compatible after Discover.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "archive/status.h"
+#include "docker_io/http_transport.h"
+
+namespace ppa {
+
+struct ChartMuseumConfig {
+  std::string uri;                          // "http://host:8080/org/repo"
+  std::optional<std::string> context_path;  // "/charts"; nullopt: discover
+  std::string username;                     // basic auth with `password`
+  std::string password;                     // secret
+  std::string token;                        // bearer auth; secret
+  bool force = false;                       // ?force: replace an existing version
+};
+
+struct ChartUpload {
+  std::string file_name;                  // "mychart-1.0.0.tgz"
+  std::string chart_name;                 // Chart.yaml name
+  std::string version;                    // Chart.yaml version
+  std::string bytes;                      // the .tgz
+  std::optional<std::string> provenance;  // the .prov, when one travels with the chart
+};
+
+enum class UploadOutcome {
+  kSaved,           // 201
+  kAlreadyPresent,  // 409, and the stored chart has our digest
+};
+
+// Where the API lives, after Discover: "<scheme>://<host><context>/api<repo>".
+struct ChartMuseumRoutes {
+  std::string base;      // "http://host:8080"
+  std::string context;   // "" or "/ctx"
+  std::string repo;      // "" or "/org/repo"
+  std::string ApiBase() const { return base + context + "/api" + repo; }
+};
+
+// Splits `uri` given a context path ("" when none). kInvalidInput for a URI
+// without http:// or https://, or with a query, fragment or user info.
+Result<ChartMuseumRoutes> SplitChartMuseumUri(std::string_view uri, std::string_view context);
+
+// The serverInfo.contextPath of a ChartMuseum index.yaml ("" when absent).
+Result<std::string> ContextPathFromIndex(std::string_view index_yaml);
+
+// A multipart/form-data body with field `chart` (and `prov`); `boundary`
+// must not occur in the parts.
+std::string BuildMultipartBody(const ChartUpload& chart, const std::string& boundary);
+
+class ChartMuseumClient {
+ public:
+  ChartMuseumClient(ChartMuseumConfig config, std::shared_ptr<HttpTransport> transport);
+
+  // Resolves the routes: the configured context path, else the one in
+  // `<uri>/index.yaml` (no context path when the index cannot be read).
+  Status Discover();
+
+  // Uploads one chart. A 409 is looked into: when the stored version has our
+  // digest the outcome is kAlreadyPresent, else an error (pass `force`).
+  // 401/403, 404 (API disabled), 413 (size limit) and 400 become one line
+  // and a hint. Discover must have been called.
+  Result<UploadOutcome> Upload(const ChartUpload& chart);
+
+  const ChartMuseumRoutes& routes() const { return routes_; }
+
+ private:
+  HttpRequest NewRequest(std::string method, std::string url) const;
+  // GET the stored version and compare its digest with ours.
+  Result<UploadOutcome> ExamineConflict(const ChartUpload& chart, const std::string& sha256_hex);
+  Status ErrorFor(const HttpResponse& response, const ChartUpload& chart) const;
+
+  ChartMuseumConfig config_;
+  std::shared_ptr<HttpTransport> transport_;
+  ChartMuseumRoutes routes_;
+};
+
+}  // namespace ppa

@@ -1,0 +1,67 @@
+// Helm charts as OCI artifacts, pushed the way `helm push` (Helm 3.8+) does
+// (SPEC section 5): a config blob holding the Chart.yaml metadata as JSON,
+// the chart `.tgz` as the one content layer (plus the provenance file when
+// there is one), and an OCI image manifest with Helm's annotations.
+//
+// The builders are pure functions; PushHelmChart sends through a
+// RegistryClient (thread-safe as the client is).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "archive/status.h"
+#include "docker_io/registry_client.h"
+
+namespace ppa {
+
+namespace helm_media_types {
+inline constexpr std::string_view kConfig = "application/vnd.cncf.helm.config.v1+json";
+inline constexpr std::string_view kChartContent =
+    "application/vnd.cncf.helm.chart.content.v1.tar+gzip";
+inline constexpr std::string_view kProvenance =
+    "application/vnd.cncf.helm.chart.provenance.v1.prov";
+}  // namespace helm_media_types
+
+// The config blob: Chart.yaml as Helm marshals its chart.Metadata to JSON
+// (Go field order, empty fields left out: name, home, sources, version,
+// description, keywords, maintainers, icon, apiVersion, condition, tags,
+// appVersion, deprecated, annotations, kubeVersion, dependencies, type).
+// kInvalidInput when `chart_yaml` is not a YAML mapping.
+Result<std::string> HelmConfigJson(std::string_view chart_yaml);
+
+// The tag Helm uses for a chart version: "+" becomes "_" (OCI tags cannot
+// hold "+").
+std::string HelmOciTag(std::string_view version);
+
+struct HelmChartArtifact {
+  std::string chart_yaml;                 // the chart's Chart.yaml text
+  std::string chart_tgz;                  // the package bytes as uploaded
+  std::optional<std::string> provenance;  // the .prov file, when present
+  std::string created;                    // RFC 3339 UTC, e.g. "2024-05-01T10:00:00Z"
+};
+
+struct HelmOciManifest {
+  std::string config;    // config blob bytes
+  std::string manifest;  // OCI image manifest JSON
+  std::string tag;
+};
+
+// Builds the config and the manifest (annotations: org.opencontainers.image.
+// title/version/description/url/source/authors/created and the chart's own
+// annotations, as Helm's generateOCIAnnotations writes them).
+Result<HelmOciManifest> BuildHelmOciManifest(const HelmChartArtifact& chart);
+
+struct HelmPushResult {
+  std::string reference;  // "<repo>:<tag>"
+  std::string digest;     // manifest digest
+  size_t manifest_size = 0;
+};
+
+// Pushes `chart` to `<repo>:<tag>` (repo like "ns/charts/mychart"): blobs
+// the registry lacks (HEAD first), then the manifest.
+Result<HelmPushResult> PushHelmChart(RegistryClient& client, const std::string& repo,
+                                     const HelmChartArtifact& chart);
+
+}  // namespace ppa

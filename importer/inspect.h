@@ -1,0 +1,22 @@
+// `ppa-import inspect ARCHIVE [--json]`: what an archive holds (images with
+// their references, platforms, layers and sources; charts; problems found)
+// without pushing anything. The archive is unpacked into a temporary work
+// folder that is removed afterwards.
+#pragma once
+
+#include <ostream>
+#include <string>
+
+namespace ppa {
+
+struct InspectOptions {
+  std::string archive;
+  std::string workdir = "ppa-import";
+  bool json = false;
+};
+
+// Returns the exit status: 0 when no problem was found, 1 when some image or
+// chart could not be imported as it is, 3 when the archive is unreadable.
+int RunInspect(const InspectOptions& options, std::ostream& out, std::ostream& err);
+
+}  // namespace ppa

@@ -1,0 +1,157 @@
+#include "importer/run_report.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <ctime>
+
+#include "archive/file_util.h"
+#include "archive/safe_path.h"
+
+namespace ppa {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+const char* KindName(ItemResult::Kind kind) {
+  switch (kind) {
+    case ItemResult::Kind::kImage: return "image";
+    case ItemResult::Kind::kManifestList: return "manifest-list";
+    case ItemResult::Kind::kChart: return "chart";
+  }
+  return "unknown";
+}
+
+void AddStatus(Json& j, const Status& status) {
+  j["status"] = status.ok() ? "ok" : "failed";
+  if (!status.ok()) {
+    j["error"] = status.message();
+    if (!status.hint().empty()) j["hint"] = status.hint();
+  }
+}
+
+Json ImageJson(const ItemResult& item) {
+  Json j{{"kind", KindName(item.kind)}, {"name", item.name}, {"target", item.target}};
+  if (!item.source.empty()) j["source"] = item.source;
+  if (!item.platform.empty()) j["platform"] = item.platform;
+  if (!item.digest.empty()) j["manifest_digest"] = item.digest, j["manifest_size"] = item.size;
+  if (!item.config_digest.empty()) j["config_digest"] = item.config_digest;
+  if (!item.blobs.empty()) {
+    Json blobs = Json::array();
+    for (const auto& b : item.blobs) {
+      Json bj{{"digest", b.digest}, {"size", b.size}, {"action", BlobActionName(b.action)},
+              {"bytes_sent", b.bytes_sent}};
+      if (!b.diff_id.empty()) bj["diff_id"] = b.diff_id;
+      blobs.push_back(bj);
+    }
+    j["blobs"] = blobs;
+  }
+  AddStatus(j, item.status);
+  return j;
+}
+
+Json ChartJson(const ItemResult& item) {
+  Json j{{"file", item.name}};
+  if (!item.chart_name.empty()) j["name"] = item.chart_name, j["version"] = item.chart_version;
+  j["destinations"] = item.destinations;
+  AddStatus(j, item.status);
+  return j;
+}
+
+struct Counts {
+  int images = 0, images_failed = 0, charts = 0, charts_failed = 0;
+  void Add(const ItemResult& i) {
+    bool chart = i.kind == ItemResult::Kind::kChart;
+    (chart ? charts : images)++;
+    if (!i.status.ok()) (chart ? charts_failed : images_failed)++;
+  }
+};
+
+Json TotalsJson(const Counts& c, const TransferStats& t) {
+  return Json{{"images", c.images},          {"images_failed", c.images_failed},
+              {"charts", c.charts},          {"charts_failed", c.charts_failed},
+              {"blobs_uploaded", t.blobs_uploaded}, {"blobs_present", t.blobs_present},
+              {"bytes_uploaded", t.bytes_uploaded}};
+}
+
+const char* StatusWord(int exit_code) {
+  switch (exit_code) {
+    case 0: return "ok";
+    case 1: return "partial";
+    case 3: return "unreadable";
+    default: return "failed";
+  }
+}
+
+}  // namespace
+
+std::string NowRfc3339() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string RenderJsonReport(const RunReport& report) {
+  Json j{{"tool", {{"name", "ppa-import"}, {"version", PPA_IMPORT_VERSION}}},
+         {"started", report.started},
+         {"finished", report.finished},
+         {"target", {{"registry", report.target}, {"namespace", report.target_namespace}}}};
+  Json archives = Json::array();
+  Counts all;
+  TransferStats all_transfer;
+  for (const auto& a : report.archives) {
+    Json aj{{"archive", a.archive}, {"started", a.started}, {"finished", a.finished},
+            {"status", StatusWord(a.exit_code)}, {"exit_code", a.exit_code}};
+    if (!a.fatal.ok()) {
+      aj["error"] = a.fatal.message();
+      if (!a.fatal.hint().empty()) aj["hint"] = a.fatal.hint();
+    }
+    Json images = Json::array(), charts = Json::array();
+    Counts c;
+    for (const auto& item : a.items) {
+      c.Add(item);
+      all.Add(item);
+      (item.kind == ItemResult::Kind::kChart ? charts : images)
+          .push_back(item.kind == ItemResult::Kind::kChart ? ChartJson(item) : ImageJson(item));
+    }
+    aj["images"] = images;
+    aj["charts"] = charts;
+    aj["totals"] = TotalsJson(c, a.transfer);
+    all_transfer.blobs_uploaded += a.transfer.blobs_uploaded;
+    all_transfer.blobs_present += a.transfer.blobs_present;
+    all_transfer.bytes_uploaded += a.transfer.bytes_uploaded;
+    archives.push_back(aj);
+  }
+  j["archives"] = archives;
+  j["totals"] = TotalsJson(all, all_transfer);
+  j["totals"]["archives"] = report.archives.size();
+  j["exit_code"] = report.exit_code;
+  return j.dump(2) + "\n";
+}
+
+std::string RenderSummaryTable(const RunReport& report) {
+  std::string out = "Summary:\n";
+  char line[512];
+  std::snprintf(line, sizeof line, "  %-40s %7s %7s %7s  %s\n", "ARCHIVE", "IMAGES", "CHARTS",
+                "FAILED", "STATUS");
+  out += line;
+  for (const auto& a : report.archives) {
+    Counts c;
+    for (const auto& item : a.items) c.Add(item);
+    std::string name(BaseName(a.archive));
+    if (name.size() > 40) name = "..." + name.substr(name.size() - 37);
+    std::snprintf(line, sizeof line, "  %-40s %7d %7d %7d  %s\n", name.c_str(), c.images, c.charts,
+                  c.images_failed + c.charts_failed, StatusWord(a.exit_code));
+    out += line;
+  }
+  return out;
+}
+
+Status WriteJsonReport(const std::string& path, const RunReport& report) {
+  return WriteFileAtomic(path, RenderJsonReport(report));
+}
+
+}  // namespace ppa

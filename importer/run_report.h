@@ -1,0 +1,42 @@
+// The outcome of a whole `load` run, across archives: the JSON report
+// (documented in README.md) and the batch summary table. Rendering is pure;
+// nothing here may ever hold a secret (credentials never reach ItemResult).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "archive/status.h"
+#include "importer/report.h"
+
+namespace ppa {
+
+struct ArchiveOutcome {
+  std::string archive;
+  int exit_code = 0;
+  Status fatal;  // not OK when the archive could not be read at all
+  std::vector<ItemResult> items;
+  TransferStats transfer;
+  std::string started, finished;  // RFC 3339 UTC
+};
+
+struct RunReport {
+  std::string started, finished;
+  std::string target;  // "host:port[/prefix]" or "oci:DIR"
+  std::string target_namespace;
+  std::vector<ArchiveOutcome> archives;
+  int exit_code = 0;
+};
+
+// "2026-11-28T10:26:27Z"
+std::string NowRfc3339();
+
+std::string RenderJsonReport(const RunReport& report);
+
+// A fixed-width table: archive, images, charts, failed, status.
+std::string RenderSummaryTable(const RunReport& report);
+
+// Writes the JSON report to `path` ("-" for stdout, written by the caller).
+Status WriteJsonReport(const std::string& path, const RunReport& report);
+
+}  // namespace ppa

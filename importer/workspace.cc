@@ -1,0 +1,83 @@
+#include "importer/workspace.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "archive/file_util.h"
+#include "archive/tar_index.h"
+#include "archive/unpack.h"
+
+namespace ppa {
+namespace {
+
+// Reads and merges manifest.yaml / manifest.json; nullopt when neither exists.
+Result<std::optional<PpaManifest>> ReadPpaManifest(const std::string& root,
+                                                   const std::vector<std::string>& files) {
+  auto has = [&](const char* name) {
+    return std::find(files.begin(), files.end(), name) != files.end();
+  };
+  std::optional<PpaManifest> yaml, json;
+  if (has("manifest.yaml")) {
+    PPA_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(root + "/manifest.yaml"));
+    auto parsed = ParsePpaManifestYaml(text);
+    if (!parsed.ok()) return parsed.status().WithContext("manifest.yaml");
+    yaml = std::move(parsed).value();
+  }
+  if (has("manifest.json")) {
+    PPA_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(root + "/manifest.json"));
+    auto parsed = ParsePpaManifestJson(text);
+    if (!parsed.ok()) return parsed.status().WithContext("manifest.json");
+    json = std::move(parsed).value();
+  }
+  if (!yaml && !json) return std::optional<PpaManifest>();
+  return std::optional<PpaManifest>(MergePpaManifests(yaml, json));
+}
+
+}  // namespace
+
+Result<UniqueFd> LockWorkdir(const std::string& workdir,
+                             const std::function<void(const std::string&)>& say) {
+  PPA_RETURN_IF_ERROR(MakeDirs(workdir));
+  std::string path = AbsolutePath(workdir) + "/.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return ErrnoError("cannot open lock file", path, errno);
+  UniqueFd lock(fd);
+  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return lock;
+  if (errno != EWOULDBLOCK) return ErrnoError("cannot lock", path, errno);
+  say("Waiting for another ppa-import run that uses '" + AbsolutePath(workdir) + "'...");
+  while (::flock(fd, LOCK_EX) != 0) {
+    if (errno != EINTR) return ErrnoError("cannot lock", path, errno);
+  }
+  return lock;
+}
+
+Result<Workspace> PrepareWorkspace(const std::string& workdir) {
+  Workspace ws;
+  ws.base = AbsolutePath(workdir);
+  std::string id = NewUuid();
+  ws.root = ws.base + "/" + id;
+  ws.scratch = ws.base + "/" + id + ".tmp";
+  ws.charts = ws.base + "/charts";
+  for (const auto& dir : {ws.base, ws.root, ws.scratch, ws.charts}) {
+    PPA_RETURN_IF_ERROR(MakeDirs(dir));
+  }
+  return ws;
+}
+
+void RemoveWorkspace(const Workspace& ws) {
+  (void)RemoveTree(ws.root);
+  (void)RemoveTree(ws.scratch);
+}
+
+Result<UnpackedArchive> UnpackAndReadManifest(const std::string& archive, const Workspace& ws) {
+  PPA_ASSIGN_OR_RETURN(UnpackResult unpacked, UnpackArchive(archive, ws.root));
+  auto manifest = ReadPpaManifest(ws.root, unpacked.files);
+  if (!manifest.ok()) return manifest.status().WithContext("archive '" + archive + "'");
+  return UnpackedArchive{std::move(unpacked.files), std::move(manifest).value()};
+}
+
+}  // namespace ppa

@@ -1,0 +1,47 @@
+// The work directory of a run and the first two stages that fill it:
+// Unpack (the outer archive into ppa-import/<uuid>/) and reading the PPA
+// manifests. Shared by `load` and `inspect`.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "archive/file_util.h"
+#include "archive/ppa_manifest.h"
+#include "archive/status.h"
+
+namespace ppa {
+
+// <base>/<uuid>/ holds the unpacked archive; <base>/<uuid>.tmp/ inflated
+// tarballs and spooled layers; <base>/charts/ the charts (kept).
+struct Workspace {
+  std::string base;     // absolute work directory ("./ppa-import")
+  std::string root;     // base/<uuid>
+  std::string scratch;  // base/<uuid>.tmp
+  std::string charts;   // base/charts
+};
+
+// Holds an exclusive lock on <workdir>/.lock for the life of the returned
+// handle, so two runs sharing a work directory (its charts folder, its OCI
+// layout) do not collide: the second waits, saying so through `say`.
+Result<UniqueFd> LockWorkdir(const std::string& workdir,
+                             const std::function<void(const std::string&)>& say);
+
+// Creates the folders (mode 0700).
+Result<Workspace> PrepareWorkspace(const std::string& workdir);
+
+// Removes root and scratch (the charts stay).
+void RemoveWorkspace(const Workspace& ws);
+
+struct UnpackedArchive {
+  std::vector<std::string> files;       // relative paths of regular files
+  std::optional<PpaManifest> manifest;  // merged; nullopt when the archive has none
+};
+
+// Unpacks `archive` into ws.root and reads its manifests. Any error here
+// means the archive itself is unreadable or unsafe (exit status 3).
+Result<UnpackedArchive> UnpackAndReadManifest(const std::string& archive, const Workspace& ws);
+
+}  // namespace ppa

@@ -1,0 +1,33 @@
+// Fuzzes the registry authentication parsers: the same bytes go to
+// ParseWwwAuthenticate (a header value) and ParseTokenResponse (a token
+// server's JSON answer). Asserts the documented postconditions.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "docker_io/auth_challenge.h"
+#include "tests/fuzz/fuzz_check.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  std::string_view input(reinterpret_cast<const char*>(data), size);
+
+  ppa::Result<ppa::AuthChallenge> challenge = ppa::ParseWwwAuthenticate(input);
+  if (challenge.ok()) {
+    PPA_FUZZ_CHECK(challenge->scheme != ppa::AuthChallenge::Scheme::kBearer ||
+                   !challenge->realm.empty());
+  } else {
+    PPA_FUZZ_CHECK(challenge.status().code() == ppa::StatusCode::kInvalidInput ||
+                   challenge.status().code() == ppa::StatusCode::kUnsupported);
+  }
+
+  ppa::Result<ppa::TokenResponse> token = ppa::ParseTokenResponse(input);
+  if (token.ok()) {
+    PPA_FUZZ_CHECK(!token->token.empty());
+  } else if (size >= 24) {
+    // Error messages never quote the input (it may hold a secret).
+    std::string_view message = token.status().message();
+    PPA_FUZZ_CHECK(message.find(input) == std::string_view::npos);
+  }
+  return 0;
+}

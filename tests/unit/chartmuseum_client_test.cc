@@ -1,0 +1,165 @@
+// Tests for helm_io/chartmuseum_client with a recording fake transport:
+// routes (context path, multitenant repository), auth headers, and how each
+// status is turned into an outcome or one line plus a hint.
+#include "helm_io/chartmuseum_client.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+
+#include "docker_io/digest.h"
+#include "importer/chart_options.h"
+#include "importer/charts_stage.h"
+#include "tests/support/fake_transport.h"
+
+namespace ppa {
+namespace {
+
+using testing::FakeTransport;
+using testing::RequestHeader;
+
+TEST(ChartMuseumUriTest, SplitsContextAndRepository) {
+  const struct {
+    const char* uri;
+    const char* context;
+    const char* base;
+    const char* want_context;
+    const char* repo;
+  } kCases[] = {
+      {"http://h:8080", "", "http://h:8080", "", ""},
+      {"http://h:8080/", "", "http://h:8080", "", ""},
+      {"https://h/org/repo/", "", "https://h", "", "/org/repo"},
+      {"http://h/ctx", "/ctx", "http://h", "/ctx", ""},
+      {"http://h/ctx/org/repo", "/ctx/", "http://h", "/ctx", "/org/repo"},
+      {"http://h/org", "ctx", "http://h", "/ctx", "/org"},  // context not in the URI
+      {"http://h/ctxa", "/ctx", "http://h", "/ctx", "/ctxa"},
+  };
+  for (const auto& c : kCases) {
+    Result<ChartMuseumRoutes> routes = SplitChartMuseumUri(c.uri, c.context);
+    ASSERT_TRUE(routes.ok()) << c.uri << ": " << routes.status().ToString();
+    EXPECT_EQ(routes->base, c.base) << c.uri;
+    EXPECT_EQ(routes->context, c.want_context) << c.uri;
+    EXPECT_EQ(routes->repo, c.repo) << c.uri;
+  }
+  for (const char* bad : {"h:8080", "ftp://h", "http://user:pw@h", "http://h/?x", "http://"}) {
+    EXPECT_FALSE(SplitChartMuseumUri(bad, "").ok()) << bad;
+  }
+}
+
+TEST(ChartMuseumUriTest, ContextPathFromIndex) {
+  EXPECT_EQ(*ContextPathFromIndex("apiVersion: v1\nentries: {}\nserverInfo:\n  contextPath: /x\n"),
+            "/x");
+  EXPECT_EQ(*ContextPathFromIndex("apiVersion: v1\nentries: {}\n"), "");
+  EXPECT_FALSE(ContextPathFromIndex("[").ok());
+}
+
+ChartUpload Upload() { return {"demo-1.0.0.tgz", "demo", "1.0.0", "chart-bytes", std::nullopt}; }
+
+struct Fixture {
+  std::shared_ptr<FakeTransport> http = std::make_shared<FakeTransport>();
+  ChartMuseumConfig config{"http://cm:8080/org/repo", std::nullopt, "user", "s3cret", "", false};
+};
+
+TEST(ChartMuseumClientTest, DiscoversContextAndUploadsMultipartWithBasicAuth) {
+  Fixture f;
+  f.config.uri = "http://cm:8080/ctx/org/repo";
+  f.http->Expect("GET", "/ctx/org/repo/index.yaml",
+                 FakeTransport::Response(200, {}, "apiVersion: v1\nserverInfo:\n  contextPath: /ctx\n"));
+  f.http->Expect("POST", "/ctx/api/org/repo/charts",
+                 FakeTransport::Response(201, {}, "{\"saved\":true}"));
+  ChartMuseumClient client(f.config, f.http);
+  ASSERT_TRUE(client.Discover().ok());
+  ChartUpload chart = Upload();
+  chart.provenance = "prov-bytes";
+  Result<UploadOutcome> outcome = client.Upload(chart);
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  EXPECT_EQ(*outcome, UploadOutcome::kSaved);
+  const auto requests = f.http->requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(RequestHeader(requests[1], "Authorization"), "Basic dXNlcjpzM2NyZXQ=");
+  EXPECT_NE(RequestHeader(requests[1], "Content-Type").find("multipart/form-data; boundary="),
+            std::string::npos);
+  EXPECT_NE(requests[1].body.find("name=\"chart\"; filename=\"demo-1.0.0.tgz\""), std::string::npos);
+  EXPECT_NE(requests[1].body.find("name=\"prov\""), std::string::npos);
+  EXPECT_NE(requests[1].body.find("chart-bytes"), std::string::npos);
+  EXPECT_EQ(f.http->unused_rules(), 0u);
+}
+
+TEST(ChartMuseumClientTest, ConflictWithSameDigestIsAlreadyPresent) {
+  Fixture f;
+  f.config.context_path = "";
+  f.config.password.clear();
+  f.config.username.clear();
+  f.config.token = "tok";
+  const std::string hex(DigestHex(Sha256Digest("chart-bytes")));
+  f.http->Expect("POST", "/api/org/repo/charts", FakeTransport::Response(409, {}, "{\"error\":\"exists\"}"));
+  f.http->Expect("GET", "/api/org/repo/charts/demo/1.0.0",
+                 FakeTransport::Response(200, {}, "{\"name\":\"demo\",\"digest\":\"" + hex + "\"}"));
+  ChartMuseumClient client(f.config, f.http);
+  ASSERT_TRUE(client.Discover().ok());
+  Result<UploadOutcome> outcome = client.Upload(Upload());
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  EXPECT_EQ(*outcome, UploadOutcome::kAlreadyPresent);
+  EXPECT_EQ(RequestHeader(f.http->requests()[0], "Authorization"), "Bearer tok");
+}
+
+TEST(ChartMuseumClientTest, StatusesBecomeOneLineAndAHint) {
+  const struct {
+    long status;
+    const char* hint_fragment;
+  } kCases[] = {
+      {409, "--force-charts"},
+      {413, "--max-upload-size"},
+      {404, "--disable-api"},
+      {401, "--chartmuseum-password-stdin"},
+      {400, "refused"},
+  };
+  for (const auto& c : kCases) {
+    Fixture f;
+    f.config.context_path = "";
+    f.http->Expect("POST", "/api/org/repo/charts",
+                   FakeTransport::Response(c.status, {}, "{\"error\":\"nope\"}"));
+    f.http->Always("GET", "/api/org/repo/charts/demo/1.0.0",
+                   FakeTransport::Response(200, {}, "{\"digest\":\"0000\"}"));
+    ChartMuseumClient client(f.config, f.http);
+    ASSERT_TRUE(client.Discover().ok());
+    Result<UploadOutcome> outcome = client.Upload(Upload());
+    ASSERT_FALSE(outcome.ok()) << c.status;
+    EXPECT_NE(outcome.status().hint().find(c.hint_fragment), std::string::npos)
+        << c.status << ": " << outcome.status().ToString();
+    EXPECT_EQ(outcome.status().ToString().find("s3cret"), std::string::npos);
+  }
+}
+
+TEST(ChartMuseumClientTest, ForceAddsQuery) {
+  Fixture f;
+  f.config.context_path = "";
+  f.config.force = true;
+  f.http->Expect("POST", "/api/org/repo/charts", FakeTransport::Response(201));
+  ChartMuseumClient client(f.config, f.http);
+  ASSERT_TRUE(client.Discover().ok());
+  ASSERT_TRUE(client.Upload(Upload()).ok());
+  EXPECT_NE(f.http->requests()[0].url.find("/charts?force"), std::string::npos);
+}
+
+TEST(ChartMuseumConfigTest, FlagsWinOverEnvironment) {
+  ChartOptions options;
+  options.chartmuseum_uri = "http://cm";
+  options.chartmuseum_user = "flag-user";
+  auto env = [](const char* name) -> std::string {
+    const std::string n = name;
+    if (n == "PPA_IMPORT_CHARTMUSEUM_USER") return "env-user";
+    if (n == "PPA_IMPORT_CHARTMUSEUM_PASSWORD") return "env-pass";
+    return "";
+  };
+  ChartMuseumConfig config = ResolveChartMuseumConfig(options, env);
+  EXPECT_EQ(config.username, "flag-user");
+  EXPECT_EQ(config.password, "env-pass");
+  EXPECT_FALSE(config.context_path.has_value());
+  options.context_path_set = true;
+  EXPECT_EQ(ResolveChartMuseumConfig(options, env).context_path, std::optional<std::string>(""));
+}
+
+}  // namespace
+}  // namespace ppa
