@@ -53,3 +53,12 @@ class BlobSink {
 std::unique_ptr<BlobSink> MakeRegistrySink(std::shared_ptr<RegistryClient> client);
 
 }  // namespace ppa
+
+namespace ppa {
+
+// --dry-run: a sink that answers HasBlob from `inner` (when given; else
+// "absent") and writes nothing: uploads and mounts succeed without sending,
+// manifests "store" under their own digest. Not owning `inner`.
+std::unique_ptr<BlobSink> MakeDryRunSink(BlobSink* inner, std::string location);
+
+}  // namespace ppa

@@ -192,15 +192,24 @@ Status HandleChart(const PlannedChart& chart, const ChartsContext& ctx, ChartTar
                    Reporter& reporter, ItemResult& item) {
   PPA_ASSIGN_OR_RETURN(const PreparedChart prepared, PrepareChart(chart, ctx, reporter));
   const ChartMetadata& md = prepared.info.metadata;
-  item.name = chart.name + " (" + md.name + " " + md.version + ")";
+  item.chart_name = md.name;
+  item.chart_version = md.version;
   item.target = ctx.charts_dir + "/" + prepared.file_name;
   reporter.Progress("Extracting chart '" + chart.name + "' to '" + ctx.charts_dir + "'.");
   if (ctx.dry_run) return Status::Ok();
   PPA_RETURN_IF_ERROR(WriteChart(prepared, ctx));
+  item.destinations.push_back(item.target);
   if (!ctx.options.chartmuseum_uri.empty()) {
     PPA_RETURN_IF_ERROR(UploadToChartMuseum(prepared, ctx, targets, reporter));
+    item.destinations.push_back(ctx.options.chartmuseum_uri);
   }
-  if (ctx.options.oci) PPA_RETURN_IF_ERROR(PushToRegistry(prepared, ctx, targets, reporter, item));
+  if (ctx.options.oci) {
+    PPA_RETURN_IF_ERROR(PushToRegistry(prepared, ctx, targets, reporter, item));
+    item.destinations.push_back("oci://" + ctx.registry.host + "/" +
+                                (ctx.registry_prefix.empty() ? "" : ctx.registry_prefix + "/") +
+                                ctx.target_namespace + "/charts/" + md.name + ":" +
+                                HelmOciTag(md.version));
+  }
   return Status::Ok();
 }
 

@@ -105,6 +105,8 @@ void AddLoadCommand(CLI::App& app, LoadFlags& f) {
       ->check(CLI::Range(1, 9));
   load->add_option("--workdir", o.workdir, "Work directory (default ./ppa-import)");
   load->add_flag("--keep-workdir", o.keep_workdir, "Keep the unpacked archive after success");
+  load->add_flag("--dry-run", o.dry_run,
+                 "Unpack, verify every layer and check the registry, but write nothing");
   load->add_flag("-q,--quiet", o.quiet, "Print only failures and the verdict");
   load->add_flag("-v,--verbose", f.verbose, "Log requests (never credentials) to stderr");
   AddChartFlags(load, o.charts);

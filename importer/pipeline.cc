@@ -40,7 +40,10 @@ Result<std::unique_ptr<BlobSink>> ConnectRegistry(const RegistryAddress& address
 
 struct Target {
   RegistryAddress address;
-  std::unique_ptr<BlobSink> sink;
+  std::unique_ptr<BlobSink> real;     // the registry or layout (may be null in a dry run)
+  std::unique_ptr<BlobSink> dry_run;  // --dry-run: wraps `real`, writes nothing
+
+  BlobSink& sink() const { return dry_run ? *dry_run : *real; }
 };
 
 // The registry named by --registry / PPA_IMPORT_REGISTRY, an OCI layout
@@ -56,13 +59,20 @@ Result<Target> ConnectTarget(const LoadOptions& options, Reporter& reporter) {
     layout = AbsolutePath(options.registry.substr(4));
   }
   if (!layout.empty()) {
+    if (options.dry_run) {
+      return Target{RegistryAddress{}, nullptr, MakeDryRunSink(nullptr, "oci:" + layout + ":")};
+    }
     PPA_ASSIGN_OR_RETURN(auto sink, MakeOciLayoutSink(layout));
-    return Target{RegistryAddress{}, std::move(sink)};
+    return Target{RegistryAddress{}, std::move(sink), nullptr};
   }
   PPA_ASSIGN_OR_RETURN(RegistryAddress address,
                        ParseRegistryAddress(options.registry, options.plain_http));
   PPA_ASSIGN_OR_RETURN(auto sink, ConnectRegistry(address, options));
-  return Target{std::move(address), std::move(sink)};
+  if (options.dry_run) {
+    auto dry = MakeDryRunSink(sink.get(), "");
+    return Target{std::move(address), std::move(sink), std::move(dry)};
+  }
+  return Target{std::move(address), std::move(sink), nullptr};
 }
 
 // The stages for one archive.
@@ -97,7 +107,7 @@ int ImportArchive(const std::string& archive, const RegistryAddress& address, Bl
   PushImages(plan, sink, PushOptions{format, options.compression, ws->scratch}, reporter);
   ChartsContext charts{ws->charts, options.charts, address.endpoint, address.prefix,
                        options.target_namespace, options.credentials, options.transport,
-                       /*dry_run=*/false, /*http=*/nullptr};
+                       options.dry_run, /*http=*/nullptr};
   HandleCharts(plan, charts, reporter);
 
   bool failed = reporter.failed_items() > 0;
@@ -176,8 +186,8 @@ ArchiveOutcome ImportOne(const std::string& archive, const Target& target,
   ArchiveOutcome outcome;
   outcome.archive = archive;
   outcome.started = NowRfc3339();
-  Reporter reporter(out, err, options.quiet);
-  outcome.exit_code = ImportArchive(archive, target.address, *target.sink, options, reporter);
+  Reporter reporter(out, err, options.quiet, options.dry_run);
+  outcome.exit_code = ImportArchive(archive, target.address, target.sink(), options, reporter);
   if (reporter.fatal().ok()) reporter.Finish();
   outcome.fatal = reporter.fatal();
   outcome.items = reporter.items();
@@ -208,7 +218,7 @@ std::vector<ArchiveOutcome> ImportAll(const std::vector<std::string>& archives,
 }
 
 std::string DescribeTarget(const Target& target) {
-  if (target.address.endpoint.host.empty()) return target.sink->Locate("");
+  if (target.address.endpoint.host.empty()) return target.sink().Locate("");
   return target.address.endpoint.host +
          (target.address.prefix.empty() ? "" : "/" + target.address.prefix);
 }

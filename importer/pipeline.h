@@ -30,6 +30,7 @@ struct LoadOptions {
   Credentials credentials;
   std::string workdir = "ppa-import";
   bool keep_workdir = false;
+  bool dry_run = false;  // everything but the writes: verify, plan, HEAD checks
   std::vector<std::string> architectures;  // empty: every platform
   ManifestFormat format = ManifestFormat::kDocker;
   CompressionOptions compression;

@@ -19,6 +19,11 @@ struct PushedManifest {
   std::string repository;
 };
 
+std::string PlatformText(const Platform& p) {
+  if (p.empty()) return "";
+  return p.os + "/" + p.architecture + (p.variant.empty() ? "" : "/" + p.variant);
+}
+
 std::string Describe(const std::string& location, const std::string& tag) {
   return tag.empty() ? location : location + ":" + tag;
 }
@@ -35,16 +40,22 @@ class ImagePusher {
   }
 
   // Blobs, config, then the manifest under `tag` (by digest when empty).
+  // What happened to each blob is appended to `log`.
   Result<BlobRef> PushImage(const ImageSource& image, const std::string& repo,
-                            const std::string& tag) {
+                            const std::string& tag, std::vector<BlobResult>* log) {
     std::vector<BlobRef> layers;
     for (const auto& layer : image.layers) {
       const Result<LayerBlob>& blob = Blob(image, layer);
       if (!blob.ok()) return blob.status();
-      PPA_RETURN_IF_ERROR(EnsureBlob(repo, *blob));
+      BlobUpload upload{blob->digest, blob->size, blob->file};
+      PPA_ASSIGN_OR_RETURN(BlobResult done, EnsureBlob(repo, blob->digest, blob->size, &upload, nullptr));
+      done.diff_id = blob->diff_id;
+      if (log) log->push_back(done);
       layers.push_back({blob->media_type, blob->digest, blob->size});
     }
-    PPA_RETURN_IF_ERROR(EnsureConfig(repo, image));
+    PPA_ASSIGN_OR_RETURN(BlobResult config_done,
+                         EnsureBlob(repo, image.config_digest, image.config.size(), nullptr, &image.config));
+    if (log) log->push_back(config_done);
     BlobRef config{ConfigMediaType(), image.config_digest, image.config.size()};
     BuiltManifest manifest = BuildImageManifest(options_.format, config, layers);
     return PutManifest(repo, tag, manifest);
@@ -84,35 +95,25 @@ class ImagePusher {
   }
 
   // HEAD first: a blob the registry has is never sent again. A blob pushed
-  // to another repository earlier in this run is mounted from there.
-  Status EnsureBlob(const std::string& repo, const LayerBlob& blob) {
-    if (present_.count(repo + "@" + blob.digest)) return Status::Ok();
-    PPA_ASSIGN_OR_RETURN(bool exists, sink_.HasBlob(repo, blob.digest));
+  // to another repository earlier in this run is mounted from there. The
+  // bytes come from `file` (layers) or `bytes` (configs).
+  Result<BlobResult> EnsureBlob(const std::string& repo, const std::string& digest, uint64_t size,
+                                const BlobUpload* file, const std::string* bytes) {
+    BlobResult result{digest, "", size, BlobResult::Action::kPresent, 0};
+    if (present_.count(repo + "@" + digest)) return result;
+    PPA_ASSIGN_OR_RETURN(bool exists, sink_.HasBlob(repo, digest));
     if (exists) {
       stats_.blobs_present++;
     } else {
-      BlobUpload upload{blob.digest, blob.size, blob.file};
-      PPA_ASSIGN_OR_RETURN(bool mounted,
-                           sink_.MountOrPutBlob(repo, upload, MountSource(repo, blob.digest)));
-      CountSent(mounted, blob.size);
+      std::string from = MountSource(repo, digest);
+      PPA_ASSIGN_OR_RETURN(bool mounted, file ? sink_.MountOrPutBlob(repo, *file, from)
+                                              : sink_.MountOrPutBlobBytes(repo, digest, *bytes, from));
+      CountSent(mounted, size);
+      result.action = mounted ? BlobResult::Action::kMounted : BlobResult::Action::kUploaded;
+      result.bytes_sent = mounted ? 0 : size;
     }
-    Remember(repo, blob.digest);
-    return Status::Ok();
-  }
-
-  Status EnsureConfig(const std::string& repo, const ImageSource& image) {
-    if (present_.count(repo + "@" + image.config_digest)) return Status::Ok();
-    PPA_ASSIGN_OR_RETURN(bool exists, sink_.HasBlob(repo, image.config_digest));
-    if (exists) {
-      stats_.blobs_present++;
-    } else {
-      PPA_ASSIGN_OR_RETURN(bool mounted,
-                           sink_.MountOrPutBlobBytes(repo, image.config_digest, image.config,
-                                                     MountSource(repo, image.config_digest)));
-      CountSent(mounted, image.config.size());
-    }
-    Remember(repo, image.config_digest);
-    return Status::Ok();
+    Remember(repo, digest);
+    return result;
   }
 
   // Another repository of this run that has `digest`, or "".
@@ -163,7 +164,11 @@ std::optional<PushedManifest> PushOne(const PlannedImage& image, ImagePusher& pu
                      "recommended");
   }
   reporter.Progress("Importing '" + image.name + "' and pushing it to '" + item.target + "'...");
-  auto pushed = pusher.PushImage(*image.source, image.target.repository, image.target.tag);
+  item.source = image.source->origin;
+  item.platform = PlatformText(image.platform.value_or(image.source->platform));
+  item.config_digest = image.source->config_digest;
+  auto pushed =
+      pusher.PushImage(*image.source, image.target.repository, image.target.tag, &item.blobs);
   if (!pushed.ok()) {
     Fail(reporter, item, pushed.status());
     return std::nullopt;
@@ -195,7 +200,7 @@ void PushList(const PlannedGroup& group, const std::vector<PushedManifest>& chil
   for (const auto& child : children) {
     // A list may only reference manifests of its own repository.
     if (child.repository != target.repository) {
-      auto copy = pusher.PushImage(*child.source, target.repository, "");
+      auto copy = pusher.PushImage(*child.source, target.repository, "", nullptr);
       if (!copy.ok()) return Fail(reporter, item, copy.status());
     }
     entries.push_back({child.ref, child.platform});

@@ -11,8 +11,8 @@ const char* BlobActionName(BlobResult::Action action) {
   return "unknown";
 }
 
-Reporter::Reporter(std::ostream& out, std::ostream& err, bool quiet)
-    : out_(out), err_(err), quiet_(quiet) {}
+Reporter::Reporter(std::ostream& out, std::ostream& err, bool quiet, bool dry_run)
+    : out_(out), err_(err), quiet_(quiet), dry_run_(dry_run) {}
 
 void Reporter::SetFatal(const Status& status, int exit_code) {
   Fatal(status);
@@ -70,8 +70,9 @@ void Reporter::Finish() {
   int failed = failed_items();
   std::lock_guard lock(mu_);
   if (!quiet_) {
-    out_ << "Uploaded " << transfer_.blobs_uploaded << " blob(s) (" << transfer_.bytes_uploaded
-         << " bytes); " << transfer_.blobs_present << " already present." << std::endl;
+    out_ << (dry_run_ ? "Dry run, nothing was written: would upload " : "Uploaded ")
+         << transfer_.blobs_uploaded << " blob(s) (" << transfer_.bytes_uploaded << " bytes); "
+         << transfer_.blobs_present << " already present." << std::endl;
   }
   if (failed == 0) {
     out_ << "OK" << std::endl;

@@ -53,7 +53,7 @@ class Reporter {
  public:
   // `out` gets results, `err` warnings and failures. Quiet drops progress
   // lines but keeps failures and the final verdict.
-  Reporter(std::ostream& out, std::ostream& err, bool quiet);
+  Reporter(std::ostream& out, std::ostream& err, bool quiet, bool dry_run = false);
 
   // Marks the archive itself as unreadable/unsafe (exit status 3) or the run
   // as stopped before any item (usage, target unreachable).
@@ -83,6 +83,7 @@ class Reporter {
   std::ostream& out_;
   std::ostream& err_;
   bool quiet_;
+  bool dry_run_;
   // One lock for every Reporter: archives imported in parallel print whole
   // lines, never interleaved ones.
   inline static std::mutex mu_;

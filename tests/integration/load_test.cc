@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "docker_io/digest.h"
 #include "samples/generator/sample_archive.h"
@@ -65,6 +66,76 @@ TEST_F(LoadTest, SampleArchiveLandsVerifiedAndRerunUploadsNothing) {
   ASSERT_EQ(second.exit_code, 0) << Output(second);
   EXPECT_EQ(registry_->CountBlobUploadRequests(), uploads) << "a re-run must upload no blob";
   EXPECT_NE(second.stdout_text.find("Uploaded 0 blob(s)"), std::string::npos) << second.stdout_text;
+}
+
+TEST_F(LoadTest, DryRunVerifiesButWritesNothing) {
+  std::string archive = Archive(samples::DemoSampleSpec(), "sample.tgz");
+  ProcessResult r = Load(archive, {"--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  EXPECT_NE(r.stdout_text.find("Dry run, nothing was written: would upload"), std::string::npos)
+      << r.stdout_text;
+  EXPECT_EQ(registry_->CountBlobUploadRequests(), 0);
+  EXPECT_EQ(registry_->CountLogLines("\"PUT /v2/"), 0);
+  ExpectAbsent("ibmcom/portal:2.1.0-amd64");
+  EXPECT_FALSE(fs::exists(dir_.Join("ppa-import/charts/ibm-portal-prod-1.0.0.tgz")));
+}
+
+TEST_F(LoadTest, JsonReportHasEveryDigestAndNoSecret) {
+  std::string archive = Archive(samples::DemoSampleSpec(), "sample.tgz");
+  ProcessResult r = Load(archive, {"--json", "-"});
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  auto report = nlohmann::json::parse(r.stdout_text);  // stdout is the JSON alone
+  EXPECT_EQ(report["exit_code"], 0);
+  EXPECT_EQ(report["target"]["namespace"], "test_ns");
+  const auto& archive_json = report["archives"][0];
+  EXPECT_EQ(archive_json["images"].size(), 11u);  // 6 platform images + 5 lists
+  for (const auto& image : archive_json["images"]) {
+    EXPECT_TRUE(image["manifest_digest"].get<std::string>().rfind("sha256:", 0) == 0);
+    if (image["kind"] == "image") {
+      // skopeo's own digest of what the tag points at equals the report's.
+      auto landed = test::SkopeoInspect("docker://" + image["target"].get<std::string>(), false);
+      ASSERT_TRUE(landed.ok()) << image.dump();
+      EXPECT_EQ((*landed)["Digest"], image["manifest_digest"]) << image.dump();
+      EXPECT_FALSE(image["blobs"].empty());
+      EXPECT_FALSE(image["source"].get<std::string>().empty());
+    }
+  }
+  EXPECT_EQ(archive_json["charts"].size(), 2u);
+  EXPECT_EQ(archive_json["charts"][0]["status"], "ok");
+  // A file report, and the human lines stay on stdout then.
+  ProcessResult file = Load(archive, {"--json", dir_.Join("report.json")},
+                            {{"PPA_IMPORT_PASSWORD", "Never-In-Report-1"}, {"PPA_IMPORT_USERNAME", "u"}});
+  ASSERT_EQ(file.exit_code, 0) << Output(file);
+  auto text = test::ReadFileToString(dir_.Join("report.json"));
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(text->find("Never-In-Report-1"), std::string::npos);
+  EXPECT_EQ(nlohmann::json::parse(*text)["totals"]["blobs_uploaded"], 0);
+}
+
+TEST_F(LoadTest, BatchOfArchivesWithOneUnreadable) {
+  std::string good = Archive(samples::DemoSampleSpec(), "a-good.tgz");
+  test::WriteFileOrDie(dir_.Join("b-bad.tgz"), test::Gzip(test::BuildRawTar({{"../x", '0', "y"}})));
+  fs::create_directories(dir_.Join("batch"));
+  fs::copy_file(good, dir_.Join("batch/a-good.tgz"));
+  fs::copy_file(dir_.Join("b-bad.tgz"), dir_.Join("batch/b-bad.tgz"));
+  ProcessResult r = test::RunProcess(
+      {PPA_IMPORT_BINARY, "load", dir_.Join("batch"), "--namespace", "test_ns", "--registry",
+       registry_->host(), "--plain-http", "--parallel-archives", "2", "--json", dir_.Join("r.json")},
+      std::nullopt, {{"HOME", dir_.path()}}, dir_.path());
+  EXPECT_EQ(r.exit_code, 3) << Output(r);
+  EXPECT_NE(r.stdout_text.find("Summary:"), std::string::npos) << r.stdout_text;
+  ExpectVerified("ibmcom/portal:2.1.0-amd64");
+  auto report = nlohmann::json::parse(*test::ReadFileToString(dir_.Join("r.json")));
+  ASSERT_EQ(report["archives"].size(), 2u);
+  EXPECT_EQ(report["archives"][0]["status"], "ok");
+  EXPECT_EQ(report["archives"][1]["status"], "unreadable");
+  // Shards split the sorted list: shard 1/2 takes only b-bad.tgz.
+  ProcessResult shard = test::RunProcess(
+      {PPA_IMPORT_BINARY, "load", dir_.Join("batch"), "--namespace", "test_ns", "--registry",
+       registry_->host(), "--plain-http", "--shard-count", "2"},
+      std::nullopt, {{"JOB_COMPLETION_INDEX", "0"}}, dir_.path());
+  EXPECT_EQ(shard.exit_code, 0) << Output(shard);
+  EXPECT_EQ(shard.stdout_text.find("b-bad.tgz"), std::string::npos);
 }
 
 TEST_F(LoadTest, SharedLayerIsStoredOnce) {
