@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
+#include "archive/fast_inflate.h"
 #include "archive/file_util.h"
 #include "archive/libarchive_internal.h"
 #include "archive/safe_path.h"
@@ -85,14 +87,30 @@ Status WriteAll(int fd, const char* data, size_t size, int64_t offset, const std
   return Status::Ok();
 }
 
+// The limits of one run, with the defaults filled in.
+struct Limits {
+  uint64_t max_bytes;
+  uint64_t max_entries;
+};
+
+Limits ResolveLimits(const UnpackOptions& options, uint64_t archive_bytes) {
+  return Limits{options.max_unpacked_bytes ? options.max_unpacked_bytes
+                                           : DefaultUnpackLimit(archive_bytes),
+                options.max_entries ? options.max_entries : kDefaultMaxEntries};
+}
+
 class Unpacker {
  public:
-  Unpacker(struct archive* a, int root, const std::string& archive_path,
-           const UnpackOptions& options)
-      : a_(a), root_(root), archive_path_(archive_path), options_(options) {}
+  // `a`, `archive_path` must outlive the Unpacker; `root` is borrowed.
+  Unpacker(struct archive* a, int root, const std::string& archive_path, Limits limits)
+      : a_(a), root_(root), archive_path_(archive_path), limits_(limits) {}
 
   Status Entry(struct archive_entry* entry) {
     const char* raw = archive_entry_pathname(entry);
+    if (++entries_ > limits_.max_entries) {
+      return Unsafe(raw ? raw : "", "is one entry too many: the archive has more than " +
+                                        std::to_string(limits_.max_entries) + " entries");
+    }
     PPA_ASSIGN_OR_RETURN(std::string path, SanitizeEntryPath(raw ? raw : ""));
     if (path.empty()) return Status::Ok();
     if (const char* hard = archive_entry_hardlink(entry)) return HardLink(path, hard);
@@ -115,6 +133,18 @@ class Unpacker {
                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) return ErrnoError("cannot create", path, errno);
     UniqueFd file(fd);
+    Status copied = CopyData(fd, path);
+    if (!copied.ok()) {
+      file.Reset();
+      (void)::unlinkat(parent.get(), leaf.c_str(), 0);  // no partial file stays behind
+      return copied;
+    }
+    result_.files.push_back(path);
+    return Status::Ok();
+  }
+
+  // Copies the current entry's data to `fd`, enforcing the size limit.
+  Status CopyData(int fd, const std::string& path) {
     const void* block = nullptr;
     size_t size = 0;
     int64_t offset = 0;
@@ -124,14 +154,14 @@ class Unpacker {
       PPA_RETURN_IF_ERROR(CheckArchive(a_, rc, "cannot read '" + path + "' from '" +
                                                    archive_path_ + "'"));
       result_.unpacked_bytes += size;
-      if (options_.max_unpacked_bytes && result_.unpacked_bytes > options_.max_unpacked_bytes) {
-        return UnsafeArchive("archive '" + archive_path_ + "' unpacks to more than " +
-                                 std::to_string(options_.max_unpacked_bytes) + " bytes",
+      if (result_.unpacked_bytes > limits_.max_bytes) {
+        return UnsafeArchive("entry '" + path + "' takes the unpacked size past " +
+                                 std::to_string(limits_.max_bytes) +
+                                 " bytes (a decompression bomb?)",
                              "raise the limit with --max-unpacked-size if the archive is trusted");
       }
       PPA_RETURN_IF_ERROR(WriteAll(fd, static_cast<const char*>(block), size, offset, path));
     }
-    result_.files.push_back(path);
     return Status::Ok();
   }
 
@@ -170,22 +200,31 @@ class Unpacker {
   struct archive* a_;
   int root_;
   const std::string& archive_path_;
-  const UnpackOptions& options_;
+  Limits limits_;
+  uint64_t entries_ = 0;
   UnpackResult result_;
 };
 
 }  // namespace
 
+uint64_t DefaultUnpackLimit(uint64_t archive_bytes) {
+  uint64_t scaled = archive_bytes > kUnpackCapBytes / kUnpackRatio ? kUnpackCapBytes
+                                                                   : archive_bytes * kUnpackRatio;
+  return std::min(std::max(scaled, kUnpackFloorBytes), kUnpackCapBytes);
+}
+
 Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::string& dest_dir,
                                    const UnpackOptions& options) {
   internal::ArchiveReader a = internal::NewTarReader();
   PPA_RETURN_IF_ERROR(CheckArchive(
-      a.get(), archive_read_open_filename(a.get(), archive_path.c_str(), kReadBlock),
+      a.get(), internal::OpenArchiveFast(a.get(), archive_path, kReadBlock),
       "cannot read archive '" + archive_path + "'"));
   int root = ::open(dest_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (root < 0) return ErrnoError("cannot open work directory", dest_dir, errno);
   UniqueFd root_fd(root);
-  Unpacker unpacker(a.get(), root, archive_path, options);
+  struct stat st {};
+  uint64_t archive_bytes = ::stat(archive_path.c_str(), &st) == 0 ? st.st_size : 0;
+  Unpacker unpacker(a.get(), root, archive_path, ResolveLimits(options, archive_bytes));
   while (true) {
     struct archive_entry* entry = nullptr;
     int rc = archive_read_next_header(a.get(), &entry);
@@ -201,7 +240,7 @@ Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::s
 Status DecompressFile(const std::string& src_path, const std::string& dest_path) {
   internal::ArchiveReader a = internal::NewRawReader();
   PPA_RETURN_IF_ERROR(CheckArchive(
-      a.get(), archive_read_open_filename(a.get(), src_path.c_str(), kReadBlock),
+      a.get(), internal::OpenArchiveFast(a.get(), src_path, kReadBlock),
       "cannot read '" + src_path + "'"));
   struct archive_entry* entry = nullptr;
   PPA_RETURN_IF_ERROR(CheckArchive(a.get(), archive_read_next_header(a.get(), &entry),

@@ -10,10 +10,27 @@
 
 namespace ppa {
 
+// Unpacked-size limit when none is given: max(kUnpackRatio x the archive's
+// size on disk, kUnpackFloorBytes), never above kUnpackCapBytes. A PPA
+// archive holds compressed layers, so it barely grows when unpacked; a
+// decompression bomb grows a thousandfold.
+inline constexpr uint64_t kUnpackRatio = 100;
+inline constexpr uint64_t kUnpackFloorBytes = 1ull << 30;  // 1 GiB
+inline constexpr uint64_t kUnpackCapBytes = 1ull << 40;    // 1 TiB
+// Entries accepted in one archive when none is given.
+inline constexpr uint64_t kDefaultMaxEntries = 1000000;
+
 struct UnpackOptions {
-  // Refuse once the unpacked bytes pass this many (0: no absolute limit).
+  // Refuse once the unpacked bytes pass this many (0: DefaultUnpackLimit of
+  // the archive's size).
   uint64_t max_unpacked_bytes = 0;
+  // Refuse an archive with more entries than this (0: kDefaultMaxEntries).
+  uint64_t max_entries = 0;
 };
+
+// The default unpacked-size limit for an archive of `archive_bytes` bytes:
+// min(max(kUnpackRatio * archive_bytes, kUnpackFloorBytes), kUnpackCapBytes).
+uint64_t DefaultUnpackLimit(uint64_t archive_bytes);
 
 struct UnpackResult {
   std::vector<std::string> files;  // clean relative paths of regular files written
@@ -28,8 +45,12 @@ struct UnpackResult {
 // symlink (planted by the archive or not) can redirect a write; symlinks must
 // point inside the tree; hard links must name an entry inside the tree;
 // device nodes, FIFOs and sockets are refused. Files are created 0600,
-// directories 0700. Returns kUnsafeArchive naming the entry for anything
-// unsafe, kInvalidInput when the file is not a readable archive.
+// directories 0700 (setuid, setgid and sticky bits are never set). More
+// entries than options.max_entries, or more unpacked bytes than the size
+// limit (a decompression bomb), are refused too; the file being written when
+// the limit is passed is removed (the caller removes `dest_dir`). Returns
+// kUnsafeArchive naming the entry for anything unsafe, kInvalidInput when
+// the file is not a readable archive.
 Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::string& dest_dir,
                                    const UnpackOptions& options = {});
 

@@ -2,15 +2,16 @@
 
 #include <fcntl.h>
 #include <unistd.h>
-#include <zlib.h>
 #include <zstd.h>
 
 #include <cerrno>
+#include <functional>
 #include <memory>
 #include <vector>
 
 #include "archive/file_util.h"
 #include "docker_io/digest.h"
+#include "docker_io/gzip_isal.h"
 #include "docker_io/media_types.h"
 
 namespace ppa {
@@ -56,12 +57,6 @@ Status WriteAll(int fd, const char* data, size_t size, const std::string& path) 
   return Status::Ok();
 }
 
-struct DeflateEnd {
-  void operator()(z_stream* z) const noexcept { deflateEnd(z); delete z; }
-};
-struct InflateEnd {
-  void operator()(z_stream* z) const noexcept { inflateEnd(z); delete z; }
-};
 struct ZstdDStreamFree {
   void operator()(ZSTD_DStream* z) const noexcept { ZSTD_freeDStream(z); }
 };
@@ -74,42 +69,23 @@ class Decompressor {
   virtual Status Finish() = 0;
 };
 
+// gzip through ISA-L: several times faster than zlib's inflate.
 class GzipDecompressor : public Decompressor {
  public:
-  GzipDecompressor() : z_(new z_stream{}), out_(kChunk) {
-    if (inflateInit2(z_.get(), 15 + 16) != Z_OK) init_failed_ = true;
-  }
+  GzipDecompressor()
+      : gunzip_([this](const char* data, size_t size) {
+          hash_->Update(data, size);
+          return Status::Ok();
+        }) {}
   Status Feed(const char* data, size_t size, Sha256& hash) override {
-    if (init_failed_) return IoError("zlib inflate initialisation failed");
-    z_->next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data));
-    z_->avail_in = static_cast<uInt>(size);
-    while (z_->avail_in > 0) {
-      if (ended_) {  // concatenated gzip members are one stream
-        if (inflateReset(z_.get()) != Z_OK) return InvalidInput("corrupt gzip stream");
-        ended_ = false;
-      }
-      z_->next_out = reinterpret_cast<Bytef*>(out_.data());
-      z_->avail_out = static_cast<uInt>(out_.size());
-      int rc = inflate(z_.get(), Z_NO_FLUSH);
-      if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
-        return InvalidInput(std::string("corrupt gzip stream: ") + (z_->msg ? z_->msg : "error"));
-      }
-      hash.Update(out_.data(), out_.size() - z_->avail_out);
-      if (rc == Z_STREAM_END) ended_ = true;
-      if (rc == Z_BUF_ERROR && z_->avail_out != 0) break;
-    }
-    return Status::Ok();
+    hash_ = &hash;
+    return gunzip_.Feed(data, size);
   }
-  Status Finish() override {
-    // Drain what inflate still holds.
-    return ended_ ? Status::Ok() : InvalidInput("gzip stream is truncated");
-  }
+  Status Finish() override { return gunzip_.Finish(); }
 
  private:
-  std::unique_ptr<z_stream, InflateEnd> z_;
-  std::vector<char> out_;
-  bool ended_ = false;
-  bool init_failed_ = false;
+  Sha256* hash_ = nullptr;
+  IsalGunzip gunzip_;
 };
 
 class ZstdDecompressor : public Decompressor {
@@ -158,6 +134,10 @@ Status Mismatch(const LayerSource& layer, const char* what, const std::string& w
 
 std::string MediaTypeFor(Compression c, ManifestFormat format) {
   if (c == Compression::kZstd) return std::string(media_types::kOciLayerZstd);
+  if (c == Compression::kNone) {
+    return std::string(format == ManifestFormat::kOci ? media_types::kOciLayerTar
+                                                      : media_types::kDockerLayerTar);
+  }
   return std::string(format == ManifestFormat::kOci ? media_types::kOciLayerGzip
                                                     : media_types::kDockerLayerGzip);
 }
@@ -196,11 +176,52 @@ Result<LayerBlob> VerifyCompressedLayer(int fd, const ImageSource& image, const 
   return blob;
 }
 
-// Uncompressed layer: hash it while gzip-compressing it into a spool file.
+Compression OutputCompression(const CompressionOptions& options) {
+  return options.algorithm == Compression::kZstd || options.algorithm == Compression::kNone
+             ? options.algorithm
+             : Compression::kGzip;
+}
+
+// Streams the layer's bytes through `each` and checks its diff_id (and the
+// stored digest, which for an uncompressed layer is the same hash).
+Status HashLayer(int fd, const ImageSource& image, const LayerSource& layer,
+                 const std::function<Status(const char*, size_t)>& each, std::string* diff_id) {
+  Sha256 uncompressed;
+  RangeReader reader(fd, layer.offset, layer.size);
+  std::vector<char> in(kChunk);
+  while (true) {
+    PPA_ASSIGN_OR_RETURN(size_t n, reader.Read(in.data(), in.size(), image.origin));
+    if (n == 0) break;
+    uncompressed.Update(in.data(), n);
+    if (each) PPA_RETURN_IF_ERROR(each(in.data(), n));
+  }
+  *diff_id = uncompressed.Finish();
+  if (*diff_id != layer.diff_id) return Mismatch(layer, "diff_id", layer.diff_id, *diff_id);
+  if (!layer.digest.empty() && layer.digest != *diff_id) {
+    return Mismatch(layer, "digest", layer.digest, *diff_id);
+  }
+  return Status::Ok();
+}
+
+// Uncompressed layer, compression "none": the tar range itself is the blob.
+Result<LayerBlob> PlainLayer(int fd, const ImageSource& image, const LayerSource& layer,
+                             ManifestFormat format) {
+  LayerBlob blob;
+  PPA_RETURN_IF_ERROR(HashLayer(fd, image, layer, nullptr, &blob.diff_id));
+  blob.digest = blob.diff_id;
+  blob.size = layer.size;
+  blob.media_type = MediaTypeFor(Compression::kNone, format);
+  blob.file = FileBody{image.tarball, layer.offset, layer.size};
+  return blob;
+}
+
+// Uncompressed layer: hash it while compressing it into a spool file.
 Result<LayerBlob> CompressLayer(int fd, const ImageSource& image, const LayerSource& layer,
                                 const std::string& spool_dir, ManifestFormat format,
                                 const CompressionOptions& options) {
-  std::string spool = spool_dir + "/layer-" + NewUuid() + ".gz";
+  Compression algorithm = OutputCompression(options);
+  if (algorithm == Compression::kNone) return PlainLayer(fd, image, layer, format);
+  std::string spool = spool_dir + "/layer-" + NewUuid() + ".blob";
   int out_fd = ::open(spool.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (out_fd < 0) return ErrnoError("cannot create", spool, errno);
   UniqueFd out(out_fd);
@@ -209,54 +230,26 @@ Result<LayerBlob> CompressLayer(int fd, const ImageSource& image, const LayerSou
     return s;
   };
 
-  std::unique_ptr<z_stream, DeflateEnd> z(new z_stream{});
-  // windowBits 15 + 16: a gzip wrapper with no name and mtime 0, so the
-  // output depends only on the input and the level.
-  if (deflateInit2(z.get(), options.gzip_level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return fail(IoError("zlib deflate initialisation failed"));
-  }
-  Sha256 uncompressed, compressed;
-  RangeReader reader(fd, layer.offset, layer.size);
-  std::vector<char> in(kChunk), zout(kChunk);
+  Sha256 compressed;
   uint64_t out_size = 0;
-  auto pump = [&](int flush) -> Status {
-    int rc;
-    do {
-      z->next_out = reinterpret_cast<Bytef*>(zout.data());
-      z->avail_out = static_cast<uInt>(zout.size());
-      rc = deflate(z.get(), flush);
-      if (rc == Z_STREAM_ERROR) return IoError("zlib deflate failed");
-      size_t have = zout.size() - z->avail_out;
-      compressed.Update(zout.data(), have);
-      out_size += have;
-      PPA_RETURN_IF_ERROR(WriteAll(out.get(), zout.data(), have, spool));
-    } while (z->avail_out == 0 || (flush == Z_FINISH && rc != Z_STREAM_END));
-    return Status::Ok();
+  ByteConsumer sink = [&](const char* data, size_t size) -> Status {
+    compressed.Update(data, size);
+    out_size += size;
+    return WriteAll(out.get(), data, size, spool);
   };
-  while (true) {
-    auto n = reader.Read(in.data(), in.size(), image.origin);
-    if (!n.ok()) return fail(n.status());
-    if (*n == 0) break;
-    uncompressed.Update(in.data(), *n);
-    z->next_in = reinterpret_cast<Bytef*>(in.data());
-    z->avail_in = static_cast<uInt>(*n);
-    Status s = pump(Z_NO_FLUSH);
-    if (!s.ok()) return fail(s);
-  }
-  Status s = pump(Z_FINISH);
+  std::unique_ptr<StreamCompressor> compressor =
+      algorithm == Compression::kZstd ? NewZstdCompressor(options.zstd_level, sink)
+                                      : NewIsalGzipCompressor(IsalLevelFor(options.gzip_level), sink);
+  LayerBlob blob;
+  Status s = HashLayer(
+      fd, image, layer,
+      [&](const char* data, size_t size) { return compressor->Write(data, size); }, &blob.diff_id);
+  if (s.ok()) s = compressor->Finish();
   if (!s.ok()) return fail(s);
 
-  LayerBlob blob;
-  blob.diff_id = uncompressed.Finish();
-  if (blob.diff_id != layer.diff_id) {
-    return fail(Mismatch(layer, "diff_id", layer.diff_id, blob.diff_id));
-  }
-  if (!layer.digest.empty() && layer.digest != blob.diff_id) {
-    return fail(Mismatch(layer, "digest", layer.digest, blob.diff_id));
-  }
   blob.digest = compressed.Finish();
   blob.size = out_size;
-  blob.media_type = MediaTypeFor(Compression::kGzip, format);
+  blob.media_type = MediaTypeFor(algorithm, format);
   blob.file = FileBody{spool, 0, out_size};
   blob.spooled = true;
   return blob;
@@ -272,6 +265,32 @@ Result<LayerBlob> PrepareLayerBlob(const ImageSource& image, const LayerSource& 
     return CompressLayer(fd.get(), image, layer, spool_dir, format, options);
   }
   return VerifyCompressedLayer(fd.get(), image, layer, format);
+}
+
+std::string CompressionOptions::Key() const {
+  switch (OutputCompression(*this)) {
+    case Compression::kNone: return "none";
+    case Compression::kZstd: return "zstd-" + std::to_string(zstd_level);
+    default: return "gzip-isal-" + std::to_string(IsalLevelFor(gzip_level));
+  }
+}
+
+Result<LayerBlob> KnownLayerBlob(const ImageSource& image, const LayerSource& layer,
+                                 ManifestFormat format, const CompressionOptions& options,
+                                 const std::string& digest, uint64_t size) {
+  PPA_RETURN_IF_ERROR(VerifyLayerDiffId(image, layer));
+  LayerBlob blob;
+  blob.digest = digest;
+  blob.size = size;
+  blob.diff_id = layer.diff_id;
+  blob.media_type = MediaTypeFor(OutputCompression(options), format);
+  return blob;
+}
+
+Status VerifyLayerDiffId(const ImageSource& image, const LayerSource& layer) {
+  PPA_ASSIGN_OR_RETURN(UniqueFd fd, OpenForRead(image.tarball));
+  std::string diff_id;
+  return HashLayer(fd.get(), image, layer, nullptr, &diff_id);
 }
 
 }  // namespace ppa

@@ -2,7 +2,8 @@
 // image tarball that verifies the diff_id and produces the blob to push.
 //
 // - uncompressed layer: sha256 of the input (must equal diff_id) while it is
-//   gzip-compressed to a spool file, hashing the output (the blob digest);
+//   compressed (ISA-L gzip, or zstd) to a spool file, hashing the output (the
+//   blob digest); with compression "none" the tar itself is the blob;
 // - gzip or zstd layer: pushed as stored (no recompression); the pass hashes
 //   the stored bytes (blob digest) and the decompressed stream (diff_id).
 // Memory is a few fixed-size buffers, whatever the layer size. Output is
@@ -21,7 +22,13 @@ namespace ppa {
 enum class ManifestFormat { kDocker, kOci };
 
 struct CompressionOptions {
-  int gzip_level = 6;  // 1..9
+  // What uncompressed layers become: kGzip (ISA-L), kZstd or kNone (pushed as
+  // tar with the uncompressed media type). Other values are treated as kGzip.
+  Compression algorithm = Compression::kGzip;
+  int gzip_level = 6;  // 1..9, mapped onto ISA-L levels 0..3 (IsalLevelFor)
+  int zstd_level = 3;  // fixed, so the same layer always gives the same blob
+  // "gzip-isal-2", "zstd-3", "none": names the output bytes (blob cache key).
+  std::string Key() const;
 };
 
 struct LayerBlob {
@@ -39,5 +46,17 @@ struct LayerBlob {
 Result<LayerBlob> PrepareLayerBlob(const ImageSource& image, const LayerSource& layer,
                                    const std::string& spool_dir, ManifestFormat format,
                                    const CompressionOptions& options);
+
+// The blob `layer` became earlier (digest and size from the blob cache): only
+// checks the layer's diff_id (one hashing pass, no compression). The result
+// has no `file`: a caller that must upload it prepares it again.
+Result<LayerBlob> KnownLayerBlob(const ImageSource& image, const LayerSource& layer,
+                                 ManifestFormat format, const CompressionOptions& options,
+                                 const std::string& digest, uint64_t size);
+
+// Hashes `layer` (uncompressed) and checks it against its diff_id without
+// producing a blob: the warm path when the blob cache already knows the
+// compressed digest. kInvalidInput on mismatch.
+Status VerifyLayerDiffId(const ImageSource& image, const LayerSource& layer);
 
 }  // namespace ppa

@@ -168,10 +168,14 @@ struct RegistryClient::Payload {
   uint64_t size = 0;  // BlobUpload::kUnknownSize when streamed from a file
   std::optional<FileBody> file;
   const std::string* bytes = nullptr;
+  std::function<void(uint64_t)> on_progress;  // bytes of the blob sent so far
 
   bool size_known() const { return size != BlobUpload::kUnknownSize; }
   // Puts bytes [offset, offset + length) into `request`.
   void FillRange(HttpRequest* request, uint64_t offset, uint64_t length) const {
+    if (on_progress) {
+      request->on_upload_progress = [cb = on_progress, offset](uint64_t n) { cb(offset + n); };
+    }
     if (file) {
       request->file_body = FileBody{file->path, file->offset + offset, length, false};
     } else {
@@ -182,6 +186,7 @@ struct RegistryClient::Payload {
   void FillAll(HttpRequest* request) const {
     if (!size_known()) {
       request->file_body = FileBody{file->path, file->offset, 0, true};
+      request->on_upload_progress = on_progress;
       return;
     }
     FillRange(request, 0, size);
@@ -496,6 +501,18 @@ Result<RegistryClient::Session> RegistryClient::StartSession(const std::string& 
   return SessionFrom(started, start.url, what);
 }
 
+Result<HttpResponse> RegistryClient::ProbeBlobUpload(const std::string& repo) {
+  HttpRequest start;
+  start.method = "POST";
+  start.url = endpoint_.BaseUrl() + "/v2/" + repo + "/blobs/uploads/";
+  const std::string what = "upload check in '" + repo + "'";
+  PPA_ASSIGN_OR_RETURN(HttpResponse started, Send(start, PushScope(repo), what));
+  if (started.status != 202) return started;
+  Result<Session> session = SessionFrom(started, start.url, what);
+  if (session.ok()) CancelSession(*session, PushScope(repo));
+  return started;
+}
+
 void RegistryClient::CancelSession(const Session& session, const std::string& scope) {
   HttpRequest cancel;
   cancel.method = "DELETE";
@@ -664,7 +681,7 @@ Status RegistryClient::Upload(const std::string& repo, const Payload& payload,
 }
 
 Status RegistryClient::UploadBlob(const std::string& repo, const BlobUpload& blob) {
-  Payload payload{blob.digest, blob.size, blob.file, nullptr};
+  Payload payload{blob.digest, blob.size, blob.file, nullptr, blob.on_progress};
   payload.file->size = blob.size == BlobUpload::kUnknownSize ? 0 : blob.size;
   return Upload(repo, payload, std::nullopt);
 }
@@ -721,7 +738,7 @@ Result<bool> RegistryClient::MountOrUpload(const std::string& repo, const Payloa
 
 Result<bool> RegistryClient::MountOrUploadBlob(const std::string& repo, const BlobUpload& blob,
                                                const std::string& from) {
-  Payload payload{blob.digest, blob.size, blob.file, nullptr};
+  Payload payload{blob.digest, blob.size, blob.file, nullptr, blob.on_progress};
   payload.file->size = blob.size == BlobUpload::kUnknownSize ? 0 : blob.size;
   return MountOrUpload(repo, payload, from);
 }

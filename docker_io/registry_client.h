@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -64,6 +65,9 @@ struct BlobUpload {
   std::string digest;  // "sha256:<hex>"
   uint64_t size = 0;
   FileBody file;       // where the exact blob bytes are
+  // Called from the uploading thread with the bytes of this blob sent so
+  // far (for progress display); may be empty.
+  std::function<void(uint64_t)> on_progress;
 };
 
 enum class UploadStrategy {
@@ -89,6 +93,13 @@ class RegistryClient {
 
   // GET /v2/: checks that a registry answers and that the credentials work.
   Status Ping();
+
+  // Push-permission probe (`ppa-import doctor`): POST
+  // /v2/<repo>/blobs/uploads/ with push scope and, when the registry starts
+  // a session (202 with a Location), cancels it at once with DELETE, so
+  // nothing is stored. Returns the POST's response (202: pushing is allowed;
+  // 401/403: denied), or a Status when no response came (network, token).
+  Result<HttpResponse> ProbeBlobUpload(const std::string& repo);
 
   // HEAD /v2/<repo>/blobs/<digest>: true when the registry has it.
   Result<bool> BlobExists(const std::string& repo, const std::string& digest);

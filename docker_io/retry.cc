@@ -37,7 +37,8 @@ std::optional<std::chrono::seconds> ParseDeltaSeconds(std::string_view s) {
   return std::chrono::seconds(value);
 }
 
-// IMF-fixdate, the only form HTTP/1.1 senders may generate.
+}  // namespace
+
 std::optional<std::chrono::system_clock::time_point> ParseHttpDate(std::string_view s) {
   std::string text(s);
   tm parts{};
@@ -47,8 +48,6 @@ std::optional<std::chrono::system_clock::time_point> ParseHttpDate(std::string_v
   if (t == static_cast<time_t>(-1)) return std::nullopt;
   return std::chrono::system_clock::from_time_t(t);
 }
-
-}  // namespace
 
 std::shared_ptr<RetryClock> SystemRetryClock() {
   static const std::shared_ptr<RetryClock> clock = std::make_shared<SystemClock>();

@@ -45,6 +45,11 @@ bool IsRetryableStatus(long status);
 // factor in [0.5, 1.0] taken from `jitter01` in [0, 1].
 std::chrono::milliseconds BackoffDelay(const RetryPolicy& policy, int attempt, double jitter01);
 
+// An HTTP date in IMF-fixdate form ("Wed, 21 Oct 2015 07:28:00 GMT"), the
+// only form HTTP/1.1 senders may generate (Retry-After, Date). nullopt when
+// malformed.
+std::optional<std::chrono::system_clock::time_point> ParseHttpDate(std::string_view s);
+
 // A Retry-After header value: delta-seconds ("120") or an HTTP date
 // ("Wed, 21 Oct 2015 07:28:00 GMT", relative to `now`; a past date means 0).
 // nullopt when absent or malformed.

@@ -7,6 +7,9 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "importer/config_file.h"
+#include "importer/credentials.h"
+#include "importer/doctor_flags.h"
 #include "importer/inspect.h"
 #include "importer/chart_flags.h"
 #include "importer/pipeline.h"
@@ -28,26 +31,28 @@ void SetUpLogging(bool verbose, bool quiet) {
                                     : spdlog::level::warn);
 }
 
-// Fills credentials from flags, then the environment (SPEC section 6).
+// Fills credentials from flags, then the environment (SPEC section 6), as
+// `doctor` does (importer/credentials.h).
 Status ResolveCredentials(LoadOptions& options, bool password_stdin) {
-  if (password_stdin) {
-    std::string line;
-    std::getline(std::cin, line);
-    while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
-    if (line.empty()) return InvalidInput("--password-stdin given but standard input is empty");
-    options.credentials.password = line;
-  }
-  if (options.credentials.username.empty()) options.credentials.username = Env("PPA_IMPORT_USERNAME");
-  if (options.credentials.password.empty()) options.credentials.password = Env("PPA_IMPORT_PASSWORD");
-  if (options.credentials.empty() && !Env("IBMCLOUD_API_KEY").empty()) {
-    options.credentials.username = "iamapikey";
-    options.credentials.password = Env("IBMCLOUD_API_KEY");
-  }
-  if (!options.credentials.password.empty() && options.credentials.username.empty()) {
-    return InvalidInput("a password was given without a user name",
-                        "pass --username or set PPA_IMPORT_USERNAME");
-  }
+  PPA_ASSIGN_OR_RETURN(ResolvedCredentials resolved,
+                       ResolveRegistryCredentials(options.credentials, password_stdin, std::cin,
+                                                  ProcessEnv));
+  options.credentials = std::move(resolved.credentials);
   return Status::Ok();
+}
+
+// Every long flag of `cmd` also reads PPA_IMPORT_<FLAG> (e.g. --namespace
+// from PPA_IMPORT_NAMESPACE) when not given on the command line; the
+// environment wins over the config file (see config_file.h).
+void UseEnvironmentForFlags(CLI::App* cmd) {
+  for (CLI::Option* opt : cmd->get_options()) {
+    const auto& names = opt->get_lnames();
+    if (names.empty() || names.front() == "help" || names.front() == "password-stdin" ||
+        names.front() == "chartmuseum-password-stdin") {
+      continue;
+    }
+    opt->envname(ConfigEnvName(names.front()));
+  }
 }
 
 struct LoadFlags {
@@ -103,13 +108,28 @@ void AddLoadCommand(CLI::App& app, LoadFlags& f) {
   load->add_option("--compression-level", o.compression.gzip_level,
                    "gzip level for uncompressed layers (1-9)")
       ->check(CLI::Range(1, 9));
+  load->add_option("--compression", o.compression.algorithm,
+                   "What uncompressed layers become: gzip (default), zstd or none")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, Compression>{
+              {"gzip", Compression::kGzip}, {"zstd", Compression::kZstd}, {"none", Compression::kNone}},
+          CLI::ignore_case));
+  load->add_option("--jobs", o.jobs, "Layers verified and compressed in parallel (default: cores)")
+      ->check(CLI::Range(1, 256));
+  load->add_flag("--no-cache", o.no_blob_cache,
+                 "Do not use the local blob cache (~/.cache/ppa-import/blobs.db)");
   load->add_option("--workdir", o.workdir, "Work directory (default ./ppa-import)");
   load->add_flag("--keep-workdir", o.keep_workdir, "Keep the unpacked archive after success");
+  load->add_option("--max-unpacked-size", o.max_unpacked_bytes,
+                   "Refuse an archive unpacking to more than SIZE (e.g. 2T; default: 100 x its "
+                   "size, at least 1G, at most 1T)")
+      ->transform(CLI::AsSizeValue(false));
   load->add_flag("--dry-run", o.dry_run,
                  "Unpack, verify every layer and check the registry, but write nothing");
   load->add_flag("-q,--quiet", o.quiet, "Print only failures and the verdict");
   load->add_flag("-v,--verbose", f.verbose, "Log requests (never credentials) to stderr");
   AddChartFlags(load, o.charts);
+  UseEnvironmentForFlags(load);
 }
 
 int RunLoadCommand(LoadFlags& f) {
@@ -138,6 +158,10 @@ int RunCli(int argc, char** argv) {
   CLI::App app{"ppa-import: import IBM Passport Advantage archives into container registries "
                "without a Docker daemon"};
   app.require_subcommand(1);
+  app.fallthrough();  // --config may follow the subcommand
+  app.config_formatter(MakeYamlConfigReader("load"));
+  app.set_config("--config", DefaultConfigPath(),
+                 "YAML file of load flags (default ~/.config/ppa-import/config.yaml)");
   LoadFlags load;
   AddLoadCommand(app, load);
   InspectOptions inspect;
@@ -152,6 +176,8 @@ int RunCli(int argc, char** argv) {
   app.add_subcommand("version", "Print the version")->callback([] {
     std::cout << "ppa-import " << PPA_IMPORT_VERSION << std::endl;
   });
+  DoctorFlags doctor;
+  AddDoctorCommand(app, doctor);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -159,6 +185,10 @@ int RunCli(int argc, char** argv) {
     return rc == 0 ? kExitOk : kExitUsage;
   }
   if (app.got_subcommand("load")) return RunLoadCommand(load);
+  if (app.got_subcommand("doctor")) {
+    SetUpLogging(false, false);
+    return RunDoctorCommand(doctor, std::cin, std::cout, std::cerr);
+  }
   if (app.got_subcommand("inspect")) {
     SetUpLogging(false, false);
     return RunInspect(inspect, std::cout, std::cerr);

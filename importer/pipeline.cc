@@ -13,6 +13,7 @@
 #include "importer/charts_stage.h"
 #include "importer/cli.h"
 #include "importer/plan.h"
+#include "importer/progress.h"
 #include "importer/push_images.h"
 #include "importer/report.h"
 #include "importer/run_report.h"
@@ -77,18 +78,20 @@ Result<Target> ConnectTarget(const LoadOptions& options, Reporter& reporter) {
 
 // The stages for one archive.
 int ImportArchive(const std::string& archive, const RegistryAddress& address, BlobSink& sink,
-                  const LoadOptions& options, Reporter& reporter) {
+                  const LoadOptions& options, ProgressDisplay* progress, Reporter& reporter) {
   auto ws = PrepareWorkspace(options.workdir);
   if (!ws.ok()) {
     reporter.SetFatal(ws.status(), kExitItemFailed);
     return kExitItemFailed;
   }
   reporter.Progress("Unpacking archive to '" + ws->root + "'...");
-  auto unpacked = UnpackAndReadManifest(archive, *ws);
+  auto unpacked = UnpackAndReadManifest(archive, *ws, UnpackOptions{options.max_unpacked_bytes});
   if (!unpacked.ok()) {
-    reporter.SetFatal(unpacked.status(), kExitBadArchive);
+    // Our own disk (full, unwritable) is not the archive's fault: exit 1.
+    int code = unpacked.status().code() == StatusCode::kIo ? kExitItemFailed : kExitBadArchive;
+    reporter.SetFatal(unpacked.status(), code);
     RemoveWorkspace(*ws);
-    return kExitBadArchive;
+    return code;
   }
   PlanInput input{ws->root,       unpacked->files,          unpacked->manifest,  ws->scratch,
                   address.prefix, options.target_namespace, options.architectures};
@@ -104,7 +107,11 @@ int ImportArchive(const std::string& archive, const RegistryAddress& address, Bl
   // The OCI image layout spec (and skopeo's reader) index OCI manifests
   // only, so a layout target always gets OCI media types.
   ManifestFormat format = address.endpoint.host.empty() ? ManifestFormat::kOci : options.format;
-  PushImages(plan, sink, PushOptions{format, options.compression, ws->scratch}, reporter);
+  BlobCache cache(options.no_blob_cache ? "" : BlobCache::DefaultPath());
+  PushImages(plan, sink,
+             PushOptions{format, options.compression, ws->scratch, options.jobs,
+                         cache.enabled() ? &cache : nullptr, progress},
+             reporter);
   ChartsContext charts{ws->charts, options.charts, address.endpoint, address.prefix,
                        options.target_namespace, options.credentials, options.transport,
                        options.dry_run, /*http=*/nullptr};
@@ -182,12 +189,15 @@ Result<std::vector<std::string>> SelectArchives(const LoadOptions& options) {
 }
 
 ArchiveOutcome ImportOne(const std::string& archive, const Target& target,
-                         const LoadOptions& options, std::ostream& out, std::ostream& err) {
+                         const LoadOptions& options, ProgressDisplay* progress, std::ostream& out,
+                         std::ostream& err) {
   ArchiveOutcome outcome;
   outcome.archive = archive;
   outcome.started = NowRfc3339();
   Reporter reporter(out, err, options.quiet, options.dry_run);
-  outcome.exit_code = ImportArchive(archive, target.address, target.sink(), options, reporter);
+  reporter.SetProgressDisplay(progress);
+  outcome.exit_code =
+      ImportArchive(archive, target.address, target.sink(), options, progress, reporter);
   if (reporter.fatal().ok()) reporter.Finish();
   outcome.fatal = reporter.fatal();
   outcome.items = reporter.items();
@@ -200,12 +210,13 @@ ArchiveOutcome ImportOne(const std::string& archive, const Target& target,
 // stop the others.
 std::vector<ArchiveOutcome> ImportAll(const std::vector<std::string>& archives,
                                       const Target& target, const LoadOptions& options,
-                                      std::ostream& out, std::ostream& err) {
+                                      ProgressDisplay* progress, std::ostream& out,
+                                      std::ostream& err) {
   std::vector<ArchiveOutcome> outcomes(archives.size());
   std::atomic<size_t> next{0};
   auto worker = [&] {
     for (size_t i = next++; i < archives.size(); i = next++) {
-      outcomes[i] = ImportOne(archives[i], target, options, out, err);
+      outcomes[i] = ImportOne(archives[i], target, options, progress, out, err);
     }
   };
   size_t threads = std::clamp<size_t>(static_cast<size_t>(std::max(1, options.parallel_archives)),
@@ -215,6 +226,17 @@ std::vector<ArchiveOutcome> ImportAll(const std::vector<std::string>& archives,
   worker();
   for (auto& t : pool) t.join();
   return outcomes;
+}
+
+// --json FILE|-: the report, on stdout or in FILE.
+void WriteReport(const std::string& path, const RunReport& report, std::ostream& stdout_stream,
+                 Reporter& reporter) {
+  if (path == "-") {
+    stdout_stream << RenderJsonReport(report);
+  } else if (!path.empty()) {
+    Status written = WriteJsonReport(path, report);
+    if (!written.ok()) reporter.Failure(written);
+  }
 }
 
 std::string DescribeTarget(const Target& target) {
@@ -255,7 +277,16 @@ int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostrea
   auto target = ConnectTarget(options, usage);
   if (!target.ok()) {
     usage.Fatal(target.status());
-    return target.status().code() == StatusCode::kInvalidInput ? kExitUsage : kExitItemFailed;
+    report.exit_code =
+        target.status().code() == StatusCode::kInvalidInput ? kExitUsage : kExitItemFailed;
+    // Pipelines still get a report saying why nothing was imported.
+    for (const auto& archive : *archives) {
+      report.archives.push_back(
+          ArchiveOutcome{archive, report.exit_code, target.status(), {}, {}, "", ""});
+    }
+    report.finished = NowRfc3339();
+    WriteReport(options.json_report, report, stdout_stream, usage);
+    return report.exit_code;
   }
   auto lock = LockWorkdir(options.workdir, [&](const std::string& line) { usage.Progress(line); });
   if (!lock.ok()) {
@@ -263,16 +294,14 @@ int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostrea
     return kExitItemFailed;
   }
   report.target = DescribeTarget(*target);
-  report.archives = ImportAll(*archives, *target, options, out, err);
+  // Progress lines only on a terminal, never in pipes, with -q or --json -.
+  ProgressDisplay progress(stderr, !options.quiet && options.json_report != "-" &&
+                                       ProgressDisplay::TerminalAttached());
+  report.archives = ImportAll(*archives, *target, options, &progress, out, err);
   for (const auto& a : report.archives) report.exit_code = std::max(report.exit_code, a.exit_code);
   report.finished = NowRfc3339();
   if (report.archives.size() > 1 && !options.quiet) out << RenderSummaryTable(report);
-  if (options.json_report == "-") {
-    stdout_stream << RenderJsonReport(report);
-  } else if (!options.json_report.empty()) {
-    Status written = WriteJsonReport(options.json_report, report);
-    if (!written.ok()) usage.Failure(written);
-  }
+  WriteReport(options.json_report, report, stdout_stream, usage);
   return report.exit_code;
 }
 

@@ -2,6 +2,7 @@
 // Images, Charts, Report) for each archive.
 #pragma once
 
+#include <cstdint>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -30,10 +31,13 @@ struct LoadOptions {
   Credentials credentials;
   std::string workdir = "ppa-import";
   bool keep_workdir = false;
+  uint64_t max_unpacked_bytes = 0;  // --max-unpacked-size; 0: derived from the archive size
   bool dry_run = false;  // everything but the writes: verify, plan, HEAD checks
   std::vector<std::string> architectures;  // empty: every platform
   ManifestFormat format = ManifestFormat::kDocker;
   CompressionOptions compression;
+  int jobs = 0;                // --jobs: layers prepared concurrently (0: the cores)
+  bool no_blob_cache = false;  // --no-cache: no local blob cache (importer/blob_cache.h)
   bool quiet = false;
   ChartOptions charts;  // chart flags (importer/chart_flags.h)
 };

@@ -23,23 +23,25 @@ void Reporter::SetFatal(const Status& status, int exit_code) {
 
 void Reporter::Progress(const std::string& line) {
   std::lock_guard lock(mu_);
-  if (!quiet_) out_ << line << std::endl;
+  if (!quiet_) Print([&] { out_ << line << std::endl; });
 }
 
 void Reporter::Result(const std::string& line) {
   std::lock_guard lock(mu_);
-  if (!quiet_) out_ << line << std::endl;
+  if (!quiet_) Print([&] { out_ << line << std::endl; });
 }
 
 void Reporter::Warning(const std::string& line) {
   std::lock_guard lock(mu_);
-  err_ << "Warning: " << line << std::endl;
+  Print([&] { err_ << "Warning: " << line << std::endl; });
 }
 
 void Reporter::Failure(const Status& status) {
   std::lock_guard lock(mu_);
-  err_ << "Error: " << status.message() << std::endl;
-  if (!status.hint().empty()) err_ << "Hint: " << status.hint() << std::endl;
+  Print([&] {
+    err_ << "Error: " << status.message() << std::endl;
+    if (!status.hint().empty()) err_ << "Hint: " << status.hint() << std::endl;
+  });
 }
 
 void Reporter::Record(ItemResult item) {

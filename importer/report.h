@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "archive/status.h"
+#include "importer/progress.h"
 
 namespace ppa {
 
@@ -55,6 +56,9 @@ class Reporter {
   // lines but keeps failures and the final verdict.
   Reporter(std::ostream& out, std::ostream& err, bool quiet, bool dry_run = false);
 
+  // Lines are printed above this display's progress lines (may be null).
+  void SetProgressDisplay(ProgressDisplay* display) { display_ = display; }
+
   // Marks the archive itself as unreadable/unsafe (exit status 3) or the run
   // as stopped before any item (usage, target unreachable).
   void SetFatal(const Status& status, int exit_code);
@@ -84,6 +88,17 @@ class Reporter {
   std::ostream& err_;
   bool quiet_;
   bool dry_run_;
+  ProgressDisplay* display_ = nullptr;
+
+  // Writes through the progress display when there is one.
+  template <typename F>
+  void Print(F print) {
+    if (display_) {
+      display_->Above(print);
+    } else {
+      print();
+    }
+  }
   // One lock for every Reporter: archives imported in parallel print whole
   // lines, never interleaved ones.
   inline static std::mutex mu_;

@@ -73,8 +73,9 @@ void RemoveWorkspace(const Workspace& ws) {
   (void)RemoveTree(ws.scratch);
 }
 
-Result<UnpackedArchive> UnpackAndReadManifest(const std::string& archive, const Workspace& ws) {
-  PPA_ASSIGN_OR_RETURN(UnpackResult unpacked, UnpackArchive(archive, ws.root));
+Result<UnpackedArchive> UnpackAndReadManifest(const std::string& archive, const Workspace& ws,
+                                              const UnpackOptions& unpack) {
+  PPA_ASSIGN_OR_RETURN(UnpackResult unpacked, UnpackArchive(archive, ws.root, unpack));
   auto manifest = ReadPpaManifest(ws.root, unpacked.files);
   if (!manifest.ok()) return manifest.status().WithContext("archive '" + archive + "'");
   return UnpackedArchive{std::move(unpacked.files), std::move(manifest).value()};

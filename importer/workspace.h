@@ -11,6 +11,7 @@
 #include "archive/file_util.h"
 #include "archive/ppa_manifest.h"
 #include "archive/status.h"
+#include "archive/unpack.h"
 
 namespace ppa {
 
@@ -40,8 +41,10 @@ struct UnpackedArchive {
   std::optional<PpaManifest> manifest;  // merged; nullopt when the archive has none
 };
 
-// Unpacks `archive` into ws.root and reads its manifests. Any error here
-// means the archive itself is unreadable or unsafe (exit status 3).
-Result<UnpackedArchive> UnpackAndReadManifest(const std::string& archive, const Workspace& ws);
+// Unpacks `archive` into ws.root (limits from `unpack`) and reads its
+// manifests. Any error here means the archive itself is unreadable or unsafe
+// (exit status 3).
+Result<UnpackedArchive> UnpackAndReadManifest(const std::string& archive, const Workspace& ws,
+                                              const UnpackOptions& unpack = {});
 
 }  // namespace ppa

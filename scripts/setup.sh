@@ -13,8 +13,8 @@ PPA_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates curl
   libarchive-dev libcurl4-openssl-dev libyaml-cpp-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libssl-dev libcli11-dev
-  zlib1g-dev libzstd-dev libcpp-httplib-dev
-  docker-registry skopeo apache2-utils tar gzip xz-utils zstd bzip2
+  zlib1g-dev libzstd-dev libcpp-httplib-dev libisal-dev libsqlite3-dev libbenchmark-dev
+  docker-registry skopeo apache2-utils tar gzip xz-utils zstd bzip2 time pigz
 )
 
 ppa_install_packages() {

@@ -138,6 +138,65 @@ TEST_F(LoadTest, BatchOfArchivesWithOneUnreadable) {
   EXPECT_EQ(shard.stdout_text.find("b-bad.tgz"), std::string::npos);
 }
 
+TEST_F(LoadTest, ConfigFileThenEnvironmentThenFlags) {
+  std::string archive = Archive(samples::DemoSampleSpec(), "sample.tgz");
+  std::string config = dir_.Join("config.yaml");
+  test::WriteFileOrDie(config, "registry: " + registry_->host() +
+                                   "\nplain-http: true\nnamespace: from_file\n"
+                                   "architectures: [ppc64le]\n");
+  ProcessResult file = test::RunProcess({PPA_IMPORT_BINARY, "load", archive, "--config", config},
+                                        std::nullopt, {{"HOME", dir_.path()}}, dir_.path());
+  ASSERT_EQ(file.exit_code, 0) << Output(file);
+  EXPECT_NE(file.stdout_text.find("/from_file/ibmcom/portal:2.1.0-ppc64le"), std::string::npos);
+  EXPECT_EQ(file.stdout_text.find("2.1.0-amd64"), std::string::npos);
+  ProcessResult env = test::RunProcess({PPA_IMPORT_BINARY, "load", archive, "--config", config},
+                                       std::nullopt, {{"PPA_IMPORT_NAMESPACE", "from_env"}},
+                                       dir_.path());
+  ASSERT_EQ(env.exit_code, 0) << Output(env);
+  EXPECT_NE(env.stdout_text.find("/from_env/"), std::string::npos);
+  ProcessResult flag = test::RunProcess(
+      {PPA_IMPORT_BINARY, "load", archive, "--config", config, "--namespace", "from_flag"},
+      std::nullopt, {{"PPA_IMPORT_NAMESPACE", "from_env"}}, dir_.path());
+  ASSERT_EQ(flag.exit_code, 0) << Output(flag);
+  EXPECT_NE(flag.stdout_text.find("/from_flag/"), std::string::npos);
+  // The default config file is read from the home directory.
+  std::filesystem::create_directories(dir_.Join(".config/ppa-import"));
+  std::filesystem::copy_file(config, dir_.Join(".config/ppa-import/config.yaml"));
+  ProcessResult home = test::RunProcess({PPA_IMPORT_BINARY, "load", archive}, std::nullopt,
+                                        {{"HOME", dir_.path()}, {"XDG_CONFIG_HOME", ""}},
+                                        dir_.path());
+  EXPECT_EQ(home.exit_code, 0) << Output(home);
+}
+
+TEST_F(LoadTest, ProgressOnATerminalOnly) {
+  std::string archive = Archive(samples::DemoSampleSpec(), "sample.tgz");
+  // In a pipe: no progress lines, no terminal control sequences.
+  ProcessResult piped = Load(archive, {"--no-cache"});
+  ASSERT_EQ(piped.exit_code, 0) << Output(piped);
+  EXPECT_EQ(Output(piped).find("\x1b["), std::string::npos);
+  EXPECT_EQ(Output(piped).find("blob(s)  "), std::string::npos);
+  // On a terminal (util-linux `script` gives the command a pty): progress
+  // lines with bytes, redrawn in place. A fresh registry so blobs upload.
+  StartRegistry();
+  auto command = [&] {
+    return std::string(PPA_IMPORT_BINARY) + " load '" + archive +
+           "' --namespace test_ns --plain-http --no-cache --registry " + registry_->host();
+  };
+  ProcessResult tty = test::RunProcess({"script", "-qec", command(), "/dev/null"}, std::nullopt,
+                                       {{"HOME", dir_.path()}}, dir_.path());
+  ASSERT_EQ(tty.exit_code, 0) << Output(tty);
+  EXPECT_NE(tty.stdout_text.find("\x1b["), std::string::npos) << tty.stdout_text;
+  EXPECT_NE(tty.stdout_text.find(" B / "), std::string::npos) << tty.stdout_text;
+  EXPECT_NE(tty.stdout_text.find("OK"), std::string::npos);
+  // -q on a terminal: no progress either.
+  StartRegistry();
+  ProcessResult quiet = test::RunProcess(
+      {"script", "-qec", command() + " -q", "/dev/null"}, std::nullopt, {{"HOME", dir_.path()}},
+      dir_.path());
+  ASSERT_EQ(quiet.exit_code, 0) << Output(quiet);
+  EXPECT_EQ(quiet.stdout_text.find("\x1b["), std::string::npos) << quiet.stdout_text;
+}
+
 TEST_F(LoadTest, SharedLayerIsStoredOnce) {
   std::string archive = Archive(samples::DemoSampleSpec(), "sample.tgz");
   ProcessResult r = Load(archive);

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "archive/safe_path.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_tar.h"
 
@@ -130,14 +131,90 @@ TEST(UnpackArchive, NotAnArchive) {
   EXPECT_NE(r.status().message().find("junk.tgz"), std::string::npos);
 }
 
-TEST(UnpackArchive, SizeLimit) {
+TEST(UnpackArchive, SizeLimitRefusesNamingTheEntryAndRemovesThePartialFile) {
   Sandbox s;
-  std::string tar = BuildRawTar({{"big", '0', std::string(100000, 'z')}});
+  std::string tar = BuildRawTar({{"small", '0', "ok"}, {"big", '0', std::string(100000, 'z')}});
   std::string path = s.dir.path() + "/archive.tar";
   test::WriteFileOrDie(path, test::Gzip(tar));
   auto r = UnpackArchive(path, s.work, UnpackOptions{50000});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), StatusCode::kUnsafeArchive);
+  EXPECT_NE(r.status().message().find("'big'"), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().hint().find("--max-unpacked-size"), std::string::npos);
+  EXPECT_FALSE(fs::exists(s.work + "/big"));
+  // The same archive passes with the default limit (at least 1 GiB).
+  Sandbox again;
+  test::WriteFileOrDie(again.dir.path() + "/archive.tar", test::Gzip(tar));
+  EXPECT_TRUE(UnpackArchive(again.dir.path() + "/archive.tar", again.work).ok());
+}
+
+TEST(DefaultUnpackLimit, RatioFloorAndCap) {
+  struct Case {
+    uint64_t archive;
+    uint64_t limit;
+  };
+  const Case cases[] = {
+      {0, kUnpackFloorBytes},
+      {2u << 20, kUnpackFloorBytes},                  // a 2 MiB bomb: 1 GiB, not 200 MiB
+      {5ull << 30, 500ull << 30},                     // 5 GiB archive: 100x
+      {100ull << 30, kUnpackCapBytes},                // 100x would pass the cap
+      {UINT64_MAX / 2, kUnpackCapBytes},              // no overflow
+  };
+  for (const auto& c : cases) EXPECT_EQ(DefaultUnpackLimit(c.archive), c.limit) << c.archive;
+}
+
+TEST(UnpackArchive, EntryCountLimit) {
+  Sandbox s;
+  std::vector<RawTarEntry> entries;
+  for (int i = 0; i < 11; ++i) entries.push_back({"f" + std::to_string(i), '0', "x"});
+  test::WriteFileOrDie(s.dir.path() + "/archive.tar", BuildRawTar(entries));
+  UnpackOptions options;
+  options.max_entries = 10;
+  auto r = UnpackArchive(s.dir.path() + "/archive.tar", s.work, options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnsafeArchive);
+  EXPECT_NE(r.status().message().find("'f10'"), std::string::npos) << r.status().ToString();
+  EXPECT_NE(r.status().message().find("more than 10 entries"), std::string::npos);
+}
+
+TEST(UnpackArchive, AbsurdPathLengthsAreRefused) {
+  const std::string long_name(kMaxEntryPathLength + 1, 'a');
+  std::string deep;
+  while (deep.size() <= kMaxEntryPathLength) deep += "d/";
+  for (const std::string& name : {long_name, deep + "file"}) {
+    Sandbox s;
+    auto r = s.Unpack({{name, '0', "x"}});
+    ASSERT_FALSE(r.ok()) << name.size();
+    EXPECT_EQ(r.status().code(), StatusCode::kUnsafeArchive) << r.status().ToString();
+    EXPECT_TRUE(s.Strays().empty());
+  }
+}
+
+TEST(UnpackArchive, SetuidSetgidAndStickyBitsAreDropped) {
+  Sandbox s;
+  auto r = s.Unpack({{"bin/", '5', "", "", 01777},
+                     {"bin/suid", '0', "#!/bin/sh\n", "", 04755},
+                     {"bin/sgid", '0', "x", "", 02755},
+                     {"bin/all", '0', "x", "", 07777}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  struct stat st {};
+  ASSERT_EQ(::stat((s.work + "/bin").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0700u);
+  for (const char* f : {"bin/suid", "bin/sgid", "bin/all"}) {
+    ASSERT_EQ(::stat((s.work + "/" + f).c_str(), &st), 0) << f;
+    EXPECT_EQ(st.st_mode & 07777, 0600u) << f;
+  }
+}
+
+TEST(UnpackArchive, DeviceNodesFifosAreNeverCreated) {
+  for (char type : {'3', '4', '6'}) {
+    Sandbox s;
+    auto r = s.Unpack({{"node", type}});
+    ASSERT_FALSE(r.ok()) << type;
+    EXPECT_EQ(r.status().code(), StatusCode::kUnsafeArchive);
+    EXPECT_NE(r.status().message().find("'node'"), std::string::npos) << r.status().ToString();
+    EXPECT_FALSE(fs::exists(fs::symlink_status(s.work + "/node"))) << type;
+  }
 }
 
 TEST(DecompressFile, EveryCompressionByMagic) {

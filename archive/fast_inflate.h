@@ -1,0 +1,23 @@
+// Internal: opens a libarchive reader on a file, removing a gzip layer with
+// ISA-L (several times faster than the zlib inside libarchive) and handing
+// libarchive the inflated bytes through a read callback: one pass over the
+// archive, no temporary file. Inflating runs on a helper thread, a few
+// 1 MiB blocks ahead of libarchive, so unpacking uses two cores with bounded
+// memory. Files that are not gzip are passed through
+// unchanged, so libarchive's own filters (zstd, xz, bzip2) still apply.
+// Include from .cc files only.
+#pragma once
+
+#include <archive.h>
+
+#include <cstddef>
+#include <string>
+
+namespace ppa::internal {
+
+// Like archive_read_open_filename(a, path, block_size): returns ARCHIVE_OK
+// or ARCHIVE_FATAL (with archive_error_string set). The reader owns the
+// open file until archive_read_close/free.
+int OpenArchiveFast(struct archive* a, const std::string& path, size_t block_size);
+
+}  // namespace ppa::internal

@@ -1,0 +1,62 @@
+// Layer compression codecs on the hot path: ISA-L (igzip) gzip deflate and
+// inflate, zstd compression. zlib stays off the hot path.
+//
+// Output is deterministic: a gzip stream written here is a fixed 10-byte
+// header (no name, mtime 0, OS 3), ISA-L deflate at a fixed level, and the
+// standard trailer; the same input and level always give the same bytes, on
+// any machine with the same ISA-L version. zstd uses a fixed level with no
+// checksum and no dictionary, single-threaded.
+//
+// Thread-safety: each object is one stream and is not thread-safe; distinct
+// objects may be used on different threads concurrently.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "archive/status.h"
+
+namespace ppa {
+
+// Receives compressed or decompressed bytes; returns an error to abort.
+using ByteConsumer = std::function<Status(const char* data, size_t size)>;
+
+// Maps a gzip level 1..9 (zlib's scale, what --compression-level means) onto
+// ISA-L's 0..3: 1-2 -> 0, 3-5 -> 1, 6-8 -> 2, 9 -> 3. Out-of-range values clamp.
+int IsalLevelFor(int gzip_level);
+
+// A streaming layer compressor: Write the input in any pieces, then Finish.
+class StreamCompressor {
+ public:
+  virtual ~StreamCompressor() = default;
+  virtual Status Write(const char* data, size_t size) = 0;
+  virtual Status Finish() = 0;
+};
+
+// gzip via ISA-L at ISA-L level `isal_level` (0..3), output to `out`.
+std::unique_ptr<StreamCompressor> NewIsalGzipCompressor(int isal_level, ByteConsumer out);
+// zstd at `level` (1..19), no checksum, output to `out`.
+std::unique_ptr<StreamCompressor> NewZstdCompressor(int level, ByteConsumer out);
+
+// A streaming gzip decompressor (ISA-L) that accepts concatenated members and
+// checks every member's CRC and length. Feed the compressed bytes in any
+// pieces; the decompressed bytes go to `out`; Finish fails on a truncated
+// stream. kInvalidInput for corrupt data.
+class IsalGunzip {
+ public:
+  explicit IsalGunzip(ByteConsumer out);
+  ~IsalGunzip();
+  IsalGunzip(const IsalGunzip&) = delete;
+  IsalGunzip& operator=(const IsalGunzip&) = delete;
+
+  Status Feed(const char* data, size_t size);
+  Status Finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace ppa

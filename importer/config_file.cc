@@ -1,0 +1,110 @@
+#include "importer/config_file.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <sstream>
+
+namespace ppa {
+namespace {
+
+bool IsSecretKey(const std::string& key) {
+  return key.find("password") != std::string::npos || key.find("token") != std::string::npos ||
+         key.find("api-key") != std::string::npos || key.find("secret") != std::string::npos;
+}
+
+Result<std::vector<std::string>> Values(const std::string& key, const YAML::Node& node) {
+  std::vector<std::string> out;
+  if (node.IsScalar()) {
+    out.push_back(node.Scalar());
+  } else if (node.IsSequence()) {
+    for (const auto& item : node) {
+      if (!item.IsScalar()) return InvalidInput("config key '" + key + "' must list plain values");
+      out.push_back(item.Scalar());
+    }
+  } else if (!node.IsNull()) {
+    return InvalidInput("config key '" + key + "' must be a value or a list of values");
+  }
+  return out;
+}
+
+class YamlConfigReader : public CLI::Config {
+ public:
+  explicit YamlConfigReader(std::string subcommand) : subcommand_(std::move(subcommand)) {}
+
+  std::string to_config(const CLI::App*, bool, bool, std::string) const override { return {}; }
+
+  std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
+    std::stringstream text;
+    text << input.rdbuf();
+    auto entries = ParseConfigYaml(text.str());
+    // CLI11 reports a ConversionError as a usage error with this message.
+    if (!entries.ok()) throw CLI::ConversionError(entries.status().message());
+    std::vector<CLI::ConfigItem> items;
+    for (auto& [key, values] : *entries) {
+      const char* env = std::getenv(ConfigEnvName(key).c_str());
+      if (env && *env) continue;  // the environment wins over the file
+      CLI::ConfigItem item;
+      item.parents = {subcommand_};
+      item.name = key;
+      item.inputs = values;
+      items.push_back(std::move(item));
+    }
+    return items;
+  }
+
+ private:
+  std::string subcommand_;
+};
+
+}  // namespace
+
+Result<ConfigEntries> ParseConfigYaml(std::string_view text) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return InvalidInput(std::string("config file is not valid YAML: ") + e.what());
+  }
+  ConfigEntries out;
+  if (root.IsNull()) return out;
+  if (!root.IsMap()) return InvalidInput("config file must be a mapping of flag names to values");
+  for (const auto& kv : root) {
+    if (!kv.first.IsScalar()) return InvalidInput("config file keys must be flag names");
+    std::string key = kv.first.Scalar();
+    while (!key.empty() && key.front() == '-') key.erase(key.begin());
+    if (IsSecretKey(key)) {
+      return InvalidInput("config key '" + key + "' holds a secret",
+                          "put secrets in the environment (PPA_IMPORT_PASSWORD, "
+                          "PPA_IMPORT_CHARTMUSEUM_PASSWORD) or pass them on stdin");
+    }
+    PPA_ASSIGN_OR_RETURN(auto values, Values(key, kv.second));
+    out.emplace_back(key, std::move(values));
+  }
+  return out;
+}
+
+std::string ConfigEnvName(std::string_view key) {
+  std::string out = "PPA_IMPORT_";
+  for (char c : key) {
+    out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+std::string DefaultConfigPath() {
+  if (const char* xdg = std::getenv("XDG_CONFIG_HOME"); xdg && *xdg) {
+    return std::string(xdg) + "/ppa-import/config.yaml";
+  }
+  if (const char* home = std::getenv("HOME"); home && *home) {
+    return std::string(home) + "/.config/ppa-import/config.yaml";
+  }
+  return "";
+}
+
+std::shared_ptr<CLI::Config> MakeYamlConfigReader(std::string subcommand) {
+  return std::make_shared<YamlConfigReader>(std::move(subcommand));
+}
+
+}  // namespace ppa

@@ -1,0 +1,61 @@
+// The local blob cache end to end: a warm re-import skips compression, and a
+// registry that lost a blob gets it again (a HEAD 404 wins over the cache).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "tests/support/load_fixture.h"
+
+namespace ppa::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+class BlobCacheLoadTest : public LoadFixture {};
+
+TEST_F(BlobCacheLoadTest, LostBlobIsUploadedAgainDespiteTheCache) {
+  std::string archive = Archive(::ppa::samples::DemoSampleSpec(), "sample.tgz");
+  ProcessResult first = Load(archive, {"--jobs", "2"});
+  ASSERT_EQ(first.exit_code, 0) << Output(first);
+  EXPECT_TRUE(fs::exists(dir_.Join(".cache/ppa-import/blobs.db")));
+
+  // Warm: the cache answers, the registry confirms, nothing is uploaded.
+  int uploads = registry_->CountBlobUploadRequests();
+  ProcessResult warm = Load(archive);
+  ASSERT_EQ(warm.exit_code, 0) << Output(warm);
+  EXPECT_EQ(registry_->CountBlobUploadRequests(), uploads);
+
+  // The registry loses a layer blob (portal-db's first layer, compressed by
+  // us): the cache still names it, but HEAD says 404, so it is compressed and
+  // uploaded again.
+  auto manifest = SkopeoInspect(Ref("ibmcom/portal-db:2.1.0-amd64"), /*raw=*/true);
+  ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();
+  std::string digest = (*manifest)["layers"][0]["digest"];
+  std::string hex = digest.substr(7);
+  fs::path blob_dir = fs::path(registry_->storage_dir()) / "docker/registry/v2/blobs/sha256" /
+                      hex.substr(0, 2) / hex;
+  ASSERT_TRUE(fs::exists(blob_dir / "data")) << blob_dir;
+  fs::remove_all(blob_dir);
+  ProcessResult again = Load(archive);
+  ASSERT_EQ(again.exit_code, 0) << Output(again);
+  EXPECT_GT(registry_->CountBlobUploadRequests(), uploads);
+  EXPECT_TRUE(fs::exists(blob_dir / "data"));
+  ExpectVerified("ibmcom/portal:2.1.0-amd64");
+  ExpectVerified("ibmcom/portal-db:2.1.0-amd64");
+  ExpectVerified("ibmcom/portal-worker:2.1.0-amd64");
+  ExpectVerified("ibmcom/portal-tools:2.1.0-amd64");
+}
+
+TEST_F(BlobCacheLoadTest, ZstdAndNoneCompressionLandVerified) {
+  std::string archive = Archive(::ppa::samples::DemoSampleSpec(), "sample.tgz");
+  ProcessResult zstd = Load(archive, {"--compression", "zstd", "--format", "oci", "--no-cache"});
+  ASSERT_EQ(zstd.exit_code, 0) << Output(zstd);
+  ExpectVerified("ibmcom/portal-db:2.1.0-amd64");
+  auto raw = SkopeoInspect(Ref("ibmcom/portal-db:2.1.0-amd64"), /*raw=*/true);
+  ASSERT_TRUE(raw.ok());
+  EXPECT_NE(raw->dump().find("tar+zstd"), std::string::npos) << raw->dump();
+  EXPECT_FALSE(fs::exists(dir_.Join(".cache/ppa-import/blobs.db")));
+}
+
+}  // namespace
+}  // namespace ppa::test

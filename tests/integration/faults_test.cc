@@ -1,0 +1,170 @@
+// Faults on the way to the registry (SPEC section 7): the real binary pushes
+// through a fault-injecting proxy (tests/support/fault_proxy.h) in front of
+// Debian's docker-registry. Transient faults are retried and every image
+// lands verified (skopeo reads straight from the registry, not through the
+// proxy); faults that never stop fail cleanly, with exit 1, one line per
+// failure and a hint, in bounded time.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <regex>
+
+#include "tests/support/fault_proxy.h"
+#include "tests/support/load_fixture.h"
+
+namespace ppa {
+namespace {
+
+using test::FaultKind;
+using test::FaultProxy;
+using test::FaultRule;
+using test::Output;
+using test::ProcessResult;
+
+const char* const kSampleImages[] = {"ibmcom/portal:2.1.0-amd64",
+                                     "ibmcom/portal:2.1.0-ppc64le",
+                                     "ibmcom/portal-db:2.1.0-amd64",
+                                     "ibmcom/portal-worker:2.1.0-amd64",
+                                     "ibmcom/portal-tools:2.1.0-amd64",
+                                     "ibmcom/portal-init:2.1.0-amd64",
+                                     "ibmcom/portal:2.1.0",
+                                     "ibmcom/portal-db:2.1.0"};
+
+// The demo sample with a 32 MiB incompressible layer added to one image.
+samples::PpaArchiveSpec LargeSpec() {
+  samples::PpaArchiveSpec spec = samples::DemoSampleSpec();
+  samples::LayerSpec big;
+  big.seed = 777;
+  big.file_count = 8;
+  big.file_size = 4u << 20;
+  big.random_content = true;
+  big.directory = "opt/big";
+  spec.images[3].tarball.images[0].layers.push_back(big);
+  return spec;
+}
+
+// A mixed schedule of transient faults: each kind fires a few times, spread
+// over the run, so that no single request fails more often than the client's
+// retry budget.
+std::vector<FaultRule> TransientFaults() {
+  std::vector<FaultRule> rules;
+  FaultRule refuse{FaultKind::kRefuse};
+  refuse.every = 7, refuse.limit = 2;
+  FaultRule reset{FaultKind::kResetBody};
+  reset.every = 2, reset.limit = 3, reset.reset_after_bytes = 256 << 10;
+  FaultRule s503{FaultKind::kStatus};
+  s503.status = 503, s503.every = 4, s503.limit = 4;
+  FaultRule s502{FaultKind::kStatus};
+  s502.status = 502, s502.method = "HEAD", s502.every = 3, s502.limit = 2;
+  FaultRule s500{FaultKind::kStatus};
+  s500.status = 500, s500.method = "PUT", s500.path_contains = "/manifests/", s500.limit = 1;
+  FaultRule s429{FaultKind::kStatus};
+  s429.status = 429, s429.retry_after = "1", s429.every = 5, s429.limit = 2;
+  FaultRule stall{FaultKind::kStall};
+  stall.stall = std::chrono::milliseconds(1500), stall.every = 6, stall.limit = 2;
+  return {refuse, reset, s503, s502, s500, s429, stall};
+}
+
+class FaultsTest : public test::LoadFixture {
+ protected:
+  void SetUp() override {
+    StartRegistry();
+    auto proxy = FaultProxy::Start(registry_->port());
+    ASSERT_TRUE(proxy.ok()) << proxy.status().ToString();
+    proxy_ = std::move(proxy).value();
+  }
+
+  // `ppa-import load` with the proxy as the registry.
+  ProcessResult LoadViaProxy(const std::string& archive, std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {PPA_IMPORT_BINARY, "load",        archive,
+                                     "--namespace",     "test_ns",     "--registry",
+                                     proxy_->host(),    "--plain-http"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return test::RunProcess(argv, std::nullopt, {{"HOME", dir_.path()}}, dir_.path());
+  }
+
+  void ExpectEveryKindInjected() {
+    for (FaultKind kind :
+         {FaultKind::kRefuse, FaultKind::kResetBody, FaultKind::kStatus, FaultKind::kStall}) {
+      EXPECT_GT(proxy_->Injected(kind), 0)
+          << "fault kind " << static_cast<int>(kind) << " never fired: the schedule tests nothing";
+    }
+  }
+
+  std::unique_ptr<FaultProxy> proxy_;
+};
+
+TEST_F(FaultsTest, SampleThroughTransientFaultsLandsVerified) {
+  std::string archive = Archive(samples::DemoSampleSpec(), "sample.tgz");
+  proxy_->SetRules(TransientFaults());
+  auto started = std::chrono::steady_clock::now();
+  ProcessResult r = LoadViaProxy(archive, {"-v"});
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(120));
+  EXPECT_NE(r.stderr_text.find("retrying in"), std::string::npos) << r.stderr_text;
+  ExpectEveryKindInjected();
+  for (const char* ref : kSampleImages) ExpectVerified(ref);
+}
+
+TEST_F(FaultsTest, LargeArchiveThroughResetsAnd503sAnd429sLandsVerified) {
+  std::string archive = Archive(LargeSpec(), "large.tgz");
+  std::vector<FaultRule> rules = TransientFaults();
+  // Cut the big monolithic blob upload half way, twice.
+  FaultRule big_reset{FaultKind::kResetBody};
+  big_reset.method = "PUT", big_reset.path_contains = "/blobs/uploads/", big_reset.limit = 2;
+  big_reset.reset_after_bytes = 8u << 20;
+  rules.insert(rules.begin(), big_reset);
+  proxy_->SetRules(rules);
+  ProcessResult r = LoadViaProxy(archive);
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  ExpectEveryKindInjected();
+  for (const char* ref : kSampleImages) ExpectVerified(ref);
+}
+
+TEST_F(FaultsTest, UploadsThatAlwaysFailEndWithExit1OneLinePerImageAndAHint) {
+  std::string archive = Archive(samples::DemoSampleSpec(), "sample.tgz");
+  FaultRule never{FaultKind::kStatus};
+  never.status = 503, never.retry_after = "0", never.path_contains = "/blobs/uploads/";
+  proxy_->SetRules({never});
+  auto started = std::chrono::steady_clock::now();
+  ProcessResult r = LoadViaProxy(archive);
+  EXPECT_EQ(r.exit_code, 1) << Output(r);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(60));
+  // One failure line per image (each with its hint), and nothing tagged.
+  std::regex error_line("^Error: .*'ibmcom/portal[^']*'.*(503|UNAVAILABLE|unavailable).*$",
+                        std::regex::multiline);
+  auto begin = std::sregex_iterator(r.stderr_text.begin(), r.stderr_text.end(), error_line);
+  EXPECT_GE(std::distance(begin, std::sregex_iterator()), 6) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("Hint: "), std::string::npos) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("gave up after 5 attempt(s)"), std::string::npos) << r.stderr_text;
+  for (const char* ref : kSampleImages) ExpectAbsent(ref);
+}
+
+TEST_F(FaultsTest, RegistryThatNeverAnswersFailsFastWithAHint) {
+  std::string archive = Archive(samples::DemoSampleSpec(), "sample.tgz");
+  proxy_->SetRules({FaultRule{FaultKind::kStatus}});  // 503 to everything, no Retry-After
+  auto started = std::chrono::steady_clock::now();
+  ProcessResult r = LoadViaProxy(archive);
+  EXPECT_EQ(r.exit_code, 1) << Output(r);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30));
+  EXPECT_NE(r.stderr_text.find("Error: "), std::string::npos) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("Hint: "), std::string::npos) << r.stderr_text;
+  // Afterwards, with the faults gone, the same command completes.
+  proxy_->SetRules({});
+  ProcessResult again = LoadViaProxy(archive);
+  ASSERT_EQ(again.exit_code, 0) << Output(again);
+  for (const char* ref : kSampleImages) ExpectVerified(ref);
+}
+
+TEST_F(FaultsTest, ConnectionsRefusedForeverFailCleanly) {
+  std::string archive = Archive(samples::DemoSampleSpec(), "sample.tgz");
+  proxy_->SetRules({FaultRule{FaultKind::kRefuse}});
+  auto started = std::chrono::steady_clock::now();
+  ProcessResult r = LoadViaProxy(archive);
+  EXPECT_EQ(r.exit_code, 1) << Output(r);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30));
+  EXPECT_NE(r.stderr_text.find("Hint: "), std::string::npos) << r.stderr_text;
+}
+
+}  // namespace
+}  // namespace ppa

@@ -1,0 +1,202 @@
+// ISA-L gzip and zstd codecs (docker_io/gzip_isal.h), the compression
+// choices of PrepareLayerBlob, and the blob cache.
+#include "docker_io/gzip_isal.h"
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include <string>
+
+#include "docker_io/digest.h"
+#include "docker_io/layer_blob.h"
+#include "docker_io/media_types.h"
+#include "importer/blob_cache.h"
+#include "tests/support/process.h"
+#include "tests/support/raw_tar.h"
+
+namespace ppa {
+namespace {
+
+// Text with some structure, so that every level compresses it.
+std::string Sample(size_t lines) {
+  std::string s;
+  for (size_t i = 0; i < lines; ++i) {
+    s += "usr/lib/file-" + std::to_string(i % 977) + " size " + std::to_string(i * 7919) + "\n";
+  }
+  return s;
+}
+
+std::string IsalGzip(const std::string& in, int level, size_t piece = 65536) {
+  std::string out;
+  auto c = NewIsalGzipCompressor(level, [&](const char* d, size_t n) {
+    out.append(d, n);
+    return Status::Ok();
+  });
+  for (size_t i = 0; i < in.size(); i += piece) {
+    EXPECT_TRUE(c->Write(in.data() + i, std::min(piece, in.size() - i)).ok());
+  }
+  EXPECT_TRUE(c->Finish().ok());
+  return out;
+}
+
+// Decompresses with zlib, the reference implementation.
+std::string ZlibGunzip(const std::string& gz) {
+  z_stream z{};
+  EXPECT_EQ(inflateInit2(&z, 15 + 16), Z_OK);
+  std::string out;
+  char buf[65536];
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
+  z.avail_in = static_cast<uInt>(gz.size());
+  int rc;
+  do {
+    z.next_out = reinterpret_cast<Bytef*>(buf);
+    z.avail_out = sizeof buf;
+    rc = inflate(&z, Z_NO_FLUSH);
+    out.append(buf, sizeof buf - z.avail_out);
+  } while (rc == Z_OK);
+  EXPECT_EQ(rc, Z_STREAM_END);
+  inflateEnd(&z);
+  return out;
+}
+
+Result<std::string> IsalGunzipAll(const std::string& gz, size_t piece) {
+  std::string out;
+  IsalGunzip g([&](const char* d, size_t n) {
+    out.append(d, n);
+    return Status::Ok();
+  });
+  for (size_t i = 0; i < gz.size(); i += piece) {
+    PPA_RETURN_IF_ERROR(g.Feed(gz.data() + i, std::min(piece, gz.size() - i)));
+  }
+  PPA_RETURN_IF_ERROR(g.Finish());
+  return out;
+}
+
+TEST(IsalGzip, DeterministicAndZlibReadsIt) {
+  std::string in = Sample(200000);
+  for (int level = 0; level <= 3; ++level) {
+    std::string a = IsalGzip(in, level, 65536);
+    std::string b = IsalGzip(in, level, 1 << 20);  // other write sizes, same bytes
+    EXPECT_EQ(a, b) << "level " << level;
+    EXPECT_LT(a.size(), in.size() / 3) << "level " << level;
+    // Fixed header: no name, mtime 0.
+    ASSERT_GE(a.size(), 10u);
+    EXPECT_EQ(a.substr(0, 10), std::string("\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03", 10));
+    EXPECT_EQ(ZlibGunzip(a), in) << "level " << level;
+  }
+}
+
+TEST(IsalGzip, EmptyInputIsAValidGzipStream) {
+  std::string a = IsalGzip("", 1);
+  EXPECT_EQ(ZlibGunzip(a), "");
+}
+
+TEST(IsalGzip, LevelMapping) {
+  EXPECT_EQ(IsalLevelFor(1), 0);
+  EXPECT_EQ(IsalLevelFor(3), 1);
+  EXPECT_EQ(IsalLevelFor(6), 2);
+  EXPECT_EQ(IsalLevelFor(9), 3);
+}
+
+TEST(IsalGunzip, ReadsZlibOutputAndConcatenatedMembers) {
+  std::string in = Sample(50000);
+  std::string two = test::Gzip(in) + test::Gzip("tail\n");
+  for (size_t piece : {size_t{1} << 20, size_t{4096}, size_t{7}}) {
+    auto out = IsalGunzipAll(two, piece);
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    EXPECT_EQ(*out, in + "tail\n");
+  }
+}
+
+TEST(IsalGunzip, TruncatedAndCorruptStreamsFail) {
+  std::string gz = test::Gzip(Sample(50000));
+  EXPECT_FALSE(IsalGunzipAll(gz.substr(0, gz.size() / 2), 4096).ok());
+  std::string bad = gz;
+  bad[bad.size() - 6] ^= 0x55;  // CRC
+  EXPECT_FALSE(IsalGunzipAll(bad, 4096).ok());
+}
+
+// One uncompressed layer in a file, prepared with the given options.
+Result<LayerBlob> PrepareWith(test::TempDir& dir, const std::string& tar,
+                              const CompressionOptions& options,
+                              ManifestFormat format = ManifestFormat::kDocker) {
+  ImageSource image;
+  image.tarball = dir.Join("tarball");
+  image.origin = "images/x.tar";
+  test::WriteFileOrDie(image.tarball, tar);
+  LayerSource l;
+  l.entry = "layer.tar";
+  l.offset = 0;
+  l.size = tar.size();
+  l.compression = Compression::kNone;
+  l.diff_id = Sha256Digest(tar);
+  image.layers.push_back(l);
+  return PrepareLayerBlob(image, image.layers[0], dir.path(), format, options);
+}
+
+TEST(PrepareLayerBlob, ZstdAndNoneMediaTypes) {
+  test::TempDir dir("ppa-codec");
+  std::string tar = test::BuildRawTar({{"etc/", '5'}, {"etc/data", '0', Sample(20000)}});
+
+  CompressionOptions zstd;
+  zstd.algorithm = Compression::kZstd;
+  auto z = PrepareWith(dir, tar, zstd);
+  ASSERT_TRUE(z.ok()) << z.status().ToString();
+  EXPECT_EQ(z->media_type, media_types::kOciLayerZstd);
+  EXPECT_TRUE(z->spooled);
+  auto bytes = test::ReadFileToString(z->file.path);
+  ASSERT_TRUE(bytes.ok());
+  EXPECT_EQ(Sha256Digest(*bytes), z->digest);
+  std::string plain(tar.size() + 64, '\0');
+  size_t n = ZSTD_decompress(plain.data(), plain.size(), bytes->data(), bytes->size());
+  ASSERT_FALSE(ZSTD_isError(n));
+  EXPECT_EQ(plain.substr(0, n), tar);
+  EXPECT_EQ(zstd.Key(), "zstd-3");
+
+  CompressionOptions none;
+  none.algorithm = Compression::kNone;
+  auto p = PrepareWith(dir, tar, none);
+  ASSERT_TRUE(p.ok());
+  EXPECT_FALSE(p->spooled);
+  EXPECT_EQ(p->digest, Sha256Digest(tar));
+  EXPECT_EQ(p->size, tar.size());
+  EXPECT_EQ(p->media_type, media_types::kDockerLayerTar);
+  EXPECT_EQ(PrepareWith(dir, tar, none, ManifestFormat::kOci)->media_type,
+            media_types::kOciLayerTar);
+
+  CompressionOptions gzip;
+  auto g = PrepareWith(dir, tar, gzip);
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(gzip.Key(), "gzip-isal-2");
+  auto gz = test::ReadFileToString(g->file.path);
+  ASSERT_TRUE(gz.ok());
+  EXPECT_EQ(ZlibGunzip(*gz), tar);
+}
+
+TEST(BlobCache, RoundTripAndMisses) {
+  test::TempDir dir("ppa-cache");
+  std::string path = dir.Join("sub/blobs.db");
+  {
+    BlobCache cache(path);
+    ASSERT_TRUE(cache.enabled());
+    EXPECT_FALSE(cache.Lookup("sha256:a", "gzip-isal-2").has_value());
+    cache.Store("sha256:a", "gzip-isal-2", {"sha256:b", 42});
+  }
+  BlobCache reopened(path);
+  auto hit = reopened.Lookup("sha256:a", "gzip-isal-2");
+  ASSERT_TRUE(hit.has_value());
+  EXPECT_EQ(hit->digest, "sha256:b");
+  EXPECT_EQ(hit->size, 42u);
+  EXPECT_FALSE(reopened.Lookup("sha256:a", "zstd-3").has_value());
+}
+
+TEST(BlobCache, UnusablePathDisablesIt) {
+  BlobCache cache("/proc/no/such/dir/blobs.db");
+  EXPECT_FALSE(cache.enabled());
+  EXPECT_FALSE(cache.Lookup("sha256:a", "none").has_value());
+  cache.Store("sha256:a", "none", {"sha256:a", 1});  // no effect, no crash
+}
+
+}  // namespace
+}  // namespace ppa
