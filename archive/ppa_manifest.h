@@ -22,6 +22,11 @@ struct Platform {
   std::string variant;       // "v8", or empty
 
   bool empty() const { return os.empty() && architecture.empty(); }
+  // "linux/arm64/v8", or "" when empty.
+  std::string ToString() const {
+    if (empty()) return "";
+    return os + "/" + architecture + (variant.empty() ? "" : "/" + variant);
+  }
   bool operator==(const Platform&) const = default;
 };
 

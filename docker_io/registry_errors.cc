@@ -46,38 +46,6 @@ std::string OneLine(std::string_view text) {
   return out;
 }
 
-const char* ReasonPhrase(long status) {
-  switch (status) {
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 409:
-      return "Conflict";
-    case 413:
-      return "Payload Too Large";
-    case 416:
-      return "Range Not Satisfiable";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "unexpected status";
-  }
-}
 
 // The first error of an OCI error body, if the body is one.
 bool ParseOciErrors(std::string_view body, RegistryError* out) {
@@ -188,6 +156,39 @@ std::string HintFor(long status, const RegistryError& err, std::string_view body
 }
 
 }  // namespace
+
+const char* ReasonPhrase(long status) {
+  switch (status) {
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Payload Too Large";
+    case 416:
+      return "Range Not Satisfiable";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    case 504:
+      return "Gateway Timeout";
+    default:
+      return "unexpected status";
+  }
+}
 
 Status MapRegistryError(long http_status, std::string_view body, std::string_view content_type,
                         std::string_view what) {

@@ -19,4 +19,8 @@ namespace ppa {
 Status MapRegistryError(long http_status, std::string_view body, std::string_view content_type,
                         std::string_view what);
 
+// The standard reason phrase of an HTTP status ("Service Unavailable"), or
+// "unexpected status" for one ppa-import does not name.
+const char* ReasonPhrase(long status);
+
 }  // namespace ppa

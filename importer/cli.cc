@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "importer/config_file.h"
+#include "importer/connection_flags.h"
 #include "importer/credentials.h"
 #include "importer/doctor_flags.h"
 #include "importer/inspect.h"
@@ -83,23 +84,8 @@ void AddLoadCommand(CLI::App& app, LoadFlags& f) {
   load->add_option("--json", o.json_report, "Write a JSON report to FILE ('-' for stdout)");
   load->add_option("--namespace", o.target_namespace, "Target namespace in the registry")
       ->required();
-  load->add_option("--namespace-rules", o.namespace_rules,
-                   "Namespace name rules: ibm (IBM Cloud Container Registry) or none")
-      ->check(CLI::IsMember({"ibm", "none"}));
-  load->add_option("--registry", o.registry,
-                   "Target registry HOST[:PORT][/PREFIX] (env PPA_IMPORT_REGISTRY)");
-  load->add_flag("--plain-http", o.plain_http, "Talk plain HTTP to the registry (loopback tests)");
-  load->add_flag("--insecure", o.transport.insecure, "Skip TLS certificate verification");
-  load->add_option("--ca-file", o.transport.ca_file, "Extra CA bundle for TLS")
-      ->check(CLI::ExistingFile);
-  load->add_option("--cert-file", o.transport.cert_file, "Client certificate (mutual TLS)")
-      ->check(CLI::ExistingFile);
-  load->add_option("--key-file", o.transport.key_file, "Client key (mutual TLS)")
-      ->check(CLI::ExistingFile);
-  load->add_option("--username", o.credentials.username,
-                   "Registry user (env PPA_IMPORT_USERNAME; IBMCLOUD_API_KEY means iamapikey)");
-  load->add_flag("--password-stdin", f.password_stdin,
-                 "Read the registry password from standard input (env PPA_IMPORT_PASSWORD)");
+  AddConnectionFlags(load, {&o.registry, &o.namespace_rules, &o.plain_http, &o.transport,
+                            &o.credentials.username, &f.password_stdin});
   load->add_option("--architectures", o.architectures,
                    "Import only these platforms, e.g. amd64,ppc64le (default: all)")
       ->delimiter(',');

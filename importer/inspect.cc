@@ -15,13 +15,8 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-std::string PlatformText(const std::optional<Platform>& p) {
-  if (!p || p->empty()) return "";
-  return p->os + "/" + p->architecture + (p->variant.empty() ? "" : "/" + p->variant);
-}
-
 Json ImageJson(const PlannedImage& image) {
-  Json j{{"name", image.name}, {"platform", PlatformText(image.platform)}};
+  Json j{{"name", image.name}, {"platform", image.platform ? image.platform->ToString() : ""}};
   if (image.source) {
     const ImageSource& src = *image.source;
     j["source"] = src.origin;

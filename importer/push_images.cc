@@ -25,11 +25,6 @@ struct PushedManifest {
   std::string repository;
 };
 
-std::string PlatformText(const Platform& p) {
-  if (p.empty()) return "";
-  return p.os + "/" + p.architecture + (p.variant.empty() ? "" : "/" + p.variant);
-}
-
 std::string Describe(const std::string& location, const std::string& tag) {
   return tag.empty() ? location : location + ":" + tag;
 }
@@ -315,7 +310,7 @@ std::optional<PushedManifest> PushOne(const PlannedImage& image, ImagePusher& pu
   }
   reporter.Progress("Importing '" + image.name + "' and pushing it to '" + item.target + "'...");
   item.source = image.source->origin;
-  item.platform = PlatformText(image.platform.value_or(image.source->platform));
+  item.platform = image.platform.value_or(image.source->platform).ToString();
   item.config_digest = image.source->config_digest;
   auto pushed =
       pusher.PushImage(*image.source, image.target.repository, image.target.tag, &item.blobs);

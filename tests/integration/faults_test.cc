@@ -21,15 +21,6 @@ using test::FaultRule;
 using test::Output;
 using test::ProcessResult;
 
-const char* const kSampleImages[] = {"ibmcom/portal:2.1.0-amd64",
-                                     "ibmcom/portal:2.1.0-ppc64le",
-                                     "ibmcom/portal-db:2.1.0-amd64",
-                                     "ibmcom/portal-worker:2.1.0-amd64",
-                                     "ibmcom/portal-tools:2.1.0-amd64",
-                                     "ibmcom/portal-init:2.1.0-amd64",
-                                     "ibmcom/portal:2.1.0",
-                                     "ibmcom/portal-db:2.1.0"};
-
 // The demo sample with a 32 MiB incompressible layer added to one image.
 samples::PpaArchiveSpec LargeSpec() {
   samples::PpaArchiveSpec spec = samples::DemoSampleSpec();
@@ -103,7 +94,7 @@ TEST_F(FaultsTest, SampleThroughTransientFaultsLandsVerified) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(120));
   EXPECT_NE(r.stderr_text.find("retrying in"), std::string::npos) << r.stderr_text;
   ExpectEveryKindInjected();
-  for (const char* ref : kSampleImages) ExpectVerified(ref);
+  for (const char* ref : test::kSampleImageRefs) ExpectVerified(ref);
 }
 
 TEST_F(FaultsTest, LargeArchiveThroughResetsAnd503sAnd429sLandsVerified) {
@@ -118,7 +109,7 @@ TEST_F(FaultsTest, LargeArchiveThroughResetsAnd503sAnd429sLandsVerified) {
   ProcessResult r = LoadViaProxy(archive);
   ASSERT_EQ(r.exit_code, 0) << Output(r);
   ExpectEveryKindInjected();
-  for (const char* ref : kSampleImages) ExpectVerified(ref);
+  for (const char* ref : test::kSampleImageRefs) ExpectVerified(ref);
 }
 
 TEST_F(FaultsTest, UploadsThatAlwaysFailEndWithExit1OneLinePerImageAndAHint) {
@@ -137,7 +128,7 @@ TEST_F(FaultsTest, UploadsThatAlwaysFailEndWithExit1OneLinePerImageAndAHint) {
   EXPECT_GE(std::distance(begin, std::sregex_iterator()), 6) << r.stderr_text;
   EXPECT_NE(r.stderr_text.find("Hint: "), std::string::npos) << r.stderr_text;
   EXPECT_NE(r.stderr_text.find("gave up after 5 attempt(s)"), std::string::npos) << r.stderr_text;
-  for (const char* ref : kSampleImages) ExpectAbsent(ref);
+  for (const char* ref : test::kSampleImageRefs) ExpectAbsent(ref);
 }
 
 TEST_F(FaultsTest, RegistryThatNeverAnswersFailsFastWithAHint) {
@@ -153,7 +144,7 @@ TEST_F(FaultsTest, RegistryThatNeverAnswersFailsFastWithAHint) {
   proxy_->SetRules({});
   ProcessResult again = LoadViaProxy(archive);
   ASSERT_EQ(again.exit_code, 0) << Output(again);
-  for (const char* ref : kSampleImages) ExpectVerified(ref);
+  for (const char* ref : test::kSampleImageRefs) ExpectVerified(ref);
 }
 
 TEST_F(FaultsTest, ConnectionsRefusedForeverFailCleanly) {

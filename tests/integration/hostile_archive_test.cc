@@ -22,11 +22,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The file's content, or "" when unreadable.
-std::string ReadOr(const std::string& path) {
-  auto text = test::ReadFileToString(path);
-  return text.ok() ? *text : "";
-}
 using test::Output;
 using test::ProcessResult;
 using test::RawTarEntry;
@@ -117,7 +112,7 @@ class HostileArchiveTest : public ::testing::Test {
     std::string archive = dir_.Join(label + ".tgz");
     test::WriteFileOrDie(archive, archive_bytes);
     auto before = Snapshot(dir_.path(), work_);
-    const std::string passwd = ReadOr("/etc/passwd");
+    const std::string passwd = test::ReadFileOr("/etc/passwd");
     auto started = std::chrono::steady_clock::now();
     ProcessResult r =
         test::RunProcess({PPA_IMPORT_BINARY, "load", archive, "--namespace", "test_ns", "--workdir",
@@ -136,7 +131,7 @@ class HostileArchiveTest : public ::testing::Test {
         << label << ": the error must name the entry\n"
         << r.stderr_text;
     EXPECT_EQ(Snapshot(dir_.path(), work_), before) << label << ": written outside the work dir";
-    EXPECT_EQ(ReadOr("/etc/passwd"), passwd) << label;
+    EXPECT_EQ(test::ReadFileOr("/etc/passwd"), passwd) << label;
     // The unpacked run folder is removed: nothing of the archive stays.
     for (auto& e : fs::directory_iterator(work_)) {
       std::string name = e.path().filename();

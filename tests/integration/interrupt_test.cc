@@ -23,25 +23,11 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The file's content, or "" when unreadable.
-std::string ReadOr(const std::string& path) {
-  auto text = test::ReadFileToString(path);
-  return text.ok() ? *text : "";
-}
 using test::FaultKind;
 using test::FaultProxy;
 using test::FaultRule;
 using test::Output;
 using test::ProcessResult;
-
-const char* const kSampleImages[] = {"ibmcom/portal:2.1.0-amd64",
-                                     "ibmcom/portal:2.1.0-ppc64le",
-                                     "ibmcom/portal-db:2.1.0-amd64",
-                                     "ibmcom/portal-worker:2.1.0-amd64",
-                                     "ibmcom/portal-tools:2.1.0-amd64",
-                                     "ibmcom/portal-init:2.1.0-amd64",
-                                     "ibmcom/portal:2.1.0",
-                                     "ibmcom/portal-db:2.1.0"};
 
 // Waits until `done` holds, polling, for at most `limit`.
 template <typename Pred>
@@ -72,7 +58,7 @@ class InterruptTest : public test::LoadFixture {
   // Every tag that exists points at a manifest whose blobs all exist:
   // skopeo can copy it out, checking each digest.
   void ExpectNoHalfPushedTag() {
-    for (const char* ref : kSampleImages) {
+    for (const char* ref : test::kSampleImageRefs) {
       if (!test::SkopeoInspect(Ref(ref), /*raw=*/true).ok()) continue;
       ExpectVerified(ref);
     }
@@ -83,7 +69,7 @@ class InterruptTest : public test::LoadFixture {
     ProcessResult r =
         test::RunProcess(Argv(workdir), std::nullopt, {{"HOME", dir_.path()}}, dir_.path());
     EXPECT_EQ(r.exit_code, 0) << Output(r);
-    for (const char* ref : kSampleImages) ExpectVerified(ref);
+    for (const char* ref : test::kSampleImageRefs) ExpectVerified(ref);
     return r;
   }
 
@@ -122,7 +108,7 @@ TEST_F(InterruptTest, Kill9MidImportThenRerunSendsOnlyWhatIsMissing) {
   ASSERT_TRUE(child.ok()) << child.status().ToString();
   ASSERT_TRUE(
       WaitFor([&] { return proxy_->Injected(FaultKind::kStall) >= 2; }, std::chrono::seconds(60)))
-      << ReadOr(dir_.Join("killed.log"));
+      << test::ReadFileOr(dir_.Join("killed.log"));
   ::kill(child->pid(), SIGKILL);
   child->Stop();
   int uploaded_before = registry_->CountBlobUploadRequests();

@@ -1,5 +1,7 @@
 #include "tests/support/fault_proxy.h"
 
+#include "docker_io/registry_errors.h"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -48,22 +50,6 @@ std::string Lower(std::string s) {
   return s;
 }
 
-const char* Reason(int status) {
-  switch (status) {
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Unavailable";
-    case 504:
-      return "Gateway Timeout";
-    default:
-      return "Injected";
-  }
-}
 
 Result<int> ConnectLoopback(int port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -309,7 +295,7 @@ void FaultProxy::Answer(int client_fd, const FaultRule& rule) {
   std::string body = "{\"errors\":[{\"code\":\"" + code +
                      "\",\"message\":\"fault injected by the test proxy\",\"detail\":null}]}";
   std::string response =
-      "HTTP/1.1 " + std::to_string(rule.status) + " " + Reason(rule.status) +
+      "HTTP/1.1 " + std::to_string(rule.status) + " " + ReasonPhrase(rule.status) +
       "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
       "\r\nConnection: close\r\n";
   if (!rule.retry_after.empty()) response += "Retry-After: " + rule.retry_after + "\r\n";

@@ -21,6 +21,20 @@ inline std::string Output(const ProcessResult& r) {
   return "stdout:\n" + r.stdout_text + "\nstderr:\n" + r.stderr_text;
 }
 
+// The file's content, or "" when unreadable.
+inline std::string ReadFileOr(const std::string& path) {
+  auto text = ReadFileToString(path);
+  return text.ok() ? *text : "";
+}
+
+// What the demo sample (samples::DemoSampleSpec) tags: its platform images
+// and two of its manifest lists.
+inline constexpr const char* kSampleImageRefs[] = {
+    "ibmcom/portal:2.1.0-amd64",        "ibmcom/portal:2.1.0-ppc64le",
+    "ibmcom/portal-db:2.1.0-amd64",     "ibmcom/portal-worker:2.1.0-amd64",
+    "ibmcom/portal-tools:2.1.0-amd64",  "ibmcom/portal-init:2.1.0-amd64",
+    "ibmcom/portal:2.1.0",              "ibmcom/portal-db:2.1.0"};
+
 class LoadFixture : public ::testing::Test {
  protected:
   void StartRegistry(const RegistryOptions& options = {}) {
