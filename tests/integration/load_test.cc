@@ -197,6 +197,33 @@ TEST_F(LoadTest, ProgressOnATerminalOnly) {
   EXPECT_EQ(quiet.stdout_text.find("\x1b["), std::string::npos) << quiet.stdout_text;
 }
 
+TEST_F(LoadTest, InspectListsEveryImageAndChartWithoutPushing) {
+  std::string archive = Archive(samples::IbmShapedSpec(), "ibm.tgz");
+  int requests_before = registry_->CountLogLines("/v2/");
+  ProcessResult r = test::RunProcess({PPA_IMPORT_BINARY, "inspect", archive, "--json"},
+                                     std::nullopt, {}, dir_.path());
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  auto j = nlohmann::json::parse(r.stdout_text);
+  ASSERT_EQ(j["images"].size(), 14u);
+  for (const auto& image : j["images"]) {
+    ASSERT_EQ(image["references"].size(), 1u) << image.dump();
+    const auto& ref = image["references"][0];
+    EXPECT_EQ(ref["platform"], "linux/amd64");
+    EXPECT_FALSE(ref["source"].get<std::string>().empty()) << ref.dump();
+    EXPECT_FALSE(ref["layers"].empty());
+  }
+  ASSERT_EQ(j["charts"].size(), 1u);
+  EXPECT_EQ(j["charts"][0]["name"], "bluecompute-ce");
+  EXPECT_EQ(j["charts"][0]["version"], "0.0.9");
+  EXPECT_TRUE(j["problems"].empty()) << j["problems"].dump();
+  EXPECT_EQ(registry_->CountLogLines("/v2/"), requests_before) << "inspect pushes nothing";
+  ProcessResult table = test::RunProcess({PPA_IMPORT_BINARY, "inspect", archive}, std::nullopt, {},
+                                         dir_.path());
+  EXPECT_EQ(table.exit_code, 0);
+  EXPECT_NE(table.stdout_text.find("ibmcase/bluecompute-auth:0.5.0-amd64"), std::string::npos);
+  EXPECT_NE(table.stdout_text.find("Problems: none"), std::string::npos) << table.stdout_text;
+}
+
 TEST_F(LoadTest, SharedLayerIsStoredOnce) {
   std::string archive = Archive(samples::DemoSampleSpec(), "sample.tgz");
   ProcessResult r = Load(archive);
