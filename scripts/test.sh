@@ -23,7 +23,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
 ppa_install_packages
 if [ "$sanitize" = 1 ]; then
-  ppa_build RelWithDebInfo -DPPA_SANITIZE=ON
+  # -Werror stays with the normal build: GCC 12's -Wmaybe-uninitialized
+  # misfires inside libstdc++ (std::regex, std::function) once ASan
+  # instruments the code, so warnings are not errors in this build.
+  ppa_build RelWithDebInfo -DPPA_SANITIZE=ON -DPPA_WERROR=OFF
   # Any report fails the test that triggered it (abort, non-zero exit);
   # leaks are reported too. No suppressions.
   export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1"
