@@ -167,6 +167,17 @@ Status UploadToChartMuseum(const PreparedChart& chart, const ChartsContext& ctx,
   return Status::Ok();
 }
 
+// "https://user:pass@host/x" -> "https://host/x": a URI with credentials
+// in it must not carry them into the report.
+std::string WithoutUserInfo(const std::string& uri) {
+  size_t scheme = uri.find("://");
+  size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+  size_t end = uri.find('/', start);
+  size_t at = uri.rfind('@', end == std::string::npos ? uri.size() : end);
+  if (at == std::string::npos || at < start) return uri;
+  return uri.substr(0, start) + uri.substr(at + 1);
+}
+
 Status PushToRegistry(const PreparedChart& chart, const ChartsContext& ctx, ChartTargets& targets,
                       Reporter& reporter, ItemResult& item) {
   std::string repo = ctx.target_namespace + "/charts/" + chart.info.metadata.name;
@@ -201,7 +212,7 @@ Status HandleChart(const PlannedChart& chart, const ChartsContext& ctx, ChartTar
   item.destinations.push_back(item.target);
   if (!ctx.options.chartmuseum_uri.empty()) {
     PPA_RETURN_IF_ERROR(UploadToChartMuseum(prepared, ctx, targets, reporter));
-    item.destinations.push_back(ctx.options.chartmuseum_uri);
+    item.destinations.push_back(WithoutUserInfo(ctx.options.chartmuseum_uri));
   }
   if (ctx.options.oci) {
     PPA_RETURN_IF_ERROR(PushToRegistry(prepared, ctx, targets, reporter, item));
