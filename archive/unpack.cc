@@ -102,8 +102,10 @@ Limits ResolveLimits(const UnpackOptions& options, uint64_t archive_bytes) {
 class Unpacker {
  public:
   // `a`, `archive_path` must outlive the Unpacker; `root` is borrowed.
-  Unpacker(struct archive* a, int root, const std::string& archive_path, Limits limits)
-      : a_(a), root_(root), archive_path_(archive_path), limits_(limits) {}
+  Unpacker(struct archive* a, int root, const std::string& archive_path, Limits limits,
+           std::function<void(const std::string&)> on_file)
+      : a_(a), root_(root), archive_path_(archive_path), limits_(limits),
+        on_file_(std::move(on_file)) {}
 
   Status Entry(struct archive_entry* entry) {
     const char* raw = archive_entry_pathname(entry);
@@ -140,6 +142,8 @@ class Unpacker {
       return copied;
     }
     result_.files.push_back(path);
+    file.Reset();
+    if (on_file_) on_file_(path);
     return Status::Ok();
   }
 
@@ -201,6 +205,7 @@ class Unpacker {
   int root_;
   const std::string& archive_path_;
   Limits limits_;
+  std::function<void(const std::string&)> on_file_;
   uint64_t entries_ = 0;
   UnpackResult result_;
 };
@@ -224,7 +229,8 @@ Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::s
   UniqueFd root_fd(root);
   struct stat st {};
   uint64_t archive_bytes = ::stat(archive_path.c_str(), &st) == 0 ? st.st_size : 0;
-  Unpacker unpacker(a.get(), root, archive_path, ResolveLimits(options, archive_bytes));
+  Unpacker unpacker(a.get(), root, archive_path, ResolveLimits(options, archive_bytes),
+                    options.on_file);
   while (true) {
     struct archive_entry* entry = nullptr;
     int rc = archive_read_next_header(a.get(), &entry);

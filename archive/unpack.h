@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,11 @@ struct UnpackOptions {
   uint64_t max_unpacked_bytes = 0;
   // Refuse an archive with more entries than this (0: kDefaultMaxEntries).
   uint64_t max_entries = 0;
+  // Called on the unpacking thread once each regular file (not a hard link)
+  // is completely written and closed, with its clean relative path, so later
+  // stages can start on it while the rest of the archive is unpacked. The
+  // file may still be replaced by a later entry of the same name.
+  std::function<void(const std::string& path)> on_file;
 };
 
 // The default unpacked-size limit for an archive of `archive_bytes` bytes:

@@ -36,23 +36,32 @@ constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS blobs ("
     "  diff_id TEXT NOT NULL, settings TEXT NOT NULL,"
     "  digest TEXT NOT NULL, size INTEGER NOT NULL,"
-    "  PRIMARY KEY (diff_id, settings));";
+    "  PRIMARY KEY (diff_id, settings));"
+    "CREATE TABLE IF NOT EXISTS seen ("
+    "  scope TEXT NOT NULL, repository TEXT NOT NULL, digest TEXT NOT NULL,"
+    "  last_seen INTEGER NOT NULL,"
+    "  PRIMARY KEY (scope, digest, repository));";
 
 }  // namespace
 
-BlobCache::BlobCache(const std::string& path) {
-  if (path.empty()) return;
+BlobCache::BlobCache(const std::string& path) : path_(path) {}
+
+BlobCache::Db* BlobCache::OpenLocked() {
+  if (opened_) return db_.get();
+  opened_ = true;
+  if (path_.empty()) return nullptr;
   std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  std::filesystem::create_directories(std::filesystem::path(path_).parent_path(), ec);
   auto db = std::make_unique<Db>();
-  if (sqlite3_open_v2(path.c_str(), &db->handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+  if (sqlite3_open_v2(path_.c_str(), &db->handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
                       nullptr) != SQLITE_OK) {
-    return;
+    return nullptr;
   }
   sqlite3_busy_timeout(db->handle, 5000);
-  if (sqlite3_exec(db->handle, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) return;
-  ::chmod(path.c_str(), 0600);
+  if (sqlite3_exec(db->handle, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) return nullptr;
+  ::chmod(path_.c_str(), 0600);
   db_ = std::move(db);
+  return db_.get();
 }
 
 BlobCache::~BlobCache() = default;
@@ -70,9 +79,10 @@ std::string BlobCache::DefaultPath() {
 std::optional<CachedBlob> BlobCache::Lookup(const std::string& diff_id,
                                             const std::string& settings) {
   std::lock_guard lock(mu_);
-  if (!db_) return std::nullopt;
+  Db* db = OpenLocked();
+  if (!db) return std::nullopt;
   Stmt s =
-      Prepare(db_->handle, "SELECT digest, size FROM blobs WHERE diff_id = ? AND settings = ?");
+      Prepare(db->handle, "SELECT digest, size FROM blobs WHERE diff_id = ? AND settings = ?");
   if (!s) return std::nullopt;
   BindText(s.get(), 1, diff_id);
   BindText(s.get(), 2, settings);
@@ -86,8 +96,9 @@ std::optional<CachedBlob> BlobCache::Lookup(const std::string& diff_id,
 void BlobCache::Store(const std::string& diff_id, const std::string& settings,
                       const CachedBlob& blob) {
   std::lock_guard lock(mu_);
-  if (!db_) return;
-  Stmt s = Prepare(db_->handle,
+  Db* db = OpenLocked();
+  if (!db) return;
+  Stmt s = Prepare(db->handle,
                    "INSERT OR REPLACE INTO blobs (diff_id, settings, digest, size) "
                    "VALUES (?, ?, ?, ?)");
   if (!s) return;
@@ -96,6 +107,43 @@ void BlobCache::Store(const std::string& diff_id, const std::string& settings,
   BindText(s.get(), 3, blob.digest);
   sqlite3_bind_int64(s.get(), 4, static_cast<sqlite3_int64>(blob.size));
   sqlite3_step(s.get());
+}
+
+
+void BlobCache::RecordSeen(const std::string& scope, const std::string& repository,
+                           const std::string& digest) {
+  std::lock_guard lock(mu_);
+  Db* db = OpenLocked();
+  if (!db) return;
+  Stmt s = Prepare(db->handle,
+                   "INSERT OR REPLACE INTO seen (scope, repository, digest, last_seen) "
+                   "VALUES (?, ?, ?, strftime('%s', 'now'))");
+  if (!s) return;
+  BindText(s.get(), 1, scope);
+  BindText(s.get(), 2, repository);
+  BindText(s.get(), 3, digest);
+  sqlite3_step(s.get());
+}
+
+std::vector<std::string> BlobCache::SeenIn(const std::string& scope, const std::string& digest,
+                                           int limit) {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> repositories;
+  Db* db = OpenLocked();
+  if (!db) return repositories;
+  Stmt s = Prepare(db->handle,
+                   "SELECT repository FROM seen WHERE scope = ? AND digest = ? "
+                   "ORDER BY last_seen DESC, repository LIMIT ?");
+  if (!s) return repositories;
+  BindText(s.get(), 1, scope);
+  BindText(s.get(), 2, digest);
+  sqlite3_bind_int(s.get(), 3, limit);
+  while (sqlite3_step(s.get()) == SQLITE_ROW) {
+    if (const unsigned char* repo = sqlite3_column_text(s.get(), 0)) {
+      repositories.emplace_back(reinterpret_cast<const char*>(repo));
+    }
+  }
+  return repositories;
 }
 
 }  // namespace ppa

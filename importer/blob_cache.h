@@ -1,6 +1,7 @@
 // The local blob cache: remembers which compressed blob an uncompressed layer
-// became, so a re-import can skip compression when the registry already has
-// the blob. SQLite in WAL mode (safe for concurrent runs), by default at
+// became, and which repositories of which target were last seen holding it,
+// so a re-import can skip compression when the target already has the blob
+// (and mount it from another repository there). SQLite in WAL mode (safe for concurrent runs), by default at
 // $XDG_CACHE_HOME/ppa-import/blobs.db or ~/.cache/ppa-import/blobs.db.
 //
 // The cache is an accelerator, never the truth: callers confirm a cached
@@ -14,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace ppa {
 
@@ -24,8 +26,9 @@ struct CachedBlob {
 
 class BlobCache {
  public:
-  // Opens (creating) the database at `path`; on any error the cache is
-  // disabled and Lookup always misses.
+  // The database at `path` ("": no cache), opened (created) on first use, so
+  // a run that never gets to its layers leaves no trace; on any error the
+  // cache is disabled and Lookup always misses.
   explicit BlobCache(const std::string& path);
   ~BlobCache();
   BlobCache(const BlobCache&) = delete;
@@ -37,11 +40,26 @@ class BlobCache {
   // `settings` names the compression (CompressionOptions::Key()).
   std::optional<CachedBlob> Lookup(const std::string& diff_id, const std::string& settings);
   void Store(const std::string& diff_id, const std::string& settings, const CachedBlob& blob);
-  bool enabled() const { return db_ != nullptr; }
+
+  // `scope` names the target (a registry host, an OCI layout): BlobSink::Locate("").
+  // Records that `repository` of `scope` holds `digest` (now).
+  void RecordSeen(const std::string& scope, const std::string& repository,
+                  const std::string& digest);
+  // Repositories of `scope` last seen holding `digest`, most recent first
+  // (at most `limit`).
+  std::vector<std::string> SeenIn(const std::string& scope, const std::string& digest,
+                                  int limit = 4);
+
+  bool enabled() const { return !path_.empty(); }
 
  private:
   struct Db;
+  // The open database or null; the caller holds mu_.
+  Db* OpenLocked();
+
+  std::string path_;
   std::mutex mu_;
+  bool opened_ = false;  // guarded by mu_: an attempt was made
   std::unique_ptr<Db> db_;
 };
 

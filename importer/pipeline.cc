@@ -9,10 +9,12 @@
 #include "docker_io/docker_config.h"
 #include "docker_io/image_reference.h"
 #include "docker_io/oci_layout_sink.h"
+#include "importer/ahead_of_unpack.h"
 #include "importer/archive_list.h"
 #include "importer/charts_stage.h"
 #include "importer/cli.h"
 #include "importer/plan.h"
+#include "importer/layer_preparer.h"
 #include "importer/progress.h"
 #include "importer/push_images.h"
 #include "importer/report.h"
@@ -76,25 +78,41 @@ Result<Target> ConnectTarget(const LoadOptions& options, Reporter& reporter) {
   return Target{std::move(address), std::move(sink), nullptr};
 }
 
-// The stages for one archive.
-int ImportArchive(const std::string& archive, const RegistryAddress& address, BlobSink& sink,
-                  const LoadOptions& options, ProgressDisplay* progress, Reporter& reporter) {
-  auto ws = PrepareWorkspace(options.workdir);
-  if (!ws.ok()) {
-    reporter.SetFatal(ws.status(), kExitItemFailed);
-    return kExitItemFailed;
-  }
+// The stages for one archive, in its work directory `ws`. Every worker
+// thread has stopped when this returns.
+int RunStages(const std::string& archive, const Workspace* ws, const RegistryAddress& address,
+              BlobSink& sink, const LoadOptions& options, ProgressDisplay* progress,
+              Reporter& reporter) {
+  // The OCI image layout spec (and skopeo's reader) index OCI manifests
+  // only, so a layout target always gets OCI media types.
+  ManifestFormat format = address.endpoint.host.empty() ? ManifestFormat::kOci : options.format;
+  BlobCache cache(options.no_blob_cache ? "" : BlobCache::DefaultPath());
+  LayerPreparer preparer(sink, PreparerOptions{format, options.compression, ws->scratch,
+                                               options.jobs, cache.enabled() ? &cache : nullptr,
+                                               options.dry_run ? "" : sink.Locate("")});
+  ImagesStage images(sink, preparer, PushOptions{format, progress});
+  PlanInput input{ws->root,       {},
+                  std::nullopt,   ws->scratch,
+                  address.prefix, options.target_namespace,
+                  options.architectures,
+                  [&](const std::string& path) { return preparer.ImageTarball(path); }};
+  // Layers are verified, compressed and (when the PPA manifest comes first)
+  // uploaded while the archive is still being unpacked; a dry run only
+  // prepares them.
+  AheadOfUnpack ahead(input, preparer, options.dry_run ? nullptr : &images);
   reporter.Progress("Unpacking archive to '" + ws->root + "'...");
-  auto unpacked = UnpackAndReadManifest(archive, *ws, UnpackOptions{options.max_unpacked_bytes});
+  UnpackOptions unpack_options{options.max_unpacked_bytes};
+  unpack_options.on_file = [&](const std::string& rel) { ahead.OnFile(rel); };
+  auto unpacked = UnpackAndReadManifest(archive, *ws, unpack_options);
+  ahead.Stop();
   if (!unpacked.ok()) {
     // Our own disk (full, unwritable) is not the archive's fault: exit 1.
     int code = unpacked.status().code() == StatusCode::kIo ? kExitItemFailed : kExitBadArchive;
     reporter.SetFatal(unpacked.status(), code);
-    RemoveWorkspace(*ws);
     return code;
   }
-  PlanInput input{ws->root,       unpacked->files,          unpacked->manifest,  ws->scratch,
-                  address.prefix, options.target_namespace, options.architectures};
+  input.files = std::move(unpacked->files);
+  input.manifest = std::move(unpacked->manifest);
   ImportPlan plan = BuildImportPlan(input);
   reporter.Progress("Found " + std::to_string(plan.ImageCount()) + " image(s) and " +
                     std::to_string(plan.charts.size()) + " chart(s) to import.");
@@ -104,26 +122,31 @@ int ImportArchive(const std::string& archive, const RegistryAddress& address, Bl
   }
   for (const auto& w : plan.warnings) reporter.Warning(w);
 
-  // The OCI image layout spec (and skopeo's reader) index OCI manifests
-  // only, so a layout target always gets OCI media types.
-  ManifestFormat format = address.endpoint.host.empty() ? ManifestFormat::kOci : options.format;
-  BlobCache cache(options.no_blob_cache ? "" : BlobCache::DefaultPath());
-  PushImages(plan, sink,
-             PushOptions{format, options.compression, ws->scratch, options.jobs,
-                         cache.enabled() ? &cache : nullptr, progress},
-             reporter);
+  images.Push(plan, reporter);
   ChartsContext charts{ws->charts, options.charts, address.endpoint, address.prefix,
                        options.target_namespace, options.credentials, options.transport,
                        options.dry_run, /*http=*/nullptr};
   HandleCharts(plan, charts, reporter);
+  return reporter.failed_items() > 0 ? kExitItemFailed : kExitOk;
+}
 
-  bool failed = reporter.failed_items() > 0;
-  if (!options.keep_workdir && !failed) {
+// Runs the stages in a new work directory, then removes it: all of it after
+// success (unless --keep-workdir) or an unreadable archive; only the scratch
+// files when items failed, so the unpacked archive can be looked at.
+int ImportArchive(const std::string& archive, const RegistryAddress& address, BlobSink& sink,
+                  const LoadOptions& options, ProgressDisplay* progress, Reporter& reporter) {
+  auto ws = PrepareWorkspace(options.workdir);
+  if (!ws.ok()) {
+    reporter.SetFatal(ws.status(), kExitItemFailed);
+    return kExitItemFailed;
+  }
+  int code = RunStages(archive, &*ws, address, sink, options, progress, reporter);
+  if (!reporter.fatal().ok() || (code == kExitOk && !options.keep_workdir)) {
     RemoveWorkspace(*ws);
   } else {
     (void)RemoveTree(ws->scratch);
   }
-  return failed ? kExitItemFailed : kExitOk;
+  return code;
 }
 
 }  // namespace

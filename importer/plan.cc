@@ -41,7 +41,9 @@ class ImageFiles {
 
  private:
   Result<std::vector<const ImageSource*>> Read(const std::string& rel) {
-    auto tar = PrepareImageTarball(input_.root + "/" + rel, input_.scratch_dir);
+    std::string path = input_.root + "/" + rel;
+    auto tar = input_.image_tarball ? input_.image_tarball(path)
+                                    : PrepareImageTarball(path, input_.scratch_dir);
     if (!tar.ok()) return tar.status().WithContext("image file '" + rel + "'");
     auto images = ReadImageTarball(*tar, rel);
     if (!images.ok()) return images.status();

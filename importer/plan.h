@@ -5,6 +5,7 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -65,6 +66,10 @@ struct PlanInput {
   std::string target_namespace;
   // Import only these architectures ("amd64", "ppc64le"...); empty: all.
   std::vector<std::string> architectures;
+  // Makes the uncompressed tarball of an image file (its path on disk); when
+  // unset, PrepareImageTarball into scratch_dir. LayerPreparer::ImageTarball
+  // reuses what was prepared during Unpack.
+  std::function<Result<std::string>(const std::string& path)> image_tarball;
 };
 
 ImportPlan BuildImportPlan(const PlanInput& input);

@@ -2,21 +2,17 @@
 
 #include <unistd.h>
 
-#include <condition_variable>
-#include <deque>
-#include <functional>
-#include <future>
+#include <algorithm>
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <set>
-#include <thread>
 
 #include "docker_io/digest.h"
 #include "docker_io/manifest_builder.h"
 #include "docker_io/media_types.h"
 
 namespace ppa {
-namespace {
 
 struct PushedManifest {
   BlobRef ref;
@@ -25,60 +21,13 @@ struct PushedManifest {
   std::string repository;
 };
 
+namespace {
+
 std::string Describe(const std::string& location, const std::string& tag) {
   return tag.empty() ? location : location + ":" + tag;
 }
 
-// A fixed set of worker threads running queued tasks in FIFO order. The
-// destructor finishes the queued tasks and joins. Thread-safe.
-class WorkerPool {
- public:
-  explicit WorkerPool(int threads) {
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
-  }
-  ~WorkerPool() {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) t.join();
-  }
-  void Submit(std::function<void()> task) {
-    {
-      std::lock_guard lock(mu_);
-      tasks_.push_back(std::move(task));
-    }
-    cv_.notify_one();
-  }
-
- private:
-  void Run() {
-    while (true) {
-      std::function<void()> task;
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
-        if (tasks_.empty()) return;
-        task = std::move(tasks_.front());
-        tasks_.pop_front();
-      }
-      task();
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;
-  bool stopping_ = false;
-  std::vector<std::thread> threads_;
-};
-
-int JobsFor(int requested) {
-  if (requested > 0) return requested;
-  unsigned cores = std::thread::hardware_concurrency();
-  return cores == 0 ? 2 : static_cast<int>(cores);
-}
+}  // namespace
 
 // Pushes images to one sink, preparing each distinct layer once per run.
 // Layers are prepared (verified, compressed) ahead on worker threads in the
@@ -86,21 +35,28 @@ int JobsFor(int requested) {
 // calling thread, so a manifest always follows its blobs.
 class ImagePusher {
  public:
-  ImagePusher(BlobSink& sink, const PushOptions& options)
-      : sink_(sink), options_(options), pool_(std::make_unique<WorkerPool>(JobsFor(options.jobs))) {}
-
-  ~ImagePusher() {
-    pool_.reset();  // every prepared blob is final now
-    for (auto& [key, pending] : blobs_) {
-      const Result<LayerBlob>& blob = pending.get();
-      if (blob.ok() && blob->spooled) ::unlink(blob->file.path.c_str());
-    }
-    for (const auto& path : spools_) ::unlink(path.c_str());
-  }
+  ImagePusher(BlobSink& sink, LayerPreparer& preparer, const PushOptions& options)
+      : sink_(sink), preparer_(preparer), options_(options) {}
 
   // Starts preparing every layer of `image` (pushed to `repo`) on the workers.
   void Prefetch(const ImageSource& image, const std::string& repo) {
-    for (const auto& layer : image.layers) Pending(image, layer, repo);
+    for (const auto& layer : image.layers) preparer_.Pending(image, layer, repo);
+  }
+
+  // Uploads the layers of `image` to `repo` before its plan is final (while
+  // the archive is still being unpacked); gives up early once `stop` is set.
+  // PushImage later finds them present and logs what happened here.
+  Status PushLayersAhead(const ImageSource& image, const std::string& repo,
+                         const std::atomic<bool>& stop) {
+    for (const auto& layer : image.layers) {
+      if (stop) break;
+      PPA_ASSIGN_OR_RETURN(const LayerBlob* blob, Blob(image, layer, repo));
+      BlobUpload upload{blob->digest, blob->size, blob->file};
+      PPA_ASSIGN_OR_RETURN(BlobResult done,
+                           EnsureBlob(repo, blob->digest, blob->size, &upload, nullptr));
+      decided_.emplace(repo + "@" + blob->digest, done);
+    }
+    return Status::Ok();
   }
 
   // Blobs, config, then the manifest under `tag` (by digest when empty).
@@ -145,56 +101,16 @@ class ImagePusher {
                                                                 : media_types::kDockerConfig);
   }
 
-  static std::string KeyOf(const LayerSource& layer) {
-    return layer.diff_id + "|" + CompressionName(layer.compression) + "|" + layer.digest;
-  }
-
-  // The blob of `layer`, being prepared on a worker (queued on first use).
-  std::shared_future<Result<LayerBlob>>& Pending(const ImageSource& image,
-                                                 const LayerSource& layer,
-                                                 const std::string& repo) {
-    std::string key = KeyOf(layer);
-    auto it = blobs_.find(key);
-    if (it != blobs_.end()) return it->second;
-    auto promise = std::make_shared<std::promise<Result<LayerBlob>>>();
-    it = blobs_.emplace(key, promise->get_future().share()).first;
-    pool_->Submit([this, promise, &image, &layer, repo] {
-      promise->set_value(Prepare(image, layer, repo));
-    });
-    return it->second;
-  }
-
-  // Runs on a worker. With a cache hit whose blob `repo` already has (HEAD),
-  // only the diff_id is checked; otherwise the layer is compressed/verified
-  // (a HEAD 404 always wins over the cache).
-  Result<LayerBlob> Prepare(const ImageSource& image, const LayerSource& layer,
-                            const std::string& repo) {
-    BlobCache* cache = options_.cache;
-    bool cacheable = cache && layer.compression == Compression::kNone;
-    if (cacheable) {
-      if (auto hit = cache->Lookup(layer.diff_id, options_.compression.Key())) {
-        Result<bool> has = sink_.HasBlob(repo, hit->digest);
-        if (has.ok() && *has) {
-          return KnownLayerBlob(image, layer, options_.format, options_.compression, hit->digest,
-                                hit->size);
-        }
-      }
-    }
-    Result<LayerBlob> blob = PrepareLayerBlob(image, layer, options_.spool_dir, options_.format,
-                                              options_.compression);
-    if (cacheable && blob.ok()) {
-      cache->Store(layer.diff_id, options_.compression.Key(), {blob->digest, blob->size});
-    }
-    return blob;
-  }
-
   // Waits for the prepared blob of `layer`. A blob known only from the cache
-  // (no bytes at hand) that `repo` lacks and cannot mount is prepared again
-  // here, so it can be uploaded.
+  // (no bytes at hand) that `repo` lacks and cannot mount, or one prepared
+  // ahead from a speculative read that failed, is prepared again here.
   Result<const LayerBlob*> Blob(const ImageSource& image, const LayerSource& layer,
                                 const std::string& repo) {
-    const Result<LayerBlob>& blob = Pending(image, layer, repo).get();
-    if (!blob.ok()) return blob.status();
+    const Result<LayerBlob>& blob = preparer_.Pending(image, layer, repo).get();
+    if (!blob.ok()) {
+      if (preparer_.Speculative(layer)) return preparer_.Reprepare(image, layer);
+      return blob.status();
+    }
     if (!blob->file.path.empty() || present_.count(repo + "@" + blob->digest)) return &*blob;
     PPA_ASSIGN_OR_RETURN(bool has, sink_.HasBlob(repo, blob->digest));
     if (has) {
@@ -202,25 +118,13 @@ class ImagePusher {
       Remember(repo, blob->digest);
       return &*blob;
     }
-    std::string from = MountSource(repo, blob->digest);
-    if (!from.empty()) {
-      PPA_ASSIGN_OR_RETURN(bool mounted, sink_.MountBlob(repo, blob->digest, from));
-      if (mounted) {
-        CountSent(true, blob->size);
-        Remember(repo, blob->digest);
-        return &*blob;
-      }
+    PPA_ASSIGN_OR_RETURN(bool mounted, TryMounts(repo, blob->digest, blob->size));
+    if (mounted) {
+      decided_.emplace(repo + "@" + blob->digest,
+                       BlobResult{blob->digest, "", blob->size, BlobResult::Action::kMounted, 0});
+      return &*blob;
     }
-    auto fresh = std::make_unique<Result<LayerBlob>>(PrepareLayerBlob(
-        image, layer, options_.spool_dir, options_.format, options_.compression));
-    if (!fresh->ok()) return fresh->status();
-    if ((*fresh)->spooled) spools_.push_back((*fresh)->file.path);
-    if (options_.cache) {  // e.g. another ISA-L build made other bytes: cache what we have now
-      options_.cache->Store(layer.diff_id, options_.compression.Key(),
-                            {(*fresh)->digest, (*fresh)->size});
-    }
-    refreshed_.push_back(std::move(fresh));
-    return &*(*refreshed_.back());
+    return preparer_.Reprepare(image, layer);
   }
 
   // HEAD first: a blob the registry has is never sent again. A blob pushed
@@ -229,33 +133,58 @@ class ImagePusher {
   Result<BlobResult> EnsureBlob(const std::string& repo, const std::string& digest, uint64_t size,
                                 const BlobUpload* file, const std::string* bytes) {
     BlobResult result{digest, "", size, BlobResult::Action::kPresent, 0};
-    if (present_.count(repo + "@" + digest)) return result;
+    std::string key = repo + "@" + digest;
+    if (present_.count(key)) {
+      // Sent ahead or mounted by Blob(): report that, once.
+      if (auto it = decided_.find(key); it != decided_.end()) {
+        result = it->second;
+        decided_.erase(it);
+      }
+      return result;
+    }
     PPA_ASSIGN_OR_RETURN(bool exists, sink_.HasBlob(repo, digest));
     if (exists) {
       stats_.blobs_present++;
-    } else {
-      std::string from = MountSource(repo, digest);
-      PPA_ASSIGN_OR_RETURN(bool mounted, file ? PutWithProgress(repo, *file, from)
-                                              : sink_.MountOrPutBlobBytes(repo, digest, *bytes, from));
-      CountSent(mounted, size);
-      result.action = mounted ? BlobResult::Action::kMounted : BlobResult::Action::kUploaded;
-      result.bytes_sent = mounted ? 0 : size;
+      Remember(repo, digest);
+      return result;
     }
+    PPA_ASSIGN_OR_RETURN(bool mounted, TryMounts(repo, digest, size));
+    if (mounted) {
+      result.action = BlobResult::Action::kMounted;
+      return result;
+    }
+    PPA_RETURN_IF_ERROR(file ? PutWithProgress(repo, *file)
+                             : sink_.MountOrPutBlobBytes(repo, digest, *bytes, "").status());
+    CountSent(false, size);
     Remember(repo, digest);
+    result.action = BlobResult::Action::kUploaded;
+    result.bytes_sent = size;
     return result;
   }
 
+  // Mounts `digest` into `repo` from a repository of this run or one the
+  // blob cache saw holding it on this target; false when none could.
+  Result<bool> TryMounts(const std::string& repo, const std::string& digest, uint64_t size) {
+    for (const std::string& from : MountSources(repo, digest)) {
+      PPA_ASSIGN_OR_RETURN(bool mounted, sink_.MountBlob(repo, digest, from));
+      if (!mounted) continue;
+      CountSent(true, size);
+      Remember(repo, digest);
+      return true;
+    }
+    return false;
+  }
+
   // A layer upload, shown as a progress line on a terminal.
-  Result<bool> PutWithProgress(const std::string& repo, const BlobUpload& file,
-                               const std::string& from) {
+  Status PutWithProgress(const std::string& repo, const BlobUpload& file) {
     ProgressDisplay* display = options_.progress;
-    if (!display || !display->enabled()) return sink_.MountOrPutBlob(repo, file, from);
+    if (!display || !display->enabled()) return sink_.MountOrPutBlob(repo, file, "").status();
     int id = display->Begin(repo + " " + file.digest.substr(0, 19), file.size);
     BlobUpload upload = file;
     upload.on_progress = [display, id](uint64_t sent) { display->Update(id, sent); };
-    auto mounted = sink_.MountOrPutBlob(repo, upload, from);
+    auto sent = sink_.MountOrPutBlob(repo, upload, "");
     display->End(id);
-    return mounted;
+    return sent.status();
   }
 
   // Another repository of this run that has `digest`, or "".
@@ -264,9 +193,27 @@ class ImagePusher {
     return it == repo_by_digest_.end() || it->second == repo ? std::string() : it->second;
   }
 
+  // Repositories to mount `digest` from: one of this run, then those the
+  // blob cache saw holding it on this target in earlier runs.
+  std::vector<std::string> MountSources(const std::string& repo, const std::string& digest) {
+    std::vector<std::string> sources;
+    if (std::string from = MountSource(repo, digest); !from.empty()) sources.push_back(from);
+    const PreparerOptions& prep = preparer_.options();
+    if (prep.cache && !prep.cache_scope.empty()) {
+      for (auto& from : prep.cache->SeenIn(prep.cache_scope, digest)) {
+        if (from != repo && std::find(sources.begin(), sources.end(), from) == sources.end()) {
+          sources.push_back(std::move(from));
+        }
+      }
+    }
+    return sources;
+  }
+
   void Remember(const std::string& repo, const std::string& digest) {
     present_.insert(repo + "@" + digest);
     repo_by_digest_.emplace(digest, repo);
+    const PreparerOptions& prep = preparer_.options();
+    if (prep.cache && !prep.cache_scope.empty()) prep.cache->RecordSeen(prep.cache_scope, repo, digest);
   }
 
   // A mounted blob is counted as present: no bytes were sent.
@@ -280,15 +227,16 @@ class ImagePusher {
   }
 
   BlobSink& sink_;
+  LayerPreparer& preparer_;
   const PushOptions& options_;
-  std::map<std::string, std::shared_future<Result<LayerBlob>>> blobs_;
-  std::vector<std::unique_ptr<Result<LayerBlob>>> refreshed_;  // re-prepared cache hits
-  std::vector<std::string> spools_;                            // their spool files
   std::set<std::string> present_;
+  // repo@digest -> what PushLayersAhead or Blob() did, until EnsureBlob reports it
+  std::map<std::string, BlobResult> decided_;
   std::map<std::string, std::string> repo_by_digest_;  // digest -> first repository with it
   TransferStats stats_;
-  std::unique_ptr<WorkerPool> pool_;  // last: its tasks use the members above
 };
+
+namespace {
 
 void Fail(Reporter& reporter, ItemResult item, const Status& status) {
   reporter.Failure(status.WithContext("'" + item.name + "'"));
@@ -362,9 +310,19 @@ void PushList(const PlannedGroup& group, const std::vector<PushedManifest>& chil
 
 }  // namespace
 
-void PushImages(const ImportPlan& plan, BlobSink& sink, const PushOptions& options,
-                Reporter& reporter) {
-  ImagePusher pusher(sink, options);
+ImagesStage::ImagesStage(BlobSink& sink, LayerPreparer& preparer, PushOptions options)
+    : sink_(sink), options_(options),
+      pusher_(std::make_unique<ImagePusher>(sink, preparer, options_)) {}
+
+ImagesStage::~ImagesStage() = default;
+
+Status ImagesStage::PushLayersAhead(const ImageSource& image, const std::string& repo,
+                                    const std::atomic<bool>& stop) {
+  return pusher_->PushLayersAhead(image, repo, stop);
+}
+
+void ImagesStage::Push(const ImportPlan& plan, Reporter& reporter) {
+  ImagePusher& pusher = *pusher_;
   for (const auto& group : plan.groups) {
     for (const auto& image : group.images) {
       if (image.problem.ok() && image.source) pusher.Prefetch(*image.source, image.target.repository);
@@ -373,9 +331,9 @@ void PushImages(const ImportPlan& plan, BlobSink& sink, const PushOptions& optio
   for (const auto& group : plan.groups) {
     std::vector<PushedManifest> children;
     for (const auto& image : group.images) {
-      if (auto pushed = PushOne(image, pusher, sink, reporter)) children.push_back(*pushed);
+      if (auto pushed = PushOne(image, pusher, sink_, reporter)) children.push_back(*pushed);
     }
-    if (group.list_target) PushList(group, children, pusher, sink, options, reporter);
+    if (group.list_target) PushList(group, children, pusher, sink_, options_, reporter);
     reporter.AddTransfer(pusher.TakeStats());
   }
 }

@@ -5,11 +5,13 @@
 // a failed image.
 #pragma once
 
+#include <atomic>
+#include <memory>
 #include <string>
 
 #include "docker_io/blob_sink.h"
 #include "docker_io/layer_blob.h"
-#include "importer/blob_cache.h"
+#include "importer/layer_preparer.h"
 #include "importer/plan.h"
 #include "importer/progress.h"
 #include "importer/report.h"
@@ -17,19 +19,38 @@
 namespace ppa {
 
 struct PushOptions {
-  ManifestFormat format = ManifestFormat::kDocker;
-  CompressionOptions compression;
-  std::string spool_dir;  // temporary compressed layers (inside the work dir)
-  // Layers verified/compressed concurrently (<= 0: the number of cores).
-  // Uploads and manifests stay on the calling thread, in plan order.
-  int jobs = 0;
-  BlobCache* cache = nullptr;  // not owned; null: no blob cache
+  ManifestFormat format = ManifestFormat::kDocker;  // the preparer's format too
   ProgressDisplay* progress = nullptr;  // not owned; null: no progress lines
 };
 
-// Thread-safety: runs worker threads internally; `sink` must be thread-safe
-// (every BlobSink is); `reporter` is only used from the calling thread.
-void PushImages(const ImportPlan& plan, BlobSink& sink, const PushOptions& options,
-                Reporter& reporter);
+class ImagePusher;
+
+// The Images stage for one archive. Layers are verified/compressed by
+// `preparer`'s workers (which may have started during Unpack).
+// Thread-compatible: one thread at a time (the pipeline hands it from the
+// AheadOfUnpack thread to the main thread with a join). `sink` must be
+// thread-safe (every BlobSink is); `reporter` is used by Push only.
+class ImagesStage {
+ public:
+  ImagesStage(BlobSink& sink, LayerPreparer& preparer, PushOptions options);
+  ~ImagesStage();
+  ImagesStage(const ImagesStage&) = delete;
+  ImagesStage& operator=(const ImagesStage&) = delete;
+
+  // Uploads the layers of `image` to `repo` before the plan is final (never
+  // its config or manifest); stops between layers once `stop` is set. Push
+  // then finds them present and reports them as sent.
+  Status PushLayersAhead(const ImageSource& image, const std::string& repo,
+                         const std::atomic<bool>& stop);
+
+  // Pushes every planned image (blobs, config, then its manifest), then the
+  // manifest lists of multi-arch entries, in plan order.
+  void Push(const ImportPlan& plan, Reporter& reporter);
+
+ private:
+  BlobSink& sink_;
+  PushOptions options_;
+  std::unique_ptr<ImagePusher> pusher_;
+};
 
 }  // namespace ppa

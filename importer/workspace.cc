@@ -12,9 +12,23 @@
 #include "archive/unpack.h"
 
 namespace ppa {
-namespace {
 
-// Reads and merges manifest.yaml / manifest.json; nullopt when neither exists.
+Result<UniqueFd> LockWorkdir(const std::string& workdir,
+                             const std::function<void(const std::string&)>& say) {
+  PPA_RETURN_IF_ERROR(MakeDirs(workdir));
+  std::string path = AbsolutePath(workdir) + "/.lock";
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return ErrnoError("cannot open lock file", path, errno);
+  UniqueFd lock(fd);
+  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return lock;
+  if (errno != EWOULDBLOCK) return ErrnoError("cannot lock", path, errno);
+  say("Waiting for another ppa-import run that uses '" + AbsolutePath(workdir) + "'...");
+  while (::flock(fd, LOCK_EX) != 0) {
+    if (errno != EINTR) return ErrnoError("cannot lock", path, errno);
+  }
+  return lock;
+}
+
 Result<std::optional<PpaManifest>> ReadPpaManifest(const std::string& root,
                                                    const std::vector<std::string>& files) {
   auto has = [&](const char* name) {
@@ -35,24 +49,6 @@ Result<std::optional<PpaManifest>> ReadPpaManifest(const std::string& root,
   }
   if (!yaml && !json) return std::optional<PpaManifest>();
   return std::optional<PpaManifest>(MergePpaManifests(yaml, json));
-}
-
-}  // namespace
-
-Result<UniqueFd> LockWorkdir(const std::string& workdir,
-                             const std::function<void(const std::string&)>& say) {
-  PPA_RETURN_IF_ERROR(MakeDirs(workdir));
-  std::string path = AbsolutePath(workdir) + "/.lock";
-  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) return ErrnoError("cannot open lock file", path, errno);
-  UniqueFd lock(fd);
-  if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return lock;
-  if (errno != EWOULDBLOCK) return ErrnoError("cannot lock", path, errno);
-  say("Waiting for another ppa-import run that uses '" + AbsolutePath(workdir) + "'...");
-  while (::flock(fd, LOCK_EX) != 0) {
-    if (errno != EINTR) return ErrnoError("cannot lock", path, errno);
-  }
-  return lock;
 }
 
 Result<Workspace> PrepareWorkspace(const std::string& workdir) {

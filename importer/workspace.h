@@ -41,6 +41,11 @@ struct UnpackedArchive {
   std::optional<PpaManifest> manifest;  // merged; nullopt when the archive has none
 };
 
+// Reads and merges manifest.yaml / manifest.json among `files` (relative to
+// `root`); nullopt when neither exists.
+Result<std::optional<PpaManifest>> ReadPpaManifest(const std::string& root,
+                                                   const std::vector<std::string>& files);
+
 // Unpacks `archive` into ws.root (limits from `unpack`) and reads its
 // manifests. Any error here means the archive itself is unreadable or unsafe
 // (exit status 3).

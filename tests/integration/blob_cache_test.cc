@@ -4,6 +4,8 @@
 
 #include <filesystem>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/support/load_fixture.h"
 
 namespace ppa::test {
@@ -44,6 +46,39 @@ TEST_F(BlobCacheLoadTest, LostBlobIsUploadedAgainDespiteTheCache) {
   ExpectVerified("ibmcom/portal-db:2.1.0-amd64");
   ExpectVerified("ibmcom/portal-worker:2.1.0-amd64");
   ExpectVerified("ibmcom/portal-tools:2.1.0-amd64");
+}
+
+// The cache remembers which repositories of a registry hold each blob: a
+// second namespace gets every layer by a cross-repository mount from the
+// first, none is compressed or uploaded again.
+TEST_F(BlobCacheLoadTest, SecondNamespaceMountsTheLayersOfAnEarlierRun) {
+  std::string archive = Archive(::ppa::samples::DemoSampleSpec(), "sample.tgz");
+  ProcessResult first = Load(archive);
+  ASSERT_EQ(first.exit_code, 0) << Output(first);
+
+  ProcessResult second = RunProcess(
+      {PPA_IMPORT_BINARY, "load", "--archive", archive, "--namespace", "other_ns", "--registry",
+       registry_->host(), "--plain-http", "--json", "-"},
+      std::nullopt, {{"HOME", dir_.path()}}, dir_.path());
+  ASSERT_EQ(second.exit_code, 0) << Output(second);
+  auto report = nlohmann::json::parse(second.stdout_text);
+  int layers = 0;
+  for (const auto& image : report["archives"][0]["images"]) {
+    if (!image.contains("blobs")) continue;  // manifest lists
+    for (const auto& blob : image["blobs"]) {
+      if (!blob.contains("diff_id")) continue;  // the config
+      ++layers;
+      EXPECT_NE(blob["action"], "uploaded") << image["name"] << " " << blob["digest"];
+    }
+  }
+  EXPECT_GT(layers, 0);
+  EXPECT_GT(registry_->CountLogLines("mount=sha256"), 0);
+  for (const char* image : {"ibmcom/portal:2.1.0-amd64", "ibmcom/portal-db:2.1.0-amd64"}) {
+    TempDir out("ppa-skopeo-out");
+    Status s = SkopeoCopyToDir("docker://" + registry_->host() + "/other_ns/" + image,
+                               out.Join("img"));
+    EXPECT_TRUE(s.ok()) << image << ": " << s.ToString();
+  }
 }
 
 TEST_F(BlobCacheLoadTest, ZstdAndNoneCompressionLandVerified) {

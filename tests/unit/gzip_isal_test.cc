@@ -3,6 +3,9 @@
 #include "docker_io/gzip_isal.h"
 
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include <set>
 #include <zlib.h>
 #include <zstd.h>
 
@@ -193,9 +196,37 @@ TEST(BlobCache, RoundTripAndMisses) {
 
 TEST(BlobCache, UnusablePathDisablesIt) {
   BlobCache cache("/proc/no/such/dir/blobs.db");
-  EXPECT_FALSE(cache.enabled());
-  EXPECT_FALSE(cache.Lookup("sha256:a", "none").has_value());
   cache.Store("sha256:a", "none", {"sha256:a", 1});  // no effect, no crash
+  EXPECT_FALSE(cache.Lookup("sha256:a", "none").has_value());
+  cache.RecordSeen("reg/", "ns/app", "sha256:a");
+  EXPECT_TRUE(cache.SeenIn("reg/", "sha256:a").empty());
+}
+
+TEST(BlobCache, NothingIsCreatedBeforeFirstUse) {
+  test::TempDir dir("ppa-cache");
+  std::string path = dir.Join("sub/blobs.db");
+  BlobCache cache(path);
+  EXPECT_TRUE(cache.enabled());
+  EXPECT_FALSE(std::filesystem::exists(dir.Join("sub")));
+  EXPECT_FALSE(cache.Lookup("sha256:a", "none").has_value());
+  EXPECT_TRUE(std::filesystem::exists(path));
+}
+
+TEST(BlobCache, SeenRepositoriesAreKeptPerTarget) {
+  test::TempDir dir("ppa-cache");
+  BlobCache cache(dir.Join("blobs.db"));
+  EXPECT_TRUE(cache.SeenIn("reg:5000/", "sha256:a").empty());
+  cache.RecordSeen("reg:5000/", "ns/app", "sha256:a");
+  cache.RecordSeen("reg:5000/", "ns/db", "sha256:a");
+  cache.RecordSeen("reg:5000/", "ns/app", "sha256:a");  // again: no duplicate
+  cache.RecordSeen("other:5000/", "ns/web", "sha256:a");
+  cache.RecordSeen("reg:5000/", "ns/web", "sha256:b");
+  auto seen = cache.SeenIn("reg:5000/", "sha256:a");
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()),
+            (std::set<std::string>{"ns/app", "ns/db"}));
+  EXPECT_EQ(cache.SeenIn("reg:5000/", "sha256:a", 1).size(), 1u);
+  EXPECT_EQ(cache.SeenIn("other:5000/", "sha256:a"), std::vector<std::string>{"ns/web"});
 }
 
 }  // namespace

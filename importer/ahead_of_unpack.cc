@@ -1,0 +1,87 @@
+#include "importer/ahead_of_unpack.h"
+
+#include "importer/workspace.h"
+
+namespace ppa {
+namespace {
+
+bool IsPpaManifest(const std::string& rel) {
+  return rel == "manifest.yaml" || rel == "manifest.json";
+}
+
+}  // namespace
+
+AheadOfUnpack::AheadOfUnpack(PlanInput base, LayerPreparer& preparer, ImagesStage* images)
+    : input_(std::move(base)), preparer_(preparer), images_(images) {
+  input_.files.clear();
+  input_.manifest.reset();
+  if (images_) thread_ = std::thread([this] { Run(); });
+}
+
+AheadOfUnpack::~AheadOfUnpack() { Stop(); }
+
+void AheadOfUnpack::OnFile(const std::string& rel) {
+  preparer_.Speculate(input_.root + "/" + rel, rel);
+  if (!images_) return;
+  {
+    std::lock_guard lock(mu_);
+    finished_.push_back(rel);
+  }
+  cv_.notify_one();
+}
+
+void AheadOfUnpack::Stop() {
+  {
+    std::lock_guard lock(mu_);
+    closing_ = true;
+  }
+  stop_ = true;
+  cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void AheadOfUnpack::Run() {
+  while (true) {
+    std::vector<std::string> batch;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [this] { return closing_ || !finished_.empty(); });
+      if (closing_) return;
+      batch.assign(finished_.begin(), finished_.end());
+      finished_.clear();
+    }
+    bool manifest_changed = false;
+    for (auto& rel : batch) {
+      manifest_changed = manifest_changed || IsPpaManifest(rel);
+      input_.files.push_back(std::move(rel));
+    }
+    if (give_up_) continue;
+    if (manifest_changed) {
+      auto manifest = ReadPpaManifest(input_.root, input_.files);
+      if (!manifest.ok()) {
+        give_up_ = true;  // the final plan reports it
+        continue;
+      }
+      input_.manifest = std::move(manifest).value();
+    }
+    if (input_.manifest) UploadPlanned();
+  }
+}
+
+void AheadOfUnpack::UploadPlanned() {
+  ImportPlan plan = BuildImportPlan(input_);
+  for (const auto& group : plan.groups) {
+    for (const auto& image : group.images) {
+      if (stop_) return;
+      if (!image.problem.ok() || !image.source) continue;  // maybe not unpacked yet
+      const std::string& repo = image.target.repository;
+      if (!done_.insert(repo + "@" + image.source->config_digest).second) continue;
+      if (!images_->PushLayersAhead(*image.source, repo, stop_).ok()) {
+        give_up_ = true;  // the main thread tries again and reports
+        return;
+      }
+    }
+  }
+}
+
+}  // namespace ppa

@@ -1,0 +1,72 @@
+// Work started while the Unpack stage is still writing the archive, so that
+// both cores stay busy instead of unpacking everything first:
+//
+//  - every finished image file is read and its layers are queued on the
+//    LayerPreparer (verified and compressed by its workers);
+//  - once the PPA manifest has been unpacked (it usually comes first), the
+//    images it plans onto finished files get their layers uploaded to their
+//    target repositories, on a thread of this class.
+//
+// Nothing here decides anything: configs and manifests wait for the final
+// plan, made after Unpack from the complete archive, and every blob is
+// checked again then (HEAD). A failure here only means the work is done
+// later, on the main thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "archive/ppa_manifest.h"
+#include "importer/layer_preparer.h"
+#include "importer/plan.h"
+#include "importer/push_images.h"
+
+namespace ppa {
+
+class AheadOfUnpack {
+ public:
+  // `base` is the plan input without files and manifest (root, scratch,
+  // registry prefix, namespace, architectures, image_tarball). `images` may
+  // be null: then layers are only prepared, never uploaded (a dry run).
+  // `preparer` and `images` must outlive this object.
+  AheadOfUnpack(PlanInput base, LayerPreparer& preparer, ImagesStage* images);
+  // Stop()s.
+  ~AheadOfUnpack();
+  AheadOfUnpack(const AheadOfUnpack&) = delete;
+  AheadOfUnpack& operator=(const AheadOfUnpack&) = delete;
+
+  // UnpackOptions::on_file: `rel` has been written completely.
+  void OnFile(const std::string& rel);
+
+  // Finishes the upload in flight and joins the thread; `images` is the
+  // caller's alone afterwards. Idempotent.
+  void Stop();
+
+ private:
+  void Run();
+  // Plans with what has been unpacked so far and uploads the layers of the
+  // images not handled yet.
+  void UploadPlanned();
+
+  PlanInput input_;  // files and manifest: what has been unpacked so far
+  LayerPreparer& preparer_;
+  ImagesStage* images_;
+  std::set<std::string> done_;  // "repository@config digest" handled already
+  bool give_up_ = false;        // the manifest is unreadable, or an upload failed
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::string> finished_;  // guarded by mu_: files not yet taken in
+  bool closing_ = false;              // guarded by mu_
+  std::atomic<bool> stop_{false};
+  std::thread thread_;  // last: uses the members above
+};
+
+}  // namespace ppa

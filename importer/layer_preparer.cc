@@ -1,0 +1,222 @@
+#include "importer/layer_preparer.h"
+
+#include <unistd.h>
+
+#include <condition_variable>
+#include <thread>
+
+namespace ppa {
+
+// A fixed set of worker threads running queued tasks in FIFO order. The
+// destructor finishes the queued tasks and joins. Thread-safe.
+class WorkerPool {
+ public:
+  explicit WorkerPool(int threads) {
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+  }
+  ~WorkerPool() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  // Queues `task` last, or first when `urgent`.
+  void Submit(std::function<void()> task, bool urgent = false) {
+    {
+      std::lock_guard lock(mu_);
+      if (urgent) {
+        tasks_.push_front(std::move(task));
+      } else {
+        tasks_.push_back(std::move(task));
+      }
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void Run() {
+    while (true) {
+      std::function<void()> task;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+        if (tasks_.empty()) return;
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      task();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+int JobsFor(int requested) {
+  if (requested > 0) return requested;
+  unsigned cores = std::thread::hardware_concurrency();
+  return cores == 0 ? 2 : static_cast<int>(cores);
+}
+
+namespace {
+
+// Image files come as tarballs, whole-file compressed or not. Charts (.tgz)
+// match too; reading one finds no image and costs little.
+bool LooksLikeImageFile(const std::string& rel) {
+  for (const char* suffix : {".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.xz", ".tar.bz2"}) {
+    std::string_view s(suffix);
+    if (rel.size() > s.size() && rel.compare(rel.size() - s.size(), s.size(), s) == 0) return true;
+  }
+  return false;
+}
+
+Status Cancelled() { return IoError("layer preparation cancelled"); }
+
+}  // namespace
+
+LayerPreparer::LayerPreparer(BlobSink& sink, PreparerOptions options)
+    : sink_(sink),
+      options_(std::move(options)),
+      pool_(std::make_unique<WorkerPool>(JobsFor(options_.jobs))) {}
+
+LayerPreparer::~LayerPreparer() {
+  cancelled_ = true;  // what is still queued is not needed any more
+  pool_.reset();      // every queued task has finished now
+  auto remove = [](const Result<LayerBlob>& blob) {
+    if (blob.ok() && blob->spooled) ::unlink(blob->file.path.c_str());
+  };
+  for (auto& [key, entry] : blobs_) remove(entry.blob.get());
+  for (const auto& blob : reprepared_) remove(*blob);
+}
+
+std::string LayerPreparer::KeyOf(const LayerSource& layer) {
+  return layer.diff_id + "|" + CompressionName(layer.compression) + "|" + layer.digest;
+}
+
+void LayerPreparer::Speculate(const std::string& path, const std::string& rel) {
+  if (!LooksLikeImageFile(rel)) return;
+  auto promise = std::make_shared<std::promise<Result<std::string>>>();
+  {
+    std::lock_guard lock(mu_);
+    // A later entry of the same name replaced the file: read it again.
+    tarballs_[path] = promise->get_future().share();
+  }
+  // Reading an image file takes little and tells the plan what it holds: it
+  // goes before the layers already queued.
+  pool_->Submit([this, promise, path, rel] { promise->set_value(ReadAhead(path, rel)); },
+                /*urgent=*/true);
+}
+
+Result<std::string> LayerPreparer::ReadAhead(const std::string& path, const std::string& rel) {
+  if (cancelled_) return Cancelled();
+  PPA_ASSIGN_OR_RETURN(std::string tar, PrepareImageTarball(path, options_.spool_dir));
+  auto images = ReadImageTarball(tar, rel);
+  if (!images.ok()) return tar;  // not an image file (a chart?): the plan will say
+  std::lock_guard lock(mu_);
+  for (const auto& image : *images) {
+    if (!image.problem.ok()) continue;
+    for (const auto& layer : image.layers) QueueLocked(image, layer, "", true);
+  }
+  return tar;
+}
+
+Result<std::string> LayerPreparer::ImageTarball(const std::string& path) {
+  std::shared_future<Result<std::string>> ahead;
+  {
+    std::lock_guard lock(mu_);
+    auto it = tarballs_.find(path);
+    if (it != tarballs_.end()) ahead = it->second;
+  }
+  if (ahead.valid()) {
+    const Result<std::string>& tar = ahead.get();
+    if (tar.ok()) return *tar;
+  }
+  return PrepareImageTarball(path, options_.spool_dir);
+}
+
+const std::shared_future<Result<LayerBlob>>& LayerPreparer::Pending(const ImageSource& image,
+                                                                    const LayerSource& layer,
+                                                                    const std::string& repo) {
+  std::lock_guard lock(mu_);
+  return QueueLocked(image, layer, repo, false).blob;
+}
+
+bool LayerPreparer::Speculative(const LayerSource& layer) {
+  std::lock_guard lock(mu_);
+  auto it = blobs_.find(KeyOf(layer));
+  return it != blobs_.end() && it->second.speculative;
+}
+
+LayerPreparer::Entry& LayerPreparer::QueueLocked(const ImageSource& image,
+                                                 const LayerSource& layer,
+                                                 const std::string& repo, bool speculative) {
+  std::string key = KeyOf(layer);
+  auto it = blobs_.find(key);
+  if (it != blobs_.end()) return it->second;
+  auto promise = std::make_shared<std::promise<Result<LayerBlob>>>();
+  it = blobs_.emplace(key, Entry{promise->get_future().share(), speculative}).first;
+  // The task keeps its own copy of the image (a few KiB: config and layer
+  // list), so it may outlive the plan it came from.
+  auto copy = std::make_shared<const ImageSource>(image);
+  size_t index = static_cast<size_t>(&layer - image.layers.data());
+  pool_->Submit([this, promise, copy, index, repo] {
+    promise->set_value(Prepare(*copy, copy->layers[index], repo));
+  });
+  return it->second;
+}
+
+// Whether the blob cache says the target already holds `digest` (in `repo`
+// when given, else anywhere), and `repo` really has it when given (HEAD).
+bool LayerPreparer::CacheKnowsTargetHas(const std::string& digest, const std::string& repo) {
+  if (!repo.empty()) {
+    Result<bool> has = sink_.HasBlob(repo, digest);
+    return has.ok() && *has;
+  }
+  return !options_.cache_scope.empty() &&
+         !options_.cache->SeenIn(options_.cache_scope, digest, 1).empty();
+}
+
+// Runs on a worker. A cached blob the target already has is only verified
+// (one hashing pass, no compression); anything else is compressed/verified.
+// Uploading code confirms with the registry before trusting either.
+Result<LayerBlob> LayerPreparer::Prepare(const ImageSource& image, const LayerSource& layer,
+                                         const std::string& repo) {
+  if (cancelled_) return Cancelled();
+  BlobCache* cache = options_.cache;
+  const std::string settings = options_.compression.Key();
+  bool cacheable = cache && layer.compression == Compression::kNone;
+  if (cacheable) {
+    if (auto hit = cache->Lookup(layer.diff_id, settings)) {
+      if (CacheKnowsTargetHas(hit->digest, repo)) {
+        return KnownLayerBlob(image, layer, options_.format, options_.compression, hit->digest,
+                              hit->size);
+      }
+    }
+  }
+  Result<LayerBlob> blob = PrepareLayerBlob(image, layer, options_.spool_dir, options_.format,
+                                            options_.compression);
+  if (cacheable && blob.ok()) cache->Store(layer.diff_id, settings, {blob->digest, blob->size});
+  return blob;
+}
+
+Result<const LayerBlob*> LayerPreparer::Reprepare(const ImageSource& image,
+                                                  const LayerSource& layer) {
+  auto fresh = std::make_unique<Result<LayerBlob>>(PrepareLayerBlob(
+      image, layer, options_.spool_dir, options_.format, options_.compression));
+  if (!fresh->ok()) return fresh->status();
+  if (options_.cache && layer.compression == Compression::kNone) {
+    // e.g. another ISA-L build made other bytes: cache what we have now
+    options_.cache->Store(layer.diff_id, options_.compression.Key(),
+                          {(*fresh)->digest, (*fresh)->size});
+  }
+  std::lock_guard lock(mu_);
+  reprepared_.push_back(std::move(fresh));
+  return &*(*reprepared_.back());
+}
+
+}  // namespace ppa

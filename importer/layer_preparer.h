@@ -1,0 +1,111 @@
+// Layer preparation for the Images stage: each distinct layer of a run is
+// verified (diff_id) and turned into its blob (compressed to a spool file, or
+// the stored bytes) once, on worker threads.
+//
+// Work starts as early as possible: while the Unpack stage is still writing
+// the archive, every image file it has finished (Speculate) is read and its
+// layers are queued, so the two cores inflate the archive and compress layers
+// at the same time. The Plan stage then reuses those image files
+// (ImageTarball) and the Images stage picks up the prepared blobs (Pending).
+// A layer prepared ahead that failed is prepared again from the planned image
+// (Reprepare): speculation never decides the fate of an image.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "docker_io/blob_sink.h"
+#include "docker_io/image_source.h"
+#include "docker_io/layer_blob.h"
+#include "importer/blob_cache.h"
+
+namespace ppa {
+
+class WorkerPool;
+
+struct PreparerOptions {
+  ManifestFormat format = ManifestFormat::kDocker;
+  CompressionOptions compression;
+  std::string spool_dir;  // spool files and inflated image files (inside the work dir)
+  int jobs = 0;           // worker threads (<= 0: the number of cores)
+  BlobCache* cache = nullptr;  // not owned; null: no blob cache
+  // The target in the blob cache's "seen" records (BlobSink::Locate("")); ""
+  // when nothing may be recorded (a dry run).
+  std::string cache_scope;
+};
+
+class LayerPreparer {
+ public:
+  // `sink` answers the HEAD requests that let a cached blob skip compression.
+  LayerPreparer(BlobSink& sink, PreparerOptions options);
+  // Waits for queued work, then removes every spool file.
+  ~LayerPreparer();
+  LayerPreparer(const LayerPreparer&) = delete;
+  LayerPreparer& operator=(const LayerPreparer&) = delete;
+
+  const PreparerOptions& options() const { return options_; }
+
+  // Unpack's on_file hook: `path` (absolute) is a finished file of the
+  // archive, `rel` its archive-relative name. A file that looks like an image
+  // file is read on a worker and its layers are queued. Thread-safe.
+  void Speculate(const std::string& path, const std::string& rel);
+
+  // The uncompressed image tarball for image file `path`: the one prepared
+  // by Speculate when there was one, else made now (PrepareImageTarball).
+  Result<std::string> ImageTarball(const std::string& path);
+
+  // The blob of `layer` (an element of image.layers) of `image`, being prepared on a worker (queued now
+  // unless it already is). `repo` is where it will be pushed: a blob the
+  // cache knows and `repo` has is only verified, not compressed. The future
+  // stays valid for the life of the preparer.
+  const std::shared_future<Result<LayerBlob>>& Pending(const ImageSource& image,
+                                                       const LayerSource& layer,
+                                                       const std::string& repo);
+
+  // True when the Pending blob of `layer` was started from a speculative read
+  // (so an error in it says nothing yet about the planned image).
+  bool Speculative(const LayerSource& layer);
+
+  // Prepares `layer` again on the calling thread, always producing the blob's
+  // bytes (for a blob the cache knew but the target lacks, or a failed
+  // speculation). The result lives as long as the preparer.
+  Result<const LayerBlob*> Reprepare(const ImageSource& image, const LayerSource& layer);
+
+ private:
+  struct Entry {
+    std::shared_future<Result<LayerBlob>> blob;
+    bool speculative = false;
+  };
+
+  static std::string KeyOf(const LayerSource& layer);
+  // Queues `layer` unless it is already; the caller holds mu_.
+  Entry& QueueLocked(const ImageSource& image, const LayerSource& layer, const std::string& repo,
+                     bool speculative);
+  Result<LayerBlob> Prepare(const ImageSource& image, const LayerSource& layer,
+                            const std::string& repo);
+  // Runs on a worker: inflates/reads the image file and queues its layers.
+  Result<std::string> ReadAhead(const std::string& path, const std::string& rel);
+  bool CacheKnowsTargetHas(const std::string& digest, const std::string& repo);
+
+  BlobSink& sink_;
+  PreparerOptions options_;
+  std::mutex mu_;
+  std::map<std::string, Entry> blobs_;                                  // guarded by mu_
+  std::map<std::string, std::shared_future<Result<std::string>>> tarballs_;  // guarded by mu_
+  std::vector<std::unique_ptr<Result<LayerBlob>>> reprepared_;  // guarded by mu_
+  std::atomic<bool> cancelled_{false};
+  std::unique_ptr<WorkerPool> pool_;  // last: its tasks use the members above
+};
+
+// Worker threads for `requested` jobs (<= 0: the number of cores).
+int JobsFor(int requested);
+
+}  // namespace ppa

@@ -1,0 +1,168 @@
+// Work started during Unpack: image files read and layers prepared as they
+// are unpacked, layers uploaded once the PPA manifest is known, manifests
+// only in the final push (here into an OCI image layout).
+#include "importer/ahead_of_unpack.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#include "docker_io/oci_layout_sink.h"
+#include "importer/report.h"
+#include "samples/generator/sample_archive.h"
+#include "importer/workspace.h"
+#include "tests/support/process.h"
+#include "tests/support/raw_tar.h"
+
+namespace ppa {
+namespace {
+
+namespace fs = std::filesystem;
+using samples::ImageSpec;
+using samples::ImageTarballSpec;
+using samples::LayerSpec;
+
+bool HasBlob(const std::string& layout, const std::string& digest) {
+  return fs::exists(fs::path(layout) / "blobs/sha256" / digest.substr(7));
+}
+
+// Waits (at most 30 s) until `done` holds.
+template <typename F>
+bool Eventually(F done) {
+  for (int i = 0; i < 3000 && !done(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+class AheadOfUnpackTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = dir_.Join("root");
+    scratch_ = dir_.Join("scratch");
+    layout_ = dir_.Join("layout");
+    fs::create_directories(root_ + "/images");
+    fs::create_directories(scratch_);
+    ImageSpec app{{"ibmcom/app:1.0"}, "linux", "amd64", "", {"/bin/sh"},
+                  {LayerSpec{1, 20, 4096}, LayerSpec{2, 10, 2048}}};
+    ImageTarballSpec spec{samples::ImageTarballFormat::kDockerLegacy, false, 6, {app}};
+    auto written = samples::WriteImageTarballFile(spec, root_ + "/images/app.tar");
+    ASSERT_TRUE(written.ok()) << written.status().ToString();
+    image_ = written->front();
+    samples::YamlReference ref{"ibmcom/app:1.0-amd64", "", "linux", "amd64", "",
+                               "images/app.tar"};
+    test::WriteFileOrDie(root_ + "/manifest.yaml",
+                         samples::RenderManifestYaml({{"ibmcom/app:1.0", {ref}}}, {}));
+    auto sink = MakeOciLayoutSink(layout_);
+    ASSERT_TRUE(sink.ok()) << sink.status().ToString();
+    sink_ = std::move(sink).value();
+  }
+
+  PlanInput Input(LayerPreparer& preparer) {
+    return PlanInput{root_, {}, std::nullopt, scratch_, "", "ns", {},
+                     [&preparer](const std::string& path) { return preparer.ImageTarball(path); }};
+  }
+
+  PreparerOptions Options() {
+    PreparerOptions options;
+    options.format = ManifestFormat::kOci;
+    options.spool_dir = scratch_;
+    options.jobs = 2;
+    return options;
+  }
+
+  test::TempDir dir_{"ppa-ahead"};
+  std::string root_, scratch_, layout_;
+  samples::WrittenImage image_;
+  std::unique_ptr<BlobSink> sink_;
+};
+
+TEST_F(AheadOfUnpackTest, UploadsLayersBeforeThePlanAndManifestsOnlyAfter) {
+  LayerPreparer preparer(*sink_, Options());
+  ImagesStage images(*sink_, preparer, PushOptions{ManifestFormat::kOci, nullptr});
+  PlanInput input = Input(preparer);
+  AheadOfUnpack ahead(input, preparer, &images);
+  ahead.OnFile("manifest.yaml");
+  ahead.OnFile("images/app.tar");
+
+  // The layers land (compressed: their digests are not the diff_ids) while
+  // "Unpack" is still going; neither the config nor a manifest does.
+  auto layer_blobs = [&] {
+    int n = 0;
+    for (const auto& entry : fs::directory_iterator(layout_ + "/blobs/sha256")) {
+      (void)entry;
+      ++n;
+    }
+    return n;
+  };
+  ASSERT_TRUE(Eventually([&] { return fs::exists(layout_ + "/blobs/sha256") && layer_blobs() == 2; }));
+  ahead.Stop();
+  EXPECT_FALSE(HasBlob(layout_, image_.config_digest));
+  EXPECT_FALSE(HasBlob(layout_, image_.diff_ids[0]));
+
+  input.files = {"manifest.yaml", "images/app.tar"};
+  auto manifest = ReadPpaManifest(root_, input.files);
+  ASSERT_TRUE(manifest.ok());
+  input.manifest = *manifest;
+  ImportPlan plan = BuildImportPlan(input);
+  std::ostringstream out, err;
+  Reporter reporter(out, err, /*quiet=*/true);
+  images.Push(plan, reporter);
+  ASSERT_EQ(reporter.failed_items(), 0) << err.str();
+  EXPECT_TRUE(HasBlob(layout_, image_.config_digest));
+  // The image, then its manifest list. The layers sent ahead are reported as
+  // uploaded (once), the config too.
+  ASSERT_EQ(reporter.items().size(), 2u);
+  ASSERT_EQ(reporter.items()[0].kind, ItemResult::Kind::kImage);
+  int uploaded = 0;
+  for (const auto& blob : reporter.items()[0].blobs) {
+    if (blob.action == BlobResult::Action::kUploaded) ++uploaded;
+  }
+  EXPECT_EQ(uploaded, 3);
+  EXPECT_EQ(reporter.transfer().blobs_uploaded, 3);
+}
+
+TEST_F(AheadOfUnpackTest, WithoutAManifestNothingIsUploadedAhead) {
+  LayerPreparer preparer(*sink_, Options());
+  ImagesStage images(*sink_, preparer, PushOptions{ManifestFormat::kOci, nullptr});
+  AheadOfUnpack ahead(Input(preparer), preparer, &images);
+  ahead.OnFile("images/app.tar");
+  // The image file is read and its layers are prepared all the same.
+  auto tar = preparer.ImageTarball(root_ + "/images/app.tar");
+  ASSERT_TRUE(tar.ok());
+  EXPECT_EQ(*tar, root_ + "/images/app.tar");
+  auto sources = ReadImageTarball(*tar, "images/app.tar");
+  ASSERT_TRUE(sources.ok());
+  const ImageSource& source = sources->front();
+  for (const auto& layer : source.layers) {
+    EXPECT_TRUE(preparer.Speculative(layer));
+    const Result<LayerBlob>& blob = preparer.Pending(source, layer, "ns/ibmcom/app").get();
+    ASSERT_TRUE(blob.ok()) << blob.status().ToString();
+    EXPECT_EQ(blob->diff_id, layer.diff_id);
+  }
+  ahead.Stop();
+  EXPECT_FALSE(fs::exists(layout_ + "/blobs/sha256") && !fs::is_empty(layout_ + "/blobs/sha256"));
+}
+
+TEST_F(AheadOfUnpackTest, ReprepareMakesTheBlobFromTheImageItIsGiven) {
+  LayerPreparer preparer(*sink_, Options());
+  // A layer whose bytes do not hash to its diff_id (as when a speculative
+  // read saw a file that a later entry of the same name replaced) fails;
+  // Reprepare then makes the blob from the image it is given.
+  auto sources = ReadImageTarball(root_ + "/images/app.tar", "images/app.tar");
+  ASSERT_TRUE(sources.ok());
+  ImageSource damaged = sources->front();
+  damaged.layers[0].offset += 1;  // hashes to something else than the diff_id
+  const Result<LayerBlob>& bad = preparer.Pending(damaged, damaged.layers[0], "").get();
+  EXPECT_FALSE(bad.ok());
+  EXPECT_FALSE(preparer.Speculative(damaged.layers[0]));  // a planned request: final
+  auto again = preparer.Reprepare(sources->front(), sources->front().layers[0]);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ((*again)->diff_id, image_.diff_ids[0]);
+}
+
+}  // namespace
+}  // namespace ppa
