@@ -243,7 +243,12 @@ Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::s
   return std::move(unpacker.result());
 }
 
-Status DecompressFile(const std::string& src_path, const std::string& dest_path) {
+Status DecompressFile(const std::string& src_path, const std::string& dest_path,
+                      uint64_t max_bytes) {
+  if (max_bytes == 0) {
+    struct stat st {};
+    max_bytes = DefaultUnpackLimit(::stat(src_path.c_str(), &st) == 0 ? st.st_size : 0);
+  }
   internal::ArchiveReader a = internal::NewRawReader();
   PPA_RETURN_IF_ERROR(CheckArchive(
       a.get(), internal::OpenArchiveFast(a.get(), src_path, kReadBlock),
@@ -261,6 +266,13 @@ Status DecompressFile(const std::string& src_path, const std::string& dest_path)
     if (n == 0) break;
     if (n < 0) {
       return CheckArchive(a.get(), static_cast<int>(n), "cannot decompress '" + src_path + "'");
+    }
+    if (static_cast<uint64_t>(offset + n) > max_bytes) {
+      out.Reset();
+      ::unlink(dest_path.c_str());
+      return UnsafeArchive("'" + src_path + "' inflates past " + std::to_string(max_bytes) +
+                               " bytes (a decompression bomb?)",
+                           "raise the limit with --max-unpacked-size if the archive is trusted");
     }
     PPA_RETURN_IF_ERROR(WriteAll(fd, buf.data(), static_cast<size_t>(n), offset, dest_path));
     offset += n;

@@ -61,7 +61,10 @@ Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::s
                                    const UnpackOptions& options = {});
 
 // Writes the content of a file compressed as a whole (gzip, zstd, xz, bzip2)
-// to `dest_path` (mode 0600), streaming.
-Status DecompressFile(const std::string& src_path, const std::string& dest_path);
+// to `dest_path` (mode 0600), streaming. Past `max_bytes` of output (0:
+// DefaultUnpackLimit of the source's size) it stops with kUnsafeArchive (a
+// decompression bomb) and removes `dest_path`.
+Status DecompressFile(const std::string& src_path, const std::string& dest_path,
+                      uint64_t max_bytes = 0);
 
 }  // namespace ppa

@@ -2,7 +2,11 @@
 # Side-by-side benchmark: ppa-import vs the skopeo path (`tar xzf` +
 # `skopeo copy docker-archive:... docker://...` per image).
 #
-#   bench/run.sh [--scale N] [--rounds R] [--cache DIR] [--ppa-import BIN] [-- EXTRA ppa-import FLAGS]
+#   bench/run.sh [--scale N | --corpus skopeo] [--rounds R] [--cache DIR] [--ppa-import BIN]
+#                [-- EXTRA ppa-import FLAGS]
+#
+# --scale N uses bench/make_corpus.sh's corpus (default 1); --corpus skopeo
+# the differently made one of bench/make_corpus_skopeo.sh.
 #
 # Per round and tool (alternating A B A B): a fresh Debian docker-registry on
 # loopback with an empty storage folder; a cold import (skopeo's blob cache
@@ -14,6 +18,7 @@ set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 scale=1
+corpus_kind=main
 rounds=2
 cache=/tmp/ppa-bench
 ppa_import="$here/../build-perf/importer/ppa-import"
@@ -21,17 +26,27 @@ extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale) scale="$2"; shift 2 ;;
+    --corpus) corpus_kind="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
     --cache) cache="$2"; shift 2 ;;
     --ppa-import) ppa_import="$2"; shift 2 ;;
     --) shift; extra=("$@"); break ;;
-    *) echo "usage: $0 [--scale N] [--rounds R] [--cache DIR] [--ppa-import BIN] [-- FLAGS]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--scale N | --corpus skopeo] [--rounds R] [--cache DIR] [--ppa-import BIN] [-- FLAGS]" >&2; exit 2 ;;
   esac
 done
 ppa_import="$(readlink -f "$ppa_import")"
-corpus="$("$here/make_corpus.sh" --scale "$scale" --cache "$cache" | tail -1)"
-images="$cache/corpus-$scale.images"
-runs="$cache/runs-$scale"
+case "$corpus_kind" in
+  main)
+    corpus="$("$here/make_corpus.sh" --scale "$scale" --cache "$cache" | tail -1)"
+    images="$cache/corpus-$scale.images"
+    runs="$cache/runs-$scale" ;;
+  skopeo)
+    corpus="$("$here/make_corpus_skopeo.sh" --cache "$cache" | tail -1)"
+    images="$cache/corpus-skopeo.images"
+    scale=skopeo
+    runs="$cache/runs-skopeo" ;;
+  *) echo "unknown corpus '$corpus_kind' (main, skopeo)" >&2; exit 2 ;;
+esac
 rm -rf "$runs" && mkdir -p "$runs"
 results="$runs/results.txt"
 : >"$results"
@@ -49,8 +64,8 @@ tool_skopeo() {
   local host="$1" work="$2"
   mkdir -p "$work"
   tar -C "$work" -xzf "$corpus"
-  while read -r tarball ref; do
-    skopeo copy -q --dest-tls-verify=false "docker-archive:$work/$tarball" \
+  while read -r tarball ref transport; do
+    skopeo copy -q --dest-tls-verify=false "${transport:-docker-archive}:$work/$tarball" \
       "docker://$host/bench/$ref" >/dev/null
   done <"$images"
 }
