@@ -287,6 +287,30 @@ Result<LayerBlob> KnownLayerBlob(const ImageSource& image, const LayerSource& la
   return blob;
 }
 
+Result<LayerBlob> KnownStoredLayerBlob(const ImageSource& image, const LayerSource& layer,
+                                       ManifestFormat format) {
+  if (layer.compression == Compression::kNone || layer.digest.empty()) {
+    return InvalidInput("layer '" + layer.entry + "' has no stored digest to check");
+  }
+  PPA_ASSIGN_OR_RETURN(UniqueFd fd, OpenForRead(image.tarball));
+  Sha256 stored;
+  RangeReader reader(fd.get(), layer.offset, layer.size);
+  std::vector<char> buf(kChunk);
+  while (true) {
+    PPA_ASSIGN_OR_RETURN(size_t n, reader.Read(buf.data(), buf.size(), image.origin));
+    if (n == 0) break;
+    stored.Update(buf.data(), n);
+  }
+  LayerBlob blob;
+  blob.digest = stored.Finish();
+  if (blob.digest != layer.digest) return Mismatch(layer, "digest", layer.digest, blob.digest);
+  blob.diff_id = layer.diff_id;
+  blob.size = layer.size;
+  blob.media_type = MediaTypeFor(layer.compression, format);
+  blob.file = FileBody{image.tarball, layer.offset, layer.size};
+  return blob;
+}
+
 Status VerifyLayerDiffId(const ImageSource& image, const LayerSource& layer) {
   PPA_ASSIGN_OR_RETURN(UniqueFd fd, OpenForRead(image.tarball));
   std::string diff_id;

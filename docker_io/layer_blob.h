@@ -54,6 +54,13 @@ Result<LayerBlob> KnownLayerBlob(const ImageSource& image, const LayerSource& la
                                  ManifestFormat format, const CompressionOptions& options,
                                  const std::string& digest, uint64_t size);
 
+// A gzip or zstd layer whose stored digest (layer.digest, required) was
+// verified earlier to decompress to layer.diff_id (the blob cache says so):
+// only hashes the stored bytes against layer.digest, without decompressing.
+// The blob is the stored range. kInvalidInput on mismatch or no digest.
+Result<LayerBlob> KnownStoredLayerBlob(const ImageSource& image, const LayerSource& layer,
+                                       ManifestFormat format);
+
 // Hashes `layer` (uncompressed) and checks it against its diff_id without
 // producing a blob: the warm path when the blob cache already knows the
 // compressed digest. kInvalidInput on mismatch.

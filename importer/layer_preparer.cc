@@ -188,6 +188,9 @@ Result<LayerBlob> LayerPreparer::Prepare(const ImageSource& image, const LayerSo
                                          const std::string& repo) {
   if (cancelled_) return Cancelled();
   BlobCache* cache = options_.cache;
+  if (cache && layer.compression != Compression::kNone && !layer.digest.empty()) {
+    return PrepareStored(image, layer);
+  }
   const std::string settings = options_.compression.Key();
   bool cacheable = cache && layer.compression == Compression::kNone;
   if (cacheable) {
@@ -201,6 +204,21 @@ Result<LayerBlob> LayerPreparer::Prepare(const ImageSource& image, const LayerSo
   Result<LayerBlob> blob = PrepareLayerBlob(image, layer, options_.spool_dir, options_.format,
                                             options_.compression);
   if (cacheable && blob.ok()) cache->Store(layer.diff_id, settings, {blob->digest, blob->size});
+  return blob;
+}
+
+// A gzip/zstd layer is pushed as stored. Once its stored digest has been seen
+// to decompress to its diff_id, later runs only hash the stored bytes.
+Result<LayerBlob> LayerPreparer::PrepareStored(const ImageSource& image,
+                                               const LayerSource& layer) {
+  BlobCache& cache = *options_.cache;
+  const std::string settings = std::string("stored-") + CompressionName(layer.compression);
+  if (auto hit = cache.Lookup(layer.diff_id, settings); hit && hit->digest == layer.digest) {
+    return KnownStoredLayerBlob(image, layer, options_.format);
+  }
+  Result<LayerBlob> blob = PrepareLayerBlob(image, layer, options_.spool_dir, options_.format,
+                                            options_.compression);
+  if (blob.ok()) cache.Store(layer.diff_id, settings, {blob->digest, blob->size});
   return blob;
 }
 

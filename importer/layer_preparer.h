@@ -91,6 +91,7 @@ class LayerPreparer {
                      bool speculative);
   Result<LayerBlob> Prepare(const ImageSource& image, const LayerSource& layer,
                             const std::string& repo);
+  Result<LayerBlob> PrepareStored(const ImageSource& image, const LayerSource& layer);
   // Runs on a worker: inflates/reads the image file and queues its layers.
   Result<std::string> ReadAhead(const std::string& path, const std::string& rel);
   bool CacheKnowsTargetHas(const std::string& digest, const std::string& repo);

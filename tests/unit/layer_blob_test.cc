@@ -91,6 +91,29 @@ TEST(PrepareLayerBlob, GzipLayerWithWrongDiffIdOrDigest) {
   EXPECT_FALSE(truncated.Prepare().ok());
 }
 
+TEST(KnownStoredLayerBlob, HashesTheStoredBytesOnly) {
+  std::string tar = LayerTar();
+  std::string gz = test::Gzip(tar);
+  // The diff_id is not looked at (the cache vouches for it): a wrong one
+  // still passes, a wrong stored digest does not.
+  OneLayer a(gz, Compression::kGzip, Sha256Digest("not checked"));
+  a.image.layers[0].digest = Sha256Digest(gz);
+  auto x = KnownStoredLayerBlob(a.image, a.image.layers[0], ManifestFormat::kOci);
+  ASSERT_TRUE(x.ok()) << x.status().ToString();
+  EXPECT_EQ(x->digest, Sha256Digest(gz));
+  EXPECT_EQ(x->diff_id, Sha256Digest("not checked"));
+  EXPECT_EQ(x->file.offset, 3u);
+  EXPECT_EQ(x->size, gz.size());
+  EXPECT_EQ(x->media_type, media_types::kOciLayerGzip);
+
+  a.image.layers[0].digest = Sha256Digest("other bytes");
+  auto y = KnownStoredLayerBlob(a.image, a.image.layers[0], ManifestFormat::kOci);
+  ASSERT_FALSE(y.ok());
+  EXPECT_NE(y.status().message().find("layer.tar"), std::string::npos);
+  a.image.layers[0].digest.clear();
+  EXPECT_FALSE(KnownStoredLayerBlob(a.image, a.image.layers[0], ManifestFormat::kOci).ok());
+}
+
 TEST(PrepareLayerBlob, ZstdLayerIsVerifiedAndKept) {
   test::TempDir dir("ppa-zstd");
   std::string tar = LayerTar();
