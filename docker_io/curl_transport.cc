@@ -200,9 +200,11 @@ Status MapCurlError(CURLcode rc, const char* error_buffer, const HttpRequest& re
       return NetworkError(
           message, "cannot resolve " + where + ": check the host name, DNS and proxy settings");
     case CURLE_COULDNT_CONNECT:
-      return NetworkError(message, "cannot reach " + where +
-                                       ": check the network, a firewall or proxy, and that the "
-                                       "registry listens on that port");
+      // Refused or unreachable: retried briefly (a registry restarting).
+      return ConnectNetworkError(message,
+                                 "cannot reach " + where +
+                                     ": check the network, a firewall or proxy, and that the "
+                                     "registry listens on that port");
     case CURLE_OPERATION_TIMEDOUT:
       return TransientNetworkError(message, "cannot reach " + where +
                                                 ": the connection timed out; check the network, "

@@ -15,7 +15,16 @@ std::string HttpResponse::Header(std::string_view name) const {
 
 namespace {
 constexpr std::string_view kTransientMarker = " (transient network failure)";
+constexpr std::string_view kConnectMarker = " (could not connect)";
 }  // namespace
+
+Status ConnectNetworkError(std::string message, std::string hint) {
+  return NetworkError(std::move(message) + std::string(kConnectMarker), std::move(hint));
+}
+
+bool IsConnectNetworkError(const Status& status) {
+  return status.code() == StatusCode::kNetwork && status.message().ends_with(kConnectMarker);
+}
 
 Status TransientNetworkError(std::string message, std::string hint) {
   return NetworkError(std::move(message) + std::string(kTransientMarker), std::move(hint));

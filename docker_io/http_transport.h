@@ -77,8 +77,15 @@ std::unique_ptr<HttpTransport> MakeCurlTransport(const TransportOptions& options
 // A kNetwork Status for a failure that may not happen again when the same
 // request is sent again: connection reset or cut, timeout, empty reply.
 // Transports build these; the registry client's retry loop tests for them.
-// (Connection refused, DNS and TLS failures are not transient.)
+// (DNS and TLS failures are neither transient nor connect failures.)
 Status TransientNetworkError(std::string message, std::string hint = {});
 bool IsTransientNetworkError(const Status& status);
+
+// A kNetwork Status for a connection that could not be opened at all
+// (refused: nothing listens on the port; no route to the host). The server
+// may be restarting: the registry client retries these within a small time
+// budget of their own (RetryPolicy::max_connect_wait).
+Status ConnectNetworkError(std::string message, std::string hint = {});
+bool IsConnectNetworkError(const Status& status);
 
 }  // namespace ppa

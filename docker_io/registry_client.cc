@@ -12,6 +12,7 @@
 #include "docker_io/auth_challenge.h"
 #include "docker_io/digest.h"
 #include "docker_io/registry_errors.h"
+#include "docker_io/upload_headers.h"
 
 namespace ppa {
 namespace {
@@ -71,24 +72,6 @@ std::string Origin(std::string_view url) {
   return scheme + "://" + host;
 }
 
-// "scheme://host[:port]" of an absolute URL as written, or "".
-std::string UrlPrefix(const std::string& url) {
-  size_t scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) return {};
-  return url.substr(0, url.find_first_of("/?#", scheme_end + 3));
-}
-
-// Resolves a Location header against the URL of the request that returned
-// it (which may be on another host than the registry).
-std::string ResolveLocation(const std::string& request_url, const std::string& location) {
-  if (location.rfind("http://", 0) == 0 || location.rfind("https://", 0) == 0) return location;
-  std::string prefix = UrlPrefix(request_url);
-  if (location.rfind("//", 0) == 0) return prefix.substr(0, prefix.find("//")) + location;
-  if (location.rfind('/', 0) == 0) return prefix + location;
-  std::string dir = request_url.substr(0, request_url.find_first_of("?#"));
-  return dir.substr(0, dir.rfind('/') + 1) + location;
-}
-
 std::string AppendQuery(const std::string& url, std::string_view key, std::string_view value) {
   std::string out = url;
   size_t fragment = out.find('#');
@@ -120,19 +103,6 @@ bool IsPatchAccepted(long status) { return status == 202 || status == 201 || sta
 // the upload is then retried in chunks.
 bool RefusesMonolithic(long status) { return status == 413 || status == 405 || status == 501; }
 
-// The end of a "Range: 0-<end>" header ("bytes=" prefix tolerated).
-std::optional<uint64_t> RangeEnd(std::string_view range) {
-  if (range.rfind("bytes=", 0) == 0) range.remove_prefix(6);
-  size_t dash = range.find('-');
-  if (dash == std::string_view::npos || dash + 1 >= range.size()) return std::nullopt;
-  uint64_t end = 0;
-  for (char c : range.substr(dash + 1)) {
-    if (c < '0' || c > '9') return std::nullopt;
-    end = end * 10 + static_cast<uint64_t>(c - '0');
-  }
-  return end;
-}
-
 std::optional<uint64_t> ParseUnsigned(std::string_view text) {
   if (text.empty() || text.size() > 19) return std::nullopt;
   uint64_t value = 0;
@@ -158,6 +128,17 @@ std::vector<std::string> SplitScopes(const std::string& scope) {
     start = end + 1;
   }
   return out;
+}
+
+// The URL an upload continues at, from the Location of a response to
+// `request_url`; an unusable Location is the registry's protocol error.
+Result<std::string> ResolveSessionUrl(const std::string& request_url, const std::string& location,
+                                      const std::string& what) {
+  Result<std::string> url = ResolveUploadLocation(request_url, location);
+  if (url.ok()) return url;
+  return HttpError(what + " failed: " + url.status().message(),
+                   "the registry or a proxy in front of it does not follow the OCI "
+                   "distribution API");
 }
 
 }  // namespace
@@ -396,24 +377,43 @@ template <typename Attempt>
 Result<HttpResponse> RegistryClient::Retrying(const std::string& what, Attempt attempt) {
   const RetryPolicy& policy = options_.retry;
   const auto start = options_.clock->Now();
+  int failures = 0;          // retryable statuses and transient network failures
+  int connect_failures = 0;  // connections that could not be opened
+  Millis connect_waited{0};
   for (int n = 1;; ++n) {
     Result<HttpResponse> got = attempt();
-    bool transient = !got.ok() && IsTransientNetworkError(got.status());
-    bool retryable_status = got.ok() && IsRetryableStatus(got->status);
-    if (!transient && !retryable_status) return got;
-    Millis delay = NextDelay(n, got.ok() ? &*got : nullptr);
+    const bool connect = !got.ok() && IsConnectNetworkError(got.status());
+    const bool transient = !got.ok() && IsTransientNetworkError(got.status());
+    const bool retryable_status = got.ok() && IsRetryableStatus(got->status);
+    if (!connect && !transient && !retryable_status) return got;
     Millis spent = std::chrono::duration_cast<Millis>(options_.clock->Now() - start);
-    bool out_of_time = spent + delay > policy.max_total;
-    if (n >= policy.max_attempts || out_of_time) {
+    Millis delay;
+    bool out_of_attempts;
+    bool out_of_time;
+    if (connect) {
+      // The server is not there (yet): wait for it, within its own budget.
+      ++connect_failures;
+      Millis left = policy.max_connect_wait - connect_waited;
+      delay = std::min(NextDelay(connect_failures, nullptr), std::max(left, Millis(0)));
+      out_of_attempts = connect_failures >= policy.max_connect_attempts;
+      out_of_time = left <= Millis(0) || spent + delay > policy.max_total;
+    } else {
+      ++failures;
+      delay = NextDelay(failures, got.ok() ? &*got : nullptr);
+      out_of_attempts = failures >= policy.max_attempts;
+      out_of_time = spent + delay > policy.max_total;
+    }
+    if (out_of_attempts || out_of_time) {
       std::string tail = " (gave up after " + std::to_string(n) + " attempt(s) in " +
                          Seconds(spent) +
-                         (out_of_time && n < policy.max_attempts
+                         (out_of_time && !out_of_attempts && !connect
                               ? "; the next wait of " + Seconds(delay) + " exceeds the time limit"
                               : "") +
                          ")";
       Status error = got.ok() ? ErrorFor(*got, what) : got.status().WithContext(what + " failed");
       return Status(error.code(), error.message() + tail, error.hint());
     }
+    if (connect) connect_waited += delay;
     spdlog::debug("{}: {}; retrying in {} ms", what,
                   got.ok() ? std::to_string(got->status) : got.status().message(),
                   delay.count());
@@ -485,7 +485,7 @@ Result<RegistryClient::Session> RegistryClient::SessionFrom(const HttpResponse& 
                      "distribution API");
   }
   Session session;
-  session.url = ResolveLocation(request_url, location);
+  PPA_ASSIGN_OR_RETURN(session.url, ResolveSessionUrl(request_url, location, what));
   session.min_chunk = ParseUnsigned(started.Header("oci-chunk-min-length")).value_or(0);
   return session;
 }
@@ -562,7 +562,7 @@ Status RegistryClient::PatchStreamed(Session* session, const Payload& payload,
   PPA_ASSIGN_OR_RETURN(HttpResponse sent, SendAuthorized(patch, scope));
   if (!IsPatchAccepted(sent.status)) return ErrorFor(sent, what);
   if (!sent.Header("location").empty()) {
-    session->url = ResolveLocation(patch.url, sent.Header("location"));
+    PPA_ASSIGN_OR_RETURN(session->url, ResolveSessionUrl(patch.url, sent.Header("location"), what));
   }
   return Status::Ok();
 }
@@ -575,9 +575,9 @@ Result<uint64_t> RegistryClient::QueryUploadOffset(Session* session, const std::
   PPA_ASSIGN_OR_RETURN(HttpResponse got, Send(status, scope, what));
   if (got.status != 204 && got.status != 200 && got.status != 202) return ErrorFor(got, what);
   if (!got.Header("location").empty()) {
-    session->url = ResolveLocation(status.url, got.Header("location"));
+    PPA_ASSIGN_OR_RETURN(session->url, ResolveSessionUrl(status.url, got.Header("location"), what));
   }
-  std::optional<uint64_t> end = RangeEnd(got.Header("range"));
+  std::optional<uint64_t> end = ParseUploadRangeEnd(got.Header("range"));
   return end ? *end + 1 : 0;
 }
 
@@ -610,9 +610,10 @@ Status RegistryClient::PatchChunks(Session* session, const Payload& payload,
     }
     if (!IsPatchAccepted(sent.status)) return ErrorFor(sent, what);
     if (!sent.Header("location").empty()) {
-      session->url = ResolveLocation(patch.url, sent.Header("location"));
+      PPA_ASSIGN_OR_RETURN(session->url,
+                           ResolveSessionUrl(patch.url, sent.Header("location"), what));
     }
-    std::optional<uint64_t> end = RangeEnd(sent.Header("range"));
+    std::optional<uint64_t> end = ParseUploadRangeEnd(sent.Header("range"));
     // The Range says how much the registry really holds: resume from there.
     offset = end && *end + 1 <= offset + length ? *end + 1 : offset + length;
   }

@@ -13,7 +13,10 @@
 //    GET the upload status and resync);
 //  - retries with exponential backoff and jitter (retry.h) for 408, 429
 //    (Retry-After honoured), 500, 502, 503, 504 and transient network
-//    failures, bounded in count and time;
+//    failures, bounded in count and time; and, within a smaller budget of
+//    their own (~10 s), for connections refused while a registry restarts;
+//  - Location and Range headers of upload sessions parsed strictly
+//    (upload_headers.h): an unusable Location fails the upload;
 //  - errors: every failure is a Status with one line and a hint (SPEC
 //    section 6); no Status or log line ever holds a password, token or
 //    Authorization header.

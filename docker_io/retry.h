@@ -30,11 +30,26 @@ class RetryClock {
 // The real clock (std::chrono clocks, std::this_thread::sleep_for).
 std::shared_ptr<RetryClock> SystemRetryClock();
 
+// How often, and how long, one request is sent again. Two failure classes
+// have separate budgets:
+//  - the server answered badly (a retryable status, IsRetryableStatus) or
+//    the connection broke (IsTransientNetworkError): at most `max_attempts`
+//    sends counting the first;
+//  - no connection could be opened at all (IsConnectNetworkError: refused,
+//    no route; the registry is down, e.g. restarting): retried with the same
+//    backoff, but only while the waits for such failures together stay
+//    within `max_connect_wait` (the last wait is shortened to fit it), and
+//    at most `max_connect_attempts` such failures. With the defaults a
+//    registry that is back within ~10 s is survived, and one that never
+//    comes back costs ~10 s per request.
+// `max_total` bounds all waits of one request together, of both classes.
 struct RetryPolicy {
   int max_attempts = 5;                          // sends of one request, first included
   std::chrono::milliseconds base_delay{500};     // before the 2nd attempt (then x2, x4, ...)
   std::chrono::milliseconds max_delay{30000};    // one wait is never longer
   std::chrono::milliseconds max_total{180000};   // all waits of one request together
+  int max_connect_attempts = 8;                  // connect failures tolerated (1: none retried)
+  std::chrono::milliseconds max_connect_wait{10000};  // all waits after connect failures
 };
 
 // 408, 429, 500, 502, 503, 504.

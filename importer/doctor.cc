@@ -290,6 +290,7 @@ class Doctor {
     if (!client_) {
       RegistryClientOptions client_options;
       client_options.retry.max_attempts = 1;  // a diagnosis, not a transfer
+      client_options.retry.max_connect_attempts = 1;
       client_ = std::make_unique<RegistryClient>(address_.endpoint, credentials_.credentials,
                                                  transport_, client_options);
     }

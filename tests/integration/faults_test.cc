@@ -1,16 +1,20 @@
 // Faults on the way to the registry (SPEC section 7): the real binary pushes
 // through a fault-injecting proxy (tests/support/fault_proxy.h) in front of
-// Debian's docker-registry. Transient faults are retried and every image
-// lands verified (skopeo reads straight from the registry, not through the
-// proxy); faults that never stop fail cleanly, with exit 1, one line per
-// failure and a hint, in bounded time.
+// Debian's docker-registry. Transient faults are retried, a registry that
+// refuses connections for a few seconds (restarting) is waited for, tokens
+// that expire mid-run are renewed, and every image lands verified (skopeo
+// reads straight from the registry, not through the proxy); faults that
+// never stop fail cleanly, with exit 1, one line per failure and a hint, in
+// bounded time.
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <regex>
+#include <thread>
 
 #include "tests/support/fault_proxy.h"
 #include "tests/support/load_fixture.h"
+#include "tests/support/token_server.h"
 
 namespace ppa {
 namespace {
@@ -66,12 +70,14 @@ class FaultsTest : public test::LoadFixture {
   }
 
   // `ppa-import load` with the proxy as the registry.
-  ProcessResult LoadViaProxy(const std::string& archive, std::vector<std::string> extra = {}) {
+  ProcessResult LoadViaProxy(const std::string& archive, std::vector<std::string> extra = {},
+                             std::map<std::string, std::string> env = {}) {
     std::vector<std::string> argv = {PPA_IMPORT_BINARY, "load",        archive,
                                      "--namespace",     "test_ns",     "--registry",
                                      proxy_->host(),    "--plain-http"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    return test::RunProcess(argv, std::nullopt, {{"HOME", dir_.path()}}, dir_.path());
+    env.emplace("HOME", dir_.path());
+    return test::RunProcess(argv, std::nullopt, env, dir_.path());
   }
 
   void ExpectEveryKindInjected() {
@@ -147,7 +153,9 @@ TEST_F(FaultsTest, RegistryThatNeverAnswersFailsFastWithAHint) {
   for (const char* ref : test::kSampleImageRefs) ExpectVerified(ref);
 }
 
-TEST_F(FaultsTest, ConnectionsRefusedForeverFailCleanly) {
+// Every connection accepted, then reset: a transient failure, retried
+// within max_attempts (5), so the run ends within seconds.
+TEST_F(FaultsTest, ConnectionsResetForeverFailCleanly) {
   std::string archive = Archive(samples::DemoSampleSpec(), "sample.tgz");
   proxy_->SetRules({FaultRule{FaultKind::kRefuse}});
   auto started = std::chrono::steady_clock::now();
@@ -155,6 +163,102 @@ TEST_F(FaultsTest, ConnectionsRefusedForeverFailCleanly) {
   EXPECT_EQ(r.exit_code, 1) << Output(r);
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(30));
   EXPECT_NE(r.stderr_text.find("Hint: "), std::string::npos) << r.stderr_text;
+}
+
+// Nothing listens at all (connection refused by the kernel): retried for
+// the connect budget (~10 s of waits), then one clean failure; the first
+// request (the registry check) gives up, so the whole run stays short.
+TEST_F(FaultsTest, ConnectionsRefusedForeverFailCleanlyAfterTheConnectBudget) {
+  std::string archive = Archive(samples::DemoSampleSpec(), "sample.tgz");
+  ASSERT_TRUE(proxy_->SetRefusing(true));
+  auto started = std::chrono::steady_clock::now();
+  ProcessResult r = LoadViaProxy(archive);
+  auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(r.exit_code, 1) << Output(r);
+  EXPECT_GE(took, std::chrono::seconds(9)) << "connect failures must be retried";
+  EXPECT_LT(took, std::chrono::seconds(30));
+  EXPECT_NE(r.stderr_text.find("gave up after"), std::string::npos) << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("Hint: cannot reach " + proxy_->host()), std::string::npos)
+      << r.stderr_text;
+  for (const char* ref : test::kSampleImageRefs) ExpectAbsent(ref);
+}
+
+// A registry restarting mid-import: for ~2 s every new connection is
+// refused, then it is back. The run waits for it and completes.
+TEST_F(FaultsTest, RegistryRefusingConnectionsForTwoSecondsMidImportIsSurvived) {
+  std::string archive = Archive(samples::DemoSampleSpec(), "sample.tgz");
+  // Slow the uploads down so the run is still going when the port closes.
+  FaultRule slow{FaultKind::kStall};
+  slow.method = "PUT", slow.stall = std::chrono::milliseconds(300);
+  proxy_->SetRules({slow});
+  ProcessResult r;
+  auto started = std::chrono::steady_clock::now();
+  std::thread run([&] { r = LoadViaProxy(archive, {"-v"}); });
+  bool mid = false;
+  for (int i = 0; i < 3000 && !mid; ++i) {
+    mid = proxy_->Injected(FaultKind::kStall) >= 1;
+    if (!mid) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  bool closed = proxy_->SetRefusing(true);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  bool reopened = proxy_->SetRefusing(false);
+  run.join();
+  ASSERT_TRUE(mid) << "the import never got to its uploads\n" << Output(r);
+  ASSERT_TRUE(closed && reopened);
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(120));
+  // The refusals happened and were waited out.
+  EXPECT_NE(r.stderr_text.find("(could not connect); retrying in"), std::string::npos)
+      << r.stderr_text;
+  for (const char* ref : test::kSampleImageRefs) ExpectVerified(ref);
+}
+
+// Bearer tokens (Distribution's token auth) that the registry, as seen
+// through the proxy, declares expired on every 3rd blob and manifest
+// request: the client fetches a new token and sends the request again.
+TEST_F(FaultsTest, TokensExpiredMidRunAreRenewedAndNeverPrinted) {
+  test::TokenServerOptions token_options;
+  token_options.password = "tok-PASS-9f3k";
+  token_options.expires_in = 300;  // only the proxy expires tokens
+  auto tokens = test::TokenServer::Start(token_options);
+  ASSERT_TRUE(tokens.ok()) << tokens.status().ToString();
+  test::TokenServer& ts = **tokens;
+  test::RegistryOptions options;
+  options.token =
+      test::TokenAuthOptions{ts.realm(), ts.options().service, ts.options().issuer, ts.cert_path()};
+  proxy_.reset();
+  StartRegistry(options);
+  auto proxy = FaultProxy::Start(registry_->port());
+  ASSERT_TRUE(proxy.ok()) << proxy.status().ToString();
+  proxy_ = std::move(proxy).value();
+  FaultRule blobs{FaultKind::kExpireToken};
+  blobs.path_contains = "/blobs/", blobs.every = 3;
+  FaultRule manifests{FaultKind::kExpireToken};
+  manifests.path_contains = "/manifests/", manifests.every = 3;
+  proxy_->SetRules({blobs, manifests});
+
+  std::string archive = Archive(samples::DemoSampleSpec(), "sample.tgz");
+  ProcessResult r = LoadViaProxy(
+      archive, {"-v"},
+      {{"PPA_IMPORT_USERNAME", "user"}, {"PPA_IMPORT_PASSWORD", token_options.password}});
+  ASSERT_EQ(r.exit_code, 0) << Output(r) << "\n" << registry_->ReadLog();
+  RecordProperty("tokens_expired", proxy_->Injected(FaultKind::kExpireToken));
+  RecordProperty("tokens_issued", ts.tokens_issued());
+  EXPECT_GE(proxy_->Injected(FaultKind::kExpireToken), 3);
+  // One token per scope, plus one for each expiry.
+  EXPECT_GT(ts.tokens_issued(), proxy_->Injected(FaultKind::kExpireToken));
+  std::vector<std::string> seen = proxy_->BearerTokensSeen();
+  ASSERT_FALSE(seen.empty());
+  const std::string out = r.stdout_text + r.stderr_text;
+  for (const std::string& token : seen) {
+    ASSERT_GT(token.size(), 20u);
+    EXPECT_EQ(out.find(token), std::string::npos) << "a bearer token leaked into the output";
+    // Not even its signature part (the JWT's last segment).
+    EXPECT_EQ(out.find(token.substr(token.rfind('.') + 1)), std::string::npos);
+  }
+  EXPECT_EQ(out.find(token_options.password), std::string::npos);
+  const std::string creds = "user:" + token_options.password;
+  for (const char* ref : test::kSampleImageRefs) ExpectVerified(ref, creds);
 }
 
 }  // namespace

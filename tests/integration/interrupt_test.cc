@@ -1,8 +1,9 @@
 // Interrupted runs (SPEC section 7, "idempotent"): `kill -9` of ppa-import
-// mid-import, the registry killed and restarted mid-import, and a full disk
-// in the work directory. In every case the same command run again completes,
-// every image verifies with skopeo, and no tag ever points at a manifest
-// whose blobs are missing.
+// mid-import, the registry killed and restarted mid-import (which a run
+// rides out when the restart is quick: refused connections are retried for
+// ~10 s), and a full disk in the work directory. In every case the same
+// command run again completes, every image verifies with skopeo, and no tag
+// ever points at a manifest whose blobs are missing.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -137,8 +138,13 @@ TEST_F(InterruptTest, RegistryKilledAndRestartedMidImport) {
   bool mid =
       WaitFor([&] { return proxy_->Injected(FaultKind::kStall) >= 2; }, std::chrono::seconds(60));
   // Kill the registry (SIGTERM then SIGKILL) and start it again on the same
-  // port and storage after a moment.
+  // port and storage after a moment. Meanwhile its port is closed, as for a
+  // real restart: requests in flight are cut (a reset, retried as
+  // transient), new connections are refused (retried within the connect
+  // budget, RetryPolicy::max_connect_wait, 10 s).
   std::string config = fs::path(registry_->log_path()).parent_path() / "config.yml";
+  auto down = std::chrono::steady_clock::now();
+  ASSERT_TRUE(proxy_->SetRefusing(true));
   registry_->Stop();
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
   auto restarted = test::ChildProcess::Start(
@@ -148,10 +154,22 @@ TEST_F(InterruptTest, RegistryKilledAndRestartedMidImport) {
   ASSERT_TRUE(restarted.ok()) << restarted.status().ToString();
   ASSERT_TRUE(
       WaitFor([&] { return registry_->HttpGetStatus("/v2/") == 200; }, std::chrono::seconds(20)));
+  ASSERT_TRUE(proxy_->SetRefusing(false));
+  auto downtime = std::chrono::steady_clock::now() - down;
   run.join();
+  RecordProperty(
+      "downtime_ms",
+      static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(downtime).count()));
+  RecordProperty("first_exit_code", first.exit_code);
   EXPECT_TRUE(mid) << "the registry stopped before the import got going";
-  // Recovered (0) or failed cleanly (1: each failure named, with a hint).
-  EXPECT_TRUE(first.exit_code == 0 || first.exit_code == 1) << Output(first);
+  if (downtime < std::chrono::seconds(6)) {
+    // Well within the connect budget: the run waits for the registry.
+    EXPECT_EQ(first.exit_code, 0) << Output(first);
+  } else {
+    // A slow restart (a loaded machine): recovered (0) or failed cleanly
+    // (1: each failure named, with a hint).
+    EXPECT_TRUE(first.exit_code == 0 || first.exit_code == 1) << Output(first);
+  }
   if (first.exit_code == 1) {
     EXPECT_NE(first.stderr_text.find("Hint: "), std::string::npos) << first.stderr_text;
   }

@@ -118,6 +118,46 @@ TEST_F(RegistryProtocolTest, ResumesFromTheRangeTheRegistryReports) {
   EXPECT_EQ(RequestHeader(patches[2], "Content-Range"), "6-9");
 }
 
+// Before upload_headers.cc, "0-18446744073709551615" parsed to UINT64_MAX,
+// end + 1 wrapped to 0 and every PATCH started the upload over: a loop
+// without end. Such a Range now counts as absent.
+TEST_F(RegistryProtocolTest, RangeEndOfUint64MaxNoLongerRewindsTheUploadForever) {
+  fake_->Expect("POST", kUploads, R(202, {{"Location", "/u/1"}}));
+  fake_->Always("PATCH", "/u/1", R(202, {{"Range", "0-18446744073709551615"}}));
+  fake_->Expect("PUT", "/u/1", R(201));
+  RegistryClient client = Client(UploadStrategy::kChunked);
+  Status st = client.UploadBlob(kRepo, BlobFile());
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  std::vector<HttpRequest> patches = Sent("PATCH");
+  ASSERT_EQ(patches.size(), 3u);
+  EXPECT_EQ(RequestHeader(patches[2], "Content-Range"), "8-9");
+}
+
+TEST_F(RegistryProtocolTest, UnusableUploadLocationFailsBeforeAnyByteIsSent) {
+  fake_->Expect("POST", kUploads, R(202, {{"Location", "file:///etc/passwd"}}));
+  RegistryClient client = Client();
+  Status st = client.UploadBlob(kRepo, BlobFile());
+  EXPECT_EQ(st.code(), StatusCode::kHttp);
+  EXPECT_NE(st.message().find("unusable upload Location"), std::string::npos) << st.message();
+  EXPECT_EQ(st.message().find("/etc/passwd"), std::string::npos) << st.message();
+  EXPECT_NE(st.hint().find("OCI distribution API"), std::string::npos) << st.hint();
+  EXPECT_TRUE(Sent("PUT").empty());
+  EXPECT_TRUE(Sent("PATCH").empty());
+}
+
+TEST_F(RegistryProtocolTest, UnusableLocationAfterAPatchCancelsTheSession) {
+  fake_->Expect("POST", kUploads, R(202, {{"Location", "/u/1"}}));
+  fake_->Expect("PATCH", "/u/1", R(202, {{"Location", "https://user:pw-SECRET@evil.example/u/2"}}));
+  fake_->Expect("DELETE", "/u/1", R(204));
+  RegistryClient client = Client(UploadStrategy::kChunked);
+  Status st = client.UploadBlob(kRepo, BlobFile());
+  EXPECT_EQ(st.code(), StatusCode::kHttp);
+  EXPECT_EQ(st.ToString().find("pw-SECRET"), std::string::npos) << st.ToString();
+  EXPECT_EQ(Sent("PATCH").size(), 1u);
+  EXPECT_EQ(Sent("DELETE").size(), 1u);
+  EXPECT_TRUE(Sent("PUT").empty());
+}
+
 TEST_F(RegistryProtocolTest, RangeNotSatisfiableResyncsFromUploadStatus) {
   fake_->Expect("POST", kUploads, R(202, {{"Location", "/u/1"}}));
   fake_->Expect("PATCH", "/u/1", R(202, {{"Range", "0-3"}}));
@@ -279,6 +319,122 @@ TEST_F(RegistryProtocolTest, ConnectionResetsUntilRetriesRunOut) {
   EXPECT_EQ(st.hint(), "the connection to reg.example:443 was cut");
 }
 
+// What curl's CURLE_COULDNT_CONNECT becomes (curl_transport.cc).
+Status Refused() {
+  return ConnectNetworkError(
+      "GET reg.example:443: Failed to connect to reg.example port 443: Connection refused",
+      "cannot reach reg.example:443");
+}
+
+milliseconds Sum(const std::vector<milliseconds>& waits) {
+  milliseconds total{0};
+  for (milliseconds w : waits) total += w;
+  return total;
+}
+
+TEST_F(RegistryProtocolTest, RefusedConnectionsAreRetriedUntilTheRegistryIsBack) {
+  // A registry restarting: refused 5 times (more than max_attempts), then up.
+  for (int i = 0; i < 5; ++i) fake_->ExpectError("GET", "/v2/", Refused());
+  fake_->Always("GET", "/v2/", R(200));
+  RegistryClient client = Client();
+  Status st = client.Ping();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(fake_->requests().size(), 6u);
+  std::vector<milliseconds> sleeps = clock_->sleeps();
+  ASSERT_EQ(sleeps.size(), 5u);
+  for (size_t i = 0; i < 4; ++i) {  // the usual backoff: 500 ms doubling, jitter in [0.5, 1]
+    EXPECT_GE(sleeps[i], milliseconds(250 << i));
+    EXPECT_LE(sleeps[i], milliseconds(500 << i));
+  }
+  EXPECT_LE(Sum(sleeps), seconds(10));
+}
+
+TEST_F(RegistryProtocolTest, ConnectionsRefusedForeverGiveUpAfterTheConnectBudget) {
+  fake_->Always("GET", "/v2/", R(200));
+  for (int i = 0; i < 20; ++i) fake_->ExpectError("GET", "/v2/", Refused());
+  RegistryClient client = Client();
+  Status st = client.Ping();
+  EXPECT_EQ(st.code(), StatusCode::kNetwork);
+  EXPECT_NE(st.message().find("Connection refused"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("gave up after"), std::string::npos) << st.message();
+  EXPECT_EQ(st.hint(), "cannot reach reg.example:443");
+  // Waits of exactly the budget (the last one shortened to fit), in 6 to 8
+  // sends depending on the jitter; never more than max_connect_attempts.
+  EXPECT_EQ(Sum(clock_->sleeps()), seconds(10));
+  EXPECT_GE(fake_->requests().size(), 6u);
+  EXPECT_LE(fake_->requests().size(), 8u);
+}
+
+TEST_F(RegistryProtocolTest, ConnectRetriesAreBoundedInCountToo) {
+  for (int i = 0; i < 20; ++i) fake_->ExpectError("GET", "/v2/", Refused());
+  RegistryClientOptions options;
+  options.clock = clock_;
+  options.retry.base_delay = milliseconds(0);  // no time ever passes
+  options.retry.max_connect_attempts = 3;
+  RegistryClient client(RegistryEndpoint{"reg.example", false}, {}, fake_, options);
+  Status st = client.Ping();
+  EXPECT_EQ(st.code(), StatusCode::kNetwork);
+  EXPECT_NE(st.message().find("gave up after 3 attempt(s)"), std::string::npos) << st.message();
+  EXPECT_EQ(fake_->requests().size(), 3u);
+}
+
+TEST_F(RegistryProtocolTest, ConnectRetriesOffWithOneConnectAttempt) {
+  fake_->ExpectError("GET", "/v2/", Refused());
+  fake_->Always("GET", "/v2/", R(200));
+  RegistryClientOptions options;
+  options.clock = clock_;
+  options.retry.max_attempts = 1;
+  options.retry.max_connect_attempts = 1;  // what `doctor` uses
+  RegistryClient client(RegistryEndpoint{"reg.example", false}, {}, fake_, options);
+  Status st = client.Ping();
+  EXPECT_EQ(st.code(), StatusCode::kNetwork);
+  EXPECT_EQ(fake_->requests().size(), 1u);
+  EXPECT_TRUE(clock_->sleeps().empty());
+}
+
+TEST_F(RegistryProtocolTest, ConnectFailuresAndBadAnswersHaveSeparateBudgets) {
+  // The registry dies (reset), is gone (refused), starts (503), then works:
+  // 9 sends, more than either budget alone would allow with shared counting.
+  fake_->ExpectError("GET", "/v2/", TransientNetworkError("GET reg.example:443: reset"));
+  for (int i = 0; i < 4; ++i) fake_->ExpectError("GET", "/v2/", Refused());
+  for (int i = 0; i < 3; ++i) fake_->Expect("GET", "/v2/", R(503));
+  fake_->Always("GET", "/v2/", R(200));
+  RegistryClient client = Client();
+  Status st = client.Ping();
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(fake_->requests().size(), 9u);
+}
+
+TEST_F(RegistryProtocolTest, OtherNetworkFailuresAreNotRetried) {
+  for (Status error : {NetworkError("GET reg.example:443: Could not resolve host"),
+                       NetworkError("GET reg.example:443: SSL certificate problem")}) {
+    auto fake = std::make_shared<FakeTransport>();
+    fake->ExpectError("GET", "/v2/", error);
+    fake->Always("GET", "/v2/", R(200));
+    RegistryClientOptions options;
+    options.clock = clock_;
+    RegistryClient client(RegistryEndpoint{"reg.example", false}, {}, fake, options);
+    EXPECT_EQ(client.Ping().code(), StatusCode::kNetwork) << error.message();
+    EXPECT_EQ(fake->requests().size(), 1u) << error.message();
+  }
+}
+
+TEST_F(RegistryProtocolTest, RefusedMonolithicPutStartsAFreshSession) {
+  fake_->Expect("POST", kUploads, R(202, {{"Location", "/u/1"}}));
+  fake_->ExpectError("PUT", "/u/1", Refused());
+  fake_->ExpectError("DELETE", "/u/1", Refused());  // best effort, ignored
+  fake_->ExpectError("POST", kUploads, Refused());  // still restarting
+  fake_->Expect("POST", kUploads, R(202, {{"Location", "/u/2"}}));
+  fake_->Expect("PUT", "/u/2", R(201, {{"Docker-Content-Digest", kDigest}}));
+  RegistryClient client = Client();
+  Status st = client.UploadBlob(kRepo, BlobFile());
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  std::vector<HttpRequest> puts = Sent("PUT");
+  ASSERT_EQ(puts.size(), 2u);
+  EXPECT_EQ(puts[1].body, kBlob);
+  EXPECT_EQ(fake_->unused_rules(), 0u);
+}
+
 TEST_F(RegistryProtocolTest, StreamedUploadWhenSizeUnknown) {
   fake_->Expect("POST", kUploads, R(202, {{"Location", "/u/1?x=1"}}));
   fake_->Expect("PATCH", "/u/1", R(204, {{"Location", "/u/2?x=2"}}));
@@ -422,7 +578,17 @@ TEST(RetryPolicyTest, ParseRetryAfter) {
 TEST(TransientNetworkErrorTest, Marked) {
   EXPECT_TRUE(IsTransientNetworkError(TransientNetworkError("reset")));
   EXPECT_FALSE(IsTransientNetworkError(NetworkError("connection refused")));
+  EXPECT_FALSE(IsTransientNetworkError(ConnectNetworkError("connection refused")));
   EXPECT_FALSE(IsTransientNetworkError(HttpError("x (transient network failure)")));
+}
+
+TEST(ConnectNetworkErrorTest, Marked) {
+  EXPECT_TRUE(IsConnectNetworkError(ConnectNetworkError("refused", "hint")));
+  EXPECT_EQ(ConnectNetworkError("refused", "hint").hint(), "hint");
+  EXPECT_TRUE(IsConnectNetworkError(ConnectNetworkError("refused").WithContext("ping failed")));
+  EXPECT_FALSE(IsConnectNetworkError(NetworkError("connection refused")));
+  EXPECT_FALSE(IsConnectNetworkError(TransientNetworkError("reset")));
+  EXPECT_FALSE(IsConnectNetworkError(HttpError("x (could not connect)")));
 }
 
 }  // namespace
