@@ -1,5 +1,6 @@
 #include "importer/layer_preparer.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <condition_variable>
@@ -157,17 +158,67 @@ LayerPreparer::Entry& LayerPreparer::QueueLocked(const ImageSource& image,
                                                  const std::string& repo, bool speculative) {
   std::string key = KeyOf(layer);
   auto it = blobs_.find(key);
-  if (it != blobs_.end()) return it->second;
+  if (it != blobs_.end()) {
+    AddCopyLocked(it->second, image, layer);
+    return it->second;
+  }
   auto promise = std::make_shared<std::promise<Result<LayerBlob>>>();
-  it = blobs_.emplace(key, Entry{promise->get_future().share(), speculative}).first;
+  Entry entry;
+  entry.blob = promise->get_future().share();
+  entry.speculative = speculative;
+  it = blobs_.emplace(key, std::move(entry)).first;
+  AddCopyLocked(it->second, image, layer);
   // The task keeps its own copy of the image (a few KiB: config and layer
   // list), so it may outlive the plan it came from.
   auto copy = std::make_shared<const ImageSource>(image);
   size_t index = static_cast<size_t>(&layer - image.layers.data());
-  pool_->Submit([this, promise, copy, index, repo] {
-    promise->set_value(Prepare(*copy, copy->layers[index], repo));
+  pool_->Submit([this, promise, copy, index, repo, key] {
+    Result<LayerBlob> blob = Prepare(*copy, copy->layers[index], repo);
+    Finished(key, blob);
+    promise->set_value(std::move(blob));
   });
   return it->second;
+}
+
+namespace {
+
+// Frees the whole 4 KiB blocks of `size` bytes at `offset` of `path`
+// (best effort: a file system without hole punching keeps them).
+void PunchHole(const std::string& path, uint64_t offset, uint64_t size) {
+  constexpr uint64_t kBlock = 4096;
+  uint64_t start = (offset + kBlock - 1) / kBlock * kBlock;
+  uint64_t end = (offset + size) / kBlock * kBlock;
+  if (end <= start) return;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return;
+  (void)::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(start),
+                    static_cast<off_t>(end - start));
+  ::close(fd);
+}
+
+}  // namespace
+
+void LayerPreparer::AddCopyLocked(Entry& entry, const ImageSource& image,
+                                  const LayerSource& layer) {
+  if (!options_.free_spooled_ranges || layer.compression != Compression::kNone) return;
+  Range range{image.tarball, layer.offset, layer.size};
+  if (entry.spooled) {
+    PunchHole(range.tarball, range.offset, range.size);
+  } else {
+    entry.copies.push_back(std::move(range));
+  }
+}
+
+void LayerPreparer::Finished(const std::string& key, const Result<LayerBlob>& blob) {
+  if (!options_.free_spooled_ranges || !blob.ok() || !blob->spooled) return;
+  std::vector<Range> copies;
+  {
+    std::lock_guard lock(mu_);
+    Entry& entry = blobs_.at(key);
+    entry.spooled = true;
+    copies.swap(entry.copies);
+  }
+  for (const auto& c : copies) PunchHole(c.tarball, c.offset, c.size);
 }
 
 // Whether the blob cache says the target already holds `digest` (in `repo`

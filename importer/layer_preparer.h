@@ -40,6 +40,11 @@ struct PreparerOptions {
   // The target in the blob cache's "seen" records (BlobSink::Locate("")); ""
   // when nothing may be recorded (a dry run).
   std::string cache_scope;
+  // The image tarballs are the work directory's own copies: once a layer's
+  // blob is in a spool file, its byte ranges in them (every copy) are freed
+  // with FALLOC_FL_PUNCH_HOLE, so the page cache and the disk do not carry
+  // gigabytes nobody reads again.
+  bool free_spooled_ranges = false;
 };
 
 class LayerPreparer {
@@ -80,9 +85,16 @@ class LayerPreparer {
   Result<const LayerBlob*> Reprepare(const ImageSource& image, const LayerSource& layer);
 
  private:
+  struct Range {
+    std::string tarball;
+    uint64_t offset = 0;
+    uint64_t size = 0;
+  };
   struct Entry {
     std::shared_future<Result<LayerBlob>> blob;
     bool speculative = false;
+    bool spooled = false;       // the blob is in a spool file (set when ready)
+    std::vector<Range> copies;  // where the layer's bytes are, until freed
   };
 
   static std::string KeyOf(const LayerSource& layer);
@@ -95,6 +107,11 @@ class LayerPreparer {
   // Runs on a worker: inflates/reads the image file and queues its layers.
   Result<std::string> ReadAhead(const std::string& path, const std::string& rel);
   bool CacheKnowsTargetHas(const std::string& digest, const std::string& repo);
+  // Records where `layer` is (and frees it if its blob is spooled already);
+  // the caller holds mu_.
+  void AddCopyLocked(Entry& entry, const ImageSource& image, const LayerSource& layer);
+  // Called by the task of `key` once its blob is ready.
+  void Finished(const std::string& key, const Result<LayerBlob>& blob);
 
   BlobSink& sink_;
   PreparerOptions options_;

@@ -89,7 +89,8 @@ int RunStages(const std::string& archive, const Workspace* ws, const RegistryAdd
   BlobCache cache(options.no_blob_cache ? "" : BlobCache::DefaultPath());
   LayerPreparer preparer(sink, PreparerOptions{format, options.compression, ws->scratch,
                                                options.jobs, cache.enabled() ? &cache : nullptr,
-                                               options.dry_run ? "" : sink.Locate("")});
+                                               options.dry_run ? "" : sink.Locate(""),
+                                               /*free_spooled_ranges=*/true});
   ImagesStage images(sink, preparer, PushOptions{format, progress});
   PlanInput input{ws->root,       {},
                   std::nullopt,   ws->scratch,

@@ -147,6 +147,35 @@ TEST_F(AheadOfUnpackTest, WithoutAManifestNothingIsUploadedAhead) {
   EXPECT_FALSE(fs::exists(layout_ + "/blobs/sha256") && !fs::is_empty(layout_ + "/blobs/sha256"));
 }
 
+TEST_F(AheadOfUnpackTest, SpooledLayersAreFreedFromTheTarballWhichStaysReadable) {
+  PreparerOptions options = Options();
+  options.free_spooled_ranges = true;
+  LayerPreparer preparer(*sink_, options);
+  std::string tarball = root_ + "/images/app.tar";
+  auto before = ReadImageTarball(tarball, "images/app.tar");
+  ASSERT_TRUE(before.ok());
+  uint64_t size = fs::file_size(tarball);
+  const ImageSource& source = before->front();
+  for (const auto& layer : source.layers) {
+    const Result<LayerBlob>& blob = preparer.Pending(source, layer, "").get();
+    ASSERT_TRUE(blob.ok()) << blob.status().ToString();
+    EXPECT_TRUE(blob->spooled);
+  }
+  // The bytes of the (first, 80 KiB) layer are gone, the file keeps its size
+  // and its tar headers, and the spooled blob still reads back.
+  EXPECT_EQ(fs::file_size(tarball), size);
+  auto bytes = test::ReadFileToString(tarball);
+  ASSERT_TRUE(bytes.ok());
+  const LayerSource& first = source.layers[0];
+  std::string middle = bytes->substr(first.offset + 8192, 4096);
+  EXPECT_EQ(middle, std::string(4096, '\0'));
+  auto after = ReadImageTarball(tarball, "images/app.tar");
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(after->front().config_digest, source.config_digest);
+  const Result<LayerBlob>& blob = preparer.Pending(source, first, "").get();
+  EXPECT_TRUE(fs::exists(blob->file.path));
+}
+
 TEST_F(AheadOfUnpackTest, ReprepareMakesTheBlobFromTheImageItIsGiven) {
   LayerPreparer preparer(*sink_, Options());
   // A layer whose bytes do not hash to its diff_id (as when a speculative

@@ -70,6 +70,15 @@ class RegistryProtocolTest : public ::testing::Test {
     return out;
   }
 
+  // UploadBlob of BlobFile() succeeded on its second PUT, which carried
+  // the whole blob again (read from the file, not from memory).
+  void ExpectUploadedOnSecondPut(const Status& st) const {
+    ASSERT_TRUE(st.ok()) << st.ToString();
+    std::vector<HttpRequest> puts = Sent("PUT");
+    ASSERT_EQ(puts.size(), 2u);
+    EXPECT_EQ(puts[1].body, kBlob);
+  }
+
   std::shared_ptr<FakeTransport> fake_ = std::make_shared<FakeTransport>();
   std::shared_ptr<FakeClock> clock_ = std::make_shared<FakeClock>();
   std::string path_;
@@ -297,11 +306,7 @@ TEST_F(RegistryProtocolTest, ConnectionResetReplaysTheWholeUploadFromTheFile) {
   fake_->Expect("POST", kUploads, R(202, {{"Location", "/u/2"}}));
   fake_->Expect("PUT", "/u/2", R(201, {{"Docker-Content-Digest", kDigest}}));
   RegistryClient client = Client();
-  Status st = client.UploadBlob(kRepo, BlobFile());
-  ASSERT_TRUE(st.ok()) << st.ToString();
-  std::vector<HttpRequest> puts = Sent("PUT");
-  ASSERT_EQ(puts.size(), 2u);
-  EXPECT_EQ(puts[1].body, kBlob);
+  ExpectUploadedOnSecondPut(client.UploadBlob(kRepo, BlobFile()));
   EXPECT_EQ(clock_->sleeps().size(), 1u);
 }
 
@@ -427,11 +432,7 @@ TEST_F(RegistryProtocolTest, RefusedMonolithicPutStartsAFreshSession) {
   fake_->Expect("POST", kUploads, R(202, {{"Location", "/u/2"}}));
   fake_->Expect("PUT", "/u/2", R(201, {{"Docker-Content-Digest", kDigest}}));
   RegistryClient client = Client();
-  Status st = client.UploadBlob(kRepo, BlobFile());
-  ASSERT_TRUE(st.ok()) << st.ToString();
-  std::vector<HttpRequest> puts = Sent("PUT");
-  ASSERT_EQ(puts.size(), 2u);
-  EXPECT_EQ(puts[1].body, kBlob);
+  ExpectUploadedOnSecondPut(client.UploadBlob(kRepo, BlobFile()));
   EXPECT_EQ(fake_->unused_rules(), 0u);
 }
 
