@@ -103,9 +103,9 @@ class Unpacker {
  public:
   // `a`, `archive_path` must outlive the Unpacker; `root` is borrowed.
   Unpacker(struct archive* a, int root, const std::string& archive_path, Limits limits,
-           std::function<void(const std::string&)> on_file)
+           const UnpackOptions& options)
       : a_(a), root_(root), archive_path_(archive_path), limits_(limits),
-        on_file_(std::move(on_file)) {}
+        on_file_(options.on_file), select_(options.select) {}
 
   Status Entry(struct archive_entry* entry) {
     const char* raw = archive_entry_pathname(entry);
@@ -115,6 +115,9 @@ class Unpacker {
     }
     PPA_ASSIGN_OR_RETURN(std::string path, SanitizeEntryPath(raw ? raw : ""));
     if (path.empty()) return Status::Ok();
+    if (select_ && archive_entry_filetype(entry) != AE_IFDIR && !select_(path)) {
+      return Status::Ok();  // libarchive skips its data at the next header
+    }
     if (const char* hard = archive_entry_hardlink(entry)) return HardLink(path, hard);
     switch (archive_entry_filetype(entry)) {
       case AE_IFDIR: return MakeDirectory(root_, path);
@@ -206,6 +209,7 @@ class Unpacker {
   const std::string& archive_path_;
   Limits limits_;
   std::function<void(const std::string&)> on_file_;
+  std::function<bool(const std::string&)> select_;
   uint64_t entries_ = 0;
   UnpackResult result_;
 };
@@ -230,7 +234,7 @@ Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::s
   struct stat st {};
   uint64_t archive_bytes = ::stat(archive_path.c_str(), &st) == 0 ? st.st_size : 0;
   Unpacker unpacker(a.get(), root, archive_path, ResolveLimits(options, archive_bytes),
-                    options.on_file);
+                    options);
   while (true) {
     struct archive_entry* entry = nullptr;
     int rc = archive_read_next_header(a.get(), &entry);

@@ -32,6 +32,10 @@ struct UnpackOptions {
   // stages can start on it while the rest of the archive is unpacked. The
   // file may still be replaced by a later entry of the same name.
   std::function<void(const std::string& path)> on_file;
+  // When set, only the regular files and links whose clean relative path it
+  // accepts are written (the others are still checked and counted); used to
+  // restore one file of an archive unpacked earlier.
+  std::function<bool(const std::string& path)> select;
 };
 
 // The default unpacked-size limit for an archive of `archive_bytes` bytes:

@@ -6,6 +6,8 @@
 #include <condition_variable>
 #include <thread>
 
+#include <spdlog/spdlog.h>
+
 namespace ppa {
 
 // A fixed set of worker threads running queued tasks in FIFO order. The
@@ -153,8 +155,7 @@ bool LayerPreparer::Speculative(const LayerSource& layer) {
   return it != blobs_.end() && it->second.speculative;
 }
 
-LayerPreparer::Entry& LayerPreparer::QueueLocked(const ImageSource& image,
-                                                 const LayerSource& layer,
+LayerPreparer::Entry& LayerPreparer::QueueLocked(const ImageSource& image, const LayerSource& layer,
                                                  const std::string& repo, bool speculative) {
   std::string key = KeyOf(layer);
   auto it = blobs_.find(key);
@@ -200,22 +201,26 @@ void PunchHole(const std::string& path, uint64_t offset, uint64_t size) {
 
 void LayerPreparer::AddCopyLocked(Entry& entry, const ImageSource& image,
                                   const LayerSource& layer) {
-  if (!options_.free_spooled_ranges || layer.compression != Compression::kNone) return;
+  if (!options_.restore_image_file || layer.compression != Compression::kNone) return;
   Range range{image.tarball, layer.offset, layer.size};
-  if (entry.spooled) {
+  if (entry.freed) {
     PunchHole(range.tarball, range.offset, range.size);
   } else {
     entry.copies.push_back(std::move(range));
   }
 }
 
+// A spooled blob no longer needs the layer's bytes; nor does one the cache
+// knows (no file): should it be missing from the target after all, Reprepare
+// restores the image file.
 void LayerPreparer::Finished(const std::string& key, const Result<LayerBlob>& blob) {
-  if (!options_.free_spooled_ranges || !blob.ok() || !blob->spooled) return;
+  if (!options_.restore_image_file || !blob.ok()) return;
+  if (!blob->spooled && !blob->file.path.empty()) return;  // the blob is the tar range itself
   std::vector<Range> copies;
   {
     std::lock_guard lock(mu_);
     Entry& entry = blobs_.at(key);
-    entry.spooled = true;
+    entry.freed = true;
     copies.swap(entry.copies);
   }
   for (const auto& c : copies) PunchHole(c.tarball, c.offset, c.size);
@@ -252,31 +257,41 @@ Result<LayerBlob> LayerPreparer::Prepare(const ImageSource& image, const LayerSo
       }
     }
   }
-  Result<LayerBlob> blob = PrepareLayerBlob(image, layer, options_.spool_dir, options_.format,
-                                            options_.compression);
+  Result<LayerBlob> blob =
+      PrepareLayerBlob(image, layer, options_.spool_dir, options_.format, options_.compression);
   if (cacheable && blob.ok()) cache->Store(layer.diff_id, settings, {blob->digest, blob->size});
   return blob;
 }
 
 // A gzip/zstd layer is pushed as stored. Once its stored digest has been seen
 // to decompress to its diff_id, later runs only hash the stored bytes.
-Result<LayerBlob> LayerPreparer::PrepareStored(const ImageSource& image,
-                                               const LayerSource& layer) {
+Result<LayerBlob> LayerPreparer::PrepareStored(const ImageSource& image, const LayerSource& layer) {
   BlobCache& cache = *options_.cache;
   const std::string settings = std::string("stored-") + CompressionName(layer.compression);
   if (auto hit = cache.Lookup(layer.diff_id, settings); hit && hit->digest == layer.digest) {
     return KnownStoredLayerBlob(image, layer, options_.format);
   }
-  Result<LayerBlob> blob = PrepareLayerBlob(image, layer, options_.spool_dir, options_.format,
-                                            options_.compression);
+  Result<LayerBlob> blob =
+      PrepareLayerBlob(image, layer, options_.spool_dir, options_.format, options_.compression);
   if (blob.ok()) cache.Store(layer.diff_id, settings, {blob->digest, blob->size});
   return blob;
 }
 
 Result<const LayerBlob*> LayerPreparer::Reprepare(const ImageSource& image,
                                                   const LayerSource& layer) {
-  auto fresh = std::make_unique<Result<LayerBlob>>(PrepareLayerBlob(
-      image, layer, options_.spool_dir, options_.format, options_.compression));
+  ImageSource source = image;
+  bool freed = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = blobs_.find(KeyOf(layer));
+    freed = it != blobs_.end() && it->second.freed;
+  }
+  if (freed) {
+    PPA_ASSIGN_OR_RETURN(source.tarball, RestoredImageFile(image.origin));
+  }
+  const LayerSource& at = source.layers[static_cast<size_t>(&layer - image.layers.data())];
+  auto fresh = std::make_unique<Result<LayerBlob>>(
+      PrepareLayerBlob(source, at, options_.spool_dir, options_.format, options_.compression));
   if (!fresh->ok()) return fresh->status();
   if (options_.cache && layer.compression == Compression::kNone) {
     // e.g. another ISA-L build made other bytes: cache what we have now
@@ -286,6 +301,27 @@ Result<const LayerBlob*> LayerPreparer::Reprepare(const ImageSource& image,
   std::lock_guard lock(mu_);
   reprepared_.push_back(std::move(fresh));
   return &*(*reprepared_.back());
+}
+
+// Restores an image file once per run, however many of its layers need it.
+Result<std::string> LayerPreparer::RestoredImageFile(const std::string& origin) {
+  std::shared_future<Result<std::string>> restored;
+  std::promise<Result<std::string>> promise;
+  bool mine = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = restored_.find(origin);
+    if (it == restored_.end()) {
+      it = restored_.emplace(origin, promise.get_future().share()).first;
+      mine = true;
+    }
+    restored = it->second;
+  }
+  if (mine) {  // slow (a pass over the archive): outside the lock
+    spdlog::debug("unpacking '{}' again: a layer freed from it is needed after all", origin);
+    promise.set_value(options_.restore_image_file(origin));
+  }
+  return restored.get();
 }
 
 }  // namespace ppa

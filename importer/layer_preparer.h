@@ -34,17 +34,20 @@ class WorkerPool;
 struct PreparerOptions {
   ManifestFormat format = ManifestFormat::kDocker;
   CompressionOptions compression;
-  std::string spool_dir;  // spool files and inflated image files (inside the work dir)
-  int jobs = 0;           // worker threads (<= 0: the number of cores)
+  std::string spool_dir;       // spool files and inflated image files (inside the work dir)
+  int jobs = 0;                // worker threads (<= 0: the number of cores)
   BlobCache* cache = nullptr;  // not owned; null: no blob cache
   // The target in the blob cache's "seen" records (BlobSink::Locate("")); ""
   // when nothing may be recorded (a dry run).
   std::string cache_scope;
-  // The image tarballs are the work directory's own copies: once a layer's
-  // blob is in a spool file, its byte ranges in them (every copy) are freed
+  // When set, the image tarballs are the work directory's own copies: once a
+  // layer's blob is in a spool file, or the layer has been verified against
+  // a blob the cache knows, its byte ranges in them (every copy) are freed
   // with FALLOC_FL_PUNCH_HOLE, so the page cache and the disk do not carry
-  // gigabytes nobody reads again.
-  bool free_spooled_ranges = false;
+  // gigabytes nobody reads again. Should the bytes of a freed layer be
+  // needed after all (Reprepare), this makes a fresh, complete copy of the
+  // image file named by ImageSource::origin (its uncompressed tarball path).
+  std::function<Result<std::string>(const std::string& origin)> restore_image_file;
 };
 
 class LayerPreparer {
@@ -67,10 +70,9 @@ class LayerPreparer {
   // by Speculate when there was one, else made now (PrepareImageTarball).
   Result<std::string> ImageTarball(const std::string& path);
 
-  // The blob of `layer` (an element of image.layers) of `image`, being prepared on a worker (queued now
-  // unless it already is). `repo` is where it will be pushed: a blob the
-  // cache knows and `repo` has is only verified, not compressed. The future
-  // stays valid for the life of the preparer.
+  // The blob of `layer` (an element of image.layers) of `image`, being prepared on a worker (queued
+  // now unless it already is). `repo` is where it will be pushed: a blob the cache knows and `repo`
+  // has is only verified, not compressed. The future stays valid for the life of the preparer.
   const std::shared_future<Result<LayerBlob>>& Pending(const ImageSource& image,
                                                        const LayerSource& layer,
                                                        const std::string& repo);
@@ -93,7 +95,7 @@ class LayerPreparer {
   struct Entry {
     std::shared_future<Result<LayerBlob>> blob;
     bool speculative = false;
-    bool spooled = false;       // the blob is in a spool file (set when ready)
+    bool freed = false;         // its ranges are freed (set when ready)
     std::vector<Range> copies;  // where the layer's bytes are, until freed
   };
 
@@ -107,18 +109,21 @@ class LayerPreparer {
   // Runs on a worker: inflates/reads the image file and queues its layers.
   Result<std::string> ReadAhead(const std::string& path, const std::string& rel);
   bool CacheKnowsTargetHas(const std::string& digest, const std::string& repo);
-  // Records where `layer` is (and frees it if its blob is spooled already);
-  // the caller holds mu_.
+  // Records where `layer` is (and frees it if the entry's are freed
+  // already); the caller holds mu_.
   void AddCopyLocked(Entry& entry, const ImageSource& image, const LayerSource& layer);
+  Result<std::string> RestoredImageFile(const std::string& origin);
   // Called by the task of `key` once its blob is ready.
   void Finished(const std::string& key, const Result<LayerBlob>& blob);
 
   BlobSink& sink_;
   PreparerOptions options_;
   std::mutex mu_;
-  std::map<std::string, Entry> blobs_;                                  // guarded by mu_
+  std::map<std::string, Entry> blobs_;                                       // guarded by mu_
   std::map<std::string, std::shared_future<Result<std::string>>> tarballs_;  // guarded by mu_
-  std::vector<std::unique_ptr<Result<LayerBlob>>> reprepared_;  // guarded by mu_
+  std::vector<std::unique_ptr<Result<LayerBlob>>> reprepared_;               // guarded by mu_
+  // origin -> its restored image file (RestoredImageFile); guarded by mu_
+  std::map<std::string, std::shared_future<Result<std::string>>> restored_;
   std::atomic<bool> cancelled_{false};
   std::unique_ptr<WorkerPool> pool_;  // last: its tasks use the members above
 };

@@ -78,6 +78,18 @@ Result<Target> ConnectTarget(const LoadOptions& options, Reporter& reporter) {
   return Target{std::move(address), std::move(sink), nullptr};
 }
 
+// A fresh copy of the image file `origin` of `archive`, unpacked again into
+// a new folder of `scratch` (and inflated when compressed as a whole).
+Result<std::string> RestoreImageFile(const std::string& archive, const std::string& origin,
+                                     const std::string& scratch, uint64_t max_unpacked_bytes) {
+  std::string dir = scratch + "/restore-" + NewUuid().substr(0, 8);
+  PPA_RETURN_IF_ERROR(MakeDirs(dir));
+  UnpackOptions unpack{max_unpacked_bytes};
+  unpack.select = [&origin](const std::string& path) { return path == origin; };
+  PPA_RETURN_IF_ERROR(UnpackArchive(archive, dir, unpack).status());
+  return PrepareImageTarball(dir + "/" + origin, dir);
+}
+
 // The stages for one archive, in its work directory `ws`. Every worker
 // thread has stopped when this returns.
 int RunStages(const std::string& archive, const Workspace* ws, const RegistryAddress& address,
@@ -87,10 +99,15 @@ int RunStages(const std::string& archive, const Workspace* ws, const RegistryAdd
   // only, so a layout target always gets OCI media types.
   ManifestFormat format = address.endpoint.host.empty() ? ManifestFormat::kOci : options.format;
   BlobCache cache(options.no_blob_cache ? "" : BlobCache::DefaultPath());
-  LayerPreparer preparer(sink, PreparerOptions{format, options.compression, ws->scratch,
-                                               options.jobs, cache.enabled() ? &cache : nullptr,
-                                               options.dry_run ? "" : sink.Locate(""),
-                                               /*free_spooled_ranges=*/true});
+  PreparerOptions prepare{format, options.compression, ws->scratch, options.jobs,
+                          cache.enabled() ? &cache : nullptr,
+                          options.dry_run ? "" : sink.Locate("")};
+  // Layers done with are freed from the unpacked tarballs; one needed again
+  // comes from a second pass over the archive.
+  prepare.restore_image_file = [&](const std::string& origin) {
+    return RestoreImageFile(archive, origin, ws->scratch, options.max_unpacked_bytes);
+  };
+  LayerPreparer preparer(sink, std::move(prepare));
   ImagesStage images(sink, preparer, PushOptions{format, progress});
   PlanInput input{ws->root,       {},
                   std::nullopt,   ws->scratch,

@@ -6,13 +6,19 @@
 #   scripts/test.sh --sanitize   # AddressSanitizer + UBSan build of everything
 #                                # (the ppa-import binary the integration tests
 #                                # run included) in build-asan/
+#   scripts/test.sh --stress     # then also a 2.2 GiB archive (the scale-3
+#                                # bench corpus, built once in /tmp/ppa-bench)
+#                                # through the fault proxy, every image checked
+#                                # with skopeo (tests/stress/; ~12 minutes)
 set -euo pipefail
 
 sanitize=0
+stress=0
 for arg in "$@"; do
   case "$arg" in
     --sanitize) sanitize=1 ;;
-    *) echo "usage: scripts/test.sh [--sanitize]" >&2; exit 2 ;;
+    --stress) stress=1 ;;
+    *) echo "usage: scripts/test.sh [--sanitize] [--stress]" >&2; exit 2 ;;
   esac
 done
 
@@ -43,5 +49,10 @@ else
   echo "warning: helm could not be fetched; the helm checks will be skipped" >&2
 fi
 
-cd "$PPA_BUILD_DIR"
-ctest --output-on-failure -j "$(nproc)" --timeout 900
+(cd "$PPA_BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" --timeout 900)
+
+if [ "$stress" = 1 ]; then
+  corpus="$(PPA_MAKE_SAMPLE="$PPA_BUILD_DIR/samples/ppa-make-sample" \
+    "$PPA_ROOT/bench/make_corpus.sh" --scale 3 | tail -1)"
+  "$PPA_ROOT/tests/stress/large_fault_import.sh" --build "$PPA_BUILD_DIR" "$corpus"
+fi

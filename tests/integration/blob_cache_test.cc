@@ -38,8 +38,11 @@ TEST_F(BlobCacheLoadTest, LostBlobIsUploadedAgainDespiteTheCache) {
                       hex.substr(0, 2) / hex;
   ASSERT_TRUE(fs::exists(blob_dir / "data")) << blob_dir;
   fs::remove_all(blob_dir);
-  ProcessResult again = Load(archive);
+  ProcessResult again = Load(archive, {"-v"});
   ASSERT_EQ(again.exit_code, 0) << Output(again);
+  // Its bytes had been freed from the unpacked tarball once verified: the
+  // image file was unpacked again to compress it.
+  EXPECT_NE(Output(again).find("unpacking 'images/"), std::string::npos) << Output(again);
   EXPECT_GT(registry_->CountBlobUploadRequests(), uploads);
   EXPECT_TRUE(fs::exists(blob_dir / "data"));
   ExpectVerified("ibmcom/portal:2.1.0-amd64");

@@ -12,8 +12,8 @@
 
 #include "docker_io/oci_layout_sink.h"
 #include "importer/report.h"
-#include "samples/generator/sample_archive.h"
 #include "importer/workspace.h"
+#include "samples/generator/sample_archive.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_tar.h"
 
@@ -46,14 +46,17 @@ class AheadOfUnpackTest : public ::testing::Test {
     layout_ = dir_.Join("layout");
     fs::create_directories(root_ + "/images");
     fs::create_directories(scratch_);
-    ImageSpec app{{"ibmcom/app:1.0"}, "linux", "amd64", "", {"/bin/sh"},
+    ImageSpec app{{"ibmcom/app:1.0"},
+                  "linux",
+                  "amd64",
+                  "",
+                  {"/bin/sh"},
                   {LayerSpec{1, 20, 4096}, LayerSpec{2, 10, 2048}}};
     ImageTarballSpec spec{samples::ImageTarballFormat::kDockerLegacy, false, 6, {app}};
     auto written = samples::WriteImageTarballFile(spec, root_ + "/images/app.tar");
     ASSERT_TRUE(written.ok()) << written.status().ToString();
     image_ = written->front();
-    samples::YamlReference ref{"ibmcom/app:1.0-amd64", "", "linux", "amd64", "",
-                               "images/app.tar"};
+    samples::YamlReference ref{"ibmcom/app:1.0-amd64", "", "linux", "amd64", "", "images/app.tar"};
     test::WriteFileOrDie(root_ + "/manifest.yaml",
                          samples::RenderManifestYaml({{"ibmcom/app:1.0", {ref}}}, {}));
     auto sink = MakeOciLayoutSink(layout_);
@@ -62,8 +65,11 @@ class AheadOfUnpackTest : public ::testing::Test {
   }
 
   PlanInput Input(LayerPreparer& preparer) {
-    return PlanInput{root_, {}, std::nullopt, scratch_, "", "ns", {},
-                     [&preparer](const std::string& path) { return preparer.ImageTarball(path); }};
+    return PlanInput{
+        root_,        {},
+        std::nullopt, scratch_,
+        "",           "ns",
+        {},           [&preparer](const std::string& path) { return preparer.ImageTarball(path); }};
   }
 
   PreparerOptions Options() {
@@ -98,7 +104,8 @@ TEST_F(AheadOfUnpackTest, UploadsLayersBeforeThePlanAndManifestsOnlyAfter) {
     }
     return n;
   };
-  ASSERT_TRUE(Eventually([&] { return fs::exists(layout_ + "/blobs/sha256") && layer_blobs() == 2; }));
+  ASSERT_TRUE(
+      Eventually([&] { return fs::exists(layout_ + "/blobs/sha256") && layer_blobs() == 2; }));
   ahead.Stop();
   EXPECT_FALSE(HasBlob(layout_, image_.config_digest));
   EXPECT_FALSE(HasBlob(layout_, image_.diff_ids[0]));
@@ -149,7 +156,9 @@ TEST_F(AheadOfUnpackTest, WithoutAManifestNothingIsUploadedAhead) {
 
 TEST_F(AheadOfUnpackTest, SpooledLayersAreFreedFromTheTarballWhichStaysReadable) {
   PreparerOptions options = Options();
-  options.free_spooled_ranges = true;
+  options.restore_image_file = [](const std::string&) -> Result<std::string> {
+    return IoError("not expected");
+  };
   LayerPreparer preparer(*sink_, options);
   std::string tarball = root_ + "/images/app.tar";
   auto before = ReadImageTarball(tarball, "images/app.tar");

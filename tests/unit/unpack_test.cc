@@ -122,6 +122,28 @@ TEST(UnpackArchive, LaterEntryReplacesSymlinkInsteadOfFollowingIt) {
   EXPECT_EQ(std::string((std::istreambuf_iterator<char>(f)), {}), "one");
 }
 
+TEST(UnpackArchive, SelectWritesOnlyTheChosenFilesAndStillChecksTheRest) {
+  Sandbox s;
+  std::string path = s.dir.path() + "/archive.tar";
+  test::WriteFileOrDie(path, BuildRawTar({{"images/", '5'},
+                                          {"images/a.tar", '0', "aaa"},
+                                          {"images/b.tar", '0', "bbb"},
+                                          {"manifest.yaml", '0', "m"}}));
+  UnpackOptions options;
+  options.select = [](const std::string& p) { return p == "images/b.tar"; };
+  auto r = UnpackArchive(path, s.work, options);
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->files, std::vector<std::string>{"images/b.tar"});
+  EXPECT_EQ(*test::ReadFileToString(s.work + "/images/b.tar"), "bbb");
+  EXPECT_FALSE(fs::exists(s.work + "/images/a.tar"));
+  EXPECT_FALSE(fs::exists(s.work + "/manifest.yaml"));
+
+  // An unsafe entry is refused even when it is not selected.
+  test::WriteFileOrDie(path, BuildRawTar({{"../evil", '0', "x"}, {"images/b.tar", '0', "bbb"}}));
+  Sandbox t;
+  EXPECT_EQ(UnpackArchive(path, t.work, options).status().code(), StatusCode::kUnsafeArchive);
+}
+
 TEST(UnpackArchive, NotAnArchive) {
   Sandbox s;
   std::string path = s.dir.path() + "/junk.tgz";
