@@ -222,6 +222,13 @@ Result<std::string> PrepareImageTarball(const std::string& path, const std::stri
   return out;
 }
 
+Result<std::vector<ImageSource>> ReadImageFile(const std::string& path, const std::string& origin,
+                                               const std::string& scratch_dir) {
+  auto tar = PrepareImageTarball(path, scratch_dir);
+  if (!tar.ok()) return tar.status().WithContext("image file '" + origin + "'");
+  return ReadImageTarball(*tar, origin);
+}
+
 Result<std::vector<ImageSource>> ReadImageTarball(const std::string& tar_path,
                                                   const std::string& origin) {
   auto index = TarIndex::Build(tar_path);

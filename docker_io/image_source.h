@@ -49,4 +49,9 @@ Result<std::string> PrepareImageTarball(const std::string& path, const std::stri
 Result<std::vector<ImageSource>> ReadImageTarball(const std::string& tar_path,
                                                   const std::string& origin);
 
+// Both steps for the image file at `path` (named `origin` in messages):
+// PrepareImageTarball into `scratch_dir`, then ReadImageTarball.
+Result<std::vector<ImageSource>> ReadImageFile(const std::string& path, const std::string& origin,
+                                               const std::string& scratch_dir);
+
 }  // namespace ppa

@@ -132,6 +132,19 @@ Status Mismatch(const LayerSource& layer, const char* what, const std::string& w
                       want + ", content is " + got + ")");
 }
 
+// Passes the bytes of `layer` (as stored in the tarball) to `each`, in
+// chunks of kChunk, in order: the one read loop every pass over a layer uses.
+Status ForEachChunk(int fd, const ImageSource& image, const LayerSource& layer,
+                    const std::function<Status(const char*, size_t)>& each) {
+  RangeReader reader(fd, layer.offset, layer.size);
+  std::vector<char> buf(kChunk);
+  while (true) {
+    PPA_ASSIGN_OR_RETURN(size_t n, reader.Read(buf.data(), buf.size(), image.origin));
+    if (n == 0) return Status::Ok();
+    PPA_RETURN_IF_ERROR(each(buf.data(), n));
+  }
+}
+
 std::string MediaTypeFor(Compression c, ManifestFormat format) {
   if (c == Compression::kZstd) return std::string(media_types::kOciLayerZstd);
   if (c == Compression::kNone) {
@@ -152,15 +165,11 @@ Result<LayerBlob> VerifyCompressedLayer(int fd, const ImageSource& image, const 
     dec = std::make_unique<ZstdDecompressor>();
   }
   Sha256 stored, uncompressed;
-  RangeReader reader(fd, layer.offset, layer.size);
-  std::vector<char> buf(kChunk);
-  while (true) {
-    PPA_ASSIGN_OR_RETURN(size_t n, reader.Read(buf.data(), buf.size(), image.origin));
-    if (n == 0) break;
-    stored.Update(buf.data(), n);
-    Status s = dec->Feed(buf.data(), n, uncompressed);
-    if (!s.ok()) return s.WithContext("layer '" + layer.entry + "'");
-  }
+  PPA_RETURN_IF_ERROR(ForEachChunk(fd, image, layer, [&](const char* data, size_t n) {
+    stored.Update(data, n);
+    Status s = dec->Feed(data, n, uncompressed);
+    return s.ok() ? s : s.WithContext("layer '" + layer.entry + "'");
+  }));
   Status s = dec->Finish();
   if (!s.ok()) return s.WithContext("layer '" + layer.entry + "'");
   LayerBlob blob;
@@ -187,14 +196,10 @@ Compression OutputCompression(const CompressionOptions& options) {
 Status HashLayer(int fd, const ImageSource& image, const LayerSource& layer,
                  const std::function<Status(const char*, size_t)>& each, std::string* diff_id) {
   Sha256 uncompressed;
-  RangeReader reader(fd, layer.offset, layer.size);
-  std::vector<char> in(kChunk);
-  while (true) {
-    PPA_ASSIGN_OR_RETURN(size_t n, reader.Read(in.data(), in.size(), image.origin));
-    if (n == 0) break;
-    uncompressed.Update(in.data(), n);
-    if (each) PPA_RETURN_IF_ERROR(each(in.data(), n));
-  }
+  PPA_RETURN_IF_ERROR(ForEachChunk(fd, image, layer, [&](const char* data, size_t n) {
+    uncompressed.Update(data, n);
+    return each ? each(data, n) : Status::Ok();
+  }));
   *diff_id = uncompressed.Finish();
   if (*diff_id != layer.diff_id) return Mismatch(layer, "diff_id", layer.diff_id, *diff_id);
   if (!layer.digest.empty() && layer.digest != *diff_id) {
@@ -294,13 +299,10 @@ Result<LayerBlob> KnownStoredLayerBlob(const ImageSource& image, const LayerSour
   }
   PPA_ASSIGN_OR_RETURN(UniqueFd fd, OpenForRead(image.tarball));
   Sha256 stored;
-  RangeReader reader(fd.get(), layer.offset, layer.size);
-  std::vector<char> buf(kChunk);
-  while (true) {
-    PPA_ASSIGN_OR_RETURN(size_t n, reader.Read(buf.data(), buf.size(), image.origin));
-    if (n == 0) break;
-    stored.Update(buf.data(), n);
-  }
+  PPA_RETURN_IF_ERROR(ForEachChunk(fd.get(), image, layer, [&](const char* data, size_t n) {
+    stored.Update(data, n);
+    return Status::Ok();
+  }));
   LayerBlob blob;
   blob.digest = stored.Finish();
   if (blob.digest != layer.digest) return Mismatch(layer, "digest", layer.digest, blob.digest);

@@ -1,12 +1,11 @@
 #include "importer/layer_preparer.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <condition_variable>
 #include <thread>
-
-#include <spdlog/spdlog.h>
 
 namespace ppa {
 
@@ -103,11 +102,11 @@ std::string LayerPreparer::KeyOf(const LayerSource& layer) {
 
 void LayerPreparer::Speculate(const std::string& path, const std::string& rel) {
   if (!LooksLikeImageFile(rel)) return;
-  auto promise = std::make_shared<std::promise<Result<std::string>>>();
+  auto promise = std::make_shared<std::promise<Result<std::vector<ImageSource>>>>();
   {
     std::lock_guard lock(mu_);
     // A later entry of the same name replaced the file: read it again.
-    tarballs_[path] = promise->get_future().share();
+    image_files_[path] = promise->get_future().share();
   }
   // Reading an image file takes little and tells the plan what it holds: it
   // goes before the layers already queued.
@@ -115,31 +114,31 @@ void LayerPreparer::Speculate(const std::string& path, const std::string& rel) {
                 /*urgent=*/true);
 }
 
-Result<std::string> LayerPreparer::ReadAhead(const std::string& path, const std::string& rel) {
+Result<std::vector<ImageSource>> LayerPreparer::ReadAhead(const std::string& path,
+                                                          const std::string& rel) {
   if (cancelled_) return Cancelled();
-  PPA_ASSIGN_OR_RETURN(std::string tar, PrepareImageTarball(path, options_.spool_dir));
-  auto images = ReadImageTarball(tar, rel);
-  if (!images.ok()) return tar;  // not an image file (a chart?): the plan will say
+  auto images = ReadImageFile(path, rel, options_.spool_dir);
+  if (!images.ok()) return images;  // not an image file (a chart?): the plan will say
   std::lock_guard lock(mu_);
   for (const auto& image : *images) {
     if (!image.problem.ok()) continue;
     for (const auto& layer : image.layers) QueueLocked(image, layer, "", true);
   }
-  return tar;
+  return images;
 }
 
-Result<std::string> LayerPreparer::ImageTarball(const std::string& path) {
-  std::shared_future<Result<std::string>> ahead;
+Result<std::vector<ImageSource>> LayerPreparer::ImageFile(const std::string& path,
+                                                          const std::string& rel) {
+  std::shared_future<Result<std::vector<ImageSource>>> ahead;
   {
     std::lock_guard lock(mu_);
-    auto it = tarballs_.find(path);
-    if (it != tarballs_.end()) ahead = it->second;
+    auto it = image_files_.find(path);
+    if (it != image_files_.end()) ahead = it->second;
   }
-  if (ahead.valid()) {
-    const Result<std::string>& tar = ahead.get();
-    if (tar.ok()) return *tar;
-  }
-  return PrepareImageTarball(path, options_.spool_dir);
+  // Read ahead (a copy: the plan owns its sources); a failure or a
+  // cancelled read is repeated here, so the plan reports the real error.
+  if (ahead.valid() && ahead.get().ok()) return ahead.get();
+  return ReadImageFile(path, rel, options_.spool_dir);
 }
 
 const std::shared_future<Result<LayerBlob>>& LayerPreparer::Pending(const ImageSource& image,

@@ -5,8 +5,8 @@
 // Work starts as early as possible: while the Unpack stage is still writing
 // the archive, every image file it has finished (Speculate) is read and its
 // layers are queued, so the two cores inflate the archive and compress layers
-// at the same time. The Plan stage then reuses those image files
-// (ImageTarball) and the Images stage picks up the prepared blobs (Pending).
+// at the same time. The Plan stage then reuses what was read in those image
+// files (ImageFile) and the Images stage picks up the prepared blobs (Pending).
 // A layer prepared ahead that failed is prepared again from the planned image
 // (Reprepare): speculation never decides the fate of an image.
 #pragma once
@@ -66,9 +66,9 @@ class LayerPreparer {
   // file is read on a worker and its layers are queued. Thread-safe.
   void Speculate(const std::string& path, const std::string& rel);
 
-  // The uncompressed image tarball for image file `path`: the one prepared
-  // by Speculate when there was one, else made now (PrepareImageTarball).
-  Result<std::string> ImageTarball(const std::string& path);
+  // The images of the image file `path` (archive-relative `rel`): those
+  // Speculate read when it did, else read now (ReadImageFile).
+  Result<std::vector<ImageSource>> ImageFile(const std::string& path, const std::string& rel);
 
   // The blob of `layer` (an element of image.layers) of `image`, being prepared on a worker (queued
   // now unless it already is). `repo` is where it will be pushed: a blob the cache knows and `repo`
@@ -106,8 +106,9 @@ class LayerPreparer {
   Result<LayerBlob> Prepare(const ImageSource& image, const LayerSource& layer,
                             const std::string& repo);
   Result<LayerBlob> PrepareStored(const ImageSource& image, const LayerSource& layer);
-  // Runs on a worker: inflates/reads the image file and queues its layers.
-  Result<std::string> ReadAhead(const std::string& path, const std::string& rel);
+  // Runs on a worker: reads (inflating when needed) the image file and
+  // queues its layers.
+  Result<std::vector<ImageSource>> ReadAhead(const std::string& path, const std::string& rel);
   bool CacheKnowsTargetHas(const std::string& digest, const std::string& repo);
   // Records where `layer` is (and frees it if the entry's are freed
   // already); the caller holds mu_.
@@ -119,9 +120,10 @@ class LayerPreparer {
   BlobSink& sink_;
   PreparerOptions options_;
   std::mutex mu_;
-  std::map<std::string, Entry> blobs_;                                       // guarded by mu_
-  std::map<std::string, std::shared_future<Result<std::string>>> tarballs_;  // guarded by mu_
-  std::vector<std::unique_ptr<Result<LayerBlob>>> reprepared_;               // guarded by mu_
+  std::map<std::string, Entry> blobs_;  // guarded by mu_
+  // image file path -> what Speculate read in it; guarded by mu_
+  std::map<std::string, std::shared_future<Result<std::vector<ImageSource>>>> image_files_;
+  std::vector<std::unique_ptr<Result<LayerBlob>>> reprepared_;  // guarded by mu_
   // origin -> its restored image file (RestoredImageFile); guarded by mu_
   std::map<std::string, std::shared_future<Result<std::string>>> restored_;
   std::atomic<bool> cancelled_{false};

@@ -113,7 +113,9 @@ int RunStages(const std::string& archive, const Workspace* ws, const RegistryAdd
                   std::nullopt,   ws->scratch,
                   address.prefix, options.target_namespace,
                   options.architectures,
-                  [&](const std::string& path) { return preparer.ImageTarball(path); }};
+                  [&](const std::string& path, const std::string& rel) {
+                    return preparer.ImageFile(path, rel);
+                  }};
   // Layers are verified, compressed and (when the PPA manifest comes first)
   // uploaded while the archive is still being unpacked; a dry run only
   // prepares them.

@@ -42,10 +42,8 @@ class ImageFiles {
  private:
   Result<std::vector<const ImageSource*>> Read(const std::string& rel) {
     std::string path = input_.root + "/" + rel;
-    auto tar = input_.image_tarball ? input_.image_tarball(path)
-                                    : PrepareImageTarball(path, input_.scratch_dir);
-    if (!tar.ok()) return tar.status().WithContext("image file '" + rel + "'");
-    auto images = ReadImageTarball(*tar, rel);
+    auto images = input_.read_image_file ? input_.read_image_file(path, rel)
+                                         : ReadImageFile(path, rel, input_.scratch_dir);
     if (!images.ok()) return images.status();
     std::vector<const ImageSource*> out;
     for (auto& img : *images) {

@@ -66,10 +66,11 @@ struct PlanInput {
   std::string target_namespace;
   // Import only these architectures ("amd64", "ppc64le"...); empty: all.
   std::vector<std::string> architectures;
-  // Makes the uncompressed tarball of an image file (its path on disk); when
-  // unset, PrepareImageTarball into scratch_dir. LayerPreparer::ImageTarball
-  // reuses what was prepared during Unpack.
-  std::function<Result<std::string>(const std::string& path)> image_tarball;
+  // Reads the images of the image file at `path` (archive-relative `rel`);
+  // when unset, ReadImageFile into scratch_dir. LayerPreparer::ImageFile
+  // hands out what was read while the archive was being unpacked.
+  std::function<Result<std::vector<ImageSource>>(const std::string& path, const std::string& rel)>
+      read_image_file;
 };
 
 ImportPlan BuildImportPlan(const PlanInput& input);

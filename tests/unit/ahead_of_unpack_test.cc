@@ -65,11 +65,16 @@ class AheadOfUnpackTest : public ::testing::Test {
   }
 
   PlanInput Input(LayerPreparer& preparer) {
-    return PlanInput{
-        root_,        {},
-        std::nullopt, scratch_,
-        "",           "ns",
-        {},           [&preparer](const std::string& path) { return preparer.ImageTarball(path); }};
+    return PlanInput{root_,
+                     {},
+                     std::nullopt,
+                     scratch_,
+                     "",
+                     "ns",
+                     {},
+                     [&preparer](const std::string& path, const std::string& rel) {
+                       return preparer.ImageFile(path, rel);
+                     }};
   }
 
   PreparerOptions Options() {
@@ -138,11 +143,11 @@ TEST_F(AheadOfUnpackTest, WithoutAManifestNothingIsUploadedAhead) {
   AheadOfUnpack ahead(Input(preparer), preparer, &images);
   ahead.OnFile("images/app.tar");
   // The image file is read and its layers are prepared all the same.
-  auto tar = preparer.ImageTarball(root_ + "/images/app.tar");
-  ASSERT_TRUE(tar.ok());
-  EXPECT_EQ(*tar, root_ + "/images/app.tar");
-  auto sources = ReadImageTarball(*tar, "images/app.tar");
-  ASSERT_TRUE(sources.ok());
+  auto sources = preparer.ImageFile(root_ + "/images/app.tar", "images/app.tar");
+  ASSERT_TRUE(sources.ok()) << sources.status().ToString();
+  ASSERT_EQ(sources->size(), 1u);
+  EXPECT_EQ(sources->front().tarball, root_ + "/images/app.tar");
+  EXPECT_EQ(sources->front().config_digest, image_.config_digest);
   const ImageSource& source = sources->front();
   for (const auto& layer : source.layers) {
     EXPECT_TRUE(preparer.Speculative(layer));
