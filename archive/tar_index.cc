@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <optional>
@@ -219,6 +220,96 @@ Result<TarEntry> TarIndex::Find(std::string_view name) const {
     }
   }
   return NotFound("too many links resolving '" + std::string(name) + "'");
+}
+
+bool TarStreamScanner::Feed(std::string_view bytes) {
+  while (!bytes.empty()) {
+    switch (state_) {
+      case State::kDone: return true;
+      case State::kFailed: return false;
+      case State::kHeader: {
+        size_t take = std::min<size_t>(kBlock - header_.size(), bytes.size());
+        header_.append(bytes.substr(0, take));
+        bytes.remove_prefix(take);
+        pos_ += take;
+        if (header_.size() == kBlock) OnHeader();
+        break;
+      }
+      case State::kData:
+      case State::kMeta:
+      case State::kSkip: {
+        size_t take = static_cast<size_t>(std::min<uint64_t>(left_, bytes.size()));
+        if (state_ == State::kData) visitor_.FileData(bytes.substr(0, take));
+        if (state_ == State::kMeta) meta_.append(bytes.substr(0, take));
+        bytes.remove_prefix(take);
+        pos_ += take;
+        left_ -= take;
+        if (left_ > 0) break;
+        if (state_ == State::kData) visitor_.EndFile();
+        if (state_ == State::kMeta) {
+          if (meta_flag_ == 'L') {
+            long_name_ = CString(meta_.data(), meta_.size());
+          } else {
+            std::string link;
+            ParsePax(meta_, pax_path_, link, pax_size_);
+          }
+          meta_.clear();
+        }
+        left_ = state_ == State::kSkip ? 0 : padding_;
+        state_ = left_ > 0 ? State::kSkip : State::kHeader;
+        break;
+      }
+    }
+  }
+  return state_ != State::kFailed;
+}
+
+// A whole header block is in header_: decides what the bytes after it are.
+void TarStreamScanner::OnHeader() {
+  const auto* h = reinterpret_cast<const unsigned char*>(header_.data());
+  const char* c = header_.data();
+  uint64_t size = 0;
+  if (AllZero(h)) {
+    state_ = State::kDone;
+  } else if (!ChecksumOk(h) || !ParseNumber(std::string_view(c + 124, 12), size)) {
+    state_ = State::kFailed;
+  } else {
+    char flag = c[156];
+    bool meta = flag == 'L' || flag == 'K' || flag == 'x' || flag == 'g';
+    if (pax_size_ && flag != 'x' && flag != 'g') size = *pax_size_;
+    std::string name = !pax_path_.empty() ? pax_path_ : long_name_;
+    if (name.empty()) {
+      name = CString(c, 100);
+      std::string_view prefix = CString(c + 345, 155);
+      if (std::string_view(c + 257, 5) == "ustar" && !prefix.empty()) {
+        name = std::string(prefix) + "/" + name;
+      }
+    }
+    if (!meta) pax_size_.reset(), long_name_.clear(), pax_path_.clear();
+    padding_ = (kBlock - size % kBlock) % kBlock;
+    left_ = size;
+    if ((flag == 'x' || flag == 'L') && size > kMaxMetaSize) {
+      state_ = State::kFailed;  // TarIndex refuses the file too
+    } else if (flag == 'x' || flag == 'L') {
+      meta_flag_ = flag;
+      state_ = State::kMeta;
+    } else if (TypeOf(flag) == TarEntry::Type::kFile) {
+      visitor_.BeginFile(name, pos_, size);
+      state_ = State::kData;
+    } else {
+      left_ += padding_;
+      padding_ = 0;
+      state_ = State::kSkip;
+    }
+    // An empty entry: nothing to wait for.
+    if (left_ == 0 && state_ != State::kSkip) {
+      if (state_ == State::kData) visitor_.EndFile();
+      state_ = State::kHeader;
+    } else if (left_ == 0) {
+      state_ = State::kHeader;
+    }
+  }
+  header_.clear();
 }
 
 Result<std::string> ReadFileRange(const std::string& path, uint64_t offset, uint64_t size) {

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -49,6 +50,50 @@ class TarIndex {
   static Result<TarIndex> ParseWith(uint64_t file_size, ReadFn read);
 
   std::map<std::string, TarEntry, std::less<>> entries_;
+};
+
+// Follows the entries of a tar file from its bytes as they go by, in order
+// and in chunks of any size (no seeking, no copy of file data): for each
+// regular file it reports where the data lies in the stream, then the data
+// itself. Headers are read as TarIndex reads them (ustar, GNU long names,
+// pax sizes and paths), so a file reported here is found by TarIndex::Build
+// of the finished file at the same offset and size. Pure.
+class TarStreamScanner {
+ public:
+  class Visitor {
+   public:
+    virtual ~Visitor() = default;
+    // A regular file's data starts at `offset` of the stream and is `size`
+    // bytes; `name` is its name as stored (not cleaned).
+    virtual void BeginFile(std::string_view name, uint64_t offset, uint64_t size) = 0;
+    // The next bytes of that data (never across files).
+    virtual void FileData(std::string_view bytes) = 0;
+    // All of its data has been passed.
+    virtual void EndFile() = 0;
+  };
+
+  explicit TarStreamScanner(Visitor& visitor) : visitor_(visitor) {}
+
+  // The next bytes of the stream. Returns false once the stream has turned
+  // out not to be a tar file (a bad header): everything after is ignored
+  // (a file begun then is never ended). The end-of-archive marker stops it
+  // too (returning true).
+  bool Feed(std::string_view bytes);
+
+ private:
+  enum class State { kHeader, kData, kMeta, kSkip, kDone, kFailed };
+  void OnHeader();
+
+  Visitor& visitor_;
+  State state_ = State::kHeader;
+  uint64_t pos_ = 0;       // stream offset of the next byte fed
+  std::string header_;     // the header block being gathered
+  uint64_t left_ = 0;      // bytes of data (kData, kMeta) or padding (kSkip) still to come
+  uint64_t padding_ = 0;   // padding after the data of the current entry
+  char meta_flag_ = 0;     // 'x' (pax) or 'L' (GNU long name) while in kMeta
+  std::string meta_;       // its data
+  std::string long_name_, pax_path_;
+  std::optional<uint64_t> pax_size_;
 };
 
 // Reads `size` bytes at `offset` of the file at `path` (small files only:

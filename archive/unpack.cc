@@ -105,7 +105,8 @@ class Unpacker {
   Unpacker(struct archive* a, int root, const std::string& archive_path, Limits limits,
            const UnpackOptions& options)
       : a_(a), root_(root), archive_path_(archive_path), limits_(limits),
-        on_file_(options.on_file), select_(options.select) {}
+        on_file_(options.on_file), on_file_begin_(options.on_file_begin),
+        on_data_(options.on_data), select_(options.select) {}
 
   Status Entry(struct archive_entry* entry) {
     const char* raw = archive_entry_pathname(entry);
@@ -133,6 +134,7 @@ class Unpacker {
   Status RegularFile(const std::string& path) {
     std::string leaf;
     PPA_ASSIGN_OR_RETURN(UniqueFd parent, OpenParentDir(root_, path, true, leaf));
+    if (on_file_begin_) on_file_begin_(path);
     PPA_RETURN_IF_ERROR(ClearLeaf(parent.get(), leaf, path));
     int fd = ::openat(parent.get(), leaf.c_str(),
                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -168,6 +170,10 @@ class Unpacker {
                              "raise the limit with --max-unpacked-size if the archive is trusted");
       }
       PPA_RETURN_IF_ERROR(WriteAll(fd, static_cast<const char*>(block), size, offset, path));
+      if (on_data_) {
+        on_data_(path, static_cast<uint64_t>(offset),
+                 std::string_view(static_cast<const char*>(block), size));
+      }
     }
     return Status::Ok();
   }
@@ -176,6 +182,7 @@ class Unpacker {
     PPA_RETURN_IF_ERROR(ResolveLinkTarget(path, target ? target : "").status());
     std::string leaf;
     PPA_ASSIGN_OR_RETURN(UniqueFd parent, OpenParentDir(root_, path, true, leaf));
+    if (on_file_begin_) on_file_begin_(path);
     PPA_RETURN_IF_ERROR(ClearLeaf(parent.get(), leaf, path));
     if (::symlinkat(target, parent.get(), leaf.c_str()) != 0) {
       return ErrnoError("cannot create symlink", path, errno);
@@ -196,6 +203,7 @@ class Unpacker {
       return Unsafe(path, "is a hard link to '" + *target + "', which is not a file of the archive");
     }
     PPA_ASSIGN_OR_RETURN(UniqueFd parent, OpenParentDir(root_, path, true, leaf));
+    if (on_file_begin_) on_file_begin_(path);
     PPA_RETURN_IF_ERROR(ClearLeaf(parent.get(), leaf, path));
     if (::linkat(target_dir.get(), target_leaf.c_str(), parent.get(), leaf.c_str(), 0) != 0) {
       return ErrnoError("cannot create hard link", path, errno);
@@ -209,6 +217,8 @@ class Unpacker {
   const std::string& archive_path_;
   Limits limits_;
   std::function<void(const std::string&)> on_file_;
+  std::function<void(const std::string&)> on_file_begin_;
+  std::function<void(const std::string&, uint64_t, std::string_view)> on_data_;
   std::function<bool(const std::string&)> select_;
   uint64_t entries_ = 0;
   UnpackResult result_;

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "archive/status.h"
@@ -32,6 +33,14 @@ struct UnpackOptions {
   // stages can start on it while the rest of the archive is unpacked. The
   // file may still be replaced by a later entry of the same name.
   std::function<void(const std::string& path)> on_file;
+  // Called on the unpacking thread before anything is written at `path` (a
+  // regular file, hard link or symlink, maybe replacing an earlier entry of
+  // that name), and then, for a regular file, with each block of its data
+  // right after the block is written: `offset` is where it lies in the file
+  // (blocks come in order). Lets later stages look at the bytes as they go by
+  // instead of reading them back.
+  std::function<void(const std::string& path)> on_file_begin;
+  std::function<void(const std::string& path, uint64_t offset, std::string_view data)> on_data;
   // When set, only the regular files and links whose clean relative path it
   // accepts are written (the others are still checked and counted); used to
   // restore one file of an archive unpacked earlier.

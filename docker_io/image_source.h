@@ -23,6 +23,10 @@ struct LayerSource {
   Compression compression = Compression::kNone;  // kNone, kGzip or kZstd
   std::string diff_id;      // sha256 of the uncompressed layer (from the config)
   std::string digest;       // sha256 of the stored bytes when the source says so, else ""
+  // sha256 of the stored bytes when they were already hashed on their way
+  // into the tarball (RangeDigests), else "": a pass over the layer then
+  // uses it instead of hashing them again.
+  std::string content_digest;
 };
 
 struct ImageSource {

@@ -193,14 +193,21 @@ Compression OutputCompression(const CompressionOptions& options) {
 
 // Streams the layer's bytes through `each` and checks its diff_id (and the
 // stored digest, which for an uncompressed layer is the same hash).
+// A layer whose content_digest is known is not hashed again, and without
+// `each` not even read.
 Status HashLayer(int fd, const ImageSource& image, const LayerSource& layer,
                  const std::function<Status(const char*, size_t)>& each, std::string* diff_id) {
-  Sha256 uncompressed;
-  PPA_RETURN_IF_ERROR(ForEachChunk(fd, image, layer, [&](const char* data, size_t n) {
-    uncompressed.Update(data, n);
-    return each ? each(data, n) : Status::Ok();
-  }));
-  *diff_id = uncompressed.Finish();
+  if (!layer.content_digest.empty()) {
+    if (each) PPA_RETURN_IF_ERROR(ForEachChunk(fd, image, layer, each));
+    *diff_id = layer.content_digest;
+  } else {
+    Sha256 uncompressed;
+    PPA_RETURN_IF_ERROR(ForEachChunk(fd, image, layer, [&](const char* data, size_t n) {
+      uncompressed.Update(data, n);
+      return each ? each(data, n) : Status::Ok();
+    }));
+    *diff_id = uncompressed.Finish();
+  }
   if (*diff_id != layer.diff_id) return Mismatch(layer, "diff_id", layer.diff_id, *diff_id);
   if (!layer.digest.empty() && layer.digest != *diff_id) {
     return Mismatch(layer, "digest", layer.digest, *diff_id);
@@ -297,14 +304,18 @@ Result<LayerBlob> KnownStoredLayerBlob(const ImageSource& image, const LayerSour
   if (layer.compression == Compression::kNone || layer.digest.empty()) {
     return InvalidInput("layer '" + layer.entry + "' has no stored digest to check");
   }
-  PPA_ASSIGN_OR_RETURN(UniqueFd fd, OpenForRead(image.tarball));
-  Sha256 stored;
-  PPA_RETURN_IF_ERROR(ForEachChunk(fd.get(), image, layer, [&](const char* data, size_t n) {
-    stored.Update(data, n);
-    return Status::Ok();
-  }));
   LayerBlob blob;
-  blob.digest = stored.Finish();
+  if (!layer.content_digest.empty()) {
+    blob.digest = layer.content_digest;
+  } else {
+    PPA_ASSIGN_OR_RETURN(UniqueFd fd, OpenForRead(image.tarball));
+    Sha256 stored;
+    PPA_RETURN_IF_ERROR(ForEachChunk(fd.get(), image, layer, [&](const char* data, size_t n) {
+      stored.Update(data, n);
+      return Status::Ok();
+    }));
+    blob.digest = stored.Finish();
+  }
   if (blob.digest != layer.digest) return Mismatch(layer, "digest", layer.digest, blob.digest);
   blob.diff_id = layer.diff_id;
   blob.size = layer.size;
@@ -314,8 +325,9 @@ Result<LayerBlob> KnownStoredLayerBlob(const ImageSource& image, const LayerSour
 }
 
 Status VerifyLayerDiffId(const ImageSource& image, const LayerSource& layer) {
-  PPA_ASSIGN_OR_RETURN(UniqueFd fd, OpenForRead(image.tarball));
   std::string diff_id;
+  if (!layer.content_digest.empty()) return HashLayer(-1, image, layer, nullptr, &diff_id);
+  PPA_ASSIGN_OR_RETURN(UniqueFd fd, OpenForRead(image.tarball));
   return HashLayer(fd.get(), image, layer, nullptr, &diff_id);
 }
 

@@ -6,6 +6,9 @@
 //   blob digest); with compression "none" the tar itself is the blob;
 // - gzip or zstd layer: pushed as stored (no recompression); the pass hashes
 //   the stored bytes (blob digest) and the decompressed stream (diff_id).
+// A layer with a content_digest (hashed as it was unpacked) is taken to have
+// that digest: it is not hashed again, and a pass that only verifies it does
+// not read it at all.
 // Memory is a few fixed-size buffers, whatever the layer size. Output is
 // deterministic: the same layer bytes and level always give the same blob.
 #pragma once

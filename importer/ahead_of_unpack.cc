@@ -9,6 +9,14 @@ bool IsPpaManifest(const std::string& rel) {
   return rel == "manifest.yaml" || rel == "manifest.json";
 }
 
+// Files smaller than this inside an image tarball are not hashed on the way
+// (configs and manifests: the plan reads them whole).
+constexpr uint64_t kMinHashedEntry = 64 << 10;
+
+bool IsPlainTar(const std::string& rel) {
+  return rel.size() > 4 && rel.compare(rel.size() - 4, 4, ".tar") == 0;
+}
+
 }  // namespace
 
 AheadOfUnpack::AheadOfUnpack(PlanInput base, LayerPreparer& preparer, ImagesStage* images)
@@ -20,7 +28,26 @@ AheadOfUnpack::AheadOfUnpack(PlanInput base, LayerPreparer& preparer, ImagesStag
 
 AheadOfUnpack::~AheadOfUnpack() { Stop(); }
 
+void AheadOfUnpack::OnFileBegin(const std::string& rel) {
+  tap_.reset();
+  RangeDigests* digests = preparer_.options().digests;
+  if (!digests) return;
+  std::string path = input_.root + "/" + rel;
+  digests->Begin(path);
+  if (!IsPlainTar(rel)) return;
+  tap_ = std::make_unique<TarDigestTap>(*digests, path, kMinHashedEntry,
+                                        [this, path, rel](const HashedEntry& entry) {
+                                          if (entry.is_tar) preparer_.SpeculateLayer(path, rel, entry);
+                                        });
+}
+
+void AheadOfUnpack::OnData(const std::string& rel, uint64_t offset, std::string_view data) {
+  (void)rel;  // always the file of the last OnFileBegin
+  if (tap_) tap_->Write(offset, data);
+}
+
 void AheadOfUnpack::OnFile(const std::string& rel) {
+  tap_.reset();
   preparer_.Speculate(input_.root + "/" + rel, rel);
   if (!images_) return;
   {

@@ -1,6 +1,10 @@
 // Work started while the Unpack stage is still writing the archive, so that
 // both cores stay busy instead of unpacking everything first:
 //
+//  - the large files inside each plain image tarball (its layers) are
+//    hashed as Unpack writes them (TarDigestTap), and each one that is a tar
+//    is queued on the LayerPreparer as soon as it is complete, before the
+//    rest of the tarball is written;
 //  - every finished image file is read and its layers are queued on the
 //    LayerPreparer (verified and compressed by its workers);
 //  - once the PPA manifest has been unpacked (it usually comes first), the
@@ -16,10 +20,12 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -42,6 +48,9 @@ class AheadOfUnpack {
   AheadOfUnpack(const AheadOfUnpack&) = delete;
   AheadOfUnpack& operator=(const AheadOfUnpack&) = delete;
 
+  // UnpackOptions::on_file_begin and on_data: `rel` is being written.
+  void OnFileBegin(const std::string& rel);
+  void OnData(const std::string& rel, uint64_t offset, std::string_view data);
   // UnpackOptions::on_file: `rel` has been written completely.
   void OnFile(const std::string& rel);
 
@@ -58,6 +67,7 @@ class AheadOfUnpack {
   PlanInput input_;  // files and manifest: what has been unpacked so far
   LayerPreparer& preparer_;
   ImagesStage* images_;
+  std::unique_ptr<TarDigestTap> tap_;  // of the file being unpacked (unpacking thread only)
   std::set<std::string> done_;  // "repository@config digest" handled already
   bool give_up_ = false;        // the manifest is unreadable, or an upload failed
 

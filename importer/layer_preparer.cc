@@ -97,7 +97,11 @@ LayerPreparer::~LayerPreparer() {
 }
 
 std::string LayerPreparer::KeyOf(const LayerSource& layer) {
-  return layer.diff_id + "|" + CompressionName(layer.compression) + "|" + layer.digest;
+  // The stored digest of an uncompressed layer is its diff_id, or a mismatch.
+  const std::string& digest =
+      layer.compression == Compression::kNone && layer.digest == layer.diff_id ? std::string()
+                                                                              : layer.digest;
+  return layer.diff_id + "|" + CompressionName(layer.compression) + "|" + digest;
 }
 
 void LayerPreparer::Speculate(const std::string& path, const std::string& rel) {
@@ -112,6 +116,21 @@ void LayerPreparer::Speculate(const std::string& path, const std::string& rel) {
   // goes before the layers already queued.
   pool_->Submit([this, promise, path, rel] { promise->set_value(ReadAhead(path, rel)); },
                 /*urgent=*/true);
+}
+
+void LayerPreparer::SpeculateLayer(const std::string& path, const std::string& rel,
+                                   const HashedEntry& entry) {
+  ImageSource image;
+  image.tarball = path;
+  image.origin = rel;
+  LayerSource layer;
+  layer.entry = rel + " at offset " + std::to_string(entry.offset);
+  layer.offset = entry.offset;
+  layer.size = entry.size;
+  layer.diff_id = entry.digest;
+  image.layers.push_back(std::move(layer));
+  std::lock_guard lock(mu_);
+  QueueLocked(image, image.layers.front(), "", true);
 }
 
 Result<std::vector<ImageSource>> LayerPreparer::ReadAhead(const std::string& path,
@@ -173,7 +192,7 @@ LayerPreparer::Entry& LayerPreparer::QueueLocked(const ImageSource& image, const
   auto copy = std::make_shared<const ImageSource>(image);
   size_t index = static_cast<size_t>(&layer - image.layers.data());
   pool_->Submit([this, promise, copy, index, repo, key] {
-    Result<LayerBlob> blob = Prepare(*copy, copy->layers[index], repo);
+    Result<LayerBlob> blob = PrepareHashed(*copy, copy->layers[index], repo);
     Finished(key, blob);
     promise->set_value(std::move(blob));
   });
@@ -236,15 +255,37 @@ bool LayerPreparer::CacheKnowsTargetHas(const std::string& digest, const std::st
          !options_.cache->SeenIn(options_.cache_scope, digest, 1).empty();
 }
 
+// The file may be written again while the layer is read (a later archive
+// entry of the same name): then what was read is not what was hashed, and
+// the layer is prepared again the slow way.
+Result<LayerBlob> LayerPreparer::PrepareHashed(const ImageSource& image, const LayerSource& layer,
+                                               const std::string& repo) {
+  RangeDigests* digests = options_.digests;
+  auto known = digests && layer.content_digest.empty()
+                   ? digests->Find(image.tarball, layer.offset, layer.size)
+                   : std::nullopt;
+  if (!known) return Prepare(image, layer, repo, 0);
+  LayerSource hashed = layer;
+  hashed.content_digest = known->digest;
+  Result<LayerBlob> blob = Prepare(image, hashed, repo, known->generation);
+  if (StillHashed(image, known->generation)) return blob;
+  if (blob.ok() && blob->spooled) ::unlink(blob->file.path.c_str());
+  return Prepare(image, layer, repo, 0);
+}
+
+bool LayerPreparer::StillHashed(const ImageSource& image, uint64_t generation) const {
+  return generation == 0 || options_.digests->Generation(image.tarball) == generation;
+}
+
 // Runs on a worker. A cached blob the target already has is only verified
 // (one hashing pass, no compression); anything else is compressed/verified.
 // Uploading code confirms with the registry before trusting either.
 Result<LayerBlob> LayerPreparer::Prepare(const ImageSource& image, const LayerSource& layer,
-                                         const std::string& repo) {
+                                         const std::string& repo, uint64_t generation) {
   if (cancelled_) return Cancelled();
   BlobCache* cache = options_.cache;
   if (cache && layer.compression != Compression::kNone && !layer.digest.empty()) {
-    return PrepareStored(image, layer);
+    return PrepareStored(image, layer, generation);
   }
   const std::string settings = options_.compression.Key();
   bool cacheable = cache && layer.compression == Compression::kNone;
@@ -258,13 +299,14 @@ Result<LayerBlob> LayerPreparer::Prepare(const ImageSource& image, const LayerSo
   }
   Result<LayerBlob> blob =
       PrepareLayerBlob(image, layer, options_.spool_dir, options_.format, options_.compression);
-  if (cacheable && blob.ok()) cache->Store(layer.diff_id, settings, {blob->digest, blob->size});
+  if (cacheable && blob.ok() && StillHashed(image, generation)) cache->Store(layer.diff_id, settings, {blob->digest, blob->size});
   return blob;
 }
 
 // A gzip/zstd layer is pushed as stored. Once its stored digest has been seen
 // to decompress to its diff_id, later runs only hash the stored bytes.
-Result<LayerBlob> LayerPreparer::PrepareStored(const ImageSource& image, const LayerSource& layer) {
+Result<LayerBlob> LayerPreparer::PrepareStored(const ImageSource& image, const LayerSource& layer,
+                                               uint64_t generation) {
   BlobCache& cache = *options_.cache;
   const std::string settings = std::string("stored-") + CompressionName(layer.compression);
   if (auto hit = cache.Lookup(layer.diff_id, settings); hit && hit->digest == layer.digest) {
@@ -272,7 +314,9 @@ Result<LayerBlob> LayerPreparer::PrepareStored(const ImageSource& image, const L
   }
   Result<LayerBlob> blob =
       PrepareLayerBlob(image, layer, options_.spool_dir, options_.format, options_.compression);
-  if (blob.ok()) cache.Store(layer.diff_id, settings, {blob->digest, blob->size});
+  if (blob.ok() && StillHashed(image, generation)) {
+    cache.Store(layer.diff_id, settings, {blob->digest, blob->size});
+  }
   return blob;
 }
 

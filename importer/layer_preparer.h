@@ -25,6 +25,7 @@
 #include "docker_io/blob_sink.h"
 #include "docker_io/image_source.h"
 #include "docker_io/layer_blob.h"
+#include "docker_io/range_digests.h"
 #include "importer/blob_cache.h"
 
 namespace ppa {
@@ -48,6 +49,9 @@ struct PreparerOptions {
   // needed after all (Reprepare), this makes a fresh, complete copy of the
   // image file named by ImageSource::origin (its uncompressed tarball path).
   std::function<Result<std::string>(const std::string& origin)> restore_image_file;
+  // Digests of layers hashed as Unpack wrote them (not owned; may be null):
+  // a layer found there is not hashed again.
+  RangeDigests* digests = nullptr;
 };
 
 class LayerPreparer {
@@ -65,6 +69,13 @@ class LayerPreparer {
   // archive, `rel` its archive-relative name. A file that looks like an image
   // file is read on a worker and its layers are queued. Thread-safe.
   void Speculate(const std::string& path, const std::string& rel);
+
+  // A TarDigestTap's hook: the tar-looking entry `entry` of the image file
+  // `path` (archive-relative `rel`), still being unpacked, has been written
+  // and hashed. It is queued as a layer with that diff_id at once, so its
+  // compression overlaps the unpacking of the rest of the file; an image
+  // whose config names that diff_id gets this blob. Thread-safe.
+  void SpeculateLayer(const std::string& path, const std::string& rel, const HashedEntry& entry);
 
   // The images of the image file `path` (archive-relative `rel`): those
   // Speculate read when it did, else read now (ReadImageFile).
@@ -103,9 +114,19 @@ class LayerPreparer {
   // Queues `layer` unless it is already; the caller holds mu_.
   Entry& QueueLocked(const ImageSource& image, const LayerSource& layer, const std::string& repo,
                      bool speculative);
+  // `generation`: of the image file when layer.content_digest was taken
+  // from options_.digests (0: it was not).
   Result<LayerBlob> Prepare(const ImageSource& image, const LayerSource& layer,
-                            const std::string& repo);
-  Result<LayerBlob> PrepareStored(const ImageSource& image, const LayerSource& layer);
+                            const std::string& repo, uint64_t generation);
+  // Prepare, with the layer's content_digest taken from options_.digests
+  // when they know its range.
+  Result<LayerBlob> PrepareHashed(const ImageSource& image, const LayerSource& layer,
+                                  const std::string& repo);
+  Result<LayerBlob> PrepareStored(const ImageSource& image, const LayerSource& layer,
+                                  uint64_t generation);
+  // False when layer.content_digest came from options_.digests at
+  // `generation` and the image file has been written again since.
+  bool StillHashed(const ImageSource& image, uint64_t generation) const;
   // Runs on a worker: reads (inflating when needed) the image file and
   // queues its layers.
   Result<std::vector<ImageSource>> ReadAhead(const std::string& path, const std::string& rel);

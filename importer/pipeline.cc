@@ -99,6 +99,7 @@ int RunStages(const std::string& archive, const Workspace* ws, const RegistryAdd
   // only, so a layout target always gets OCI media types.
   ManifestFormat format = address.endpoint.host.empty() ? ManifestFormat::kOci : options.format;
   BlobCache cache(options.no_blob_cache ? "" : BlobCache::DefaultPath());
+  RangeDigests hashed_on_unpack;
   PreparerOptions prepare{format, options.compression, ws->scratch, options.jobs,
                           cache.enabled() ? &cache : nullptr,
                           options.dry_run ? "" : sink.Locate("")};
@@ -107,6 +108,7 @@ int RunStages(const std::string& archive, const Workspace* ws, const RegistryAdd
   prepare.restore_image_file = [&](const std::string& origin) {
     return RestoreImageFile(archive, origin, ws->scratch, options.max_unpacked_bytes);
   };
+  prepare.digests = &hashed_on_unpack;
   LayerPreparer preparer(sink, std::move(prepare));
   ImagesStage images(sink, preparer, PushOptions{format, progress});
   PlanInput input{ws->root,       {},
@@ -123,6 +125,10 @@ int RunStages(const std::string& archive, const Workspace* ws, const RegistryAdd
   reporter.Progress("Unpacking archive to '" + ws->root + "'...");
   UnpackOptions unpack_options{options.max_unpacked_bytes};
   unpack_options.on_file = [&](const std::string& rel) { ahead.OnFile(rel); };
+  unpack_options.on_file_begin = [&](const std::string& rel) { ahead.OnFileBegin(rel); };
+  unpack_options.on_data = [&](const std::string& rel, uint64_t offset, std::string_view data) {
+    ahead.OnData(rel, offset, data);
+  };
   auto unpacked = UnpackAndReadManifest(archive, *ws, unpack_options);
   ahead.Stop();
   if (!unpacked.ok()) {

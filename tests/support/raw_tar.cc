@@ -48,8 +48,9 @@ std::string BuildRawTar(const std::vector<RawTarEntry>& entries) {
       out += '\0';
       Pad(out);
     }
-    out += Header(e.name, e.type, e.type == '0' ? e.data.size() : 0, e.link, e.mode);
-    if (e.type == '0') {
+    bool has_data = e.type == '0' || e.type == 'x' || e.type == 'g';  // pax records are data
+    out += Header(e.name, e.type, has_data ? e.data.size() : 0, e.link, e.mode);
+    if (has_data) {
       out += e.data;
       Pad(out);
     }

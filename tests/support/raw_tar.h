@@ -16,7 +16,7 @@ struct RawTarEntry {
         mode(mode_) {}
   std::string name;
   char type = '0';        // '0' file, '1' hard link, '2' symlink, '3' char dev, '5' dir, '6' FIFO
-  std::string data;       // for files
+  std::string data;       // for files, and the records of pax headers ('x', 'g')
   std::string link;       // for links
   int mode = 0644;
 };

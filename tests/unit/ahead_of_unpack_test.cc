@@ -207,5 +207,49 @@ TEST_F(AheadOfUnpackTest, ReprepareMakesTheBlobFromTheImageItIsGiven) {
   EXPECT_EQ((*again)->diff_id, image_.diff_ids[0]);
 }
 
+
+// The layers of a tarball being unpacked are hashed on the way; each one
+// that is complete is queued for compression at once (before the tarball is
+// finished), and the plan's request for it gets that same blob, made
+// without a second hash.
+TEST_F(AheadOfUnpackTest, LayersHashedOnTheWayAreQueuedBeforeTheirTarballIsComplete) {
+  RangeDigests digests;
+  PreparerOptions options = Options();
+  options.digests = &digests;
+  LayerPreparer preparer(*sink_, options);
+  AheadOfUnpack ahead(Input(preparer), preparer, nullptr);
+  std::string tarball = root_ + "/images/app.tar";
+  auto sources = ReadImageTarball(tarball, "images/app.tar");
+  ASSERT_TRUE(sources.ok());
+  const ImageSource& source = sources->front();
+  auto bytes = test::ReadFileToString(tarball);
+  ASSERT_TRUE(bytes.ok());
+  // "Unpack" passes the bytes up to the end of the first (80 KiB) layer;
+  // the second (20 KiB) is below the size worth hashing on the way.
+  const LayerSource& first = source.layers[0];
+  ahead.OnFileBegin("images/app.tar");
+  ahead.OnData("images/app.tar", 0, std::string_view(*bytes).substr(0, first.offset + first.size));
+  EXPECT_TRUE(preparer.Speculative(first));
+  EXPECT_FALSE(preparer.Speculative(source.layers[1]));
+  auto known = digests.Find(tarball, first.offset, first.size);
+  ASSERT_TRUE(known.has_value());
+  EXPECT_EQ(known->digest, image_.diff_ids[0]);
+  const Result<LayerBlob>& blob = preparer.Pending(source, first, "").get();
+  ASSERT_TRUE(blob.ok()) << blob.status().ToString();
+  EXPECT_EQ(blob->diff_id, image_.diff_ids[0]);
+  EXPECT_TRUE(blob->spooled);
+
+  // A digest on record is trusted for its range (nothing is read again):
+  // one that does not match the config fails the layer.
+  digests.Record(tarball, source.layers[1].offset, source.layers[1].size, image_.diff_ids[0]);
+  const Result<LayerBlob>& wrong = preparer.Pending(source, source.layers[1], "").get();
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find("diff_id"), std::string::npos);
+  // Once the file is written again, its old digests are forgotten.
+  ahead.OnFileBegin("images/app.tar");
+  EXPECT_FALSE(digests.Find(tarball, first.offset, first.size).has_value());
+  ahead.Stop();
+}
+
 }  // namespace
 }  // namespace ppa

@@ -129,5 +129,41 @@ TEST(PrepareLayerBlob, ZstdLayerIsVerifiedAndKept) {
   EXPECT_EQ(x->media_type, media_types::kOciLayerZstd);
 }
 
+
+// A layer hashed as it was unpacked (content_digest) is not hashed again:
+// verifying it reads nothing, compressing it takes the digest as its diff_id.
+TEST(LayerBlob, ContentDigestStandsForTheHashOfTheStoredBytes) {
+  std::string tar = LayerTar();
+  OneLayer a(tar, Compression::kNone, Sha256Digest(tar));
+  a.image.layers[0].content_digest = Sha256Digest(tar);
+  auto plain = a.Prepare();
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_EQ(plain->diff_id, Sha256Digest(tar));
+  OneLayer b(tar, Compression::kNone, Sha256Digest(tar));
+  EXPECT_EQ(b.Prepare()->digest, plain->digest);  // the same blob either way
+
+  ImageSource gone = a.image;
+  gone.tarball = a.dir.Join("missing");  // not read at all
+  EXPECT_TRUE(VerifyLayerDiffId(gone, gone.layers[0]).ok());
+  gone.layers[0].content_digest = Sha256Digest("other bytes");
+  auto mismatch = VerifyLayerDiffId(gone, gone.layers[0]);
+  ASSERT_FALSE(mismatch.ok());
+  EXPECT_EQ(mismatch.code(), StatusCode::kInvalidInput);
+  EXPECT_NE(mismatch.message().find("layer.tar"), std::string::npos);
+}
+
+TEST(KnownStoredLayerBlob, ContentDigestIsCheckedWithoutReading) {
+  std::string gz = test::Gzip(LayerTar());
+  OneLayer a(gz, Compression::kGzip, Sha256Digest(LayerTar()));
+  a.image.tarball = a.dir.Join("missing");
+  a.image.layers[0].digest = Sha256Digest(gz);
+  a.image.layers[0].content_digest = Sha256Digest(gz);
+  auto blob = KnownStoredLayerBlob(a.image, a.image.layers[0], ManifestFormat::kDocker);
+  ASSERT_TRUE(blob.ok()) << blob.status().ToString();
+  EXPECT_EQ(blob->digest, Sha256Digest(gz));
+  a.image.layers[0].content_digest = Sha256Digest("tampered");
+  EXPECT_FALSE(KnownStoredLayerBlob(a.image, a.image.layers[0], ManifestFormat::kDocker).ok());
+}
+
 }  // namespace
 }  // namespace ppa

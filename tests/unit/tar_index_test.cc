@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <tuple>
+#include <vector>
+
 #include "tests/support/raw_tar.h"
 
 namespace ppa {
@@ -57,6 +61,94 @@ TEST(TarIndex, EmptyArchive) {
   auto index = TarIndex::Parse(std::string(1024, '\0'));
   ASSERT_TRUE(index.ok());
   EXPECT_TRUE(index->entries().empty());
+}
+
+
+// Records what a TarStreamScanner reports.
+struct Seen : TarStreamScanner::Visitor {
+  struct File {
+    std::string name;
+    uint64_t offset, size;
+    std::string data;
+    bool ended = false;
+  };
+  std::vector<File> files;
+  void BeginFile(std::string_view name, uint64_t offset, uint64_t size) override {
+    files.push_back({std::string(name), offset, size, "", false});
+  }
+  void FileData(std::string_view bytes) override { files.back().data.append(bytes); }
+  void EndFile() override { files.back().ended = true; }
+};
+
+std::string Pax(const std::string& key, const std::string& value) {
+  std::string record = " " + key + "=" + value + "\n";
+  size_t len = record.size() + 1;
+  while (std::to_string(len).size() + record.size() != len) ++len;
+  return std::to_string(len) + record;
+}
+
+// Any chunking of the stream gives what TarIndex finds in the whole file.
+TEST(TarStreamScanner, ReportsTheFilesTarIndexFindsWhateverTheChunks) {
+  std::string big(70000, 'b');
+  std::string tar = BuildRawTar({{"a/", '5'},
+                                 {"a/layer.tar", '0', "hello"},
+                                 {"empty", '0', ""},
+                                 {"b/link", '2', "", "../a/layer.tar"},
+                                 {std::string(150, 'n'), '0', "long name"},
+                                 {"pax", 'x', Pax("path", "from/pax")},
+                                 {"short", '0', big},
+                                 {"c", '0', std::string(512, 'c')}});
+  auto index = TarIndex::Parse(tar);
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  for (size_t chunk : {size_t{1}, size_t{7}, size_t{511}, size_t{512}, size_t{4096}, tar.size()}) {
+    Seen seen;
+    TarStreamScanner scanner(seen);
+    for (size_t at = 0; at < tar.size(); at += chunk) {
+      ASSERT_TRUE(scanner.Feed(std::string_view(tar).substr(at, chunk))) << chunk;
+    }
+    std::vector<std::tuple<std::string, uint64_t, uint64_t>> want, got;
+    for (const auto& [name, e] : index->entries()) {
+      if (e.type == TarEntry::Type::kFile) want.emplace_back(name, e.offset, e.size);
+    }
+    for (const auto& f : seen.files) {
+      EXPECT_TRUE(f.ended) << f.name;
+      EXPECT_EQ(f.data, tar.substr(f.offset, f.size)) << f.name;
+      got.emplace_back(f.name, f.offset, f.size);
+    }
+    std::sort(got.begin(), got.end());
+    EXPECT_EQ(got, want) << "chunks of " << chunk;
+  }
+}
+
+TEST(TarStreamScanner, PaxSizeOverridesTheHeader) {
+  std::string data(3000, 'x');
+  // A header claiming 0 bytes, corrected by the pax record before it.
+  std::string tar = BuildRawTar({{"p", 'x', Pax("size", "3000")}, {"f", '0', ""}});
+  tar.resize(tar.size() - 1024);  // drop the end marker, then append the data
+  tar += data + std::string(512 - 3000 % 512, '\0') + std::string(1024, '\0');
+  auto index = TarIndex::Parse(tar);
+  ASSERT_TRUE(index.ok()) << index.status().ToString();
+  Seen seen;
+  TarStreamScanner scanner(seen);
+  ASSERT_TRUE(scanner.Feed(tar));
+  ASSERT_EQ(seen.files.size(), 1u);
+  EXPECT_EQ(seen.files[0].offset, index->entries().at("f").offset);
+  EXPECT_EQ(seen.files[0].data, data);
+}
+
+TEST(TarStreamScanner, StopsAtGarbageAndAtTheEndMarker) {
+  Seen garbage;
+  TarStreamScanner bad(garbage);
+  EXPECT_FALSE(bad.Feed(std::string(1024, 'x')));
+  EXPECT_FALSE(bad.Feed(BuildRawTar({{"f", '0', "late"}})));
+  EXPECT_TRUE(garbage.files.empty());
+
+  Seen seen;
+  TarStreamScanner scanner(seen);
+  std::string tar = BuildRawTar({{"f", '0', "one"}}) + BuildRawTar({{"g", '0', "two"}});
+  EXPECT_TRUE(scanner.Feed(tar));
+  ASSERT_EQ(seen.files.size(), 1u);  // what follows the end marker is not looked at
+  EXPECT_EQ(seen.files[0].name, "f");
 }
 
 }  // namespace

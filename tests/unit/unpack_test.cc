@@ -8,6 +8,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <vector>
 
 #include "archive/safe_path.h"
 #include "tests/support/process.h"
@@ -268,6 +270,45 @@ TEST(DecompressFile, EveryCompressionByMagic) {
     std::ifstream f(out);
     EXPECT_EQ(std::string((std::istreambuf_iterator<char>(f)), {}), data) << tool;
   }
+}
+
+
+// Later stages see every byte of every file as it is written, in order, and
+// hear before a path is (re)written.
+TEST(UnpackArchive, DataHooksSeeEachFileAsItIsWritten) {
+  Sandbox box;
+  std::string big(3 << 20, 'q');
+  big[12345] = 'x';
+  std::string tar = BuildRawTar({{"images/", '5'},
+                                 {"images/a.tar", '0', big},
+                                 {"images/link", '2', "", "a.tar"},
+                                 {"images/a.tar", '0', "replaced"}});
+  std::string path = box.dir.path() + "/archive.tar";
+  test::WriteFileOrDie(path, test::Gzip(tar));
+  std::vector<std::string> begun;
+  std::map<std::string, std::string> seen;
+  UnpackOptions options;
+  options.on_file_begin = [&](const std::string& rel) {
+    begun.push_back(rel);
+    seen[rel].clear();
+  };
+  options.on_data = [&](const std::string& rel, uint64_t offset, std::string_view data) {
+    ASSERT_EQ(offset, seen[rel].size()) << rel;
+    seen[rel].append(data);
+  };
+  auto result = UnpackArchive(path, box.work, options);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(begun, (std::vector<std::string>{"images/a.tar", "images/link", "images/a.tar"}));
+  EXPECT_EQ(seen["images/a.tar"], "replaced");
+  EXPECT_EQ(seen["images/link"], "");
+  std::string first;
+  options.on_file_begin = [&](const std::string&) {};
+  options.on_data = [&](const std::string& rel, uint64_t, std::string_view data) {
+    if (rel == "images/a.tar" && first.size() < big.size()) first.append(data);
+  };
+  Sandbox again;
+  ASSERT_TRUE(UnpackArchive(path, again.work, options).ok());
+  EXPECT_EQ(first, big);
 }
 
 }  // namespace

@@ -1,0 +1,95 @@
+// Layers hashed as Unpack writes them: the digests recorded must be those of
+// the exact byte ranges TarIndex later reads, and must not outlive the file.
+#include "docker_io/range_digests.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "tests/support/raw_tar.h"
+
+namespace ppa {
+namespace {
+
+using test::BuildRawTar;
+
+std::string LayerTar(char fill) {
+  return BuildRawTar({{"etc/", '5'}, {"etc/data", '0', std::string(100000, fill)}});
+}
+
+// Writes `tar` through a tap in chunks of `chunk`; returns what it reported.
+std::vector<HashedEntry> Tap(RangeDigests& digests, const std::string& path, const std::string& tar,
+                             size_t chunk = 65536) {
+  std::vector<HashedEntry> seen;
+  TarDigestTap tap(digests, path, 4096, [&](const HashedEntry& e) { seen.push_back(e); });
+  for (size_t at = 0; at < tar.size(); at += chunk) {
+    tap.Write(at, std::string_view(tar).substr(at, chunk));
+  }
+  return seen;
+}
+
+TEST(TarDigestTap, RecordsTheDigestOfEachLargeFileAtItsRange) {
+  std::string layer = LayerTar('a');
+  std::string tar = BuildRawTar({{"abc/layer.tar", '0', layer},
+                                 {"config.json", '0', "{}"},
+                                 {"blob.gz", '0', test::Gzip(std::string(300000, 'z'))}});
+  auto index = TarIndex::Parse(tar);
+  ASSERT_TRUE(index.ok());
+  RangeDigests digests;
+  digests.Begin("/w/app.tar");
+  auto seen = Tap(digests, "/w/app.tar", tar, 1000);
+  ASSERT_EQ(seen.size(), 1u);  // the gzip blob compresses below the 4 KiB minimum
+  const TarEntry& e = index->entries().at("abc/layer.tar");
+  EXPECT_EQ(seen[0].offset, e.offset);
+  EXPECT_EQ(seen[0].size, e.size);
+  EXPECT_EQ(seen[0].digest, Sha256Digest(layer));
+  EXPECT_TRUE(seen[0].is_tar);
+  auto found = digests.Find("/w/app.tar", e.offset, e.size);
+  ASSERT_TRUE(found.has_value());
+  EXPECT_EQ(found->digest, Sha256Digest(layer));
+  EXPECT_EQ(found->generation, 1u);
+  EXPECT_FALSE(digests.Find("/w/app.tar", e.offset, e.size - 1).has_value());
+  EXPECT_FALSE(digests.Find("/w/other.tar", e.offset, e.size).has_value());
+}
+
+TEST(TarDigestTap, NotATarLayerIsHashedButNotMarkedAsTar) {
+  std::string blob(20000, '\x1f');
+  RangeDigests digests;
+  auto seen = Tap(digests, "/w/a.tar", BuildRawTar({{"blobs/sha256/x", '0', blob}}));
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_FALSE(seen[0].is_tar);
+  EXPECT_EQ(seen[0].digest, Sha256Digest(blob));
+}
+
+TEST(TarDigestTap, ALayerSeenInAnEarlierTarballIsNotHashedAgain) {
+  std::string tar = BuildRawTar({{"base/layer.tar", '0', LayerTar('a')}});
+  RangeDigests digests;
+  EXPECT_EQ(Tap(digests, "/w/one.tar", tar).size(), 1u);
+  EXPECT_TRUE(Tap(digests, "/w/two.tar", tar).empty());
+  // Same name, other size: another layer.
+  EXPECT_EQ(Tap(digests, "/w/three.tar", BuildRawTar({{"base/layer.tar", '0', LayerTar('b') + std::string(512, '\0')}})).size(), 1u);
+}
+
+TEST(TarDigestTap, AGapInTheWritesStopsIt) {
+  std::string tar = BuildRawTar({{"l1", '0', LayerTar('a')}, {"l2", '0', LayerTar('b')}});
+  RangeDigests digests;
+  std::vector<HashedEntry> seen;
+  TarDigestTap tap(digests, "/w/a.tar", 4096, [&](const HashedEntry& e) { seen.push_back(e); });
+  tap.Write(0, std::string_view(tar).substr(0, 1000));
+  tap.Write(2000, std::string_view(tar).substr(2000));  // bytes 1000..2000 never came
+  EXPECT_TRUE(seen.empty());
+}
+
+TEST(RangeDigests, WritingAPathAgainForgetsItsRangesAndMovesItsGeneration) {
+  RangeDigests digests;
+  EXPECT_EQ(digests.Generation("/w/a.tar"), 0u);
+  digests.Begin("/w/a.tar");
+  digests.Record("/w/a.tar", 512, 100, "sha256:x");
+  EXPECT_EQ(digests.Find("/w/a.tar", 512, 100)->generation, 1u);
+  digests.Begin("/w/a.tar");
+  EXPECT_FALSE(digests.Find("/w/a.tar", 512, 100).has_value());
+  EXPECT_EQ(digests.Generation("/w/a.tar"), 2u);
+}
+
+}  // namespace
+}  // namespace ppa
