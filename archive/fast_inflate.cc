@@ -19,13 +19,93 @@ namespace ppa::internal {
 namespace {
 
 constexpr size_t kBlock = 1 << 20;
-constexpr int kChunks = 4;  // inflated blocks in flight between the two threads
+constexpr int kChunks = 4;  // blocks in flight between two threads
+
+struct Chunk {
+  std::vector<uint8_t> data = std::vector<uint8_t>(kBlock);
+  ssize_t size = 0;  // 0: end of stream; -1: error
+  std::string error;
+};
+
+// Reads a file sequentially on a thread of its own, a few blocks ahead of
+// its consumer, so that the kernel's copies out of the page cache do not
+// slow down the (single, critical) inflating thread. Next() is for one
+// consumer thread.
+class ReadAheadFile {
+ public:
+  explicit ReadAheadFile(int fd) : fd_(fd) {
+    for (int i = 0; i < kChunks; ++i) free_.push_back(std::make_unique<Chunk>());
+    reader_ = std::thread([this] { Read(); });
+  }
+  ~ReadAheadFile() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    reader_.join();
+  }
+  ReadAheadFile(const ReadAheadFile&) = delete;
+  ReadAheadFile& operator=(const ReadAheadFile&) = delete;
+
+  // The next block, valid until the next call: its size, 0 at the end of the
+  // file, -1 with `error` set.
+  ssize_t Next(const uint8_t** data, std::string* error) {
+    std::unique_lock lock(mu_);
+    if (current_) {
+      free_.push_back(std::move(current_));
+      cv_.notify_all();
+    }
+    cv_.wait(lock, [this] { return !full_.empty(); });
+    current_ = std::move(full_.front());
+    full_.pop_front();
+    if (current_->size <= 0) full_.push_front(std::make_unique<Chunk>(*current_));  // sticky
+    *data = current_->data.data();
+    if (current_->size < 0) *error = current_->error;
+    return current_->size;
+  }
+
+ private:
+  void Read() {
+    while (true) {
+      std::unique_ptr<Chunk> chunk;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return stopping_ || !free_.empty(); });
+        if (stopping_) return;
+        chunk = std::move(free_.front());
+        free_.pop_front();
+      }
+      ssize_t n;
+      do {
+        n = ::read(fd_, chunk->data.data(), chunk->data.size());
+      } while (n < 0 && errno == EINTR);
+      chunk->size = n;
+      if (n < 0) chunk->error = std::string("read error: ") + std::strerror(errno);
+      {
+        std::lock_guard lock(mu_);
+        full_.push_back(std::move(chunk));
+      }
+      cv_.notify_all();
+      if (n <= 0) return;
+    }
+  }
+
+  int fd_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::unique_ptr<Chunk>> free_;
+  std::deque<std::unique_ptr<Chunk>> full_;
+  std::unique_ptr<Chunk> current_;  // the consumer's
+  bool stopping_ = false;
+  std::thread reader_;  // last: uses the members above
+};
 
 // Reads a gzip file (possibly several members) and inflates it with ISA-L.
 // Used by one thread only.
 class GzipFileInflater {
  public:
-  explicit GzipFileInflater(int fd) : fd_(fd), in_(kBlock) { Reset(); }
+  explicit GzipFileInflater(int fd) : input_(fd) { Reset(); }
 
   // Fills `out` (capacity `cap`) with the next inflated bytes; returns the
   // count, 0 at the clean end of the stream, -1 with `error` set.
@@ -34,18 +114,13 @@ class GzipFileInflater {
     state_.avail_out = static_cast<uint32_t>(cap);
     while (state_.avail_out == cap) {
       if (state_.avail_in == 0 && !eof_) {
-        ssize_t n;
-        do {
-          n = ::read(fd_, in_.data(), in_.size());
-        } while (n < 0 && errno == EINTR);
-        if (n < 0) {
-          *error = std::string("read error: ") + std::strerror(errno);
-          return -1;
-        }
+        const uint8_t* data = nullptr;
+        ssize_t n = input_.Next(&data, error);
+        if (n < 0) return -1;
         if (n == 0) {
           eof_ = true;
         } else {
-          state_.next_in = in_.data();
+          state_.next_in = const_cast<uint8_t*>(data);  // ISA-L does not write through it
           state_.avail_in = static_cast<uint32_t>(n);
         }
       }
@@ -87,17 +162,10 @@ class GzipFileInflater {
     state_.crc_flag = ISAL_GZIP;
   }
 
-  int fd_;
-  std::vector<uint8_t> in_;
+  ReadAheadFile input_;
   inflate_state state_{};
   bool eof_ = false;
   bool member_done_ = false;
-};
-
-struct Chunk {
-  std::vector<uint8_t> data = std::vector<uint8_t>(kBlock);
-  ssize_t size = 0;  // 0: end of stream; -1: error
-  std::string error;
 };
 
 // One open archive. For gzip, a producer thread inflates ahead into a few
