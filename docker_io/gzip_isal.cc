@@ -50,29 +50,40 @@ class IsalGzipCompressor : public StreamCompressor {
       header_written_ = true;
     }
     while (size > 0) {
+      if (pending_.empty() && size >= kInBlock) {  // a whole block: no copy
+        PPA_RETURN_IF_ERROR(Deflate(reinterpret_cast<const uint8_t*>(data), kInBlock, false));
+        data += kInBlock;
+        size -= kInBlock;
+        continue;
+      }
       size_t take = std::min(size, kInBlock - pending_.size());
       pending_.insert(pending_.end(), data, data + take);
       data += take;
       size -= take;
-      if (pending_.size() == kInBlock) PPA_RETURN_IF_ERROR(Deflate(false));
+      if (pending_.size() == kInBlock) PPA_RETURN_IF_ERROR(DeflatePending(false));
     }
     return Status::Ok();
   }
 
   Status Finish() override {
     if (!header_written_) PPA_RETURN_IF_ERROR(Write(nullptr, 0));
-    return Deflate(true);
+    return DeflatePending(true);
   }
 
  private:
   // Compresses the pending block (the last one when `finish`).
-  Status Deflate(bool finish) {
-    z_.next_in = pending_.data();
-    z_.avail_in = static_cast<uint32_t>(pending_.size());
-    z_.end_of_stream = finish ? 1 : 0;
-    Status s = Pump(finish);
+  Status DeflatePending(bool finish) {
+    Status s = Deflate(pending_.data(), pending_.size(), finish);
     pending_.clear();
     return s;
+  }
+
+  // Compresses one block of input (the last one when `finish`).
+  Status Deflate(const uint8_t* block, size_t size, bool finish) {
+    z_.next_in = const_cast<uint8_t*>(block);  // ISA-L does not write through it
+    z_.avail_in = static_cast<uint32_t>(size);
+    z_.end_of_stream = finish ? 1 : 0;
+    return Pump(finish);
   }
 
   Status Pump(bool finish) {
