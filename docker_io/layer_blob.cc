@@ -155,9 +155,10 @@ std::string MediaTypeFor(Compression c, ManifestFormat format) {
                                                     : media_types::kDockerLayerGzip);
 }
 
-// Compressed layer: push as stored; verify both digests on the way.
-Result<LayerBlob> VerifyCompressedLayer(int fd, const ImageSource& image, const LayerSource& layer,
-                                        ManifestFormat format) {
+// Compressed layer, pushed as stored: hashes the stored bytes and the
+// decompressed stream in one pass.
+Result<LayerBlob> ReadCompressedLayer(int fd, const ImageSource& image, const LayerSource& layer,
+                                      ManifestFormat format) {
   std::unique_ptr<Decompressor> dec;
   if (layer.compression == Compression::kGzip) {
     dec = std::make_unique<GzipDecompressor>();
@@ -175,13 +176,20 @@ Result<LayerBlob> VerifyCompressedLayer(int fd, const ImageSource& image, const 
   LayerBlob blob;
   blob.digest = stored.Finish();
   blob.diff_id = uncompressed.Finish();
+  blob.size = layer.size;
+  blob.media_type = MediaTypeFor(layer.compression, format);
+  blob.file = FileBody{image.tarball, layer.offset, layer.size};
+  return blob;
+}
+
+// Compressed layer: push as stored; verify both digests on the way.
+Result<LayerBlob> VerifyCompressedLayer(int fd, const ImageSource& image, const LayerSource& layer,
+                                        ManifestFormat format) {
+  PPA_ASSIGN_OR_RETURN(LayerBlob blob, ReadCompressedLayer(fd, image, layer, format));
   if (blob.diff_id != layer.diff_id) return Mismatch(layer, "diff_id", layer.diff_id, blob.diff_id);
   if (!layer.digest.empty() && blob.digest != layer.digest) {
     return Mismatch(layer, "digest", layer.digest, blob.digest);
   }
-  blob.size = layer.size;
-  blob.media_type = MediaTypeFor(layer.compression, format);
-  blob.file = FileBody{image.tarball, layer.offset, layer.size};
   return blob;
 }
 
@@ -322,6 +330,15 @@ Result<LayerBlob> KnownStoredLayerBlob(const ImageSource& image, const LayerSour
   blob.media_type = MediaTypeFor(layer.compression, format);
   blob.file = FileBody{image.tarball, layer.offset, layer.size};
   return blob;
+}
+
+Result<LayerBlob> ReadStoredLayerBlob(const ImageSource& image, const LayerSource& layer,
+                                      ManifestFormat format) {
+  if (layer.compression == Compression::kNone) {
+    return InvalidInput("layer '" + layer.entry + "' is not compressed");
+  }
+  PPA_ASSIGN_OR_RETURN(UniqueFd fd, OpenForRead(image.tarball));
+  return ReadCompressedLayer(fd.get(), image, layer, format);
 }
 
 Status VerifyLayerDiffId(const ImageSource& image, const LayerSource& layer) {

@@ -64,6 +64,14 @@ Result<LayerBlob> KnownLayerBlob(const ImageSource& image, const LayerSource& la
 Result<LayerBlob> KnownStoredLayerBlob(const ImageSource& image, const LayerSource& layer,
                                        ManifestFormat format);
 
+// A gzip or zstd layer whose diff_id is not known yet (layer.diff_id and
+// layer.digest are ignored): one pass that hashes the stored bytes (the
+// blob's digest) and the decompressed stream (the blob's diff_id), for a
+// layer found before its image's config was read. Checks nothing; the blob
+// is the stored range. kInvalidInput when it does not decompress.
+Result<LayerBlob> ReadStoredLayerBlob(const ImageSource& image, const LayerSource& layer,
+                                      ManifestFormat format);
+
 // Hashes `layer` (uncompressed) and checks it against its diff_id without
 // producing a blob: the warm path when the blob cache already knows the
 // compressed digest. kInvalidInput on mismatch.

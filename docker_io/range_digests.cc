@@ -37,7 +37,16 @@ bool RangeDigests::FirstSighting(std::string_view entry_name, uint64_t size) {
 }
 
 namespace {
+
 constexpr size_t kTarHeader = 512;
+
+std::optional<Compression> LayerKind(std::string_view head) {
+  if (head.size() == kTarHeader && head.substr(257, 5) == "ustar") return Compression::kNone;
+  Compression c = DetectCompression(head);
+  if (c == Compression::kGzip || c == Compression::kZstd) return c;
+  return std::nullopt;
+}
+
 }  // namespace
 
 TarDigestTap::TarDigestTap(RangeDigests& digests, std::string path, uint64_t min_size,
@@ -62,7 +71,7 @@ void TarDigestTap::BeginFile(std::string_view name, uint64_t offset, uint64_t si
   hash_.reset();
   if (size < min_size_ || !digests_.FirstSighting(name, size)) return;
   hash_.emplace();
-  entry_ = HashedEntry{offset, size, "", false};
+  entry_ = HashedEntry{offset, size, "", std::nullopt};
   head_.clear();
 }
 
@@ -78,7 +87,7 @@ void TarDigestTap::EndFile() {
   if (!hash_) return;
   entry_.digest = hash_->Finish();
   hash_.reset();
-  entry_.is_tar = head_.size() == kTarHeader && head_.compare(257, 5, "ustar") == 0;
+  entry_.layer = LayerKind(head_);
   digests_.Record(path_, entry_.offset, entry_.size, entry_.digest);
   if (on_entry_) on_entry_(entry_);
 }

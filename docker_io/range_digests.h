@@ -22,6 +22,7 @@
 #include <string_view>
 #include <tuple>
 
+#include "archive/file_util.h"  // Compression
 #include "archive/tar_index.h"
 #include "docker_io/digest.h"
 
@@ -63,7 +64,9 @@ struct HashedEntry {
   uint64_t offset = 0;
   uint64_t size = 0;
   std::string digest;
-  bool is_tar = false;  // its data starts with a ustar header: an uncompressed layer
+  // What its first bytes say it is: kNone for a tar (an uncompressed layer),
+  // kGzip or kZstd for a compressed stream (a stored layer), nothing else.
+  std::optional<Compression> layer;
 };
 
 // Hashes the files of one tar file as its bytes are written, in order.
@@ -93,7 +96,7 @@ class TarDigestTap : private TarStreamScanner::Visitor {
   bool stopped_ = false;
   std::optional<Sha256> hash_;  // of the entry being hashed
   HashedEntry entry_;
-  std::string head_;        // its first bytes, to tell a tar layer
+  std::string head_;        // its first bytes, to tell what it is
 };
 
 }  // namespace ppa

@@ -37,7 +37,7 @@ void AheadOfUnpack::OnFileBegin(const std::string& rel) {
   if (!IsPlainTar(rel)) return;
   tap_ = std::make_unique<TarDigestTap>(*digests, path, kMinHashedEntry,
                                         [this, path, rel](const HashedEntry& entry) {
-                                          if (entry.is_tar) preparer_.SpeculateLayer(path, rel, entry);
+                                          preparer_.SpeculateLayer(path, rel, entry);
                                         });
 }
 

@@ -93,6 +93,17 @@ std::optional<CachedBlob> BlobCache::Lookup(const std::string& diff_id,
                     static_cast<uint64_t>(sqlite3_column_int64(s.get(), 1))};
 }
 
+bool BlobCache::KnowsDigest(const std::string& digest, const std::string& settings) {
+  std::lock_guard lock(mu_);
+  Db* db = OpenLocked();
+  if (!db) return false;
+  Stmt s = Prepare(db->handle, "SELECT 1 FROM blobs WHERE digest = ? AND settings = ? LIMIT 1");
+  if (!s) return false;
+  BindText(s.get(), 1, digest);
+  BindText(s.get(), 2, settings);
+  return sqlite3_step(s.get()) == SQLITE_ROW;
+}
+
 void BlobCache::Store(const std::string& diff_id, const std::string& settings,
                       const CachedBlob& blob) {
   std::lock_guard lock(mu_);

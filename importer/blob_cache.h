@@ -40,6 +40,8 @@ class BlobCache {
   // `settings` names the compression (CompressionOptions::Key()).
   std::optional<CachedBlob> Lookup(const std::string& diff_id, const std::string& settings);
   void Store(const std::string& diff_id, const std::string& settings, const CachedBlob& blob);
+  // Whether some diff_id is known to have become `digest` under `settings`.
+  bool KnowsDigest(const std::string& digest, const std::string& settings);
 
   // `scope` names the target (a registry host, an OCI layout): BlobSink::Locate("").
   // Records that `repository` of `scope` holds `digest` (now).

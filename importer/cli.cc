@@ -100,7 +100,7 @@ void AddLoadCommand(CLI::App& app, LoadFlags& f) {
           std::map<std::string, Compression>{
               {"gzip", Compression::kGzip}, {"zstd", Compression::kZstd}, {"none", Compression::kNone}},
           CLI::ignore_case));
-  load->add_option("--jobs", o.jobs, "Layers verified and compressed in parallel (default: cores)")
+  load->add_option("--jobs", o.jobs, "Layers verified, compressed and uploaded in parallel (default: cores)")
       ->check(CLI::Range(1, 256));
   load->add_flag("--no-cache", o.no_blob_cache,
                  "Do not use the local blob cache (~/.cache/ppa-import/blobs.db)");

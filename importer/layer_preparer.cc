@@ -120,6 +120,7 @@ void LayerPreparer::Speculate(const std::string& path, const std::string& rel) {
 
 void LayerPreparer::SpeculateLayer(const std::string& path, const std::string& rel,
                                    const HashedEntry& entry) {
+  if (!entry.layer) return;
   ImageSource image;
   image.tarball = path;
   image.origin = rel;
@@ -127,10 +128,37 @@ void LayerPreparer::SpeculateLayer(const std::string& path, const std::string& r
   layer.entry = rel + " at offset " + std::to_string(entry.offset);
   layer.offset = entry.offset;
   layer.size = entry.size;
-  layer.diff_id = entry.digest;
-  image.layers.push_back(std::move(layer));
+  layer.compression = *entry.layer;
+  if (layer.compression == Compression::kNone) {
+    layer.diff_id = entry.digest;
+    image.layers.push_back(std::move(layer));
+    std::lock_guard lock(mu_);
+    QueueLocked(image, image.layers.front(), "", true);
+    return;
+  }
+  layer.digest = entry.digest;
+  pool_->Submit([this, image, layer] { SpeculateStored(image, layer); });
+}
+
+void LayerPreparer::SpeculateStored(const ImageSource& image, const LayerSource& layer) {
+  if (cancelled_) return;
+  BlobCache* cache = options_.cache;
+  const std::string settings = std::string("stored-") + CompressionName(layer.compression);
+  // Known: the plan's pass will only hash it, which costs less than this.
+  if (cache && cache->KnowsDigest(layer.digest, settings)) return;
+  Result<LayerBlob> blob = ReadStoredLayerBlob(image, layer, options_.format);
+  if (!blob.ok() || blob->digest != layer.digest) return;  // the plan's pass will say why
+  if (cache) cache->Store(blob->diff_id, settings, {blob->digest, blob->size});
+  LayerSource found = layer;
+  found.diff_id = blob->diff_id;
   std::lock_guard lock(mu_);
-  QueueLocked(image, image.layers.front(), "", true);
+  if (blobs_.count(KeyOf(found))) return;  // the plan asked first
+  std::promise<Result<LayerBlob>> ready;
+  Entry entry;
+  entry.blob = ready.get_future().share();
+  entry.speculative = true;
+  ready.set_value(std::move(blob));
+  blobs_.emplace(KeyOf(found), std::move(entry));
 }
 
 Result<std::vector<ImageSource>> LayerPreparer::ReadAhead(const std::string& path,

@@ -70,11 +70,13 @@ class LayerPreparer {
   // file is read on a worker and its layers are queued. Thread-safe.
   void Speculate(const std::string& path, const std::string& rel);
 
-  // A TarDigestTap's hook: the tar-looking entry `entry` of the image file
+  // A TarDigestTap's hook: the layer-looking entry `entry` of the image file
   // `path` (archive-relative `rel`), still being unpacked, has been written
-  // and hashed. It is queued as a layer with that diff_id at once, so its
-  // compression overlaps the unpacking of the rest of the file; an image
-  // whose config names that diff_id gets this blob. Thread-safe.
+  // and hashed. A tar is queued as a layer with that diff_id at once, so its
+  // compression overlaps the unpacking of the rest of the file; a gzip/zstd
+  // stream the blob cache does not know is decompressed and hashed on a
+  // worker (its diff_id is only known then). An image whose config names
+  // that diff_id (and digest) gets this blob. Thread-safe.
   void SpeculateLayer(const std::string& path, const std::string& rel, const HashedEntry& entry);
 
   // The images of the image file `path` (archive-relative `rel`): those
@@ -124,6 +126,9 @@ class LayerPreparer {
                                   const std::string& repo);
   Result<LayerBlob> PrepareStored(const ImageSource& image, const LayerSource& layer,
                                   uint64_t generation);
+  // Runs on a worker: reads the compressed `layer` (diff_id unknown) and
+  // files its blob under the key its content gives.
+  void SpeculateStored(const ImageSource& image, const LayerSource& layer);
   // False when layer.content_digest came from options_.digests at
   // `generation` and the image file has been written again since.
   bool StillHashed(const ImageSource& image, uint64_t generation) const;

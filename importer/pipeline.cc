@@ -110,7 +110,7 @@ int RunStages(const std::string& archive, const Workspace* ws, const RegistryAdd
   };
   prepare.digests = &hashed_on_unpack;
   LayerPreparer preparer(sink, std::move(prepare));
-  ImagesStage images(sink, preparer, PushOptions{format, progress});
+  ImagesStage images(sink, preparer, PushOptions{format, progress, JobsFor(options.jobs)});
   PlanInput input{ws->root,       {},
                   std::nullopt,   ws->scratch,
                   address.prefix, options.target_namespace,

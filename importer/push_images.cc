@@ -7,6 +7,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "docker_io/digest.h"
 #include "docker_io/manifest_builder.h"
@@ -31,8 +32,10 @@ std::string Describe(const std::string& location, const std::string& tag) {
 
 // Pushes images to one sink, preparing each distinct layer once per run.
 // Layers are prepared (verified, compressed) ahead on worker threads in the
-// order they will be pushed (Prefetch); uploads and manifests happen on the
-// calling thread, so a manifest always follows its blobs.
+// order they will be pushed (Prefetch); the distinct layers of an image are
+// uploaded by a few threads at once (the registry hashes and stores each
+// upload on one core), and its manifest only after all of them, on the
+// calling thread. The bookkeeping below is guarded by mu_.
 class ImagePusher {
  public:
   ImagePusher(BlobSink& sink, LayerPreparer& preparer, const PushOptions& options)
@@ -54,7 +57,7 @@ class ImagePusher {
       BlobUpload upload{blob->digest, blob->size, blob->file};
       PPA_ASSIGN_OR_RETURN(BlobResult done,
                            EnsureBlob(repo, blob->digest, blob->size, &upload, nullptr));
-      decided_.emplace(repo + "@" + blob->digest, done);
+      Decide(repo, done);
     }
     return Status::Ok();
   }
@@ -63,14 +66,12 @@ class ImagePusher {
   // What happened to each blob is appended to `log`.
   Result<BlobRef> PushImage(const ImageSource& image, const std::string& repo,
                             const std::string& tag, std::vector<BlobResult>* log) {
+    std::vector<Result<LayerPush>> pushed = PushLayers(image, repo);
     std::vector<BlobRef> layers;
-    for (const auto& layer : image.layers) {
-      PPA_ASSIGN_OR_RETURN(const LayerBlob* blob, Blob(image, layer, repo));
-      BlobUpload upload{blob->digest, blob->size, blob->file};
-      PPA_ASSIGN_OR_RETURN(BlobResult done, EnsureBlob(repo, blob->digest, blob->size, &upload, nullptr));
-      done.diff_id = blob->diff_id;
-      if (log) log->push_back(done);
-      layers.push_back({blob->media_type, blob->digest, blob->size});
+    for (auto& done : pushed) {
+      if (!done.ok()) return done.status();
+      if (log) log->push_back(done->result);
+      layers.push_back({done->blob->media_type, done->blob->digest, done->blob->size});
     }
     PPA_ASSIGN_OR_RETURN(BlobResult config_done,
                          EnsureBlob(repo, image.config_digest, image.config.size(), nullptr, &image.config));
@@ -93,9 +94,54 @@ class ImagePusher {
     return BlobRef{manifest.media_type, digest, manifest.body.size()};
   }
 
-  TransferStats TakeStats() { return std::exchange(stats_, {}); }
+  TransferStats TakeStats() {
+    std::lock_guard lock(mu_);
+    return std::exchange(stats_, {});
+  }
 
  private:
+  struct LayerPush {
+    const LayerBlob* blob = nullptr;
+    BlobResult result;
+  };
+
+  // One layer: its blob (Blob), then onto `repo` (EnsureBlob).
+  Result<LayerPush> PushLayer(const ImageSource& image, const LayerSource& layer,
+                              const std::string& repo) {
+    PPA_ASSIGN_OR_RETURN(const LayerBlob* blob, Blob(image, layer, repo));
+    BlobUpload upload{blob->digest, blob->size, blob->file};
+    PPA_ASSIGN_OR_RETURN(BlobResult done,
+                         EnsureBlob(repo, blob->digest, blob->size, &upload, nullptr));
+    done.diff_id = blob->diff_id;
+    return LayerPush{blob, done};
+  }
+
+  // Every layer of `image`, in order. The first layer of each diff_id is
+  // pushed by up to options_.upload_jobs threads at once; a repeated one
+  // afterwards (it is present by then, and reported so).
+  std::vector<Result<LayerPush>> PushLayers(const ImageSource& image, const std::string& repo) {
+    const size_t n = image.layers.size();
+    std::vector<Result<LayerPush>> pushed(n, Result<LayerPush>(IoError("not pushed")));
+    std::vector<size_t> first, repeated;
+    std::set<std::string> seen;
+    for (size_t i = 0; i < n; ++i) {
+      (seen.insert(image.layers[i].diff_id).second ? first : repeated).push_back(i);
+    }
+    std::atomic<size_t> next{0};
+    auto work = [&] {
+      for (size_t k; (k = next++) < first.size();) {
+        pushed[first[k]] = PushLayer(image, image.layers[first[k]], repo);
+      }
+    };
+    size_t threads = std::min<size_t>(std::max(options_.upload_jobs, 1), first.size());
+    std::vector<std::thread> helpers;
+    for (size_t t = 1; t < threads; ++t) helpers.emplace_back(work);
+    work();
+    for (auto& h : helpers) h.join();
+    for (size_t i : repeated) pushed[i] = PushLayer(image, image.layers[i], repo);
+    return pushed;
+  }
+
   std::string ConfigMediaType() const {
     return std::string(options_.format == ManifestFormat::kOci ? media_types::kOciConfig
                                                                 : media_types::kDockerConfig);
@@ -111,17 +157,16 @@ class ImagePusher {
       if (preparer_.Speculative(layer)) return preparer_.Reprepare(image, layer);
       return blob.status();
     }
-    if (!blob->file.path.empty() || present_.count(repo + "@" + blob->digest)) return &*blob;
+    if (!blob->file.path.empty() || Present(repo, blob->digest)) return &*blob;
     PPA_ASSIGN_OR_RETURN(bool has, sink_.HasBlob(repo, blob->digest));
     if (has) {
-      stats_.blobs_present++;
+      CountPresent();
       Remember(repo, blob->digest);
       return &*blob;
     }
     PPA_ASSIGN_OR_RETURN(bool mounted, TryMounts(repo, blob->digest, blob->size));
     if (mounted) {
-      decided_.emplace(repo + "@" + blob->digest,
-                       BlobResult{blob->digest, "", blob->size, BlobResult::Action::kMounted, 0});
+      Decide(repo, BlobResult{blob->digest, "", blob->size, BlobResult::Action::kMounted, 0});
       return &*blob;
     }
     return preparer_.Reprepare(image, layer);
@@ -133,18 +178,21 @@ class ImagePusher {
   Result<BlobResult> EnsureBlob(const std::string& repo, const std::string& digest, uint64_t size,
                                 const BlobUpload* file, const std::string* bytes) {
     BlobResult result{digest, "", size, BlobResult::Action::kPresent, 0};
-    std::string key = repo + "@" + digest;
-    if (present_.count(key)) {
-      // Sent ahead or mounted by Blob(): report that, once.
-      if (auto it = decided_.find(key); it != decided_.end()) {
-        result = it->second;
-        decided_.erase(it);
+    {
+      std::lock_guard lock(mu_);
+      std::string key = repo + "@" + digest;
+      if (present_.count(key)) {
+        // Sent ahead or mounted by Blob(): report that, once.
+        if (auto it = decided_.find(key); it != decided_.end()) {
+          result = it->second;
+          decided_.erase(it);
+        }
+        return result;
       }
-      return result;
     }
     PPA_ASSIGN_OR_RETURN(bool exists, sink_.HasBlob(repo, digest));
     if (exists) {
-      stats_.blobs_present++;
+      CountPresent();
       Remember(repo, digest);
       return result;
     }
@@ -188,7 +236,8 @@ class ImagePusher {
   }
 
   // Another repository of this run that has `digest`, or "".
-  std::string MountSource(const std::string& repo, const std::string& digest) const {
+  std::string MountSource(const std::string& repo, const std::string& digest) {
+    std::lock_guard lock(mu_);
     auto it = repo_by_digest_.find(digest);
     return it == repo_by_digest_.end() || it->second == repo ? std::string() : it->second;
   }
@@ -210,14 +259,34 @@ class ImagePusher {
   }
 
   void Remember(const std::string& repo, const std::string& digest) {
-    present_.insert(repo + "@" + digest);
-    repo_by_digest_.emplace(digest, repo);
+    {
+      std::lock_guard lock(mu_);
+      present_.insert(repo + "@" + digest);
+      repo_by_digest_.emplace(digest, repo);
+    }
     const PreparerOptions& prep = preparer_.options();
     if (prep.cache && !prep.cache_scope.empty()) prep.cache->RecordSeen(prep.cache_scope, repo, digest);
   }
 
+  bool Present(const std::string& repo, const std::string& digest) {
+    std::lock_guard lock(mu_);
+    return present_.count(repo + "@" + digest) > 0;
+  }
+
+  // Records what was done with a blob of `repo`, for EnsureBlob to report.
+  void Decide(const std::string& repo, const BlobResult& done) {
+    std::lock_guard lock(mu_);
+    decided_.emplace(repo + "@" + done.digest, done);
+  }
+
+  void CountPresent() {
+    std::lock_guard lock(mu_);
+    stats_.blobs_present++;
+  }
+
   // A mounted blob is counted as present: no bytes were sent.
   void CountSent(bool mounted, uint64_t size) {
+    std::lock_guard lock(mu_);
     if (mounted) {
       stats_.blobs_present++;
     } else {
@@ -229,6 +298,7 @@ class ImagePusher {
   BlobSink& sink_;
   LayerPreparer& preparer_;
   const PushOptions& options_;
+  std::mutex mu_;
   std::set<std::string> present_;
   // repo@digest -> what PushLayersAhead or Blob() did, until EnsureBlob reports it
   std::map<std::string, BlobResult> decided_;

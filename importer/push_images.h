@@ -21,6 +21,7 @@ namespace ppa {
 struct PushOptions {
   ManifestFormat format = ManifestFormat::kDocker;  // the preparer's format too
   ProgressDisplay* progress = nullptr;  // not owned; null: no progress lines
+  int upload_jobs = 2;                   // layers of one image uploaded at once (--jobs)
 };
 
 class ImagePusher;

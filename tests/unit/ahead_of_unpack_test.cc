@@ -251,5 +251,58 @@ TEST_F(AheadOfUnpackTest, LayersHashedOnTheWayAreQueuedBeforeTheirTarballIsCompl
   ahead.Stop();
 }
 
+
+// A gzip layer found on the way is decompressed and hashed at once (its
+// diff_id is only known then); the plan's request for it gets that blob.
+// Once the blob cache knows the digest, nothing is read ahead any more.
+TEST_F(AheadOfUnpackTest, GzipLayersFoundOnTheWayAreVerifiedAhead) {
+  ImageSpec tool{{"ibmcom/tool:1.0"}, "linux", "amd64", "", {"/bin/sh"},
+                 {LayerSpec{7, 40, 8192, /*random_content=*/true}}};
+  ImageTarballSpec spec{samples::ImageTarballFormat::kOciLayout, false, 6, {tool}};
+  std::string tarball = root_ + "/images/oci.tar";
+  auto written = samples::WriteImageTarballFile(spec, tarball);
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  auto sources = ReadImageTarball(tarball, "images/oci.tar");
+  ASSERT_TRUE(sources.ok()) << sources.status().ToString();
+  const LayerSource& layer = sources->front().layers[0];
+  ASSERT_EQ(layer.compression, Compression::kGzip);
+  auto bytes = test::ReadFileToString(tarball);
+  ASSERT_TRUE(bytes.ok());
+
+  BlobCache cache(dir_.Join("cache.db"));
+  RangeDigests digests;
+  PreparerOptions options = Options();
+  options.digests = &digests;
+  options.cache = &cache;
+  {
+    LayerPreparer preparer(*sink_, options);
+    AheadOfUnpack ahead(Input(preparer), preparer, nullptr);
+    ahead.OnFileBegin("images/oci.tar");
+    ahead.OnData("images/oci.tar", 0, *bytes);
+    ASSERT_TRUE(Eventually([&] { return preparer.Speculative(layer); }));
+    const Result<LayerBlob>& blob = preparer.Pending(sources->front(), layer, "").get();
+    ASSERT_TRUE(blob.ok()) << blob.status().ToString();
+    EXPECT_EQ(blob->digest, written->front().layer_digests[0]);
+    EXPECT_EQ(blob->diff_id, written->front().diff_ids[0]);
+    EXPECT_FALSE(blob->spooled);
+    ahead.Stop();
+  }
+  // A second run: the cache knows that digest, so the plan's pass (one hash
+  // of the stored bytes, or none with the digest taken on the way) does it.
+  RangeDigests second_run;
+  options.digests = &second_run;
+  LayerPreparer preparer(*sink_, options);
+  AheadOfUnpack ahead(Input(preparer), preparer, nullptr);
+  ahead.OnFileBegin("images/oci.tar");
+  ahead.OnData("images/oci.tar", 0, *bytes);
+  ASSERT_TRUE(second_run.Find(tarball, layer.offset, layer.size).has_value());  // tapped
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_FALSE(preparer.Speculative(layer));
+  const Result<LayerBlob>& blob = preparer.Pending(sources->front(), layer, "").get();
+  ASSERT_TRUE(blob.ok()) << blob.status().ToString();
+  EXPECT_EQ(blob->digest, written->front().layer_digests[0]);
+  ahead.Stop();
+}
+
 }  // namespace
 }  // namespace ppa

@@ -43,7 +43,7 @@ TEST(TarDigestTap, RecordsTheDigestOfEachLargeFileAtItsRange) {
   EXPECT_EQ(seen[0].offset, e.offset);
   EXPECT_EQ(seen[0].size, e.size);
   EXPECT_EQ(seen[0].digest, Sha256Digest(layer));
-  EXPECT_TRUE(seen[0].is_tar);
+  EXPECT_EQ(seen[0].layer, Compression::kNone);
   auto found = digests.Find("/w/app.tar", e.offset, e.size);
   ASSERT_TRUE(found.has_value());
   EXPECT_EQ(found->digest, Sha256Digest(layer));
@@ -52,13 +52,18 @@ TEST(TarDigestTap, RecordsTheDigestOfEachLargeFileAtItsRange) {
   EXPECT_FALSE(digests.Find("/w/other.tar", e.offset, e.size).has_value());
 }
 
-TEST(TarDigestTap, NotATarLayerIsHashedButNotMarkedAsTar) {
-  std::string blob(20000, '\x1f');
+TEST(TarDigestTap, TellsTarGzipAndOtherFilesApart) {
+  std::string other(20000, '\x1f');
+  std::string gz = test::Gzip(LayerTar('a') + std::string(100000, 'x'));
+  gz += std::string(8192 - gz.size() % 8192, '\0');  // over the minimum size
+  ASSERT_GE(gz.size(), 4096u);
   RangeDigests digests;
-  auto seen = Tap(digests, "/w/a.tar", BuildRawTar({{"blobs/sha256/x", '0', blob}}));
-  ASSERT_EQ(seen.size(), 1u);
-  EXPECT_FALSE(seen[0].is_tar);
-  EXPECT_EQ(seen[0].digest, Sha256Digest(blob));
+  auto seen = Tap(digests, "/w/a.tar",
+                  BuildRawTar({{"blobs/sha256/x", '0', other}, {"blobs/sha256/y", '0', gz}}));
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_FALSE(seen[0].layer.has_value());
+  EXPECT_EQ(seen[0].digest, Sha256Digest(other));
+  EXPECT_EQ(seen[1].layer, Compression::kGzip);
 }
 
 TEST(TarDigestTap, ALayerSeenInAnEarlierTarballIsNotHashedAgain) {
