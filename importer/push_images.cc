@@ -105,9 +105,24 @@ class ImagePusher {
     BlobResult result;
   };
 
-  // One layer: its blob (Blob), then onto `repo` (EnsureBlob).
+  // One layer: its blob (Blob), then onto `repo` (EnsureBlob). A gzip/zstd
+  // layer with a stored digest is pushed as it lies in the tarball, so its
+  // upload starts at once, while a worker still checks that it decompresses
+  // to its diff_id; the registry checks the digest of what it receives, and
+  // the manifest waits for both.
   Result<LayerPush> PushLayer(const ImageSource& image, const LayerSource& layer,
                               const std::string& repo) {
+    if (layer.compression != Compression::kNone && !layer.digest.empty()) {
+      BlobUpload stored{layer.digest, layer.size, FileBody{image.tarball, layer.offset, layer.size}};
+      PPA_ASSIGN_OR_RETURN(BlobResult done,
+                           EnsureBlob(repo, layer.digest, layer.size, &stored, nullptr));
+      PPA_ASSIGN_OR_RETURN(const LayerBlob* blob, Blob(image, layer, repo));
+      if (blob->digest != layer.digest) {
+        return InvalidInput("layer '" + layer.entry + "' does not match its digest");
+      }
+      done.diff_id = blob->diff_id;
+      return LayerPush{blob, done};
+    }
     PPA_ASSIGN_OR_RETURN(const LayerBlob* blob, Blob(image, layer, repo));
     BlobUpload upload{blob->digest, blob->size, blob->file};
     PPA_ASSIGN_OR_RETURN(BlobResult done,

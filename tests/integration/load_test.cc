@@ -330,6 +330,35 @@ std::string TamperedSave() {
                             {"l/layer.tar", '0', layer}});
 }
 
+// An OCI layout tarball whose gzip layer has the right stored digest but
+// does not decompress to the config's diff_id (its upload may start before
+// that is known: the image must still fail, untagged).
+std::string TamperedOciGzip() {
+  std::string layer = test::Gzip(test::BuildRawTar({{"etc/hostname", '0', "box\n"}}));
+  std::string config = R"({"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[")" +
+                       Sha256Digest("not the layer") + R"("]}})";
+  auto ref = [](const char* media_type, const std::string& blob) {
+    return std::string(R"({"mediaType":")") + media_type + R"(","digest":")" + Sha256Digest(blob) +
+           R"(","size":)" + std::to_string(blob.size());
+  };
+  std::string manifest = R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":)" +
+                         ref("application/vnd.oci.image.config.v1+json", config) + R"(},"layers":[)" +
+                         ref("application/vnd.oci.image.layer.v1.tar+gzip", layer) + "}]}";
+  std::string index = R"({"schemaVersion":2,"manifests":[)" +
+                      ref("application/vnd.oci.image.manifest.v1+json", manifest) +
+                      R"(,"annotations":{"org.opencontainers.image.ref.name":"bad/oci:1"}}]})";
+  auto path = [](const std::string& blob) {
+    return "blobs/sha256/" + std::string(DigestHex(Sha256Digest(blob)));
+  };
+  return test::BuildRawTar({{"oci-layout", '0', R"({"imageLayoutVersion":"1.0.0"})"},
+                            {"index.json", '0', index},
+                            {"blobs/", '5'},
+                            {"blobs/sha256/", '5'},
+                            {path(config), '0', config},
+                            {path(manifest), '0', manifest},
+                            {path(layer), '0', layer}});
+}
+
 TEST_F(LoadTest, BrokenImagesFailAloneAndNothingIsTagged) {
   auto good = test::ReadFileToString(std::string(PPA_TEST_DATA_DIR) + "/images/test_image_2.tar");
   ASSERT_TRUE(good.ok());
@@ -345,6 +374,8 @@ TEST_F(LoadTest, BrokenImagesFailAloneAndNothingIsTagged) {
   references: [{repository: bad/missing:1, archive: images/not-there.tar}]
 - image: bad/null:1
   references: [{repository: bad/null:1, archive: images/null.tar}]
+- image: bad/oci:1
+  references: [{repository: bad/oci:1, archive: images/oci.tar}]
 )";
   std::string outer = test::BuildRawTar(
       {{"manifest.yaml", '0', yaml},
@@ -352,18 +383,24 @@ TEST_F(LoadTest, BrokenImagesFailAloneAndNothingIsTagged) {
        {"images/good.tar", '0', *good},
        {"images/tampered.tar", '0', TamperedSave()},
        {"images/export.tar", '0', export_tar},
-       {"images/null.tar", '0', test::BuildRawTar({{"manifest.json", '0', "null"}})}});
+       {"images/null.tar", '0', test::BuildRawTar({{"manifest.json", '0', "null"}})},
+       {"images/oci.tar", '0', TamperedOciGzip()}});
   test::WriteFileOrDie(dir_.Join("broken.tgz"), test::Gzip(outer));
   ProcessResult r = Load(dir_.Join("broken.tgz"));
   EXPECT_EQ(r.exit_code, 1) << Output(r);
   ExpectVerified("ok/good:1");
-  for (const char* bad : {"bad/tampered:1", "bad/export:1", "bad/missing:1", "bad/null:1"}) {
+  for (const char* bad :
+       {"bad/tampered:1", "bad/export:1", "bad/missing:1", "bad/null:1", "bad/oci:1"}) {
     ExpectAbsent(bad);
     EXPECT_NE(r.stderr_text.find(std::string("'") + bad + "'"), std::string::npos)
         << bad << " must be named\n" << r.stderr_text;
   }
   EXPECT_NE(r.stderr_text.find("diff_id"), std::string::npos) << r.stderr_text;
   EXPECT_NE(r.stderr_text.find("not an image"), std::string::npos) << r.stderr_text;
+  size_t oci = r.stderr_text.find("'bad/oci:1'");
+  ASSERT_NE(oci, std::string::npos);
+  std::string oci_line = r.stderr_text.substr(oci, r.stderr_text.find('\n', oci) - oci);
+  EXPECT_NE(oci_line.find("diff_id"), std::string::npos) << oci_line;
   EXPECT_NE(r.stdout_text.find("FAILED"), std::string::npos);
 }
 
