@@ -166,15 +166,16 @@ Result<LayerBlob> ReadCompressedLayer(int fd, const ImageSource& image, const La
     dec = std::make_unique<ZstdDecompressor>();
   }
   Sha256 stored, uncompressed;
+  const bool hashed = !layer.content_digest.empty();
   PPA_RETURN_IF_ERROR(ForEachChunk(fd, image, layer, [&](const char* data, size_t n) {
-    stored.Update(data, n);
+    if (!hashed) stored.Update(data, n);
     Status s = dec->Feed(data, n, uncompressed);
     return s.ok() ? s : s.WithContext("layer '" + layer.entry + "'");
   }));
   Status s = dec->Finish();
   if (!s.ok()) return s.WithContext("layer '" + layer.entry + "'");
   LayerBlob blob;
-  blob.digest = stored.Finish();
+  blob.digest = hashed ? layer.content_digest : stored.Finish();
   blob.diff_id = uncompressed.Finish();
   blob.size = layer.size;
   blob.media_type = MediaTypeFor(layer.compression, format);

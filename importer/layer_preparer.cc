@@ -146,8 +146,14 @@ void LayerPreparer::SpeculateStored(const ImageSource& image, const LayerSource&
   const std::string settings = std::string("stored-") + CompressionName(layer.compression);
   // Known: the plan's pass will only hash it, which costs less than this.
   if (cache && cache->KnowsDigest(layer.digest, settings)) return;
-  Result<LayerBlob> blob = ReadStoredLayerBlob(image, layer, options_.format);
+  // The stored bytes were hashed on the way: only the stream is hashed here.
+  auto known = options_.digests ? options_.digests->Find(image.tarball, layer.offset, layer.size)
+                                : std::nullopt;
+  LayerSource hashed = layer;
+  if (known) hashed.content_digest = known->digest;
+  Result<LayerBlob> blob = ReadStoredLayerBlob(image, hashed, options_.format);
   if (!blob.ok() || blob->digest != layer.digest) return;  // the plan's pass will say why
+  if (known && !StillHashed(image, known->generation)) return;  // written again meanwhile
   if (cache) cache->Store(blob->diff_id, settings, {blob->digest, blob->size});
   LayerSource found = layer;
   found.diff_id = blob->diff_id;

@@ -152,6 +152,26 @@ TEST(LayerBlob, ContentDigestStandsForTheHashOfTheStoredBytes) {
   EXPECT_NE(mismatch.message().find("layer.tar"), std::string::npos);
 }
 
+TEST(PrepareLayerBlob, GzipLayerTakesItsStoredDigestFromContentDigest) {
+  std::string tar = LayerTar();
+  std::string gz = test::Gzip(tar);
+  OneLayer a(gz, Compression::kGzip, Sha256Digest(tar));
+  a.image.layers[0].digest = Sha256Digest(gz);
+  a.image.layers[0].content_digest = Sha256Digest(gz);
+  auto ok = a.Prepare();
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->digest, Sha256Digest(gz));
+  // Still decompressed: the diff_id is checked against the stream.
+  a.image.layers[0].diff_id = Sha256Digest("other");
+  EXPECT_FALSE(a.Prepare().ok());
+  // The stored digest is not hashed again: a wrong one on record fails.
+  a.image.layers[0].diff_id = Sha256Digest(tar);
+  a.image.layers[0].content_digest = Sha256Digest("recorded");
+  auto wrong = a.Prepare();
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find("digest"), std::string::npos);
+}
+
 TEST(KnownStoredLayerBlob, ContentDigestIsCheckedWithoutReading) {
   std::string gz = test::Gzip(LayerTar());
   OneLayer a(gz, Compression::kGzip, Sha256Digest(LayerTar()));
