@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -27,32 +28,32 @@ struct Chunk {
   std::string error;
 };
 
-// Reads a file sequentially on a thread of its own, a few blocks ahead of
-// its consumer, so that the kernel's copies out of the page cache do not
-// slow down the (single, critical) inflating thread. Next() is for one
-// consumer thread.
-class ReadAheadFile {
+// A few fixed blocks passed from a producer thread, which fills them with
+// `fill` (setting size: > 0 bytes, 0 at the end, -1 with error), to one
+// consumer thread (Next), so the two run on two cores with bounded memory
+// (kChunks x kBlock). The producer stops after the end or an error, which
+// Next then returns again and again.
+class ChunkPipe {
  public:
-  explicit ReadAheadFile(int fd) : fd_(fd) {
+  explicit ChunkPipe(std::function<void(Chunk&)> fill) : fill_(std::move(fill)) {
     for (int i = 0; i < kChunks; ++i) free_.push_back(std::make_unique<Chunk>());
-    reader_ = std::thread([this] { Read(); });
+    producer_ = std::thread([this] { Produce(); });
   }
-  ~ReadAheadFile() {
+  ~ChunkPipe() {
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
     }
     cv_.notify_all();
-    reader_.join();
+    producer_.join();
   }
-  ReadAheadFile(const ReadAheadFile&) = delete;
-  ReadAheadFile& operator=(const ReadAheadFile&) = delete;
+  ChunkPipe(const ChunkPipe&) = delete;
+  ChunkPipe& operator=(const ChunkPipe&) = delete;
 
-  // The next block, valid until the next call: its size, 0 at the end of the
-  // file, -1 with `error` set.
-  ssize_t Next(const uint8_t** data, std::string* error) {
+  // The next block; valid until the next call.
+  const Chunk& Next() {
     std::unique_lock lock(mu_);
-    if (current_) {
+    if (current_) {  // the consumer is done with the previous block
       free_.push_back(std::move(current_));
       cv_.notify_all();
     }
@@ -60,13 +61,11 @@ class ReadAheadFile {
     current_ = std::move(full_.front());
     full_.pop_front();
     if (current_->size <= 0) full_.push_front(std::make_unique<Chunk>(*current_));  // sticky
-    *data = current_->data.data();
-    if (current_->size < 0) *error = current_->error;
-    return current_->size;
+    return *current_;
   }
 
  private:
-  void Read() {
+  void Produce() {
     while (true) {
       std::unique_ptr<Chunk> chunk;
       {
@@ -76,36 +75,44 @@ class ReadAheadFile {
         chunk = std::move(free_.front());
         free_.pop_front();
       }
-      ssize_t n;
-      do {
-        n = ::read(fd_, chunk->data.data(), chunk->data.size());
-      } while (n < 0 && errno == EINTR);
-      chunk->size = n;
-      if (n < 0) chunk->error = std::string("read error: ") + std::strerror(errno);
+      fill_(*chunk);
+      bool last = chunk->size <= 0;
       {
         std::lock_guard lock(mu_);
         full_.push_back(std::move(chunk));
       }
       cv_.notify_all();
-      if (n <= 0) return;
+      if (last) return;
     }
   }
 
-  int fd_;
+  std::function<void(Chunk&)> fill_;
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::unique_ptr<Chunk>> free_;
   std::deque<std::unique_ptr<Chunk>> full_;
   std::unique_ptr<Chunk> current_;  // the consumer's
   bool stopping_ = false;
-  std::thread reader_;  // last: uses the members above
+  std::thread producer_;  // last: uses the members above
 };
+
+// Reads the file on a thread of its own, a few blocks ahead of the inflating
+// thread (the critical one), so the kernel's copies out of the page cache do
+// not run on it.
+void ReadBlock(int fd, Chunk& chunk) {
+  ssize_t n;
+  do {
+    n = ::read(fd, chunk.data.data(), chunk.data.size());
+  } while (n < 0 && errno == EINTR);
+  chunk.size = n;
+  if (n < 0) chunk.error = std::string("read error: ") + std::strerror(errno);
+}
 
 // Reads a gzip file (possibly several members) and inflates it with ISA-L.
 // Used by one thread only.
 class GzipFileInflater {
  public:
-  explicit GzipFileInflater(int fd) : input_(fd) { Reset(); }
+  explicit GzipFileInflater(int fd) : input_([fd](Chunk& c) { ReadBlock(fd, c); }) { Reset(); }
 
   // Fills `out` (capacity `cap`) with the next inflated bytes; returns the
   // count, 0 at the clean end of the stream, -1 with `error` set.
@@ -114,14 +121,16 @@ class GzipFileInflater {
     state_.avail_out = static_cast<uint32_t>(cap);
     while (state_.avail_out == cap) {
       if (state_.avail_in == 0 && !eof_) {
-        const uint8_t* data = nullptr;
-        ssize_t n = input_.Next(&data, error);
-        if (n < 0) return -1;
-        if (n == 0) {
+        const Chunk& in = input_.Next();
+        if (in.size < 0) {
+          *error = in.error;
+          return -1;
+        }
+        if (in.size == 0) {
           eof_ = true;
         } else {
-          state_.next_in = const_cast<uint8_t*>(data);  // ISA-L does not write through it
-          state_.avail_in = static_cast<uint32_t>(n);
+          state_.next_in = const_cast<uint8_t*>(in.data.data());  // ISA-L does not write through it
+          state_.avail_in = static_cast<uint32_t>(in.size);
         }
       }
       if (member_done_) {
@@ -162,7 +171,7 @@ class GzipFileInflater {
     state_.crc_flag = ISAL_GZIP;
   }
 
-  ReadAheadFile input_;
+  ChunkPipe input_;
   inflate_state state_{};
   bool eof_ = false;
   bool member_done_ = false;
@@ -174,29 +183,25 @@ class GzipFileInflater {
 // bounded memory (kChunks x kBlock).
 class FastSource {
  public:
-  FastSource(int fd, bool gzip) : fd_(fd), gzip_(gzip) {
-    if (!gzip_) {
+  FastSource(int fd, bool gzip) : fd_(fd) {
+    if (!gzip) {
       raw_.resize(kBlock);
       return;
     }
-    for (int i = 0; i < kChunks; ++i) free_.push_back(std::make_unique<Chunk>());
-    producer_ = std::thread([this] { Produce(); });
+    inflater_ = std::make_unique<GzipFileInflater>(fd_);
+    inflated_ = std::make_unique<ChunkPipe>([this](Chunk& c) {
+      c.size = inflater_->Next(c.data.data(), c.data.size(), &c.error);
+    });
   }
 
   ~FastSource() {
-    if (producer_.joinable()) {
-      {
-        std::lock_guard lock(mu_);
-        stopping_ = true;
-      }
-      cv_.notify_all();
-      producer_.join();
-    }
+    inflated_.reset();  // joins the inflating thread before the inflater goes
+    inflater_.reset();
     ::close(fd_);
   }
 
   la_ssize_t Read(struct archive* a, const void** buffer) {
-    if (!gzip_) {
+    if (!inflated_) {
       ssize_t n;
       do {
         n = ::read(fd_, raw_.data(), raw_.size());
@@ -205,57 +210,20 @@ class FastSource {
       *buffer = raw_.data();
       return n;
     }
-    std::unique_lock lock(mu_);
-    if (current_) {  // libarchive is done with the previous block
-      free_.push_back(std::move(current_));
-      cv_.notify_all();
-    }
-    cv_.wait(lock, [this] { return !full_.empty(); });
-    current_ = std::move(full_.front());
-    full_.pop_front();
-    if (current_->size < 0) {
-      archive_set_error(a, EILSEQ, "%s", current_->error.c_str());
-      full_.push_front(std::make_unique<Chunk>(*current_));  // repeat the error if asked again
+    const Chunk& chunk = inflated_->Next();
+    if (chunk.size < 0) {
+      archive_set_error(a, EILSEQ, "%s", chunk.error.c_str());
       return -1;
     }
-    if (current_->size == 0) full_.push_front(std::make_unique<Chunk>(*current_));  // sticky EOF
-    *buffer = current_->data.data();
-    return current_->size;
+    *buffer = chunk.data.data();
+    return chunk.size;
   }
 
  private:
-  void Produce() {
-    GzipFileInflater inflater(fd_);
-    while (true) {
-      std::unique_ptr<Chunk> chunk;
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [this] { return stopping_ || !free_.empty(); });
-        if (stopping_) return;
-        chunk = std::move(free_.front());
-        free_.pop_front();
-      }
-      chunk->size = inflater.Next(chunk->data.data(), chunk->data.size(), &chunk->error);
-      bool last = chunk->size <= 0;
-      {
-        std::lock_guard lock(mu_);
-        full_.push_back(std::move(chunk));
-      }
-      cv_.notify_all();
-      if (last) return;
-    }
-  }
-
   int fd_;
-  bool gzip_;
-  std::vector<uint8_t> raw_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::unique_ptr<Chunk>> free_;
-  std::deque<std::unique_ptr<Chunk>> full_;
-  std::unique_ptr<Chunk> current_;
-  bool stopping_ = false;
-  std::thread producer_;
+  std::vector<uint8_t> raw_;                     // not gzip: read as it is
+  std::unique_ptr<GzipFileInflater> inflater_;   // used on the inflating thread only
+  std::unique_ptr<ChunkPipe> inflated_;
 };
 
 la_ssize_t ReadCallback(struct archive* a, void* data, const void** buffer) {
