@@ -116,10 +116,7 @@ class ImagePusher {
       BlobUpload stored{layer.digest, layer.size, FileBody{image.tarball, layer.offset, layer.size}};
       PPA_ASSIGN_OR_RETURN(BlobResult done,
                            EnsureBlob(repo, layer.digest, layer.size, &stored, nullptr));
-      PPA_ASSIGN_OR_RETURN(const LayerBlob* blob, Blob(image, layer, repo));
-      if (blob->digest != layer.digest) {
-        return InvalidInput("layer '" + layer.entry + "' does not match its digest");
-      }
+      PPA_ASSIGN_OR_RETURN(const LayerBlob* blob, Blob(image, layer, repo));  // checks both digests
       done.diff_id = blob->diff_id;
       return LayerPush{blob, done};
     }
