@@ -1,5 +1,7 @@
 #include "importer/ahead_of_unpack.h"
 
+#include <chrono>
+
 #include "importer/workspace.h"
 
 namespace ppa {
@@ -72,7 +74,13 @@ void AheadOfUnpack::Run() {
     std::vector<std::string> batch;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return closing_ || !finished_.empty(); });
+      auto woken = [this] { return closing_ || !finished_.empty(); };
+      if (!give_up_ && images_->AheadQueued()) {
+        // Layers wait for their blobs: look again soon, or when a file is done.
+        cv_.wait_for(lock, std::chrono::milliseconds(20), woken);
+      } else {
+        cv_.wait(lock, woken);
+      }
       if (closing_) return;
       batch.assign(finished_.begin(), finished_.end());
       finished_.clear();
@@ -91,22 +99,20 @@ void AheadOfUnpack::Run() {
       }
       input_.manifest = std::move(manifest).value();
     }
-    if (input_.manifest) UploadPlanned();
+    if (input_.manifest && !batch.empty()) QueuePlanned();
+    // An upload that failed: the main thread tries again and reports.
+    if (!images_->UploadReadyAhead(stop_).ok()) give_up_ = true;
   }
 }
 
-void AheadOfUnpack::UploadPlanned() {
+void AheadOfUnpack::QueuePlanned() {
   ImportPlan plan = BuildImportPlan(input_);
   for (const auto& group : plan.groups) {
     for (const auto& image : group.images) {
-      if (stop_) return;
       if (!image.problem.ok() || !image.source) continue;  // maybe not unpacked yet
       const std::string& repo = image.target.repository;
       if (!done_.insert(repo + "@" + image.source->config_digest).second) continue;
-      if (!images_->PushLayersAhead(*image.source, repo, stop_).ok()) {
-        give_up_ = true;  // the main thread tries again and reports
-        return;
-      }
+      images_->QueueAhead(*image.source, repo);
     }
   }
 }

@@ -9,7 +9,9 @@
 //    LayerPreparer (verified and compressed by its workers);
 //  - once the PPA manifest has been unpacked (it usually comes first), the
 //    images it plans onto finished files get their layers uploaded to their
-//    target repositories, on a thread of this class.
+//    target repositories, on a thread of this class, each as soon as its
+//    blob is ready (not in plan order: a layer still being compressed holds
+//    up no other).
 //
 // Nothing here decides anything: configs and manifests wait for the final
 // plan, made after Unpack from the complete archive, and every blob is
@@ -60,9 +62,9 @@ class AheadOfUnpack {
 
  private:
   void Run();
-  // Plans with what has been unpacked so far and uploads the layers of the
-  // images not handled yet.
-  void UploadPlanned();
+  // Plans with what has been unpacked so far and queues the layers of the
+  // images not handled yet for upload (each once its blob is ready).
+  void QueuePlanned();
 
   PlanInput input_;  // files and manifest: what has been unpacked so far
   LayerPreparer& preparer_;

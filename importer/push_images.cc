@@ -4,7 +4,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -12,6 +15,7 @@
 #include "docker_io/digest.h"
 #include "docker_io/manifest_builder.h"
 #include "docker_io/media_types.h"
+#include "importer/ready_first.h"
 
 namespace ppa {
 
@@ -20,6 +24,14 @@ struct PushedManifest {
   Platform platform;
   const ImageSource* source = nullptr;
   std::string repository;
+};
+
+// Layer uploads waiting for their blobs (ImagePusher::Queue).
+struct LayerUploads {
+  ReadyFirst runner;
+  std::set<std::string> queued;  // repository@diff_id
+  // diff_id -> whether the upload to its first repository has finished
+  std::map<std::string, std::shared_ptr<std::atomic<bool>>> first_done;
 };
 
 namespace {
@@ -46,21 +58,14 @@ class ImagePusher {
     for (const auto& layer : image.layers) preparer_.Pending(image, layer, repo);
   }
 
-  // Uploads the layers of `image` to `repo` before its plan is final (while
-  // the archive is still being unpacked); gives up early once `stop` is set.
-  // PushImage later finds them present and logs what happened here.
-  Status PushLayersAhead(const ImageSource& image, const std::string& repo,
-                         const std::atomic<bool>& stop) {
-    for (const auto& layer : image.layers) {
-      if (stop) break;
-      PPA_ASSIGN_OR_RETURN(const LayerBlob* blob, Blob(image, layer, repo));
-      BlobUpload upload{blob->digest, blob->size, blob->file};
-      PPA_ASSIGN_OR_RETURN(BlobResult done,
-                           EnsureBlob(repo, blob->digest, blob->size, &upload, nullptr));
-      Decide(repo, done);
-    }
-    return Status::Ok();
-  }
+  // Adds to `uploads` a task for each layer of `image` not queued for `repo`
+  // yet: it pushes the layer to `repo` as soon as its blob is ready. With
+  // `eager_stored`, a gzip/zstd layer pushed as stored is ready at once (its
+  // upload overlaps its diff_id check, see PushLayer). Of the repositories
+  // that get one diff_id, the first is sent the blob; the others wait for it,
+  // to mount it from there instead of uploading it again.
+  void Queue(LayerUploads& uploads, const ImageSource& image, const std::string& repo,
+             bool eager_stored);
 
   // Blobs, config, then the manifest under `tag` (by digest when empty).
   // What happened to each blob is appended to `log`.
@@ -112,7 +117,7 @@ class ImagePusher {
   // the manifest waits for both.
   Result<LayerPush> PushLayer(const ImageSource& image, const LayerSource& layer,
                               const std::string& repo) {
-    if (layer.compression != Compression::kNone && !layer.digest.empty()) {
+    if (PushedAsStored(layer)) {
       BlobUpload stored{layer.digest, layer.size, FileBody{image.tarball, layer.offset, layer.size}};
       PPA_ASSIGN_OR_RETURN(BlobResult done,
                            EnsureBlob(repo, layer.digest, layer.size, &stored, nullptr));
@@ -152,6 +157,10 @@ class ImagePusher {
     for (auto& h : helpers) h.join();
     for (size_t i : repeated) pushed[i] = PushLayer(image, image.layers[i], repo);
     return pushed;
+  }
+
+  static bool PushedAsStored(const LayerSource& layer) {
+    return layer.compression != Compression::kNone && !layer.digest.empty();
   }
 
   std::string ConfigMediaType() const {
@@ -312,11 +321,41 @@ class ImagePusher {
   const PushOptions& options_;
   std::mutex mu_;
   std::set<std::string> present_;
-  // repo@digest -> what PushLayersAhead or Blob() did, until EnsureBlob reports it
+  // repo@digest -> what a queued upload (Queue) or Blob() did, until EnsureBlob reports it
   std::map<std::string, BlobResult> decided_;
   std::map<std::string, std::string> repo_by_digest_;  // digest -> first repository with it
   TransferStats stats_;
 };
+
+void ImagePusher::Queue(LayerUploads& uploads, const ImageSource& image, const std::string& repo,
+                        bool eager_stored) {
+  auto shared = std::make_shared<const ImageSource>(image);
+  for (const LayerSource& layer : shared->layers) {
+    if (!uploads.queued.insert(repo + "@" + layer.diff_id).second) continue;
+    auto [it, first] = uploads.first_done.try_emplace(layer.diff_id);
+    if (first) it->second = std::make_shared<std::atomic<bool>>(false);
+    // Only the first repository of a diff_id sets its flag; the others wait for it.
+    std::shared_ptr<std::atomic<bool>> done_flag = first ? it->second : nullptr;
+    std::shared_ptr<const std::atomic<bool>> wait_for = first ? nullptr : it->second;
+    const bool at_once = eager_stored && PushedAsStored(layer);
+    auto ready = [this, shared, &layer, repo, at_once, wait_for](std::chrono::milliseconds wait) {
+      if (wait_for && !*wait_for) {
+        if (wait.count() > 0) std::this_thread::sleep_for(wait);
+        return false;
+      }
+      return at_once || preparer_.Pending(*shared, layer, repo).wait_for(wait) ==
+                            std::future_status::ready;
+    };
+    auto run = [this, shared, &layer, repo, done_flag]() -> Status {
+      Result<LayerPush> pushed = PushLayer(*shared, layer, repo);
+      if (done_flag) *done_flag = true;
+      if (!pushed.ok()) return pushed.status();
+      Decide(repo, pushed->result);
+      return Status::Ok();
+    };
+    uploads.runner.Add({std::move(ready), std::move(run)});
+  }
+}
 
 namespace {
 
@@ -394,22 +433,37 @@ void PushList(const PlannedGroup& group, const std::vector<PushedManifest>& chil
 
 ImagesStage::ImagesStage(BlobSink& sink, LayerPreparer& preparer, PushOptions options)
     : sink_(sink), options_(options),
-      pusher_(std::make_unique<ImagePusher>(sink, preparer, options_)) {}
+      pusher_(std::make_unique<ImagePusher>(sink, preparer, options_)),
+      ahead_(std::make_unique<LayerUploads>()) {}
 
 ImagesStage::~ImagesStage() = default;
 
-Status ImagesStage::PushLayersAhead(const ImageSource& image, const std::string& repo,
-                                    const std::atomic<bool>& stop) {
-  return pusher_->PushLayersAhead(image, repo, stop);
+void ImagesStage::QueueAhead(const ImageSource& image, const std::string& repo) {
+  // Stored layers wait for their check: this thread uploads one blob at a time.
+  pusher_->Queue(*ahead_, image, repo, /*eager_stored=*/false);
 }
+
+Status ImagesStage::UploadReadyAhead(const std::atomic<bool>& stop) {
+  return ahead_->runner.RunReady(stop);
+}
+
+bool ImagesStage::AheadQueued() const { return !ahead_->runner.empty(); }
 
 void ImagesStage::Push(const ImportPlan& plan, Reporter& reporter) {
   ImagePusher& pusher = *pusher_;
+  ahead_ = std::make_unique<LayerUploads>();  // what is left of it is queued again below
+  LayerUploads uploads;
   for (const auto& group : plan.groups) {
     for (const auto& image : group.images) {
-      if (image.problem.ok() && image.source) pusher.Prefetch(*image.source, image.target.repository);
+      if (!image.problem.ok() || !image.source) continue;
+      pusher.Prefetch(*image.source, image.target.repository);
+      pusher.Queue(uploads, *image.source, image.target.repository, /*eager_stored=*/true);
     }
   }
+  if (!uploads.runner.empty()) reporter.Progress("Uploading the layers of the images...");
+  // A failure stops these uploads; the loop below then pushes (and reports)
+  // each image in plan order, as it would without them.
+  (void)uploads.runner.RunAll(options_.upload_jobs);
   for (const auto& group : plan.groups) {
     std::vector<PushedManifest> children;
     for (const auto& image : group.images) {

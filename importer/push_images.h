@@ -25,6 +25,7 @@ struct PushOptions {
 };
 
 class ImagePusher;
+struct LayerUploads;
 
 // The Images stage for one archive. Layers are verified/compressed by
 // `preparer`'s workers (which may have started during Unpack).
@@ -38,20 +39,27 @@ class ImagesStage {
   ImagesStage(const ImagesStage&) = delete;
   ImagesStage& operator=(const ImagesStage&) = delete;
 
-  // Uploads the layers of `image` to `repo` before the plan is final (never
-  // its config or manifest); stops between layers once `stop` is set. Push
-  // then finds them present and reports them as sent.
-  Status PushLayersAhead(const ImageSource& image, const std::string& repo,
-                         const std::atomic<bool>& stop);
+  // Queues the layers of `image` for upload to `repo` before the plan is
+  // final (never its config or manifest). Push then finds them present and
+  // reports them as sent.
+  void QueueAhead(const ImageSource& image, const std::string& repo);
+  // Uploads the queued layers whose blobs are ready now, in the order they
+  // became ready; returns between uploads once `stop` is set. An error means
+  // nothing more is uploaded ahead (Push does it, and reports).
+  Status UploadReadyAhead(const std::atomic<bool>& stop);
+  bool AheadQueued() const;
 
   // Pushes every planned image (blobs, config, then its manifest), then the
-  // manifest lists of multi-arch entries, in plan order.
+  // manifest lists of multi-arch entries. The layers of all images go first,
+  // each as soon as its blob is ready (options.upload_jobs at once); the
+  // configs and manifests follow in plan order.
   void Push(const ImportPlan& plan, Reporter& reporter);
 
  private:
   BlobSink& sink_;
   PushOptions options_;
   std::unique_ptr<ImagePusher> pusher_;
+  std::unique_ptr<LayerUploads> ahead_;
 };
 
 }  // namespace ppa
