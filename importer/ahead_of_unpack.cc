@@ -36,7 +36,7 @@ void AheadOfUnpack::OnFileBegin(const std::string& rel) {
   if (!digests) return;
   std::string path = input_.root + "/" + rel;
   digests->Begin(path);
-  if (!IsPlainTar(rel)) return;
+  if (!IsPlainTar(rel) || other_architectures_.count(rel)) return;
   tap_ = std::make_unique<TarDigestTap>(*digests, path, kMinHashedEntry,
                                         [this, path, rel](const HashedEntry& entry) {
                                           preparer_.SpeculateLayer(path, rel, entry);
@@ -50,7 +50,15 @@ void AheadOfUnpack::OnData(const std::string& rel, uint64_t offset, std::string_
 
 void AheadOfUnpack::OnFile(const std::string& rel) {
   tap_.reset();
-  preparer_.Speculate(input_.root + "/" + rel, rel);
+  unpacked_.push_back(rel);
+  if (IsPpaManifest(rel) && !input_.architectures.empty()) {
+    auto manifest = ReadPpaManifest(input_.root, unpacked_);
+    other_architectures_.clear();
+    if (manifest.ok() && *manifest) {
+      other_architectures_ = ImageFilesOfOtherArchitectures(**manifest, input_.architectures);
+    }
+  }
+  if (!other_architectures_.count(rel)) preparer_.Speculate(input_.root + "/" + rel, rel);
   if (!images_) return;
   {
     std::lock_guard lock(mu_);

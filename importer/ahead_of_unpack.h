@@ -7,6 +7,8 @@
 //    rest of the tarball is written;
 //  - every finished image file is read and its layers are queued on the
 //    LayerPreparer (verified and compressed by its workers);
+//  - except the image files the PPA manifest, when it comes first, names
+//    only for platforms --architectures leaves out;
 //  - once the PPA manifest has been unpacked (it usually comes first), the
 //    images it plans onto finished files get their layers uploaded to their
 //    target repositories, on a thread of this class, each as soon as its
@@ -69,7 +71,13 @@ class AheadOfUnpack {
   PlanInput input_;  // files and manifest: what has been unpacked so far
   LayerPreparer& preparer_;
   ImagesStage* images_;
-  std::unique_ptr<TarDigestTap> tap_;  // of the file being unpacked (unpacking thread only)
+  // Unpacking thread only: the tap of the file being unpacked, the files
+  // unpacked so far, and the image files the PPA manifest (once unpacked)
+  // names only for platforms --architectures leaves out, which are not
+  // prepared ahead.
+  std::unique_ptr<TarDigestTap> tap_;
+  std::vector<std::string> unpacked_;
+  std::set<std::string> other_architectures_;
   std::set<std::string> done_;  // "repository@config digest" handled already
   bool give_up_ = false;        // the manifest is unreadable, or an upload failed
 

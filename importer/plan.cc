@@ -258,6 +258,22 @@ size_t ImportPlan::ImageCount() const {
   return n;
 }
 
+std::set<std::string> ImageFilesOfOtherArchitectures(const PpaManifest& manifest,
+                                                     const std::vector<std::string>& wanted) {
+  if (wanted.empty()) return {};
+  std::set<std::string> others, needed;
+  for (const auto& image : manifest.images) {
+    for (const auto& ref : image.references) {
+      bool other = ref.platform && std::find(wanted.begin(), wanted.end(),
+                                             ref.platform->architecture) == wanted.end();
+      if (!other && ref.archive.empty()) return {};
+      if (!ref.archive.empty()) (other ? others : needed).insert(ref.archive);
+    }
+  }
+  std::erase_if(others, [&](const std::string& f) { return needed.count(f) > 0; });
+  return others;
+}
+
 ImportPlan BuildImportPlan(const PlanInput& input) {
   ImportPlan plan;
   ImageFiles files(input, plan);

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -74,5 +75,12 @@ struct PlanInput {
 };
 
 ImportPlan BuildImportPlan(const PlanInput& input);
+
+// The image files (archive-relative) that `manifest` names only for
+// platforms other than the `wanted` architectures: nothing in them will be
+// imported. Empty when `wanted` is, or when a wanted reference names no file
+// (it may be found in any of them).
+std::set<std::string> ImageFilesOfOtherArchitectures(const PpaManifest& manifest,
+                                                     const std::vector<std::string>& wanted);
 
 }  // namespace ppa

@@ -310,5 +310,60 @@ TEST_F(AheadOfUnpackTest, GzipLayersFoundOnTheWayAreVerifiedAhead) {
   ahead.Stop();
 }
 
+// With --architectures, the image files the PPA manifest (unpacked first)
+// names only for other platforms are neither hashed on the way nor read
+// ahead: none of their layers is prepared.
+TEST_F(AheadOfUnpackTest, ImageFilesOfOtherArchitecturesAreNotPreparedAhead) {
+  ImageSpec z{{"ibmcom/app:1.0"}, "linux", "s390x", "", {"/bin/sh"},
+              {LayerSpec{5, 20, 4096}, LayerSpec{6, 10, 2048}}};
+  ImageTarballSpec spec{samples::ImageTarballFormat::kDockerLegacy, false, 6, {z}};
+  std::string other = root_ + "/images/app-s390x.tar";
+  ASSERT_TRUE(samples::WriteImageTarballFile(spec, other).ok());
+  samples::YamlReference amd{"ibmcom/app:1.0-amd64", "", "linux", "amd64", "", "images/app.tar"};
+  samples::YamlReference s390x{"ibmcom/app:1.0-s390x", "", "linux", "s390x", "",
+                               "images/app-s390x.tar"};
+  test::WriteFileOrDie(root_ + "/manifest.yaml",
+                       samples::RenderManifestYaml({{"ibmcom/app:1.0", {amd, s390x}}}, {}));
+
+  RangeDigests digests;
+  PreparerOptions options = Options();
+  options.digests = &digests;
+  LayerPreparer preparer(*sink_, options);
+  PlanInput input = Input(preparer);
+  input.architectures = {"amd64"};
+  AheadOfUnpack ahead(input, preparer, nullptr);
+  ahead.OnFile("manifest.yaml");
+  for (std::string rel : {"images/app-s390x.tar", "images/app.tar"}) {
+    auto bytes = test::ReadFileToString(root_ + "/" + rel);
+    ASSERT_TRUE(bytes.ok());
+    ahead.OnFileBegin(rel);
+    ahead.OnData(rel, 0, *bytes);
+    ahead.OnFile(rel);
+  }
+  auto wanted = ReadImageTarball(root_ + "/images/app.tar", "images/app.tar");
+  auto skipped = ReadImageTarball(other, "images/app-s390x.tar");
+  ASSERT_TRUE(wanted.ok() && skipped.ok());
+  const LayerSource& kept = wanted->front().layers[0];
+  const LayerSource& left = skipped->front().layers[0];
+  EXPECT_TRUE(digests.Find(root_ + "/images/app.tar", kept.offset, kept.size).has_value());
+  EXPECT_FALSE(digests.Find(other, left.offset, left.size).has_value());
+  ASSERT_TRUE(Eventually([&] { return preparer.Speculative(wanted->front().layers[1]); }));
+  // Both files were queued on the same workers before this point.
+  ASSERT_TRUE(preparer.Pending(wanted->front(), wanted->front().layers[1], "").get().ok());
+  for (const auto& layer : skipped->front().layers) EXPECT_FALSE(preparer.Speculative(layer));
+  ahead.Stop();
+
+  auto manifest = ReadPpaManifest(root_, {"manifest.yaml"});
+  ASSERT_TRUE(manifest.ok() && *manifest);
+  EXPECT_EQ(ImageFilesOfOtherArchitectures(**manifest, {"amd64"}),
+            (std::set<std::string>{"images/app-s390x.tar"}));
+  EXPECT_TRUE(ImageFilesOfOtherArchitectures(**manifest, {}).empty());
+  EXPECT_TRUE(ImageFilesOfOtherArchitectures(**manifest, {"amd64", "s390x"}).empty());
+  // A wanted reference without a file may be in any of them: none is left out.
+  PpaManifest unnamed = **manifest;
+  unnamed.images[0].references[0].archive.clear();
+  EXPECT_TRUE(ImageFilesOfOtherArchitectures(unnamed, {"amd64"}).empty());
+}
+
 }  // namespace
 }  // namespace ppa
