@@ -513,7 +513,7 @@ void MergeCharts(PpaManifest& merged, const PpaManifest& json) {
 
 std::string NormalizeManifestPath(std::string_view path) {
   path = Trim(path);
-  if (StartsWith(path, "file:")) path.remove_prefix(5);
+  if (StartsWith(path, "file:")) path = Trim(path.substr(5));  // "file: images/x.tar"
   while (true) {
     if (StartsWith(path, "./")) {
       path.remove_prefix(2);

@@ -75,6 +75,8 @@ TEST(NormalizeManifestPathTest, Table) {
       {"charts/./x.tgz", "charts/./x.tgz"},  // only the front is normalized
       {"", ""},
       {"file:", ""},
+      {"file: images/a.tar", "images/a.tar"},
+      {" file: ./images/a.tar", "images/a.tar"},
   };
   for (const auto& c : kCases) {
     EXPECT_EQ(NormalizeManifestPath(c.in), c.want) << "input: '" << c.in << "'";
