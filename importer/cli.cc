@@ -5,6 +5,8 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <string>
+#include <string_view>
 #include <iostream>
 
 #include "importer/config_file.h"
@@ -138,6 +140,22 @@ int RunLoadCommand(LoadFlags& f) {
   return RunLoad(o, std::cout, std::cerr);
 }
 
+
+// The subcommand named on the command line ("" when none is): the first word
+// that is not an option of the program itself (only --config FILE comes
+// before a subcommand).
+std::string InvokedSubcommand(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--config") {
+      ++i;  // its value
+    } else if (arg.empty() || arg.front() != '-') {
+      return std::string(arg);
+    }
+  }
+  return "";
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
@@ -145,9 +163,13 @@ int RunCli(int argc, char** argv) {
                "without a Docker daemon"};
   app.require_subcommand(1);
   app.fallthrough();  // --config may follow the subcommand
-  app.config_formatter(MakeYamlConfigReader("load"));
+  // The file's keys are flags of `load`; `doctor` takes those it has too
+  // (registry, namespace, chartmuseum-uri...) and ignores the others.
+  std::string invoked = InvokedSubcommand(argc, argv);
+  app.config_formatter(MakeYamlConfigReader(invoked == "doctor" ? invoked : "load"));
   app.set_config("--config", DefaultConfigPath(),
-                 "YAML file of load flags (default ~/.config/ppa-import/config.yaml)");
+                 "YAML file of load flags, also read by doctor (default "
+                 "~/.config/ppa-import/config.yaml)");
   LoadFlags load;
   AddLoadCommand(app, load);
   InspectOptions inspect;

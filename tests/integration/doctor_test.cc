@@ -10,6 +10,7 @@
 #include "tests/support/chartmuseum_server.h"
 #include "tests/support/load_fixture.h"
 #include "tests/support/process.h"
+#include "tests/support/raw_tar.h"
 #include "tests/support/registry_server.h"
 
 namespace ppa::test {
@@ -89,6 +90,22 @@ TEST_F(DoctorTest, RegistryFromEnvironmentAndPathPrefix) {
                            {{"PPA_IMPORT_REGISTRY", registry_->host() + "/mirror"}});
   EXPECT_EQ(r.exit_code, 0) << Output(r);
   ExpectLine(r, "PASS  push permission: may push to 'mirror/test_ns/ppa-import-doctor'");
+}
+
+// The config file of `load` serves doctor too: the keys doctor has are
+// taken, the others (architectures...) are ignored; flags still win.
+TEST_F(DoctorTest, RegistryAndNamespaceFromTheConfigFile) {
+  StartRegistry();
+  std::string config = dir_.Join("config.yaml");
+  test::WriteFileOrDie(config, "registry: " + registry_->host() +
+                                   "\nplain-http: true\nnamespace: from_file\n"
+                                   "architectures: [amd64]\ntimeout: 5\n");
+  ProcessResult r = Doctor({"--config", config});
+  EXPECT_EQ(r.exit_code, 0) << Output(r);
+  ExpectLine(r, "PASS  push permission: may push to 'from_file/ppa-import-doctor'");
+  r = Doctor({"--config", config, "--namespace", "from_flag"});
+  EXPECT_EQ(r.exit_code, 0) << Output(r);
+  ExpectLine(r, "PASS  push permission: may push to 'from_flag/ppa-import-doctor'");
 }
 
 TEST_F(DoctorTest, BasicAuthCredentialsFromEnvironmentAreAccepted) {
