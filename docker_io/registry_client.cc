@@ -113,10 +113,6 @@ std::optional<uint64_t> ParseUnsigned(std::string_view text) {
   return value;
 }
 
-std::string Seconds(Millis d) {
-  return std::to_string((d.count() + 500) / 1000) + "s";
-}
-
 // Splits a space-separated scope list ("repository:a:pull,push repository:b:pull").
 std::vector<std::string> SplitScopes(const std::string& scope) {
   std::vector<std::string> out;
@@ -360,65 +356,14 @@ Result<HttpResponse> RegistryClient::SendAuthorized(HttpRequest request, const s
 // ---------------------------------------------------------------------------
 // Retries
 
-std::chrono::milliseconds RegistryClient::NextDelay(int attempt, const HttpResponse* response) {
-  if (response != nullptr) {
-    auto after = ParseRetryAfter(response->Header("retry-after"), options_.clock->WallNow());
-    if (after) return std::chrono::duration_cast<Millis>(*after);
-  }
-  double jitter;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    jitter = std::uniform_real_distribution<double>(0.0, 1.0)(jitter_);
-  }
-  return BackoffDelay(options_.retry, attempt, jitter);
-}
-
 template <typename Attempt>
 Result<HttpResponse> RegistryClient::Retrying(const std::string& what, Attempt attempt) {
-  const RetryPolicy& policy = options_.retry;
-  const auto start = options_.clock->Now();
-  int failures = 0;          // retryable statuses and transient network failures
-  int connect_failures = 0;  // connections that could not be opened
-  Millis connect_waited{0};
-  for (int n = 1;; ++n) {
-    Result<HttpResponse> got = attempt();
-    const bool connect = !got.ok() && IsConnectNetworkError(got.status());
-    const bool transient = !got.ok() && IsTransientNetworkError(got.status());
-    const bool retryable_status = got.ok() && IsRetryableStatus(got->status);
-    if (!connect && !transient && !retryable_status) return got;
-    Millis spent = std::chrono::duration_cast<Millis>(options_.clock->Now() - start);
-    Millis delay;
-    bool out_of_attempts;
-    bool out_of_time;
-    if (connect) {
-      // The server is not there (yet): wait for it, within its own budget.
-      ++connect_failures;
-      Millis left = policy.max_connect_wait - connect_waited;
-      delay = std::min(NextDelay(connect_failures, nullptr), std::max(left, Millis(0)));
-      out_of_attempts = connect_failures >= policy.max_connect_attempts;
-      out_of_time = left <= Millis(0) || spent + delay > policy.max_total;
-    } else {
-      ++failures;
-      delay = NextDelay(failures, got.ok() ? &*got : nullptr);
-      out_of_attempts = failures >= policy.max_attempts;
-      out_of_time = spent + delay > policy.max_total;
-    }
-    if (out_of_attempts || out_of_time) {
-      std::string tail = " (gave up after " + std::to_string(n) + " attempt(s) in " +
-                         Seconds(spent) +
-                         (out_of_time && !out_of_attempts && !connect
-                              ? "; the next wait of " + Seconds(delay) + " exceeds the time limit"
-                              : "") +
-                         ")";
-      Status error = got.ok() ? ErrorFor(*got, what) : got.status().WithContext(what + " failed");
-      return Status(error.code(), error.message() + tail, error.hint());
-    }
-    if (connect) connect_waited += delay;
-    spdlog::debug("{}: {}; retrying in {} ms", what,
-                  got.ok() ? std::to_string(got->status) : got.status().message(),
-                  delay.count());
-    options_.clock->Sleep(delay);
-  }
+  auto jitter = [this] {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::uniform_real_distribution<double>(0.0, 1.0)(jitter_);
+  };
+  return SendRetrying(options_.retry, *options_.clock, what, attempt, jitter,
+                      [&](const HttpResponse& response) { return ErrorFor(response, what); });
 }
 
 Result<HttpResponse> RegistryClient::Send(const HttpRequest& request, const std::string& scope,

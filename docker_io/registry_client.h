@@ -200,7 +200,6 @@ class RegistryClient {
 
   // MapRegistryError, with a login hint when no credentials were given.
   Status ErrorFor(const HttpResponse& response, const std::string& what) const;
-  std::chrono::milliseconds NextDelay(int attempt, const HttpResponse* response);
 
   RegistryEndpoint endpoint_;
   Credentials credentials_;

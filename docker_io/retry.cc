@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cctype>
 #include <string>
@@ -85,6 +87,67 @@ std::optional<std::chrono::seconds> ParseRetryAfter(std::string_view value,
   if (!date) return std::nullopt;
   if (*date <= now) return std::chrono::seconds(0);
   return std::chrono::ceil<std::chrono::seconds>(*date - now);
+}
+
+Result<HttpResponse> SendRetrying(const RetryPolicy& policy, RetryClock& clock,
+                                  const std::string& what,
+                                  const std::function<Result<HttpResponse>()>& attempt,
+                                  const std::function<double()>& jitter01,
+                                  const std::function<Status(const HttpResponse&)>& error_for) {
+  using Millis = std::chrono::milliseconds;
+  auto seconds = [](Millis d) { return std::to_string((d.count() + 500) / 1000) + "s"; };
+  // The server's Retry-After when it sent one, else the backoff.
+  auto next_delay = [&](int n, const HttpResponse* response) {
+    if (response != nullptr) {
+      auto after = ParseRetryAfter(response->Header("retry-after"), clock.WallNow());
+      if (after) return std::chrono::duration_cast<Millis>(*after);
+    }
+    return BackoffDelay(policy, n, jitter01());
+  };
+  const auto start = clock.Now();
+  int failures = 0;          // retryable statuses and transient network failures
+  int connect_failures = 0;  // connections that could not be opened
+  Millis connect_waited{0};
+  for (int n = 1;; ++n) {
+    Result<HttpResponse> got = attempt();
+    const bool connect = !got.ok() && IsConnectNetworkError(got.status());
+    const bool transient = !got.ok() && IsTransientNetworkError(got.status());
+    const bool retryable_status = got.ok() && IsRetryableStatus(got->status);
+    if (!connect && !transient && !retryable_status) return got;
+    Millis spent = std::chrono::duration_cast<Millis>(clock.Now() - start);
+    Millis delay;
+    bool out_of_attempts;
+    bool out_of_time;
+    if (connect) {
+      // The server is not there (yet): wait for it, within its own budget.
+      ++connect_failures;
+      Millis left = policy.max_connect_wait - connect_waited;
+      delay = std::min(next_delay(connect_failures, nullptr), std::max(left, Millis(0)));
+      out_of_attempts = connect_failures >= policy.max_connect_attempts;
+      out_of_time = left <= Millis(0) || spent + delay > policy.max_total;
+    } else {
+      ++failures;
+      delay = next_delay(failures, got.ok() ? &*got : nullptr);
+      out_of_attempts = failures >= policy.max_attempts;
+      out_of_time = spent + delay > policy.max_total;
+    }
+    if (out_of_attempts || out_of_time) {
+      if (got.ok() && !error_for) return got;
+      std::string tail = " (gave up after " + std::to_string(n) + " attempt(s) in " +
+                         seconds(spent) +
+                         (out_of_time && !out_of_attempts && !connect
+                              ? "; the next wait of " + seconds(delay) + " exceeds the time limit"
+                              : "") +
+                         ")";
+      Status error = got.ok() ? error_for(*got) : got.status().WithContext(what + " failed");
+      return Status(error.code(), error.message() + tail, error.hint());
+    }
+    if (connect) connect_waited += delay;
+    spdlog::debug("{}: {}; retrying in {} ms", what,
+                  got.ok() ? std::to_string(got->status) : got.status().message(),
+                  delay.count());
+    clock.Sleep(delay);
+  }
 }
 
 }  // namespace ppa

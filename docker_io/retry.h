@@ -8,11 +8,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <string_view>
 
 #include "archive/status.h"
+#include "docker_io/http_transport.h"
 
 namespace ppa {
 
@@ -70,5 +73,19 @@ std::optional<std::chrono::system_clock::time_point> ParseHttpDate(std::string_v
 // nullopt when absent or malformed.
 std::optional<std::chrono::seconds> ParseRetryAfter(std::string_view value,
                                                     std::chrono::system_clock::time_point now);
+
+// One request under `policy`: `attempt` sends it; a retryable answer or
+// network failure is sent again after the backoff (or the server's
+// Retry-After), as RetryPolicy says. Returns the first answer that is not
+// retryable, or, once the budgets are spent, the failure: the network error,
+// or `error_for` of the last answer, with "(gave up after N attempt(s) in
+// Xs)" added (without `error_for`, that last answer itself). `what` names the
+// request in those messages and the debug log. `jitter01` gives numbers in
+// [0, 1].
+Result<HttpResponse> SendRetrying(const RetryPolicy& policy, RetryClock& clock,
+                                  const std::string& what,
+                                  const std::function<Result<HttpResponse>()>& attempt,
+                                  const std::function<double()>& jitter01,
+                                  const std::function<Status(const HttpResponse&)>& error_for);
 
 }  // namespace ppa

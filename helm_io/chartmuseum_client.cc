@@ -143,7 +143,23 @@ std::string BuildMultipartBody(const ChartUpload& chart, const std::string& boun
 
 ChartMuseumClient::ChartMuseumClient(ChartMuseumConfig config,
                                      std::shared_ptr<HttpTransport> transport)
-    : config_(std::move(config)), transport_(std::move(transport)) {}
+    : config_(std::move(config)), transport_(std::move(transport)) {
+  if (!config_.clock) config_.clock = SystemRetryClock();
+}
+
+Result<HttpResponse> ChartMuseumClient::Send(
+    const HttpRequest& request, const std::string& what,
+    const std::function<Status(const HttpResponse&)>& error_for) {
+  auto jitter = [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(jitter_); };
+  Result<HttpResponse> got = SendRetrying(config_.retry, *config_.clock, what,
+                                          [&] { return transport_->Send(request); }, jitter,
+                                          error_for);
+  // Failures after retries already start with `what`; the others get it.
+  if (!got.ok() && got.status().message().rfind(what, 0) != 0) {
+    return got.status().WithContext(what);
+  }
+  return got;
+}
 
 HttpRequest ChartMuseumClient::NewRequest(std::string method, std::string url) const {
   HttpRequest request;
@@ -165,8 +181,8 @@ Status ChartMuseumClient::Discover() {
   }
   PPA_ASSIGN_OR_RETURN(routes_, SplitChartMuseumUri(config_.uri, ""));
   const std::string url = routes_.base + routes_.repo + "/index.yaml";
-  Result<HttpResponse> index = transport_->Send(NewRequest("GET", url));
-  if (!index.ok()) return index.status().WithContext("ChartMuseum '" + config_.uri + "'");
+  Result<HttpResponse> index = Send(NewRequest("GET", url), "ChartMuseum '" + config_.uri + "'");
+  if (!index.ok()) return index.status();
   if (index->status != 200) {
     spdlog::debug("GET {}: HTTP {}; assuming no context path", url, index->status);
     return Status::Ok();
@@ -187,10 +203,10 @@ Result<UploadOutcome> ChartMuseumClient::Upload(const ChartUpload& chart) {
   const std::string boundary = RandomBoundary();
   post.headers.emplace_back("Content-Type", "multipart/form-data; boundary=" + boundary);
   post.body = BuildMultipartBody(chart, boundary);
-  Result<HttpResponse> answer = transport_->Send(post);
-  if (!answer.ok()) {
-    return answer.status().WithContext("upload of chart '" + chart.file_name + "'");
-  }
+  Result<HttpResponse> answer =
+      Send(post, "upload of chart '" + chart.file_name + "'",
+           [&](const HttpResponse& response) { return ErrorFor(response, chart); });
+  if (!answer.ok()) return answer.status();
   if (answer->status == 201 || answer->status == 200) return UploadOutcome::kSaved;
   if (answer->status == 409) {
     const std::string hex(DigestHex(Sha256Digest(chart.bytes)));
@@ -204,8 +220,8 @@ Result<UploadOutcome> ChartMuseumClient::ExamineConflict(const ChartUpload& char
   const std::string what = "chart '" + chart.chart_name + "' version " + chart.version;
   const std::string url =
       routes_.ApiBase() + "/charts/" + chart.chart_name + "/" + chart.version;
-  Result<HttpResponse> stored = transport_->Send(NewRequest("GET", url));
-  if (!stored.ok()) return stored.status().WithContext(what);
+  Result<HttpResponse> stored = Send(NewRequest("GET", url), what);
+  if (!stored.ok()) return stored.status();
   std::string digest;
   if (stored->status == 200) {
     try {

@@ -14,13 +14,16 @@
 // client per upload target; Upload is thread-compatible after Discover.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 
 #include "archive/status.h"
 #include "docker_io/http_transport.h"
+#include "docker_io/retry.h"
 
 namespace ppa {
 
@@ -31,6 +34,10 @@ struct ChartMuseumConfig {
   std::string password;                     // secret
   std::string token;                        // bearer auth; secret
   bool force = false;                       // ?force: replace an existing version
+  // Refused connections (a restarting server), resets, 429 and 5xx answers
+  // are sent again as the registry client does.
+  RetryPolicy retry;
+  std::shared_ptr<RetryClock> clock;  // null: the system clock
 };
 
 struct ChartUpload {
@@ -65,6 +72,7 @@ Result<std::string> ContextPathFromIndex(std::string_view index_yaml);
 // must not occur in the parts.
 std::string BuildMultipartBody(const ChartUpload& chart, const std::string& boundary);
 
+// Thread-compatible.
 class ChartMuseumClient {
  public:
   ChartMuseumClient(ChartMuseumConfig config, std::shared_ptr<HttpTransport> transport);
@@ -83,6 +91,11 @@ class ChartMuseumClient {
 
  private:
   HttpRequest NewRequest(std::string method, std::string url) const;
+  // Sends under config_.retry. An answer still retryable when the retries
+  // are used up is worded by `error_for` when given, else returned. Errors
+  // start with `what`.
+  Result<HttpResponse> Send(const HttpRequest& request, const std::string& what,
+                            const std::function<Status(const HttpResponse&)>& error_for = {});
   // GET the stored version and compare its digest with ours.
   Result<UploadOutcome> ExamineConflict(const ChartUpload& chart, const std::string& sha256_hex);
   Status ErrorFor(const HttpResponse& response, const ChartUpload& chart) const;
@@ -90,6 +103,7 @@ class ChartMuseumClient {
   ChartMuseumConfig config_;
   std::shared_ptr<HttpTransport> transport_;
   ChartMuseumRoutes routes_;
+  std::minstd_rand jitter_{std::random_device{}()};
 };
 
 }  // namespace ppa

@@ -143,6 +143,56 @@ TEST(ChartMuseumClientTest, ForceAddsQuery) {
   EXPECT_NE(f.http->requests()[0].url.find("/charts?force"), std::string::npos);
 }
 
+// A server restarting (refused connections), a proxy's 502 and a 503 with
+// Retry-After are ridden out as the registry client does.
+TEST(ChartMuseumClientTest, RefusedConnectionsAndBusyAnswersAreRetried) {
+  Fixture f;
+  auto clock = std::make_shared<testing::FakeClock>();
+  f.config.clock = clock;
+  f.http->ExpectError("GET", "/org/repo/index.yaml", ConnectNetworkError("connection refused"));
+  f.http->Expect("GET", "/org/repo/index.yaml", FakeTransport::Response(200, {}, "apiVersion: v1\n"));
+  f.http->Expect("POST", "/api/org/repo/charts", FakeTransport::Response(502));
+  f.http->Expect("POST", "/api/org/repo/charts",
+                 FakeTransport::Response(503, {{"Retry-After", "7"}}));
+  f.http->Expect("POST", "/api/org/repo/charts", FakeTransport::Response(201));
+  ChartMuseumClient client(f.config, f.http);
+  Status discovered = client.Discover();
+  ASSERT_TRUE(discovered.ok()) << discovered.ToString();
+  Result<UploadOutcome> outcome = client.Upload(Upload());
+  ASSERT_TRUE(outcome.ok()) << outcome.status().ToString();
+  EXPECT_EQ(*outcome, UploadOutcome::kSaved);
+  EXPECT_EQ(f.http->unused_rules(), 0u);
+  ASSERT_EQ(clock->sleeps().size(), 3u);
+  EXPECT_EQ(clock->sleeps()[2], std::chrono::seconds(7));
+}
+
+TEST(ChartMuseumClientTest, GivingUpSaysSoOnOneLine) {
+  Fixture f;
+  f.config.context_path = "";
+  f.config.clock = std::make_shared<testing::FakeClock>();
+  f.http->Always("POST", "/api/org/repo/charts", FakeTransport::Response(500, {}, "{\"error\":\"disk\"}"));
+  ChartMuseumClient client(f.config, f.http);
+  ASSERT_TRUE(client.Discover().ok());
+  Result<UploadOutcome> outcome = client.Upload(Upload());
+  ASSERT_FALSE(outcome.ok());
+  EXPECT_EQ(f.http->requests().size(), 5u);
+  EXPECT_NE(outcome.status().message().find("gave up after 5 attempt(s)"), std::string::npos)
+      << outcome.status().ToString();
+  EXPECT_EQ(outcome.status().message().find('\n'), std::string::npos);
+
+  Fixture down;
+  down.config.clock = std::make_shared<testing::FakeClock>();
+  ChartMuseumClient unreachable(down.config, down.http);
+  for (int i = 0; i < 20; ++i) {
+    down.http->ExpectError("GET", "/org/repo/index.yaml", ConnectNetworkError("connection refused"));
+  }
+  Status discovered = unreachable.Discover();
+  ASSERT_FALSE(discovered.ok());
+  EXPECT_EQ(discovered.message().rfind("ChartMuseum 'http://cm:8080/org/repo' failed", 0), 0u)
+      << discovered.ToString();
+  EXPECT_NE(discovered.message().find("connection refused"), std::string::npos);
+}
+
 TEST(ChartMuseumConfigTest, FlagsWinOverEnvironment) {
   ChartOptions options;
   options.chartmuseum_uri = "http://cm";
