@@ -15,10 +15,6 @@ bool IsPpaManifest(const std::string& rel) {
 // (configs and manifests: the plan reads them whole).
 constexpr uint64_t kMinHashedEntry = 64 << 10;
 
-bool IsPlainTar(const std::string& rel) {
-  return rel.size() > 4 && rel.compare(rel.size() - 4, 4, ".tar") == 0;
-}
-
 }  // namespace
 
 AheadOfUnpack::AheadOfUnpack(PlanInput base, LayerPreparer& preparer, ImagesStage* images)
@@ -36,7 +32,9 @@ void AheadOfUnpack::OnFileBegin(const std::string& rel) {
   if (!digests) return;
   std::string path = input_.root + "/" + rel;
   digests->Begin(path);
-  if (!IsPlainTar(rel) || other_architectures_.count(rel)) return;
+  // Every file: a name says nothing (PPA image files named .tar.gz are often
+  // plain tar), and the tap stops at the first block that is no tar header.
+  if (other_architectures_.count(rel)) return;
   tap_ = std::make_unique<TarDigestTap>(*digests, path, kMinHashedEntry,
                                         [this, path, rel](const HashedEntry& entry) {
                                           preparer_.SpeculateLayer(path, rel, entry);

@@ -365,5 +365,31 @@ TEST_F(AheadOfUnpackTest, ImageFilesOfOtherArchitecturesAreNotPreparedAhead) {
   EXPECT_TRUE(ImageFilesOfOtherArchitectures(unnamed, {"amd64"}).empty());
 }
 
+// Image files are told by their bytes, not their names: a plain tar named
+// .tar.gz (as PPA archives often have them) is hashed on the way like any
+// other. (A file that is no tar stops the tap at its first block: the
+// tar_index fuzzer feeds the scanner such input.)
+TEST_F(AheadOfUnpackTest, PlainTarNamedTarGzIsHashedOnTheWay) {
+  fs::copy_file(root_ + "/images/app.tar", root_ + "/images/app.tar.gz");
+  RangeDigests digests;
+  PreparerOptions options = Options();
+  options.digests = &digests;
+  LayerPreparer preparer(*sink_, options);
+  AheadOfUnpack ahead(Input(preparer), preparer, nullptr);
+  std::string tarball = root_ + "/images/app.tar.gz";
+  auto bytes = test::ReadFileToString(tarball);
+  ASSERT_TRUE(bytes.ok());
+  ahead.OnFileBegin("images/app.tar.gz");
+  ahead.OnData("images/app.tar.gz", 0, *bytes);
+  auto sources = ReadImageTarball(tarball, "images/app.tar.gz");
+  ASSERT_TRUE(sources.ok());
+  const LayerSource& first = sources->front().layers[0];
+  auto known = digests.Find(tarball, first.offset, first.size);
+  ASSERT_TRUE(known.has_value());
+  EXPECT_EQ(known->digest, image_.diff_ids[0]);
+  EXPECT_TRUE(preparer.Speculative(first));
+  ahead.Stop();
+}
+
 }  // namespace
 }  // namespace ppa
