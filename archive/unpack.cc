@@ -101,10 +101,12 @@ Limits ResolveLimits(const UnpackOptions& options, uint64_t archive_bytes) {
 
 class Unpacker {
  public:
-  // `a`, `archive_path` must outlive the Unpacker; `root` is borrowed.
-  Unpacker(struct archive* a, int root, const std::string& archive_path, Limits limits,
-           const UnpackOptions& options)
-      : a_(a), root_(root), archive_path_(archive_path), limits_(limits),
+  // `a`, `archive_path` must outlive the Unpacker; `root` (the directory
+  // `root_path`) is borrowed.
+  Unpacker(struct archive* a, int root, std::string root_path, const std::string& archive_path,
+           Limits limits, const UnpackOptions& options)
+      : a_(a), root_(root), root_path_(std::move(root_path)), archive_path_(archive_path),
+        limits_(limits),
         on_file_(options.on_file), on_file_begin_(options.on_file_begin),
         on_data_(options.on_data), select_(options.select) {}
 
@@ -138,7 +140,7 @@ class Unpacker {
     PPA_RETURN_IF_ERROR(ClearLeaf(parent.get(), leaf, path));
     int fd = ::openat(parent.get(), leaf.c_str(),
                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) return ErrnoError("cannot create", path, errno);
+    if (fd < 0) return ErrnoError("cannot create", OnDisk(path), errno);
     UniqueFd file(fd);
     Status copied = CopyData(fd, path);
     if (!copied.ok()) {
@@ -169,7 +171,8 @@ class Unpacker {
                                  " bytes (a decompression bomb?)",
                              "raise the limit with --max-unpacked-size if the archive is trusted");
       }
-      PPA_RETURN_IF_ERROR(WriteAll(fd, static_cast<const char*>(block), size, offset, path));
+      PPA_RETURN_IF_ERROR(
+          WriteAll(fd, static_cast<const char*>(block), size, offset, OnDisk(path)));
       if (on_data_) {
         on_data_(path, static_cast<uint64_t>(offset),
                  std::string_view(static_cast<const char*>(block), size));
@@ -213,7 +216,11 @@ class Unpacker {
   }
 
   struct archive* a_;
+  // Where the entry `path` is written, for messages ("disk full" must say where).
+  std::string OnDisk(const std::string& path) const { return root_path_ + "/" + path; }
+
   int root_;
+  std::string root_path_;
   const std::string& archive_path_;
   Limits limits_;
   std::function<void(const std::string&)> on_file_;
@@ -243,7 +250,7 @@ Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::s
   UniqueFd root_fd(root);
   struct stat st {};
   uint64_t archive_bytes = ::stat(archive_path.c_str(), &st) == 0 ? st.st_size : 0;
-  Unpacker unpacker(a.get(), root, archive_path, ResolveLimits(options, archive_bytes),
+  Unpacker unpacker(a.get(), root, dest_dir, archive_path, ResolveLimits(options, archive_bytes),
                     options);
   while (true) {
     struct archive_entry* entry = nullptr;
@@ -257,7 +264,9 @@ Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::s
   return std::move(unpacker.result());
 }
 
-Status DecompressFile(const std::string& src_path, const std::string& dest_path,
+namespace {
+
+Status DecompressInto(const std::string& src_path, const std::string& dest_path,
                       uint64_t max_bytes) {
   if (max_bytes == 0) {
     struct stat st {};
@@ -292,6 +301,15 @@ Status DecompressFile(const std::string& src_path, const std::string& dest_path,
     offset += n;
   }
   return Status::Ok();
+}
+
+}  // namespace
+
+Status DecompressFile(const std::string& src_path, const std::string& dest_path,
+                      uint64_t max_bytes) {
+  Status s = DecompressInto(src_path, dest_path, max_bytes);
+  if (!s.ok()) ::unlink(dest_path.c_str());  // no partial file stays behind
+  return s;
 }
 
 }  // namespace ppa

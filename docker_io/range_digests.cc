@@ -1,5 +1,10 @@
 #include "docker_io/range_digests.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 namespace ppa {
 
 void RangeDigests::Begin(const std::string& path) {
@@ -90,6 +95,63 @@ void TarDigestTap::EndFile() {
   entry_.layer = LayerKind(head_);
   digests_.Record(path_, entry_.offset, entry_.size, entry_.digest);
   if (on_entry_) on_entry_(entry_);
+}
+
+Result<std::unique_ptr<InflatingTap>> InflatingTap::Create(
+    RangeDigests& digests, std::string inflated_path, uint64_t min_size,
+    std::function<void(const HashedEntry&)> on_entry) {
+  int fd = ::open(inflated_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError("cannot create", inflated_path, errno);
+  digests.Begin(inflated_path);
+  return std::unique_ptr<InflatingTap>(new InflatingTap(
+      digests, std::move(inflated_path), UniqueFd(fd), min_size, std::move(on_entry)));
+}
+
+InflatingTap::InflatingTap(RangeDigests& digests, std::string inflated_path, UniqueFd out,
+                           uint64_t min_size, std::function<void(const HashedEntry&)> on_entry)
+    : path_(std::move(inflated_path)),
+      out_(std::move(out)),
+      tap_(digests, path_, min_size, std::move(on_entry)),
+      gunzip_([this](const char* data, size_t size) { return Inflated(data, size); }) {}
+
+InflatingTap::~InflatingTap() {
+  out_.Reset();
+  if (!kept_) ::unlink(path_.c_str());
+}
+
+Status InflatingTap::Inflated(const char* data, size_t size) {
+  for (size_t done = 0; done < size;) {
+    ssize_t n = ::pwrite(out_.get(), data + done, size - done, static_cast<off_t>(written_ + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return ErrnoError("cannot write", path_, n < 0 ? errno : EIO);
+    done += static_cast<size_t>(n);
+  }
+  tap_.Write(written_, std::string_view(data, size));
+  written_ += size;
+  return Status::Ok();
+}
+
+void InflatingTap::Fail() {
+  failed_ = true;
+  out_.Reset();
+  ::unlink(path_.c_str());
+}
+
+void InflatingTap::Write(uint64_t offset, std::string_view data) {
+  if (failed_) return;
+  if (offset != next_) return Fail();
+  next_ += data.size();
+  if (!gunzip_.Feed(data.data(), data.size()).ok()) Fail();
+}
+
+std::optional<std::string> InflatingTap::Finish() {
+  if (failed_ || !gunzip_.Finish().ok()) {
+    Fail();
+    return std::nullopt;
+  }
+  out_.Reset();
+  kept_ = true;
+  return path_;
 }
 
 }  // namespace ppa

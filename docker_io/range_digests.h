@@ -22,9 +22,10 @@
 #include <string_view>
 #include <tuple>
 
-#include "archive/file_util.h"  // Compression
+#include "archive/file_util.h"  // Compression, UniqueFd
 #include "archive/tar_index.h"
 #include "docker_io/digest.h"
+#include "docker_io/gzip_isal.h"
 
 namespace ppa {
 
@@ -97,6 +98,46 @@ class TarDigestTap : private TarStreamScanner::Visitor {
   std::optional<Sha256> hash_;  // of the entry being hashed
   HashedEntry entry_;
   std::string head_;        // its first bytes, to tell what it is
+};
+
+// A gzip image file as Unpack writes it: inflated on the way (ISA-L) into an
+// uncompressed copy at `inflated_path`, whose entries a TarDigestTap hashes
+// (recorded under `inflated_path`). So the layers of a compressed image file
+// are found, hashed and queued while it is unpacked, and nothing inflates it
+// again afterwards.
+class InflatingTap {
+ public:
+  // Creates `inflated_path` (kIo when it cannot).
+  static Result<std::unique_ptr<InflatingTap>> Create(
+      RangeDigests& digests, std::string inflated_path, uint64_t min_size,
+      std::function<void(const HashedEntry&)> on_entry = nullptr);
+  // Removes the copy unless Finish returned it.
+  ~InflatingTap();
+  InflatingTap(const InflatingTap&) = delete;
+  InflatingTap& operator=(const InflatingTap&) = delete;
+
+  // The compressed bytes at `offset` of the file. A gap, corrupt data or a
+  // write error stops the tap for good.
+  void Write(uint64_t offset, std::string_view data);
+  // The path of the complete uncompressed copy once the whole file has been
+  // written; nullopt (the copy removed) when the stream was cut, corrupt or
+  // could not be written.
+  std::optional<std::string> Finish();
+
+ private:
+  InflatingTap(RangeDigests& digests, std::string inflated_path, UniqueFd out, uint64_t min_size,
+               std::function<void(const HashedEntry&)> on_entry);
+  Status Inflated(const char* data, size_t size);
+  void Fail();
+
+  std::string path_;
+  UniqueFd out_;
+  TarDigestTap tap_;
+  IsalGunzip gunzip_;
+  uint64_t next_ = 0;      // compressed offset expected next
+  uint64_t written_ = 0;   // bytes of the copy
+  bool failed_ = false;
+  bool kept_ = false;
 };
 
 }  // namespace ppa

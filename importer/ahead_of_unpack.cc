@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "archive/file_util.h"
+#include "archive/safe_path.h"
 #include "importer/workspace.h"
 
 namespace ppa {
@@ -28,6 +30,8 @@ AheadOfUnpack::~AheadOfUnpack() { Stop(); }
 
 void AheadOfUnpack::OnFileBegin(const std::string& rel) {
   tap_.reset();
+  inflating_.reset();
+  sniffing_ = false;
   RangeDigests* digests = preparer_.options().digests;
   if (!digests) return;
   std::string path = input_.root + "/" + rel;
@@ -39,15 +43,35 @@ void AheadOfUnpack::OnFileBegin(const std::string& rel) {
                                         [this, path, rel](const HashedEntry& entry) {
                                           preparer_.SpeculateLayer(path, rel, entry);
                                         });
+  sniffing_ = true;
 }
 
 void AheadOfUnpack::OnData(const std::string& rel, uint64_t offset, std::string_view data) {
-  (void)rel;  // always the file of the last OnFileBegin
+  if (sniffing_) {
+    sniffing_ = false;
+    if (offset == 0 && DetectCompression(data) == Compression::kGzip) StartInflating(rel);
+  }
+  if (inflating_) inflating_->Write(offset, data);
   if (tap_) tap_->Write(offset, data);
+}
+
+void AheadOfUnpack::StartInflating(const std::string& rel) {
+  tap_.reset();
+  const PreparerOptions& options = preparer_.options();
+  std::string copy = options.spool_dir + "/" + std::string(BaseName(rel)) + "." +
+                     NewUuid().substr(0, 8) + ".tar";
+  auto tap = InflatingTap::Create(*options.digests, copy, kMinHashedEntry,
+                                  [this, copy, rel](const HashedEntry& entry) {
+                                    preparer_.SpeculateLayer(copy, rel, entry);
+                                  });
+  if (tap.ok()) inflating_ = std::move(tap).value();  // else: inflated after Unpack, as before
 }
 
 void AheadOfUnpack::OnFile(const std::string& rel) {
   tap_.reset();
+  std::string inflated;
+  if (inflating_) inflated = inflating_->Finish().value_or("");
+  inflating_.reset();
   unpacked_.push_back(rel);
   if (IsPpaManifest(rel) && !input_.architectures.empty()) {
     auto manifest = ReadPpaManifest(input_.root, unpacked_);
@@ -56,7 +80,9 @@ void AheadOfUnpack::OnFile(const std::string& rel) {
       other_architectures_ = ImageFilesOfOtherArchitectures(**manifest, input_.architectures);
     }
   }
-  if (!other_architectures_.count(rel)) preparer_.Speculate(input_.root + "/" + rel, rel);
+  if (!other_architectures_.count(rel)) {
+    preparer_.Speculate(input_.root + "/" + rel, rel, inflated);
+  }
   if (!images_) return;
   {
     std::lock_guard lock(mu_);

@@ -1,10 +1,11 @@
 // Work started while the Unpack stage is still writing the archive, so that
 // both cores stay busy instead of unpacking everything first:
 //
-//  - the large files inside each plain image tarball (its layers) are
-//    hashed as Unpack writes them (TarDigestTap), and each one that is a tar
-//    is queued on the LayerPreparer as soon as it is complete, before the
-//    rest of the tarball is written;
+//  - the large files inside each image tarball (its layers) are hashed as
+//    Unpack writes them (TarDigestTap; a gzip image file is inflated on the
+//    way into a copy, InflatingTap), and each one that is a tar is queued on
+//    the LayerPreparer as soon as it is complete, before the rest of the
+//    tarball is written;
 //  - every finished image file is read and its layers are queued on the
 //    LayerPreparer (verified and compressed by its workers);
 //  - except the image files the PPA manifest, when it comes first, names
@@ -64,6 +65,9 @@ class AheadOfUnpack {
 
  private:
   void Run();
+  // The file being unpacked is gzip: it is inflated on the way into a copy
+  // in the spool folder, whose layers are hashed and queued as they come.
+  void StartInflating(const std::string& rel);
   // Plans with what has been unpacked so far and queues the layers of the
   // images not handled yet for upload (each once its blob is ready).
   void QueuePlanned();
@@ -76,6 +80,8 @@ class AheadOfUnpack {
   // names only for platforms --architectures leaves out, which are not
   // prepared ahead.
   std::unique_ptr<TarDigestTap> tap_;
+  std::unique_ptr<InflatingTap> inflating_;  // instead of tap_ for a gzip file
+  bool sniffing_ = false;                    // the file's first bytes are still to come
   std::vector<std::string> unpacked_;
   std::set<std::string> other_architectures_;
   std::set<std::string> done_;  // "repository@config digest" handled already

@@ -104,7 +104,8 @@ std::string LayerPreparer::KeyOf(const LayerSource& layer) {
   return layer.diff_id + "|" + CompressionName(layer.compression) + "|" + digest;
 }
 
-void LayerPreparer::Speculate(const std::string& path, const std::string& rel) {
+void LayerPreparer::Speculate(const std::string& path, const std::string& rel,
+                              const std::string& inflated) {
   if (!LooksLikeImageFile(rel)) return;
   auto promise = std::make_shared<std::promise<Result<std::vector<ImageSource>>>>();
   {
@@ -114,8 +115,9 @@ void LayerPreparer::Speculate(const std::string& path, const std::string& rel) {
   }
   // Reading an image file takes little and tells the plan what it holds: it
   // goes before the layers already queued.
-  pool_->Submit([this, promise, path, rel] { promise->set_value(ReadAhead(path, rel)); },
-                /*urgent=*/true);
+  pool_->Submit(
+      [this, promise, path, rel, inflated] { promise->set_value(ReadAhead(path, rel, inflated)); },
+      /*urgent=*/true);
 }
 
 void LayerPreparer::SpeculateLayer(const std::string& path, const std::string& rel,
@@ -168,9 +170,11 @@ void LayerPreparer::SpeculateStored(const ImageSource& image, const LayerSource&
 }
 
 Result<std::vector<ImageSource>> LayerPreparer::ReadAhead(const std::string& path,
-                                                          const std::string& rel) {
+                                                          const std::string& rel,
+                                                          const std::string& inflated) {
   if (cancelled_) return Cancelled();
-  auto images = ReadImageFile(path, rel, options_.spool_dir);
+  auto images = inflated.empty() ? ReadImageFile(path, rel, options_.spool_dir)
+                                 : ReadImageTarball(inflated, rel);
   if (!images.ok()) return images;  // not an image file (a chart?): the plan will say
   std::lock_guard lock(mu_);
   for (const auto& image : *images) {

@@ -67,8 +67,11 @@ class LayerPreparer {
 
   // Unpack's on_file hook: `path` (absolute) is a finished file of the
   // archive, `rel` its archive-relative name. A file that looks like an image
-  // file is read on a worker and its layers are queued. Thread-safe.
-  void Speculate(const std::string& path, const std::string& rel);
+  // file is read on a worker and its layers are queued. `inflated`, when
+  // given, is a complete uncompressed copy of `path` (an InflatingTap's),
+  // read instead of inflating `path` again. Thread-safe.
+  void Speculate(const std::string& path, const std::string& rel,
+                 const std::string& inflated = "");
 
   // A TarDigestTap's hook: the layer-looking entry `entry` of the image file
   // `path` (archive-relative `rel`), still being unpacked, has been written
@@ -134,7 +137,8 @@ class LayerPreparer {
   bool StillHashed(const ImageSource& image, uint64_t generation) const;
   // Runs on a worker: reads (inflating when needed) the image file and
   // queues its layers.
-  Result<std::vector<ImageSource>> ReadAhead(const std::string& path, const std::string& rel);
+  Result<std::vector<ImageSource>> ReadAhead(const std::string& path, const std::string& rel,
+                                             const std::string& inflated);
   bool CacheKnowsTargetHas(const std::string& digest, const std::string& repo);
   // Records where `layer` is (and frees it if the entry's are freed
   // already); the caller holds mu_.

@@ -391,5 +391,61 @@ TEST_F(AheadOfUnpackTest, PlainTarNamedTarGzIsHashedOnTheWay) {
   ahead.Stop();
 }
 
+// A gzip image file is inflated as it is unpacked, into a copy in the spool
+// folder: its layers are hashed and queued on the way, and the plan reads
+// that copy (nothing inflates the file again). A stream cut short leaves no
+// copy behind; the plan then reads the file itself and says what is wrong.
+TEST_F(AheadOfUnpackTest, GzipImageFileIsInflatedOnTheWay) {
+  ImageSpec gz{{"ibmcom/gz:1.0"}, "linux", "amd64", "", {"/bin/sh"},
+               {LayerSpec{8, 20, 4096}, LayerSpec{9, 10, 2048}}};
+  ImageTarballSpec spec{samples::ImageTarballFormat::kDockerLegacy, /*gzip=*/true, 6, {gz}};
+  const std::string rel = "images/gz.tar.gz";
+  const std::string file = root_ + "/" + rel;
+  auto written = samples::WriteImageTarballFile(spec, file);
+  ASSERT_TRUE(written.ok()) << written.status().ToString();
+  auto bytes = test::ReadFileToString(file);
+  ASSERT_TRUE(bytes.ok());
+  ASSERT_EQ(DetectCompression(*bytes), Compression::kGzip);
+
+  RangeDigests digests;
+  PreparerOptions options = Options();
+  options.digests = &digests;
+  LayerPreparer preparer(*sink_, options);
+  AheadOfUnpack ahead(Input(preparer), preparer, nullptr);
+  const size_t half = bytes->size() / 2;
+  ahead.OnFileBegin(rel);
+  ahead.OnData(rel, 0, std::string_view(*bytes).substr(0, half));
+  ahead.OnData(rel, half, std::string_view(*bytes).substr(half));
+  ahead.OnFile(rel);
+
+  auto sources = preparer.ImageFile(file, rel);
+  ASSERT_TRUE(sources.ok()) << sources.status().ToString();
+  const ImageSource& source = sources->front();
+  EXPECT_EQ(source.config_digest, written->front().config_digest);
+  EXPECT_EQ(source.tarball.rfind(scratch_ + "/gz.tar.gz.", 0), 0u) << source.tarball;
+  const LayerSource& first = source.layers[0];
+  auto known = digests.Find(source.tarball, first.offset, first.size);
+  ASSERT_TRUE(known.has_value());
+  EXPECT_EQ(known->digest, written->front().diff_ids[0]);
+  EXPECT_TRUE(preparer.Speculative(first));
+  const Result<LayerBlob>& blob = preparer.Pending(source, first, "").get();
+  ASSERT_TRUE(blob.ok()) << blob.status().ToString();
+  EXPECT_EQ(blob->diff_id, written->front().diff_ids[0]);
+
+  const std::string cut_rel = "images/cut.tar.gz";
+  const std::string cut = bytes->substr(0, bytes->size() - 100);
+  test::WriteFileOrDie(root_ + "/" + cut_rel, cut);
+  ahead.OnFileBegin(cut_rel);
+  ahead.OnData(cut_rel, 0, cut);
+  ahead.OnFile(cut_rel);
+  auto read = preparer.ImageFile(root_ + "/" + cut_rel, cut_rel);
+  ASSERT_FALSE(read.ok());
+  EXPECT_NE(read.status().message().find("cut.tar.gz"), std::string::npos) << read.status().ToString();
+  for (const auto& entry : fs::directory_iterator(scratch_)) {
+    EXPECT_NE(entry.path().filename().string().rfind("cut.tar.gz", 0), 0u) << entry.path();
+  }
+  ahead.Stop();
+}
+
 }  // namespace
 }  // namespace ppa
