@@ -77,6 +77,13 @@ class AheadOfUnpackTest : public ::testing::Test {
                      }};
   }
 
+  // Options whose RangeDigests is `digests`: layers are hashed on the way.
+  PreparerOptions Tapped(RangeDigests& digests) {
+    PreparerOptions options = Options();
+    options.digests = &digests;
+    return options;
+  }
+
   PreparerOptions Options() {
     PreparerOptions options;
     options.format = ManifestFormat::kOci;
@@ -214,9 +221,7 @@ TEST_F(AheadOfUnpackTest, ReprepareMakesTheBlobFromTheImageItIsGiven) {
 // without a second hash.
 TEST_F(AheadOfUnpackTest, LayersHashedOnTheWayAreQueuedBeforeTheirTarballIsComplete) {
   RangeDigests digests;
-  PreparerOptions options = Options();
-  options.digests = &digests;
-  LayerPreparer preparer(*sink_, options);
+  LayerPreparer preparer(*sink_, Tapped(digests));
   AheadOfUnpack ahead(Input(preparer), preparer, nullptr);
   std::string tarball = root_ + "/images/app.tar";
   auto sources = ReadImageTarball(tarball, "images/app.tar");
@@ -326,9 +331,7 @@ TEST_F(AheadOfUnpackTest, ImageFilesOfOtherArchitecturesAreNotPreparedAhead) {
                        samples::RenderManifestYaml({{"ibmcom/app:1.0", {amd, s390x}}}, {}));
 
   RangeDigests digests;
-  PreparerOptions options = Options();
-  options.digests = &digests;
-  LayerPreparer preparer(*sink_, options);
+  LayerPreparer preparer(*sink_, Tapped(digests));
   PlanInput input = Input(preparer);
   input.architectures = {"amd64"};
   AheadOfUnpack ahead(input, preparer, nullptr);
@@ -372,9 +375,7 @@ TEST_F(AheadOfUnpackTest, ImageFilesOfOtherArchitecturesAreNotPreparedAhead) {
 TEST_F(AheadOfUnpackTest, PlainTarNamedTarGzIsHashedOnTheWay) {
   fs::copy_file(root_ + "/images/app.tar", root_ + "/images/app.tar.gz");
   RangeDigests digests;
-  PreparerOptions options = Options();
-  options.digests = &digests;
-  LayerPreparer preparer(*sink_, options);
+  LayerPreparer preparer(*sink_, Tapped(digests));
   AheadOfUnpack ahead(Input(preparer), preparer, nullptr);
   std::string tarball = root_ + "/images/app.tar.gz";
   auto bytes = test::ReadFileToString(tarball);
@@ -408,9 +409,7 @@ TEST_F(AheadOfUnpackTest, GzipImageFileIsInflatedOnTheWay) {
   ASSERT_EQ(DetectCompression(*bytes), Compression::kGzip);
 
   RangeDigests digests;
-  PreparerOptions options = Options();
-  options.digests = &digests;
-  LayerPreparer preparer(*sink_, options);
+  LayerPreparer preparer(*sink_, Tapped(digests));
   AheadOfUnpack ahead(Input(preparer), preparer, nullptr);
   const size_t half = bytes->size() / 2;
   ahead.OnFileBegin(rel);
