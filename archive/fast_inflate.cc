@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "archive/vector_state.h"
+
 namespace ppa::internal {
 namespace {
 
@@ -148,6 +150,7 @@ class GzipFileInflater {
         member_done_ = false;
       }
       int rc = isal_inflate(&state_);
+      ClearUpperVectorState();
       if (rc < 0) {
         *error = "corrupt gzip data (ISA-L error " + std::to_string(rc) + ")";
         return -1;

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "archive/vector_state.h"
+
 namespace ppa {
 namespace {
 
@@ -90,7 +92,9 @@ class IsalGzipCompressor : public StreamCompressor {
     while (true) {
       z_.next_out = buf_.data();
       z_.avail_out = static_cast<uint32_t>(buf_.size());
-      if (isal_deflate(&z_) != COMP_OK) return IoError("ISA-L deflate failed");
+      const int rc = isal_deflate(&z_);
+      ClearUpperVectorState();
+      if (rc != COMP_OK) return IoError("ISA-L deflate failed");
       size_t have = buf_.size() - z_.avail_out;
       if (have > 0) PPA_RETURN_IF_ERROR(out_(reinterpret_cast<const char*>(buf_.data()), have));
       if (finish ? z_.internal_state.state == ZSTATE_END
@@ -199,6 +203,7 @@ Status IsalGunzip::Feed(const char* data, size_t size) {
     s.next_out = impl_->buf.data();
     s.avail_out = static_cast<uint32_t>(impl_->buf.size());
     int rc = isal_inflate(&s);
+    ClearUpperVectorState();
     if (rc < 0) return InvalidInput("corrupt gzip stream (ISA-L error " + std::to_string(rc) + ")");
     size_t have = impl_->buf.size() - s.avail_out;
     if (have > 0) {
