@@ -156,6 +156,7 @@ class Unpacker {
 
   // Copies the current entry's data to `fd`, enforcing the size limit.
   Status CopyData(int fd, const std::string& path) {
+    const std::string on_disk = OnDisk(path);  // for messages
     const void* block = nullptr;
     size_t size = 0;
     int64_t offset = 0;
@@ -171,8 +172,7 @@ class Unpacker {
                                  " bytes (a decompression bomb?)",
                              "raise the limit with --max-unpacked-size if the archive is trusted");
       }
-      PPA_RETURN_IF_ERROR(
-          WriteAll(fd, static_cast<const char*>(block), size, offset, OnDisk(path)));
+      PPA_RETURN_IF_ERROR(WriteAll(fd, static_cast<const char*>(block), size, offset, on_disk));
       if (on_data_) {
         on_data_(path, static_cast<uint64_t>(offset),
                  std::string_view(static_cast<const char*>(block), size));
