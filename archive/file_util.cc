@@ -132,4 +132,16 @@ Status CopyFile(const std::string& from, const std::string& to) {
   return Status::Ok();
 }
 
+Status PwriteAll(int fd, const char* data, size_t size, uint64_t offset, const std::string& path) {
+  while (size > 0) {
+    ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return ErrnoError("cannot write", path, n < 0 ? errno : EIO);
+    data += n;
+    size -= static_cast<size_t>(n);
+    offset += static_cast<uint64_t>(n);
+  }
+  return Status::Ok();
+}
+
 }  // namespace ppa

@@ -41,6 +41,10 @@ Result<UniqueFd> OpenForRead(const std::string& path);
 // Creates `path` and its parents (mode 0700 for the ones created).
 Status MakeDirs(const std::string& path);
 
+// Writes all of `data` at `offset` of `fd` (pwrite, retried on EINTR and
+// short writes). Errors name `path`.
+Status PwriteAll(int fd, const char* data, size_t size, uint64_t offset, const std::string& path);
+
 // Removes a directory tree (no error when it does not exist). Does not
 // follow symbolic links.
 Status RemoveTree(const std::string& path);

@@ -75,18 +75,6 @@ Status MakeDirectory(int root, const std::string& path) {
   return Status::Ok();
 }
 
-Status WriteAll(int fd, const char* data, size_t size, int64_t offset, const std::string& path) {
-  while (size > 0) {
-    ssize_t n = ::pwrite(fd, data, size, offset);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ErrnoError("cannot write", path, errno);
-    }
-    data += n, size -= static_cast<size_t>(n), offset += n;
-  }
-  return Status::Ok();
-}
-
 // The limits of one run, with the defaults filled in.
 struct Limits {
   uint64_t max_bytes;
@@ -172,7 +160,8 @@ class Unpacker {
                                  " bytes (a decompression bomb?)",
                              "raise the limit with --max-unpacked-size if the archive is trusted");
       }
-      PPA_RETURN_IF_ERROR(WriteAll(fd, static_cast<const char*>(block), size, offset, on_disk));
+      PPA_RETURN_IF_ERROR(PwriteAll(fd, static_cast<const char*>(block), size,
+                                    static_cast<uint64_t>(offset), on_disk));
       if (on_data_) {
         on_data_(path, static_cast<uint64_t>(offset),
                  std::string_view(static_cast<const char*>(block), size));
@@ -297,7 +286,8 @@ Status DecompressInto(const std::string& src_path, const std::string& dest_path,
                                " bytes (a decompression bomb?)",
                            "raise the limit with --max-unpacked-size if the archive is trusted");
     }
-    PPA_RETURN_IF_ERROR(WriteAll(fd, buf.data(), static_cast<size_t>(n), offset, dest_path));
+    PPA_RETURN_IF_ERROR(PwriteAll(fd, buf.data(), static_cast<size_t>(n),
+                                  static_cast<uint64_t>(offset), dest_path));
     offset += n;
   }
   return Status::Ok();

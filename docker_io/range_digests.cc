@@ -120,12 +120,7 @@ InflatingTap::~InflatingTap() {
 }
 
 Status InflatingTap::Inflated(const char* data, size_t size) {
-  for (size_t done = 0; done < size;) {
-    ssize_t n = ::pwrite(out_.get(), data + done, size - done, static_cast<off_t>(written_ + done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return ErrnoError("cannot write", path_, n < 0 ? errno : EIO);
-    done += static_cast<size_t>(n);
-  }
+  PPA_RETURN_IF_ERROR(PwriteAll(out_.get(), data, size, written_, path_));
   tap_.Write(written_, std::string_view(data, size));
   written_ += size;
   return Status::Ok();
