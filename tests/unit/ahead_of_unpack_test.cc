@@ -370,8 +370,8 @@ TEST_F(AheadOfUnpackTest, ImageFilesOfOtherArchitecturesAreNotPreparedAhead) {
 
 // Image files are told by their bytes, not their names: a plain tar named
 // .tar.gz (as PPA archives often have them) is hashed on the way like any
-// other. (A file that is no tar stops the tap at its first block: the
-// tar_index fuzzer feeds the scanner such input.)
+// other. (A file that is no tar stops the tap at its first block:
+// TarStreamScanner.StopsAtGarbageAndAtTheEndMarker.)
 TEST_F(AheadOfUnpackTest, PlainTarNamedTarGzIsHashedOnTheWay) {
   fs::copy_file(root_ + "/images/app.tar", root_ + "/images/app.tar.gz");
   RangeDigests digests;
