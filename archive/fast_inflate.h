@@ -13,11 +13,23 @@
 #include <cstddef>
 #include <string>
 
+#include "archive/unpack.h"
+
 namespace ppa::internal {
+
+// What the inflate of an archive did with its index, known once the reader
+// is closed.
+struct InflateReport {
+  size_t checkpoints_written = 0;  // an index was written with this many
+  size_t segments_verified = 0;    // inflated in parallel from the index
+};
 
 // Like archive_read_open_filename(a, path, block_size): returns ARCHIVE_OK
 // or ARCHIVE_FATAL (with archive_error_string set). The reader owns the
-// open file until archive_read_close/free.
-int OpenArchiveFast(struct archive* a, const std::string& path, size_t block_size);
+// open file until archive_read_close/free. With `index`, a gzip archive's
+// inflate index is written or used (archive/parallel_inflate.h); `report`
+// (optional) is filled in when the reader is closed.
+int OpenArchiveFast(struct archive* a, const std::string& path, size_t block_size,
+                    const InflateIndexOptions* index = nullptr, InflateReport* report = nullptr);
 
 }  // namespace ppa::internal

@@ -231,8 +231,11 @@ uint64_t DefaultUnpackLimit(uint64_t archive_bytes) {
 Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::string& dest_dir,
                                    const UnpackOptions& options) {
   internal::ArchiveReader a = internal::NewTarReader();
+  internal::InflateReport inflate;
   PPA_RETURN_IF_ERROR(CheckArchive(
-      a.get(), internal::OpenArchiveFast(a.get(), archive_path, kReadBlock),
+      a.get(),
+      internal::OpenArchiveFast(a.get(), archive_path, kReadBlock, &options.inflate_index,
+                                &inflate),
       "cannot read archive '" + archive_path + "'"));
   int root = ::open(dest_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (root < 0) return ErrnoError("cannot open work directory", dest_dir, errno);
@@ -250,7 +253,11 @@ Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::s
     Status s = unpacker.Entry(entry);
     if (!s.ok()) return s.WithContext("archive '" + archive_path + "'");
   }
-  return std::move(unpacker.result());
+  archive_read_close(a.get());  // fills in `inflate`
+  UnpackResult result = std::move(unpacker.result());
+  result.inflate_checkpoints_written = inflate.checkpoints_written;
+  result.inflate_segments_verified = inflate.segments_verified;
+  return result;
 }
 
 namespace {

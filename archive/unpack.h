@@ -22,6 +22,19 @@ inline constexpr uint64_t kUnpackCapBytes = 1ull << 40;    // 1 TiB
 // Entries accepted in one archive when none is given.
 inline constexpr uint64_t kDefaultMaxEntries = 1000000;
 
+// Inflating a gzip archive again on several cores. The first unpack of a
+// gzip archive writes its inflate index (checkpoints of the inflate, about
+// 60 KB per `spacing` inflated bytes) into `dir`; an unpack of the same file
+// later inflates it on `workers` threads from there. The index is a cache:
+// a stale or damaged one costs speed, never correctness
+// (archive/parallel_inflate.h).
+struct InflateIndexOptions {
+  std::string dir;                             // empty: no index
+  uint64_t min_archive_bytes = 64ull << 20;    // smaller archives get none
+  uint64_t spacing = 16ull << 20;              // inflated bytes between checkpoints
+  unsigned workers = 0;                        // 0: one per core (at most 4)
+};
+
 struct UnpackOptions {
   // Refuse once the unpacked bytes pass this many (0: DefaultUnpackLimit of
   // the archive's size).
@@ -45,6 +58,7 @@ struct UnpackOptions {
   // accepts are written (the others are still checked and counted); used to
   // restore one file of an archive unpacked earlier.
   std::function<bool(const std::string& path)> select;
+  InflateIndexOptions inflate_index;
 };
 
 // The default unpacked-size limit for an archive of `archive_bytes` bytes:
@@ -54,6 +68,8 @@ uint64_t DefaultUnpackLimit(uint64_t archive_bytes);
 struct UnpackResult {
   std::vector<std::string> files;  // clean relative paths of regular files written
   uint64_t unpacked_bytes = 0;
+  size_t inflate_checkpoints_written = 0;  // an inflate index was written
+  size_t inflate_segments_verified = 0;    // inflated in parallel from one
 };
 
 // Unpacks the tar at `archive_path` (plain, or gzip/zstd/xz/bzip2 compressed:

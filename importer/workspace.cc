@@ -1,6 +1,7 @@
 #include "importer/workspace.h"
 
 #include <fcntl.h>
+#include <spdlog/spdlog.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -72,6 +73,13 @@ void RemoveWorkspace(const Workspace& ws) {
 Result<UnpackedArchive> UnpackAndReadManifest(const std::string& archive, const Workspace& ws,
                                               const UnpackOptions& unpack) {
   PPA_ASSIGN_OR_RETURN(UnpackResult unpacked, UnpackArchive(archive, ws.root, unpack));
+  if (unpacked.inflate_segments_verified > 0) {
+    spdlog::debug("inflated '{}' on several threads from its inflate index ({} checkpoints held)",
+                  archive, unpacked.inflate_segments_verified);
+  } else if (unpacked.inflate_checkpoints_written > 0) {
+    spdlog::debug("wrote the inflate index of '{}' ({} checkpoints) for the next read of it",
+                  archive, unpacked.inflate_checkpoints_written);
+  }
   auto manifest = ReadPpaManifest(ws.root, unpacked.files);
   if (!manifest.ok()) return manifest.status().WithContext("archive '" + archive + "'");
   return UnpackedArchive{std::move(unpacked.files), std::move(manifest).value()};
