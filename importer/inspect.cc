@@ -133,7 +133,9 @@ int RunInspect(const InspectOptions& options, std::ostream& out, std::ostream& e
     err << "Error: " << ws.status().message() << "\n";
     return kExitUsage;
   }
-  auto unpacked = UnpackAndReadManifest(options.archive, *ws);
+  UnpackOptions unpack;
+  unpack.inflate_index = CachedInflateIndex(/*no_cache=*/false);
+  auto unpacked = UnpackAndReadManifest(options.archive, *ws, unpack);
   if (!unpacked.ok()) {
     err << "Error: " << unpacked.status().message() << "\n";
     if (!unpacked.status().hint().empty()) err << "Hint: " << unpacked.status().hint() << "\n";

@@ -78,15 +78,6 @@ Result<Target> ConnectTarget(const LoadOptions& options, Reporter& reporter) {
   return Target{std::move(address), std::move(sink), nullptr};
 }
 
-// Where inflate indexes go: beside the blob cache, which --no-cache turns
-// off too.
-InflateIndexOptions InflateIndexFor(const LoadOptions& options) {
-  InflateIndexOptions index;
-  std::string db = options.no_blob_cache ? "" : BlobCache::DefaultPath();
-  if (!db.empty()) index.dir = db.substr(0, db.rfind('/')) + "/inflate";
-  return index;
-}
-
 // A fresh copy of the image file `origin` of `archive`, unpacked again into
 // a new folder of `scratch` (and inflated when compressed as a whole).
 Result<std::string> RestoreImageFile(const std::string& archive, const std::string& origin,
@@ -94,7 +85,7 @@ Result<std::string> RestoreImageFile(const std::string& archive, const std::stri
   std::string dir = scratch + "/restore-" + NewUuid().substr(0, 8);
   PPA_RETURN_IF_ERROR(MakeDirs(dir));
   UnpackOptions unpack{options.max_unpacked_bytes};
-  unpack.inflate_index = InflateIndexFor(options);
+  unpack.inflate_index = CachedInflateIndex(options.no_blob_cache);
   unpack.select = [&origin](const std::string& path) { return path == origin; };
   PPA_RETURN_IF_ERROR(UnpackArchive(archive, dir, unpack).status());
   return PrepareImageTarball(dir + "/" + origin, dir);
@@ -134,7 +125,7 @@ int RunStages(const std::string& archive, const Workspace* ws, const RegistryAdd
   AheadOfUnpack ahead(input, preparer, options.dry_run ? nullptr : &images);
   reporter.Progress("Unpacking archive to '" + ws->root + "'...");
   UnpackOptions unpack_options{options.max_unpacked_bytes};
-  unpack_options.inflate_index = InflateIndexFor(options);
+  unpack_options.inflate_index = CachedInflateIndex(options.no_blob_cache);
   unpack_options.on_file = [&](const std::string& rel) { ahead.OnFile(rel); };
   unpack_options.on_file_begin = [&](const std::string& rel) { ahead.OnFileBegin(rel); };
   unpack_options.on_data = [&](const std::string& rel, uint64_t offset, std::string_view data) {

@@ -11,6 +11,7 @@
 #include "archive/file_util.h"
 #include "archive/tar_index.h"
 #include "archive/unpack.h"
+#include "importer/blob_cache.h"
 
 namespace ppa {
 
@@ -68,6 +69,13 @@ Result<Workspace> PrepareWorkspace(const std::string& workdir) {
 void RemoveWorkspace(const Workspace& ws) {
   (void)RemoveTree(ws.root);
   (void)RemoveTree(ws.scratch);
+}
+
+InflateIndexOptions CachedInflateIndex(bool no_cache) {
+  InflateIndexOptions index;
+  std::string db = no_cache ? "" : BlobCache::DefaultPath();
+  if (!db.empty()) index.dir = db.substr(0, db.rfind('/')) + "/inflate";
+  return index;
 }
 
 Result<UnpackedArchive> UnpackAndReadManifest(const std::string& archive, const Workspace& ws,

@@ -46,6 +46,11 @@ struct UnpackedArchive {
 Result<std::optional<PpaManifest>> ReadPpaManifest(const std::string& root,
                                                    const std::vector<std::string>& files);
 
+// Inflate indexes (archive/unpack.h) kept beside the blob cache, so that
+// reading a gzip archive again (load after inspect, a re-run) inflates it on
+// every core; none when `no_cache` (--no-cache).
+InflateIndexOptions CachedInflateIndex(bool no_cache);
+
 // Unpacks `archive` into ws.root (limits from `unpack`) and reads its
 // manifests. Any error here means the archive itself is unreadable or unsafe
 // (exit status 3).

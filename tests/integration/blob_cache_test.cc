@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <iterator>
 
 #include <nlohmann/json.hpp>
 
@@ -49,6 +50,44 @@ TEST_F(BlobCacheLoadTest, LostBlobIsUploadedAgainDespiteTheCache) {
   ExpectVerified("ibmcom/portal-db:2.1.0-amd64");
   ExpectVerified("ibmcom/portal-worker:2.1.0-amd64");
   ExpectVerified("ibmcom/portal-tools:2.1.0-amd64");
+}
+
+// An archive read twice is inflated on every core the second time, from the
+// inflate index the first read left beside the blob cache: `inspect` then
+// `load`, the usual order. --no-cache keeps no index.
+TEST_F(BlobCacheLoadTest, LoadAfterInspectInflatesFromTheIndexInspectLeft) {
+  // Incompressible bytes make the .tgz large enough to be indexed (64 MiB).
+  ::ppa::samples::PpaArchiveSpec spec = ::ppa::samples::DemoSampleSpec();
+  ::ppa::samples::LayerSpec big;
+  big.seed = 4242;
+  big.file_count = 9;
+  big.file_size = 8u << 20;
+  big.random_content = true;
+  big.directory = "opt/big";
+  spec.images[3].tarball.images[0].layers.push_back(big);
+  std::string archive = Archive(spec, "big.tgz");
+  ASSERT_GE(fs::file_size(archive), 64u << 20);
+
+  ProcessResult inspect = RunProcess({PPA_IMPORT_BINARY, "inspect", archive}, std::nullopt,
+                                     {{"HOME", dir_.path()}}, dir_.path());
+  ASSERT_EQ(inspect.exit_code, 0) << Output(inspect);
+  fs::path index_dir = dir_.Join(".cache/ppa-import/inflate");
+  ASSERT_TRUE(fs::exists(index_dir));
+  EXPECT_EQ(std::distance(fs::directory_iterator(index_dir), fs::directory_iterator()), 1);
+
+  ProcessResult load = Load(archive, {"-v"});
+  ASSERT_EQ(load.exit_code, 0) << Output(load);
+  EXPECT_NE(Output(load).find("from its inflate index"), std::string::npos) << Output(load);
+  ExpectVerified("ibmcom/portal:2.1.0-amd64");
+  ExpectVerified("ibmcom/portal-db:2.1.0-amd64");
+  ExpectVerified("ibmcom/portal-worker:2.1.0-amd64");
+  ExpectVerified("ibmcom/portal-tools:2.1.0-amd64");
+
+  fs::remove_all(index_dir);
+  ProcessResult uncached = Load(archive, {"--no-cache", "-v"});
+  ASSERT_EQ(uncached.exit_code, 0) << Output(uncached);
+  EXPECT_EQ(Output(uncached).find("inflate index"), std::string::npos) << Output(uncached);
+  EXPECT_FALSE(fs::exists(index_dir));
 }
 
 // The cache remembers which repositories of a registry hold each blob: a
