@@ -105,7 +105,7 @@ void AddLoadCommand(CLI::App& app, LoadFlags& f) {
   load->add_option("--jobs", o.jobs, "Layers verified, compressed and uploaded in parallel (default: cores)")
       ->check(CLI::Range(1, 256));
   load->add_flag("--no-cache", o.no_blob_cache,
-                 "Do not use the local blob cache (~/.cache/ppa-import/blobs.db)");
+                 "Do not use the local blob cache or inflate indexes (~/.cache/ppa-import)");
   load->add_option("--workdir", o.workdir, "Work directory (default ./ppa-import)");
   load->add_flag("--keep-workdir", o.keep_workdir, "Keep the unpacked archive after success");
   load->add_option("--max-unpacked-size", o.max_unpacked_bytes,

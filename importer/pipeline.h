@@ -37,7 +37,7 @@ struct LoadOptions {
   ManifestFormat format = ManifestFormat::kDocker;
   CompressionOptions compression;
   int jobs = 0;                // --jobs: layers prepared concurrently (0: the cores)
-  bool no_blob_cache = false;  // --no-cache: no local blob cache (importer/blob_cache.h)
+  bool no_blob_cache = false;  // --no-cache: no blob cache (importer/blob_cache.h), no inflate index
   bool quiet = false;
   ChartOptions charts;  // chart flags (importer/chart_flags.h)
 };
