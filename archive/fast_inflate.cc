@@ -1,9 +1,8 @@
 #include "archive/fast_inflate.h"
 
 #include <fcntl.h>
-#include <unistd.h>
-
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -21,6 +20,7 @@
 namespace ppa::internal {
 namespace {
 
+// Inflating threads for an archive read from its index.
 unsigned InflateWorkers(const InflateIndexOptions& options) {
   unsigned n = options.workers ? options.workers : std::thread::hardware_concurrency();
   return std::clamp(n, 1u, 4u);

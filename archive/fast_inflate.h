@@ -3,9 +3,10 @@
 // libarchive the inflated bytes through a read callback: one pass over the
 // archive, no temporary file. Inflating runs on a helper thread, a few
 // 1 MiB blocks ahead of libarchive, so unpacking uses two cores with bounded
-// memory. Files that are not gzip are passed through
-// unchanged, so libarchive's own filters (zstd, xz, bzip2) still apply.
-// Include from .cc files only.
+// memory; a gzip file read again with its inflate index is inflated on
+// several threads (archive/parallel_inflate.h). Files that are not gzip are
+// passed through unchanged, so libarchive's own filters (zstd, xz, bzip2)
+// still apply. Include from .cc files only.
 #pragma once
 
 #include <archive.h>

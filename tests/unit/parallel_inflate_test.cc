@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "archive/fast_inflate.h"
 #include "archive/gzip_file_inflater.h"
@@ -232,6 +233,35 @@ TEST_F(ParallelInflateTest, AReaderThatStopsEarlyStopsTheWorkers) {
   Read part = Inflate(archive_, &index_, 1 << 20);
   ASSERT_TRUE(part.ok) << part.error;
   EXPECT_EQ(part.bytes, data_.substr(0, part.bytes.size()));
+}
+
+TEST(InflateIndexTest, TheFourMostRecentlyUsedIndexesAreKept) {
+  TempDir dir("ppa-evict");
+  std::string index_dir = dir.path() + "/index";
+  InflateIndexOptions options = SmallIndex(index_dir);
+  std::vector<std::string> archives;
+  auto add = [&](int i) {
+    std::string path = dir.path() + "/a" + std::to_string(i) + ".gz";
+    test::WriteFileOrDie(path, test::Gzip(MixedData(3 << 20, 100 + i)));
+    Read r = Inflate(path, &options);
+    ASSERT_TRUE(r.ok) << r.error;
+    ASSERT_GT(r.report.checkpoints_written, 0u);
+    archives.push_back(path);
+  };
+  for (int i = 0; i < 5; ++i) add(i);
+  auto kept = [&] {
+    std::vector<int> out;
+    for (int i = 0; i < static_cast<int>(archives.size()); ++i) {
+      if (fs::exists(IndexPathFor(index_dir, archives[i]))) out.push_back(i);
+    }
+    return out;
+  };
+  EXPECT_EQ(kept(), (std::vector<int>{1, 2, 3, 4}));
+  Read reuse = Inflate(archives[1], &options);  // a1's index is used: newest again
+  ASSERT_TRUE(reuse.ok) << reuse.error;
+  EXPECT_GT(reuse.report.segments_verified, 0u);
+  add(5);
+  EXPECT_EQ(kept(), (std::vector<int>{1, 3, 4, 5}));
 }
 
 TEST(GzipFileInflaterTest, ResumeRefusesAStateIsalNeverLeaves) {
