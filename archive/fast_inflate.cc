@@ -86,7 +86,8 @@ class FastSource {
 
  private:
   // Inflates from the archive's index when there is one; else prepares to
-  // write it.
+  // write it. (Not called with one core: no worker could run beside the
+  // reading thread.)
   void UseIndex(const InflateIndexOptions& options) {
     struct stat st {};
     if (::fstat(fd_, &st) != 0 || static_cast<uint64_t>(st.st_size) < options.min_archive_bytes) {

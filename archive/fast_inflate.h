@@ -29,7 +29,8 @@ struct InflateReport {
 // or ARCHIVE_FATAL (with archive_error_string set). The reader owns the
 // open file until archive_read_close/free. With `index`, a gzip archive's
 // inflate index is written or used (archive/parallel_inflate.h); `report`
-// (optional) is filled in when the reader is closed.
+// (optional) is filled in when the reader is closed or freed, so it must
+// outlive the reader.
 int OpenArchiveFast(struct archive* a, const std::string& path, size_t block_size,
                     const InflateIndexOptions* index = nullptr, InflateReport* report = nullptr);
 

@@ -230,8 +230,8 @@ uint64_t DefaultUnpackLimit(uint64_t archive_bytes) {
 
 Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::string& dest_dir,
                                    const UnpackOptions& options) {
+  internal::InflateReport inflate;  // before the reader: filled in when it is closed
   internal::ArchiveReader a = internal::NewTarReader();
-  internal::InflateReport inflate;
   PPA_RETURN_IF_ERROR(CheckArchive(
       a.get(),
       internal::OpenArchiveFast(a.get(), archive_path, kReadBlock, &options.inflate_index,
