@@ -57,15 +57,7 @@ TEST_F(BlobCacheLoadTest, LostBlobIsUploadedAgainDespiteTheCache) {
 // `load`, the usual order. --no-cache keeps no index.
 TEST_F(BlobCacheLoadTest, LoadAfterInspectInflatesFromTheIndexInspectLeft) {
   // Incompressible bytes make the .tgz large enough to be indexed (64 MiB).
-  ::ppa::samples::PpaArchiveSpec spec = ::ppa::samples::DemoSampleSpec();
-  ::ppa::samples::LayerSpec big;
-  big.seed = 4242;
-  big.file_count = 9;
-  big.file_size = 8u << 20;
-  big.random_content = true;
-  big.directory = "opt/big";
-  spec.images[3].tarball.images[0].layers.push_back(big);
-  std::string archive = Archive(spec, "big.tgz");
+  std::string archive = Archive(DemoSampleWithLargeLayer(9, 8u << 20, 4242), "big.tgz");
   ASSERT_GE(fs::file_size(archive), 64u << 20);
 
   ProcessResult inspect = RunProcess({PPA_IMPORT_BINARY, "inspect", archive}, std::nullopt,

@@ -26,17 +26,7 @@ using test::Output;
 using test::ProcessResult;
 
 // The demo sample with a 32 MiB incompressible layer added to one image.
-samples::PpaArchiveSpec LargeSpec() {
-  samples::PpaArchiveSpec spec = samples::DemoSampleSpec();
-  samples::LayerSpec big;
-  big.seed = 777;
-  big.file_count = 8;
-  big.file_size = 4u << 20;
-  big.random_content = true;
-  big.directory = "opt/big";
-  spec.images[3].tarball.images[0].layers.push_back(big);
-  return spec;
-}
+samples::PpaArchiveSpec LargeSpec() { return test::DemoSampleWithLargeLayer(8, 4u << 20, 777); }
 
 // A mixed schedule of transient faults: each kind fires a few times, spread
 // over the run, so that no single request fails more often than the client's

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,6 +26,22 @@ inline std::string Output(const ProcessResult& r) {
 inline std::string ReadFileOr(const std::string& path) {
   auto text = ReadFileToString(path);
   return text.ok() ? *text : "";
+}
+
+// The demo sample with one more layer in portal-tools: `files` files of
+// `file_size` incompressible bytes, so the archive is large but its import
+// still takes seconds.
+inline samples::PpaArchiveSpec DemoSampleWithLargeLayer(int files, uint64_t file_size,
+                                                       uint64_t seed) {
+  samples::PpaArchiveSpec spec = samples::DemoSampleSpec();
+  samples::LayerSpec big;
+  big.seed = seed;
+  big.file_count = files;
+  big.file_size = file_size;
+  big.random_content = true;
+  big.directory = "opt/big";
+  spec.images[3].tarball.images[0].layers.push_back(big);
+  return spec;
 }
 
 // What the demo sample (samples::DemoSampleSpec) tags: its platform images
