@@ -132,6 +132,18 @@ Status CopyFile(const std::string& from, const std::string& to) {
   return Status::Ok();
 }
 
+long PreadFull(int fd, char* buf, size_t size, uint64_t offset) {
+  size_t got = 0;
+  while (got < size) {
+    ssize_t n = ::pread(fd, buf + got, size - got, static_cast<off_t>(offset + got));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  return static_cast<long>(got);
+}
+
 Status PwriteAll(int fd, const char* data, size_t size, uint64_t offset, const std::string& path) {
   while (size > 0) {
     ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));

@@ -1,6 +1,7 @@
 // Small file-system helpers shared by the stages.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -40,6 +41,11 @@ Result<UniqueFd> OpenForRead(const std::string& path);
 
 // Creates `path` and its parents (mode 0700 for the ones created).
 Status MakeDirs(const std::string& path);
+
+// Reads `size` bytes at `offset` of `fd` (pread, retried on EINTR and short
+// reads): returns the count, fewer only at the end of the file; -1 with
+// errno set on an error.
+long PreadFull(int fd, char* buf, size_t size, uint64_t offset);
 
 // Writes all of `data` at `offset` of `fd` (pwrite, retried on EINTR and
 // short writes). Errors name `path`.

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <utility>
 
+#include "archive/file_util.h"
 #include "archive/vector_state.h"
 
 namespace ppa::internal {
@@ -62,21 +63,10 @@ void ChunkPipe::Produce() {
 void ReadInputBlock(int fd, uint64_t block, Chunk& chunk) {
   // Whole blocks, so that block n always starts at n * kInflateBlock and
   // checkpoints taken in one read hold in the next.
-  size_t got = 0;
-  off_t at = static_cast<off_t>(block * kInflateBlock);
-  while (got < chunk.data.size()) {
-    ssize_t n = ::pread(fd, chunk.data.data() + got, chunk.data.size() - got,
-                        at + static_cast<off_t>(got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      chunk.size = -1;
-      chunk.error = std::string("read error: ") + std::strerror(errno);
-      return;
-    }
-    if (n == 0) break;
-    got += static_cast<size_t>(n);
-  }
-  chunk.size = static_cast<ssize_t>(got);
+  long got = PreadFull(fd, reinterpret_cast<char*>(chunk.data.data()), chunk.data.size(),
+                       block * kInflateBlock);
+  chunk.size = got;
+  if (got < 0) chunk.error = std::string("read error: ") + std::strerror(errno);
 }
 
 namespace {

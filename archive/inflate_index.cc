@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
@@ -59,15 +58,7 @@ uint32_t RecordCrc(const RecordHeader& r, const char* state, size_t size) {
 }
 
 bool PreadAll(int fd, void* buf, size_t size, uint64_t at) {
-  size_t got = 0;
-  while (got < size) {
-    ssize_t n = ::pread(fd, static_cast<char*>(buf) + got, size - got,
-                        static_cast<off_t>(at + got));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    got += static_cast<size_t>(n);
-  }
-  return true;
+  return PreadFull(fd, static_cast<char*>(buf), size, at) == static_cast<long>(size);
 }
 
 uint32_t CrcOfRange(int fd, uint64_t at, size_t size, bool* ok) {

@@ -185,8 +185,8 @@ Result<TarIndex> TarIndex::Build(const std::string& path) {
   if (::fstat(fd, &st) != 0) return ErrnoError("cannot stat", path, errno);
   return ParseWith(static_cast<uint64_t>(st.st_size),
                           [&](uint64_t off, uint64_t n, char* out) -> Status {
-                            ssize_t got = ::pread(fd, out, n, static_cast<off_t>(off));
-                            if (got != static_cast<ssize_t>(n)) {
+                            long got = PreadFull(fd, out, n, off);
+                            if (got != static_cast<long>(n)) {
                               return got < 0 ? ErrnoError("cannot read", path, errno)
                                              : InvalidInput("'" + path + "' is truncated");
                             }
@@ -315,15 +315,10 @@ void TarStreamScanner::OnHeader() {
 Result<std::string> ReadFileRange(const std::string& path, uint64_t offset, uint64_t size) {
   PPA_ASSIGN_OR_RETURN(UniqueFd fd, OpenForRead(path));
   std::string out(size, '\0');
-  uint64_t done = 0;
-  while (done < size) {
-    ssize_t got =
-        ::pread(fd.get(), out.data() + done, size - done, static_cast<off_t>(offset + done));
-    if (got <= 0) {
-      return got < 0 ? ErrnoError("cannot read", path, errno)
-                     : InvalidInput("'" + path + "' is truncated");
-    }
-    done += static_cast<uint64_t>(got);
+  long got = PreadFull(fd.get(), out.data(), size, offset);
+  if (got != static_cast<long>(size)) {
+    return got < 0 ? ErrnoError("cannot read", path, errno)
+                   : InvalidInput("'" + path + "' is truncated");
   }
   return out;
 }
