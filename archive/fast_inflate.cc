@@ -53,9 +53,9 @@ class FastSource {
   ~FastSource() {
     inflated_.reset();  // joins the inflating thread before the inflater goes
     inflater_.reset();
-    if (writer_) {
+    if (writer_ && report_ && report_->completed) {
       writer_->Commit();
-      if (report_) report_->checkpoints_written = writer_->count();
+      report_->checkpoints_written = writer_->count();
     }
     if (parallel_) {
       if (report_) report_->segments_verified = parallel_->segments_verified();

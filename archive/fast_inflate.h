@@ -21,6 +21,10 @@ namespace ppa::internal {
 // What the inflate of an archive did with its index, known once the reader
 // is closed.
 struct InflateReport {
+  // Set by the caller before it closes the reader when the archive was read
+  // as a whole and accepted: only then is an index written on the way kept
+  // (no index of an archive refused halfway, such as a decompression bomb).
+  bool completed = false;
   size_t checkpoints_written = 0;  // an index was written with this many
   size_t segments_verified = 0;    // inflated in parallel from the index
 };

@@ -253,6 +253,7 @@ Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::s
     Status s = unpacker.Entry(entry);
     if (!s.ok()) return s.WithContext("archive '" + archive_path + "'");
   }
+  inflate.completed = true;
   archive_read_close(a.get());  // fills in `inflate`
   UnpackResult result = std::move(unpacker.result());
   result.inflate_checkpoints_written = inflate.checkpoints_written;

@@ -100,6 +100,7 @@ Read Inflate(const std::string& path, const InflateIndexOptions* index,
       }
       r.bytes.append(buf.data(), static_cast<size_t>(n));
     }
+    r.report.completed = r.ok;
     archive_read_close(a.get());
   }
   return r;
@@ -313,6 +314,23 @@ TEST(UnpackInflateIndexTest, ASecondUnpackOfTheSameArchiveUsesTheIndex) {
     }
     EXPECT_EQ(*test::ReadFileToString(work + "/images/x.tar"), payload);
   }
+}
+
+TEST(UnpackInflateIndexTest, AnArchiveRefusedHalfwayLeavesNoIndex) {
+  TempDir dir("ppa-unpack-refused");
+  std::string archive = dir.path() + "/bomb.tgz";
+  test::WriteFileOrDie(archive, test::Gzip(test::BuildRawTar(
+                                    {{"images/", '5'}, {"images/x.tar", '0', MixedData(4 << 20, 9)}})));
+  UnpackOptions options;
+  options.inflate_index = SmallIndex(dir.path() + "/index");
+  options.max_unpacked_bytes = 2 << 20;  // refused as a decompression bomb
+  std::string work = dir.path() + "/work";
+  fs::create_directories(work);
+  auto r = UnpackArchive(archive, work, options);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kUnsafeArchive) << r.status().ToString();
+  bool any = fs::exists(options.inflate_index.dir) && !fs::is_empty(options.inflate_index.dir);
+  EXPECT_FALSE(any) << "no index (nor a temporary file) of a refused archive";
 }
 
 }  // namespace
