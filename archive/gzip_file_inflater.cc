@@ -141,6 +141,11 @@ GzipFileInflater::GzipFileInflater(int fd, uint64_t first_block, bool read_ahead
 
 GzipFileInflater::~GzipFileInflater() = default;
 
+bool GzipFileInflater::CanResume(const InflateCheckpoint& at) {
+  auto state = std::make_unique<inflate_state>();
+  return LoadCanonicalState(at.state, state.get());
+}
+
 std::unique_ptr<GzipFileInflater> GzipFileInflater::Resume(int fd, const InflateCheckpoint& at) {
   // At a block's end (avail_in 0) the next call reads the block after it.
   uint64_t first = at.avail_in > 0 ? at.block : at.block + 1;

@@ -94,6 +94,8 @@ class GzipFileInflater {
   // reading on the calling thread. Null when `at` holds a state this build of
   // ISA-L never writes (a damaged index).
   static std::unique_ptr<GzipFileInflater> Resume(int fd, const InflateCheckpoint& at);
+  // Whether Resume accepts `at`.
+  static bool CanResume(const InflateCheckpoint& at);
 
   // Fills `out` (capacity `cap`) with the next inflated bytes; returns the
   // count, 0 at the clean end of the stream, -1 with `error` set.

@@ -1,16 +1,16 @@
 #include "archive/inflate_index.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <isa-l/crc.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdio>
 #include <cstring>
-#include <ctime>
+#include <filesystem>
 #include <utility>
 
 namespace ppa::internal {
@@ -21,7 +21,7 @@ namespace {
 // byte order: the header's sizes reject a file from another build.
 constexpr char kMagic[8] = {'P', 'P', 'A', 'I', 'N', 'F', 'X', '1'};
 constexpr size_t kKeepIndexes = 4;        // most recently used ones kept
-constexpr time_t kStaleTmpSeconds = 3600;  // a temporary file left by a killed run
+constexpr std::chrono::hours kStaleTmp{1};  // a temporary file left by a killed run
 constexpr size_t kNameBytes = 64 << 10;   // hashed at each end of the archive
 
 struct Header {
@@ -67,39 +67,26 @@ uint32_t CrcOfRange(int fd, uint64_t at, size_t size, bool* ok) {
   return crc32_gzip_refl(0, reinterpret_cast<const unsigned char*>(buf.data()), size);
 }
 
-bool EndsWith(const std::string& s, const std::string& tail) {
-  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
-}
-
 // Keeps the kKeepIndexes most recently used indexes of `dir` and removes
 // temporary files that killed runs left behind.
 void EvictOldIndexes(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) return;
-  std::vector<std::pair<timespec, std::string>> indexes;
-  time_t now = std::time(nullptr);
-  while (struct dirent* e = ::readdir(d)) {
-    std::string name = e->d_name;
-    struct stat st {};
-    if (::fstatat(::dirfd(d), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-        !S_ISREG(st.st_mode)) {
-      continue;
-    }
-    if (EndsWith(name, ".idx")) {
-      indexes.emplace_back(st.st_mtim, name);
-    } else if (name.find(".idx.tmp") != std::string::npos &&
-               now - st.st_mtim.tv_sec > kStaleTmpSeconds) {
-      ::unlinkat(::dirfd(d), name.c_str(), 0);
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  std::vector<std::pair<fs::file_time_type, fs::path>> indexes;
+  auto now = fs::file_time_type::clock::now();
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+    if (!e.is_regular_file(ec) || e.is_symlink(ec)) continue;
+    std::string name = e.path().filename().string();
+    fs::file_time_type mtime = e.last_write_time(ec);
+    if (name.ends_with(".idx")) {
+      indexes.emplace_back(mtime, e.path());
+    } else if (name.find(".idx.tmp") != std::string::npos && now - mtime > kStaleTmp) {
+      fs::remove(e.path(), ec);
     }
   }
-  std::sort(indexes.begin(), indexes.end(), [](const auto& a, const auto& b) {
-    return a.first.tv_sec != b.first.tv_sec ? a.first.tv_sec > b.first.tv_sec
-                                            : a.first.tv_nsec > b.first.tv_nsec;
-  });
-  for (size_t i = kKeepIndexes; i < indexes.size(); ++i) {
-    ::unlinkat(::dirfd(d), indexes[i].second.c_str(), 0);
-  }
-  ::closedir(d);
+  std::sort(indexes.begin(), indexes.end(),
+            [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (size_t i = kKeepIndexes; i < indexes.size(); ++i) fs::remove(indexes[i].second, ec);
 }
 
 }  // namespace

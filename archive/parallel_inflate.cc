@@ -89,13 +89,15 @@ void ParallelInflate::RunSegment(size_t i) {
   std::optional<InflateCheckpoint> end;
   if (!tail) {
     end = index_->Load(i);
-    if (!end) {  // damaged: this segment cannot prove the next one's start
+    // Damaged (or a state the next segment could not resume from): this
+    // segment cannot prove the next one's start, so it goes on itself.
+    if (!end || !GzipFileInflater::CanResume(*end)) {
       Missed(i);
       tail = true;
     }
   }
   std::unique_ptr<GzipFileInflater> inflater = StartOf(i);
-  if (!inflater) {  // damaged start: the segment before misses it, so this one is never read
+  if (!inflater) {  // the segment before refuses the same checkpoint, so this one is never read
     Finish(i, false);
     return;
   }
