@@ -222,10 +222,10 @@ class Unpacker {
 
 }  // namespace
 
-uint64_t DefaultUnpackLimit(uint64_t archive_bytes) {
+uint64_t DefaultUnpackLimit(uint64_t archive_bytes, uint64_t floor_bytes) {
   uint64_t scaled = archive_bytes > kUnpackCapBytes / kUnpackRatio ? kUnpackCapBytes
                                                                    : archive_bytes * kUnpackRatio;
-  return std::min(std::max(scaled, kUnpackFloorBytes), kUnpackCapBytes);
+  return std::min(std::max(scaled, floor_bytes), kUnpackCapBytes);
 }
 
 Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::string& dest_dir,

@@ -62,8 +62,8 @@ struct UnpackOptions {
 };
 
 // The default unpacked-size limit for an archive of `archive_bytes` bytes:
-// min(max(kUnpackRatio * archive_bytes, kUnpackFloorBytes), kUnpackCapBytes).
-uint64_t DefaultUnpackLimit(uint64_t archive_bytes);
+// min(max(kUnpackRatio * archive_bytes, floor_bytes), kUnpackCapBytes).
+uint64_t DefaultUnpackLimit(uint64_t archive_bytes, uint64_t floor_bytes = kUnpackFloorBytes);
 
 struct UnpackResult {
   std::vector<std::string> files;  // clean relative paths of regular files written

@@ -99,20 +99,23 @@ void TarDigestTap::EndFile() {
 
 Result<std::unique_ptr<InflatingTap>> InflatingTap::Create(
     RangeDigests& digests, std::string inflated_path, uint64_t min_size,
-    std::function<void(const HashedEntry&)> on_entry) {
+    std::function<void(const HashedEntry&)> on_entry, uint64_t floor_bytes) {
   int fd = ::open(inflated_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoError("cannot create", inflated_path, errno);
   digests.Begin(inflated_path);
-  return std::unique_ptr<InflatingTap>(new InflatingTap(
-      digests, std::move(inflated_path), UniqueFd(fd), min_size, std::move(on_entry)));
+  return std::unique_ptr<InflatingTap>(new InflatingTap(digests, std::move(inflated_path),
+                                                        UniqueFd(fd), min_size,
+                                                        std::move(on_entry), floor_bytes));
 }
 
 InflatingTap::InflatingTap(RangeDigests& digests, std::string inflated_path, UniqueFd out,
-                           uint64_t min_size, std::function<void(const HashedEntry&)> on_entry)
+                           uint64_t min_size, std::function<void(const HashedEntry&)> on_entry,
+                           uint64_t floor_bytes)
     : path_(std::move(inflated_path)),
       out_(std::move(out)),
       tap_(digests, path_, min_size, std::move(on_entry)),
-      gunzip_([this](const char* data, size_t size) { return Inflated(data, size); }) {}
+      gunzip_([this](const char* data, size_t size) { return Inflated(data, size); }),
+      floor_bytes_(floor_bytes) {}
 
 InflatingTap::~InflatingTap() {
   out_.Reset();
@@ -120,6 +123,9 @@ InflatingTap::~InflatingTap() {
 }
 
 Status InflatingTap::Inflated(const char* data, size_t size) {
+  if (written_ + size > DefaultUnpackLimit(next_, floor_bytes_)) {
+    return UnsafeArchive("'" + path_ + "' inflates past the unpack limit");
+  }
   PPA_RETURN_IF_ERROR(PwriteAll(out_.get(), data, size, written_, path_));
   tap_.Write(written_, std::string_view(data, size));
   written_ += size;

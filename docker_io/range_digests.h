@@ -24,6 +24,7 @@
 
 #include "archive/file_util.h"  // Compression, UniqueFd
 #include "archive/tar_index.h"
+#include "archive/unpack.h"  // the unpack limits
 #include "docker_io/digest.h"
 #include "docker_io/gzip_isal.h"
 
@@ -104,13 +105,17 @@ class TarDigestTap : private TarStreamScanner::Visitor {
 // uncompressed copy at `inflated_path`, whose entries a TarDigestTap hashes
 // (recorded under `inflated_path`). So the layers of a compressed image file
 // are found, hashed and queued while it is unpacked, and nothing inflates it
-// again afterwards.
+// again afterwards. A copy growing past the unpack limit of the compressed
+// bytes seen so far (kUnpackRatio of them, at least `floor_bytes`: a
+// decompression bomb) stops the tap; the file is then inflated after Unpack
+// as before, by DecompressFile, which refuses it with a message.
 class InflatingTap {
  public:
   // Creates `inflated_path` (kIo when it cannot).
   static Result<std::unique_ptr<InflatingTap>> Create(
       RangeDigests& digests, std::string inflated_path, uint64_t min_size,
-      std::function<void(const HashedEntry&)> on_entry = nullptr);
+      std::function<void(const HashedEntry&)> on_entry = nullptr,
+      uint64_t floor_bytes = kUnpackFloorBytes);
   // Removes the copy unless Finish returned it.
   ~InflatingTap();
   InflatingTap(const InflatingTap&) = delete;
@@ -126,7 +131,7 @@ class InflatingTap {
 
  private:
   InflatingTap(RangeDigests& digests, std::string inflated_path, UniqueFd out, uint64_t min_size,
-               std::function<void(const HashedEntry&)> on_entry);
+               std::function<void(const HashedEntry&)> on_entry, uint64_t floor_bytes);
   Status Inflated(const char* data, size_t size);
   void Fail();
 
@@ -136,6 +141,7 @@ class InflatingTap {
   IsalGunzip gunzip_;
   uint64_t next_ = 0;      // compressed offset expected next
   uint64_t written_ = 0;   // bytes of the copy
+  uint64_t floor_bytes_;
   bool failed_ = false;
   bool kept_ = false;
 };

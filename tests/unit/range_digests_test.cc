@@ -4,8 +4,14 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <optional>
+#include <string>
 #include <vector>
 
+#include "tests/support/process.h"
 #include "tests/support/raw_tar.h"
 
 namespace ppa {
@@ -94,6 +100,45 @@ TEST(RangeDigests, WritingAPathAgainForgetsItsRangesAndMovesItsGeneration) {
   digests.Begin("/w/a.tar");
   EXPECT_FALSE(digests.Find("/w/a.tar", 512, 100).has_value());
   EXPECT_EQ(digests.Generation("/w/a.tar"), 2u);
+}
+
+// Feeds `gz` to an InflatingTap writing to `path` with a 1 MiB floor.
+std::optional<std::string> Inflate(RangeDigests& digests, const std::string& path,
+                                   const std::string& gz, uint64_t* copy_size) {
+  auto tap = InflatingTap::Create(digests, path, 4096, nullptr, 1 << 20);
+  EXPECT_TRUE(tap.ok()) << tap.status().ToString();
+  for (size_t at = 0; at < gz.size(); at += 65536) {
+    (*tap)->Write(at, std::string_view(gz).substr(at, 65536));
+  }
+  struct stat st {};
+  *copy_size = ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  return (*tap)->Finish();
+}
+
+TEST(InflatingTap, KeepsTheInflatedCopyOfAGzipTar) {
+  test::TempDir dir("ppa-inflating-tap");
+  RangeDigests digests;
+  std::string tar = LayerTar('q');
+  uint64_t size = 0;
+  auto copy = Inflate(digests, dir.Join("a.tar"), test::Gzip(tar), &size);
+  ASSERT_TRUE(copy.has_value());
+  EXPECT_EQ(*test::ReadFileToString(*copy), tar);
+}
+
+// A gzip bomb: 8 MiB of zeros from a few KiB is past 100x its compressed
+// size and past the (test's) 1 MiB floor. The tap stops near the limit and
+// removes its copy; DecompressFile then refuses the file after Unpack.
+TEST(InflatingTap, StopsAtTheUnpackLimitOfADecompressionBomb) {
+  test::TempDir dir("ppa-inflating-tap");
+  RangeDigests digests;
+  std::string gz = test::Gzip(std::string(8 << 20, '\0'));
+  ASSERT_LT(gz.size(), 20000u);
+  std::string path = dir.Join("bomb.tar");
+  uint64_t size_before_finish = 0;
+  auto copy = Inflate(digests, path, gz, &size_before_finish);
+  EXPECT_FALSE(copy.has_value());
+  EXPECT_LE(size_before_finish, 2u << 20) << "stopped within a chunk of the 1 MiB floor";
+  EXPECT_FALSE(std::filesystem::exists(path));
 }
 
 }  // namespace
