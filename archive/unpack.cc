@@ -148,6 +148,10 @@ class Unpacker {
     const void* block = nullptr;
     size_t size = 0;
     int64_t offset = 0;
+    uint64_t end = 0;  // of the data passed to on_data_
+    const UnpackOptions::BlockWriter write = [&](uint64_t at, std::string_view bytes) {
+      return PwriteAll(fd, bytes.data(), bytes.size(), at, on_disk);
+    };
     while (true) {
       int rc = archive_read_data_block(a_, &block, &size, &offset);
       if (rc == ARCHIVE_EOF) break;
@@ -160,12 +164,18 @@ class Unpacker {
                                  " bytes (a decompression bomb?)",
                              "raise the limit with --max-unpacked-size if the archive is trusted");
       }
-      PPA_RETURN_IF_ERROR(PwriteAll(fd, static_cast<const char*>(block), size,
-                                    static_cast<uint64_t>(offset), on_disk));
-      if (on_data_) {
-        on_data_(path, static_cast<uint64_t>(offset),
-                 std::string_view(static_cast<const char*>(block), size));
+      std::string_view data(static_cast<const char*>(block), size);
+      if (!on_data_) {
+        PPA_RETURN_IF_ERROR(
+            PwriteAll(fd, data.data(), size, static_cast<uint64_t>(offset), on_disk));
+        continue;
       }
+      end = std::max(end, static_cast<uint64_t>(offset) + size);
+      PPA_RETURN_IF_ERROR(on_data_(path, static_cast<uint64_t>(offset), data, write));
+    }
+    // Parts the hook left out at the end still count in the file's size.
+    if (on_data_ && ::ftruncate(fd, static_cast<off_t>(end)) != 0) {
+      return ErrnoError("cannot write", on_disk, errno);
     }
     return Status::Ok();
   }
@@ -214,7 +224,7 @@ class Unpacker {
   Limits limits_;
   std::function<void(const std::string&)> on_file_;
   std::function<void(const std::string&)> on_file_begin_;
-  std::function<void(const std::string&, uint64_t, std::string_view)> on_data_;
+  decltype(UnpackOptions::on_data) on_data_;
   std::function<bool(const std::string&)> select_;
   uint64_t entries_ = 0;
   UnpackResult result_;

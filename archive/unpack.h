@@ -48,12 +48,19 @@ struct UnpackOptions {
   std::function<void(const std::string& path)> on_file;
   // Called on the unpacking thread before anything is written at `path` (a
   // regular file, hard link or symlink, maybe replacing an earlier entry of
-  // that name), and then, for a regular file, with each block of its data
-  // right after the block is written: `offset` is where it lies in the file
-  // (blocks come in order). Lets later stages look at the bytes as they go by
-  // instead of reading them back.
+  // that name).
   std::function<void(const std::string& path)> on_file_begin;
-  std::function<void(const std::string& path, uint64_t offset, std::string_view data)> on_data;
+  // When set, a regular file's data is not written by Unpack: each block goes
+  // to this hook instead (on the unpacking thread, in order; `offset` is
+  // where it lies in the file), which stores the parts to keep with `write`
+  // (any part, any order). What it leaves out reads as zeros: the file still
+  // gets its full size. Lets later stages look at the bytes as they go by
+  // instead of reading them back, and take what they consume out of the
+  // file. An error from `write` or the hook stops Unpack.
+  using BlockWriter = std::function<Status(uint64_t offset, std::string_view bytes)>;
+  std::function<Status(const std::string& path, uint64_t offset, std::string_view data,
+                       const BlockWriter& write)>
+      on_data;
   // When set, only the regular files and links whose clean relative path it
   // accepts are written (the others are still checked and counted); used to
   // restore one file of an archive unpacked earlier.

@@ -206,22 +206,26 @@ Compression OutputCompression(const CompressionOptions& options) {
 // `each` not even read.
 Status HashLayer(int fd, const ImageSource& image, const LayerSource& layer,
                  const std::function<Status(const char*, size_t)>& each, std::string* diff_id) {
+  auto check = [&layer](const std::string& got) {
+    if (got != layer.diff_id) return Mismatch(layer, "diff_id", layer.diff_id, got);
+    if (!layer.digest.empty() && layer.digest != got) {
+      return Mismatch(layer, "digest", layer.digest, got);
+    }
+    return Status::Ok();
+  };
   if (!layer.content_digest.empty()) {
-    if (each) PPA_RETURN_IF_ERROR(ForEachChunk(fd, image, layer, each));
+    // Known already: a mismatch fails before anything is read.
     *diff_id = layer.content_digest;
-  } else {
-    Sha256 uncompressed;
-    PPA_RETURN_IF_ERROR(ForEachChunk(fd, image, layer, [&](const char* data, size_t n) {
-      uncompressed.Update(data, n);
-      return each ? each(data, n) : Status::Ok();
-    }));
-    *diff_id = uncompressed.Finish();
+    PPA_RETURN_IF_ERROR(check(*diff_id));
+    return each ? ForEachChunk(fd, image, layer, each) : Status::Ok();
   }
-  if (*diff_id != layer.diff_id) return Mismatch(layer, "diff_id", layer.diff_id, *diff_id);
-  if (!layer.digest.empty() && layer.digest != *diff_id) {
-    return Mismatch(layer, "digest", layer.digest, *diff_id);
-  }
-  return Status::Ok();
+  Sha256 uncompressed;
+  PPA_RETURN_IF_ERROR(ForEachChunk(fd, image, layer, [&](const char* data, size_t n) {
+    uncompressed.Update(data, n);
+    return each ? each(data, n) : Status::Ok();
+  }));
+  *diff_id = uncompressed.Finish();
+  return check(*diff_id);
 }
 
 // Uncompressed layer, compression "none": the tar range itself is the blob.
@@ -240,43 +244,64 @@ Result<LayerBlob> PlainLayer(int fd, const ImageSource& image, const LayerSource
 Result<LayerBlob> CompressLayer(int fd, const ImageSource& image, const LayerSource& layer,
                                 const std::string& spool_dir, ManifestFormat format,
                                 const CompressionOptions& options) {
-  Compression algorithm = OutputCompression(options);
-  if (algorithm == Compression::kNone) return PlainLayer(fd, image, layer, format);
-  std::string spool = spool_dir + "/layer-" + NewUuid() + ".blob";
-  int out_fd = ::open(spool.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (out_fd < 0) return ErrnoError("cannot create", spool, errno);
-  UniqueFd out(out_fd);
-  auto fail = [&](Status s) {
-    ::unlink(spool.c_str());
-    return s;
-  };
-
-  Sha256 compressed;
-  uint64_t out_size = 0;
-  ByteConsumer sink = [&](const char* data, size_t size) -> Status {
-    compressed.Update(data, size);
-    out_size += size;
-    return WriteAll(out.get(), data, size, spool);
-  };
-  std::unique_ptr<StreamCompressor> compressor =
-      algorithm == Compression::kZstd ? NewZstdCompressor(options.zstd_level, sink)
-                                      : NewIsalGzipCompressor(IsalLevelFor(options.gzip_level), sink);
-  LayerBlob blob;
-  Status s = HashLayer(
-      fd, image, layer,
-      [&](const char* data, size_t size) { return compressor->Write(data, size); }, &blob.diff_id);
-  if (s.ok()) s = compressor->Finish();
-  if (!s.ok()) return fail(s);
-
-  blob.digest = compressed.Finish();
-  blob.size = out_size;
-  blob.media_type = MediaTypeFor(algorithm, format);
-  blob.file = FileBody{spool, 0, out_size};
-  blob.spooled = true;
-  return blob;
+  if (OutputCompression(options) == Compression::kNone) {
+    return PlainLayer(fd, image, layer, format);
+  }
+  PPA_ASSIGN_OR_RETURN(auto spool, SpoolCompressor::Create(spool_dir, format, options));
+  std::string diff_id;
+  PPA_RETURN_IF_ERROR(HashLayer(
+      fd, image, layer, [&](const char* data, size_t size) { return spool->Write(data, size); },
+      &diff_id));
+  return spool->Finish(std::move(diff_id));
 }
 
 }  // namespace
+
+Result<std::unique_ptr<SpoolCompressor>> SpoolCompressor::Create(
+    const std::string& spool_dir, ManifestFormat format, const CompressionOptions& options) {
+  Compression algorithm = OutputCompression(options);
+  if (algorithm == Compression::kNone) return InvalidInput("no compression to spool");
+  std::string path = spool_dir + "/layer-" + NewUuid() + ".blob";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError("cannot create", path, errno);
+  std::unique_ptr<SpoolCompressor> spool(
+      new SpoolCompressor(std::move(path), UniqueFd(fd), MediaTypeFor(algorithm, format)));
+  ByteConsumer sink = [s = spool.get()](const char* data, size_t size) -> Status {
+    s->hash_.Update(data, size);
+    s->size_ += size;
+    return WriteAll(s->out_.get(), data, size, s->path_);
+  };
+  spool->compressor_ = algorithm == Compression::kZstd
+                           ? NewZstdCompressor(options.zstd_level, sink)
+                           : NewIsalGzipCompressor(IsalLevelFor(options.gzip_level), sink);
+  return spool;
+}
+
+SpoolCompressor::SpoolCompressor(std::string path, UniqueFd out, std::string media_type)
+    : path_(std::move(path)), out_(std::move(out)), media_type_(std::move(media_type)) {}
+
+SpoolCompressor::~SpoolCompressor() {
+  compressor_.reset();
+  out_.Reset();
+  if (!kept_) ::unlink(path_.c_str());
+}
+
+Status SpoolCompressor::Write(const char* data, size_t size) {
+  return compressor_->Write(data, size);
+}
+
+Result<LayerBlob> SpoolCompressor::Finish(std::string diff_id) {
+  PPA_RETURN_IF_ERROR(compressor_->Finish());
+  LayerBlob blob;
+  blob.digest = hash_.Finish();
+  blob.size = size_;
+  blob.media_type = media_type_;
+  blob.diff_id = std::move(diff_id);
+  blob.file = FileBody{path_, 0, size_};
+  blob.spooled = true;
+  kept_ = true;
+  return blob;
+}
 
 Result<LayerBlob> PrepareLayerBlob(const ImageSource& image, const LayerSource& layer,
                                    const std::string& spool_dir, ManifestFormat format,

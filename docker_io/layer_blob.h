@@ -14,9 +14,13 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 
+#include "archive/file_util.h"  // UniqueFd
 #include "archive/status.h"
+#include "docker_io/digest.h"
+#include "docker_io/gzip_isal.h"
 #include "docker_io/http_transport.h"  // FileBody
 #include "docker_io/image_source.h"
 
@@ -41,6 +45,40 @@ struct LayerBlob {
   std::string diff_id;
   FileBody file;           // where the blob bytes are (tarball range or spool file)
   bool spooled = false;    // `file` is a temporary file of ours
+};
+
+// Compresses a layer's bytes, given in order, into a spool file in
+// `spool_dir`, hashing the output: the blob of an uncompressed layer whose
+// bytes come from elsewhere than a tarball on disk (a layer as it is
+// unpacked). The same bytes and options give the same blob as
+// PrepareLayerBlob. Not thread-safe.
+class SpoolCompressor {
+ public:
+  // kInvalidInput for compression "none" (the tar itself is the blob then);
+  // kIo when the spool file cannot be created.
+  static Result<std::unique_ptr<SpoolCompressor>> Create(const std::string& spool_dir,
+                                                         ManifestFormat format,
+                                                         const CompressionOptions& options);
+  // Removes the spool file unless Finish returned it.
+  ~SpoolCompressor();
+  SpoolCompressor(const SpoolCompressor&) = delete;
+  SpoolCompressor& operator=(const SpoolCompressor&) = delete;
+
+  Status Write(const char* data, size_t size);
+  // The blob: digest and size of the compressed bytes, media type, the spool
+  // file. `diff_id` is the caller's to give: the sha256 of what was written.
+  Result<LayerBlob> Finish(std::string diff_id);
+
+ private:
+  SpoolCompressor(std::string path, UniqueFd out, std::string media_type);
+
+  std::string path_;
+  UniqueFd out_;
+  std::string media_type_;
+  Sha256 hash_;  // of the compressed bytes
+  uint64_t size_ = 0;
+  std::unique_ptr<StreamCompressor> compressor_;
+  bool kept_ = false;
 };
 
 // Verifies `layer` of `image` and prepares its blob. Spool files are created

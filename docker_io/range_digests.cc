@@ -12,6 +12,22 @@ void RangeDigests::Begin(const std::string& path) {
   File& file = files_[path];
   ++file.generation;
   file.ranges.clear();
+  file.left_out.clear();
+}
+
+void RangeDigests::LeaveOut(const std::string& path, uint64_t offset, uint64_t size) {
+  std::lock_guard lock(mu_);
+  files_[path].left_out.emplace_back(offset, size);
+}
+
+bool RangeDigests::LeftOut(const std::string& path, uint64_t offset, uint64_t size) const {
+  std::lock_guard lock(mu_);
+  auto file = files_.find(path);
+  if (file == files_.end()) return false;
+  for (const auto& [at, length] : file->second.left_out) {
+    if (at < offset + size && offset < at + length) return true;
+  }
+  return false;
 }
 
 void RangeDigests::Record(const std::string& path, uint64_t offset, uint64_t size,
@@ -55,66 +71,113 @@ std::optional<Compression> LayerKind(std::string_view head) {
 }  // namespace
 
 TarDigestTap::TarDigestTap(RangeDigests& digests, std::string path, uint64_t min_size,
-                           std::function<void(const HashedEntry&)> on_entry)
+                           std::function<void(const HashedEntry&)> on_entry, LayerTaker taker)
     : digests_(digests),
       path_(std::move(path)),
       min_size_(min_size),
       on_entry_(std::move(on_entry)),
+      taker_(std::move(taker)),
       scanner_(*this) {}
 
-void TarDigestTap::Write(uint64_t offset, std::string_view data) {
-  if (stopped_) return;
-  if (offset != next_) {
+Status TarDigestTap::Write(uint64_t offset, std::string_view data,
+                           const UnpackOptions::BlockWriter* write) {
+  if (!stopped_ && offset != next_) {
     stopped_ = true;
-    return;
+    taken_.reset();  // cut short: its bytes so far are lost, and recorded so
   }
-  next_ += data.size();
-  if (!scanner_.Feed(data)) stopped_ = true;
+  block_ = data;
+  may_take_ = write != nullptr && taker_ != nullptr;
+  left_out_.clear();
+  hashed_.clear();
+  if (!stopped_) {
+    next_ += data.size();
+    if (!scanner_.Feed(data)) stopped_ = true;
+  }
+  if (write) {
+    size_t at = 0;
+    for (const auto& [start, size] : left_out_) {
+      if (start > at) PPA_RETURN_IF_ERROR((*write)(offset + at, data.substr(at, start - at)));
+      at = start + size;
+    }
+    if (at < data.size()) PPA_RETURN_IF_ERROR((*write)(offset + at, data.substr(at)));
+  }
+  if (on_entry_) {
+    for (const auto& entry : hashed_) on_entry_(entry);
+  }
+  return Status::Ok();
 }
 
 void TarDigestTap::BeginFile(std::string_view name, uint64_t offset, uint64_t size) {
   hash_.reset();
-  if (size < min_size_ || !digests_.FirstSighting(name, size)) return;
-  hash_.emplace();
-  entry_ = HashedEntry{offset, size, "", std::nullopt};
+  taken_.reset();
   head_.clear();
+  large_ = size >= min_size_;
+  if (!large_) return;
+  first_sighting_ = digests_.FirstSighting(name, size);
+  if (first_sighting_) hash_.emplace();
+  entry_ = HashedEntry{std::string(name), offset, size, "", std::nullopt};
+}
+
+std::string_view TarDigestTap::GatherHead(std::string_view bytes) {
+  size_t take = std::min(bytes.size(), kTarHeader - head_.size());
+  head_.append(bytes.substr(0, take));
+  bytes.remove_prefix(take);
+  if (head_.size() < kTarHeader || !may_take_ || entry_.size <= kTarHeader) return bytes;
+  if (LayerKind(head_) != Compression::kNone) return bytes;
+  taken_ = taker_(entry_.name, entry_.offset, entry_.size, first_sighting_);
+  if (!taken_) return bytes;
+  digests_.LeaveOut(path_, entry_.offset + kTarHeader, entry_.size - kTarHeader);
+  taken_->Write(head_);
+  return bytes;
 }
 
 void TarDigestTap::FileData(std::string_view bytes) {
-  if (!hash_) return;
-  hash_->Update(bytes);
-  if (head_.size() < kTarHeader) {
-    head_.append(bytes.substr(0, std::min(bytes.size(), kTarHeader - head_.size())));
-  }
+  if (!large_) return;
+  if (hash_) hash_->Update(bytes);
+  if (head_.size() < kTarHeader) bytes = GatherHead(bytes);
+  if (!taken_ || bytes.empty()) return;
+  taken_->Write(bytes);
+  left_out_.emplace_back(static_cast<size_t>(bytes.data() - block_.data()), bytes.size());
 }
 
 void TarDigestTap::EndFile() {
-  if (!hash_) return;
-  entry_.digest = hash_->Finish();
-  hash_.reset();
-  entry_.layer = LayerKind(head_);
-  digests_.Record(path_, entry_.offset, entry_.size, entry_.digest);
-  if (on_entry_) on_entry_(entry_);
+  if (!large_) return;
+  large_ = false;
+  if (hash_) {
+    entry_.digest = hash_->Finish();
+    hash_.reset();
+    entry_.layer = LayerKind(head_);
+    digests_.Record(path_, entry_.offset, entry_.size, entry_.digest);
+  }
+  if (taken_) {
+    taken_->Finish(entry_.digest);
+    taken_.reset();
+  } else if (!entry_.digest.empty()) {
+    hashed_.push_back(entry_);
+  }
 }
 
 Result<std::unique_ptr<InflatingTap>> InflatingTap::Create(
     RangeDigests& digests, std::string inflated_path, uint64_t min_size,
-    std::function<void(const HashedEntry&)> on_entry, uint64_t floor_bytes) {
+    std::function<void(const HashedEntry&)> on_entry, uint64_t floor_bytes, LayerTaker taker) {
   int fd = ::open(inflated_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoError("cannot create", inflated_path, errno);
   digests.Begin(inflated_path);
   return std::unique_ptr<InflatingTap>(new InflatingTap(digests, std::move(inflated_path),
-                                                        UniqueFd(fd), min_size,
-                                                        std::move(on_entry), floor_bytes));
+                                                        UniqueFd(fd), min_size, std::move(on_entry),
+                                                        floor_bytes, std::move(taker)));
 }
 
 InflatingTap::InflatingTap(RangeDigests& digests, std::string inflated_path, UniqueFd out,
                            uint64_t min_size, std::function<void(const HashedEntry&)> on_entry,
-                           uint64_t floor_bytes)
+                           uint64_t floor_bytes, LayerTaker taker)
     : path_(std::move(inflated_path)),
       out_(std::move(out)),
-      tap_(digests, path_, min_size, std::move(on_entry)),
+      tap_(digests, path_, min_size, std::move(on_entry), std::move(taker)),
       gunzip_([this](const char* data, size_t size) { return Inflated(data, size); }),
+      write_([this](uint64_t at, std::string_view bytes) {
+        return PwriteAll(out_.get(), bytes.data(), bytes.size(), at, path_);
+      }),
       floor_bytes_(floor_bytes) {}
 
 InflatingTap::~InflatingTap() {
@@ -126,8 +189,7 @@ Status InflatingTap::Inflated(const char* data, size_t size) {
   if (written_ + size > DefaultUnpackLimit(next_, floor_bytes_)) {
     return UnsafeArchive("'" + path_ + "' inflates past the unpack limit");
   }
-  PPA_RETURN_IF_ERROR(PwriteAll(out_.get(), data, size, written_, path_));
-  tap_.Write(written_, std::string_view(data, size));
+  PPA_RETURN_IF_ERROR(tap_.Write(written_, std::string_view(data, size), &write_));
   written_ += size;
   return Status::Ok();
 }
@@ -147,6 +209,11 @@ void InflatingTap::Write(uint64_t offset, std::string_view data) {
 
 std::optional<std::string> InflatingTap::Finish() {
   if (failed_ || !gunzip_.Finish().ok()) {
+    Fail();
+    return std::nullopt;
+  }
+  // What the tap left out at the end still counts in the copy's size.
+  if (::ftruncate(out_.get(), static_cast<off_t>(written_)) != 0) {
     Fail();
     return std::nullopt;
   }

@@ -21,6 +21,8 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 #include "archive/file_util.h"  // Compression, UniqueFd
 #include "archive/tar_index.h"
@@ -50,11 +52,19 @@ class RangeDigests {
   // same name (a content-derived id or digest); the later copies need not be
   // hashed on the way, since the plan asks for each diff_id once. Thread-safe.
   bool FirstSighting(std::string_view entry_name, uint64_t size);
+  // Records that the `size` bytes at `offset` of the current `path` were left
+  // out of the file (a TarDigestTap's taker consumed them): they read as
+  // zeros. Thread-safe.
+  void LeaveOut(const std::string& path, uint64_t offset, uint64_t size);
+  // Whether any of the `size` bytes at `offset` of the current `path` was
+  // left out. Thread-safe.
+  bool LeftOut(const std::string& path, uint64_t offset, uint64_t size) const;
 
  private:
   struct File {
     uint64_t generation = 0;
     std::map<std::pair<uint64_t, uint64_t>, std::string> ranges;  // (offset, size) -> digest
+    std::vector<std::pair<uint64_t, uint64_t>> left_out;          // (offset, size)
   };
   mutable std::mutex mu_;
   std::map<std::string, File> files_;
@@ -63,6 +73,7 @@ class RangeDigests {
 
 // One file of a tar entry hashed by a TarDigestTap.
 struct HashedEntry {
+  std::string name;  // as stored in the tar
   uint64_t offset = 0;
   uint64_t size = 0;
   std::string digest;
@@ -71,34 +82,83 @@ struct HashedEntry {
   std::optional<Compression> layer;
 };
 
+// Where the bytes of a tar layer go instead of into its image file: what a
+// TarDigestTap's taker returns for a layer it takes.
+class TakenLayer {
+ public:
+  // Destroyed without Finish: the layer was cut short (its bytes are lost).
+  virtual ~TakenLayer() = default;
+  // The layer's next bytes, in order, from its first.
+  virtual void Write(std::string_view bytes) = 0;
+  // All bytes have been given; `digest` is their sha256 ("sha256:<hex>"), or
+  // "" for a copy of a layer sighted before (RangeDigests::FirstSighting),
+  // which the tap does not hash.
+  virtual void Finish(const std::string& digest) = 0;
+};
+
+// Asked by a TarDigestTap about each file of `size` bytes (at least its
+// min_size) named `name` at `offset` of the tar file, once its first 512
+// bytes turn out to be a tar header (a layer): returns where its bytes go
+// instead of the file, or null to leave them in the file.
+using LayerTaker = std::function<std::unique_ptr<TakenLayer>(std::string_view name, uint64_t offset,
+                                                             uint64_t size, bool first_sighting)>;
+
 // Hashes the files of one tar file as its bytes are written, in order.
 // Entries smaller than `min_size` are skipped (configs and manifests are read
-// whole anyway), and so are entries sighted before (RangeDigests::FirstSighting). Each hashed entry is recorded in `digests` under `path` and
-// passed to `on_entry` (when set) on the writing thread.
+// whole anyway), and so are entries sighted before
+// (RangeDigests::FirstSighting). Each hashed entry is recorded in `digests`
+// under `path` and, unless taken, passed to `on_entry` (when set) on the
+// writing thread, after its last bytes are in the file.
+//
+// With a `taker`, the tap also writes the file: a layer the taker takes is
+// left out of it except its first 512 bytes (a tar header, so a reader of
+// the file still sees what the layer is), and recorded as such
+// (RangeDigests::LeaveOut); its bytes go to the TakenLayer instead.
 class TarDigestTap : private TarStreamScanner::Visitor {
  public:
   TarDigestTap(RangeDigests& digests, std::string path, uint64_t min_size,
-               std::function<void(const HashedEntry&)> on_entry = nullptr);
+               std::function<void(const HashedEntry&)> on_entry = nullptr,
+               LayerTaker taker = nullptr);
 
-  // The bytes at `offset` of the file. A gap or overlap (a sparse entry)
-  // stops the tap: it records nothing more.
-  void Write(uint64_t offset, std::string_view data);
+  // The bytes at `offset` of the file. With `write`, the tap stores them in
+  // the file through it (all but what it leaves out); without, the caller
+  // has stored them (and nothing is taken). A gap or overlap (a sparse
+  // entry) stops the tap: it records and takes nothing more, and a layer
+  // being taken is cut short. Returns the error of `write`.
+  Status Write(uint64_t offset, std::string_view data,
+               const UnpackOptions::BlockWriter* write = nullptr);
 
  private:
   void BeginFile(std::string_view name, uint64_t offset, uint64_t size) override;
   void FileData(std::string_view bytes) override;
   void EndFile() override;
+  // `bytes` (within block_) are the start of the current file's data: its
+  // head is gathered and, once complete, the taker asked about it. Returns
+  // the part of `bytes` after the head.
+  std::string_view GatherHead(std::string_view bytes);
 
   RangeDigests& digests_;
   std::string path_;
   uint64_t min_size_;
   std::function<void(const HashedEntry&)> on_entry_;
+  LayerTaker taker_;
   TarStreamScanner scanner_;
   uint64_t next_ = 0;       // file offset expected next
   bool stopped_ = false;
-  std::optional<Sha256> hash_;  // of the entry being hashed
+  // The file being passed (at least min_size_ bytes), until EndFile.
+  bool large_ = false;
+  bool first_sighting_ = false;
+  std::optional<Sha256> hash_;  // of its bytes, when first sighted
   HashedEntry entry_;
-  std::string head_;        // its first bytes, to tell what it is
+  std::string head_;  // its first bytes, to tell what it is
+  std::unique_ptr<TakenLayer> taken_;
+  // The block being written: the parts of it left out (offsets in the
+  // block, ascending) and the entries hashed in it, passed to on_entry_ once
+  // it is in the file.
+  std::string_view block_;
+  bool may_take_ = false;
+  std::vector<std::pair<size_t, size_t>> left_out_;
+  std::vector<HashedEntry> hashed_;
 };
 
 // A gzip image file as Unpack writes it: inflated on the way (ISA-L) into an
@@ -115,7 +175,7 @@ class InflatingTap {
   static Result<std::unique_ptr<InflatingTap>> Create(
       RangeDigests& digests, std::string inflated_path, uint64_t min_size,
       std::function<void(const HashedEntry&)> on_entry = nullptr,
-      uint64_t floor_bytes = kUnpackFloorBytes);
+      uint64_t floor_bytes = kUnpackFloorBytes, LayerTaker taker = nullptr);
   // Removes the copy unless Finish returned it.
   ~InflatingTap();
   InflatingTap(const InflatingTap&) = delete;
@@ -131,7 +191,8 @@ class InflatingTap {
 
  private:
   InflatingTap(RangeDigests& digests, std::string inflated_path, UniqueFd out, uint64_t min_size,
-               std::function<void(const HashedEntry&)> on_entry, uint64_t floor_bytes);
+               std::function<void(const HashedEntry&)> on_entry, uint64_t floor_bytes,
+               LayerTaker taker);
   Status Inflated(const char* data, size_t size);
   void Fail();
 
@@ -139,6 +200,7 @@ class InflatingTap {
   UniqueFd out_;
   TarDigestTap tap_;
   IsalGunzip gunzip_;
+  UnpackOptions::BlockWriter write_;  // into the copy
   uint64_t next_ = 0;      // compressed offset expected next
   uint64_t written_ = 0;   // bytes of the copy
   uint64_t floor_bytes_;

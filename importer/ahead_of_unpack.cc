@@ -39,20 +39,29 @@ void AheadOfUnpack::OnFileBegin(const std::string& rel) {
   // Every file: a name says nothing (PPA image files named .tar.gz are often
   // plain tar), and the tap stops at the first block that is no tar header.
   if (other_architectures_.count(rel)) return;
-  tap_ = std::make_unique<TarDigestTap>(*digests, path, kMinHashedEntry,
-                                        [this, path, rel](const HashedEntry& entry) {
-                                          preparer_.SpeculateLayer(path, rel, entry);
-                                        });
+  tap_ = std::make_unique<TarDigestTap>(
+      *digests, path, kMinHashedEntry,
+      [this, path, rel](const HashedEntry& entry) { preparer_.SpeculateLayer(path, rel, entry); },
+      Taker());
   sniffing_ = true;
 }
 
-void AheadOfUnpack::OnData(const std::string& rel, uint64_t offset, std::string_view data) {
+LayerTaker AheadOfUnpack::Taker() {
+  return [this](std::string_view name, uint64_t, uint64_t size, bool first_sighting) {
+    return preparer_.TakeLayer(name, size, first_sighting);
+  };
+}
+
+Status AheadOfUnpack::OnData(const std::string& rel, uint64_t offset, std::string_view data,
+                             const UnpackOptions::BlockWriter& write) {
   if (sniffing_) {
     sniffing_ = false;
     if (offset == 0 && DetectCompression(data) == Compression::kGzip) StartInflating(rel);
   }
+  if (tap_) return tap_->Write(offset, data, &write);
+  PPA_RETURN_IF_ERROR(write(offset, data));
   if (inflating_) inflating_->Write(offset, data);
-  if (tap_) tap_->Write(offset, data);
+  return Status::Ok();
 }
 
 void AheadOfUnpack::StartInflating(const std::string& rel) {
@@ -60,10 +69,10 @@ void AheadOfUnpack::StartInflating(const std::string& rel) {
   const PreparerOptions& options = preparer_.options();
   std::string copy = options.spool_dir + "/" + std::string(BaseName(rel)) + "." +
                      NewUuid().substr(0, 8) + ".tar";
-  auto tap = InflatingTap::Create(*options.digests, copy, kMinHashedEntry,
-                                  [this, copy, rel](const HashedEntry& entry) {
-                                    preparer_.SpeculateLayer(copy, rel, entry);
-                                  });
+  auto tap = InflatingTap::Create(
+      *options.digests, copy, kMinHashedEntry,
+      [this, copy, rel](const HashedEntry& entry) { preparer_.SpeculateLayer(copy, rel, entry); },
+      kUnpackFloorBytes, Taker());
   if (tap.ok()) inflating_ = std::move(tap).value();  // else: inflated after Unpack, as before
 }
 

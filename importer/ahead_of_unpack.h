@@ -6,6 +6,10 @@
 //    way into a copy, InflatingTap), and each one that is a tar is queued on
 //    the LayerPreparer as soon as it is complete, before the rest of the
 //    tarball is written;
+//  - or, better, a tar layer is taken out of the file as it goes by
+//    (LayerPreparer::TakeLayer): its blob is compressed from those bytes on
+//    a thread of its own (LayerStream), so they are never written to disk
+//    nor read back; a copy of a layer sighted before is simply left out;
 //  - every finished image file is read and its layers are queued on the
 //    LayerPreparer (verified and compressed by its workers);
 //  - except the image files the PPA manifest, when it comes first, names
@@ -53,9 +57,12 @@ class AheadOfUnpack {
   AheadOfUnpack(const AheadOfUnpack&) = delete;
   AheadOfUnpack& operator=(const AheadOfUnpack&) = delete;
 
-  // UnpackOptions::on_file_begin and on_data: `rel` is being written.
+  // UnpackOptions::on_file_begin and on_data: `rel` is being written. OnData
+  // writes the block with `write`, except the layers the LayerPreparer takes
+  // out of an image file (LayerPreparer::TakeLayer).
   void OnFileBegin(const std::string& rel);
-  void OnData(const std::string& rel, uint64_t offset, std::string_view data);
+  Status OnData(const std::string& rel, uint64_t offset, std::string_view data,
+                const UnpackOptions::BlockWriter& write);
   // UnpackOptions::on_file: `rel` has been written completely.
   void OnFile(const std::string& rel);
 
@@ -68,6 +75,8 @@ class AheadOfUnpack {
   // The file being unpacked is gzip: it is inflated on the way into a copy
   // in the spool folder, whose layers are hashed and queued as they come.
   void StartInflating(const std::string& rel);
+  // The taps' LayerTaker: the LayerPreparer's.
+  LayerTaker Taker();
   // Plans with what has been unpacked so far and queues the layers of the
   // images not handled yet for upload (each once its blob is ready).
   void QueuePlanned();

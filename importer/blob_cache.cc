@@ -40,7 +40,10 @@ constexpr const char* kSchema =
     "CREATE TABLE IF NOT EXISTS seen ("
     "  scope TEXT NOT NULL, repository TEXT NOT NULL, digest TEXT NOT NULL,"
     "  last_seen INTEGER NOT NULL,"
-    "  PRIMARY KEY (scope, digest, repository));";
+    "  PRIMARY KEY (scope, digest, repository));"
+    "CREATE TABLE IF NOT EXISTS entries ("
+    "  name TEXT NOT NULL, size INTEGER NOT NULL, diff_id TEXT NOT NULL,"
+    "  PRIMARY KEY (name, size));";
 
 }  // namespace
 
@@ -120,6 +123,32 @@ void BlobCache::Store(const std::string& diff_id, const std::string& settings,
   sqlite3_step(s.get());
 }
 
+void BlobCache::RecordEntry(const std::string& name, uint64_t size, const std::string& diff_id) {
+  std::lock_guard lock(mu_);
+  Db* db = OpenLocked();
+  if (!db) return;
+  Stmt s =
+      Prepare(db->handle, "INSERT OR REPLACE INTO entries (name, size, diff_id) VALUES (?, ?, ?)");
+  if (!s) return;
+  BindText(s.get(), 1, name);
+  sqlite3_bind_int64(s.get(), 2, static_cast<sqlite3_int64>(size));
+  BindText(s.get(), 3, diff_id);
+  sqlite3_step(s.get());
+}
+
+bool BlobCache::KnowsEntry(const std::string& name, uint64_t size, const std::string& settings) {
+  std::lock_guard lock(mu_);
+  Db* db = OpenLocked();
+  if (!db) return false;
+  Stmt s = Prepare(db->handle,
+                   "SELECT 1 FROM entries e JOIN blobs b ON b.diff_id = e.diff_id "
+                   "WHERE e.name = ? AND e.size = ? AND b.settings = ? LIMIT 1");
+  if (!s) return false;
+  BindText(s.get(), 1, name);
+  sqlite3_bind_int64(s.get(), 2, static_cast<sqlite3_int64>(size));
+  BindText(s.get(), 3, settings);
+  return sqlite3_step(s.get()) == SQLITE_ROW;
+}
 
 void BlobCache::RecordSeen(const std::string& scope, const std::string& repository,
                            const std::string& digest) {

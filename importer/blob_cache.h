@@ -43,6 +43,14 @@ class BlobCache {
   // Whether some diff_id is known to have become `digest` under `settings`.
   bool KnowsDigest(const std::string& digest, const std::string& settings);
 
+  // Records that the tar entry `name` of `size` bytes (a layer inside an
+  // image tarball) held the layer `diff_id`.
+  void RecordEntry(const std::string& name, uint64_t size, const std::string& diff_id);
+  // Whether the tar entry `name` of `size` bytes held a layer that became a
+  // blob under `settings` (RecordEntry, Store): a re-import of the same
+  // archive likely needs no compression for it.
+  bool KnowsEntry(const std::string& name, uint64_t size, const std::string& settings);
+
   // `scope` names the target (a registry host, an OCI layout): BlobSink::Locate("").
   // Records that `repository` of `scope` holds `digest` (now).
   void RecordSeen(const std::string& scope, const std::string& repository,

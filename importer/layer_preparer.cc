@@ -88,6 +88,7 @@ LayerPreparer::LayerPreparer(BlobSink& sink, PreparerOptions options)
 
 LayerPreparer::~LayerPreparer() {
   cancelled_ = true;  // what is still queued is not needed any more
+  streams_.clear();   // every stream has finished now (abandoned unless closed)
   pool_.reset();      // every queued task has finished now
   auto remove = [](const Result<LayerBlob>& blob) {
     if (blob.ok() && blob->spooled) ::unlink(blob->file.path.c_str());
@@ -133,6 +134,7 @@ void LayerPreparer::SpeculateLayer(const std::string& path, const std::string& r
   layer.compression = *entry.layer;
   if (layer.compression == Compression::kNone) {
     layer.diff_id = entry.digest;
+    if (options_.cache) options_.cache->RecordEntry(entry.name, entry.size, entry.digest);
     image.layers.push_back(std::move(layer));
     std::lock_guard lock(mu_);
     QueueLocked(image, image.layers.front(), "", true);
@@ -140,6 +142,94 @@ void LayerPreparer::SpeculateLayer(const std::string& path, const std::string& r
   }
   layer.digest = entry.digest;
   pool_->Submit([this, image, layer] { SpeculateStored(image, layer); });
+}
+
+namespace {
+
+// A copy of a layer sighted before, taken out of its file and dropped.
+class DroppedLayer : public TakenLayer {
+ public:
+  void Write(std::string_view) override {}
+  void Finish(const std::string&) override {}
+};
+
+}  // namespace
+
+class LayerPreparer::StreamedLayer : public TakenLayer {
+ public:
+  StreamedLayer(LayerPreparer& preparer, LayerStream& stream)
+      : preparer_(preparer), stream_(stream) {}
+  ~StreamedLayer() override {
+    if (!finished_) stream_.Abandon();
+  }
+  void Write(std::string_view bytes) override { stream_.Write(bytes); }
+  void Finish(const std::string& digest) override {
+    finished_ = true;
+    preparer_.Streamed(stream_, digest);
+  }
+
+ private:
+  LayerPreparer& preparer_;
+  LayerStream& stream_;
+  bool finished_ = false;
+};
+
+std::unique_ptr<TakenLayer> LayerPreparer::TakeLayer(std::string_view name, uint64_t size,
+                                                     bool first_sighting) {
+  if (!options_.restore_image_file || cancelled_) return nullptr;
+  if (!first_sighting) return std::make_unique<DroppedLayer>();
+  const std::string settings = options_.compression.Key();
+  BlobCache* cache = options_.cache;
+  if (cache && cache->KnowsEntry(std::string(name), size, settings)) return nullptr;
+  {
+    std::lock_guard lock(mu_);
+    std::erase_if(streams_, [](const auto& stream) { return stream->finished(); });
+    if (streams_.size() > static_cast<size_t>(JobsFor(options_.jobs))) return nullptr;
+  }
+  auto spool = SpoolCompressor::Create(options_.spool_dir, options_.format, options_.compression);
+  if (!spool.ok()) return nullptr;  // "none", or no spool file: read from the file as usual
+  auto done = [cache, settings, name = std::string(name), size](const Result<LayerBlob>& blob) {
+    if (!cache || !blob.ok()) return;
+    cache->Store(blob->diff_id, settings, {blob->digest, blob->size});
+    cache->RecordEntry(name, size, blob->diff_id);
+  };
+  spdlog::debug("compressing '{}' ({} bytes) as it is unpacked", name, size);
+  auto stream = std::make_unique<LayerStream>(std::move(spool).value(), stream_budget_, done);
+  LayerStream& made = *stream;
+  {
+    std::lock_guard lock(mu_);
+    streams_.push_back(std::move(stream));
+  }
+  return std::make_unique<StreamedLayer>(*this, made);
+}
+
+void LayerPreparer::Streamed(LayerStream& stream, const std::string& diff_id) {
+  LayerSource layer;
+  layer.diff_id = diff_id;
+  layer.compression = Compression::kNone;
+  {
+    std::lock_guard lock(mu_);
+    const std::string key = KeyOf(layer);
+    if (blobs_.count(key)) {  // the same layer under another name, made already
+      stream.Abandon();
+      return;
+    }
+    Entry entry;
+    entry.blob = stream.blob();
+    entry.speculative = true;
+    entry.freed = true;  // its bytes never were in the file
+    blobs_.emplace(key, std::move(entry));
+  }
+  stream.Close(diff_id);
+}
+
+Result<ImageSource> LayerPreparer::Readable(const ImageSource& image, const LayerSource& layer) {
+  if (!options_.digests || !options_.digests->LeftOut(image.tarball, layer.offset, layer.size)) {
+    return image;
+  }
+  ImageSource source = image;
+  PPA_ASSIGN_OR_RETURN(source.tarball, RestoredImageFile(image.origin));
+  return source;
 }
 
 void LayerPreparer::SpeculateStored(const ImageSource& image, const LayerSource& layer) {
@@ -327,16 +417,24 @@ Result<LayerBlob> LayerPreparer::Prepare(const ImageSource& image, const LayerSo
   }
   const std::string settings = options_.compression.Key();
   bool cacheable = cache && layer.compression == Compression::kNone;
+  // A layer hashed on the way that is not what the config says fails
+  // without being read; any other read needs the layer's bytes.
+  const bool hashed = !layer.content_digest.empty();
+  auto readable = [&]() -> Result<ImageSource> {
+    return hashed && layer.content_digest != layer.diff_id ? image : Readable(image, layer);
+  };
   if (cacheable) {
     if (auto hit = cache->Lookup(layer.diff_id, settings)) {
       if (CacheKnowsTargetHas(hit->digest, repo)) {
-        return KnownLayerBlob(image, layer, options_.format, options_.compression, hit->digest,
+        PPA_ASSIGN_OR_RETURN(ImageSource source, hashed ? Result<ImageSource>(image) : readable());
+        return KnownLayerBlob(source, layer, options_.format, options_.compression, hit->digest,
                               hit->size);
       }
     }
   }
+  PPA_ASSIGN_OR_RETURN(ImageSource source, readable());
   Result<LayerBlob> blob =
-      PrepareLayerBlob(image, layer, options_.spool_dir, options_.format, options_.compression);
+      PrepareLayerBlob(source, layer, options_.spool_dir, options_.format, options_.compression);
   if (cacheable && blob.ok() && StillHashed(image, generation)) cache->Store(layer.diff_id, settings, {blob->digest, blob->size});
   return blob;
 }
@@ -367,7 +465,8 @@ Result<const LayerBlob*> LayerPreparer::Reprepare(const ImageSource& image,
     auto it = blobs_.find(KeyOf(layer));
     freed = it != blobs_.end() && it->second.freed;
   }
-  if (freed) {
+  if (freed ||
+      (options_.digests && options_.digests->LeftOut(image.tarball, layer.offset, layer.size))) {
     PPA_ASSIGN_OR_RETURN(source.tarball, RestoredImageFile(image.origin));
   }
   const LayerSource& at = source.layers[static_cast<size_t>(&layer - image.layers.data())];

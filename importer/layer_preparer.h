@@ -3,11 +3,12 @@
 // the stored bytes) once, on worker threads.
 //
 // Work starts as early as possible: while the Unpack stage is still writing
-// the archive, every image file it has finished (Speculate) is read and its
-// layers are queued, so the two cores inflate the archive and compress layers
-// at the same time. The Plan stage then reuses what was read in those image
-// files (ImageFile) and the Images stage picks up the prepared blobs (Pending).
-// A layer prepared ahead that failed is prepared again from the planned image
+// the archive, a tar layer going by is compressed from its bytes in memory
+// (TakeLayer) or queued once written (SpeculateLayer), and every image file
+// it has finished (Speculate) is read and its layers are queued, so the two
+// cores inflate the archive and compress layers at the same time. The Plan stage then reuses what
+// was read in those image files (ImageFile) and the Images stage picks up the prepared blobs
+// (Pending). A layer prepared ahead that failed is prepared again from the planned image
 // (Reprepare): speculation never decides the fate of an image.
 #pragma once
 
@@ -20,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "docker_io/blob_sink.h"
@@ -27,6 +29,7 @@
 #include "docker_io/layer_blob.h"
 #include "docker_io/range_digests.h"
 #include "importer/blob_cache.h"
+#include "importer/layer_stream.h"
 
 namespace ppa {
 
@@ -82,6 +85,22 @@ class LayerPreparer {
   // that diff_id (and digest) gets this blob. Thread-safe.
   void SpeculateLayer(const std::string& path, const std::string& rel, const HashedEntry& entry);
 
+  // A TarDigestTap's taker (the tar entry `name` of `size` bytes, a layer,
+  // in an image file being unpacked). Takes the layer out of the file when
+  // it can be done without it:
+  //  - the first sighting of a layer the blob cache does not know from an
+  //    earlier import (RecordEntry), to be compressed (not "none"): its blob
+  //    is made on the way (LayerStream) and filed under its diff_id once all
+  //    its bytes have passed, so the plan finds it ready, and the bytes never
+  //    go to disk nor are read back;
+  //  - a copy of a layer sighted before: its bytes are dropped (the plan asks
+  //    for each diff_id once).
+  // Only when the image file can be restored (restore_image_file): a layer
+  // left out that is needed after all is read from a restored copy. At most
+  // jobs + 1 layers are made on the way at once; null (the layer stays in
+  // the file) otherwise. Thread-safe.
+  std::unique_ptr<TakenLayer> TakeLayer(std::string_view name, uint64_t size, bool first_sighting);
+
   // The images of the image file `path` (archive-relative `rel`): those
   // Speculate read when it did, else read now (ReadImageFile).
   Result<std::vector<ImageSource>> ImageFile(const std::string& path, const std::string& rel);
@@ -115,7 +134,15 @@ class LayerPreparer {
     std::vector<Range> copies;  // where the layer's bytes are, until freed
   };
 
+  class StreamedLayer;  // the TakenLayer of a LayerStream
+
   static std::string KeyOf(const LayerSource& layer);
+  // Files the blob `stream` makes under `diff_id` (unless one is there
+  // already: then the stream is abandoned) and closes the stream.
+  void Streamed(LayerStream& stream, const std::string& diff_id);
+  // `image`, or when part of `layer` was left out of its tarball, a copy of
+  // it reading from a restored image file.
+  Result<ImageSource> Readable(const ImageSource& image, const LayerSource& layer);
   // Queues `layer` unless it is already; the caller holds mu_.
   Entry& QueueLocked(const ImageSource& image, const LayerSource& layer, const std::string& repo,
                      bool speculative);
@@ -156,6 +183,11 @@ class LayerPreparer {
   std::vector<std::unique_ptr<Result<LayerBlob>>> reprepared_;  // guarded by mu_
   // origin -> its restored image file (RestoredImageFile); guarded by mu_
   std::map<std::string, std::shared_future<Result<std::string>>> restored_;
+  // The bytes queued for all LayerStreams of the run, and the layers being
+  // made on the way (TakeLayer; finished ones are dropped at the next
+  // TakeLayer; guarded by mu_).
+  QueueBudget stream_budget_{64 << 20};
+  std::vector<std::unique_ptr<LayerStream>> streams_;
   std::atomic<bool> cancelled_{false};
   std::unique_ptr<WorkerPool> pool_;  // last: its tasks use the members above
 };

@@ -128,8 +128,9 @@ int RunStages(const std::string& archive, const Workspace* ws, const RegistryAdd
   unpack_options.inflate_index = CachedInflateIndex(options.no_blob_cache);
   unpack_options.on_file = [&](const std::string& rel) { ahead.OnFile(rel); };
   unpack_options.on_file_begin = [&](const std::string& rel) { ahead.OnFileBegin(rel); };
-  unpack_options.on_data = [&](const std::string& rel, uint64_t offset, std::string_view data) {
-    ahead.OnData(rel, offset, data);
+  unpack_options.on_data = [&](const std::string& rel, uint64_t offset, std::string_view data,
+                               const UnpackOptions::BlockWriter& write) {
+    return ahead.OnData(rel, offset, data, write);
   };
   auto unpacked = UnpackAndReadManifest(archive, *ws, unpack_options);
   ahead.Stop();

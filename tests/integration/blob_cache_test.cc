@@ -1,10 +1,11 @@
 // The local blob cache end to end: a warm re-import skips compression, and a
 // registry that lost a blob gets it again (a HEAD 404 wins over the cache).
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iterator>
-
 #include <nlohmann/json.hpp>
 
 #include "tests/support/load_fixture.h"
@@ -80,6 +81,46 @@ TEST_F(BlobCacheLoadTest, LoadAfterInspectInflatesFromTheIndexInspectLeft) {
   ASSERT_EQ(uncached.exit_code, 0) << Output(uncached);
   EXPECT_EQ(Output(uncached).find("inflate index"), std::string::npos) << Output(uncached);
   EXPECT_FALSE(fs::exists(index_dir));
+}
+
+// A large layer is compressed from its bytes as they are unpacked: they never
+// reach the work directory (kept here to look at it). A re-import, whose
+// cache knows the layer, leaves it in the file instead, only to check it.
+TEST_F(BlobCacheLoadTest, LargeLayersAreCompressedOnTheWayWithoutReachingTheDisk) {
+  // A 24 MiB uncompressed layer in portal-db's plain docker-save tarball.
+  auto spec = ::ppa::samples::DemoSampleSpec();
+  auto db = std::find_if(spec.images.begin(), spec.images.end(), [](const auto& image) {
+    return image.path.find("portal-db") != std::string::npos;
+  });
+  ASSERT_NE(db, spec.images.end());
+  ASSERT_FALSE(db->tarball.gzip);
+  ::ppa::samples::LayerSpec big{99, 3, 8u << 20, /*random_content=*/true, "opt/big"};
+  db->tarball.images[0].layers.push_back(big);
+  std::string archive = Archive(spec, "big.tgz");
+  std::string work = dir_.Join("work");
+  ProcessResult cold = Load(archive, {"-v", "--keep-workdir", "--workdir", work});
+  ASSERT_EQ(cold.exit_code, 0) << Output(cold);
+  EXPECT_NE(Output(cold).find("as it is unpacked"), std::string::npos) << Output(cold);
+  for (const char* ref : kSampleImageRefs) ExpectVerified(ref);
+  uint64_t apparent = 0, allocated = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(work)) {
+    struct stat st {};
+    if (entry.path().string().find("/images/") == std::string::npos ||
+        ::lstat(entry.path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+      continue;
+    }
+    apparent += static_cast<uint64_t>(st.st_size);
+    allocated += static_cast<uint64_t>(st.st_blocks) * 512;
+  }
+  EXPECT_GT(apparent, 24u << 20);
+  EXPECT_LT(allocated, 4u << 20) << "the 24 MiB layer is not on disk";
+
+  int uploads = registry_->CountBlobUploadRequests();
+  ProcessResult warm = Load(archive, {"-v"});
+  ASSERT_EQ(warm.exit_code, 0) << Output(warm);
+  EXPECT_EQ(Output(warm).find("as it is unpacked"), std::string::npos) << Output(warm);
+  EXPECT_EQ(registry_->CountBlobUploadRequests(), uploads);
+  ExpectVerified("ibmcom/portal-db:2.1.0-amd64");
 }
 
 // The cache remembers which repositories of a registry hold each blob: a

@@ -3,13 +3,16 @@
 // only in the final push (here into an OCI image layout).
 #include "importer/ahead_of_unpack.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <sstream>
 #include <thread>
 
+#include "archive/file_util.h"
 #include "docker_io/oci_layout_sink.h"
 #include "importer/report.h"
 #include "importer/workspace.h"
@@ -92,6 +95,10 @@ class AheadOfUnpackTest : public ::testing::Test {
     return options;
   }
 
+  // The files are written by the test before OnData passes their bytes.
+  const UnpackOptions::BlockWriter written_ = [](uint64_t, std::string_view) {
+    return Status::Ok();
+  };
   test::TempDir dir_{"ppa-ahead"};
   std::string root_, scratch_, layout_;
   samples::WrittenImage image_;
@@ -233,7 +240,10 @@ TEST_F(AheadOfUnpackTest, LayersHashedOnTheWayAreQueuedBeforeTheirTarballIsCompl
   // the second (20 KiB) is below the size worth hashing on the way.
   const LayerSource& first = source.layers[0];
   ahead.OnFileBegin("images/app.tar");
-  ahead.OnData("images/app.tar", 0, std::string_view(*bytes).substr(0, first.offset + first.size));
+  EXPECT_TRUE(ahead
+                  .OnData("images/app.tar", 0,
+                          std::string_view(*bytes).substr(0, first.offset + first.size), written_)
+                  .ok());
   EXPECT_TRUE(preparer.Speculative(first));
   EXPECT_FALSE(preparer.Speculative(source.layers[1]));
   auto known = digests.Find(tarball, first.offset, first.size);
@@ -283,7 +293,7 @@ TEST_F(AheadOfUnpackTest, GzipLayersFoundOnTheWayAreVerifiedAhead) {
     LayerPreparer preparer(*sink_, options);
     AheadOfUnpack ahead(Input(preparer), preparer, nullptr);
     ahead.OnFileBegin("images/oci.tar");
-    ahead.OnData("images/oci.tar", 0, *bytes);
+    EXPECT_TRUE(ahead.OnData("images/oci.tar", 0, *bytes, written_).ok());
     ASSERT_TRUE(Eventually([&] { return preparer.Speculative(layer); }));
     const Result<LayerBlob>& blob = preparer.Pending(sources->front(), layer, "").get();
     ASSERT_TRUE(blob.ok()) << blob.status().ToString();
@@ -303,7 +313,7 @@ TEST_F(AheadOfUnpackTest, GzipLayersFoundOnTheWayAreVerifiedAhead) {
   LayerPreparer preparer(*sink_, options);
   AheadOfUnpack ahead(Input(preparer), preparer, nullptr);
   ahead.OnFileBegin("images/oci.tar");
-  ahead.OnData("images/oci.tar", 0, *bytes);
+  EXPECT_TRUE(ahead.OnData("images/oci.tar", 0, *bytes, written_).ok());
   ASSERT_TRUE(second_run.Find(tarball, layer.offset, layer.size).has_value());  // tapped
   auto other = ReadImageTarball(root_ + "/images/app.tar", "images/app.tar");
   ASSERT_TRUE(other.ok());
@@ -313,6 +323,97 @@ TEST_F(AheadOfUnpackTest, GzipLayersFoundOnTheWayAreVerifiedAhead) {
   ASSERT_TRUE(blob.ok()) << blob.status().ToString();
   EXPECT_EQ(blob->digest, written->front().layer_digests[0]);
   ahead.Stop();
+}
+
+// Writes the image file `rel` of the fixture again through `ahead` as Unpack
+// would: OnData stores the bytes it keeps into the (new, empty) file.
+void Unpack(AheadOfUnpack& ahead, const std::string& root, const std::string& rel,
+            const std::string& bytes) {
+  const std::string path = root + "/" + rel;
+  fs::remove(path);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  UniqueFd file(fd);
+  const UnpackOptions::BlockWriter write = [&](uint64_t at, std::string_view data) {
+    return PwriteAll(file.get(), data.data(), data.size(), at, path);
+  };
+  ahead.OnFileBegin(rel);
+  for (size_t at = 0; at < bytes.size(); at += 10000) {
+    ASSERT_TRUE(ahead.OnData(rel, at, std::string_view(bytes).substr(at, 10000), write).ok());
+  }
+  ASSERT_EQ(::ftruncate(file.get(), static_cast<off_t>(bytes.size())), 0);
+  file.Reset();
+  ahead.OnFile(rel);
+}
+
+// A layer large enough to be hashed on the way is taken out of its image
+// file as it is unpacked: its blob is made from the bytes going by, and the
+// file keeps only the layer's first 512 bytes. The plan gets that blob
+// without the file being restored; a request that needs the bytes
+// themselves (Reprepare, or a preparer that did not make the blob) reads a
+// restored copy of the file.
+TEST_F(AheadOfUnpackTest, LayersTakenOnTheWayAreMadeWithoutTheFileAndRestoredWhenNeeded) {
+  const std::string rel = "images/app.tar";
+  const std::string tarball = root_ + "/" + rel;
+  auto bytes = test::ReadFileToString(tarball);
+  ASSERT_TRUE(bytes.ok());
+  const std::string pristine = scratch_ + "/pristine.tar";
+  test::WriteFileOrDie(pristine, *bytes);
+  RangeDigests digests;
+  PreparerOptions options = Tapped(digests);
+  int restored = 0;
+  options.restore_image_file = [&](const std::string& origin) -> Result<std::string> {
+    EXPECT_EQ(origin, rel);
+    ++restored;
+    return pristine;
+  };
+  LayerPreparer preparer(*sink_, options);
+  AheadOfUnpack ahead(Input(preparer), preparer, nullptr);
+  Unpack(ahead, root_, rel, *bytes);
+
+  auto sources = preparer.ImageFile(tarball, rel);
+  ASSERT_TRUE(sources.ok()) << sources.status().ToString();
+  const ImageSource& source = sources->front();
+  const LayerSource& first = source.layers[0];   // 80 KiB: taken
+  const LayerSource& second = source.layers[1];  // 20 KiB: below the size hashed on the way
+  EXPECT_EQ(first.compression, Compression::kNone);
+  auto on_disk = test::ReadFileToString(tarball);
+  ASSERT_TRUE(on_disk.ok());
+  ASSERT_EQ(on_disk->size(), bytes->size());
+  // (Compared as booleans: a failure would print megabytes of tar.) The
+  // other layer is freed once spooled (hole punching), so the comparison of
+  // the rest starts after it.
+  const uint64_t end = std::max(first.offset + first.size, second.offset + second.size);
+  EXPECT_TRUE(on_disk->substr(0, first.offset + 512) == bytes->substr(0, first.offset + 512));
+  EXPECT_TRUE(on_disk->substr(first.offset + 512, first.size - 512) ==
+              std::string(first.size - 512, '\0'));
+  EXPECT_TRUE(on_disk->substr(end) == bytes->substr(end));
+
+  EXPECT_TRUE(preparer.Speculative(first));
+  for (const auto& layer : source.layers) {
+    const Result<LayerBlob>& blob = preparer.Pending(source, layer, "").get();
+    ASSERT_TRUE(blob.ok()) << blob.status().ToString();
+    EXPECT_EQ(blob->diff_id, layer.diff_id);
+    EXPECT_TRUE(blob->spooled);
+  }
+  EXPECT_EQ(restored, 0);
+  // A config naming other content fails without anything being read.
+  ImageSource damaged = source;
+  damaged.layers[0].diff_id = "sha256:" + std::string(64, '0');
+  EXPECT_FALSE(preparer.Pending(damaged, damaged.layers[0], "").get().ok());
+  EXPECT_EQ(restored, 0);
+
+  auto again = preparer.Reprepare(source, first);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ((*again)->diff_id, first.diff_id);
+  EXPECT_EQ(restored, 1);
+  ahead.Stop();
+
+  LayerPreparer other(*sink_, options);
+  const Result<LayerBlob>& blob = other.Pending(source, first, "").get();
+  ASSERT_TRUE(blob.ok()) << blob.status().ToString();
+  EXPECT_EQ(blob->diff_id, first.diff_id);
+  EXPECT_EQ(restored, 2);
 }
 
 // With --architectures, the image files the PPA manifest (unpacked first)
@@ -340,7 +441,7 @@ TEST_F(AheadOfUnpackTest, ImageFilesOfOtherArchitecturesAreNotPreparedAhead) {
     auto bytes = test::ReadFileToString(root_ + "/" + rel);
     ASSERT_TRUE(bytes.ok());
     ahead.OnFileBegin(rel);
-    ahead.OnData(rel, 0, *bytes);
+    EXPECT_TRUE(ahead.OnData(rel, 0, *bytes, written_).ok());
     ahead.OnFile(rel);
   }
   auto wanted = ReadImageTarball(root_ + "/images/app.tar", "images/app.tar");
@@ -381,7 +482,7 @@ TEST_F(AheadOfUnpackTest, PlainTarNamedTarGzIsHashedOnTheWay) {
   auto bytes = test::ReadFileToString(tarball);
   ASSERT_TRUE(bytes.ok());
   ahead.OnFileBegin("images/app.tar.gz");
-  ahead.OnData("images/app.tar.gz", 0, *bytes);
+  EXPECT_TRUE(ahead.OnData("images/app.tar.gz", 0, *bytes, written_).ok());
   auto sources = ReadImageTarball(tarball, "images/app.tar.gz");
   ASSERT_TRUE(sources.ok());
   const LayerSource& first = sources->front().layers[0];
@@ -413,8 +514,8 @@ TEST_F(AheadOfUnpackTest, GzipImageFileIsInflatedOnTheWay) {
   AheadOfUnpack ahead(Input(preparer), preparer, nullptr);
   const size_t half = bytes->size() / 2;
   ahead.OnFileBegin(rel);
-  ahead.OnData(rel, 0, std::string_view(*bytes).substr(0, half));
-  ahead.OnData(rel, half, std::string_view(*bytes).substr(half));
+  EXPECT_TRUE(ahead.OnData(rel, 0, std::string_view(*bytes).substr(0, half), written_).ok());
+  EXPECT_TRUE(ahead.OnData(rel, half, std::string_view(*bytes).substr(half), written_).ok());
   ahead.OnFile(rel);
 
   auto sources = preparer.ImageFile(file, rel);
@@ -435,7 +536,7 @@ TEST_F(AheadOfUnpackTest, GzipImageFileIsInflatedOnTheWay) {
   const std::string cut = bytes->substr(0, bytes->size() - 100);
   test::WriteFileOrDie(root_ + "/" + cut_rel, cut);
   ahead.OnFileBegin(cut_rel);
-  ahead.OnData(cut_rel, 0, cut);
+  EXPECT_TRUE(ahead.OnData(cut_rel, 0, cut, written_).ok());
   ahead.OnFile(cut_rel);
   auto read = preparer.ImageFile(root_ + "/" + cut_rel, cut_rel);
   ASSERT_FALSE(read.ok());

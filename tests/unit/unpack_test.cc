@@ -292,9 +292,11 @@ TEST(UnpackArchive, DataHooksSeeEachFileAsItIsWritten) {
     begun.push_back(rel);
     seen[rel].clear();
   };
-  options.on_data = [&](const std::string& rel, uint64_t offset, std::string_view data) {
-    ASSERT_EQ(offset, seen[rel].size()) << rel;
+  options.on_data = [&](const std::string& rel, uint64_t offset, std::string_view data,
+                        const UnpackOptions::BlockWriter& write) {
+    EXPECT_EQ(offset, seen[rel].size()) << rel;
     seen[rel].append(data);
+    return write(offset, data);
   };
   auto result = UnpackArchive(path, box.work, options);
   ASSERT_TRUE(result.ok()) << result.status().ToString();
@@ -303,12 +305,45 @@ TEST(UnpackArchive, DataHooksSeeEachFileAsItIsWritten) {
   EXPECT_EQ(seen["images/link"], "");
   std::string first;
   options.on_file_begin = [&](const std::string&) {};
-  options.on_data = [&](const std::string& rel, uint64_t, std::string_view data) {
+  options.on_data = [&](const std::string& rel, uint64_t offset, std::string_view data,
+                        const UnpackOptions::BlockWriter& write) {
     if (rel == "images/a.tar" && first.size() < big.size()) first.append(data);
+    return write(offset, data);
   };
   Sandbox again;
   ASSERT_TRUE(UnpackArchive(path, again.work, options).ok());
   EXPECT_EQ(first, big);
+}
+
+// The data hook decides what lands in the file: what it leaves out reads as
+// zeros, and the file still gets its full size. An error from it stops
+// Unpack.
+TEST(UnpackArchive, TheDataHookWritesWhatItKeeps) {
+  Sandbox box;
+  const std::string big(3 << 20, 'q');
+  std::string path = box.dir.path() + "/archive.tar.gz";
+  test::WriteFileOrDie(path, test::Gzip(BuildRawTar({{"a.bin", '0', big}})));
+  constexpr uint64_t kKept = 5000;
+  UnpackOptions options;
+  options.on_data = [&](const std::string&, uint64_t offset, std::string_view data,
+                        const UnpackOptions::BlockWriter& write) {
+    if (offset >= kKept) return Status::Ok();
+    return write(offset, data.substr(0, std::min<uint64_t>(data.size(), kKept - offset)));
+  };
+  auto result = UnpackArchive(path, box.work, options);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  auto bytes = test::ReadFileToString(box.work + "/a.bin");
+  ASSERT_TRUE(bytes.ok());
+  ASSERT_EQ(bytes->size(), big.size());
+  EXPECT_EQ(bytes->substr(0, kKept), big.substr(0, kKept));
+  EXPECT_EQ(bytes->find_first_not_of('\0', kKept), std::string::npos);
+
+  options.on_data = [](const std::string&, uint64_t, std::string_view,
+                       const UnpackOptions::BlockWriter&) { return IoError("hook refused"); };
+  Sandbox again;
+  auto refused = UnpackArchive(path, again.work, options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("hook refused"), std::string::npos);
 }
 
 }  // namespace
