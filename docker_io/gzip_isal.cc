@@ -1,9 +1,12 @@
 #include "docker_io/gzip_isal.h"
 
+#include <isa-l/crc.h>
 #include <isa-l/igzip_lib.h>
 #include <zstd.h>
 
 #include <algorithm>
+#include <deque>
+#include <future>
 #include <string>
 #include <vector>
 
@@ -31,84 +34,120 @@ size_t LevelBufSize(int level) {
   }
 }
 
+// The gzip stream is deflated in fixed kInBlock blocks of input, each on its
+// own (a fresh ISA-L stream primed with the kDictSize bytes before it, ending
+// byte-aligned with a sync flush, the last one with the final block), so the
+// blocks can be deflated on several threads at once and still concatenate to
+// the same bytes. The CRC and size of the trailer are taken as the input
+// comes, in order.
 class IsalGzipCompressor : public StreamCompressor {
  public:
-  IsalGzipCompressor(int level, ByteConsumer out)
-      : out_(std::move(out)), level_buf_(LevelBufSize(level)), buf_(kOutChunk) {
+  IsalGzipCompressor(int level, ByteConsumer out, TaskRunner runner)
+      : level_(level), out_(std::move(out)), runner_(std::move(runner)) {
     pending_.reserve(kInBlock);
-    isal_deflate_init(&z_);
-    z_.level = static_cast<uint32_t>(level);
-    z_.level_buf = level_buf_.empty() ? nullptr : level_buf_.data();
-    z_.level_buf_size = static_cast<uint32_t>(level_buf_.size());
-    z_.gzip_flag = IGZIP_GZIP_NO_HDR;  // our fixed header, ISA-L's trailer
   }
 
-  // ISA-L's output depends on how the input is split into calls, so input
-  // is re-blocked into fixed kInBlock pieces: the same bytes always give the
-  // same stream, whatever sizes the caller writes.
+  ~IsalGzipCompressor() override {
+    for (auto& job : in_flight_) job->done.get_future().wait();  // they only hold their Job
+  }
+
   Status Write(const char* data, size_t size) override {
     if (!header_written_) {
       PPA_RETURN_IF_ERROR(out_(reinterpret_cast<const char*>(kGzipHeader), sizeof kGzipHeader));
       header_written_ = true;
     }
+    crc_ = crc32_gzip_refl(crc_, reinterpret_cast<const unsigned char*>(data), size);
+    total_ += size;
     while (size > 0) {
-      if (pending_.empty() && size >= kInBlock) {  // a whole block: no copy
-        PPA_RETURN_IF_ERROR(Deflate(reinterpret_cast<const uint8_t*>(data), kInBlock, false));
-        data += kInBlock;
-        size -= kInBlock;
-        continue;
-      }
       size_t take = std::min(size, kInBlock - pending_.size());
-      pending_.insert(pending_.end(), data, data + take);
+      pending_.append(data, take);
       data += take;
       size -= take;
-      if (pending_.size() == kInBlock) PPA_RETURN_IF_ERROR(DeflatePending(false));
+      if (pending_.size() == kInBlock) PPA_RETURN_IF_ERROR(Submit(false));
     }
     return Status::Ok();
   }
 
   Status Finish() override {
     if (!header_written_) PPA_RETURN_IF_ERROR(Write(nullptr, 0));
-    return DeflatePending(true);
+    PPA_RETURN_IF_ERROR(Submit(true));
+    while (!in_flight_.empty()) PPA_RETURN_IF_ERROR(EmitOldest());
+    unsigned char trailer[8];
+    for (int i = 0; i < 4; ++i) {
+      trailer[i] = static_cast<unsigned char>(crc_ >> (8 * i));
+      trailer[4 + i] = static_cast<unsigned char>(total_ >> (8 * i));
+    }
+    return out_(reinterpret_cast<const char*>(trailer), sizeof trailer);
   }
 
  private:
-  // Compresses the pending block (the last one when `finish`).
-  Status DeflatePending(bool finish) {
-    Status s = Deflate(pending_.data(), pending_.size(), finish);
+  // Deflates the pending block (on the runner when there is one), primed
+  // with the end of the block before it.
+  // One block on its way: its input (and the dictionary before it) and
+  // where its output goes. The buffers are reused for later blocks.
+  struct Job {
+    std::string dict, input, output;
+    Status status;
+    std::promise<void> done;
+  };
+
+  Status Submit(bool last) {
+    std::shared_ptr<Job> job = NewJob();
+    job->input.swap(pending_);  // pending_ gets the job's old, empty buffer
     pending_.clear();
+    pending_.reserve(kInBlock);
+    job->dict.swap(dict_);
+    dict_.assign(job->input, job->input.size() - std::min(job->input.size(), kDictSize));
+    auto run = [level = level_, job, last] {
+      job->status = DeflateBlock(level, job->dict, job->input, last, job->output);
+      job->done.set_value();
+    };
+    if (!runner_) {
+      run();
+      Status emitted = Emit(*job);
+      spare_.push_back(std::move(job));
+      return emitted;
+    }
+    in_flight_.push_back(job);
+    runner_(std::move(run));
+    while (in_flight_.size() > kMaxInFlight) PPA_RETURN_IF_ERROR(EmitOldest());
+    return Status::Ok();
+  }
+
+  std::shared_ptr<Job> NewJob() {
+    if (spare_.empty()) return std::make_shared<Job>();
+    std::shared_ptr<Job> job = std::move(spare_.back());
+    spare_.pop_back();
+    job->done = std::promise<void>();
+    return job;
+  }
+
+  Status EmitOldest() {
+    std::shared_ptr<Job> job = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    job->done.get_future().wait();
+    Status s = Emit(*job);
+    spare_.push_back(std::move(job));
     return s;
   }
 
-  // Compresses one block of input (the last one when `finish`).
-  Status Deflate(const uint8_t* block, size_t size, bool finish) {
-    z_.next_in = const_cast<uint8_t*>(block);  // ISA-L does not write through it
-    z_.avail_in = static_cast<uint32_t>(size);
-    z_.end_of_stream = finish ? 1 : 0;
-    return Pump(finish);
+  Status Emit(const Job& job) {
+    PPA_RETURN_IF_ERROR(job.status);
+    return out_(job.output.data(), job.output.size());
   }
 
-  Status Pump(bool finish) {
-    while (true) {
-      z_.next_out = buf_.data();
-      z_.avail_out = static_cast<uint32_t>(buf_.size());
-      const int rc = isal_deflate(&z_);
-      ClearUpperVectorState();
-      if (rc != COMP_OK) return IoError("ISA-L deflate failed");
-      size_t have = buf_.size() - z_.avail_out;
-      if (have > 0) PPA_RETURN_IF_ERROR(out_(reinterpret_cast<const char*>(buf_.data()), have));
-      if (finish ? z_.internal_state.state == ZSTATE_END
-                 : (z_.avail_in == 0 && z_.avail_out != 0)) {
-        return Status::Ok();
-      }
-    }
-  }
+  static constexpr size_t kDictSize = 32 << 10;  // deflate's window
+  static constexpr size_t kMaxInFlight = 4;      // blocks deflating at once, per stream
 
+  const int level_;
   ByteConsumer out_;
-  isal_zstream z_{};
-  std::vector<uint8_t> level_buf_;
-  std::vector<uint8_t> buf_;
-  std::vector<uint8_t> pending_;  // input not yet given to ISA-L (< kInBlock)
+  TaskRunner runner_;
+  std::string pending_;  // input not yet submitted (< kInBlock)
+  std::string dict_;     // the last kDictSize bytes submitted
+  std::deque<std::shared_ptr<Job>> in_flight_;
+  std::vector<std::shared_ptr<Job>> spare_;
+  uint32_t crc_ = 0;
+  uint64_t total_ = 0;
   bool header_written_ = false;
 };
 
@@ -162,8 +201,49 @@ int IsalLevelFor(int gzip_level) {
   return 3;
 }
 
-std::unique_ptr<StreamCompressor> NewIsalGzipCompressor(int isal_level, ByteConsumer out) {
-  return std::make_unique<IsalGzipCompressor>(std::clamp(isal_level, 0, 3), std::move(out));
+Status DeflateBlock(int isal_level, std::string_view dict, std::string_view block, bool last,
+                    std::string& out) {
+  const int level = std::clamp(isal_level, 0, 3);
+  thread_local std::vector<uint8_t> level_buf;
+  level_buf.resize(LevelBufSize(level));
+  auto z = std::make_unique<isal_zstream>();
+  isal_deflate_init(z.get());
+  z->level = static_cast<uint32_t>(level);
+  z->level_buf = level_buf.empty() ? nullptr : level_buf.data();
+  z->level_buf_size = static_cast<uint32_t>(level_buf.size());
+  z->gzip_flag = IGZIP_DEFLATE;
+  if (!dict.empty() &&
+      isal_deflate_set_dict(z.get(), reinterpret_cast<uint8_t*>(const_cast<char*>(dict.data())),
+                            static_cast<uint32_t>(dict.size())) != COMP_OK) {
+    return IoError("ISA-L refused a deflate dictionary");
+  }
+  z->next_in = reinterpret_cast<uint8_t*>(const_cast<char*>(block.data()));  // only read
+  z->avail_in = static_cast<uint32_t>(block.size());
+  z->end_of_stream = last ? 1 : 0;
+  z->flush = last ? NO_FLUSH : SYNC_FLUSH;
+  // More than deflate ever needs; a reused buffer is not cleared.
+  out.resize(std::max(out.size(), block.size() + block.size() / 16 + 1024));
+  size_t used = 0;
+  while (true) {
+    if (used == out.size()) out.resize(out.size() * 2);
+    z->next_out = reinterpret_cast<uint8_t*>(out.data() + used);
+    z->avail_out = static_cast<uint32_t>(out.size() - used);
+    const int rc = isal_deflate(z.get());
+    ClearUpperVectorState();
+    if (rc != COMP_OK) return IoError("ISA-L deflate failed");
+    used = out.size() - z->avail_out;
+    const bool done =
+        last ? z->internal_state.state == ZSTATE_END : z->avail_in == 0 && z->avail_out != 0;
+    if (done) break;
+  }
+  out.resize(used);
+  return Status::Ok();
+}
+
+std::unique_ptr<StreamCompressor> NewIsalGzipCompressor(int isal_level, ByteConsumer out,
+                                                        TaskRunner runner) {
+  return std::make_unique<IsalGzipCompressor>(std::clamp(isal_level, 0, 3), std::move(out),
+                                              std::move(runner));
 }
 
 std::unique_ptr<StreamCompressor> NewZstdCompressor(int level, ByteConsumer out) {

@@ -2,9 +2,10 @@
 // inflate, zstd compression. zlib stays off the hot path.
 //
 // Output is deterministic: a gzip stream written here is a fixed 10-byte
-// header (no name, mtime 0, OS 3), ISA-L deflate at a fixed level, and the
-// standard trailer; the same input and level always give the same bytes, on
-// any machine with the same ISA-L version. zstd uses a fixed level with no
+// header (no name, mtime 0, OS 3), ISA-L deflate at a fixed level in fixed
+// blocks, and the standard trailer; the same input and level always give the
+// same bytes, on any machine with the same ISA-L version, however many
+// threads deflate it. zstd uses a fixed level with no
 // checksum and no dictionary, single-threaded.
 //
 // Thread-safety: each object is one stream and is not thread-safe; distinct
@@ -15,6 +16,8 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
+#include <string_view>
 
 #include "archive/status.h"
 
@@ -35,8 +38,23 @@ class StreamCompressor {
   virtual Status Finish() = 0;
 };
 
-// gzip via ISA-L at ISA-L level `isal_level` (0..3), output to `out`.
-std::unique_ptr<StreamCompressor> NewIsalGzipCompressor(int isal_level, ByteConsumer out);
+// Runs a task (on some thread) that must not wait for anything.
+using TaskRunner = std::function<void(std::function<void()> task)>;
+
+// gzip via ISA-L at ISA-L level `isal_level` (0..3), output to `out`. The
+// input is deflated in fixed 1 MiB blocks, each on its own (primed with the
+// 32 KiB before it), so with a `runner` up to four blocks of the stream are
+// deflated at once on its threads; the bytes are the same either way.
+std::unique_ptr<StreamCompressor> NewIsalGzipCompressor(int isal_level, ByteConsumer out,
+                                                        TaskRunner runner = nullptr);
+
+// One block of such a stream into `out` (its old content is dropped, its
+// memory reused): `block` deflated (raw, no header) at ISA-L level
+// `isal_level`, primed with `dict` (the bytes before it; the last 32 KiB
+// count), ending byte-aligned with a sync flush so the next block's output
+// follows it, or with the final deflate block when `last`.
+Status DeflateBlock(int isal_level, std::string_view dict, std::string_view block, bool last,
+                    std::string& out);
 // zstd at `level` (1..19), no checksum, output to `out`.
 std::unique_ptr<StreamCompressor> NewZstdCompressor(int level, ByteConsumer out);
 

@@ -271,9 +271,10 @@ Result<std::unique_ptr<SpoolCompressor>> SpoolCompressor::Create(
     s->size_ += size;
     return WriteAll(s->out_.get(), data, size, s->path_);
   };
-  spool->compressor_ = algorithm == Compression::kZstd
-                           ? NewZstdCompressor(options.zstd_level, sink)
-                           : NewIsalGzipCompressor(IsalLevelFor(options.gzip_level), sink);
+  spool->compressor_ =
+      algorithm == Compression::kZstd
+          ? NewZstdCompressor(options.zstd_level, sink)
+          : NewIsalGzipCompressor(IsalLevelFor(options.gzip_level), sink, options.runner);
   return spool;
 }
 
@@ -317,7 +318,9 @@ std::string CompressionOptions::Key() const {
   switch (OutputCompression(*this)) {
     case Compression::kNone: return "none";
     case Compression::kZstd: return "zstd-" + std::to_string(zstd_level);
-    default: return "gzip-isal-" + std::to_string(IsalLevelFor(gzip_level));
+    // ISA-L level, deflated in 1 MiB blocks (NewIsalGzipCompressor)
+    default:
+      return "gzip-isal-" + std::to_string(IsalLevelFor(gzip_level)) + "-b1m";
   }
 }
 

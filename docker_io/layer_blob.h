@@ -34,7 +34,11 @@ struct CompressionOptions {
   Compression algorithm = Compression::kGzip;
   int gzip_level = 6;  // 1..9, mapped onto ISA-L levels 0..3 (IsalLevelFor)
   int zstd_level = 3;  // fixed, so the same layer always gives the same blob
-  // "gzip-isal-2", "zstd-3", "none": names the output bytes (blob cache key).
+  // Where the blocks of a gzip layer are deflated (null: on the calling
+  // thread). Changes the speed, never the bytes (not part of Key()).
+  TaskRunner runner;
+  // "gzip-isal-2-b1m", "zstd-3", "none": names the output bytes (blob cache
+  // key).
   std::string Key() const;
 };
 

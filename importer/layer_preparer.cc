@@ -84,7 +84,12 @@ Status Cancelled() { return IoError("layer preparation cancelled"); }
 LayerPreparer::LayerPreparer(BlobSink& sink, PreparerOptions options)
     : sink_(sink),
       options_(std::move(options)),
-      pool_(std::make_unique<WorkerPool>(JobsFor(options_.jobs))) {}
+      blocks_(std::make_unique<WorkerPool>(JobsFor(options_.jobs))),
+      pool_(std::make_unique<WorkerPool>(JobsFor(options_.jobs))) {
+  options_.compression.runner = [pool = blocks_.get()](std::function<void()> task) {
+    pool->Submit(std::move(task));
+  };
+}
 
 LayerPreparer::~LayerPreparer() {
   cancelled_ = true;  // what is still queued is not needed any more

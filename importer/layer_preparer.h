@@ -183,6 +183,10 @@ class LayerPreparer {
   std::vector<std::unique_ptr<Result<LayerBlob>>> reprepared_;  // guarded by mu_
   // origin -> its restored image file (RestoredImageFile); guarded by mu_
   std::map<std::string, std::shared_future<Result<std::string>>> restored_;
+  // Deflates the blocks of gzip layers (options_.compression.runner): its
+  // tasks never wait, so the tasks of pool_ and the LayerStreams can wait
+  // for them. Destroyed last.
+  std::unique_ptr<WorkerPool> blocks_;
   // The bytes queued for all LayerStreams of the run, and the layers being
   // made on the way (TakeLayer; finished ones are dropped at the next
   // TakeLayer; guarded by mu_).

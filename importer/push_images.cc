@@ -66,6 +66,10 @@ class ImagePusher {
   // to mount it from there instead of uploading it again.
   void Queue(LayerUploads& uploads, const ImageSource& image, const std::string& repo,
              bool eager_stored);
+  // Adds to `uploads` a task that sends the config of `image` to `repo` (a
+  // small blob, ready at once), so that the manifest later only needs it
+  // confirmed.
+  void QueueConfig(LayerUploads& uploads, const ImageSource& image, const std::string& repo);
 
   // Blobs, config, then the manifest under `tag` (by digest when empty).
   // What happened to each blob is appended to `log`.
@@ -357,6 +361,21 @@ void ImagePusher::Queue(LayerUploads& uploads, const ImageSource& image, const s
   }
 }
 
+void ImagePusher::QueueConfig(LayerUploads& uploads, const ImageSource& image,
+                              const std::string& repo) {
+  if (!uploads.queued.insert(repo + "@" + image.config_digest).second) return;
+  auto shared = std::make_shared<const ImageSource>(image);
+  auto ready = [](std::chrono::milliseconds) { return true; };
+  auto run = [this, shared, repo]() -> Status {
+    PPA_ASSIGN_OR_RETURN(
+        BlobResult done,
+        EnsureBlob(repo, shared->config_digest, shared->config.size(), nullptr, &shared->config));
+    Decide(repo, done);
+    return Status::Ok();
+  };
+  uploads.runner.Add({std::move(ready), std::move(run)});
+}
+
 namespace {
 
 void Fail(Reporter& reporter, ItemResult item, const Status& status) {
@@ -458,6 +477,7 @@ void ImagesStage::Push(const ImportPlan& plan, Reporter& reporter) {
       if (!image.problem.ok() || !image.source) continue;
       pusher.Prefetch(*image.source, image.target.repository);
       pusher.Queue(uploads, *image.source, image.target.repository, /*eager_stored=*/true);
+      pusher.QueueConfig(uploads, *image.source, image.target.repository);
     }
   }
   if (!uploads.runner.empty()) reporter.Progress("Uploading the layers of the images...");

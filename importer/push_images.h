@@ -50,9 +50,10 @@ class ImagesStage {
   bool AheadQueued() const;
 
   // Pushes every planned image (blobs, config, then its manifest), then the
-  // manifest lists of multi-arch entries. The layers of all images go first,
-  // each as soon as its blob is ready (options.upload_jobs at once); the
-  // configs and manifests follow in plan order.
+  // manifest lists of multi-arch entries. The configs and layers of all
+  // images go first, each as soon as it is ready (a config at once, a layer
+  // once its blob is; options.upload_jobs at once); the manifests follow in
+  // plan order.
   void Push(const ImportPlan& plan, Reporter& reporter);
 
  private:
