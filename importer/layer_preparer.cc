@@ -81,6 +81,20 @@ Status Cancelled() { return IoError("layer preparation cancelled"); }
 
 }  // namespace
 
+struct LayerPreparer::OnceBlob {
+  explicit OnceBlob(std::function<std::optional<LayerBlob>()> make)
+      : task(std::move(make)), result(task.get_future().share()) {}
+  // Runs the task unless another thread has started it; then waits for it
+  // (it is running: no thread waits for a queued task).
+  const std::optional<LayerBlob>& Get() {
+    if (!started.exchange(true)) task();
+    return result.get();
+  }
+  std::atomic<bool> started{false};
+  std::packaged_task<std::optional<LayerBlob>()> task;
+  std::shared_future<std::optional<LayerBlob>> result;
+};
+
 LayerPreparer::LayerPreparer(BlobSink& sink, PreparerOptions options)
     : sink_(sink),
       options_(std::move(options)),
@@ -146,7 +160,30 @@ void LayerPreparer::SpeculateLayer(const std::string& path, const std::string& r
     return;
   }
   layer.digest = entry.digest;
-  pool_->Submit([this, image, layer] { SpeculateStored(image, layer); });
+  auto once =
+      std::make_shared<OnceBlob>([this, image, layer] { return SpeculateStored(image, layer); });
+  {
+    std::lock_guard lock(mu_);
+    stored_ahead_[{path, entry.offset}] = once;
+  }
+  pool_->Submit([once] { once->Get(); });
+}
+
+std::optional<LayerBlob> LayerPreparer::StoredAhead(const ImageSource& image,
+                                                    const LayerSource& layer) {
+  std::shared_ptr<OnceBlob> once;
+  {
+    std::lock_guard lock(mu_);
+    auto it = stored_ahead_.find({image.tarball, layer.offset});
+    if (it == stored_ahead_.end()) return std::nullopt;
+    once = it->second;
+  }
+  const std::optional<LayerBlob>& blob = once->Get();
+  if (!blob || blob->digest != layer.digest || blob->diff_id != layer.diff_id ||
+      blob->size != layer.size) {
+    return std::nullopt;
+  }
+  return blob;
 }
 
 namespace {
@@ -237,31 +274,33 @@ Result<ImageSource> LayerPreparer::Readable(const ImageSource& image, const Laye
   return source;
 }
 
-void LayerPreparer::SpeculateStored(const ImageSource& image, const LayerSource& layer) {
-  if (cancelled_) return;
+std::optional<LayerBlob> LayerPreparer::SpeculateStored(const ImageSource& image,
+                                                        const LayerSource& layer) {
+  if (cancelled_) return std::nullopt;
   BlobCache* cache = options_.cache;
   const std::string settings = std::string("stored-") + CompressionName(layer.compression);
   // Known: the plan's pass will only hash it, which costs less than this.
-  if (cache && cache->KnowsDigest(layer.digest, settings)) return;
+  if (cache && cache->KnowsDigest(layer.digest, settings)) return std::nullopt;
   // The stored bytes were hashed on the way: only the stream is hashed here.
   auto known = options_.digests ? options_.digests->Find(image.tarball, layer.offset, layer.size)
                                 : std::nullopt;
   LayerSource hashed = layer;
   if (known) hashed.content_digest = known->digest;
   Result<LayerBlob> blob = ReadStoredLayerBlob(image, hashed, options_.format);
-  if (!blob.ok() || blob->digest != layer.digest) return;  // the plan's pass will say why
-  if (known && !StillHashed(image, known->generation)) return;  // written again meanwhile
+  if (!blob.ok() || blob->digest != layer.digest) return std::nullopt;  // the plan will say why
+  if (known && !StillHashed(image, known->generation)) return std::nullopt;  // written again
   if (cache) cache->Store(blob->diff_id, settings, {blob->digest, blob->size});
   LayerSource found = layer;
   found.diff_id = blob->diff_id;
   std::lock_guard lock(mu_);
-  if (blobs_.count(KeyOf(found))) return;  // the plan asked first
+  if (blobs_.count(KeyOf(found))) return *blob;  // the plan asked first: StoredAhead answers it
   std::promise<Result<LayerBlob>> ready;
   Entry entry;
   entry.blob = ready.get_future().share();
   entry.speculative = true;
-  ready.set_value(std::move(blob));
+  ready.set_value(*blob);
   blobs_.emplace(KeyOf(found), std::move(entry));
+  return *blob;
 }
 
 Result<std::vector<ImageSource>> LayerPreparer::ReadAhead(const std::string& path,
@@ -417,6 +456,10 @@ Result<LayerBlob> LayerPreparer::Prepare(const ImageSource& image, const LayerSo
                                          const std::string& repo, uint64_t generation) {
   if (cancelled_) return Cancelled();
   BlobCache* cache = options_.cache;
+  if (layer.compression != Compression::kNone && !layer.digest.empty()) {
+    // Being read ahead already (the plan came before its worker got to it).
+    if (auto ahead = StoredAhead(image, layer)) return *ahead;
+  }
   if (cache && layer.compression != Compression::kNone && !layer.digest.empty()) {
     return PrepareStored(image, layer, generation);
   }

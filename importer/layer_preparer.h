@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -156,9 +157,13 @@ class LayerPreparer {
                                   const std::string& repo);
   Result<LayerBlob> PrepareStored(const ImageSource& image, const LayerSource& layer,
                                   uint64_t generation);
-  // Runs on a worker: reads the compressed `layer` (diff_id unknown) and
-  // files its blob under the key its content gives.
-  void SpeculateStored(const ImageSource& image, const LayerSource& layer);
+  // Reads the compressed `layer` (diff_id unknown) and files its blob under
+  // the key its content gives; returns it (nullopt when it could not).
+  std::optional<LayerBlob> SpeculateStored(const ImageSource& image, const LayerSource& layer);
+  // The blob SpeculateStored made (or is making) of the compressed layer at
+  // `layer`'s range of image.tarball, when it is `layer`'s: computed at most
+  // once, on whichever thread asks first.
+  std::optional<LayerBlob> StoredAhead(const ImageSource& image, const LayerSource& layer);
   // False when layer.content_digest came from options_.digests at
   // `generation` and the image file has been written again since.
   bool StillHashed(const ImageSource& image, uint64_t generation) const;
@@ -181,6 +186,11 @@ class LayerPreparer {
   // image file path -> what Speculate read in it; guarded by mu_
   std::map<std::string, std::shared_future<Result<std::vector<ImageSource>>>> image_files_;
   std::vector<std::unique_ptr<Result<LayerBlob>>> reprepared_;  // guarded by mu_
+  // (tarball, offset) -> SpeculateStored of the compressed layer there, run
+  // by the first thread to get to it (its worker task, or a planned request
+  // for the same layer, which then need not decompress it again).
+  struct OnceBlob;
+  std::map<std::pair<std::string, uint64_t>, std::shared_ptr<OnceBlob>> stored_ahead_;  // mu_
   // origin -> its restored image file (RestoredImageFile); guarded by mu_
   std::map<std::string, std::shared_future<Result<std::string>>> restored_;
   // Deflates the blocks of gzip layers (options_.compression.runner): its
