@@ -6,6 +6,7 @@ namespace ppa {
 namespace {
 
 constexpr size_t kChunk = 1 << 20;  // bytes handed to the thread at a time
+constexpr size_t kSpareChunks = 4;
 
 }  // namespace
 
@@ -101,7 +102,9 @@ void LayerStream::Run() {
     budget_.Give(chunk.size());
     lock.lock();
     chunk.clear();
-    spare_.push_back(std::move(chunk));
+    // A few emptied buffers are kept for the writer; the rest go back to
+    // the allocator, so memory stays what the budget lets wait.
+    if (spare_.size() < kSpareChunks) spare_.push_back(std::move(chunk));
     cv_.notify_all();
   }
   const bool closed = end_ == End::kClosed;
