@@ -78,6 +78,10 @@ timed() {
   local name="$1" phase="$2" host="$3" work="$runs/work-$name"
   rm -rf "$work"
   sync
+  # This machine's page cache drops parts of the corpus between runs (even
+  # with most memory free): read it again, untimed, so that no run of either
+  # tool pays for the disk alone.
+  cat "$corpus" >/dev/null
   /usr/bin/time -v -o "$runs/time.txt" bash -c "$(declare -f tool_$name); extra=(\$extra_flags); tool_$name $host $work" \
     >"$runs/$name-$phase.out" 2>&1 || { echo "$name $phase failed:" >&2; tail -20 "$runs/$name-$phase.out" >&2; exit 1; }
   local wall rss
@@ -86,10 +90,6 @@ timed() {
   rm -rf "$work"
   echo "$name $phase $wall $rss" | tee -a "$results"
 }
-
-# Read the corpus once first, so that the first tool timed does not pay for
-# bringing the archive from disk into the page cache alone.
-cat "$corpus" >/dev/null
 
 for round in $(seq 1 "$rounds"); do
   for name in ppa skopeo; do
