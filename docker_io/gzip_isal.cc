@@ -68,6 +68,21 @@ class IsalGzipCompressor : public StreamCompressor {
     return Status::Ok();
   }
 
+  // A whole block, at a block boundary, is taken without a copy: `block`
+  // gets an emptied buffer of an earlier block in exchange.
+  Status WriteBlock(std::string& block) override {
+    if (!pending_.empty() || block.size() != kInBlock || !header_written_) {
+      PPA_RETURN_IF_ERROR(Write(block.data(), block.size()));
+      block.clear();
+      return Status::Ok();
+    }
+    crc_ =
+        crc32_gzip_refl(crc_, reinterpret_cast<const unsigned char*>(block.data()), block.size());
+    total_ += block.size();
+    pending_.swap(block);  // block gets pending_'s empty buffer
+    return Submit(false);
+  }
+
   Status Finish() override {
     if (!header_written_) PPA_RETURN_IF_ERROR(Write(nullptr, 0));
     PPA_RETURN_IF_ERROR(Submit(true));
@@ -86,7 +101,9 @@ class IsalGzipCompressor : public StreamCompressor {
   // One block on its way: its input (and the dictionary before it) and
   // where its output goes. The buffers are reused for later blocks.
   struct Job {
-    std::string dict, input, output;
+    std::string dict, input;
+    std::vector<char> output;  // grows, never shrinks: no zeroing once big enough
+    size_t output_size = 0;
     Status status;
     std::promise<void> done;
   };
@@ -99,7 +116,9 @@ class IsalGzipCompressor : public StreamCompressor {
     job->dict.swap(dict_);
     dict_.assign(job->input, job->input.size() - std::min(job->input.size(), kDictSize));
     auto run = [level = level_, job, last] {
-      job->status = DeflateBlock(level, job->dict, job->input, last, job->output);
+      Result<size_t> size = DeflateBlock(level, job->dict, job->input, last, job->output);
+      job->status = size.status();
+      job->output_size = size.ok() ? *size : 0;
       job->done.set_value();
     };
     if (!runner_) {
@@ -133,7 +152,7 @@ class IsalGzipCompressor : public StreamCompressor {
 
   Status Emit(const Job& job) {
     PPA_RETURN_IF_ERROR(job.status);
-    return out_(job.output.data(), job.output.size());
+    return out_(job.output.data(), job.output_size);
   }
 
   static constexpr size_t kDictSize = 32 << 10;  // deflate's window
@@ -201,8 +220,8 @@ int IsalLevelFor(int gzip_level) {
   return 3;
 }
 
-Status DeflateBlock(int isal_level, std::string_view dict, std::string_view block, bool last,
-                    std::string& out) {
+Result<size_t> DeflateBlock(int isal_level, std::string_view dict, std::string_view block,
+                            bool last, std::vector<char>& out) {
   const int level = std::clamp(isal_level, 0, 3);
   thread_local std::vector<uint8_t> level_buf;
   level_buf.resize(LevelBufSize(level));
@@ -221,7 +240,7 @@ Status DeflateBlock(int isal_level, std::string_view dict, std::string_view bloc
   z->avail_in = static_cast<uint32_t>(block.size());
   z->end_of_stream = last ? 1 : 0;
   z->flush = last ? NO_FLUSH : SYNC_FLUSH;
-  // More than deflate ever needs; a reused buffer is not cleared.
+  // More than deflate ever needs (zeroed only when it grows).
   out.resize(std::max(out.size(), block.size() + block.size() / 16 + 1024));
   size_t used = 0;
   while (true) {
@@ -236,8 +255,7 @@ Status DeflateBlock(int isal_level, std::string_view dict, std::string_view bloc
         last ? z->internal_state.state == ZSTATE_END : z->avail_in == 0 && z->avail_out != 0;
     if (done) break;
   }
-  out.resize(used);
-  return Status::Ok();
+  return used;
 }
 
 std::unique_ptr<StreamCompressor> NewIsalGzipCompressor(int isal_level, ByteConsumer out,

@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "archive/status.h"
 
@@ -35,6 +36,13 @@ class StreamCompressor {
  public:
   virtual ~StreamCompressor() = default;
   virtual Status Write(const char* data, size_t size) = 0;
+  // Write(block) that may take the bytes of `block` instead of copying them;
+  // `block` is left empty (with some buffer to reuse).
+  virtual Status WriteBlock(std::string& block) {
+    Status s = Write(block.data(), block.size());
+    block.clear();
+    return s;
+  }
   virtual Status Finish() = 0;
 };
 
@@ -48,13 +56,14 @@ using TaskRunner = std::function<void(std::function<void()> task)>;
 std::unique_ptr<StreamCompressor> NewIsalGzipCompressor(int isal_level, ByteConsumer out,
                                                         TaskRunner runner = nullptr);
 
-// One block of such a stream into `out` (its old content is dropped, its
-// memory reused): `block` deflated (raw, no header) at ISA-L level
+// One block of such a stream, into the first bytes of `out` (returns how
+// many; `out` grows as needed and is never shrunk, so a reused buffer is not
+// cleared again): `block` deflated (raw, no header) at ISA-L level
 // `isal_level`, primed with `dict` (the bytes before it; the last 32 KiB
 // count), ending byte-aligned with a sync flush so the next block's output
 // follows it, or with the final deflate block when `last`.
-Status DeflateBlock(int isal_level, std::string_view dict, std::string_view block, bool last,
-                    std::string& out);
+Result<size_t> DeflateBlock(int isal_level, std::string_view dict, std::string_view block,
+                            bool last, std::vector<char>& out);
 // zstd at `level` (1..19), no checksum, output to `out`.
 std::unique_ptr<StreamCompressor> NewZstdCompressor(int level, ByteConsumer out);
 

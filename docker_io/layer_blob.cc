@@ -291,6 +291,8 @@ Status SpoolCompressor::Write(const char* data, size_t size) {
   return compressor_->Write(data, size);
 }
 
+Status SpoolCompressor::WriteBlock(std::string& block) { return compressor_->WriteBlock(block); }
+
 Result<LayerBlob> SpoolCompressor::Finish(std::string diff_id) {
   PPA_RETURN_IF_ERROR(compressor_->Finish());
   LayerBlob blob;

@@ -69,6 +69,9 @@ class SpoolCompressor {
   SpoolCompressor& operator=(const SpoolCompressor&) = delete;
 
   Status Write(const char* data, size_t size);
+  // Write(block) that may take the bytes instead of copying them
+  // (StreamCompressor::WriteBlock): `block` is left empty.
+  Status WriteBlock(std::string& block);
   // The blob: digest and size of the compressed bytes, media type, the spool
   // file. `diff_id` is the caller's to give: the sha256 of what was written.
   Result<LayerBlob> Finish(std::string diff_id);

@@ -41,7 +41,7 @@ LayerStream::~LayerStream() {
 void LayerStream::Write(std::string_view bytes) {
   while (!bytes.empty()) {
     size_t take = std::min(bytes.size(), kChunk - filling_.size());
-    filling_.insert(filling_.end(), bytes.data(), bytes.data() + take);
+    filling_.append(bytes.data(), take);
     bytes.remove_prefix(take);
     if (filling_.size() == kChunk) Push();
   }
@@ -60,7 +60,7 @@ void LayerStream::Push() {
     filling_ = std::move(spare_.back());
     spare_.pop_back();
   } else {
-    filling_ = std::vector<char>();
+    filling_ = std::string();
     filling_.reserve(kChunk);
   }
   cv_.notify_all();
@@ -68,7 +68,7 @@ void LayerStream::Push() {
 
 void LayerStream::Close(std::string diff_id) {
   if (!filling_.empty()) Push();
-  std::vector<char>().swap(filling_);
+  std::string().swap(filling_);
   std::lock_guard lock(mu_);
   if (end_ != End::kOpen) return;
   diff_id_ = std::move(diff_id);
@@ -95,11 +95,12 @@ void LayerStream::Run() {
     cv_.wait(lock, [this] { return !queued_.empty() || end_ != End::kOpen; });
     if (end_ == End::kAbandoned) break;
     if (queued_.empty()) break;  // closed and drained
-    std::vector<char> chunk = std::move(queued_.front());
+    std::string chunk = std::move(queued_.front());
     queued_.pop_front();
     lock.unlock();
-    if (status.ok()) status = spool_->Write(chunk.data(), chunk.size());
-    budget_.Give(chunk.size());
+    const size_t size = chunk.size();
+    if (status.ok()) status = spool_->WriteBlock(chunk);  // may swap in another buffer
+    budget_.Give(size);
     lock.lock();
     chunk.clear();
     // A few emptied buffers are kept for the writer; the rest go back to

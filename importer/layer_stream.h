@@ -78,9 +78,9 @@ class LayerStream {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::vector<char> filling_;             // the writer's, not guarded
-  std::deque<std::vector<char>> queued_;  // guarded by mu_
-  std::vector<std::vector<char>> spare_;  // emptied buffers, guarded by mu_
+  std::string filling_;             // the writer's, not guarded
+  std::deque<std::string> queued_;  // guarded by mu_
+  std::vector<std::string> spare_;  // emptied buffers, guarded by mu_
   enum class End { kOpen, kClosed, kAbandoned } end_ = End::kOpen;  // guarded by mu_
   std::string diff_id_;                                             // guarded by mu_
   bool finished_ = false;                                           // guarded by mu_

@@ -109,6 +109,31 @@ TEST(IsalGzip, BlocksDeflatedOnOtherThreadsGiveTheSameBytes) {
     std::string many = IsalGzip(in, level, 300007, runner);
     EXPECT_TRUE(many == one) << "level " << level;
     EXPECT_EQ(ZlibGunzip(many), in) << "level " << level;
+    // Whole blocks handed over (WriteBlock), after a first piece that is not
+    // one: the same bytes again.
+    std::string handed;
+    auto c = NewIsalGzipCompressor(
+        level,
+        [&](const char* d, size_t n) {
+          handed.append(d, n);
+          return Status::Ok();
+        },
+        runner);
+    std::string block = in.substr(0, 1000);
+    ASSERT_TRUE(c->WriteBlock(block).ok());
+    EXPECT_TRUE(block.empty());
+    block.assign(in, 1000, (1 << 20) - 1000);  // completes the first block
+    ASSERT_TRUE(c->WriteBlock(block).ok());
+    size_t at = 1 << 20;
+    for (; at + (1 << 20) <= in.size(); at += 1 << 20) {
+      block.assign(in, at, 1 << 20);
+      ASSERT_TRUE(c->WriteBlock(block).ok());
+      EXPECT_TRUE(block.empty());
+    }
+    block.assign(in, at);
+    ASSERT_TRUE(c->WriteBlock(block).ok());
+    ASSERT_TRUE(c->Finish().ok());
+    EXPECT_TRUE(handed == one) << "level " << level;
   }
   EXPECT_GE(threads.size(), 4u * 8);
   for (auto& t : threads) t.join();
