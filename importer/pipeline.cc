@@ -104,11 +104,14 @@ int RunStages(const std::string& archive, const Workspace* ws, const RegistryAdd
   PreparerOptions prepare{format, options.compression, ws->scratch, options.jobs,
                           cache.enabled() ? &cache : nullptr,
                           options.dry_run ? "" : sink.Locate("")};
-  // Layers done with are freed from the unpacked tarballs; one needed again
-  // comes from a second pass over the archive.
-  prepare.restore_image_file = [&](const std::string& origin) {
-    return RestoreImageFile(archive, origin, ws->scratch, options);
-  };
+  // Layers are taken out of the unpacked tarballs as they are made into
+  // blobs (or freed once done with); one needed again comes from a second
+  // pass over the archive. Not when the user keeps the unpacked archive.
+  if (!options.keep_workdir) {
+    prepare.restore_image_file = [&](const std::string& origin) {
+      return RestoreImageFile(archive, origin, ws->scratch, options);
+    };
+  }
   prepare.digests = &hashed_on_unpack;
   LayerPreparer preparer(sink, std::move(prepare));
   ImagesStage images(sink, preparer, PushOptions{format, progress, JobsFor(options.jobs)});
