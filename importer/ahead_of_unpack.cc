@@ -42,8 +42,16 @@ void AheadOfUnpack::OnFileBegin(const std::string& rel) {
   tap_ = std::make_unique<TarDigestTap>(
       *digests, path, kMinHashedEntry,
       [this, path, rel](const HashedEntry& entry) { preparer_.SpeculateLayer(path, rel, entry); },
-      Taker());
+      MayTakeFrom(rel) ? Taker() : nullptr);
   sniffing_ = true;
+}
+
+// Only the LayerPreparer restores a file it took bytes out of, and only image
+// files: charts are read from the file as it is. So nothing is taken before
+// the PPA manifest says which files are charts (it usually comes first), nor
+// from a chart or anything under charts/.
+bool AheadOfUnpack::MayTakeFrom(const std::string& rel) const {
+  return manifest_unpacked_ && !chart_files_.count(rel) && rel.rfind("charts/", 0) != 0;
 }
 
 LayerTaker AheadOfUnpack::Taker() {
@@ -82,11 +90,19 @@ void AheadOfUnpack::OnFile(const std::string& rel) {
   if (inflating_) inflated = inflating_->Finish().value_or("");
   inflating_.reset();
   unpacked_.push_back(rel);
-  if (IsPpaManifest(rel) && !input_.architectures.empty()) {
+  if (IsPpaManifest(rel)) {
     auto manifest = ReadPpaManifest(input_.root, unpacked_);
     other_architectures_.clear();
-    if (manifest.ok() && *manifest) {
-      other_architectures_ = ImageFilesOfOtherArchitectures(**manifest, input_.architectures);
+    chart_files_.clear();
+    manifest_unpacked_ = manifest.ok() && *manifest;
+    if (manifest_unpacked_) {
+      if (!input_.architectures.empty()) {
+        other_architectures_ = ImageFilesOfOtherArchitectures(**manifest, input_.architectures);
+      }
+      for (const auto& chart : (*manifest)->charts) {  // as PlanChart looks for them
+        chart_files_.insert(chart.archive);
+        chart_files_.insert("charts/" + std::string(BaseName(chart.archive)));
+      }
     }
   }
   if (!other_architectures_.count(rel)) {

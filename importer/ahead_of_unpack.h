@@ -77,6 +77,8 @@ class AheadOfUnpack {
   void StartInflating(const std::string& rel);
   // The taps' LayerTaker: the LayerPreparer's.
   LayerTaker Taker();
+  // Whether layers may be taken out of the file `rel` (not a chart).
+  bool MayTakeFrom(const std::string& rel) const;
   // Plans with what has been unpacked so far and queues the layers of the
   // images not handled yet for upload (each once its blob is ready).
   void QueuePlanned();
@@ -93,6 +95,10 @@ class AheadOfUnpack {
   bool sniffing_ = false;                    // the file's first bytes are still to come
   std::vector<std::string> unpacked_;
   std::set<std::string> other_architectures_;
+  // Whether a readable PPA manifest has been unpacked, and the files it
+  // names as charts.
+  bool manifest_unpacked_ = false;
+  std::set<std::string> chart_files_;
   std::set<std::string> done_;  // "repository@config digest" handled already
   bool give_up_ = false;        // the manifest is unreadable, or an upload failed
 

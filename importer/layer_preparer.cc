@@ -188,6 +188,10 @@ std::optional<LayerBlob> LayerPreparer::StoredAhead(const ImageSource& image,
 
 namespace {
 
+// Layers made on the way at once, whatever the number of cores: one is
+// being unpacked, the others finish their last blocks (on every core).
+constexpr size_t kMaxStreams = 3;
+
 // A copy of a layer sighted before, taken out of its file and dropped.
 class DroppedLayer : public TakenLayer {
  public:
@@ -226,7 +230,7 @@ std::unique_ptr<TakenLayer> LayerPreparer::TakeLayer(std::string_view name, uint
   {
     std::lock_guard lock(mu_);
     std::erase_if(streams_, [](const auto& stream) { return stream->finished(); });
-    if (streams_.size() > static_cast<size_t>(JobsFor(options_.jobs))) return nullptr;
+    if (streams_.size() >= kMaxStreams) return nullptr;
   }
   auto spool = SpoolCompressor::Create(options_.spool_dir, options_.format, options_.compression);
   if (!spool.ok()) return nullptr;  // "none", or no spool file: read from the file as usual

@@ -98,8 +98,8 @@ class LayerPreparer {
   //    for each diff_id once).
   // Only when the image file can be restored (restore_image_file): a layer
   // left out that is needed after all is read from a restored copy. At most
-  // jobs + 1 layers are made on the way at once; null (the layer stays in
-  // the file) otherwise. Thread-safe.
+  // three layers are made on the way at once; null (the layer stays in the
+  // file) otherwise. Thread-safe.
   std::unique_ptr<TakenLayer> TakeLayer(std::string_view name, uint64_t size, bool first_sighting);
 
   // The images of the image file `path` (archive-relative `rel`): those

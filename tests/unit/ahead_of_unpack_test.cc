@@ -367,8 +367,21 @@ TEST_F(AheadOfUnpackTest, LayersTakenOnTheWayAreMadeWithoutTheFileAndRestoredWhe
     ++restored;
     return pristine;
   };
+  {
+    // Nothing is taken before the PPA manifest says which files are charts.
+    RangeDigests early;
+    PreparerOptions early_options = Tapped(early);
+    early_options.restore_image_file = [](const std::string&) -> Result<std::string> {
+      return IoError("not expected");
+    };
+    LayerPreparer early_preparer(*sink_, early_options);
+    AheadOfUnpack early_ahead(Input(early_preparer), early_preparer, nullptr);
+    Unpack(early_ahead, root_, rel, *bytes);
+    EXPECT_FALSE(early.LeftOut(tarball, 0, bytes->size()));
+  }
   LayerPreparer preparer(*sink_, options);
   AheadOfUnpack ahead(Input(preparer), preparer, nullptr);
+  ahead.OnFile("manifest.yaml");
   Unpack(ahead, root_, rel, *bytes);
 
   auto sources = preparer.ImageFile(tarball, rel);
@@ -414,6 +427,29 @@ TEST_F(AheadOfUnpackTest, LayersTakenOnTheWayAreMadeWithoutTheFileAndRestoredWhe
   ASSERT_TRUE(blob.ok()) << blob.status().ToString();
   EXPECT_EQ(blob->diff_id, first.diff_id);
   EXPECT_EQ(restored, 2);
+}
+
+// A chart is read from the file as it is: nothing is ever taken out of one,
+// even a plain tar holding a large tar file.
+TEST_F(AheadOfUnpackTest, NothingIsTakenOutOfAChart) {
+  RangeDigests digests;
+  PreparerOptions options = Tapped(digests);
+  options.restore_image_file = [](const std::string&) -> Result<std::string> {
+    return IoError("not expected");
+  };
+  LayerPreparer preparer(*sink_, options);
+  AheadOfUnpack ahead(Input(preparer), preparer, nullptr);
+  ahead.OnFile("manifest.yaml");
+  std::string inner = test::BuildRawTar({{"opt/big", '0', std::string(200000, 'c')}});
+  std::string chart =
+      test::BuildRawTar({{"mychart/Chart.yaml", '0', "name: mychart\nversion: 1.0.0\n"},
+                         {"mychart/files/rootfs.tar", '0', inner}});
+  fs::create_directories(root_ + "/charts");
+  Unpack(ahead, root_, "charts/mychart-1.0.0.tgz", chart);
+  auto on_disk = test::ReadFileToString(root_ + "/charts/mychart-1.0.0.tgz");
+  ASSERT_TRUE(on_disk.ok());
+  EXPECT_TRUE(*on_disk == chart);
+  EXPECT_FALSE(digests.LeftOut(root_ + "/charts/mychart-1.0.0.tgz", 0, chart.size()));
 }
 
 // With --architectures, the image files the PPA manifest (unpacked first)
