@@ -48,7 +48,7 @@ class IsalGzipCompressor : public StreamCompressor {
   }
 
   ~IsalGzipCompressor() override {
-    for (auto& job : in_flight_) job->done.get_future().wait();  // they only hold their Job
+    for (auto& job : in_flight_) job->finished.wait();  // their tasks hold only the Job
   }
 
   Status Write(const char* data, size_t size) override {
@@ -105,7 +105,10 @@ class IsalGzipCompressor : public StreamCompressor {
     std::vector<char> output;  // grows, never shrinks: no zeroing once big enough
     size_t output_size = 0;
     Status status;
-    std::promise<void> done;
+    // Ready once the task has filled output and status. The task owns the
+    // promise: a Job is reused while its last task may still be returning
+    // from set_value.
+    std::future<void> finished;
   };
 
   Status Submit(bool last) {
@@ -115,11 +118,13 @@ class IsalGzipCompressor : public StreamCompressor {
     pending_.reserve(kInBlock);
     job->dict.swap(dict_);
     dict_.assign(job->input, job->input.size() - std::min(job->input.size(), kDictSize));
-    auto run = [level = level_, job, last] {
+    auto done = std::make_shared<std::promise<void>>();
+    job->finished = done->get_future();
+    auto run = [level = level_, job, last, done] {
       Result<size_t> size = DeflateBlock(level, job->dict, job->input, last, job->output);
       job->status = size.status();
       job->output_size = size.ok() ? *size : 0;
-      job->done.set_value();
+      done->set_value();
     };
     if (!runner_) {
       run();
@@ -137,14 +142,13 @@ class IsalGzipCompressor : public StreamCompressor {
     if (spare_.empty()) return std::make_shared<Job>();
     std::shared_ptr<Job> job = std::move(spare_.back());
     spare_.pop_back();
-    job->done = std::promise<void>();
     return job;
   }
 
   Status EmitOldest() {
     std::shared_ptr<Job> job = std::move(in_flight_.front());
     in_flight_.pop_front();
-    job->done.get_future().wait();
+    job->finished.wait();
     Status s = Emit(*job);
     spare_.push_back(std::move(job));
     return s;

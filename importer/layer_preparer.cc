@@ -156,7 +156,7 @@ void LayerPreparer::SpeculateLayer(const std::string& path, const std::string& r
     if (options_.cache) options_.cache->RecordEntry(entry.name, entry.size, entry.digest);
     image.layers.push_back(std::move(layer));
     std::lock_guard lock(mu_);
-    QueueLocked(image, image.layers.front(), "", true);
+    QueueLocked(image, image.layers.front(), "", true, /*in_image_file=*/false);
     return;
   }
   layer.digest = entry.digest;
@@ -350,11 +350,12 @@ bool LayerPreparer::Speculative(const LayerSource& layer) {
 }
 
 LayerPreparer::Entry& LayerPreparer::QueueLocked(const ImageSource& image, const LayerSource& layer,
-                                                 const std::string& repo, bool speculative) {
+                                                 const std::string& repo, bool speculative,
+                                                 bool in_image_file) {
   std::string key = KeyOf(layer);
   auto it = blobs_.find(key);
   if (it != blobs_.end()) {
-    AddCopyLocked(it->second, image, layer);
+    if (in_image_file) AddCopyLocked(it->second, image, layer);
     return it->second;
   }
   auto promise = std::make_shared<std::promise<Result<LayerBlob>>>();
@@ -362,7 +363,7 @@ LayerPreparer::Entry& LayerPreparer::QueueLocked(const ImageSource& image, const
   entry.blob = promise->get_future().share();
   entry.speculative = speculative;
   it = blobs_.emplace(key, std::move(entry)).first;
-  AddCopyLocked(it->second, image, layer);
+  if (in_image_file) AddCopyLocked(it->second, image, layer);
   // The task keeps its own copy of the image (a few KiB: config and layer
   // list), so it may outlive the plan it came from.
   auto copy = std::make_shared<const ImageSource>(image);

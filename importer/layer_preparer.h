@@ -144,9 +144,12 @@ class LayerPreparer {
   // `image`, or when part of `layer` was left out of its tarball, a copy of
   // it reading from a restored image file.
   Result<ImageSource> Readable(const ImageSource& image, const LayerSource& layer);
-  // Queues `layer` unless it is already; the caller holds mu_.
+  // Queues `layer` unless it is already; the caller holds mu_. With
+  // `in_image_file`, `image` was read as an image file, so the layer's bytes
+  // there may be freed once its blob is made (never those of a file only
+  // tapped while unpacked: it may be a chart, read as it is).
   Entry& QueueLocked(const ImageSource& image, const LayerSource& layer, const std::string& repo,
-                     bool speculative);
+                     bool speculative, bool in_image_file = true);
   // `generation`: of the image file when layer.content_digest was taken
   // from options_.digests (0: it was not).
   Result<LayerBlob> Prepare(const ImageSource& image, const LayerSource& layer,

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "archive/file_util.h"
+#include "docker_io/digest.h"
 #include "docker_io/oci_layout_sink.h"
 #include "importer/report.h"
 #include "importer/workspace.h"
@@ -431,7 +432,7 @@ TEST_F(AheadOfUnpackTest, LayersTakenOnTheWayAreMadeWithoutTheFileAndRestoredWhe
 
 // A chart is read from the file as it is: nothing is ever taken out of one,
 // even a plain tar holding a large tar file.
-TEST_F(AheadOfUnpackTest, NothingIsTakenOutOfAChart) {
+TEST_F(AheadOfUnpackTest, NothingIsTakenOutOfOrFreedFromAChart) {
   RangeDigests digests;
   PreparerOptions options = Tapped(digests);
   options.restore_image_file = [](const std::string&) -> Result<std::string> {
@@ -446,6 +447,17 @@ TEST_F(AheadOfUnpackTest, NothingIsTakenOutOfAChart) {
                          {"mychart/files/rootfs.tar", '0', inner}});
   fs::create_directories(root_ + "/charts");
   Unpack(ahead, root_, "charts/mychart-1.0.0.tgz", chart);
+  // The tar file inside was hashed and compressed on the way like a layer;
+  // once its blob is made, its bytes in the chart are not freed either.
+  ImageSource elsewhere;
+  elsewhere.tarball = scratch_ + "/not-there.tar";
+  LayerSource inner_layer;
+  inner_layer.diff_id = Sha256Digest(inner);
+  inner_layer.compression = Compression::kNone;
+  inner_layer.size = inner.size();
+  elsewhere.layers.push_back(inner_layer);
+  EXPECT_TRUE(preparer.Speculative(inner_layer));
+  EXPECT_TRUE(preparer.Pending(elsewhere, elsewhere.layers[0], "").get().ok());
   auto on_disk = test::ReadFileToString(root_ + "/charts/mychart-1.0.0.tgz");
   ASSERT_TRUE(on_disk.ok());
   EXPECT_TRUE(*on_disk == chart);
