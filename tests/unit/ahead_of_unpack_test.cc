@@ -88,6 +88,16 @@ class AheadOfUnpackTest : public ::testing::Test {
     return options;
   }
 
+  // Tapped(digests), with image files that can be restored (so layers may
+  // be taken out of them) but must never need to be.
+  PreparerOptions NeverRestored(RangeDigests& digests) {
+    PreparerOptions options = Tapped(digests);
+    options.restore_image_file = [](const std::string&) -> Result<std::string> {
+      return IoError("not expected");
+    };
+    return options;
+  }
+
   PreparerOptions Options() {
     PreparerOptions options;
     options.format = ManifestFormat::kOci;
@@ -371,11 +381,7 @@ TEST_F(AheadOfUnpackTest, LayersTakenOnTheWayAreMadeWithoutTheFileAndRestoredWhe
   {
     // Nothing is taken before the PPA manifest says which files are charts.
     RangeDigests early;
-    PreparerOptions early_options = Tapped(early);
-    early_options.restore_image_file = [](const std::string&) -> Result<std::string> {
-      return IoError("not expected");
-    };
-    LayerPreparer early_preparer(*sink_, early_options);
+    LayerPreparer early_preparer(*sink_, NeverRestored(early));
     AheadOfUnpack early_ahead(Input(early_preparer), early_preparer, nullptr);
     Unpack(early_ahead, root_, rel, *bytes);
     EXPECT_FALSE(early.LeftOut(tarball, 0, bytes->size()));
@@ -434,11 +440,7 @@ TEST_F(AheadOfUnpackTest, LayersTakenOnTheWayAreMadeWithoutTheFileAndRestoredWhe
 // even a plain tar holding a large tar file.
 TEST_F(AheadOfUnpackTest, NothingIsTakenOutOfOrFreedFromAChart) {
   RangeDigests digests;
-  PreparerOptions options = Tapped(digests);
-  options.restore_image_file = [](const std::string&) -> Result<std::string> {
-    return IoError("not expected");
-  };
-  LayerPreparer preparer(*sink_, options);
+  LayerPreparer preparer(*sink_, NeverRestored(digests));
   AheadOfUnpack ahead(Input(preparer), preparer, nullptr);
   ahead.OnFile("manifest.yaml");
   std::string inner = test::BuildRawTar({{"opt/big", '0', std::string(200000, 'c')}});
