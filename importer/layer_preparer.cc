@@ -16,13 +16,18 @@ class WorkerPool {
   explicit WorkerPool(int threads) {
     for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
   }
-  ~WorkerPool() {
+  ~WorkerPool() { Finish(); }
+  // Runs every queued task, and those they queue, then ends the threads.
+  // The pool stays usable by its own tasks meanwhile.
+  void Finish() {
     {
       std::lock_guard lock(mu_);
       stopping_ = true;
     }
     cv_.notify_all();
-    for (auto& t : threads_) t.join();
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
   }
   // Queues `task` last, or first when `urgent`.
   void Submit(std::function<void()> task, bool urgent = false) {
@@ -108,7 +113,9 @@ LayerPreparer::LayerPreparer(BlobSink& sink, PreparerOptions options)
 LayerPreparer::~LayerPreparer() {
   cancelled_ = true;  // what is still queued is not needed any more
   streams_.clear();   // every stream has finished now (abandoned unless closed)
-  pool_.reset();      // every queued task has finished now
+  // Every queued task has finished after this. (The pool stays: a running
+  // task may still queue another, which then runs too.)
+  pool_->Finish();
   auto remove = [](const Result<LayerBlob>& blob) {
     if (blob.ok() && blob->spooled) ::unlink(blob->file.path.c_str());
   };

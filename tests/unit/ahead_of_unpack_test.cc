@@ -215,6 +215,17 @@ TEST_F(AheadOfUnpackTest, SpooledLayersAreFreedFromTheTarballWhichStaysReadable)
   EXPECT_TRUE(fs::exists(blob->file.path));
 }
 
+// A run that ends while an image file is being read ahead: the reading
+// queues its layers as the preparer goes away, and those tasks still find
+// their pool (a CI run crashed on this).
+TEST_F(AheadOfUnpackTest, APreparerEndingWhileReadingAheadFinishesWhatIsQueued) {
+  for (int i = 0; i < 40; ++i) {
+    LayerPreparer preparer(*sink_, Options());
+    preparer.Speculate(root_ + "/images/app.tar", "images/app.tar", "");
+    std::this_thread::sleep_for(std::chrono::microseconds(50 * (i % 8)));
+  }
+}
+
 TEST_F(AheadOfUnpackTest, ReprepareMakesTheBlobFromTheImageItIsGiven) {
   LayerPreparer preparer(*sink_, Options());
   // A layer whose bytes do not hash to its diff_id (as when a speculative
