@@ -31,16 +31,22 @@ std::string Sample(size_t lines) {
   return s;
 }
 
-std::string IsalGzip(const std::string& in, int level, size_t piece = 65536,
-                     TaskRunner runner = nullptr) {
-  std::string out;
-  auto c = NewIsalGzipCompressor(
+// An ISA-L gzip compressor that appends what it makes to `out`.
+std::unique_ptr<StreamCompressor> CompressorInto(std::string& out, int level,
+                                                 TaskRunner runner = nullptr) {
+  return NewIsalGzipCompressor(
       level,
-      [&](const char* d, size_t n) {
+      [&out](const char* d, size_t n) {
         out.append(d, n);
         return Status::Ok();
       },
       std::move(runner));
+}
+
+std::string IsalGzip(const std::string& in, int level, size_t piece = 65536,
+                     TaskRunner runner = nullptr) {
+  std::string out;
+  auto c = CompressorInto(out, level, std::move(runner));
   for (size_t i = 0; i < in.size(); i += piece) {
     EXPECT_TRUE(c->Write(in.data() + i, std::min(piece, in.size() - i)).ok());
   }
@@ -112,13 +118,7 @@ TEST(IsalGzip, BlocksDeflatedOnOtherThreadsGiveTheSameBytes) {
     // Whole blocks handed over (WriteBlock), after a first piece that is not
     // one: the same bytes again.
     std::string handed;
-    auto c = NewIsalGzipCompressor(
-        level,
-        [&](const char* d, size_t n) {
-          handed.append(d, n);
-          return Status::Ok();
-        },
-        runner);
+    auto c = CompressorInto(handed, level, runner);
     std::string block = in.substr(0, 1000);
     ASSERT_TRUE(c->WriteBlock(block).ok());
     EXPECT_TRUE(block.empty());
