@@ -81,6 +81,10 @@ struct Transfer {
   Status callback_error;
 };
 
+// Blob bodies are read and sent in pieces of this size (curl's default is
+// 64 KiB; 2 MiB is the most it takes).
+constexpr long kUploadBufferBytes = 2L * 1024 * 1024;
+
 size_t ReadCallback(char* buffer, size_t size, size_t nitems, void* userdata) {
   auto* t = static_cast<Transfer*>(userdata);
   size_t want = size * nitems;
@@ -345,6 +349,9 @@ class CurlTransport : public HttpTransport {
     // An unknown size (-1) makes curl send "Transfer-Encoding: chunked".
     curl_off_t size = t->until_eof ? -1 : static_cast<curl_off_t>(t->upload_size);
     PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_INFILESIZE_LARGE, size));
+    if (r.file_body) {
+      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_UPLOAD_BUFFERSIZE, kUploadBufferBytes));
+    }
     PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_READFUNCTION, &ReadCallback));
     PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_READDATA, t));
     PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_SEEKFUNCTION, &SeekCallback));
