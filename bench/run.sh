@@ -126,4 +126,10 @@ line("cold wall (median, s)", "cold", lambda v: f"{v:.2f}", True)
 line("warm wall (median, s)", "warm", lambda v: f"{v:.2f}", True)
 line("bytes stored (MiB)", "bytes", lambda v: f"{v / 2**20:.0f}", False)
 line("peak RSS (MiB)", "rss", lambda v: f"{v:.0f}", False)
+# The spread: the skopeo path / ppa-import ratio of each round, in order.
+def per_round(phase):
+    a = [float(r[2]) for r in rows if r[0] == "ppa" and r[1] == phase]
+    b = [float(r[2]) for r in rows if r[0] == "skopeo" and r[1] == phase]
+    return " ".join(f"{y / x:.2f}x" for x, y in zip(a, b))
+print(f"each round: cold {per_round('cold')}; warm {per_round('warm')}")
 PY
