@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
@@ -50,6 +51,27 @@ std::string AbsolutePath(const std::string& path) {
   std::error_code ec;
   fs::path abs = fs::absolute(path, ec);
   return ec ? path : abs.lexically_normal().string();
+}
+
+std::vector<std::string> NamesOfSameFile(const std::string& root, const std::string& rel) {
+  std::vector<std::string> names{rel};
+  struct stat file {};
+  if (::lstat((root + "/" + rel).c_str(), &file) != 0 || !S_ISREG(file.st_mode) ||
+      file.st_nlink < 2) {
+    return names;
+  }
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(root, ec), end; !ec && it != end; it.increment(ec)) {
+    struct stat other {};
+    if (::lstat(it->path().c_str(), &other) != 0 || other.st_dev != file.st_dev ||
+        other.st_ino != file.st_ino) {
+      continue;
+    }
+    std::string name = it->path().lexically_relative(root).string();
+    if (name != rel) names.push_back(std::move(name));
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 std::string NewUuid() {

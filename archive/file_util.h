@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "archive/status.h"
 
@@ -54,6 +55,11 @@ Status PwriteAll(int fd, const char* data, size_t size, uint64_t offset, const s
 // Removes a directory tree (no error when it does not exist). Does not
 // follow symbolic links.
 Status RemoveTree(const std::string& path);
+
+// `rel` and the other paths under `root` (relative to it, sorted) that are
+// hard links of the same file: just {rel} when the file has one name or
+// cannot be read. Does not follow symbolic links.
+std::vector<std::string> NamesOfSameFile(const std::string& root, const std::string& rel);
 
 // Absolute form of `path` (without resolving symlinks).
 std::string AbsolutePath(const std::string& path);

@@ -79,15 +79,13 @@ Result<Target> ConnectTarget(const LoadOptions& options, Reporter& reporter) {
 }
 
 // A fresh copy of the image file `origin` of `archive`, unpacked again into
-// a new folder of `scratch` (and inflated when compressed as a whole).
-Result<std::string> RestoreImageFile(const std::string& archive, const std::string& origin,
-                                     const std::string& scratch, const LoadOptions& options) {
-  std::string dir = scratch + "/restore-" + NewUuid().substr(0, 8);
-  PPA_RETURN_IF_ERROR(MakeDirs(dir));
+// a new folder of the scratch directory (and inflated when compressed as a
+// whole).
+Result<std::string> RestoreImageFile(const std::string& archive, const Workspace& ws,
+                                     const std::string& origin, const LoadOptions& options) {
   UnpackOptions unpack{options.max_unpacked_bytes};
   unpack.inflate_index = CachedInflateIndex(options.no_blob_cache);
-  unpack.select = [&origin](const std::string& path) { return path == origin; };
-  PPA_RETURN_IF_ERROR(UnpackArchive(archive, dir, unpack).status());
+  PPA_ASSIGN_OR_RETURN(std::string dir, RestoreArchiveFile(archive, ws, origin, unpack));
   return PrepareImageTarball(dir + "/" + origin, dir);
 }
 
@@ -109,7 +107,7 @@ int RunStages(const std::string& archive, const Workspace* ws, const RegistryAdd
   // pass over the archive. Not when the user keeps the unpacked archive.
   if (!options.keep_workdir) {
     prepare.restore_image_file = [&](const std::string& origin) {
-      return RestoreImageFile(archive, origin, ws->scratch, options);
+      return RestoreImageFile(archive, *ws, origin, options);
     };
   }
   prepare.digests = &hashed_on_unpack;

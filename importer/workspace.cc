@@ -78,6 +78,18 @@ InflateIndexOptions CachedInflateIndex(bool no_cache) {
   return index;
 }
 
+Result<std::string> RestoreArchiveFile(const std::string& archive, const Workspace& ws,
+                                       const std::string& origin, UnpackOptions unpack) {
+  std::string dir = ws.scratch + "/restore-" + NewUuid().substr(0, 8);
+  PPA_RETURN_IF_ERROR(MakeDirs(dir));
+  const std::vector<std::string> names = NamesOfSameFile(ws.root, origin);
+  unpack.select = [&names](const std::string& path) {
+    return std::binary_search(names.begin(), names.end(), path);
+  };
+  PPA_RETURN_IF_ERROR(UnpackArchive(archive, dir, unpack).status());
+  return dir;
+}
+
 Result<UnpackedArchive> UnpackAndReadManifest(const std::string& archive, const Workspace& ws,
                                               const UnpackOptions& unpack) {
   PPA_ASSIGN_OR_RETURN(UnpackResult unpacked, UnpackArchive(archive, ws.root, unpack));

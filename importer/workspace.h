@@ -51,6 +51,14 @@ Result<std::optional<PpaManifest>> ReadPpaManifest(const std::string& root,
 // every core; none when `no_cache` (--no-cache).
 InflateIndexOptions CachedInflateIndex(bool no_cache);
 
+// Unpacks the file `origin` (relative to ws.root, where the archive was
+// unpacked before) of `archive` again, into a new folder of ws.scratch, which
+// is returned: the file is <folder>/<origin>. The files `origin` is
+// hard-linked to in ws.root come too, since a hard link in a tar needs its
+// target. `unpack` gives the limits and the inflate index.
+Result<std::string> RestoreArchiveFile(const std::string& archive, const Workspace& ws,
+                                       const std::string& origin, UnpackOptions unpack);
+
 // Unpacks `archive` into ws.root (limits from `unpack`) and reads its
 // manifests. Any error here means the archive itself is unreadable or unsafe
 // (exit status 3).
