@@ -1,6 +1,7 @@
 #include "archive/file_util.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -152,6 +153,63 @@ Status CopyFile(const std::string& from, const std::string& to) {
     return ErrnoError("cannot rename to", to, err);
   }
   return Status::Ok();
+}
+
+MappedFile MappedFile::Map(int fd) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) return {};
+  const auto size = static_cast<uint64_t>(st.st_size);
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
+  if (p == MAP_FAILED) return {};
+  ::madvise(p, size, MADV_SEQUENTIAL);  // read ahead of the faults
+  MappedFile m;
+  m.data_ = static_cast<uint8_t*>(p);
+  m.size_ = size;
+  return m;
+}
+
+MappedFile::~MappedFile() {
+  if (data_) ::munmap(data_, size_);
+}
+
+MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
+  if (this != &o) {
+    if (data_) ::munmap(data_, size_);
+    data_ = std::exchange(o.data_, nullptr);
+    size_ = std::exchange(o.size_, 0);
+  }
+  return *this;
+}
+
+namespace {
+
+// The whole pages of the mapping `base` that hold [offset, offset + size).
+std::pair<uint8_t*, size_t> PagesOf(uint8_t* base, uint64_t offset, uint64_t size) {
+  static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uint64_t first = offset / page * page;
+  return {base + first, static_cast<size_t>(offset + size - first)};
+}
+
+}  // namespace
+
+bool MappedFile::Populate(uint64_t offset, uint64_t size) const {
+  if (size == 0) return true;
+  if (offset + size > size_) return false;
+  auto [at, length] = PagesOf(data_, offset, size);
+#ifdef MADV_POPULATE_READ
+  // One call maps every page (no fault per page); EFAULT: past the file's end.
+  if (::madvise(at, length, MADV_POPULATE_READ) != 0) return errno != EFAULT;
+#endif
+  return true;  // an older kernel: the pages fault in as they are read
+}
+
+void MappedFile::Release(uint64_t offset, uint64_t size) const {
+  // Never past the mapping: whatever is mapped after it is not ours to drop.
+  if (offset >= size_) return;
+  size = std::min(size, size_ - offset);
+  if (size == 0) return;
+  auto [at, length] = PagesOf(data_, offset, size);
+  ::madvise(at, length, MADV_DONTNEED);
 }
 
 long PreadFull(int fd, char* buf, size_t size, uint64_t offset) {

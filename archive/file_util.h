@@ -40,6 +40,41 @@ class UniqueFd {
 // Opens `path` read-only.
 Result<UniqueFd> OpenForRead(const std::string& path);
 
+// A regular file mapped read-only into memory, whole, for reading it without
+// copying its bytes (read and pread copy each byte out of the page cache).
+// Pages are brought in block by block (Populate) and let go once read
+// (Release), so the process's resident memory does not grow with the file.
+// A file cut short by another process while mapped makes the kernel stop us
+// with SIGBUS when a page past the new end is touched: Populate reports a
+// cut it sees as false, which leaves only the moments between a Populate and
+// the reading of that block. Move-only.
+class MappedFile {
+ public:
+  MappedFile() = default;
+  // Maps `fd`; an empty MappedFile (data() null) when it is not a regular
+  // file, is empty, or cannot be mapped: the caller reads it instead.
+  static MappedFile Map(int fd);
+  ~MappedFile();
+  MappedFile(MappedFile&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  MappedFile& operator=(MappedFile&& o) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+
+  const uint8_t* data() const { return data_; }
+  uint64_t size() const { return size_; }
+  // Maps the pages of [offset, offset + size) now, reading what is not in
+  // the page cache; false when part of the range is gone (the file shrank).
+  bool Populate(uint64_t offset, uint64_t size) const;
+  // The pages of [offset, offset + size) no longer count as ours (the page
+  // cache keeps them); reading them again maps them again.
+  void Release(uint64_t offset, uint64_t size) const;
+
+ private:
+  uint8_t* data_ = nullptr;
+  uint64_t size_ = 0;
+};
+
 // Creates `path` and its parents (mode 0700 for the ones created).
 Status MakeDirs(const std::string& path);
 

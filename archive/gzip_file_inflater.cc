@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -132,8 +133,8 @@ GzipFileInflater::GzipFileInflater(int fd, bool read_ahead) : GzipFileInflater(f
 }
 
 GzipFileInflater::GzipFileInflater(int fd, uint64_t first_block, bool read_ahead)
-    : fd_(fd), next_block_(first_block) {
-  if (read_ahead) {
+    : fd_(fd), map_(MappedFile::Map(fd)), next_block_(first_block) {
+  if (read_ahead && !map_.data()) {
     ahead_ = std::make_unique<ChunkPipe>(
         [fd, block = first_block](Chunk& c) mutable { ReadInputBlock(fd, block++, c); });
   }
@@ -161,32 +162,52 @@ void GzipFileInflater::Reset() {
   state_.crc_flag = ISAL_GZIP;
 }
 
-bool GzipFileInflater::FetchInput(std::string* error) {
-  if (ahead_) {
-    in_ = &ahead_->Next();
-  } else {
-    ReadInputBlock(fd_, next_block_, direct_);
-    in_ = &direct_;
-  }
-  ++next_block_;
-  if (in_->size < 0) {
-    *error = in_->error;
+bool GzipFileInflater::FetchMapped(std::string* error) {
+  const uint64_t offset = next_block_ * kInflateBlock;
+  if (next_block_ > 0) map_.Release(offset - kInflateBlock, kInflateBlock);  // read already
+  const uint64_t size =
+      offset < map_.size() ? std::min<uint64_t>(kInflateBlock, map_.size() - offset) : 0;
+  if (!map_.Populate(offset, size)) {
+    *error = "the archive changed while it was read";
     return false;
   }
+  in_data_ = map_.data() + offset;
+  in_size_ = static_cast<ssize_t>(size);
+  return true;
+}
+
+bool GzipFileInflater::FetchInput(std::string* error) {
+  if (map_.data()) {
+    if (!FetchMapped(error)) return false;
+  } else {
+    const Chunk* in = &direct_;
+    if (ahead_) {
+      in = &ahead_->Next();
+    } else {
+      ReadInputBlock(fd_, next_block_, direct_);
+    }
+    if (in->size < 0) {
+      *error = in->error;
+      return false;
+    }
+    in_data_ = in->data.data();
+    in_size_ = in->size;
+  }
+  ++next_block_;
   uint32_t skip = 0;
   if (resume_pos_) {  // the rest of the block a checkpoint stood in
     skip = *resume_pos_;
     resume_pos_.reset();
-    if (in_->size <= static_cast<ssize_t>(skip)) {
+    if (in_size_ <= static_cast<ssize_t>(skip)) {
       *error = "the archive changed while it was read";
       return false;
     }
   }
-  if (in_->size == 0) {
+  if (in_size_ == 0) {
     eof_ = true;
   } else {
-    state_.next_in = const_cast<uint8_t*>(in_->data.data()) + skip;  // ISA-L does not write through it
-    state_.avail_in = static_cast<uint32_t>(in_->size) - skip;
+    state_.next_in = const_cast<uint8_t*>(in_data_) + skip;  // ISA-L does not write through it
+    state_.avail_in = static_cast<uint32_t>(in_size_) - skip;
   }
   return true;
 }
@@ -232,15 +253,14 @@ ssize_t GzipFileInflater::Next(uint8_t* out, size_t cap, std::string* error) {
 }
 
 std::optional<InflateCheckpoint> GzipFileInflater::Checkpoint() const {
-  if (eof_ || member_done_ || in_ == nullptr || in_->size <= 0 || state_.wrapper_flag != 1 ||
-      !IsMidBlock(state_)) {
+  if (eof_ || member_done_ || in_size_ <= 0 || state_.wrapper_flag != 1 || !IsMidBlock(state_)) {
     return std::nullopt;
   }
   InflateCheckpoint at;
   at.out_offset = out_offset_;
   at.block = next_block_ - 1;
   at.avail_in = state_.avail_in;
-  at.pos = static_cast<uint32_t>(in_->size) - state_.avail_in;
+  at.pos = static_cast<uint32_t>(in_size_) - state_.avail_in;
   at.state = CanonicalState(state_);
   return at;
 }

@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "archive/file_util.h"
+
 namespace ppa::internal {
 
 // The unit of reading and inflating: the input is read in blocks of this size
@@ -82,9 +84,10 @@ struct InflateCheckpoint {
 // comparable (IsAt). Used by one thread at a time.
 class GzipFileInflater {
  public:
-  // Reads the file from its start. With `read_ahead`, input blocks are read
-  // on a thread of their own a few blocks ahead (the kernel's copies then
-  // leave this thread alone); else on the calling thread, as needed.
+  // Reads the file from its start. A regular file is mapped into memory and
+  // inflated from there, so no read copies its bytes; else (or when the
+  // mapping fails) it is read in blocks: with `read_ahead` on a thread of
+  // their own a few blocks ahead, else on the calling thread, as needed.
   GzipFileInflater(int fd, bool read_ahead);
   ~GzipFileInflater();
   GzipFileInflater(const GzipFileInflater&) = delete;
@@ -117,11 +120,17 @@ class GzipFileInflater {
   // The next input block; sets eof_ at the end; false on a read error.
   bool FetchInput(std::string* error);
 
+  // The next input block from the mapping: kInflateBlock bytes, fewer at
+  // the file's end, none past it.
+  bool FetchMapped(std::string* error);
+
   int fd_;
-  std::unique_ptr<ChunkPipe> ahead_;  // with read_ahead
-  Chunk direct_;                      // without: the block being read
+  MappedFile map_;                    // the whole file, when it could be mapped
+  std::unique_ptr<ChunkPipe> ahead_;  // else, with read_ahead
+  Chunk direct_;                      // else, without: the block being read
   uint64_t next_block_;               // the next block to read
-  const Chunk* in_ = nullptr;         // the block ISA-L reads from
+  const uint8_t* in_data_ = nullptr;  // the block ISA-L reads from
+  ssize_t in_size_ = -1;              // its size (-1: none yet)
   std::optional<uint32_t> resume_pos_;  // Resume: where to start in the first block
   inflate_state state_{};
   uint64_t out_offset_ = 0;

@@ -1,24 +1,45 @@
 #include "importer/cli.h"
 
+#include <signal.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <iostream>
 #include <string>
 #include <string_view>
-#include <iostream>
 
+#include "importer/chart_flags.h"
 #include "importer/config_file.h"
 #include "importer/connection_flags.h"
 #include "importer/credentials.h"
 #include "importer/doctor_flags.h"
 #include "importer/inspect.h"
-#include "importer/chart_flags.h"
 #include "importer/pipeline.h"
 
 namespace ppa {
 namespace {
+
+// The archive is read through a mapping (MappedFile): a page of it that
+// another process cut off raises SIGBUS when touched. Say so and stop with
+// the status of an unreadable archive instead of dying without a word.
+void OnBusError(int) {
+  static const char kMessage[] =
+      "Error: an input file was cut short while it was read (SIGBUS)\n"
+      "Hint: leave the archive unchanged while ppa-import reads it, then run the import again\n";
+  ssize_t ignored = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+  (void)ignored;
+  ::_exit(3);
+}
+
+void ReportBusErrors() {
+  struct sigaction action {};
+  action.sa_handler = OnBusError;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGBUS, &action, nullptr);
+}
 
 std::string Env(const char* name) {
   const char* v = std::getenv(name);
@@ -159,6 +180,7 @@ std::string InvokedSubcommand(int argc, char** argv) {
 }  // namespace
 
 int RunCli(int argc, char** argv) {
+  ReportBusErrors();
   CLI::App app{"ppa-import: import IBM Passport Advantage archives into container registries "
                "without a Docker daemon"};
   app.require_subcommand(1);
