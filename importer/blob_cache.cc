@@ -79,6 +79,19 @@ std::string BlobCache::DefaultPath() {
   return "";
 }
 
+namespace {
+
+// The (digest, size) row `s` steps to, if any.
+std::optional<CachedBlob> NextBlob(sqlite3_stmt* s) {
+  if (sqlite3_step(s) != SQLITE_ROW) return std::nullopt;
+  const unsigned char* digest = sqlite3_column_text(s, 0);
+  if (!digest) return std::nullopt;
+  return CachedBlob{reinterpret_cast<const char*>(digest),
+                    static_cast<uint64_t>(sqlite3_column_int64(s, 1))};
+}
+
+}  // namespace
+
 std::optional<CachedBlob> BlobCache::Lookup(const std::string& diff_id,
                                             const std::string& settings) {
   std::lock_guard lock(mu_);
@@ -89,11 +102,7 @@ std::optional<CachedBlob> BlobCache::Lookup(const std::string& diff_id,
   if (!s) return std::nullopt;
   BindText(s.get(), 1, diff_id);
   BindText(s.get(), 2, settings);
-  if (sqlite3_step(s.get()) != SQLITE_ROW) return std::nullopt;
-  const unsigned char* digest = sqlite3_column_text(s.get(), 0);
-  if (!digest) return std::nullopt;
-  return CachedBlob{reinterpret_cast<const char*>(digest),
-                    static_cast<uint64_t>(sqlite3_column_int64(s.get(), 1))};
+  return NextBlob(s.get());
 }
 
 bool BlobCache::KnowsDigest(const std::string& digest, const std::string& settings) {
@@ -136,18 +145,19 @@ void BlobCache::RecordEntry(const std::string& name, uint64_t size, const std::s
   sqlite3_step(s.get());
 }
 
-bool BlobCache::KnowsEntry(const std::string& name, uint64_t size, const std::string& settings) {
+std::optional<CachedBlob> BlobCache::EntryBlob(const std::string& name, uint64_t size,
+                                               const std::string& settings) {
   std::lock_guard lock(mu_);
   Db* db = OpenLocked();
-  if (!db) return false;
+  if (!db) return std::nullopt;
   Stmt s = Prepare(db->handle,
-                   "SELECT 1 FROM entries e JOIN blobs b ON b.diff_id = e.diff_id "
+                   "SELECT b.digest, b.size FROM entries e JOIN blobs b ON b.diff_id = e.diff_id "
                    "WHERE e.name = ? AND e.size = ? AND b.settings = ? LIMIT 1");
-  if (!s) return false;
+  if (!s) return std::nullopt;
   BindText(s.get(), 1, name);
   sqlite3_bind_int64(s.get(), 2, static_cast<sqlite3_int64>(size));
   BindText(s.get(), 3, settings);
-  return sqlite3_step(s.get()) == SQLITE_ROW;
+  return NextBlob(s.get());
 }
 
 void BlobCache::RecordSeen(const std::string& scope, const std::string& repository,

@@ -46,10 +46,11 @@ class BlobCache {
   // Records that the tar entry `name` of `size` bytes (a layer inside an
   // image tarball) held the layer `diff_id`.
   void RecordEntry(const std::string& name, uint64_t size, const std::string& diff_id);
-  // Whether the tar entry `name` of `size` bytes held a layer that became a
-  // blob under `settings` (RecordEntry, Store): a re-import of the same
-  // archive likely needs no compression for it.
-  bool KnowsEntry(const std::string& name, uint64_t size, const std::string& settings);
+  // The blob that the layer in the tar entry `name` of `size` bytes became
+  // under `settings` (RecordEntry, Store): a re-import of the same archive
+  // likely needs no compression for it.
+  std::optional<CachedBlob> EntryBlob(const std::string& name, uint64_t size,
+                                      const std::string& settings);
 
   // `scope` names the target (a registry host, an OCI layout): BlobSink::Locate("").
   // Records that `repository` of `scope` holds `digest` (now).

@@ -227,13 +227,30 @@ class LayerPreparer::StreamedLayer : public TakenLayer {
   bool finished_ = false;
 };
 
+class LayerPreparer::KnownLayer : public TakenLayer {
+ public:
+  explicit KnownLayer(LayerPreparer& preparer) : preparer_(preparer) {}
+  void Write(std::string_view) override {}
+  void Finish(const std::string& digest) override { preparer_.Known(digest); }
+
+ private:
+  LayerPreparer& preparer_;
+};
+
 std::unique_ptr<TakenLayer> LayerPreparer::TakeLayer(std::string_view name, uint64_t size,
                                                      bool first_sighting) {
   if (!options_.restore_image_file || cancelled_) return nullptr;
   if (!first_sighting) return std::make_unique<DroppedLayer>();
   const std::string settings = options_.compression.Key();
   BlobCache* cache = options_.cache;
-  if (cache && cache->KnowsEntry(std::string(name), size, settings)) return nullptr;
+  if (auto known = cache ? cache->EntryBlob(std::string(name), size, settings) : std::nullopt) {
+    if (!TargetHoldsKnown(known->digest)) return nullptr;
+    spdlog::debug(
+        "'{}' ({} bytes) is {} on the target (blob cache): hashed as it is unpacked, "
+        "not written",
+        name, size, known->digest);
+    return std::make_unique<KnownLayer>(*this);
+  }
   {
     std::lock_guard lock(mu_);
     std::erase_if(streams_, [](const auto& stream) { return stream->finished(); });
@@ -274,6 +291,39 @@ void LayerPreparer::Streamed(LayerStream& stream, const std::string& diff_id) {
     blobs_.emplace(key, std::move(entry));
   }
   stream.Close(diff_id);
+}
+
+bool LayerPreparer::TargetHoldsKnown(const std::string& digest) {
+  if (options_.cache_scope.empty()) return false;
+  std::vector<std::string> seen = options_.cache->SeenIn(options_.cache_scope, digest, 1);
+  if (seen.empty()) return false;
+  std::call_once(target_checked_, [&] {
+    Result<bool> has = sink_.HasBlob(seen.front(), digest);
+    target_holds_known_ = has.ok() && *has;
+    if (!target_holds_known_) {
+      spdlog::debug("'{}' lacks {}, which the blob cache saw there: layers are kept until checked",
+                    sink_.Locate(seen.front()), digest);
+    }
+  });
+  return target_holds_known_;
+}
+
+void LayerPreparer::Known(const std::string& diff_id) {
+  auto hit = options_.cache->Lookup(diff_id, options_.compression.Key());
+  if (!hit) return;  // not the bytes of the last import: a read restores the image file
+  LayerSource layer;
+  layer.diff_id = diff_id;
+  layer.content_digest = diff_id;  // hashed on the way: KnownLayerBlob reads nothing
+  layer.compression = Compression::kNone;
+  std::promise<Result<LayerBlob>> made;
+  made.set_value(KnownLayerBlob(ImageSource{}, layer, options_.format, options_.compression,
+                                hit->digest, hit->size));
+  std::lock_guard lock(mu_);
+  Entry entry;
+  entry.blob = made.get_future().share();
+  entry.speculative = true;
+  entry.freed = true;  // its bytes never were in the file
+  blobs_.try_emplace(KeyOf(layer), std::move(entry));
 }
 
 Result<ImageSource> LayerPreparer::Readable(const ImageSource& image, const LayerSource& layer) {
@@ -428,15 +478,14 @@ void LayerPreparer::Finished(const std::string& key, const Result<LayerBlob>& bl
   for (const auto& c : copies) PunchHole(c.tarball, c.offset, c.size);
 }
 
-// Whether the blob cache says the target already holds `digest` (in `repo`
-// when given, else anywhere), and `repo` really has it when given (HEAD).
+// Whether the target already holds `digest`: `repo` has it (HEAD) when
+// given, else the blob cache says so (TargetHoldsKnown).
 bool LayerPreparer::CacheKnowsTargetHas(const std::string& digest, const std::string& repo) {
   if (!repo.empty()) {
     Result<bool> has = sink_.HasBlob(repo, digest);
     return has.ok() && *has;
   }
-  return !options_.cache_scope.empty() &&
-         !options_.cache->SeenIn(options_.cache_scope, digest, 1).empty();
+  return TargetHoldsKnown(digest);
 }
 
 // The file may be written again while the layer is read (a later archive

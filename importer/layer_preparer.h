@@ -94,6 +94,9 @@ class LayerPreparer {
   //    is made on the way (LayerStream) and filed under its diff_id once all
   //    its bytes have passed, so the plan finds it ready, and the bytes never
   //    go to disk nor are read back;
+  //  - the first sighting of a layer the blob cache knows from an earlier
+  //    import, as a blob the target holds (TargetHoldsKnown; a re-import):
+  //    its bytes are hashed on the way and dropped (Known), not written;
   //  - a copy of a layer sighted before: its bytes are dropped (the plan asks
   //    for each diff_id once).
   // Only when the image file can be restored (restore_image_file): a layer
@@ -136,11 +139,24 @@ class LayerPreparer {
   };
 
   class StreamedLayer;  // the TakenLayer of a LayerStream
+  class KnownLayer;     // the TakenLayer of a layer the target has (Known)
 
   static std::string KeyOf(const LayerSource& layer);
   // Files the blob `stream` makes under `diff_id` (unless one is there
   // already: then the stream is abandoned) and closes the stream.
   void Streamed(LayerStream& stream, const std::string& diff_id);
+  // Files under `diff_id` (a taken layer's, hashed on the way) the blob the
+  // cache says it became, without its bytes (as KnownLayerBlob): the Images
+  // stage checks that the target has it, mounts it, or else prepares it
+  // again from a restored image file. Nothing when the cache does not know
+  // `diff_id` (the entry held other bytes than last time).
+  void Known(const std::string& diff_id);
+  // Whether the target holds `digest`, a blob the cache knows: the cache saw
+  // it there, and the first time this is asked in a run, the target is asked
+  // too (HEAD). That answer stands for the run: a target that lost one such
+  // blob (a registry made anew under the same name) has likely lost them
+  // all, and their layers then stay in their files to be compressed again.
+  bool TargetHoldsKnown(const std::string& digest);
   // `image`, or when part of `layer` was left out of its tarball, a copy of
   // it reading from a restored image file.
   Result<ImageSource> Readable(const ImageSource& image, const LayerSource& layer);
@@ -206,6 +222,8 @@ class LayerPreparer {
   QueueBudget stream_budget_{64 << 20};
   std::vector<std::unique_ptr<LayerStream>> streams_;
   std::atomic<bool> cancelled_{false};
+  std::once_flag target_checked_;     // TargetHoldsKnown's question to the target
+  bool target_holds_known_ = false;   // its answer (set within target_checked_)
   std::unique_ptr<WorkerPool> pool_;  // last: its tasks use the members above
 };
 

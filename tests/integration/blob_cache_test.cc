@@ -83,9 +83,10 @@ TEST_F(BlobCacheLoadTest, LoadAfterInspectInflatesFromTheIndexInspectLeft) {
   EXPECT_FALSE(fs::exists(index_dir));
 }
 
-// A large layer is compressed from its bytes as they are unpacked, and a
-// re-import, whose cache knows the layer, leaves it in the file instead, only
-// to check it. With --keep-workdir every layer stays in the unpacked archive.
+// A large layer is compressed from its bytes as they are unpacked. A
+// re-import, whose cache knows the layer and whose registry holds its blob,
+// only hashes it on the way; a registry that lost it gets it made again.
+// With --keep-workdir every layer stays in the unpacked archive.
 TEST_F(BlobCacheLoadTest, LargeLayersAreCompressedOnTheWayUnlessTheWorkdirIsKept) {
   // A 24 MiB uncompressed layer in portal-db's plain docker-save tarball.
   auto spec = ::ppa::samples::DemoSampleSpec();
@@ -114,9 +115,22 @@ TEST_F(BlobCacheLoadTest, LargeLayersAreCompressedOnTheWayUnlessTheWorkdirIsKept
   int uploads = registry_->CountBlobUploadRequests();
   ProcessResult warm = Load(archive, {"-v"});
   ASSERT_EQ(warm.exit_code, 0) << Output(warm);
-  EXPECT_EQ(Output(warm).find("as it is unpacked"), std::string::npos) << Output(warm);
+  EXPECT_EQ(Output(warm).find("compressing"), std::string::npos) << Output(warm);
+  // The target holds it (asked once): hashed on the way, not even written.
+  EXPECT_NE(Output(warm).find("on the target (blob cache)"), std::string::npos) << Output(warm);
+  EXPECT_NE(Output(warm).find("not written"), std::string::npos) << Output(warm);
   EXPECT_EQ(registry_->CountBlobUploadRequests(), uploads);
   ExpectVerified("ibmcom/portal-db:2.1.0-amd64");
+
+  // A registry made anew under the same name: the first blob the cache knows
+  // is missing, so no layer is left unwritten; all are made and sent again.
+  fs::remove_all(fs::path(registry_->storage_dir()) / "docker");
+  ProcessResult anew = Load(archive, {"-v"});
+  ASSERT_EQ(anew.exit_code, 0) << Output(anew);
+  EXPECT_NE(Output(anew).find("which the blob cache saw there"), std::string::npos) << Output(anew);
+  EXPECT_EQ(Output(anew).find("not written"), std::string::npos) << Output(anew);
+  EXPECT_EQ(Output(anew).find("unpacking 'images/"), std::string::npos) << Output(anew);
+  for (const char* ref : kSampleImageRefs) ExpectVerified(ref);
 
   fs::remove_all(dir_.Join(".cache"));
   std::string work = dir_.Join("work");
