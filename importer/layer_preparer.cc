@@ -294,7 +294,7 @@ void LayerPreparer::Streamed(LayerStream& stream, const std::string& diff_id) {
 }
 
 bool LayerPreparer::TargetHoldsKnown(const std::string& digest) {
-  if (options_.cache_scope.empty()) return false;
+  if (!options_.cache || options_.cache_scope.empty()) return false;
   std::vector<std::string> seen = options_.cache->SeenIn(options_.cache_scope, digest, 1);
   if (seen.empty()) return false;
   std::call_once(target_checked_, [&] {
