@@ -11,6 +11,9 @@
 #include <utility>
 #include <vector>
 
+#include "archive/bounded_json.h"
+#include "archive/bounded_yaml.h"
+
 namespace ppa {
 namespace {
 
@@ -527,8 +530,8 @@ std::string NormalizeManifestPath(std::string_view path) {
 }
 
 Result<PpaManifest> ParsePpaManifestYaml(std::string_view text) {
+  PPA_ASSIGN_OR_RETURN(const YAML::Node root, LoadBoundedYaml(text, kYamlFile));
   try {
-    const YAML::Node root = YAML::Load(std::string(text));
     if (!root.IsDefined() || root.IsNull()) {
       return InvalidInput(std::string(kYamlFile) +
                           " is empty: expected a mapping with 'images' and/or 'charts'");
@@ -542,6 +545,7 @@ Result<PpaManifest> ParsePpaManifestYaml(std::string_view text) {
 }
 
 Result<PpaManifest> ParsePpaManifestJson(std::string_view text) {
+  PPA_RETURN_IF_ERROR(CheckJsonBounds(text, kJsonFile));
   try {
     TextPreservingJsonSax sax;
     if (!Json::sax_parse(text.begin(), text.end(), &sax)) {

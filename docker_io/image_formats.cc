@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "archive/bounded_json.h"
 #include "docker_io/digest.h"
 #include "docker_io/media_types.h"
 
@@ -15,7 +16,10 @@ std::string GetString(const json& j, const char* key) {
   return (it != j.end() && it->is_string()) ? it->get<std::string>() : std::string();
 }
 
+// Every document of an image tarball is checked against the bounds of
+// untrusted JSON before its DOM is built.
 Result<json> ParseJson(std::string_view text, const char* what) {
+  PPA_RETURN_IF_ERROR(CheckJsonBounds(text, what));
   json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) return InvalidInput(std::string(what) + " is not valid JSON");
   return j;

@@ -6,8 +6,12 @@
 #include <optional>
 #include <utility>
 
+#include "archive/bounded_yaml.h"
+
 namespace ppa {
 namespace {
+
+constexpr char kValuesYaml[] = "values.yaml";
 
 // One planned edit: insert the prefix at `offset` of the original text.
 struct Insertion {
@@ -109,12 +113,11 @@ void PlanKey(std::string_view text, const YAML::Node& root, const std::string& k
 
 // Re-reads the result: every edited key must hold exactly the expected value.
 Status Verify(const std::string& text, const std::vector<Insertion>& edits) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    return InvalidInput("values.yaml is no longer valid YAML after the rewrite: " + e.msg);
+  Result<YAML::Node> reread = LoadBoundedYaml(text, kValuesYaml);
+  if (!reread.ok()) {
+    return reread.status().WithContext("values.yaml is no longer valid YAML after the rewrite");
   }
+  const YAML::Node& root = *reread;
   for (const Insertion& e : edits) {
     std::optional<YAML::Node> node = FindKey(root, e.key);
     if (!node || !node->IsScalar() || node->Scalar() != e.expected) {
@@ -123,16 +126,6 @@ Status Verify(const std::string& text, const std::vector<Insertion>& edits) {
     }
   }
   return Status::Ok();
-}
-
-Result<YAML::Node> LoadValues(std::string_view text) {
-  try {
-    return YAML::Load(std::string(text));
-  } catch (const YAML::Exception& e) {
-    if (e.mark.is_null()) return InvalidInput("values.yaml: " + e.msg);
-    return InvalidInput("values.yaml: line " + std::to_string(e.mark.line + 1) + ", column " +
-                        std::to_string(e.mark.column + 1) + ": " + e.msg);
-  }
 }
 
 }  // namespace
@@ -146,7 +139,7 @@ Result<ValuesRewrite> RewriteValuesRepositories(std::string_view values_yaml,
     out.text = std::string(values_yaml);
     return out;
   }
-  PPA_ASSIGN_OR_RETURN(const YAML::Node root, LoadValues(values_yaml));
+  PPA_ASSIGN_OR_RETURN(const YAML::Node root, LoadBoundedYaml(values_yaml, kValuesYaml));
   std::vector<Insertion> edits;
   try {
     for (const std::string& key : keys) PlanKey(values_yaml, root, key, prefix, edits, out);

@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <sstream>
 
+#include "archive/bounded_yaml.h"
+
 namespace ppa {
 namespace {
 
@@ -61,12 +63,7 @@ class YamlConfigReader : public CLI::Config {
 }  // namespace
 
 Result<ConfigEntries> ParseConfigYaml(std::string_view text) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(text));
-  } catch (const YAML::Exception& e) {
-    return InvalidInput(std::string("config file is not valid YAML: ") + e.what());
-  }
+  PPA_ASSIGN_OR_RETURN(const YAML::Node root, LoadBoundedYaml(text, "config file"));
   ConfigEntries out;
   if (root.IsNull()) return out;
   if (!root.IsMap()) return InvalidInput("config file must be a mapping of flag names to values");
