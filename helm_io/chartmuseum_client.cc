@@ -7,6 +7,7 @@
 #include <random>
 #include <utility>
 
+#include "archive/url_userinfo.h"
 #include "docker_io/digest.h"
 
 namespace ppa {
@@ -95,7 +96,8 @@ Result<ChartMuseumRoutes> SplitChartMuseumUri(std::string_view uri, std::string_
   } else if (uri.starts_with("https://")) {
     scheme_end = 8;
   } else {
-    return InvalidInput("ChartMuseum URI '" + std::string(uri) + "' must start with http:// or https://");
+    return InvalidInput("ChartMuseum URI '" + RedactUserInfo(uri) +
+                        "' must start with http:// or https://");
   }
   if (uri.find_first_of("?#@ ") != std::string_view::npos) {
     return InvalidInput("ChartMuseum URI must not hold a query, a fragment, spaces or credentials",
@@ -105,7 +107,7 @@ Result<ChartMuseumRoutes> SplitChartMuseumUri(std::string_view uri, std::string_
   const size_t slash = uri.find('/', scheme_end);
   routes.base = std::string(uri.substr(0, slash));
   if (routes.base.size() == scheme_end) {
-    return InvalidInput("ChartMuseum URI '" + std::string(uri) + "' has no host");
+    return InvalidInput("ChartMuseum URI '" + RedactUserInfo(uri) + "' has no host");
   }
   std::string path =
       slash == std::string_view::npos ? std::string() : NormalizePath(uri.substr(slash));
@@ -181,7 +183,8 @@ Status ChartMuseumClient::Discover() {
   }
   PPA_ASSIGN_OR_RETURN(routes_, SplitChartMuseumUri(config_.uri, ""));
   const std::string url = routes_.base + routes_.repo + "/index.yaml";
-  Result<HttpResponse> index = Send(NewRequest("GET", url), "ChartMuseum '" + config_.uri + "'");
+  Result<HttpResponse> index =
+      Send(NewRequest("GET", url), "ChartMuseum '" + RedactUserInfo(config_.uri) + "'");
   if (!index.ok()) return index.status();
   if (index->status != 200) {
     spdlog::debug("GET {}: HTTP {}; assuming no context path", url, index->status);

@@ -11,6 +11,7 @@
 #include "archive/file_util.h"
 #include "archive/safe_path.h"
 #include "archive/tar_index.h"
+#include "archive/url_userinfo.h"
 #include "helm_io/chart.h"
 #include "helm_io/chart_package.h"
 #include "helm_io/helm_oci.h"
@@ -154,7 +155,7 @@ Status WriteChart(const PreparedChart& chart, const ChartsContext& ctx) {
 Status UploadToChartMuseum(const PreparedChart& chart, const ChartsContext& ctx,
                            ChartTargets& targets, Reporter& reporter) {
   reporter.Progress("Uploading chart '" + chart.file_name + "' to ChartMuseum '" +
-                    ctx.options.chartmuseum_uri + "'...");
+                    RedactUserInfo(ctx.options.chartmuseum_uri) + "'...");
   PPA_ASSIGN_OR_RETURN(ChartMuseumClient * museum, targets.ChartMuseum());
   ChartUpload upload{chart.file_name, chart.info.metadata.name, chart.info.metadata.version,
                      chart.bytes, chart.provenance};
@@ -165,17 +166,6 @@ Status UploadToChartMuseum(const PreparedChart& chart, const ChartsContext& ctx,
     reporter.Result(chart.file_name + ": saved");
   }
   return Status::Ok();
-}
-
-// "https://user:pass@host/x" -> "https://host/x": a URI with credentials
-// in it must not carry them into the report.
-std::string WithoutUserInfo(const std::string& uri) {
-  size_t scheme = uri.find("://");
-  size_t start = scheme == std::string::npos ? 0 : scheme + 3;
-  size_t end = uri.find('/', start);
-  size_t at = uri.rfind('@', end == std::string::npos ? uri.size() : end);
-  if (at == std::string::npos || at < start) return uri;
-  return uri.substr(0, start) + uri.substr(at + 1);
 }
 
 Status PushToRegistry(const PreparedChart& chart, const ChartsContext& ctx, ChartTargets& targets,
@@ -212,7 +202,7 @@ Status HandleChart(const PlannedChart& chart, const ChartsContext& ctx, ChartTar
   item.destinations.push_back(item.target);
   if (!ctx.options.chartmuseum_uri.empty()) {
     PPA_RETURN_IF_ERROR(UploadToChartMuseum(prepared, ctx, targets, reporter));
-    item.destinations.push_back(WithoutUserInfo(ctx.options.chartmuseum_uri));
+    item.destinations.push_back(RedactUserInfo(ctx.options.chartmuseum_uri));
   }
   if (ctx.options.oci) {
     PPA_RETURN_IF_ERROR(PushToRegistry(prepared, ctx, targets, reporter, item));
@@ -237,13 +227,16 @@ void WarnAboutSecrets(const ChartOptions& options, Reporter& reporter) {
 ChartMuseumConfig ResolveChartMuseumConfig(
     const ChartOptions& options, const std::function<std::string(const char*)>& getenv) {
   ChartMuseumConfig config;
-  config.uri = options.chartmuseum_uri;
+  // "user:password@" in the URI counts as --chartmuseum-user/-password.
+  UrlUserInfo userinfo = SplitUserInfo(options.chartmuseum_uri);
+  config.uri = userinfo.url;
   if (options.context_path_set) config.context_path = options.chartmuseum_context_path;
-  config.username = options.chartmuseum_user.empty() ? getenv("PPA_IMPORT_CHARTMUSEUM_USER")
-                                                     : options.chartmuseum_user;
-  config.password = options.chartmuseum_password.empty()
-                        ? getenv("PPA_IMPORT_CHARTMUSEUM_PASSWORD")
-                        : options.chartmuseum_password;
+  config.username = !options.chartmuseum_user.empty() ? options.chartmuseum_user
+                    : !userinfo.username.empty()      ? userinfo.username
+                                                      : getenv("PPA_IMPORT_CHARTMUSEUM_USER");
+  config.password = !options.chartmuseum_password.empty() ? options.chartmuseum_password
+                    : !userinfo.password.empty()          ? userinfo.password
+                                                  : getenv("PPA_IMPORT_CHARTMUSEUM_PASSWORD");
   config.token = options.chartmuseum_token.empty() ? getenv("PPA_IMPORT_CHARTMUSEUM_TOKEN")
                                                    : options.chartmuseum_token;
   config.force = options.force;

@@ -11,10 +11,12 @@
 #include <string>
 #include <string_view>
 
+#include "archive/url_userinfo.h"
 #include "importer/chart_flags.h"
 #include "importer/config_file.h"
 #include "importer/connection_flags.h"
 #include "importer/credentials.h"
+#include "importer/display_text.h"
 #include "importer/doctor_flags.h"
 #include "importer/inspect.h"
 #include "importer/pipeline.h"
@@ -49,7 +51,7 @@ std::string Env(const char* name) {
 void SetUpLogging(bool verbose, bool quiet) {
   auto logger = spdlog::stderr_color_mt("ppa-import");
   spdlog::set_default_logger(logger);
-  spdlog::set_pattern("%^%l%$: %v");
+  spdlog::set_formatter(MakeEscapingLogFormatter("%^%l%$: %v"));  // controls escaped
   spdlog::set_level(verbose ? spdlog::level::debug
                             : quiet ? spdlog::level::err
                                     : spdlog::level::warn);
@@ -150,9 +152,12 @@ int RunLoadCommand(LoadFlags& f) {
   SetUpLogging(f.verbose, o.quiet);
   Status creds = ResolveCredentials(o, f.password_stdin);
   if (!creds.ok()) {
-    std::cerr << "Error: " << creds.message() << "\n";
-    if (!creds.hint().empty()) std::cerr << "Hint: " << creds.hint() << "\n";
+    PrintError(std::cerr, creds);
     return kExitUsage;
+  }
+  if ((o.registry.rfind("oci:", 0) != 0 && SplitUserInfo(o.registry).present) ||
+      SplitUserInfo(o.charts.chartmuseum_uri).present) {
+    spdlog::warn(kUrlCredentialsWarning);
   }
   if (o.transport.insecure) {
     spdlog::warn("--insecure: TLS certificates are NOT verified; anyone on the path can read "

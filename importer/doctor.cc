@@ -19,6 +19,7 @@
 #include "docker_io/registry_errors.h"
 #include "docker_io/retry.h"
 #include "importer/cli.h"
+#include "importer/display_text.h"
 #include "importer/pipeline.h"
 
 namespace ppa {
@@ -319,9 +320,9 @@ CheckResult Skip(std::string why) { return {CheckOutcome::kSkip, std::move(why),
 std::string FormatCheck(std::string_view name, const CheckResult& result) {
   static constexpr const char* kLabels[] = {"PASS", "FAIL", "SKIP"};
   std::string line = std::string(kLabels[static_cast<int>(result.outcome)]) + "  " +
-                     std::string(name) + ": " + result.detail + "\n";
+                     std::string(name) + ": " + DisplayLine(result.detail) + "\n";
   if (result.outcome == CheckOutcome::kFail && !result.fix.empty()) {
-    line += "      fix: " + result.fix + "\n";
+    line += "      fix: " + DisplayLine(result.fix) + "\n";
   }
   return line;
 }
@@ -602,7 +603,8 @@ int RunDoctor(const DoctorOptions& options, std::ostream& out, std::ostream& err
     return kExitUsage;
   }
   if (options.registry.rfind("oci:", 0) == 0) {
-    err << "Error: '" << options.registry << "' is an OCI image layout, not a registry\n"
+    err << "Error: '" << DisplayLine(options.registry)
+        << "' is an OCI image layout, not a registry\n"
         << "Hint: doctor checks a registry: pass --registry HOST[:PORT]\n";
     return kExitUsage;
   }
@@ -611,11 +613,18 @@ int RunDoctor(const DoctorOptions& options, std::ostream& out, std::ostream& err
       address.ok() ? SplitHostPort(address->endpoint.host, address->endpoint.plain_http)
                    : Result<HostPort>(address.status());
   if (!target.ok()) {
-    err << "Error: " << target.status().message() << "\n";
-    if (!target.status().hint().empty()) err << "Hint: " << target.status().hint() << "\n";
+    PrintError(err, target.status());
     return kExitUsage;
   }
-  Doctor doctor(options, std::move(address).value(), std::move(target).value(), out);
+  DoctorOptions effective = options;  // "user:pw@" in --registry, when nothing else is given
+  if (!address->userinfo.empty()) {
+    err << "Warning: " << kUrlCredentialsWarning << "\n";
+    if (effective.credentials.credentials.empty()) {
+      effective.credentials = {address->userinfo, "user '" + address->userinfo.username +
+                                                      "' from the user info in --registry"};
+    }
+  }
+  Doctor doctor(effective, std::move(address).value(), std::move(target).value(), out);
   return doctor.Run();
 }
 

@@ -7,78 +7,89 @@
 #include "archive/file_util.h"
 #include "helm_io/chart.h"
 #include "importer/cli.h"
+#include "importer/display_text.h"
+#include "importer/json_text.h"
 #include "importer/plan.h"
 #include "importer/workspace.h"
 
 namespace ppa {
 namespace {
 
-using Json = nlohmann::ordered_json;
+using Json = OrderedJson;
 
-Json ImageJson(const PlannedImage& image) {
-  Json j{{"name", image.name}, {"platform", image.platform ? image.platform->ToString() : ""}};
+// The problems of an archive, in the words `inspect` prints them.
+using Problems = std::vector<std::string>;
+
+Json ImageJson(const PlannedImage& image, Problems& problems) {
+  Json j = Json::object();
+  SetJsonText(j, "name", image.name);
+  SetJsonText(j, "platform", image.platform ? image.platform->ToString() : "");
   if (image.source) {
     const ImageSource& src = *image.source;
-    j["source"] = src.origin;
-    j["names_in_tarball"] = src.names;
-    j["config_digest"] = src.config_digest;
+    SetJsonText(j, "source", src.origin);
+    SetJsonTextList(j, "names_in_tarball", src.names);
+    SetJsonText(j, "config_digest", src.config_digest);
     Json layers = Json::array();
     uint64_t total = 0;
     for (const auto& l : src.layers) {
-      layers.push_back({{"diff_id", l.diff_id},
-                        {"size", l.size},
-                        {"compression", CompressionName(l.compression)}});
+      Json layer = Json::object();
+      SetJsonText(layer, "diff_id", l.diff_id);
+      layer["size"] = l.size;
+      layer["compression"] = CompressionName(l.compression);
+      layers.push_back(std::move(layer));
       total += l.size;
     }
     j["layers"] = layers;
     j["size"] = total;
   }
-  if (!image.problem.ok()) j["problem"] = image.problem.message();
+  if (!image.problem.ok()) {
+    SetJsonText(j, "problem", image.problem.message());
+    problems.push_back(image.name + ": " + image.problem.message());
+  }
   return j;
 }
 
-Json ChartJson(const PlannedChart& chart) {
-  Json j{{"file", chart.name}, {"repository_keys", chart.repository_keys}};
+Json ChartJson(const PlannedChart& chart, Problems& problems) {
+  Json j = Json::object();
+  SetJsonText(j, "file", chart.name);
+  SetJsonTextList(j, "repository_keys", chart.repository_keys);
   Status problem = chart.problem;
   if (problem.ok()) {
     auto info = InspectChartArchive(chart.path);
     if (info.ok()) {
-      j["name"] = info->metadata.name;
-      j["version"] = info->metadata.version;
+      SetJsonText(j, "name", info->metadata.name);
+      SetJsonText(j, "version", info->metadata.version);
     } else {
       problem = info.status();
     }
   }
-  if (!problem.ok()) j["problem"] = problem.message();
+  if (!problem.ok()) {
+    SetJsonText(j, "problem", problem.message());
+    problems.push_back(chart.name + ": " + problem.message());
+  }
   return j;
 }
 
 Json Describe(const std::string& archive, const UnpackedArchive& unpacked, const ImportPlan& plan) {
-  Json j{{"archive", archive},
-         {"manifests", unpacked.manifest ? "manifest.yaml/manifest.json" : "none"}};
+  Json j = Json::object();
+  SetJsonText(j, "archive", archive);
+  j["manifests"] = unpacked.manifest ? "manifest.yaml/manifest.json" : "none";
+  Problems problems = plan.warnings;
   Json images = Json::array();
   for (const auto& group : plan.groups) {
-    Json g{{"image", group.name}, {"multi_arch", group.list_target.has_value()}};
+    Json g = Json::object();
+    SetJsonText(g, "image", group.name);
+    g["multi_arch"] = group.list_target.has_value();
+    if (!group.problem.ok()) problems.push_back(group.name + ": " + group.problem.message());
     g["references"] = Json::array();
-    for (const auto& img : group.images) g["references"].push_back(ImageJson(img));
-    if (!group.problem.ok()) g["problem"] = group.problem.message();
+    for (const auto& img : group.images) g["references"].push_back(ImageJson(img, problems));
+    if (!group.problem.ok()) SetJsonText(g, "problem", group.problem.message());
     images.push_back(g);
   }
   j["images"] = images;
   j["charts"] = Json::array();
-  for (const auto& c : plan.charts) j["charts"].push_back(ChartJson(c));
-  Json problems = Json::array();
-  for (const auto& w : plan.warnings) problems.push_back(w);
-  for (const auto& g : j["images"]) {
-    if (g.contains("problem")) problems.push_back(g["image"].get<std::string>() + ": " + g["problem"].get<std::string>());
-    for (const auto& r : g["references"]) {
-      if (r.contains("problem")) problems.push_back(r["name"].get<std::string>() + ": " + r["problem"].get<std::string>());
-    }
-  }
-  for (const auto& c : j["charts"]) {
-    if (c.contains("problem")) problems.push_back(c["file"].get<std::string>() + ": " + c["problem"].get<std::string>());
-  }
-  j["problems"] = problems;
+  for (const auto& c : plan.charts) j["charts"].push_back(ChartJson(c, problems));
+  SetJsonTextList(j, "problems", problems);
   return j;
 }
 
@@ -94,63 +105,87 @@ std::string HumanSize(uint64_t bytes) {
   return buf;
 }
 
+// The original bytes of j[key], escaped for the terminal.
+std::string Shown(const Json& j, const std::string& key) { return DisplayLine(JsonTextOf(j, key)); }
+
 void PrintHuman(const Json& j, std::ostream& out) {
-  out << "Archive: " << j["archive"].get<std::string>() << "\n\nImages:\n";
+  out << "Archive: " << Shown(j, "archive") << "\n\nImages:\n";
   for (const auto& g : j["images"]) {
-    out << "  " << g["image"].get<std::string>() << (g["multi_arch"].get<bool>() ? "  (multi-arch)" : "")
+    out << "  " << Shown(g, "image") << (g["multi_arch"].get<bool>() ? "  (multi-arch)" : "")
         << "\n";
     for (const auto& r : g["references"]) {
-      out << "    " << r["name"].get<std::string>();
-      if (!r["platform"].get<std::string>().empty()) out << "  " << r["platform"].get<std::string>();
+      out << "    " << Shown(r, "name");
+      if (!JsonTextOf(r, "platform").empty()) out << "  " << Shown(r, "platform");
       if (r.contains("source")) {
         std::string comp;
         for (const auto& l : r["layers"]) {
           std::string c = l["compression"];
           if (comp.find(c) == std::string::npos) comp += (comp.empty() ? "" : ",") + c;
         }
-        out << "  from " << r["source"].get<std::string>() << ", " << r["layers"].size()
-            << " layer(s), " << HumanSize(r["size"].get<uint64_t>())
-            << (comp.empty() ? "" : " (" + comp + ")");
+        out << "  from " << Shown(r, "source") << ", " << r["layers"].size() << " layer(s), "
+            << HumanSize(r["size"].get<uint64_t>()) << (comp.empty() ? "" : " (" + comp + ")");
       }
       out << "\n";
     }
   }
   out << "\nCharts:\n";
   for (const auto& c : j["charts"]) {
-    out << "  " << c["file"].get<std::string>();
-    if (c.contains("name")) out << "  " << c["name"].get<std::string>() << " " << c["version"].get<std::string>();
+    out << "  " << Shown(c, "file");
+    if (c.contains("name")) out << "  " << Shown(c, "name") << " " << Shown(c, "version");
     out << "\n";
   }
   out << "\nProblems:" << (j["problems"].empty() ? " none" : "") << "\n";
-  for (const auto& p : j["problems"]) out << "  " << p.get<std::string>() << "\n";
+  for (size_t i = 0; i < j["problems"].size(); ++i) {
+    out << "  " << DisplayLine(JsonTextAt(j, "problems", i)) << "\n";
+  }
 }
+
+// Removes the work folder when the run leaves RunInspect, however it leaves.
+class WorkspaceRemover {
+ public:
+  explicit WorkspaceRemover(const Workspace& ws) : ws_(ws) {}
+  ~WorkspaceRemover() { RemoveWorkspace(ws_); }
+  WorkspaceRemover(const WorkspaceRemover&) = delete;
+  WorkspaceRemover& operator=(const WorkspaceRemover&) = delete;
+
+ private:
+  const Workspace& ws_;
+};
 
 }  // namespace
 
 int RunInspect(const InspectOptions& options, std::ostream& out, std::ostream& err) {
   auto ws = PrepareWorkspace(options.workdir);
   if (!ws.ok()) {
-    err << "Error: " << ws.status().message() << "\n";
+    PrintError(err, ws.status());
     return kExitUsage;
   }
+  WorkspaceRemover remover(*ws);
+  InflationBudget budget(InflationLimitOf(options.archive, 0));
   UnpackOptions unpack;
+  unpack.budget = &budget;
   unpack.inflate_index = CachedInflateIndex(/*no_cache=*/false);
   auto unpacked = UnpackAndReadManifest(options.archive, *ws, unpack);
   if (!unpacked.ok()) {
-    err << "Error: " << unpacked.status().message() << "\n";
-    if (!unpacked.status().hint().empty()) err << "Hint: " << unpacked.status().hint() << "\n";
-    RemoveWorkspace(*ws);
+    PrintError(err, unpacked.status());
     return kExitBadArchive;
   }
   PlanInput input{ws->root, unpacked->files, unpacked->manifest, ws->scratch, "", "", {}};
+  input.read_image_file = [&](const std::string& path, const std::string& rel) {
+    return ReadImageFile(path, rel, ws->scratch, &budget);
+  };
   ImportPlan plan = BuildImportPlan(input);
+  if (budget.exceeded()) {  // an image file inflated past what the archive may
+    PrintError(err, budget.ExceededError(options.archive));
+    return kExitBadArchive;
+  }
   Json j = Describe(options.archive, *unpacked, plan);
   if (options.json) {
-    out << j.dump(2) << "\n";
+    out << DumpJson(j, 2) << "\n";
   } else {
     PrintHuman(j, out);
   }
-  RemoveWorkspace(*ws);
+  out.flush();
   return j["problems"].empty() ? kExitOk : kExitItemFailed;
 }
 

@@ -1,7 +1,9 @@
 // `ppa-import inspect ARCHIVE [--json]`: what an archive holds (images with
 // their references, platforms, layers and sources; charts; problems found)
 // without pushing anything. The archive is unpacked into a temporary work
-// folder that is removed afterwards.
+// folder that is removed afterwards, on every way out of RunInspect. Names
+// are shown escaped (importer/display_text.h); in JSON, names that are not
+// UTF-8 get a `<field>_base64` sibling (importer/json_text.h).
 #pragma once
 
 #include <ostream>

@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <atomic>
+#include <exception>
 #include <thread>
 
 #include "archive/file_util.h"
+#include "archive/url_userinfo.h"
 #include "docker_io/blob_sink.h"
 #include "docker_io/docker_config.h"
 #include "docker_io/image_reference.h"
@@ -32,6 +34,7 @@ Result<std::unique_ptr<BlobSink>> ConnectRegistry(const RegistryAddress& address
   std::shared_ptr<HttpTransport> transport = MakeCurlTransport(options.transport);
   // Flags and environment first (ResolveCredentials); else ~/.docker/config.json.
   Credentials credentials = options.credentials;
+  if (credentials.empty()) credentials = address.userinfo;  // "user:pw@" in --registry
   if (credentials.empty()) {
     PPA_ASSIGN_OR_RETURN(credentials, LoadDockerCredentials(address.endpoint.host));
   }
@@ -154,8 +157,9 @@ int RunStages(const std::string& archive, const Workspace* ws, const RegistryAdd
 
   images.Push(plan, reporter);
   ChartsContext charts{ws->charts, options.charts, address.endpoint, address.prefix,
-                       options.target_namespace, options.credentials, options.transport,
-                       options.dry_run, /*http=*/nullptr};
+                       options.target_namespace,
+                       options.credentials.empty() ? address.userinfo : options.credentials,
+                       options.transport, options.dry_run, /*http=*/nullptr};
   HandleCharts(plan, charts, reporter);
   return reporter.failed_items() > 0 ? kExitItemFailed : kExitOk;
 }
@@ -170,6 +174,15 @@ int ImportArchive(const std::string& archive, const RegistryAddress& address, Bl
     reporter.SetFatal(ws.status(), kExitItemFailed);
     return kExitItemFailed;
   }
+  // An exception leaving the stages (a bug; ImportOne reports it) must not
+  // leave the unpacked archive behind.
+  struct RemoveOnThrow {
+    const Workspace& ws;
+    int uncaught = std::uncaught_exceptions();
+    ~RemoveOnThrow() {
+      if (std::uncaught_exceptions() > uncaught) RemoveWorkspace(ws);
+    }
+  } remove_on_throw{*ws};
   int code = RunStages(archive, &*ws, address, sink, options, progress, reporter);
   if (!reporter.fatal().ok() || (code == kExitOk && !options.keep_workdir)) {
     RemoveWorkspace(*ws);
@@ -203,8 +216,14 @@ Status ValidateNamespace(const std::string& ns, const std::string& rules) {
   return Status::Ok();
 }
 
-Result<RegistryAddress> ParseRegistryAddress(const std::string& text, bool plain_http) {
+Result<RegistryAddress> ParseRegistryAddress(const std::string& given, bool plain_http) {
   RegistryAddress address;
+  // "user:password@" becomes credentials; no message below can show it.
+  UrlUserInfo userinfo = SplitUserInfo(given);
+  if (userinfo.present) {
+    address.userinfo = Credentials(std::move(userinfo.username), std::move(userinfo.password));
+  }
+  const std::string text = std::move(userinfo.url);
   std::string rest = text;
   address.endpoint.plain_http = plain_http;
   if (rest.rfind("http://", 0) == 0) {
@@ -249,8 +268,15 @@ ArchiveOutcome ImportOne(const std::string& archive, const Target& target,
   outcome.started = NowRfc3339();
   Reporter reporter(out, err, options.quiet, options.dry_run);
   reporter.SetProgressDisplay(progress);
-  outcome.exit_code =
-      ImportArchive(archive, target.address, target.sink(), options, progress, reporter);
+  try {
+    outcome.exit_code =
+        ImportArchive(archive, target.address, target.sink(), options, progress, reporter);
+  } catch (const std::exception& e) {  // a bug: this archive fails, the run goes on
+    outcome.exit_code = kExitItemFailed;
+    reporter.SetFatal(Unsupported(std::string("internal error: ") + e.what(),
+                                  "the work directory was removed; please report this bug"),
+                      outcome.exit_code);
+  }
   if (reporter.fatal().ok()) reporter.Finish();
   outcome.fatal = reporter.fatal();
   outcome.items = reporter.items();

@@ -53,9 +53,13 @@ Status ValidateNamespace(const std::string& ns, const std::string& rules);
 struct RegistryAddress {
   RegistryEndpoint endpoint;
   std::string prefix;  // path below the host, may be empty
+  // "user:password@" written into the address (archive/url_userinfo.h),
+  // percent-decoded; used when no other credentials are given. A secret.
+  Credentials userinfo;
 };
 // Parses "HOST[:PORT][/PREFIX]" (an "http://" or "https://" scheme is
-// accepted; "http://" means plain HTTP).
+// accepted; "http://" means plain HTTP). User info ("user:pw@HOST") is
+// taken out into `userinfo`; error messages never show it.
 Result<RegistryAddress> ParseRegistryAddress(const std::string& text, bool plain_http);
 
 }  // namespace ppa

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "importer/display_text.h"
+
 namespace ppa {
 namespace {
 
@@ -16,9 +18,23 @@ size_t TerminalWidth(std::FILE* out) {
   return 80;
 }
 
+bool IsUtf8Continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+
 std::string Fit(std::string line, size_t width) {
-  if (line.size() >= width) line.resize(width - 1);
+  if (line.size() >= width) {
+    size_t cut = width - 1;
+    while (cut > 0 && IsUtf8Continuation(line[cut])) --cut;  // whole characters only
+    line.resize(cut);
+  }
   return line;
+}
+
+// The last `room` bytes of `text` behind "...", cut between characters.
+std::string KeepEnd(const std::string& text, size_t room) {
+  if (text.size() <= room) return text;
+  size_t start = text.size() - (room - 3);
+  while (start < text.size() && IsUtf8Continuation(text[start])) ++start;
+  return "..." + text.substr(start);
 }
 
 }  // namespace
@@ -47,8 +63,7 @@ std::string FormatTransferLine(const std::string& label, uint64_t done, uint64_t
     }
   }
   size_t room = width > tail.size() + 4 ? width - tail.size() - 1 : 4;
-  std::string name = label.size() > room ? "..." + label.substr(label.size() - (room - 3)) : label;
-  return Fit(name + tail, width);
+  return Fit(KeepEnd(DisplayLine(label), room) + tail, width);
 }
 
 std::string FormatOverallLine(uint64_t done_bytes, uint64_t total_bytes, int done_items,

@@ -14,7 +14,8 @@
 namespace ppa {
 
 // "label  12.3 MiB / 45.6 MiB  34.5 MiB/s  ETA 0:02" fitted into `width`
-// columns (pure, for tests).
+// columns (pure, for tests). The label goes through DisplayLine
+// (importer/display_text.h): its controls are escaped.
 std::string FormatTransferLine(const std::string& label, uint64_t done, uint64_t total,
                                double bytes_per_second, size_t width);
 

@@ -1,5 +1,7 @@
 #include "importer/report.h"
 
+#include "importer/display_text.h"
+
 namespace ppa {
 
 const char* BlobActionName(BlobResult::Action action) {
@@ -23,25 +25,22 @@ void Reporter::SetFatal(const Status& status, int exit_code) {
 
 void Reporter::Progress(const std::string& line) {
   std::lock_guard lock(mu_);
-  if (!quiet_) Print([&] { out_ << line << std::endl; });
+  if (!quiet_) Print([&] { out_ << DisplayLine(line) << std::endl; });
 }
 
 void Reporter::Result(const std::string& line) {
   std::lock_guard lock(mu_);
-  if (!quiet_) Print([&] { out_ << line << std::endl; });
+  if (!quiet_) Print([&] { out_ << DisplayLine(line) << std::endl; });
 }
 
 void Reporter::Warning(const std::string& line) {
   std::lock_guard lock(mu_);
-  Print([&] { err_ << "Warning: " << line << std::endl; });
+  Print([&] { err_ << "Warning: " << DisplayLine(line) << std::endl; });
 }
 
 void Reporter::Failure(const Status& status) {
   std::lock_guard lock(mu_);
-  Print([&] {
-    err_ << "Error: " << status.message() << std::endl;
-    if (!status.hint().empty()) err_ << "Hint: " << status.hint() << std::endl;
-  });
+  Print([&] { PrintError(err_, status); });
 }
 
 void Reporter::Record(ItemResult item) {
@@ -83,7 +82,7 @@ void Reporter::Finish() {
   out_ << "FAILED" << std::endl;
   err_ << failed << " of " << items_.size() << " item(s) failed:" << std::endl;
   for (const auto& i : items_) {
-    if (!i.status.ok()) err_ << "  " << i.name << ": " << i.status.message() << std::endl;
+    if (!i.status.ok()) err_ << "  " << DisplayLine(i.name + ": " + i.status.message()) << std::endl;
   }
 }
 

@@ -1,6 +1,11 @@
 // The Report stage's state: what happened to each item, the human lines on
 // stdout/stderr in the original tool's rhythm (SPEC section 2), and the exit
 // status. Thread-safe: stages may report from worker threads.
+//
+// Every line passes through DisplayLine (importer/display_text.h): names and
+// messages from archives and servers are printed with their control bytes
+// and invalid UTF-8 escaped and URLs without user info, so no line can move
+// the cursor, forge another line or show a password.
 #pragma once
 
 #include <cstdint>

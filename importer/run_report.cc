@@ -7,11 +7,14 @@
 
 #include "archive/file_util.h"
 #include "archive/safe_path.h"
+#include "archive/url_userinfo.h"
+#include "importer/display_text.h"
+#include "importer/json_text.h"
 
 namespace ppa {
 namespace {
 
-using Json = nlohmann::ordered_json;
+using Json = OrderedJson;
 
 const char* KindName(ItemResult::Kind kind) {
   switch (kind) {
@@ -22,18 +25,23 @@ const char* KindName(ItemResult::Kind kind) {
   return "unknown";
 }
 
+// "error" and "hint" of a failed status (no URL in them keeps user info).
+void AddError(Json& j, const Status& status) {
+  SetJsonText(j, "error", RedactUserInfoInText(status.message()));
+  if (!status.hint().empty()) SetJsonText(j, "hint", RedactUserInfoInText(status.hint()));
+}
+
 void AddStatus(Json& j, const Status& status) {
   j["status"] = status.ok() ? "ok" : "failed";
-  if (!status.ok()) {
-    j["error"] = status.message();
-    if (!status.hint().empty()) j["hint"] = status.hint();
-  }
+  if (!status.ok()) AddError(j, status);
 }
 
 Json ImageJson(const ItemResult& item) {
-  Json j{{"kind", KindName(item.kind)}, {"name", item.name}, {"target", item.target}};
-  if (!item.source.empty()) j["source"] = item.source;
-  if (!item.platform.empty()) j["platform"] = item.platform;
+  Json j{{"kind", KindName(item.kind)}};
+  SetJsonText(j, "name", item.name);
+  SetJsonText(j, "target", item.target);
+  if (!item.source.empty()) SetJsonText(j, "source", item.source);
+  if (!item.platform.empty()) SetJsonText(j, "platform", item.platform);
   if (!item.digest.empty()) j["manifest_digest"] = item.digest, j["manifest_size"] = item.size;
   if (!item.config_digest.empty()) j["config_digest"] = item.config_digest;
   if (!item.blobs.empty()) {
@@ -51,9 +59,13 @@ Json ImageJson(const ItemResult& item) {
 }
 
 Json ChartJson(const ItemResult& item) {
-  Json j{{"file", item.name}};
-  if (!item.chart_name.empty()) j["name"] = item.chart_name, j["version"] = item.chart_version;
-  j["destinations"] = item.destinations;
+  Json j = Json::object();
+  SetJsonText(j, "file", item.name);
+  if (!item.chart_name.empty()) {
+    SetJsonText(j, "name", item.chart_name);
+    SetJsonText(j, "version", item.chart_version);
+  }
+  SetJsonTextList(j, "destinations", item.destinations);
   AddStatus(j, item.status);
   return j;
 }
@@ -95,20 +107,24 @@ std::string NowRfc3339() {
 }
 
 std::string RenderJsonReport(const RunReport& report) {
+  Json target = Json::object();
+  SetJsonText(target, "registry", RedactUserInfo(report.target));
+  SetJsonText(target, "namespace", report.target_namespace);
   Json j{{"tool", {{"name", "ppa-import"}, {"version", PPA_IMPORT_VERSION}}},
          {"started", report.started},
          {"finished", report.finished},
-         {"target", {{"registry", report.target}, {"namespace", report.target_namespace}}}};
+         {"target", target}};
   Json archives = Json::array();
   Counts all;
   TransferStats all_transfer;
   for (const auto& a : report.archives) {
-    Json aj{{"archive", a.archive}, {"started", a.started}, {"finished", a.finished},
-            {"status", StatusWord(a.exit_code)}, {"exit_code", a.exit_code}};
-    if (!a.fatal.ok()) {
-      aj["error"] = a.fatal.message();
-      if (!a.fatal.hint().empty()) aj["hint"] = a.fatal.hint();
-    }
+    Json aj = Json::object();
+    SetJsonText(aj, "archive", a.archive);
+    aj["started"] = a.started;
+    aj["finished"] = a.finished;
+    aj["status"] = StatusWord(a.exit_code);
+    aj["exit_code"] = a.exit_code;
+    if (!a.fatal.ok()) AddError(aj, a.fatal);
     Json images = Json::array(), charts = Json::array();
     Counts c;
     for (const auto& item : a.items) {
@@ -129,7 +145,7 @@ std::string RenderJsonReport(const RunReport& report) {
   j["totals"] = TotalsJson(all, all_transfer);
   j["totals"]["archives"] = report.archives.size();
   j["exit_code"] = report.exit_code;
-  return j.dump(2) + "\n";
+  return DumpJson(j, 2) + "\n";
 }
 
 std::string RenderSummaryTable(const RunReport& report) {
@@ -141,8 +157,14 @@ std::string RenderSummaryTable(const RunReport& report) {
   for (const auto& a : report.archives) {
     Counts c;
     for (const auto& item : a.items) c.Add(item);
-    std::string name(BaseName(a.archive));
-    if (name.size() > 40) name = "..." + name.substr(name.size() - 37);
+    std::string name = DisplayLine(BaseName(a.archive));
+    if (name.size() > 40) {
+      size_t start = name.size() - 37;  // whole UTF-8 characters only
+      while (start < name.size() && (static_cast<unsigned char>(name[start]) & 0xC0) == 0x80) {
+        ++start;
+      }
+      name = "..." + name.substr(start);
+    }
     std::snprintf(line, sizeof line, "  %-40s %7d %7d %7d  %s\n", name.c_str(), c.images, c.charts,
                   c.images_failed + c.charts_failed, StatusWord(a.exit_code));
     out += line;

@@ -1,6 +1,12 @@
 // The outcome of a whole `load` run, across archives: the JSON report
 // (documented in README.md) and the batch summary table. Rendering is pure;
-// nothing here may ever hold a secret (credentials never reach ItemResult).
+// nothing here may ever hold a secret (credentials never reach ItemResult,
+// and URLs in messages lose their user info here too).
+//
+// Strings that are not valid UTF-8 (entry names, the archive's file name)
+// never abort the rendering: they are written as importer/json_text.h says
+// (U+FFFD in the field, the exact bytes in `<field>_base64`). The summary
+// table shows them escaped (importer/display_text.h).
 #pragma once
 
 #include <string>
