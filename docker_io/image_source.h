@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,10 @@ struct ImageSource {
   std::string tarball;  // uncompressed tar file on disk holding the image
   std::string origin;   // the image file as the archive names it, for messages
   std::vector<std::string> names;  // RepoTags / ref.name annotations (may be empty)
-  std::string config;              // exact config bytes
+  // The exact config bytes: one immutable buffer per distinct config of the
+  // tarball, shared by every image (and copy) that uses it. Null when
+  // `problem` was set before the config was read.
+  std::shared_ptr<const std::string> config;
   std::string config_digest;
   Platform platform;               // from the config
   std::vector<LayerSource> layers; // base layer first

@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "archive/bounded_yaml.h"
+
 namespace ppa {
 namespace {
 
@@ -313,12 +315,11 @@ bool IsValidChartVersion(std::string_view version) {
 }
 
 Result<ChartMetadata> ParseChartYaml(std::string_view text) {
+  PPA_ASSIGN_OR_RETURN(const YAML::Node root, LoadBoundedYaml(text, kChartYaml));
   try {
-    return ChartMetadataFrom(YAML::Load(std::string(text)));
+    return ChartMetadataFrom(root);
   } catch (const YAML::Exception& e) {
-    if (e.mark.is_null()) return InvalidInput(std::string(kChartYaml) + ": " + e.msg);
-    return InvalidInput(std::string(kChartYaml) + ": line " + std::to_string(e.mark.line + 1) +
-                        ", column " + std::to_string(e.mark.column + 1) + ": " + e.msg);
+    return InvalidInput(std::string(kChartYaml) + ": " + e.msg);
   } catch (const std::exception& e) {
     return InvalidInput(std::string(kChartYaml) + ": " + e.what());
   }

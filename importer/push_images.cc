@@ -83,9 +83,9 @@ class ImagePusher {
       layers.push_back({done->blob->media_type, done->blob->digest, done->blob->size});
     }
     PPA_ASSIGN_OR_RETURN(BlobResult config_done,
-                         EnsureBlob(repo, image.config_digest, image.config.size(), nullptr, &image.config));
+                         EnsureBlob(repo, image.config_digest, image.config->size(), nullptr, image.config.get()));
     if (log) log->push_back(config_done);
-    BlobRef config{ConfigMediaType(), image.config_digest, image.config.size()};
+    BlobRef config{ConfigMediaType(), image.config_digest, image.config->size()};
     BuiltManifest manifest = BuildImageManifest(options_.format, config, layers);
     return PutManifest(repo, tag, manifest);
   }
@@ -369,7 +369,7 @@ void ImagePusher::QueueConfig(LayerUploads& uploads, const ImageSource& image,
   auto run = [this, shared, repo]() -> Status {
     PPA_ASSIGN_OR_RETURN(
         BlobResult done,
-        EnsureBlob(repo, shared->config_digest, shared->config.size(), nullptr, &shared->config));
+        EnsureBlob(repo, shared->config_digest, shared->config->size(), nullptr, shared->config.get()));
     Decide(repo, done);
     return Status::Ok();
   };
@@ -386,8 +386,13 @@ void Fail(Reporter& reporter, ItemResult item, const Status& status) {
 
 std::optional<PushedManifest> PushOne(const PlannedImage& image, ImagePusher& pusher,
                                       BlobSink& sink, Reporter& reporter) {
+  // An image that failed planning has no target (its name may be what is
+  // wrong): none is shown for it.
   ItemResult item{ItemResult::Kind::kImage, image.name,
-                  Describe(sink.Locate(image.target.repository), image.target.tag), "", 0, {}};
+                  image.target.repository.empty()
+                      ? std::string()
+                      : Describe(sink.Locate(image.target.repository), image.target.tag),
+                  "", 0, {}};
   if (!image.problem.ok()) {
     Fail(reporter, item, image.problem);
     return std::nullopt;
@@ -418,10 +423,15 @@ std::optional<PushedManifest> PushOne(const PlannedImage& image, ImagePusher& pu
 void PushList(const PlannedGroup& group, const std::vector<PushedManifest>& children,
               ImagePusher& pusher, BlobSink& sink, const PushOptions& options,
               Reporter& reporter) {
+  if (!group.problem.ok() || !group.list_target) {
+    // No target: its name is invalid. Nothing is sent for it.
+    ItemResult item{ItemResult::Kind::kManifestList, group.name, "", "", 0, {}};
+    return Fail(reporter, item,
+                group.problem.ok() ? InvalidInput("manifest list has no target") : group.problem.status());
+  }
   const ImageTarget& target = *group.list_target;
   ItemResult item{ItemResult::Kind::kManifestList, group.name,
                   Describe(sink.Locate(target.repository), target.tag), "", 0, {}};
-  if (!group.problem.ok()) return Fail(reporter, item, group.problem);
   if (children.size() != group.images.size()) {
     return Fail(reporter, item,
                 InvalidInput("manifest list not pushed: " +
