@@ -2,14 +2,26 @@
 //
 // Easy handles are kept in a small pool (guarded by a mutex) and reset
 // between requests, so connections and TLS sessions are reused.
+//
+// Every request goes through Send, the one place that enforces the rules
+// of transport_policy.h: credentials never go over plain HTTP the user did
+// not ask for (checked before anything is sent; redirects of an https
+// request stay on https), and every request runs under RequestLimits: a
+// connect timeout, a silence limit (no byte moving either way) and an
+// overall deadline, watched from the progress callback, plus a cap on the
+// answer held in memory. A blob upload's deadline grows with its size at a
+// floor rate (128 KiB/s), so a large layer is not cut for being large;
+// a stalled one is cut by the silence limit.
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -18,6 +30,7 @@
 #include <vector>
 
 #include "docker_io/http_transport.h"
+#include "docker_io/transport_policy.h"
 
 namespace ppa {
 namespace {
@@ -46,6 +59,13 @@ struct FdCloser {
 
 constexpr size_t kMaxPooledHandles = 8;
 constexpr long kMaxRedirects = 10;
+// Response headers held at most (curl 7.88 bounds each header line, not
+// their total): an endless header section fails the request.
+constexpr size_t kMaxHeaderBytes = 256 * 1024;
+// curl's own overall timeout, a backstop behind the progress callback's.
+constexpr std::chrono::milliseconds kBackstopSlack{5000};
+
+using SteadyClock = std::chrono::steady_clock;
 
 void GlobalInitOnce() {
   static std::once_flag once;
@@ -63,21 +83,36 @@ Status SetOpt(CURL* handle, CURLoption option, T value) {
   return Status::Ok();
 }
 
+// Which limit of RequestLimits ended a transfer.
+enum class TimeLimit { kNone, kSilence, kDeadline };
+
 // State shared with the callbacks of one transfer. Callbacks never throw:
 // they record what went wrong and abort the transfer.
 struct Transfer {
   const HttpRequest* request = nullptr;
+  std::string server;  // "host:port" of the request, for messages
+  RequestLimits limits;
   // Upload source: an in-memory body or a file region read with pread.
   int fd = -1;
   uint64_t file_offset = 0;
   uint64_t upload_size = 0;
   uint64_t uploaded = 0;
   bool until_eof = false;  // size unknown: read the file to its end
+  bool has_body = false;   // a request body is sent
+  bool body_sent = false;  // ... and all of it has gone out
   // Response.
   HttpResponse response;
-  size_t max_body = 0;
-  bool body_truncated = false;
-  // A failure inside a callback (local I/O, a throwing progress callback).
+  size_t header_bytes = 0;
+  bool answer_started = false;  // a byte of the answer (headers or body) arrived
+  // Time limits, checked by ProgressCallback.
+  SteadyClock::time_point start;
+  SteadyClock::time_point last_activity;  // the last byte moved either way
+  curl_off_t last_dlnow = 0;
+  curl_off_t last_ulnow = 0;
+  TimeLimit timed_out = TimeLimit::kNone;
+  std::chrono::milliseconds idle_at_timeout{0};  // since the last byte moved
+  // A failure inside a callback (local I/O, a throwing progress callback,
+  // an answer over its size limit).
   Status callback_error;
 };
 
@@ -92,13 +127,19 @@ size_t ReadCallback(char* buffer, size_t size, size_t nitems, void* userdata) {
     uint64_t left = t->upload_size - t->uploaded;
     if (want > left) want = static_cast<size_t>(left);
   }
-  if (want == 0) return 0;
+  if (want == 0) {
+    t->body_sent = true;  // all of it handed to curl
+    return 0;
+  }
   if (t->fd >= 0) {
     ssize_t n;
     do {
       n = pread(t->fd, buffer, want, static_cast<off_t>(t->file_offset + t->uploaded));
     } while (n < 0 && errno == EINTR);
-    if (n == 0 && t->until_eof) return 0;  // end of the streamed body
+    if (n == 0 && t->until_eof) {  // end of the streamed body
+      t->body_sent = true;
+      return 0;
+    }
     if (n <= 0) {
       int err = n < 0 ? errno : 0;
       t->callback_error =
@@ -125,23 +166,41 @@ int SeekCallback(void* userdata, curl_off_t offset, int origin) {
   return CURL_SEEKFUNC_OK;
 }
 
+// An answer longer than its cap fails the request at once: an endless body
+// is neither held in memory nor read forever.
 size_t WriteCallback(char* data, size_t size, size_t nmemb, void* userdata) {
   auto* t = static_cast<Transfer*>(userdata);
   size_t n = size * nmemb;
+  t->answer_started = true;
+  t->last_activity = SteadyClock::now();
   try {
-    size_t room = t->max_body - std::min(t->max_body, t->response.body.size());
-    if (n > room) t->body_truncated = true;
-    t->response.body.append(data, std::min(n, room));
+    if (n > t->limits.max_response_body - std::min(t->limits.max_response_body,
+                                                   t->response.body.size())) {
+      t->callback_error =
+          ResponseTooLargeError(t->request->method, t->server, t->limits.max_response_body);
+      return 0;  // aborts the transfer
+    }
+    t->response.body.append(data, n);
   } catch (...) {
     t->callback_error = IoError("out of memory while receiving a response");
     return 0;  // aborts the transfer
   }
-  return n;  // bytes past the cap are read and dropped: the connection stays usable
+  return n;
 }
 
 size_t HeaderCallback(char* data, size_t size, size_t nitems, void* userdata) {
   auto* t = static_cast<Transfer*>(userdata);
   size_t n = size * nitems;
+  t->answer_started = true;
+  t->last_activity = SteadyClock::now();
+  t->header_bytes += n;
+  if (t->header_bytes > kMaxHeaderBytes) {
+    t->callback_error = NetworkError(
+        t->request->method + " " + t->server + ": the answer's headers are longer than " +
+            DescribeBytes(kMaxHeaderBytes),
+        "check that " + t->server + " is the server meant (not a proxy or portal page)");
+    return 0;
+  }
   try {
     std::string_view line(data, n);
     while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
@@ -165,15 +224,65 @@ size_t HeaderCallback(char* data, size_t size, size_t nitems, void* userdata) {
   return n;
 }
 
-int ProgressCallback(void* userdata, curl_off_t, curl_off_t, curl_off_t, curl_off_t ulnow) {
+// Called by curl about once a second even when nothing moves: the
+// request's time limits are enforced here (non-zero aborts the transfer).
+int ProgressCallback(void* userdata, curl_off_t, curl_off_t dlnow, curl_off_t, curl_off_t ulnow) {
   auto* t = static_cast<Transfer*>(userdata);
-  try {
-    t->request->on_upload_progress(static_cast<uint64_t>(ulnow));
-  } catch (...) {
-    t->callback_error = IoError("upload progress callback failed");
-    return 1;  // aborts the transfer
+  const SteadyClock::time_point now = SteadyClock::now();
+  if (dlnow != t->last_dlnow || ulnow != t->last_ulnow) {
+    t->last_activity = now;
+    t->last_dlnow = dlnow;
+    t->last_ulnow = ulnow;
   }
-  return 0;
+  if (!t->until_eof && static_cast<uint64_t>(ulnow) >= t->upload_size) t->body_sent = true;
+  if (t->request->on_upload_progress) {
+    try {
+      t->request->on_upload_progress(static_cast<uint64_t>(ulnow));
+    } catch (...) {
+      t->callback_error = IoError("upload progress callback failed");
+      return 1;
+    }
+  }
+  // Once the whole body is out, a registry may take a while to check it.
+  const bool awaiting_answer = t->has_body && t->body_sent && !t->answer_started;
+  if (now - t->last_activity > (awaiting_answer ? t->limits.after_body : t->limits.silence)) {
+    t->timed_out = TimeLimit::kSilence;
+  } else if (now - t->start > t->limits.deadline) {
+    t->timed_out = TimeLimit::kDeadline;
+  } else {
+    return 0;
+  }
+  t->idle_at_timeout =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now - t->last_activity);
+  return 1;
+}
+
+long WholeSeconds(std::chrono::milliseconds d) {
+  return static_cast<long>((d.count() + 999) / 1000);
+}
+
+// What ran out, for the timeout message: the server's behaviour, then the
+// limit that ended the request.
+std::string DescribeTimeout(const Transfer& t, bool connected) {
+  if (!connected) {
+    return "no connection within " + std::to_string(WholeSeconds(t.limits.connect)) + " s";
+  }
+  const bool awaiting_answer = t.has_body && t.body_sent && !t.answer_started;
+  const std::chrono::milliseconds limit =
+      t.timed_out == TimeLimit::kDeadline || t.timed_out == TimeLimit::kNone
+          ? t.limits.deadline
+          : (awaiting_answer ? t.limits.after_body : t.limits.silence);
+  const std::string within = std::to_string(WholeSeconds(limit)) + " s";
+  const long idle = static_cast<long>((t.idle_at_timeout.count() + 500) / 1000);
+  if (t.has_body && !t.body_sent && !t.answer_started) {
+    return "the server stopped taking the request body: nothing sent for " +
+           std::to_string(idle) + " s";
+  }
+  if (!t.answer_started) {
+    return "no answer within " + within + " (the connection is open, the server sends nothing)";
+  }
+  if (idle >= 1) return "the answer stalled: nothing received for " + std::to_string(idle) + " s";
+  return "no complete answer within " + within + " (the server answers too slowly)";
 }
 
 // "host:port" of `url` for hints ("the registry" when it cannot be parsed).
@@ -231,6 +340,15 @@ Status MapCurlError(CURLcode rc, const char* error_buffer, const HttpRequest& re
                                        " failed: pass the registry's CA with --ca-file, or "
                                        "--insecure to skip verification (not recommended)");
     case CURLE_UNSUPPORTED_PROTOCOL:
+      if (!IsPlainHttpUrl(request.url)) {
+        // The URL itself is https: only a redirect can lead elsewhere.
+        return NetworkError(request.method + " " + where +
+                                ": redirected from HTTPS to another protocol, not followed",
+                            where +
+                                " redirects to plain HTTP: ppa-import does not leave HTTPS; have "
+                                "the server (or the proxy in front of it) redirect to https://");
+      }
+      [[fallthrough]];
     case CURLE_WEIRD_SERVER_REPLY:
       return NetworkError(message, where +
                                        " did not answer HTTP as expected: if it only speaks "
@@ -265,6 +383,14 @@ class CurlTransport : public HttpTransport {
   }
 
   Result<HttpResponse> Send(const HttpRequest& request) override {
+    PPA_RETURN_IF_ERROR(CheckPlainHttp(request));
+    const std::string server = HostPort(request.url);
+    if (silent_.GivenUp(server)) {
+      return NetworkError(request.method + " " + server + ": not sent: " + server + " timed out " +
+                              std::to_string(kTimeoutsBeforeGivingUp) +
+                              " times in a row earlier in this run",
+                          TimeoutHint(server));
+    }
     CurlEasy handle = Acquire();
     if (!handle) return NetworkError("curl_easy_init failed");
     Result<HttpResponse> result = Perform(handle.get(), request);
@@ -297,11 +423,14 @@ class CurlTransport : public HttpTransport {
     PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_NOSIGNAL, 1L));
     PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_ERRORBUFFER, error_buffer));
     PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_USERAGENT, options_.user_agent.c_str()));
-    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_CONNECTTIMEOUT, options_.connect_timeout_seconds));
-    if (options_.low_speed_seconds > 0) {
-      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_LOW_SPEED_LIMIT, 1L));
-      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_LOW_SPEED_TIME, options_.low_speed_seconds));
-    }
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                               static_cast<long>(t->limits.connect.count())));
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_TIMEOUT_MS,
+                               static_cast<long>((t->limits.deadline + kBackstopSlack).count())));
+    // Silence and the deadline (ProgressCallback), and upload progress.
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_XFERINFOFUNCTION, &ProgressCallback));
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_XFERINFODATA, t));
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_NOPROGRESS, 0L));
     PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_WRITEFUNCTION, &WriteCallback));
     PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_WRITEDATA, t));
     PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_HEADERFUNCTION, &HeaderCallback));
@@ -313,7 +442,9 @@ class CurlTransport : public HttpTransport {
     PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_UNRESTRICTED_AUTH, 0L));
     PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_MAXREDIRS, kMaxRedirects));
     PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_PROTOCOLS_STR, "http,https"));
-    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https"));
+    // An https request never continues over plain HTTP.
+    PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_REDIR_PROTOCOLS_STR,
+                               IsPlainHttpUrl(t->request->url) ? "http,https" : "https"));
     return SetTlsOptions(h);
   }
 
@@ -359,11 +490,6 @@ class CurlTransport : public HttpTransport {
     if (r.method != "PUT") {
       PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_CUSTOMREQUEST, r.method.c_str()));
     }
-    if (r.on_upload_progress) {
-      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_XFERINFOFUNCTION, &ProgressCallback));
-      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_XFERINFODATA, t));
-      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_NOPROGRESS, 0L));
-    }
     return Status::Ok();
   }
 
@@ -387,10 +513,46 @@ class CurlTransport : public HttpTransport {
     return list;
   }
 
+  static std::string TimeoutHint(const std::string& server) {
+    return server +
+           " does not answer in time: check that server and any proxy or firewall on the way; "
+           "--timeout SECONDS sets how long ppa-import waits";
+  }
+
+  // A request that ran out of time: transient (sent again by the retry
+  // loops) until its server has timed out kTimeoutsBeforeGivingUp times in
+  // a row; then the run gives up on that server.
+  Status TimeoutError(CURL* h, const Transfer& t) {
+    // Set once a connection (new or reused) was ready for the request.
+    curl_off_t pretransfer_us = 0;
+    bool connected =
+        curl_easy_getinfo(h, CURLINFO_PRETRANSFER_TIME_T, &pretransfer_us) == CURLE_OK &&
+        pretransfer_us > 0;
+    std::string message = t.request->method + " " + t.server + ": " + DescribeTimeout(t, connected);
+    std::string hint = TimeoutHint(t.server) + " (now " + std::to_string(options_.timeout_seconds) +
+                       " s)";
+    if (silent_.TimedOut(t.server)) {
+      return NetworkError(message + "; gave up on " + t.server + " after " +
+                              std::to_string(kTimeoutsBeforeGivingUp) + " timeouts in a row",
+                          hint);
+    }
+    return TransientNetworkError(message, hint);
+  }
+
+  // Bytes of the request body (a streamed file: from its offset to its end now).
+  static uint64_t BodyBytes(const HttpRequest& request, int fd) {
+    if (!request.file_body) return request.body.size();
+    if (!request.file_body->until_eof) return request.file_body->size;
+    struct stat st {};
+    if (fd < 0 || fstat(fd, &st) != 0) return 0;
+    uint64_t size = static_cast<uint64_t>(st.st_size);
+    return size > request.file_body->offset ? size - request.file_body->offset : 0;
+  }
+
   Result<HttpResponse> Perform(CURL* h, const HttpRequest& request) {
     Transfer t;
     t.request = &request;
-    t.max_body = options_.max_response_body;
+    t.server = HostPort(request.url);
     FdCloser file;
     if (request.file_body) {
       file.fd = open(request.file_body->path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -398,18 +560,25 @@ class CurlTransport : public HttpTransport {
       t.fd = file.fd;
       t.file_offset = request.file_body->offset;
     }
+    t.limits = RequestLimitsFor(options_, BodyBytes(request, file.fd), request.max_response_body);
     char error_buffer[CURL_ERROR_SIZE] = {0};
     PPA_RETURN_IF_ERROR(SetCommonOptions(h, &t, error_buffer));
     bool has_body = false;
     PPA_RETURN_IF_ERROR(SetMethodOptions(h, &t, &has_body));
+    t.has_body = has_body;
     PPA_ASSIGN_OR_RETURN(CurlSlist headers, BuildHeaders(request, has_body));
     PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_HTTPHEADER, headers.get()));
 
+    t.start = t.last_activity = SteadyClock::now();
     CURLcode rc = curl_easy_perform(h);
     // The handle goes back to the pool: it must not point at our stack.
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, nullptr);
+    if (t.timed_out != TimeLimit::kNone || rc == CURLE_OPERATION_TIMEDOUT) {
+      return TimeoutError(h, t);
+    }
     if (!t.callback_error.ok()) return t.callback_error;
     if (rc != CURLE_OK) return MapCurlError(rc, error_buffer, request);
+    silent_.Answered(t.server);
 
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &t.response.status);
     char* effective = nullptr;
@@ -420,8 +589,9 @@ class CurlTransport : public HttpTransport {
   }
 
   const TransportOptions options_;
+  SilentServers silent_;
   std::mutex mu_;
-  std::vector<CurlEasy> pool_;
+  std::vector<CurlEasy> pool_;  // guarded by mu_
 };
 
 }  // namespace

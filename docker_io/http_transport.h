@@ -36,7 +36,21 @@ struct HttpRequest {
   HttpHeaders headers;         // sent as given ("Authorization" among them)
   std::string body;            // in-memory body (manifests, small blobs)
   std::optional<FileBody> file_body;  // when set, replaces `body`
-  bool follow_redirects = false;      // credentials are never sent to another host
+  // Credentials are never sent to another host; an https:// request is
+  // redirected to https:// only (a redirect to http:// fails the request).
+  bool follow_redirects = false;
+  // Plain HTTP is the user's choice, host by host. A request carries
+  // credentials when it has an Authorization header or `carries_secret`
+  // (a secret in the body: an OAuth2 refresh token). Every transport
+  // refuses to send such a request to an http:// URL unless
+  // `plain_http_allowed`, which the client sets only when the user asked
+  // for plain HTTP to that host (--plain-http, an http:// registry or
+  // ChartMuseum URI). See CheckPlainHttp (transport_policy.h).
+  bool carries_secret = false;
+  bool plain_http_allowed = false;
+  // The most response body bytes this request accepts; a longer answer
+  // fails the request (IsResponseTooLarge). 0: TransportOptions::max_response_body.
+  size_t max_response_body = 0;
   // Called with bytes sent so far, for progress; may be empty.
   std::function<void(uint64_t)> on_upload_progress;
 };
@@ -44,7 +58,7 @@ struct HttpRequest {
 struct HttpResponse {
   long status = 0;
   HttpHeaders headers;     // names lower-cased, in arrival order (last response only)
-  std::string body;        // capped (see TransportOptions::max_response_body)
+  std::string body;        // at most the request's max_response_body bytes
   std::string effective_url;
 
   // First header value with this (case-insensitive) name, or "".
@@ -56,9 +70,16 @@ struct TransportOptions {
   std::string ca_file;      // extra CA bundle
   std::string cert_file;    // client certificate (mutual TLS)
   std::string key_file;
-  long connect_timeout_seconds = 30;
-  long low_speed_seconds = 120;  // abort when under 1 byte/s for this long
-  size_t max_response_body = 16 << 20;
+  // `--timeout`: how long a server may keep a request waiting, in seconds:
+  // to connect, with no byte moving either way, and for the whole of a
+  // request without a large body. Requests with a large body get more time
+  // in proportion to its size. RequestLimitsFor (transport_policy.h) turns
+  // this into the limits of one request; a server that times out twice in
+  // a row is given up on for the rest of the run.
+  long timeout_seconds = 20;
+  // Response bodies are held in memory: the most bytes of one (the
+  // distribution spec's manifest limit). A longer answer fails the request.
+  size_t max_response_body = 4 << 20;
   std::string user_agent = "ppa-import/" PPA_IMPORT_VERSION;
 };
 
@@ -66,7 +87,8 @@ class HttpTransport {
  public:
   virtual ~HttpTransport() = default;
   // Sends one request. A non-OK Status means no HTTP response arrived
-  // (kNetwork: DNS, connect, TLS, reset, timeout), with a hint. Any HTTP
+  // (kNetwork: DNS, connect, TLS, reset, timeout, an answer over its size
+  // limit, credentials refused over plain HTTP), with a hint. Any HTTP
   // status, 4xx and 5xx included, is an OK Result. Thread-safe: concurrent
   // calls are allowed.
   virtual Result<HttpResponse> Send(const HttpRequest& request) = 0;

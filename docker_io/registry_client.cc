@@ -12,6 +12,7 @@
 #include "docker_io/auth_challenge.h"
 #include "docker_io/digest.h"
 #include "docker_io/registry_errors.h"
+#include "docker_io/transport_policy.h"
 #include "docker_io/upload_headers.h"
 
 namespace ppa {
@@ -246,6 +247,11 @@ HttpRequest RegistryClient::TokenRequest(const AuthChallenge& challenge,
   std::string wanted = scope.empty() ? challenge.scope : scope;
   HttpRequest request;
   request.url = challenge.realm;
+  // Credentials go over plain HTTP only to the host the user chose plain
+  // HTTP for (--plain-http); the transport refuses any other http:// realm.
+  request.plain_http_allowed =
+      endpoint_.plain_http && UrlHostName(challenge.realm) == UrlHostName(endpoint_.BaseUrl());
+  request.carries_secret = !credentials_.identity_token.empty();
   if (!credentials_.identity_token.empty()) {
     // OAuth2 refresh-token grant, as `docker login` stores for some registries.
     request.method = "POST";
@@ -331,6 +337,12 @@ Result<HttpResponse> RegistryClient::SendAuthorized(HttpRequest request, const s
   // Credentials only go to the registry itself, never to another host (a
   // Location pointing at storage, a CDN).
   const bool same_origin = Origin(request.url) == Origin(endpoint_.BaseUrl());
+  // A registry reached over HTTPS is never continued over plain HTTP (an
+  // upload Location pointing at http://): nothing is sent there.
+  if (!endpoint_.plain_http && IsPlainHttpUrl(request.url)) {
+    return PlainHttpDowngradeError(request.method, request.url);
+  }
+  request.plain_http_allowed = endpoint_.plain_http && same_origin;
   RemoveHeader(&request.headers, "Authorization");
   std::string auth;
   if (same_origin) {

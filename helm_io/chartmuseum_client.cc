@@ -9,6 +9,7 @@
 
 #include "archive/url_userinfo.h"
 #include "docker_io/digest.h"
+#include "docker_io/transport_policy.h"
 
 namespace ppa {
 namespace {
@@ -167,6 +168,9 @@ HttpRequest ChartMuseumClient::NewRequest(std::string method, std::string url) c
   HttpRequest request;
   request.method = std::move(method);
   request.url = std::move(url);
+  // Every URL is below the configured URI: credentials go over plain HTTP
+  // only when the user gave an http:// URI (the transport checks it).
+  request.plain_http_allowed = IsPlainHttpUrl(config_.uri);
   if (!config_.token.empty()) {
     request.headers.emplace_back("Authorization", "Bearer " + config_.token);
   } else if (!config_.username.empty() || !config_.password.empty()) {
@@ -185,6 +189,11 @@ Status ChartMuseumClient::Discover() {
   const std::string url = routes_.base + routes_.repo + "/index.yaml";
   Result<HttpResponse> index =
       Send(NewRequest("GET", url), "ChartMuseum '" + RedactUserInfo(config_.uri) + "'");
+  if (!index.ok() && IsResponseTooLarge(index.status())) {
+    // A large repository's index; only its serverInfo was wanted.
+    spdlog::debug("GET {}: {}; assuming no context path", url, index.status().message());
+    return Status::Ok();
+  }
   if (!index.ok()) return index.status();
   if (index->status != 200) {
     spdlog::debug("GET {}: HTTP {}; assuming no context path", url, index->status);

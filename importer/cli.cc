@@ -135,6 +135,11 @@ void AddLoadCommand(CLI::App& app, LoadFlags& f) {
                    "Refuse an archive unpacking to more than SIZE (e.g. 2T; default: 100 x its "
                    "size, at least 1G, at most 1T)")
       ->transform(CLI::AsSizeValue(false));
+  load->add_option("--timeout", o.transport.timeout_seconds,
+                   "Seconds a server may keep a request waiting: to connect, with nothing "
+                   "moving, and for a whole request without a large body (default 20; a server "
+                   "that times out twice in a row is given up on)")
+      ->check(CLI::Range(1, 600));
   load->add_flag("--dry-run", o.dry_run,
                  "Unpack, verify every layer and check the registry, but write nothing");
   load->add_flag("-q,--quiet", o.quiet, "Print only failures and the verdict");

@@ -157,8 +157,7 @@ class Doctor {
   Doctor(const DoctorOptions& options, RegistryAddress address, HostPort target, std::ostream& out)
       : options_(options), address_(std::move(address)), target_(std::move(target)), out_(out) {
     TransportOptions transport = options.transport;
-    transport.connect_timeout_seconds = options.timeout_seconds;
-    transport.low_speed_seconds = options.timeout_seconds;
+    transport.timeout_seconds = options.timeout_seconds;
     transport_ = MakeCurlTransport(transport);
   }
 

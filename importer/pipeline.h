@@ -26,7 +26,7 @@ struct LoadOptions {
   std::string target_namespace;
   std::string namespace_rules = "ibm";  // "ibm" or "none"
   std::string registry;                 // HOST[:PORT][/PREFIX]
-  TransportOptions transport;           // TLS options
+  TransportOptions transport;           // TLS options, --timeout
   bool plain_http = false;
   Credentials credentials;
   std::string workdir = "ppa-import";
