@@ -241,7 +241,9 @@ TEST_F(HostileOutputRegistryTest, RepoTagsWithControlsAreEscapedAlsoInVerboseLog
     ExpectNoRawControls(r, verbose ? "tags -v" : "tags");
     EXPECT_NE(r.stderr_text.find("org/app\\x1b[31m:1.0\\x07\\x7f\\r"), std::string::npos)
         << Output(r);
-    if (verbose) EXPECT_NE(r.stderr_text.find("debug: "), std::string::npos) << Output(r);
+    if (verbose) {
+      EXPECT_NE(r.stderr_text.find("debug: "), std::string::npos) << Output(r);
+    }
     ExpectRunFoldersGone(work, "tags", /*items_failed=*/true);
   }
   ExpectVerified("org/ok:1");
@@ -449,7 +451,9 @@ TEST_F(UrlCredentialsTest, RegistryFlagUserInfoPushesAndNeverShowsThePassword) {
     if (verbose) flags.push_back("-v");
     ProcessResult r = Run(flags);
     ASSERT_EQ(r.exit_code, 0) << Output(r);
-    if (verbose) EXPECT_NE(r.stderr_text.find("debug: "), std::string::npos) << Output(r);
+    if (verbose) {
+      EXPECT_NE(r.stderr_text.find("debug: "), std::string::npos) << Output(r);
+    }
     ExpectNoSecret(r, verbose ? "flag -v" : "flag", Secrets());
     ExpectOneWarning(r, "flag");
     Json j = Json::parse(test::ReadFileOr(report_));
