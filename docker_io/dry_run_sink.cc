@@ -1,5 +1,6 @@
 #include "docker_io/blob_sink.h"
 #include "docker_io/digest.h"
+#include "docker_io/image_reference.h"
 
 namespace ppa {
 namespace {
@@ -12,12 +13,22 @@ class DryRunSink : public BlobSink {
   Result<bool> HasBlob(const std::string& repo, const std::string& digest) override {
     return inner_ ? inner_->HasBlob(repo, digest) : Result<bool>(false);
   }
-  Status PutBlob(const std::string&, const BlobUpload&) override { return Status::Ok(); }
-  Status PutBlobBytes(const std::string&, const std::string&, const std::string&) override {
-    return Status::Ok();
+  // Nothing is written, but what a real target would refuse is refused
+  // here too: a dry run reports the same verdicts as the run itself.
+  Status PutBlob(const std::string& repo, const BlobUpload&) override {
+    return CheckRepositoryName(repo);
   }
-  Result<std::string> PutManifest(const std::string&, const std::string&, const std::string&,
-                                  const std::string& body) override {
+  Status PutBlobBytes(const std::string& repo, const std::string&, const std::string&) override {
+    return CheckRepositoryName(repo);
+  }
+  Result<bool> MountBlob(const std::string& repo, const std::string&, const std::string&) override {
+    PPA_RETURN_IF_ERROR(CheckRepositoryName(repo));
+    return false;
+  }
+  Result<std::string> PutManifest(const std::string& repo, const std::string& reference,
+                                  const std::string&, const std::string& body) override {
+    PPA_RETURN_IF_ERROR(CheckRepositoryName(repo));
+    PPA_RETURN_IF_ERROR(CheckManifestReference(reference));
     return Sha256Digest(body);
   }
   std::string Locate(const std::string& repo) const override {

@@ -12,7 +12,9 @@
 #include "archive/file_util.h"
 #include "archive/tar_index.h"
 #include "docker_io/digest.h"
+#include "docker_io/image_reference.h"
 #include "docker_io/media_types.h"
+#include "docker_io/json_dump.h"
 
 namespace ppa {
 namespace {
@@ -33,7 +35,7 @@ class OciLayoutSink : public BlobSink {
     }
     if (::stat(IndexPath().c_str(), &st) != 0) {
       Json index{{"schemaVersion", 2}, {"mediaType", media_types::kOciIndex}, {"manifests", Json::array()}};
-      PPA_RETURN_IF_ERROR(WriteFileAtomic(IndexPath(), index.dump()));
+      PPA_RETURN_IF_ERROR(WriteFileAtomic(IndexPath(), DumpJsonDocument(index)));
     }
     return Status::Ok();
   }
@@ -44,7 +46,10 @@ class OciLayoutSink : public BlobSink {
     return ::stat(BlobPath(digest).c_str(), &st) == 0;
   }
 
-  Status PutBlob(const std::string&, const BlobUpload& blob) override {
+  Status PutBlob(const std::string& repo, const BlobUpload& blob) override {
+    PPA_RETURN_IF_ERROR(CheckRepositoryName(repo));
+    if (!IsValidSha256Digest(blob.digest))
+      return InvalidInput("invalid digest '" + blob.digest + "'");
     PPA_ASSIGN_OR_RETURN(UniqueFd in, OpenForRead(blob.file.path));
     std::string tmp = BlobPath(blob.digest) + ".tmp-" + NewUuid().substr(0, 8);
     int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -59,18 +64,34 @@ class OciLayoutSink : public BlobSink {
     return s;
   }
 
-  Status PutBlobBytes(const std::string&, const std::string& digest,
+  Status PutBlobBytes(const std::string& repo, const std::string& digest,
                       const std::string& bytes) override {
+    PPA_RETURN_IF_ERROR(CheckRepositoryName(repo));
     if (Sha256Digest(bytes) != digest) return InvalidInput("blob does not match " + digest);
     return WriteFileAtomic(BlobPath(digest), bytes);
   }
 
+  // A tagged manifest is only reported stored once index.json, read back,
+  // names it with this digest; one by digest only is a blob (a manifest
+  // list of the layout names it).
   Result<std::string> PutManifest(const std::string& repo, const std::string& reference,
                                   const std::string& media_type, const std::string& body) override {
+    PPA_RETURN_IF_ERROR(CheckRepositoryName(repo));
+    PPA_RETURN_IF_ERROR(CheckManifestReference(reference));
     std::string digest = Sha256Digest(body);
+    if (reference.rfind("sha256:", 0) == 0 && reference != digest) {
+      return InvalidInput("manifest for '" + repo + "' is " + digest + ", not " + reference);
+    }
     PPA_RETURN_IF_ERROR(WriteFileAtomic(BlobPath(digest), body));
     if (reference == digest) return digest;  // by digest only: no name in the index
-    PPA_RETURN_IF_ERROR(AddToIndex(repo + ":" + reference, media_type, digest, body.size()));
+    const std::string ref = repo + ":" + reference;
+    PPA_RETURN_IF_ERROR(AddToIndex(ref, media_type, digest, body.size()));
+    PPA_ASSIGN_OR_RETURN(std::string indexed, IndexedDigest(ref));
+    if (indexed != digest) {
+      return IoError("'" + IndexPath() + "' does not hold '" + ref + "' after writing it" +
+                         (indexed.empty() ? "" : " (it names " + indexed + ")"),
+                     "another process may be writing the same layout; re-run the import");
+    }
     return digest;
   }
 
@@ -104,6 +125,33 @@ class OciLayoutSink : public BlobSink {
     return Status::Ok();
   }
 
+  // The digest index.json names `ref` with, "" when it names no such entry.
+  Result<std::string> IndexedDigest(const std::string& ref) {
+    std::lock_guard lock(mu_);
+    PPA_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(IndexPath()));
+    Json index = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (index.is_discarded() || !index.is_object() || !index.contains("manifests") ||
+        !index["manifests"].is_array()) {
+      return InvalidInput("'" + IndexPath() + "' is not an OCI image index",
+                          "remove the folder and re-run");
+    }
+    for (const auto& m : index["manifests"]) {
+      if (RefNameOf(m) != ref) continue;
+      return m.contains("digest") && m["digest"].is_string() ? m["digest"].get<std::string>()
+                                                             : std::string();
+    }
+    return std::string();
+  }
+
+  // The ref.name annotation of an index entry, "" when it has none.
+  static std::string RefNameOf(const Json& entry) {
+    if (!entry.is_object()) return "";
+    auto annotations = entry.find("annotations");
+    if (annotations == entry.end() || !annotations->is_object()) return "";
+    auto name = annotations->find(std::string(media_types::kRefNameAnnotation));
+    return name != annotations->end() && name->is_string() ? name->get<std::string>() : "";
+  }
+
   // Adds (or replaces) the index entry named `ref`.
   Status AddToIndex(const std::string& ref, const std::string& media_type,
                     const std::string& digest, uint64_t size) {
@@ -116,9 +164,7 @@ class OciLayoutSink : public BlobSink {
     Json manifests = Json::array();
     if (index.contains("manifests") && index["manifests"].is_array()) {
       for (auto& m : index["manifests"]) {
-        bool same = m.contains("annotations") &&
-                    m["annotations"].value(std::string(media_types::kRefNameAnnotation), "") == ref;
-        if (!same) manifests.push_back(m);
+        if (RefNameOf(m) != ref) manifests.push_back(m);
       }
     }
     manifests.push_back({{"mediaType", media_type},
@@ -126,7 +172,7 @@ class OciLayoutSink : public BlobSink {
                          {"size", size},
                          {"annotations", {{std::string(media_types::kRefNameAnnotation), ref}}}});
     index["manifests"] = manifests;
-    return WriteFileAtomic(IndexPath(), index.dump());
+    return WriteFileAtomic(IndexPath(), DumpJsonDocument(index));
   }
 
   std::string dir_;

@@ -11,6 +11,7 @@
 
 #include "docker_io/auth_challenge.h"
 #include "docker_io/digest.h"
+#include "docker_io/image_reference.h"
 #include "docker_io/registry_errors.h"
 #include "docker_io/transport_policy.h"
 #include "docker_io/upload_headers.h"
@@ -43,6 +44,15 @@ std::string UrlEncode(std::string_view text) {
     }
   }
   return out;
+}
+
+// "<base>/v2/<repo>/<rest>". No URL is ever built from a name outside the
+// distribution grammar (image_reference.h): kInvalidInput instead, and no
+// request is sent.
+Result<std::string> RepositoryUrl(const std::string& base, const std::string& repo,
+                                  std::string_view rest) {
+  PPA_RETURN_IF_ERROR(CheckRepositoryName(repo));
+  return base + "/v2/" + repo + "/" + std::string(rest);
 }
 
 std::string Base64(std::string_view data) {
@@ -403,7 +413,8 @@ Status RegistryClient::Ping() {
 Result<bool> RegistryClient::BlobExists(const std::string& repo, const std::string& digest) {
   HttpRequest request;
   request.method = "HEAD";
-  request.url = endpoint_.BaseUrl() + "/v2/" + repo + "/blobs/" + digest;
+  if (!IsValidSha256Digest(digest)) return InvalidInput("invalid digest '" + digest + "'");
+  PPA_ASSIGN_OR_RETURN(request.url, RepositoryUrl(endpoint_.BaseUrl(), repo, "blobs/" + digest));
   request.follow_redirects = true;
   const std::string what = "blob check of " + ShortDigest(digest) + " in '" + repo + "'";
   PPA_ASSIGN_OR_RETURN(HttpResponse response, Send(request, PushScope(repo), what));
@@ -418,7 +429,9 @@ Result<std::string> RegistryClient::PutManifest(const std::string& repo,
                                                 const std::string& body) {
   HttpRequest request;
   request.method = "PUT";
-  request.url = endpoint_.BaseUrl() + "/v2/" + repo + "/manifests/" + reference;
+  PPA_RETURN_IF_ERROR(CheckManifestReference(reference));
+  PPA_ASSIGN_OR_RETURN(request.url,
+                       RepositoryUrl(endpoint_.BaseUrl(), repo, "manifests/" + reference));
   request.headers.emplace_back("Content-Type", media_type);
   request.body = body;
   const std::string what = "push of manifest '" + repo + ":" + reference + "'";
@@ -452,7 +465,7 @@ Result<RegistryClient::Session> RegistryClient::StartSession(const std::string& 
                                                              const std::string& what) {
   HttpRequest start;
   start.method = "POST";
-  start.url = endpoint_.BaseUrl() + "/v2/" + repo + "/blobs/uploads/";
+  PPA_ASSIGN_OR_RETURN(start.url, RepositoryUrl(endpoint_.BaseUrl(), repo, "blobs/uploads/"));
   PPA_ASSIGN_OR_RETURN(HttpResponse started, Send(start, scope, what));
   if (started.status != 202) return ErrorFor(started, what);
   return SessionFrom(started, start.url, what);
@@ -461,7 +474,7 @@ Result<RegistryClient::Session> RegistryClient::StartSession(const std::string& 
 Result<HttpResponse> RegistryClient::ProbeBlobUpload(const std::string& repo) {
   HttpRequest start;
   start.method = "POST";
-  start.url = endpoint_.BaseUrl() + "/v2/" + repo + "/blobs/uploads/";
+  PPA_ASSIGN_OR_RETURN(start.url, RepositoryUrl(endpoint_.BaseUrl(), repo, "blobs/uploads/"));
   const std::string what = "upload check in '" + repo + "'";
   PPA_ASSIGN_OR_RETURN(HttpResponse started, Send(start, PushScope(repo), what));
   if (started.status != 202) return started;
@@ -654,9 +667,10 @@ Result<bool> RegistryClient::MountBlob(const std::string& repo, const std::strin
                                        const std::string& from) {
   HttpRequest mount;
   mount.method = "POST";
-  mount.url = AppendQuery(
-      AppendQuery(endpoint_.BaseUrl() + "/v2/" + repo + "/blobs/uploads/", "mount", digest),
-      "from", from);
+  PPA_RETURN_IF_ERROR(CheckRepositoryName(from));
+  PPA_ASSIGN_OR_RETURN(std::string uploads,
+                       RepositoryUrl(endpoint_.BaseUrl(), repo, "blobs/uploads/"));
+  mount.url = AppendQuery(AppendQuery(uploads, "mount", digest), "from", from);
   const std::string what =
       "mount of blob " + ShortDigest(digest) + " from '" + from + "' to '" + repo + "'";
   PPA_ASSIGN_OR_RETURN(HttpResponse answer, Send(mount, MountScope(repo, from), what));
@@ -675,10 +689,10 @@ Result<bool> RegistryClient::MountOrUpload(const std::string& repo, const Payloa
   }
   HttpRequest mount;
   mount.method = "POST";
-  mount.url = AppendQuery(
-      AppendQuery(endpoint_.BaseUrl() + "/v2/" + repo + "/blobs/uploads/", "mount",
-                  payload.digest),
-      "from", from);
+  PPA_RETURN_IF_ERROR(CheckRepositoryName(from));
+  PPA_ASSIGN_OR_RETURN(std::string uploads,
+                       RepositoryUrl(endpoint_.BaseUrl(), repo, "blobs/uploads/"));
+  mount.url = AppendQuery(AppendQuery(uploads, "mount", payload.digest), "from", from);
   const std::string what =
       "mount of blob " + ShortDigest(payload.digest) + " from '" + from + "' to '" + repo + "'";
   PPA_ASSIGN_OR_RETURN(HttpResponse answer, Send(mount, MountScope(repo, from), what));

@@ -6,7 +6,9 @@
 #include <utility>
 
 #include "docker_io/digest.h"
+#include "docker_io/image_reference.h"
 #include "docker_io/media_types.h"
+#include "docker_io/json_dump.h"
 
 namespace ppa {
 namespace {
@@ -179,7 +181,7 @@ Result<std::string> HelmConfigJson(std::string_view chart_yaml) {
       OrderedJson value = FieldJson(node, f.kind);
       if (!IsEmpty(value)) config[f.key] = std::move(value);
     }
-    return config.dump();
+    return DumpJsonDocument(config);
   } catch (const YAML::Exception& e) {
     return InvalidInput("Chart.yaml: " + e.msg);
   }
@@ -191,6 +193,24 @@ std::string HelmOciTag(std::string_view version) {
     if (c == '+') c = '_';
   }
   return tag;
+}
+
+Result<HelmOciTarget> HelmChartTarget(std::string_view prefix, std::string_view target_namespace,
+                                      std::string_view name, std::string_view version) {
+  std::string why = name.find('/') != std::string_view::npos ? "'/' is not allowed in a chart name"
+                                                             : RepositoryPathProblem(name);
+  if (!why.empty()) {
+    return InvalidInput(
+        "invalid chart name '" + std::string(name) + "': " + why,
+        "with --charts-oci a chart's name becomes an OCI repository name: lowercase letters and "
+        "digits, with '.', '_', '__' or '-' only between them; rename the chart in its "
+        "Chart.yaml, or leave out --charts-oci");
+  }
+  HelmOciTarget target{JoinRepository(prefix, target_namespace, "charts/" + std::string(name)),
+                       HelmOciTag(version)};
+  PPA_RETURN_IF_ERROR(CheckTag(target.tag));
+  PPA_RETURN_IF_ERROR(CheckRepositoryName(target.repository));
+  return target;
 }
 
 Result<HelmOciManifest> BuildHelmOciManifest(const HelmChartArtifact& chart) {
@@ -212,7 +232,7 @@ Result<HelmOciManifest> BuildHelmOciManifest(const HelmChartArtifact& chart) {
   } catch (const YAML::Exception& e) {
     return InvalidInput("Chart.yaml: " + e.msg);
   }
-  out.manifest = manifest.dump();
+  out.manifest = DumpJsonDocument(manifest);
   return out;
 }
 
@@ -231,6 +251,10 @@ Status PushBlobIfMissing(RegistryClient& client, const std::string& repo,
 Result<HelmPushResult> PushHelmChart(RegistryClient& client, const std::string& repo,
                                      const HelmChartArtifact& chart) {
   PPA_ASSIGN_OR_RETURN(const HelmOciManifest built, BuildHelmOciManifest(chart));
+  PPA_ASSIGN_OR_RETURN(const YAML::Node root, LoadChartYaml(chart.chart_yaml));
+  PPA_RETURN_IF_ERROR(HelmChartTarget("", "", Text(root, "name"), Text(root, "version")).status());
+  PPA_RETURN_IF_ERROR(CheckRepositoryName(repo));
+  PPA_RETURN_IF_ERROR(CheckTag(built.tag));
   PPA_RETURN_IF_ERROR(PushBlobIfMissing(client, repo, built.config));
   PPA_RETURN_IF_ERROR(PushBlobIfMissing(client, repo, chart.chart_tgz));
   if (chart.provenance) PPA_RETURN_IF_ERROR(PushBlobIfMissing(client, repo, *chart.provenance));

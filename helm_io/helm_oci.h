@@ -1,5 +1,5 @@
 // Helm charts as OCI artifacts, pushed the way `helm push` (Helm 3.8+) does
-// (SPEC section 5): a config blob holding the Chart.yaml metadata as JSON,
+// (README, Usage): a config blob holding the Chart.yaml metadata as JSON,
 // the chart `.tgz` as the one content layer (plus the provenance file when
 // there is one), and an OCI image manifest with Helm's annotations.
 //
@@ -35,6 +35,23 @@ Result<std::string> HelmConfigJson(std::string_view chart_yaml);
 // hold "+").
 std::string HelmOciTag(std::string_view version);
 
+// Where --charts-oci pushes a chart: "<prefix>/<namespace>/charts/<name>"
+// (prefix left out when empty) and HelmOciTag(version).
+struct HelmOciTarget {
+  std::string repository;
+  std::string tag;
+};
+
+// The target of the chart `name` at `version`, checked against the OCI
+// distribution grammar (docker_io/image_reference.h) before anything is
+// sent. kInvalidInput with a hint: "invalid chart name '<name>': <why>"
+// when the name is not one repository path component (lowercase letters
+// and digits, '.', '_', '__' or '-' between them: no '/', '?', '#', '%',
+// space, uppercase); "invalid tag '<tag>'" for a version that gives no tag;
+// "invalid image name" when the combined repository breaks the grammar.
+Result<HelmOciTarget> HelmChartTarget(std::string_view prefix, std::string_view target_namespace,
+                                      std::string_view name, std::string_view version);
+
 struct HelmChartArtifact {
   std::string chart_yaml;                 // the chart's Chart.yaml text
   std::string chart_tgz;                  // the package bytes as uploaded
@@ -60,7 +77,9 @@ struct HelmPushResult {
 };
 
 // Pushes `chart` to `<repo>:<tag>` (repo like "ns/charts/mychart"): blobs
-// the registry lacks (HEAD first), then the manifest.
+// the registry lacks (HEAD first), then the manifest. kInvalidInput, with
+// nothing sent, when `repo`, the chart's name or the tag breaks the grammar
+// (HelmChartTarget).
 Result<HelmPushResult> PushHelmChart(RegistryClient& client, const std::string& repo,
                                      const HelmChartArtifact& chart);
 

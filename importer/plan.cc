@@ -81,10 +81,6 @@ const ImageSource* SelectImage(const std::vector<const ImageSource*>& images,
   return nullptr;
 }
 
-ImageTarget TargetFor(const ImageReference& ref, const PlanInput& input) {
-  return {JoinRepository(input.registry_prefix, input.target_namespace, ref.TargetPath()), ref.tag};
-}
-
 // Resolves one reference to an image in the archive.
 Status ResolveSource(const PpaImageReference& ref, ImageFiles& files, const ImageSource*& out) {
   if (!ref.archive.empty()) {
@@ -123,22 +119,46 @@ Status ResolveSource(const PpaImageReference& ref, ImageFiles& files, const Imag
                   "add an 'archive' to the reference in manifest.yaml or an entry to manifest.json");
 }
 
+// Sets `planned.target` to where `name` goes, or records why it cannot go.
+void SetTarget(std::string_view name, const PlanInput& input, PlannedImage& planned) {
+  auto target = PlanTarget(name, input.registry_prefix, input.target_namespace);
+  if (target.ok()) {
+    planned.target = std::move(target).value();
+  } else {
+    planned.problem.Add(target.status());
+  }
+}
+
 PlannedImage PlanReference(const PpaImageReference& ref, ImageFiles& files,
                            const PlanInput& input) {
   PlannedImage planned;
   planned.name = ref.repository;
   planned.platform = ref.platform;
-  auto parsed = ParseImageReference(ref.repository);
-  if (!parsed.ok()) {
-    planned.problem = parsed.status();
-    return planned;
+  SetTarget(ref.repository, input, planned);
+  // Only matched against the names inside tarballs, but a name all the same.
+  if (!ref.pull_repository.empty()) {
+    planned.problem.Add(ParseImageReference(ref.pull_repository).status());
   }
-  planned.target = TargetFor(*parsed, input);
-  planned.problem = ResolveSource(ref, files, planned.source);
-  if (planned.problem.ok() && !planned.source->problem.ok()) {
-    planned.problem = planned.source->problem.WithContext("image file '" + planned.source->origin + "'");
+  // The source is still looked up for an invalid name (inspect shows it);
+  // the name's problem stays the item's.
+  planned.problem.Add(ResolveSource(ref, files, planned.source));
+  if (planned.source && !planned.source->problem.ok()) {
+    planned.problem.Add(
+        planned.source->problem.WithContext("image file '" + planned.source->origin + "'"));
   }
   if (planned.problem.ok() && !planned.platform) planned.platform = planned.source->platform;
+  return planned;
+}
+
+// An image of the tarball `rel` under one of its own names (no PPA manifest).
+PlannedImage PlanTarballName(const ImageSource& image, const std::string& name,
+                             const PlanInput& input) {
+  PlannedImage planned;
+  planned.name = name;
+  planned.source = &image;
+  SetTarget(name, input, planned);
+  planned.problem.Add(image.problem);
+  if (image.problem.ok()) planned.platform = image.platform;
   return planned;
 }
 
@@ -150,12 +170,12 @@ PlannedGroup PlanGroup(const PpaImage& image, ImageFiles& files, const PlanInput
                (image.references.size() == 1 && NameMatchKey(image.references[0].repository) !=
                                                     NameMatchKey(image.image));
   if (!multi) return group;
-  auto parsed = ParseImageReference(image.image);
-  if (!parsed.ok()) {
-    group.problem = parsed.status();
+  auto list_target = PlanTarget(image.image, input.registry_prefix, input.target_namespace);
+  if (!list_target.ok()) {
+    group.problem.Add(list_target.status());
     return group;
   }
-  group.list_target = TargetFor(*parsed, input);
+  group.list_target = std::move(list_target).value();
   // A reference named like the list itself is pushed by digest only: the
   // list takes the tag.
   for (auto& img : group.images) {
@@ -174,7 +194,8 @@ void PlanWithoutManifest(ImageFiles& files, const PlanInput& input, ImportPlan& 
     if (!images.ok()) {
       PlannedGroup group;
       group.name = rel;
-      group.images.push_back(PlannedImage{rel, nullptr, std::nullopt, {}, images.status()});
+      group.images.push_back(
+          PlannedImage{rel, nullptr, std::nullopt, {}, ItemProblem(images.status())});
       plan.groups.push_back(std::move(group));
       continue;
     }
@@ -182,19 +203,22 @@ void PlanWithoutManifest(ImageFiles& files, const PlanInput& input, ImportPlan& 
       if (img->names.empty()) {
         PlannedGroup group;
         group.name = rel;
-        group.images.push_back(PlannedImage{
-            rel, img, std::nullopt, {},
-            InvalidInput("an image in '" + rel + "' has no name and no manifest names it",
-                         "add a manifest.yaml entry for it")});
+        group.images.push_back(
+            PlannedImage{rel,
+                         img,
+                         std::nullopt,
+                         {},
+                         ItemProblem(InvalidInput(
+                             "an image in '" + rel + "' has no name and no manifest names it",
+                             "add a manifest.yaml entry for it"))});
         plan.groups.push_back(std::move(group));
         continue;
       }
       for (const auto& name : img->names) {
-        PpaImage entry{name, {PpaImageReference{name, "", std::nullopt, rel}}};
-        plan.groups.push_back(PlanGroup(entry, files, input));
-        plan.groups.back().images.back().source = img;
-        plan.groups.back().images.back().problem = img->problem;
-        if (img->problem.ok()) plan.groups.back().images.back().platform = img->platform;
+        PlannedGroup group;
+        group.name = name;
+        group.images.push_back(PlanTarballName(*img, name, input));
+        plan.groups.push_back(std::move(group));
       }
     }
   }
@@ -213,9 +237,9 @@ PlannedChart PlanChart(const PpaChart& chart, const ImageFiles& files, const Pla
       return planned;
     }
   }
-  planned.problem = NotFound("chart '" + chart.archive + "' is not in the archive (looked for '" +
-                             chart.archive + "' and 'charts/" +
-                             std::string(BaseName(chart.archive)) + "')");
+  planned.problem.Add(NotFound("chart '" + chart.archive + "' is not in the archive (looked for '" +
+                               chart.archive + "' and 'charts/" +
+                               std::string(BaseName(chart.archive)) + "')"));
   return planned;
 }
 
@@ -251,6 +275,19 @@ void DropDuplicateTargets(ImportPlan& plan) {
 }
 
 }  // namespace
+
+Result<ImageTarget> PlanTarget(std::string_view name, std::string_view prefix,
+                               std::string_view target_namespace) {
+  PPA_ASSIGN_OR_RETURN(ImageReference ref, ParseImageReference(name));
+  ImageTarget target{JoinRepository(prefix, target_namespace, ref.TargetPath()), ref.tag};
+  std::string why = RepositoryPathProblem(target.repository);
+  if (!why.empty()) {
+    return InvalidInput("invalid image name '" + std::string(name) + "': its target '" +
+                            target.repository + "' is no repository name: " + why,
+                        std::string(kImageNameHint));
+  }
+  return target;
+}
 
 size_t ImportPlan::ImageCount() const {
   size_t n = 0;

@@ -10,6 +10,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "archive/ppa_manifest.h"
@@ -19,8 +21,31 @@
 namespace ppa {
 
 struct ImageTarget {
-  std::string repository;  // "<prefix>/<namespace>/<image path>"
-  std::string tag;         // empty: pushed by digest only
+  std::string repository;  // "<prefix>/<namespace>/<image path>", a valid repository name
+  std::string tag;         // a valid tag; empty: pushed by digest only
+};
+
+// Why a plan item cannot go: the first problem any planning step found.
+// Later steps add theirs with Add, which never replaces an earlier one, so
+// a step that finds nothing wrong (or something else) cannot hide why an
+// item must fail (an invalid name stays reported even when its image file
+// is fine). Reads as the Status it holds.
+class ItemProblem {
+ public:
+  ItemProblem() = default;
+  explicit ItemProblem(Status first) : status_(std::move(first)) {}
+
+  // Records `problem` unless one is recorded already; OK is ignored.
+  void Add(Status problem) {
+    if (status_.ok()) status_ = std::move(problem);
+  }
+  bool ok() const { return status_.ok(); }
+  const Status& status() const { return status_; }
+  const std::string& message() const { return status_.message(); }
+  operator const Status&() const { return status_; }  // NOLINT: reads as its Status
+
+ private:
+  Status status_;
 };
 
 // One platform image to push.
@@ -28,8 +53,8 @@ struct PlannedImage {
   std::string name;                 // as the PPA manifest names it ("org/app:1.0-amd64")
   const ImageSource* source = nullptr;  // owned by ImportPlan::sources
   std::optional<Platform> platform;     // from the PPA manifest, else the config's
-  ImageTarget target;
-  Status problem;
+  ImageTarget target;                   // set only when every name it is made of is valid
+  ItemProblem problem;
 };
 
 // One `images:` entry: its platform images and, for multi-arch entries, the
@@ -38,14 +63,14 @@ struct PlannedGroup {
   std::string name;                        // the fat manifest name
   std::vector<PlannedImage> images;
   std::optional<ImageTarget> list_target;  // set for multi-arch entries
-  Status problem;                          // for the list as a whole
+  ItemProblem problem;                     // for the list as a whole
 };
 
 struct PlannedChart {
   std::string name;  // archive-relative path ("charts/x.tgz")
   std::string path;  // file on disk
   std::vector<std::string> repository_keys;
-  Status problem;
+  ItemProblem problem;
 };
 
 struct ImportPlan {
@@ -74,7 +99,19 @@ struct PlanInput {
       read_image_file;
 };
 
+// Every name an item's target is made of (the PPA manifest's repository,
+// pull-repository and fat-manifest names; without a manifest the tarball's
+// RepoTags and index annotations) and the combined "<prefix>/<namespace>/
+// <path>" are checked against the distribution grammar
+// (image_reference.h): an invalid one fails that item with "invalid image
+// name '...'" and leaves its target empty; nothing is sent for it.
 ImportPlan BuildImportPlan(const PlanInput& input);
+
+// The target `name` (an image reference) is pushed to below `prefix` and
+// `target_namespace`, or kInvalidInput "invalid image name '...'" when the
+// name or the combined repository breaks the grammar.
+Result<ImageTarget> PlanTarget(std::string_view name, std::string_view prefix,
+                               std::string_view target_namespace);
 
 // The image files (archive-relative) that `manifest` names only for
 // platforms other than the `wanted` architectures: nothing in them will be

@@ -386,8 +386,13 @@ void Fail(Reporter& reporter, ItemResult item, const Status& status) {
 
 std::optional<PushedManifest> PushOne(const PlannedImage& image, ImagePusher& pusher,
                                       BlobSink& sink, Reporter& reporter) {
+  // An image that failed planning has no target (its name may be what is
+  // wrong): none is shown for it.
   ItemResult item{ItemResult::Kind::kImage, image.name,
-                  Describe(sink.Locate(image.target.repository), image.target.tag), "", 0, {}};
+                  image.target.repository.empty()
+                      ? std::string()
+                      : Describe(sink.Locate(image.target.repository), image.target.tag),
+                  "", 0, {}};
   if (!image.problem.ok()) {
     Fail(reporter, item, image.problem);
     return std::nullopt;
@@ -418,10 +423,16 @@ std::optional<PushedManifest> PushOne(const PlannedImage& image, ImagePusher& pu
 void PushList(const PlannedGroup& group, const std::vector<PushedManifest>& children,
               ImagePusher& pusher, BlobSink& sink, const PushOptions& options,
               Reporter& reporter) {
+  if (!group.problem.ok() || !group.list_target) {
+    // No target: its name is invalid. Nothing is sent for it.
+    ItemResult item{ItemResult::Kind::kManifestList, group.name, "", "", 0, {}};
+    return Fail(reporter, item,
+                group.problem.ok() ? InvalidInput("manifest list has no target")
+                                   : group.problem.status());
+  }
   const ImageTarget& target = *group.list_target;
   ItemResult item{ItemResult::Kind::kManifestList, group.name,
                   Describe(sink.Locate(target.repository), target.tag), "", 0, {}};
-  if (!group.problem.ok()) return Fail(reporter, item, group.problem);
   if (children.size() != group.images.size()) {
     return Fail(reporter, item,
                 InvalidInput("manifest list not pushed: " +
@@ -489,7 +500,10 @@ void ImagesStage::Push(const ImportPlan& plan, Reporter& reporter) {
     for (const auto& image : group.images) {
       if (auto pushed = PushOne(image, pusher, sink_, reporter)) children.push_back(*pushed);
     }
-    if (group.list_target) PushList(group, children, pusher, sink_, options_, reporter);
+    // A list whose own name is invalid has no target but fails as an item.
+    if (group.list_target || !group.problem.ok()) {
+      PushList(group, children, pusher, sink_, options_, reporter);
+    }
     reporter.AddTransfer(pusher.TakeStats());
   }
 }
