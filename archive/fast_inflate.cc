@@ -13,6 +13,7 @@
 #include <thread>
 #include <vector>
 
+#include "archive/file_util.h"
 #include "archive/gzip_file_inflater.h"
 #include "archive/inflate_index.h"
 #include "archive/parallel_inflate.h"
@@ -141,11 +142,12 @@ int CloseCallback(struct archive*, void* data) {
 int OpenArchiveFast(struct archive* a, const std::string& path, size_t block_size,
                     const InflateIndexOptions* index, InflateReport* report) {
   (void)block_size;  // blocks are kBlock; kept for the archive_read_open_filename shape
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    archive_set_error(a, errno, "cannot open '%s': %s", path.c_str(), std::strerror(errno));
+  auto opened = OpenForRead(path);  // beneath a confined directory (archive/confined.h)
+  if (!opened.ok()) {
+    archive_set_error(a, EIO, "%s", opened.status().message().c_str());
     return ARCHIVE_FATAL;
   }
+  int fd = opened->release();
   unsigned char magic[2] = {0, 0};
   ssize_t got = ::pread(fd, magic, sizeof magic, 0);
   bool gzip = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;

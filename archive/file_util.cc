@@ -1,5 +1,7 @@
 #include "archive/file_util.h"
 
+#include "archive/confined.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -21,11 +23,7 @@ void UniqueFd::Reset() {
   fd_ = -1;
 }
 
-Result<UniqueFd> OpenForRead(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("cannot open", path, errno);
-  return UniqueFd(fd);
-}
+Result<UniqueFd> OpenForRead(const std::string& path) { return OpenFile(path, O_RDONLY); }
 
 Status MakeDirs(const std::string& path) {
   std::error_code ec;
@@ -89,6 +87,24 @@ std::string NewUuid() {
   return out;
 }
 
+namespace {
+
+// A temporary name beside `path` that does not grow with its base name.
+std::string TempBeside(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash);
+  return dir + "/.ppa-tmp-" + NewUuid().substr(0, 8);
+}
+
+}  // namespace
+
+std::string ScratchName(const std::string& dir, std::string_view source, std::string_view suffix) {
+  const size_t slash = source.rfind('/');
+  std::string_view base = slash == std::string_view::npos ? source : source.substr(slash + 1);
+  return dir + "/" + std::string(base.substr(0, 64)) + "." + NewUuid().substr(0, 8) +
+         std::string(suffix);
+}
+
 const char* CompressionName(Compression c) {
   switch (c) {
     case Compression::kNone: return "none";
@@ -118,7 +134,7 @@ Result<Compression> DetectFileCompression(const std::string& path, uint64_t offs
 }
 
 Status WriteFileAtomic(const std::string& path, std::string_view data) {
-  std::string tmp = path + ".tmp-" + NewUuid().substr(0, 8);
+  std::string tmp = TempBeside(path);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoError("cannot create", tmp, errno);
   UniqueFd owner(fd);
@@ -142,11 +158,24 @@ Status WriteFileAtomic(const std::string& path, std::string_view data) {
 }
 
 Status CopyFile(const std::string& from, const std::string& to) {
-  std::string tmp = to + ".tmp-" + NewUuid().substr(0, 8);
-  std::error_code ec;
-  fs::copy_file(from, tmp, fs::copy_options::overwrite_existing, ec);
-  if (ec) return IoError("cannot copy '" + from + "' to '" + to + "': " + ec.message());
-  ::chmod(tmp.c_str(), 0600);
+  PPA_ASSIGN_OR_RETURN(UniqueFd in, OpenForRead(from));
+  std::string tmp = TempBeside(to);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return ErrnoError("cannot create", tmp, errno);
+  UniqueFd out(fd);
+  std::string buf(1 << 20, '\0');
+  for (uint64_t offset = 0;;) {
+    long got = PreadFull(in.get(), buf.data(), buf.size(), offset);
+    Status s = got < 0 ? ErrnoError("cannot read", from, errno)
+                       : PwriteAll(fd, buf.data(), static_cast<size_t>(got), offset, tmp);
+    if (!s.ok()) {
+      ::unlink(tmp.c_str());
+      return s;
+    }
+    if (got < static_cast<long>(buf.size())) break;
+    offset += static_cast<uint64_t>(got);
+  }
+  out.Reset();
   if (::rename(tmp.c_str(), to.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());

@@ -31,13 +31,16 @@ class UniqueFd {
 
   int get() const { return fd_; }
   bool valid() const { return fd_ >= 0; }
+  // Gives up ownership: the caller closes the returned descriptor.
+  int release() { return std::exchange(fd_, -1); }
   void Reset();
 
  private:
   int fd_ = -1;
 };
 
-// Opens `path` read-only.
+// Opens `path` read-only; below a confined directory, beneath it
+// (archive/confined.h).
 Result<UniqueFd> OpenForRead(const std::string& path);
 
 // A regular file mapped read-only into memory, whole, for reading it without
@@ -101,6 +104,12 @@ std::string AbsolutePath(const std::string& path);
 
 // A random RFC 4122 version-4 UUID string.
 std::string NewUuid();
+
+// A new file name in the directory `dir` for a file made from `source` (a
+// path whose base name came from an archive): at most the first 64 bytes of
+// its base name, a random part and `suffix`, so it fits the file system's
+// name limit whatever the archive's name (up to 255 bytes) was.
+std::string ScratchName(const std::string& dir, std::string_view source, std::string_view suffix);
 
 // Whole-file compression detected by magic bytes.
 enum class Compression { kNone, kGzip, kZstd, kXz, kBzip2 };

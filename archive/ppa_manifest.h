@@ -1,4 +1,4 @@
-// The PPA archive's own manifests (SPEC section 3): `manifest.yaml` (newer)
+// The PPA archive's own manifests (README, How it works): `manifest.yaml` (newer)
 // and `manifest.json` (older), parsed by pure functions and merged into one
 // PpaManifest that says what to import and under which names.
 //

@@ -49,6 +49,13 @@ Result<std::string> SanitizeEntryPath(std::string_view name) {
   if (!SplitClean(name, parts, /*allow_up=*/false)) {
     return UnsafeArchive("entry '" + std::string(name) + "' contains '..'");
   }
+  for (std::string_view part : parts) {
+    if (part.size() > kMaxNameComponent) {
+      return UnsafeArchive("entry '" + std::string(name) + "' has a name component longer than " +
+                           std::to_string(kMaxNameComponent) + " bytes, more than a file "
+                           "system can hold");
+    }
+  }
   return Join(parts);
 }
 

@@ -12,10 +12,15 @@ namespace ppa {
 
 // Longest entry path accepted, in bytes.
 inline constexpr size_t kMaxEntryPathLength = 4096;
+// Longest component of an entry path accepted, in bytes: NAME_MAX of
+// Linux file systems (ext4, xfs, btrfs, tmpfs).
+inline constexpr size_t kMaxNameComponent = 255;
 
 // Turns an archive entry name into a clean relative path: "./a//b/" -> "a/b".
-// Returns kUnsafeArchive for absolute paths, ".." components, NUL bytes and
-// over-long names; returns "" for the archive root ("." or "./").
+// Returns kUnsafeArchive for absolute paths, ".." components, NUL bytes,
+// over-long names and components longer than kMaxNameComponent (which no
+// file system here could create); returns "" for the archive root ("." or
+// "./").
 Result<std::string> SanitizeEntryPath(std::string_view name);
 
 // Resolves a link target relative to the directory holding `entry` (both

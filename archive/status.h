@@ -2,7 +2,7 @@
 //
 // A Status is either OK or carries a code from a short fixed set, a message
 // that says what failed (one line, safe to show: never a secret) and an
-// optional hint that says what the user can do about it (SPEC section 6).
+// optional hint that says what the user can do about it (README, Usage).
 // Result<T> holds either a value or a non-OK Status.
 #pragma once
 

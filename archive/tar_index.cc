@@ -324,12 +324,17 @@ Result<std::string> ReadFileRange(const std::string& path, uint64_t offset, uint
 }
 
 Result<std::string> ReadSmallFile(const std::string& path, uint64_t max_size) {
+  PPA_ASSIGN_OR_RETURN(UniqueFd fd, OpenForRead(path));
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return ErrnoError("cannot stat", path, errno);
+  if (::fstat(fd.get(), &st) != 0) return ErrnoError("cannot stat", path, errno);
   if (static_cast<uint64_t>(st.st_size) > max_size) {
     return InvalidInput("'" + path + "' is larger than " + std::to_string(max_size) + " bytes");
   }
-  return ReadFileRange(path, 0, static_cast<uint64_t>(st.st_size));
+  std::string out(static_cast<size_t>(st.st_size), '\0');
+  long got = PreadFull(fd.get(), out.data(), out.size(), 0);
+  if (got < 0) return ErrnoError("cannot read", path, errno);
+  out.resize(static_cast<size_t>(got));
+  return out;
 }
 
 }  // namespace ppa

@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <optional>
 
+#include "archive/confined.h"
 #include "archive/fast_inflate.h"
 #include "archive/file_util.h"
 #include "archive/libarchive_internal.h"
@@ -21,6 +23,14 @@ constexpr size_t kReadBlock = 1 << 20;
 
 Status Unsafe(const std::string& entry, const std::string& why) {
   return UnsafeArchive("entry '" + entry + "' " + why);
+}
+
+// A failed system call on the entry `path`: a name the file system cannot
+// hold is the archive's fault (exit 3), anything else is our disk's.
+Status EntryError(const std::string& what, const std::string& path, int err) {
+  if (err == ENAMETOOLONG) return Unsafe(path, "has a name longer than the file system allows");
+  if (err == EILSEQ) return Unsafe(path, "has a name the file system cannot store");
+  return ErrnoError(what, path, err);
 }
 
 // Opens (creating when asked) the directory holding `path` below `root`,
@@ -41,13 +51,13 @@ Result<UniqueFd> OpenParentDir(int root, const std::string& path, bool create,
     int fd = ::openat(current.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT && create) {
       if (::mkdirat(current.get(), part.c_str(), 0700) != 0 && errno != EEXIST) {
-        return ErrnoError("cannot create directory", path, errno);
+        return EntryError("cannot create directory", path, errno);
       }
       fd = ::openat(current.get(), part.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     }
     if (fd < 0) {
       if (errno == ELOOP || errno == ENOTDIR) return Unsafe(path, "goes through a symlink or a file");
-      return ErrnoError("cannot open directory for", path, errno);
+      return EntryError("cannot open directory for", path, errno);
     }
     current = UniqueFd(fd);
   }
@@ -67,7 +77,7 @@ Status MakeDirectory(int root, const std::string& path) {
   std::string leaf;
   PPA_ASSIGN_OR_RETURN(UniqueFd parent, OpenParentDir(root, path, true, leaf));
   if (::mkdirat(parent.get(), leaf.c_str(), 0700) == 0) return Status::Ok();
-  if (errno != EEXIST) return ErrnoError("cannot create directory", path, errno);
+  if (errno != EEXIST) return EntryError("cannot create directory", path, errno);
   struct stat st {};
   if (::fstatat(parent.get(), leaf.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode)) {
     return Unsafe(path, "is a directory over an existing file or symlink");
@@ -77,15 +87,9 @@ Status MakeDirectory(int root, const std::string& path) {
 
 // The limits of one run, with the defaults filled in.
 struct Limits {
-  uint64_t max_bytes;
+  InflationBudget* budget;
   uint64_t max_entries;
 };
-
-Limits ResolveLimits(const UnpackOptions& options, uint64_t archive_bytes) {
-  return Limits{options.max_unpacked_bytes ? options.max_unpacked_bytes
-                                           : DefaultUnpackLimit(archive_bytes),
-                options.max_entries ? options.max_entries : kDefaultMaxEntries};
-}
 
 class Unpacker {
  public:
@@ -112,7 +116,14 @@ class Unpacker {
     if (const char* hard = archive_entry_hardlink(entry)) return HardLink(path, hard);
     switch (archive_entry_filetype(entry)) {
       case AE_IFDIR: return MakeDirectory(root_, path);
-      case AE_IFREG: return RegularFile(path);
+      case AE_IFREG:
+        // The logical size, holes included: a sparse entry counts for all
+        // it claims before a byte of it is written.
+        declared_ = archive_entry_size_is_set(entry) && archive_entry_size(entry) > 0
+                        ? static_cast<uint64_t>(archive_entry_size(entry))
+                        : 0;
+        PPA_RETURN_IF_ERROR(Charge(path, declared_));
+        return RegularFile(path);
       case AE_IFLNK: return SymLink(path, archive_entry_symlink(entry));
       default: return Unsafe(path, "is a device node, FIFO or socket");
     }
@@ -128,7 +139,7 @@ class Unpacker {
     PPA_RETURN_IF_ERROR(ClearLeaf(parent.get(), leaf, path));
     int fd = ::openat(parent.get(), leaf.c_str(),
                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0) return ErrnoError("cannot create", OnDisk(path), errno);
+    if (fd < 0) return EntryError("cannot create", OnDisk(path), errno);
     UniqueFd file(fd);
     Status copied = CopyData(fd, path);
     if (!copied.ok()) {
@@ -157,12 +168,11 @@ class Unpacker {
       if (rc == ARCHIVE_EOF) break;
       PPA_RETURN_IF_ERROR(CheckArchive(a_, rc, "cannot read '" + path + "' from '" +
                                                    archive_path_ + "'"));
-      result_.unpacked_bytes += size;
-      if (result_.unpacked_bytes > limits_.max_bytes) {
-        return UnsafeArchive("entry '" + path + "' takes the unpacked size past " +
-                                 std::to_string(limits_.max_bytes) +
-                                 " bytes (a decompression bomb?)",
-                             "raise the limit with --max-unpacked-size if the archive is trusted");
+      // Bytes past the declared size (never in a well-formed tar) count too.
+      const uint64_t seen = static_cast<uint64_t>(offset) + size;
+      if (seen > declared_) {
+        PPA_RETURN_IF_ERROR(Charge(path, seen - declared_));
+        declared_ = seen;
       }
       std::string_view data(static_cast<const char*>(block), size);
       if (!on_data_) {
@@ -180,6 +190,37 @@ class Unpacker {
     return Status::Ok();
   }
 
+  // Takes `bytes` of the entry `path` from the budget.
+  Status Charge(const std::string& path, uint64_t bytes) {
+    result_.unpacked_bytes += bytes;
+    Status charged = limits_.budget->Charge(bytes, path);
+    if (!charged.ok()) return charged.WithContext("entry '" + path + "'");
+    return Status::Ok();
+  }
+
+  // The link `path` resolved on disk, beneath the root: a link that leads
+  // out of the tree through the links before it, or a loop, is unsafe. A
+  // link whose target does not exist (yet) passes, and is checked again
+  // once the archive is complete (CheckLinks).
+  Status CheckLinkOnDisk(const std::string& path) const {
+    auto fd = OpenBeneath(root_, path, O_PATH, 0, path);
+    if (fd.ok() || fd.status().code() == StatusCode::kNotFound) return Status::Ok();
+    if (fd.status().code() == StatusCode::kUnsafeArchive) {
+      return Unsafe(path, "is a link that leads outside the archive on disk (through other "
+                          "links) or into a loop");
+    }
+    return fd.status();
+  }
+
+ public:
+  // Every link of the archive once it is complete: a later entry (another
+  // link, a directory) can change where an earlier link leads.
+  Status CheckLinks() const {
+    for (const auto& path : links_) PPA_RETURN_IF_ERROR(CheckLinkOnDisk(path));
+    return Status::Ok();
+  }
+
+ private:
   Status SymLink(const std::string& path, const char* target) {
     PPA_RETURN_IF_ERROR(ResolveLinkTarget(path, target ? target : "").status());
     std::string leaf;
@@ -187,9 +228,10 @@ class Unpacker {
     if (on_file_begin_) on_file_begin_(path);
     PPA_RETURN_IF_ERROR(ClearLeaf(parent.get(), leaf, path));
     if (::symlinkat(target, parent.get(), leaf.c_str()) != 0) {
-      return ErrnoError("cannot create symlink", path, errno);
+      return EntryError("cannot create symlink", path, errno);
     }
-    return Status::Ok();
+    links_.push_back(path);
+    return CheckLinkOnDisk(path);
   }
 
   Status HardLink(const std::string& path, const char* target_raw) {
@@ -208,7 +250,7 @@ class Unpacker {
     if (on_file_begin_) on_file_begin_(path);
     PPA_RETURN_IF_ERROR(ClearLeaf(parent.get(), leaf, path));
     if (::linkat(target_dir.get(), target_leaf.c_str(), parent.get(), leaf.c_str(), 0) != 0) {
-      return ErrnoError("cannot create hard link", path, errno);
+      return EntryError("cannot create hard link", path, errno);
     }
     result_.files.push_back(path);
     return Status::Ok();
@@ -227,10 +269,18 @@ class Unpacker {
   decltype(UnpackOptions::on_data) on_data_;
   std::function<bool(const std::string&)> select_;
   uint64_t entries_ = 0;
+  uint64_t declared_ = 0;           // logical size of the regular file being written
+  std::vector<std::string> links_;  // symlinks made, for CheckLinks
   UnpackResult result_;
 };
 
 }  // namespace
+
+uint64_t InflationLimitOf(const std::string& archive_path, uint64_t max_unpacked_bytes) {
+  if (max_unpacked_bytes) return max_unpacked_bytes;
+  struct stat st {};
+  return DefaultUnpackLimit(::stat(archive_path.c_str(), &st) == 0 ? st.st_size : 0);
+}
 
 uint64_t DefaultUnpackLimit(uint64_t archive_bytes, uint64_t floor_bytes) {
   uint64_t scaled = archive_bytes > kUnpackCapBytes / kUnpackRatio ? kUnpackCapBytes
@@ -250,10 +300,13 @@ Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::s
   int root = ::open(dest_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (root < 0) return ErrnoError("cannot open work directory", dest_dir, errno);
   UniqueFd root_fd(root);
-  struct stat st {};
-  uint64_t archive_bytes = ::stat(archive_path.c_str(), &st) == 0 ? st.st_size : 0;
-  Unpacker unpacker(a.get(), root, dest_dir, archive_path, ResolveLimits(options, archive_bytes),
-                    options);
+  std::optional<InflationBudget> own_budget;
+  InflationBudget* budget = options.budget;
+  if (!budget) {
+    budget = &own_budget.emplace(InflationLimitOf(archive_path, options.max_unpacked_bytes));
+  }
+  Limits limits{budget, options.max_entries ? options.max_entries : kDefaultMaxEntries};
+  Unpacker unpacker(a.get(), root, dest_dir, archive_path, limits, options);
   while (true) {
     struct archive_entry* entry = nullptr;
     int rc = archive_read_next_header(a.get(), &entry);
@@ -263,6 +316,8 @@ Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::s
     Status s = unpacker.Entry(entry);
     if (!s.ok()) return s.WithContext("archive '" + archive_path + "'");
   }
+  Status links = unpacker.CheckLinks();
+  if (!links.ok()) return links.WithContext("archive '" + archive_path + "'");
   inflate.completed = true;
   archive_read_close(a.get());  // fills in `inflate`
   UnpackResult result = std::move(unpacker.result());
@@ -274,11 +329,7 @@ Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::s
 namespace {
 
 Status DecompressInto(const std::string& src_path, const std::string& dest_path,
-                      uint64_t max_bytes) {
-  if (max_bytes == 0) {
-    struct stat st {};
-    max_bytes = DefaultUnpackLimit(::stat(src_path.c_str(), &st) == 0 ? st.st_size : 0);
-  }
+                      InflationBudget& budget) {
   internal::ArchiveReader a = internal::NewRawReader();
   PPA_RETURN_IF_ERROR(CheckArchive(
       a.get(), internal::OpenArchiveFast(a.get(), src_path, kReadBlock),
@@ -297,13 +348,8 @@ Status DecompressInto(const std::string& src_path, const std::string& dest_path,
     if (n < 0) {
       return CheckArchive(a.get(), static_cast<int>(n), "cannot decompress '" + src_path + "'");
     }
-    if (static_cast<uint64_t>(offset + n) > max_bytes) {
-      out.Reset();
-      ::unlink(dest_path.c_str());
-      return UnsafeArchive("'" + src_path + "' inflates past " + std::to_string(max_bytes) +
-                               " bytes (a decompression bomb?)",
-                           "raise the limit with --max-unpacked-size if the archive is trusted");
-    }
+    Status charged = budget.Charge(static_cast<uint64_t>(n), src_path);
+    if (!charged.ok()) return charged;
     PPA_RETURN_IF_ERROR(PwriteAll(fd, buf.data(), static_cast<size_t>(n),
                                   static_cast<uint64_t>(offset), dest_path));
     offset += n;
@@ -314,10 +360,35 @@ Status DecompressInto(const std::string& src_path, const std::string& dest_path,
 }  // namespace
 
 Status DecompressFile(const std::string& src_path, const std::string& dest_path,
-                      uint64_t max_bytes) {
-  Status s = DecompressInto(src_path, dest_path, max_bytes);
+                      InflationBudget& budget) {
+  // A budget already spent inflates nothing more.
+  if (budget.exceeded()) return budget.ExceededError(src_path);
+  Status s = DecompressInto(src_path, dest_path, budget);
   if (!s.ok()) ::unlink(dest_path.c_str());  // no partial file stays behind
   return s;
+}
+
+Status DecompressFile(const std::string& src_path, const std::string& dest_path,
+                      uint64_t max_bytes) {
+  if (max_bytes == 0) {
+    auto src = OpenForRead(src_path);
+    struct stat st {};
+    max_bytes = DefaultUnpackLimit(src.ok() && ::fstat(src->get(), &st) == 0 ? st.st_size : 0);
+  }
+  InflationBudget budget(max_bytes);
+  return DecompressFile(src_path, dest_path, budget);
+}
+
+Status InflationBudget::Charge(uint64_t bytes, const std::string& what) {
+  const uint64_t total = used_.fetch_add(bytes) + bytes;
+  if (total > limit_ || total < bytes) exceeded_ = true;
+  return exceeded_ ? ExceededError(what) : Status::Ok();
+}
+
+Status InflationBudget::ExceededError(const std::string& what) const {
+  return UnsafeArchive("'" + what + "' takes what the archive inflates to past " +
+                           std::to_string(limit_) + " bytes (a decompression bomb?)",
+                       "raise the limit with --max-unpacked-size if the archive is trusted");
 }
 
 }  // namespace ppa

@@ -2,6 +2,7 @@
 // safely below a work directory.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -35,10 +36,38 @@ struct InflateIndexOptions {
   unsigned workers = 0;                        // 0: one per core (at most 4)
 };
 
+// What one archive may inflate to, all inflation together: the outer
+// unpack (each regular file at its logical size, so a sparse entry counts
+// for what it claims), each image file compressed as a whole that is
+// inflated to be read, and each file unpacked again later. A decompression
+// bomb nested in the archive meets the same total as one in its outer
+// stream. Thread-safe: every inflating thread of a run charges one budget.
+class InflationBudget {
+ public:
+  explicit InflationBudget(uint64_t limit) : limit_(limit) {}
+  // Takes `bytes` from the budget for `what` (a path, for the message);
+  // kUnsafeArchive once the total passes the limit, for this call and every
+  // later one (the budget stays exceeded).
+  Status Charge(uint64_t bytes, const std::string& what);
+  bool exceeded() const { return exceeded_.load(); }
+  uint64_t limit() const { return limit_; }
+  uint64_t used() const { return used_.load(); }
+  // The error of an exceeded budget (names the limit and the flag).
+  Status ExceededError(const std::string& what) const;
+
+ private:
+  const uint64_t limit_;
+  std::atomic<uint64_t> used_{0};
+  std::atomic<bool> exceeded_{false};
+};
+
 struct UnpackOptions {
   // Refuse once the unpacked bytes pass this many (0: DefaultUnpackLimit of
-  // the archive's size).
+  // the archive's size). Only when `budget` is null.
   uint64_t max_unpacked_bytes = 0;
+  // The run's budget of inflated bytes, shared with the inflation of the
+  // image files (null: one of this unpack's own, of max_unpacked_bytes).
+  InflationBudget* budget = nullptr;
   // Refuse an archive with more entries than this (0: kDefaultMaxEntries).
   uint64_t max_entries = 0;
   // Called on the unpacking thread once each regular file (not a hard link)
@@ -72,6 +101,10 @@ struct UnpackOptions {
 // min(max(kUnpackRatio * archive_bytes, floor_bytes), kUnpackCapBytes).
 uint64_t DefaultUnpackLimit(uint64_t archive_bytes, uint64_t floor_bytes = kUnpackFloorBytes);
 
+// The inflation limit of the archive at `archive_path`: `max_unpacked_bytes`
+// (--max-unpacked-size) when set, else DefaultUnpackLimit of its size.
+uint64_t InflationLimitOf(const std::string& archive_path, uint64_t max_unpacked_bytes);
+
 struct UnpackResult {
   std::vector<std::string> files;  // clean relative paths of regular files written
   uint64_t unpacked_bytes = 0;
@@ -85,21 +118,30 @@ struct UnpackResult {
 // Safety: every name goes through SanitizeEntryPath; every file is created
 // relative to a directory handle with O_NOFOLLOW on each component, so no
 // symlink (planted by the archive or not) can redirect a write; symlinks must
-// point inside the tree; hard links must name an entry inside the tree;
-// device nodes, FIFOs and sockets are refused. Files are created 0600,
-// directories 0700 (setuid, setgid and sticky bits are never set). More
-// entries than options.max_entries, or more unpacked bytes than the size
-// limit (a decompression bomb), are refused too; the file being written when
-// the limit is passed is removed (the caller removes `dest_dir`). Returns
-// kUnsafeArchive naming the entry for anything unsafe, kInvalidInput when
-// the file is not a readable archive.
+// point inside the tree, as text and on disk (each link is resolved
+// beneath `dest_dir` by the kernel when it is made and again once the
+// archive is complete, since a later link can change where an earlier one
+// leads; a link loop is refused too); hard links must name a regular file
+// inside the tree; device nodes, FIFOs and sockets are refused; a name with
+// a component longer than the file system allows (kMaxNameComponent) is the
+// archive's fault. Files are created 0600, directories 0700 (setuid, setgid
+// and sticky bits are never set). More entries than options.max_entries,
+// or more inflated bytes than the budget (a decompression bomb; a sparse
+// entry counts at its logical size), are refused too; the file being
+// written when the limit is passed is removed (the caller removes
+// `dest_dir`). Returns kUnsafeArchive naming the entry for anything unsafe,
+// kInvalidInput when the file is not a readable archive.
 Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::string& dest_dir,
                                    const UnpackOptions& options = {});
 
 // Writes the content of a file compressed as a whole (gzip, zstd, xz, bzip2)
-// to `dest_path` (mode 0600), streaming. Past `max_bytes` of output (0:
-// DefaultUnpackLimit of the source's size) it stops with kUnsafeArchive (a
-// decompression bomb) and removes `dest_path`.
+// to `dest_path` (mode 0600), streaming, each block charged to `budget`.
+// Once the budget is exceeded it stops with kUnsafeArchive (a decompression
+// bomb) and removes `dest_path`.
+Status DecompressFile(const std::string& src_path, const std::string& dest_path,
+                      InflationBudget& budget);
+// The same with a budget of its own: `max_bytes` (0: DefaultUnpackLimit of
+// the source's size).
 Status DecompressFile(const std::string& src_path, const std::string& dest_path,
                       uint64_t max_bytes = 0);
 

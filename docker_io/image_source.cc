@@ -310,17 +310,19 @@ Result<std::vector<ImageSource>> ReadDockerSave(TarballReader& tar, const std::s
 
 }  // namespace
 
-Result<std::string> PrepareImageTarball(const std::string& path, const std::string& scratch_dir) {
+Result<std::string> PrepareImageTarball(const std::string& path, const std::string& scratch_dir,
+                                        InflationBudget* budget) {
   PPA_ASSIGN_OR_RETURN(Compression c, DetectFileCompression(path));
   if (c == Compression::kNone) return path;
-  std::string out = scratch_dir + "/" + std::string(BaseName(path)) + "." + NewUuid().substr(0, 8) + ".tar";
-  PPA_RETURN_IF_ERROR(DecompressFile(path, out));
+  std::string out = ScratchName(scratch_dir, path, ".tar");
+  PPA_RETURN_IF_ERROR(budget ? DecompressFile(path, out, *budget) : DecompressFile(path, out));
   return out;
 }
 
 Result<std::vector<ImageSource>> ReadImageFile(const std::string& path, const std::string& origin,
-                                               const std::string& scratch_dir) {
-  auto tar = PrepareImageTarball(path, scratch_dir);
+                                               const std::string& scratch_dir,
+                                               InflationBudget* budget) {
+  auto tar = PrepareImageTarball(path, scratch_dir, budget);
   if (!tar.ok()) return tar.status().WithContext("image file '" + origin + "'");
   return ReadImageTarball(*tar, origin);
 }

@@ -14,6 +14,7 @@
 #include "archive/file_util.h"
 #include "archive/ppa_manifest.h"
 #include "archive/status.h"
+#include "archive/unpack.h"  // InflationBudget
 
 namespace ppa {
 
@@ -47,8 +48,11 @@ struct ImageSource {
 };
 
 // Makes an uncompressed tar from an image file: returns `path` itself when
-// it is a plain tar, else inflates it once to a new file in `scratch_dir`.
-Result<std::string> PrepareImageTarball(const std::string& path, const std::string& scratch_dir);
+// it is a plain tar, else inflates it once to a new file in `scratch_dir`,
+// charging the archive's `budget` (archive/unpack.h; null: a limit of the
+// file's own).
+Result<std::string> PrepareImageTarball(const std::string& path, const std::string& scratch_dir,
+                                        InflationBudget* budget = nullptr);
 
 // Reads every image of the (uncompressed) tarball at `tar_path`. `origin`
 // names the file in messages. Fails as a whole only when the file is not an
@@ -60,6 +64,7 @@ Result<std::vector<ImageSource>> ReadImageTarball(const std::string& tar_path,
 // Both steps for the image file at `path` (named `origin` in messages):
 // PrepareImageTarball into `scratch_dir`, then ReadImageTarball.
 Result<std::vector<ImageSource>> ReadImageFile(const std::string& path, const std::string& origin,
-                                               const std::string& scratch_dir);
+                                               const std::string& scratch_dir,
+                                               InflationBudget* budget = nullptr);
 
 }  // namespace ppa

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "docker_io/media_types.h"
+#include "docker_io/json_dump.h"
 
 namespace ppa {
 namespace {
@@ -26,7 +27,7 @@ BuiltManifest BuildImageManifest(ManifestFormat format, const BlobRef& config,
   j["config"] = Descriptor(config);
   j["layers"] = Json::array();
   for (const auto& l : layers) j["layers"].push_back(Descriptor(l));
-  out.body = j.dump();
+  out.body = DumpJsonDocument(j);
   return out;
 }
 
@@ -45,7 +46,7 @@ BuiltManifest BuildManifestList(ManifestFormat format, const std::vector<ListEnt
     d["platform"] = p;
     j["manifests"].push_back(d);
   }
-  out.body = j.dump();
+  out.body = DumpJsonDocument(j);
   return out;
 }
 

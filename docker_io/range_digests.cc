@@ -159,18 +159,18 @@ void TarDigestTap::EndFile() {
 
 Result<std::unique_ptr<InflatingTap>> InflatingTap::Create(
     RangeDigests& digests, std::string inflated_path, uint64_t min_size,
-    std::function<void(const HashedEntry&)> on_entry, uint64_t floor_bytes, LayerTaker taker) {
+    std::function<void(const HashedEntry&)> on_entry, InflationBudget* budget, LayerTaker taker) {
   int fd = ::open(inflated_path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return ErrnoError("cannot create", inflated_path, errno);
   digests.Begin(inflated_path);
   return std::unique_ptr<InflatingTap>(new InflatingTap(digests, std::move(inflated_path),
                                                         UniqueFd(fd), min_size, std::move(on_entry),
-                                                        floor_bytes, std::move(taker)));
+                                                        budget, std::move(taker)));
 }
 
 InflatingTap::InflatingTap(RangeDigests& digests, std::string inflated_path, UniqueFd out,
                            uint64_t min_size, std::function<void(const HashedEntry&)> on_entry,
-                           uint64_t floor_bytes, LayerTaker taker)
+                           InflationBudget* budget, LayerTaker taker)
     : path_(std::move(inflated_path)),
       out_(std::move(out)),
       tap_(digests, path_, min_size, std::move(on_entry), std::move(taker)),
@@ -178,7 +178,7 @@ InflatingTap::InflatingTap(RangeDigests& digests, std::string inflated_path, Uni
       write_([this](uint64_t at, std::string_view bytes) {
         return PwriteAll(out_.get(), bytes.data(), bytes.size(), at, path_);
       }),
-      floor_bytes_(floor_bytes) {}
+      budget_(budget) {}
 
 InflatingTap::~InflatingTap() {
   out_.Reset();
@@ -186,7 +186,9 @@ InflatingTap::~InflatingTap() {
 }
 
 Status InflatingTap::Inflated(const char* data, size_t size) {
-  if (written_ + size > DefaultUnpackLimit(next_, floor_bytes_)) {
+  if (budget_) {
+    PPA_RETURN_IF_ERROR(budget_->Charge(size, path_));
+  } else if (written_ + size > DefaultUnpackLimit(next_)) {
     return UnsafeArchive("'" + path_ + "' inflates past the unpack limit");
   }
   PPA_RETURN_IF_ERROR(tap_.Write(written_, std::string_view(data, size), &write_));

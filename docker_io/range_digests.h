@@ -165,17 +165,18 @@ class TarDigestTap : private TarStreamScanner::Visitor {
 // uncompressed copy at `inflated_path`, whose entries a TarDigestTap hashes
 // (recorded under `inflated_path`). So the layers of a compressed image file
 // are found, hashed and queued while it is unpacked, and nothing inflates it
-// again afterwards. A copy growing past the unpack limit of the compressed
-// bytes seen so far (kUnpackRatio of them, at least `floor_bytes`: a
-// decompression bomb) stops the tap; the file is then inflated after Unpack
-// as before, by DecompressFile, which refuses it with a message.
+// again afterwards. Every inflated byte is charged to the run's `budget`
+// (archive/unpack.h; null: a budget of this file's own, kUnpackRatio times
+// the compressed bytes seen so far, at least `kUnpackFloorBytes`): a copy
+// that takes it past its limit (a decompression bomb) stops the tap, and
+// the spent budget then refuses any later inflation of the archive.
 class InflatingTap {
  public:
   // Creates `inflated_path` (kIo when it cannot).
   static Result<std::unique_ptr<InflatingTap>> Create(
       RangeDigests& digests, std::string inflated_path, uint64_t min_size,
       std::function<void(const HashedEntry&)> on_entry = nullptr,
-      uint64_t floor_bytes = kUnpackFloorBytes, LayerTaker taker = nullptr);
+      InflationBudget* budget = nullptr, LayerTaker taker = nullptr);
   // Removes the copy unless Finish returned it.
   ~InflatingTap();
   InflatingTap(const InflatingTap&) = delete;
@@ -191,7 +192,7 @@ class InflatingTap {
 
  private:
   InflatingTap(RangeDigests& digests, std::string inflated_path, UniqueFd out, uint64_t min_size,
-               std::function<void(const HashedEntry&)> on_entry, uint64_t floor_bytes,
+               std::function<void(const HashedEntry&)> on_entry, InflationBudget* budget,
                LayerTaker taker);
   Status Inflated(const char* data, size_t size);
   void Fail();
@@ -203,7 +204,7 @@ class InflatingTap {
   UnpackOptions::BlockWriter write_;  // into the copy
   uint64_t next_ = 0;      // compressed offset expected next
   uint64_t written_ = 0;   // bytes of the copy
-  uint64_t floor_bytes_;
+  InflationBudget* budget_;  // null: DefaultUnpackLimit(next_)
   bool failed_ = false;
   bool kept_ = false;
 };

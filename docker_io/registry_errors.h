@@ -10,7 +10,7 @@
 namespace ppa {
 
 // Turns a non-success registry response into a kHttp Status with ONE line of
-// message and a hint (SPEC section 6), e.g.
+// message and a hint (README, Usage), e.g.
 //   "push of 'ns/app' failed: 401 UNAUTHORIZED: authentication required"
 // `what` names the operation ("push of 'ns/app'"). The body may be the OCI
 // error JSON ({"errors":[{"code","message","detail"}]}), an HTML page from a

@@ -3,6 +3,8 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <array>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "archive/bounded_yaml.h"
+#include "archive/file_util.h"
 
 namespace ppa {
 namespace {
@@ -149,21 +152,41 @@ Status NotGzipTar(const std::string& label, const std::string& detail) {
                       (detail.empty() ? std::string() : " (" + detail + ")"));
 }
 
-// The file exists, is a regular file and is not empty.
-Status CheckChartFile(const std::string& path, const std::string& label) {
-  std::error_code ec;
-  const auto status = std::filesystem::status(path, ec);
-  if (ec || !std::filesystem::exists(status)) {
-    if (status.type() == std::filesystem::file_type::not_found) {
-      return NotFound(label + " does not exist");
-    }
-    return IoError(label + " cannot be read: " + ec.message());
+// Opens the chart file, beneath the work directory when it is in one
+// (archive/confined.h): it exists, is a regular file and is not empty.
+Result<UniqueFd> OpenChartFile(const std::string& path, const std::string& label) {
+  auto fd = OpenForRead(path);
+  if (!fd.ok()) {
+    if (fd.status().code() == StatusCode::kNotFound) return NotFound(label + " does not exist");
+    if (fd.status().code() == StatusCode::kUnsafeArchive) return fd.status().WithContext(label);
+    return IoError(label + " cannot be read: " + fd.status().message());
   }
-  if (!std::filesystem::is_regular_file(status)) return InvalidInput(label + " is not a file");
-  const uintmax_t size = std::filesystem::file_size(path, ec);
-  if (ec) return IoError(label + " cannot be read: " + ec.message());
-  if (size == 0) return NotGzipTar(label, "the file is empty");
-  return Status::Ok();
+  struct stat st {};
+  if (::fstat(fd->get(), &st) != 0) return ErrnoError("cannot stat", path, errno);
+  if (!S_ISREG(st.st_mode)) return InvalidInput(label + " is not a file");
+  if (st.st_size == 0) return NotGzipTar(label, "the file is empty");
+  return fd;
+}
+
+// libarchive reads the chart through these, from a descriptor it owns.
+struct ChartFileSource {
+  UniqueFd fd;
+  std::string buffer = std::string(kReadBlock, '\0');
+};
+
+la_ssize_t ReadChartBlock(struct archive*, void* data, const void** block) {
+  auto* source = static_cast<ChartFileSource*>(data);
+  ssize_t got;
+  do {
+    got = ::read(source->fd.get(), source->buffer.data(), source->buffer.size());
+  } while (got < 0 && errno == EINTR);
+  *block = source->buffer.data();
+  return got;
+}
+
+int CloseChartFile(struct archive*, void* data) {
+  delete static_cast<ChartFileSource*>(data);
+  return ARCHIVE_OK;
 }
 
 // The entry name (UTF-8 when the locale cannot convert it), or "".
@@ -280,6 +303,7 @@ Status ScanEntry(struct archive* a, struct archive_entry* entry, const std::stri
 
 // Opens `path` for reading as a gzip-compressed tar.
 Result<ArchiveReader> OpenChart(const std::string& path, const std::string& label) {
+  PPA_ASSIGN_OR_RETURN(UniqueFd fd, OpenChartFile(path, label));
   ArchiveReader reader(archive_read_new());
   if (!reader) return IoError(label + ": out of memory");
   if (archive_read_support_filter_gzip(reader.get()) != ARCHIVE_OK ||
@@ -287,7 +311,9 @@ Result<ArchiveReader> OpenChart(const std::string& path, const std::string& labe
     return Unsupported(label +
                        ": libarchive lacks gzip or tar support: " + ArchiveError(reader.get()));
   }
-  if (archive_read_open_filename(reader.get(), path.c_str(), kReadBlock) != ARCHIVE_OK) {
+  // libarchive frees the source (closing the file) also after a failed open.
+  if (archive_read_open(reader.get(), new ChartFileSource{std::move(fd)}, nullptr, ReadChartBlock,
+                        CloseChartFile) != ARCHIVE_OK) {
     return NotGzipTar(label, ArchiveError(reader.get()));
   }
   if (archive_filter_code(reader.get(), 0) != ARCHIVE_FILTER_GZIP) {
@@ -327,7 +353,6 @@ Result<ChartMetadata> ParseChartYaml(std::string_view text) {
 
 Result<ChartInfo> InspectChartArchive(const std::string& path, const ChartLimits& limits) {
   const std::string label = "chart '" + path + "'";
-  PPA_RETURN_IF_ERROR(CheckChartFile(path, label));
   PPA_ASSIGN_OR_RETURN(ArchiveReader reader, OpenChart(path, label));
   ChartScan scan;
   bool first = true;

@@ -1,4 +1,4 @@
-// Chart checks (SPEC section 5): a chart `.tgz` is validated the way Helm
+// Chart checks (README, Usage): a chart `.tgz` is validated the way Helm
 // would load it before it is written out, rewritten or uploaded.
 //
 // ParseChartYaml is a pure function. InspectChartArchive reads one file and

@@ -1,5 +1,5 @@
 // Chart packages in memory: read a chart `.tgz` entry by entry, replace
-// files, and write it back deterministically (SPEC section 5: a chart whose
+// files, and write it back deterministically (README, Usage: a chart whose
 // values.yaml was rewritten is repackaged).
 //
 // Only for charts InspectChartArchive accepted (regular files and

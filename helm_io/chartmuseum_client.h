@@ -1,4 +1,4 @@
-// ChartMuseum upload client (SPEC section 5), from ChartMuseum's documented
+// ChartMuseum upload client (README, Usage), from ChartMuseum's documented
 // API: `POST <context>/api[/<repo>]/charts` (multipart `chart` + `prov`),
 // `GET <context>/api[/<repo>]/charts/<name>/<version>`, `GET
 // <uri>/index.yaml` (serverInfo.contextPath).

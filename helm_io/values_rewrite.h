@@ -1,4 +1,4 @@
-// Rewrites image repositories in a chart's values.yaml (SPEC section 5).
+// Rewrites image repositories in a chart's values.yaml (README, Usage).
 //
 // The value at each dotted key (PPA manifest `repository-keys`, or the
 // per-chart `images` list) gets the target `<registry>/<namespace>/` prefix.

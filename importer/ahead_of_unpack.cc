@@ -75,12 +75,11 @@ Status AheadOfUnpack::OnData(const std::string& rel, uint64_t offset, std::strin
 void AheadOfUnpack::StartInflating(const std::string& rel) {
   tap_.reset();
   const PreparerOptions& options = preparer_.options();
-  std::string copy = options.spool_dir + "/" + std::string(BaseName(rel)) + "." +
-                     NewUuid().substr(0, 8) + ".tar";
+  std::string copy = ScratchName(options.spool_dir, rel, ".tar");
   auto tap = InflatingTap::Create(
       *options.digests, copy, kMinHashedEntry,
       [this, copy, rel](const HashedEntry& entry) { preparer_.SpeculateLayer(copy, rel, entry); },
-      kUnpackFloorBytes, Taker());
+      options.budget, Taker());
   if (tap.ok()) inflating_ = std::move(tap).value();  // else: inflated after Unpack, as before
 }
 

@@ -29,17 +29,39 @@ bool LooksLikeArchive(const std::string& path) {
   return head.ok() && *head == "ustar";
 }
 
+// The archives directly in the directory `path` (sorted); an error naming
+// the directory and what was looked for when it holds none.
+Status AddDirectory(const std::string& path, std::vector<std::string>& out) {
+  std::error_code ec;
+  std::vector<std::string> found;
+  size_t other_files = 0, subdirectories = 0;
+  for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+    std::error_code type_ec;
+    if (it->is_directory(type_ec)) {
+      ++subdirectories;
+    } else if (it->is_regular_file(type_ec) && LooksLikeArchive(it->path().string())) {
+      found.push_back(it->path().string());
+    } else {
+      ++other_files;
+    }
+  }
+  if (ec) return IoError("cannot list directory '" + path + "': " + ec.message());
+  if (found.empty()) {
+    return NotFound(
+        "directory '" + path + "' holds no archive (" + std::to_string(other_files) +
+            " other file(s), " + std::to_string(subdirectories) + " subdirectory(ies))",
+        "an archive is a tar file, plain or gzip, zstd, xz or bzip2 compressed, recognised by "
+        "its content whatever its name, directly in the directory (subdirectories are not "
+        "searched): name the archive files or their own directory");
+  }
+  std::sort(found.begin(), found.end());
+  out.insert(out.end(), found.begin(), found.end());
+  return Status::Ok();
+}
+
 Status AddPath(const std::string& path, std::vector<std::string>& out) {
   std::error_code ec;
-  if (fs::is_directory(path, ec)) {
-    std::vector<std::string> found;
-    for (const auto& e : fs::directory_iterator(path, ec)) {
-      if (e.is_regular_file() && LooksLikeArchive(e.path().string())) found.push_back(e.path().string());
-    }
-    std::sort(found.begin(), found.end());
-    out.insert(out.end(), found.begin(), found.end());
-    return Status::Ok();
-  }
+  if (fs::is_directory(path, ec)) return AddDirectory(path, out);
   if (!fs::is_regular_file(path, ec)) return NotFound("archive '" + path + "' does not exist");
   out.push_back(path);
   return Status::Ok();

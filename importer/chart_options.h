@@ -1,4 +1,4 @@
-// The chart flags of `ppa-import load` (SPEC section 5), filled by
+// The chart flags of `ppa-import load` (README, Usage), filled by
 // AddChartFlags (importer/chart_flags.h) and the environment.
 #pragma once
 

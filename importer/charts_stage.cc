@@ -8,6 +8,7 @@
 #include <optional>
 #include <utility>
 
+#include "archive/confined.h"
 #include "archive/file_util.h"
 #include "archive/safe_path.h"
 #include "archive/tar_index.h"
@@ -133,7 +134,8 @@ Result<PreparedChart> PrepareChart(const PlannedChart& chart, const ChartsContex
     PPA_RETURN_IF_ERROR(RewriteValues(chart, ctx, package, out, reporter));
   }
   const std::string prov_path = chart.path + ".prov";
-  if (access(prov_path.c_str(), F_OK) == 0) {
+  PPA_ASSIGN_OR_RETURN(bool has_provenance, IsRegularFile(prov_path));
+  if (has_provenance) {
     if (out.rewritten) {
       reporter.Warning("chart '" + chart.name +
                        "': its provenance file no longer matches the rewritten chart and is not "
@@ -196,6 +198,12 @@ Status HandleChart(const PlannedChart& chart, const ChartsContext& ctx, ChartTar
   item.chart_name = md.name;
   item.chart_version = md.version;
   item.target = ctx.charts_dir + "/" + prepared.file_name;
+  // A name that cannot be an OCI reference fails the chart before anything
+  // is written or sent (dry runs included).
+  if (ctx.options.oci) {
+    PPA_RETURN_IF_ERROR(
+        HelmChartTarget(ctx.registry_prefix, ctx.target_namespace, md.name, md.version).status());
+  }
   reporter.Progress("Extracting chart '" + chart.name + "' to '" + ctx.charts_dir + "'.");
   if (ctx.dry_run) return Status::Ok();
   PPA_RETURN_IF_ERROR(WriteChart(prepared, ctx));

@@ -1,4 +1,4 @@
-// The Charts stage (SPEC section 5): each chart is validated as Helm would
+// The Charts stage (README, Usage): each chart is validated as Helm would
 // load it, its image repositories in values.yaml get the target prefix
 // (repository-keys; repackaged deterministically), and it is written to the
 // charts folder, uploaded to ChartMuseum and pushed as a Helm OCI artifact

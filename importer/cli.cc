@@ -57,7 +57,7 @@ void SetUpLogging(bool verbose, bool quiet) {
                                     : spdlog::level::warn);
 }
 
-// Fills credentials from flags, then the environment (SPEC section 6), as
+// Fills credentials from flags, then the environment (README, Usage), as
 // `doctor` does (importer/credentials.h).
 Status ResolveCredentials(LoadOptions& options, bool password_stdin) {
   PPA_ASSIGN_OR_RETURN(ResolvedCredentials resolved,

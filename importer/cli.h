@@ -3,7 +3,7 @@
 
 namespace ppa {
 
-// Exit codes (SPEC section 2).
+// Exit codes (README, Usage).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitItemFailed = 1;
 inline constexpr int kExitUsage = 2;

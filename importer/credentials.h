@@ -1,4 +1,4 @@
-// Registry credentials for `load` and `doctor` (SPEC section 6): flags,
+// Registry credentials for `load` and `doctor` (README, Usage): flags,
 // then the environment, then Docker's client configuration. One resolution,
 // shared by both commands, that also says where the credentials came from
 // (for `doctor`; the description never holds a secret).

@@ -1,4 +1,4 @@
-// `ppa-import doctor` (SPEC section 2): the troubleshooting list as checks,
+// `ppa-import doctor` (README, Usage): the troubleshooting list as checks,
 // run in order, each printed as it completes:
 //
 //   PASS  <check>: <what was found>

@@ -7,6 +7,8 @@
 #include <condition_variable>
 #include <thread>
 
+#include "archive/confined.h"
+
 namespace ppa {
 
 // A fixed set of worker threads running queued tasks in FIFO order. The
@@ -368,7 +370,7 @@ Result<std::vector<ImageSource>> LayerPreparer::ReadAhead(const std::string& pat
                                                           const std::string& rel,
                                                           const std::string& inflated) {
   if (cancelled_) return Cancelled();
-  auto images = inflated.empty() ? ReadImageFile(path, rel, options_.spool_dir)
+  auto images = inflated.empty() ? ReadImageFile(path, rel, options_.spool_dir, options_.budget)
                                  : ReadImageTarball(inflated, rel);
   if (!images.ok()) return images;  // not an image file (a chart?): the plan will say
   std::lock_guard lock(mu_);
@@ -390,7 +392,7 @@ Result<std::vector<ImageSource>> LayerPreparer::ImageFile(const std::string& pat
   // Read ahead (a copy: the plan owns its sources); a failure or a
   // cancelled read is repeated here, so the plan reports the real error.
   if (ahead.valid() && ahead.get().ok()) return ahead.get();
-  return ReadImageFile(path, rel, options_.spool_dir);
+  return ReadImageFile(path, rel, options_.spool_dir, options_.budget);
 }
 
 const std::shared_future<Result<LayerBlob>>& LayerPreparer::Pending(const ImageSource& image,
@@ -442,11 +444,10 @@ void PunchHole(const std::string& path, uint64_t offset, uint64_t size) {
   uint64_t start = (offset + kBlock - 1) / kBlock * kBlock;
   uint64_t end = (offset + size) / kBlock * kBlock;
   if (end <= start) return;
-  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) return;
-  (void)::fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, static_cast<off_t>(start),
-                    static_cast<off_t>(end - start));
-  ::close(fd);
+  auto fd = OpenFile(path, O_WRONLY | O_NOFOLLOW);  // beneath the work directory
+  if (!fd.ok()) return;
+  (void)::fallocate(fd->get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                    static_cast<off_t>(start), static_cast<off_t>(end - start));
 }
 
 }  // namespace

@@ -56,6 +56,10 @@ struct PreparerOptions {
   // Digests of layers hashed as Unpack wrote them (not owned; may be null):
   // a layer found there is not hashed again.
   RangeDigests* digests = nullptr;
+  // The archive's budget of inflated bytes (archive/unpack.h), charged by
+  // every image file inflated to be read (not owned; null: each file has a
+  // limit of its own).
+  InflationBudget* budget = nullptr;
 };
 
 class LayerPreparer {

@@ -83,13 +83,15 @@ Result<Target> ConnectTarget(const LoadOptions& options, Reporter& reporter) {
 
 // A fresh copy of the image file `origin` of `archive`, unpacked again into
 // a new folder of the scratch directory (and inflated when compressed as a
-// whole).
+// whole), charged to the archive's `budget` like the first time.
 Result<std::string> RestoreImageFile(const std::string& archive, const Workspace& ws,
-                                     const std::string& origin, const LoadOptions& options) {
-  UnpackOptions unpack{options.max_unpacked_bytes};
+                                     const std::string& origin, const LoadOptions& options,
+                                     InflationBudget& budget) {
+  UnpackOptions unpack;
+  unpack.budget = &budget;
   unpack.inflate_index = CachedInflateIndex(options.no_blob_cache);
   PPA_ASSIGN_OR_RETURN(std::string dir, RestoreArchiveFile(archive, ws, origin, unpack));
-  return PrepareImageTarball(dir + "/" + origin, dir);
+  return PrepareImageTarball(dir + "/" + origin, dir, &budget);
 }
 
 // The stages for one archive, in its work directory `ws`. Every worker
@@ -102,6 +104,9 @@ int RunStages(const std::string& archive, const Workspace* ws, const RegistryAdd
   ManifestFormat format = address.endpoint.host.empty() ? ManifestFormat::kOci : options.format;
   BlobCache cache(options.no_blob_cache ? "" : BlobCache::DefaultPath());
   RangeDigests hashed_on_unpack;
+  // Everything this archive inflates to: the outer unpack and the image
+  // files inflated to be read, each at most once.
+  InflationBudget budget(InflationLimitOf(archive, options.max_unpacked_bytes));
   PreparerOptions prepare{format, options.compression, ws->scratch, options.jobs,
                           cache.enabled() ? &cache : nullptr,
                           options.dry_run ? "" : sink.Locate("")};
@@ -110,10 +115,11 @@ int RunStages(const std::string& archive, const Workspace* ws, const RegistryAdd
   // pass over the archive. Not when the user keeps the unpacked archive.
   if (!options.keep_workdir) {
     prepare.restore_image_file = [&](const std::string& origin) {
-      return RestoreImageFile(archive, *ws, origin, options);
+      return RestoreImageFile(archive, *ws, origin, options, budget);
     };
   }
   prepare.digests = &hashed_on_unpack;
+  prepare.budget = &budget;
   LayerPreparer preparer(sink, std::move(prepare));
   ImagesStage images(sink, preparer, PushOptions{format, progress, JobsFor(options.jobs)});
   PlanInput input{ws->root,       {},
@@ -128,7 +134,8 @@ int RunStages(const std::string& archive, const Workspace* ws, const RegistryAdd
   // prepares them.
   AheadOfUnpack ahead(input, preparer, options.dry_run ? nullptr : &images);
   reporter.Progress("Unpacking archive to '" + ws->root + "'...");
-  UnpackOptions unpack_options{options.max_unpacked_bytes};
+  UnpackOptions unpack_options;
+  unpack_options.budget = &budget;
   unpack_options.inflate_index = CachedInflateIndex(options.no_blob_cache);
   unpack_options.on_file = [&](const std::string& rel) { ahead.OnFile(rel); };
   unpack_options.on_file_begin = [&](const std::string& rel) { ahead.OnFileBegin(rel); };
@@ -147,6 +154,10 @@ int RunStages(const std::string& archive, const Workspace* ws, const RegistryAdd
   input.files = std::move(unpacked->files);
   input.manifest = std::move(unpacked->manifest);
   ImportPlan plan = BuildImportPlan(input);
+  if (budget.exceeded()) {  // an image file inflated past what the archive may
+    reporter.SetFatal(budget.ExceededError(archive), kExitBadArchive);
+    return kExitBadArchive;
+  }
   reporter.Progress("Found " + std::to_string(plan.ImageCount()) + " image(s) and " +
                     std::to_string(plan.charts.size()) + " chart(s) to import.");
   if (plan.skipped_platforms > 0) {

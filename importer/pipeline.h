@@ -42,7 +42,7 @@ struct LoadOptions {
   ChartOptions charts;  // chart flags (importer/chart_flags.h)
 };
 
-// Runs `ppa-import load`; returns the exit status (SPEC section 2).
+// Runs `ppa-import load`; returns the exit status (README, Usage).
 int RunLoad(const LoadOptions& options, std::ostream& out, std::ostream& err);
 
 // IBM Cloud Container Registry namespace rules: 4 to 30 characters,

@@ -1,5 +1,5 @@
 // The Report stage's state: what happened to each item, the human lines on
-// stdout/stderr in the original tool's rhythm (SPEC section 2), and the exit
+// stdout/stderr in the original tool's rhythm (README, Usage), and the exit
 // status. Thread-safe: stages may report from worker threads.
 //
 // Every line passes through DisplayLine (importer/display_text.h): names and

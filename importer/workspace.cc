@@ -63,6 +63,8 @@ Result<Workspace> PrepareWorkspace(const std::string& workdir) {
   for (const auto& dir : {ws.base, ws.root, ws.scratch, ws.charts}) {
     PPA_RETURN_IF_ERROR(MakeDirs(dir));
   }
+  PPA_ASSIGN_OR_RETURN(ws.confined_root, ConfinedDir::Confine(ws.root));
+  PPA_ASSIGN_OR_RETURN(ws.confined_scratch, ConfinedDir::Confine(ws.scratch));
   return ws;
 }
 

@@ -4,10 +4,12 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "archive/confined.h"
 #include "archive/file_util.h"
 #include "archive/ppa_manifest.h"
 #include "archive/status.h"
@@ -16,12 +18,15 @@
 namespace ppa {
 
 // <base>/<uuid>/ holds the unpacked archive; <base>/<uuid>.tmp/ inflated
-// tarballs and spooled layers; <base>/charts/ the charts (kept).
+// tarballs, spooled layers and restored image files; <base>/charts/ the
+// charts (kept). Root and scratch are confined (archive/confined.h) while a
+// copy of the Workspace lives: every file below them is opened beneath them.
 struct Workspace {
   std::string base;     // absolute work directory ("./ppa-import")
   std::string root;     // base/<uuid>
   std::string scratch;  // base/<uuid>.tmp
   std::string charts;   // base/charts
+  std::shared_ptr<const ConfinedDir> confined_root, confined_scratch;
 };
 
 // Holds an exclusive lock on <workdir>/.lock for the life of the returned

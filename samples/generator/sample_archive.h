@@ -1,6 +1,6 @@
 // Builder API for sample PPA archives: layers, image tarballs in the three
 // formats a PPA archive carries, Helm charts, and the outer archive with
-// its manifests (SPEC section 3). Used by `ppa-make-sample`, the tests and
+// its manifests (README, How it works). Used by `ppa-make-sample`, the tests and
 // the benchmark.
 //
 // Every output is deterministic: fixed mtimes (kSampleMtime), uid/gid 0,

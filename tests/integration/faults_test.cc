@@ -1,4 +1,4 @@
-// Faults on the way to the registry (SPEC section 7): the real binary pushes
+// Faults on the way to the registry (README, Security): the real binary pushes
 // through a fault-injecting proxy (tests/support/fault_proxy.h) in front of
 // Debian's docker-registry. Transient faults are retried, a registry that
 // refuses connections for a few seconds (restarting) is waited for, tokens

@@ -1,4 +1,4 @@
-// The real `ppa-import load` against seven hostile archives (SPEC section 7,
+// The real `ppa-import load` against seven hostile archives (README, Security,
 // "safe unpacking"): each is refused with exit status 3 and one error line
 // naming the entry, and nothing is written outside the work directory:
 // a snapshot of the test's folder (minus the work directory) and

@@ -1,4 +1,4 @@
-// Interrupted runs (SPEC section 7, "idempotent"): `kill -9` of ppa-import
+// Interrupted runs (README, Security, "idempotent"): `kill -9` of ppa-import
 // mid-import, the registry killed and restarted mid-import (which a run
 // rides out when the restart is quick: refused connections are retried for
 // ~10 s), and a full disk in the work directory. In every case the same

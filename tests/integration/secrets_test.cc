@@ -1,4 +1,4 @@
-// Secrets (SPEC section 7): passwords and API keys never appear in logs at
+// Secrets (README, Security): passwords and API keys never appear in logs at
 // any level (-v included), the JSON report, error messages or files left in
 // the work directory or TMPDIR; Authorization values never show in -v
 // output; the work directory is 0700 and its files 0600; --insecure warns.

@@ -48,6 +48,12 @@ std::string BuildRawTar(const std::vector<RawTarEntry>& entries) {
       out += '\0';
       Pad(out);
     }
+    if (e.link.size() > 100) {
+      out += Header("././@LongLink", 'K', e.link.size() + 1, "", 0644);
+      out += e.link;
+      out += '\0';
+      Pad(out);
+    }
     bool has_data = e.type == '0' || e.type == 'x' || e.type == 'g';  // pax records are data
     out += Header(e.name, e.type, has_data ? e.data.size() : 0, e.link, e.mode);
     if (has_data) {
@@ -57,6 +63,13 @@ std::string BuildRawTar(const std::vector<RawTarEntry>& entries) {
   }
   out.append(1024, '\0');
   return out;
+}
+
+std::string PaxRecord(const std::string& key, const std::string& value) {
+  std::string record = " " + key + "=" + value + "\n";
+  size_t len = record.size() + 1;
+  while (std::to_string(len).size() + record.size() != len) ++len;
+  return std::to_string(len) + record;
 }
 
 std::string Gzip(const std::string& data) {

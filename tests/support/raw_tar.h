@@ -21,8 +21,13 @@ struct RawTarEntry {
   int mode = 0644;
 };
 
-// A ustar stream (names over 100 bytes use a GNU 'L' long-name record).
+// A ustar stream (names over 100 bytes use a GNU 'L' long-name record, link
+// targets over 100 bytes a GNU 'K' long-link record).
 std::string BuildRawTar(const std::vector<RawTarEntry>& entries);
+
+// One pax extended-header record, "<len> key=value\n", for the data of an
+// 'x' entry (several may be concatenated).
+std::string PaxRecord(const std::string& key, const std::string& value);
 
 // gzip of `data` (zlib, level 6).
 std::string Gzip(const std::string& data);

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+#include <functional>
 #include <set>
 
 #include "tests/support/process.h"
@@ -72,6 +74,44 @@ TEST(ExpandArchives, FilesDirectoriesAndLists) {
   auto missing = ExpandArchives({dir.Join("nope.tgz")}, {});
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("nope.tgz"), std::string::npos);
+}
+
+// A directory that holds no archive is an error naming it and what was
+// looked for, not an empty run.
+TEST(ExpandArchives, ADirectoryWithoutArchivesIsNamed) {
+  test::TempDir dir("ppa-list");
+  const std::string tar = test::BuildRawTar({{"x", '0', "y"}});
+  struct Case {
+    std::string label;
+    std::function<void(const std::string&)> fill;
+  };
+  const std::vector<Case> cases = {
+      {"empty", [](const std::string&) {}},
+      {"only-text", [](const std::string& d) { test::WriteFileOrDie(d + "/notes.txt", "text"); }},
+      {"archives-one-level-down",
+       [&](const std::string& d) {
+         std::filesystem::create_directories(d + "/sub");
+         test::WriteFileOrDie(d + "/sub/a.tar", tar);
+       }},
+      {"named-tgz-but-not-one",
+       [](const std::string& d) { test::WriteFileOrDie(d + "/ppa.tgz", "not gzip at all"); }},
+      {"truncated-magic", [](const std::string& d) { test::WriteFileOrDie(d + "/a.tgz", "\x1f"); }},
+  };
+  for (const auto& c : cases) {
+    const std::string d = dir.Join(c.label);
+    std::filesystem::create_directories(d);
+    c.fill(d);
+    auto found = ExpandArchives({d}, {});
+    ASSERT_FALSE(found.ok()) << c.label;
+    EXPECT_NE(found.status().message().find("'" + d + "' holds no archive"), std::string::npos)
+        << c.label << ": " << found.status().ToString();
+    EXPECT_NE(found.status().hint().find("compressed"), std::string::npos) << c.label;
+    // The same through a list file.
+    test::WriteFileOrDie(d + ".list", d + "\n");
+    auto listed = ExpandArchives({}, {d + ".list"});
+    ASSERT_FALSE(listed.ok()) << c.label;
+    EXPECT_NE(listed.status().message().find(d), std::string::npos) << c.label;
+  }
 }
 
 }  // namespace

@@ -231,10 +231,11 @@ TEST(RangeDigests, WritingAPathAgainForgetsItsRangesAndMovesItsGeneration) {
   EXPECT_EQ(digests.Generation("/w/a.tar"), 2u);
 }
 
-// Feeds `gz` to an InflatingTap writing to `path` with a 1 MiB floor.
+// Feeds `gz` to an InflatingTap writing to `path` with a budget of 1 MiB.
 std::optional<std::string> Inflate(RangeDigests& digests, const std::string& path,
                                    const std::string& gz, uint64_t* copy_size) {
-  auto tap = InflatingTap::Create(digests, path, 4096, nullptr, 1 << 20);
+  InflationBudget budget(1 << 20);
+  auto tap = InflatingTap::Create(digests, path, 4096, nullptr, &budget);
   EXPECT_TRUE(tap.ok()) << tap.status().ToString();
   for (size_t at = 0; at < gz.size(); at += 65536) {
     (*tap)->Write(at, std::string_view(gz).substr(at, 65536));
@@ -270,7 +271,8 @@ TEST(InflatingTap, ATakenLayerIsLeftOutOfTheCopy) {
     return std::make_unique<RecordingLayer>(taken.back());
   };
   const std::string path = dir.Join("a.tar");
-  auto tap = InflatingTap::Create(digests, path, 4096, nullptr, 1 << 20, taker);
+  InflationBudget budget(1 << 20);
+  auto tap = InflatingTap::Create(digests, path, 4096, nullptr, &budget, taker);
   ASSERT_TRUE(tap.ok());
   std::string gz = test::Gzip(tar);
   for (size_t at = 0; at < gz.size(); at += 1000) {

@@ -27,6 +27,13 @@ TEST(SanitizeEntryPath, Table) {
       {"//x", false, ""},
       {std::string("a\0b", 3), false, ""},
       {std::string(5000, 'a'), false, ""},
+      // A component longer than NAME_MAX: no file system here can hold it.
+      {std::string(255, 'c'), true, std::string(255, 'c')},
+      {std::string(256, 'c'), false, ""},
+      {"a/" + std::string(256, 'c'), false, ""},
+      {std::string(256, 'c') + "/b", false, ""},
+      {"a/" + std::string(300, 'c') + "/b", false, ""},
+      {"./" + std::string(255, 'c') + "//", true, std::string(255, 'c')},
   };
   for (const auto& c : cases) {
     auto got = SanitizeEntryPath(c.input);

@@ -80,12 +80,7 @@ struct Seen : TarStreamScanner::Visitor {
   void EndFile() override { files.back().ended = true; }
 };
 
-std::string Pax(const std::string& key, const std::string& value) {
-  std::string record = " " + key + "=" + value + "\n";
-  size_t len = record.size() + 1;
-  while (std::to_string(len).size() + record.size() != len) ++len;
-  return std::to_string(len) + record;
-}
+using test::PaxRecord;
 
 // Any chunking of the stream gives what TarIndex finds in the whole file.
 TEST(TarStreamScanner, ReportsTheFilesTarIndexFindsWhateverTheChunks) {
@@ -95,7 +90,7 @@ TEST(TarStreamScanner, ReportsTheFilesTarIndexFindsWhateverTheChunks) {
                                  {"empty", '0', ""},
                                  {"b/link", '2', "", "../a/layer.tar"},
                                  {std::string(150, 'n'), '0', "long name"},
-                                 {"pax", 'x', Pax("path", "from/pax")},
+                                 {"pax", 'x', PaxRecord("path", "from/pax")},
                                  {"short", '0', big},
                                  {"c", '0', std::string(512, 'c')}});
   auto index = TarIndex::Parse(tar);
@@ -123,7 +118,7 @@ TEST(TarStreamScanner, ReportsTheFilesTarIndexFindsWhateverTheChunks) {
 TEST(TarStreamScanner, PaxSizeOverridesTheHeader) {
   std::string data(3000, 'x');
   // A header claiming 0 bytes, corrected by the pax record before it.
-  std::string tar = BuildRawTar({{"p", 'x', Pax("size", "3000")}, {"f", '0', ""}});
+  std::string tar = BuildRawTar({{"p", 'x', PaxRecord("size", "3000")}, {"f", '0', ""}});
   tar.resize(tar.size() - 1024);  // drop the end marker, then append the data
   tar += data + std::string(512 - 3000 % 512, '\0') + std::string(1024, '\0');
   auto index = TarIndex::Parse(tar);

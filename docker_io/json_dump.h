@@ -1,0 +1,17 @@
+// Serializing the JSON documents we write (manifests, indexes, configs).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+namespace ppa {
+
+// Compact JSON that cannot throw on text that is not UTF-8 (nlohmann's
+// dump() does): each invalid byte becomes U+FFFD. Names are validated before
+// they reach a document; this keeps a missed one from aborting the run.
+template <typename Json>
+std::string DumpJsonDocument(const Json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace ppa
