@@ -42,4 +42,9 @@ std::string RedactUserInfoInText(std::string_view text);
 // "%41" -> "A"; a '%' not followed by two hex digits stays as it is.
 std::string PercentDecode(std::string_view text);
 
+// `text` with every byte but the unreserved ones (RFC 3986: letters,
+// digits, '-', '.', '_', '~') as %XX: safe as a query value or one path
+// segment.
+std::string PercentEncode(std::string_view text);
+
 }  // namespace ppa

@@ -9,6 +9,7 @@
 #include <random>
 #include <utility>
 
+#include "archive/url_userinfo.h"
 #include "docker_io/auth_challenge.h"
 #include "docker_io/digest.h"
 #include "docker_io/image_reference.h"
@@ -30,21 +31,6 @@ constexpr int kMaxResyncs = 5;
 // Chunk size after a proxy refused a whole blob with 413 (nginx's default
 // client_max_body_size is 1 MiB).
 constexpr uint64_t kProxyChunk = 512 * 1024;
-
-std::string UrlEncode(std::string_view text) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 0xf]);
-    }
-  }
-  return out;
-}
 
 // "<base>/v2/<repo>/<rest>". No URL is ever built from a name outside the
 // distribution grammar (image_reference.h): kInvalidInput instead, and no
@@ -91,7 +77,7 @@ std::string AppendQuery(const std::string& url, std::string_view key, std::strin
   size_t query = out.find('?');
   if (query != std::string::npos) sep = query + 1 == out.size() || out.back() == '&' ? '\0' : '&';
   if (sep != '\0') out.push_back(sep);
-  return out + std::string(key) + "=" + UrlEncode(value);
+  return out + std::string(key) + "=" + PercentEncode(value);
 }
 
 std::string ShortDigest(const std::string& digest) {
@@ -267,9 +253,9 @@ HttpRequest RegistryClient::TokenRequest(const AuthChallenge& challenge,
     request.method = "POST";
     request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
     request.body = "grant_type=refresh_token&client_id=ppa-import&service=" +
-                   UrlEncode(challenge.service);
-    for (const auto& s : SplitScopes(wanted)) request.body += "&scope=" + UrlEncode(s);
-    request.body += "&refresh_token=" + UrlEncode(credentials_.identity_token);
+                   PercentEncode(challenge.service);
+    for (const auto& s : SplitScopes(wanted)) request.body += "&scope=" + PercentEncode(s);
+    request.body += "&refresh_token=" + PercentEncode(credentials_.identity_token);
     return request;
   }
   request.method = "GET";

@@ -7,6 +7,7 @@
 #include <random>
 #include <utility>
 
+#include "archive/bounded_yaml.h"
 #include "archive/url_userinfo.h"
 #include "docker_io/digest.h"
 #include "docker_io/transport_policy.h"
@@ -123,7 +124,7 @@ Result<ChartMuseumRoutes> SplitChartMuseumUri(std::string_view uri, std::string_
 
 Result<std::string> ContextPathFromIndex(std::string_view index_yaml) {
   try {
-    const YAML::Node root = YAML::Load(std::string(index_yaml));
+    PPA_ASSIGN_OR_RETURN(const YAML::Node root, LoadBoundedYaml(index_yaml, "index.yaml"));
     if (!root.IsMap()) return InvalidInput("index.yaml is not a YAML mapping");
     const YAML::Node info = root["serverInfo"];
     if (!info.IsDefined() || !info.IsMap()) return std::string();
@@ -230,8 +231,14 @@ Result<UploadOutcome> ChartMuseumClient::Upload(const ChartUpload& chart) {
 Result<UploadOutcome> ChartMuseumClient::ExamineConflict(const ChartUpload& chart,
                                                          const std::string& sha256_hex) {
   const std::string what = "chart '" + chart.chart_name + "' version " + chart.version;
-  const std::string url =
-      routes_.ApiBase() + "/charts/" + chart.chart_name + "/" + chart.version;
+  // Both come from the chart's Chart.yaml: one path segment each, never a
+  // dot segment, a query or a fragment.
+  if (chart.chart_name == "." || chart.chart_name == ".." || chart.version == "." ||
+      chart.version == "..") {
+    return InvalidInput("invalid chart name or version in " + what);
+  }
+  const std::string url = routes_.ApiBase() + "/charts/" + PercentEncode(chart.chart_name) + "/" +
+                          PercentEncode(chart.version);
   Result<HttpResponse> stored = Send(NewRequest("GET", url), what);
   if (!stored.ok()) return stored.status();
   std::string digest;

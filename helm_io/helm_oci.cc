@@ -9,6 +9,7 @@
 #include "docker_io/image_reference.h"
 #include "docker_io/media_types.h"
 #include "docker_io/json_dump.h"
+#include "archive/bounded_yaml.h"
 
 namespace ppa {
 namespace {
@@ -161,7 +162,7 @@ OrderedJson Annotations(const YAML::Node& root, const std::string& created) {
 
 Result<YAML::Node> LoadChartYaml(std::string_view chart_yaml) {
   try {
-    YAML::Node root = YAML::Load(std::string(chart_yaml));
+    PPA_ASSIGN_OR_RETURN(YAML::Node root, LoadBoundedYaml(chart_yaml, "Chart.yaml"));
     if (!root.IsMap()) return InvalidInput("Chart.yaml: must be a YAML mapping");
     return root;
   } catch (const YAML::Exception& e) {

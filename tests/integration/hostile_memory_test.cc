@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "docker_io/digest.h"
+#include "tests/support/hostile_documents.h"
 #include "tests/support/load_fixture.h"
 #include "tests/support/peak_rss_process.h"
 #include "tests/support/raw_tar.h"
@@ -34,12 +35,8 @@ constexpr uint64_t kPeakBudget = 256ull << 20;
 constexpr bool kSanitized = false;
 #endif
 
-std::string Repeat(const std::string& s, size_t n) {
-  std::string out;
-  out.reserve(s.size() * n);
-  for (size_t i = 0; i < n; ++i) out += s;
-  return out;
-}
+using test::ManifestAliasBomb;
+using test::Repeat;
 
 std::string Tgz(const std::vector<RawTarEntry>& entries) {
   return test::Gzip(test::BuildRawTar(entries));
@@ -48,18 +45,6 @@ std::string Tgz(const std::vector<RawTarEntry>& entries) {
 // ---------------------------------------------------------------------------
 // Hostile documents
 
-std::string ManifestAliasBomb(int refs, int images) {
-  std::string y = "refs: &refs\n";
-  for (int i = 0; i < refs; ++i) {
-    y += "  - {repository: 'org/app:1-" + std::to_string(i) +
-         "', platform: {os: linux, architecture: amd64}, archive: images/a.tar}\n";
-  }
-  y += "images:\n";
-  for (int i = 0; i < images; ++i) {
-    y += "  - {image: 'org/app" + std::to_string(i) + ":1', references: *refs}\n";
-  }
-  return y;
-}
 
 std::string BillionLaughs(const std::string& top_key) {
   std::string y = "l0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";

@@ -14,16 +14,13 @@
 #include "docker_io/image_formats.h"
 #include "helm_io/chart.h"
 #include "helm_io/values_rewrite.h"
+#include "tests/support/hostile_documents.h"
 
 namespace ppa {
 namespace {
 
-std::string Repeat(const std::string& s, size_t n) {
-  std::string out;
-  out.reserve(s.size() * n);
-  for (size_t i = 0; i < n; ++i) out += s;
-  return out;
-}
+using test::ManifestAliasBomb;
+using test::Repeat;
 
 // "Billion laughs": level i is a list of ten aliases of level i-1.
 std::string BillionLaughs(int levels) {
@@ -36,19 +33,6 @@ std::string BillionLaughs(int levels) {
   return y;
 }
 
-// The shape measured at 16 GB: one list of references aliased by every image.
-std::string ManifestAliasBomb(int refs, int images) {
-  std::string y = "refs: &refs\n";
-  for (int i = 0; i < refs; ++i) {
-    y += "  - {repository: 'org/app:1-" + std::to_string(i) +
-         "', platform: {os: linux, architecture: amd64}, archive: images/a.tar}\n";
-  }
-  y += "images:\n";
-  for (int i = 0; i < images; ++i) {
-    y += "  - {image: 'org/app" + std::to_string(i) + ":1', references: *refs}\n";
-  }
-  return y;
-}
 
 // Maps nested through aliases in values: each level a map of ten aliases of
 // the map of the level below.

@@ -104,6 +104,40 @@ TEST(ChartMuseumClientTest, ConflictWithSameDigestIsAlreadyPresent) {
   EXPECT_EQ(RequestHeader(f.http->requests()[0], "Authorization"), "Bearer tok");
 }
 
+// Chart names and versions come from Chart.yaml: each is one path segment of
+// the lookup after a 409, never a query, a fragment or a dot segment.
+TEST(ChartMuseumClientTest, ChartNamesAndVersionsStayOnePathSegment) {
+  struct Case {
+    std::string name, version, path;  // path "": refused, nothing sent
+  };
+  const Case cases[] = {
+      {"my?chart", "1.0.0", "/api/org/repo/charts/my%3Fchart/1.0.0"},
+      {"my#chart", "1.0.0", "/api/org/repo/charts/my%23chart/1.0.0"},
+      {"a/../../x", "1.0.0", "/api/org/repo/charts/a%2F..%2F..%2Fx/1.0.0"},
+      {"%2e%2e", "1.0.0", "/api/org/repo/charts/%252e%252e/1.0.0"},
+      {"my chart", "1.0.0+build", "/api/org/repo/charts/my%20chart/1.0.0%2Bbuild"},
+      {"..", "1.0.0", ""},
+      {"demo", "..", ""},
+  };
+  for (const auto& c : cases) {
+    Fixture f;
+    f.config.context_path = "";
+    f.http->Expect("POST", "/api/org/repo/charts", FakeTransport::Response(409, {}, "{}"));
+    if (!c.path.empty()) {
+      f.http->Expect("GET", c.path, FakeTransport::Response(404, {}, "{}"));
+    }
+    ChartMuseumClient client(f.config, f.http);
+    ASSERT_TRUE(client.Discover().ok());
+    ChartUpload chart = Upload();
+    chart.chart_name = c.name;
+    chart.version = c.version;
+    (void)client.Upload(chart);
+    const auto requests = f.http->requests();
+    ASSERT_EQ(requests.size(), c.path.empty() ? 1u : 2u) << c.name;
+    EXPECT_EQ(f.http->unused_rules(), 0u) << c.name << " " << c.version;
+  }
+}
+
 TEST(ChartMuseumClientTest, StatusesBecomeOneLineAndAHint) {
   const struct {
     long status;
