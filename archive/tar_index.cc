@@ -18,6 +18,11 @@ namespace {
 
 constexpr uint64_t kBlock = 512;
 constexpr uint64_t kMaxMetaSize = 1 << 20;  // long names and pax headers
+// What one index may hold: real image tarballs have tens to a few thousand
+// entries with short names (blobs/sha256/<hex>, <id>/layer.tar); the map
+// costs about 100 bytes an entry plus its name.
+constexpr size_t kMaxIndexEntries = 100'000;
+constexpr uint64_t kMaxIndexNameBytes = 16ull << 20;
 
 // Octal, or base-256 when the high bit of the first byte is set.
 bool ParseNumber(std::string_view field, uint64_t& out) {
@@ -106,6 +111,7 @@ TarEntry::Type TypeOf(char flag) {
 template <typename ReadFn>
 Result<TarIndex> TarIndex::ParseWith(uint64_t file_size, ReadFn read) {
   TarIndex index;
+  uint64_t name_bytes = 0;
   std::string long_name, long_link, pax_path, pax_link;
   std::optional<uint64_t> pax_size;
   unsigned char h[kBlock];
@@ -166,6 +172,12 @@ Result<TarIndex> TarIndex::ParseWith(uint64_t file_size, ReadFn read) {
     entry.offset = data;
     entry.size = entry.type == TarEntry::Type::kFile ? size : 0;
     entry.link_target = link;
+    name_bytes += clean.size() + entry.link_target.size();
+    if (index.entries_.size() >= kMaxIndexEntries || name_bytes > kMaxIndexNameBytes) {
+      return InvalidInput("tar file has more than " + std::to_string(kMaxIndexEntries) +
+                          " entries or " + std::to_string(kMaxIndexNameBytes) +
+                          " bytes of names (no image tarball has)");
+    }
     index.entries_[clean] = std::move(entry);  // a later entry replaces an earlier one, as tar -x
   }
   return index;

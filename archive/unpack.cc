@@ -110,6 +110,11 @@ class Unpacker {
     }
     PPA_ASSIGN_OR_RETURN(std::string path, SanitizeEntryPath(raw ? raw : ""));
     if (path.empty()) return Status::Ok();
+    name_bytes_ += path.size();
+    if (name_bytes_ > kMaxEntryNameBytes) {
+      return Unsafe(path, "takes the archive's entry names past " +
+                              std::to_string(kMaxEntryNameBytes) + " bytes");
+    }
     if (select_ && archive_entry_filetype(entry) != AE_IFDIR && !select_(path)) {
       return Status::Ok();  // libarchive skips its data at the next header
     }
@@ -269,6 +274,7 @@ class Unpacker {
   decltype(UnpackOptions::on_data) on_data_;
   std::function<bool(const std::string&)> select_;
   uint64_t entries_ = 0;
+  uint64_t name_bytes_ = 0;         // of the entry names so far
   uint64_t declared_ = 0;           // logical size of the regular file being written
   std::vector<std::string> links_;  // symlinks made, for CheckLinks
   UnpackResult result_;

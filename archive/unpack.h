@@ -22,6 +22,10 @@ inline constexpr uint64_t kUnpackFloorBytes = 1ull << 30;  // 1 GiB
 inline constexpr uint64_t kUnpackCapBytes = 1ull << 40;    // 1 TiB
 // Entries accepted in one archive when none is given.
 inline constexpr uint64_t kDefaultMaxEntries = 1000000;
+// Bytes of entry names (and link targets) accepted in one archive: the
+// names are held in memory for the plan. A PPA archive has hundreds of
+// entries with short names.
+inline constexpr uint64_t kMaxEntryNameBytes = 32ull << 20;
 
 // Inflating a gzip archive again on several cores. The first unpack of a
 // gzip archive writes its inflate index (checkpoints of the inflate, about

@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "archive/file_util.h"
 #include "docker_io/http_transport.h"
 #include "docker_io/transport_policy.h"
 
@@ -555,8 +556,11 @@ class CurlTransport : public HttpTransport {
     t.server = HostPort(request.url);
     FdCloser file;
     if (request.file_body) {
-      file.fd = open(request.file_body->path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (file.fd < 0) return ErrnoError("cannot open upload body", request.file_body->path, errno);
+      // An image file of the archive: opened beneath the work directory
+      // like every other read of it (archive/confined.h).
+      auto opened = OpenForRead(request.file_body->path);
+      if (!opened.ok()) return opened.status().WithContext("upload body");
+      file.fd = opened->release();
       t.fd = file.fd;
       t.file_offset = request.file_body->offset;
     }

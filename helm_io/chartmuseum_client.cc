@@ -78,11 +78,20 @@ std::string RandomBoundary() {
   return out;
 }
 
+// A file name from the archive as a quoted header parameter: a quote, a
+// backslash or a control byte could end the parameter or the header line.
+std::string QuotableFileName(std::string name) {
+  for (char& c : name) {
+    if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = '_';
+  }
+  return name;
+}
+
 void AppendPart(std::string& body, const std::string& boundary, const char* field,
                 const std::string& file_name, const std::string& content) {
   body += "--" + boundary + "\r\n";
   body += "Content-Disposition: form-data; name=\"" + std::string(field) + "\"; filename=\"" +
-          file_name + "\"\r\n";
+          QuotableFileName(file_name) + "\"\r\n";
   body += "Content-Type: application/octet-stream\r\n\r\n";
   body += content;
   body += "\r\n";

@@ -21,7 +21,12 @@
 namespace ppa {
 namespace {
 
-constexpr uint64_t kMaxChartFileBytes = 128ull << 20;
+// What a chart file and its provenance may weigh: charts are kilobytes to a
+// few MiB (Helm refuses more than 100 MiB unpacked), a provenance file is a
+// signed hash list of a few KiB. Both are held in memory, and copied for
+// the upload.
+constexpr uint64_t kMaxChartFileBytes = 16ull << 20;
+constexpr uint64_t kMaxProvenanceBytes = 1ull << 20;
 
 // A chart ready to be written and sent.
 struct PreparedChart {
@@ -141,7 +146,7 @@ Result<PreparedChart> PrepareChart(const PlannedChart& chart, const ChartsContex
                        "': its provenance file no longer matches the rewritten chart and is not "
                        "passed on (--keep-chart-values keeps it)");
     } else {
-      PPA_ASSIGN_OR_RETURN(out.provenance, ReadSmallFile(prov_path, kMaxChartFileBytes));
+      PPA_ASSIGN_OR_RETURN(out.provenance, ReadSmallFile(prov_path, kMaxProvenanceBytes));
     }
   }
   return out;

@@ -138,6 +138,21 @@ TEST(ChartMuseumClientTest, ChartNamesAndVersionsStayOnePathSegment) {
   }
 }
 
+// A chart file name from the archive cannot end the multipart header.
+TEST(ChartMuseumClientTest, FileNamesCannotBreakTheMultipartHeader) {
+  Fixture f;
+  f.config.context_path = "";
+  f.http->Expect("POST", "/api/org/repo/charts", FakeTransport::Response(201, {}, "{}"));
+  ChartMuseumClient client(f.config, f.http);
+  ASSERT_TRUE(client.Discover().ok());
+  ChartUpload chart = Upload();
+  chart.file_name = "a\"b\r\nX-Injected: 1\\.tgz";
+  ASSERT_TRUE(client.Upload(chart).ok());
+  const std::string body = f.http->requests().back().body;
+  EXPECT_EQ(body.find("X-Injected: 1"), body.find("a_b__X-Injected: 1_.tgz") + 5) << body;
+  EXPECT_NE(body.find("filename=\"a_b__X-Injected: 1_.tgz\""), std::string::npos) << body;
+}
+
 TEST(ChartMuseumClientTest, StatusesBecomeOneLineAndAHint) {
   const struct {
     long status;

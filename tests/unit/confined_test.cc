@@ -11,6 +11,7 @@
 
 #include "archive/tar_index.h"
 #include "archive/unpack.h"
+#include "docker_io/http_transport.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_tar.h"
 
@@ -134,6 +135,68 @@ TEST(InflationBudget, DecompressFileSharesIt) {
   const uint64_t used = budget.used();
   EXPECT_FALSE(DecompressFile(dir.Join("a.gz"), dir.Join("c"), budget).ok());
   EXPECT_EQ(budget.used(), used) << "a spent budget must not inflate again";
+}
+
+}  // namespace
+}  // namespace ppa
+
+namespace ppa {
+namespace {
+
+// Readers outside archive/ go through the same door: an upload body (an
+// image file of the archive) is opened beneath the work directory before
+// anything is sent.
+TEST_F(ConfinedTest, AnUploadBodyIsOpenedBeneathTheWorkDirectory) {
+  Link("d/s/d/s/../secret", "images.tar");
+  auto transport = MakeCurlTransport(TransportOptions{});
+  HttpRequest request;
+  request.method = "PUT";
+  request.url = "http://127.0.0.1:1/v2/ns/app/blobs/uploads/x";
+  request.file_body = FileBody{root_ + "/images.tar", 0, 7};
+  auto answer = transport->Send(request);
+  ASSERT_FALSE(answer.ok());
+  EXPECT_EQ(answer.status().code(), StatusCode::kUnsafeArchive) << answer.status().ToString();
+}
+
+// The index of an image tarball is bounded: entries and name bytes.
+TEST(TarIndexBounds, TooManyEntriesOrNameBytesAreRefused) {
+  std::vector<test::RawTarEntry> many;
+  for (int i = 0; i < 100'001; ++i) many.push_back({"e" + std::to_string(i), '5'});
+  // Directories carry no data: 100 001 headers of 512 bytes.
+  std::string tar = test::BuildRawTar(many);
+  auto index = TarIndex::Parse(tar);
+  ASSERT_FALSE(index.ok());
+  EXPECT_NE(index.status().message().find("entries"), std::string::npos);
+  std::vector<test::RawTarEntry> long_names;
+  std::string name;
+  for (int level = 0; level < 19; ++level) name += std::string(200, 'n') + "/";  // 3.8 KB
+  for (int i = 0; i < 4500; ++i) {
+    long_names.push_back({"pax", 'x', test::PaxRecord("path", name + std::to_string(i))});
+    long_names.push_back({"f", '5'});
+  }
+  auto named = TarIndex::Parse(test::BuildRawTar(long_names));
+  ASSERT_FALSE(named.ok());
+  EXPECT_NE(named.status().message().find("bytes of names"), std::string::npos);
+}
+
+// The outer archive's names are held for the plan: their total is bounded.
+TEST(UnpackBounds, EntryNamesPastTheLimitAreRefused) {
+  test::TempDir dir("ppa-names");
+  std::vector<test::RawTarEntry> entries;
+  const std::string dirname(200, 'd');
+  std::string prefix;
+  for (int level = 0; level < 15; ++level) prefix += dirname + "/";  // ~3 KB paths
+  for (int i = 0; i < 12'000; ++i) {
+    entries.push_back({"pax", 'x', test::PaxRecord("path", prefix + std::to_string(i))});
+    entries.push_back({"f", '0', ""});
+  }
+  test::WriteFileOrDie(dir.Join("a.tar"), test::BuildRawTar(entries));
+  std::filesystem::create_directories(dir.Join("out"));
+  auto unpacked = UnpackArchive(dir.Join("a.tar"), dir.Join("out"));
+  ASSERT_FALSE(unpacked.ok());
+  EXPECT_EQ(unpacked.status().code(), StatusCode::kUnsafeArchive);
+  EXPECT_NE(unpacked.status().message().find("entry names"), std::string::npos)
+      << unpacked.status().ToString();
 }
 
 }  // namespace
