@@ -16,7 +16,9 @@
 #include "archive/file_util.h"
 #include "archive/gzip_file_inflater.h"
 #include "archive/inflate_index.h"
+#include "archive/libarchive_internal.h"
 #include "archive/parallel_inflate.h"
+#include "archive/stream_window.h"
 
 namespace ppa::internal {
 namespace {
@@ -137,6 +139,61 @@ int CloseCallback(struct archive*, void* data) {
   return ARCHIVE_OK;
 }
 
+bool IsLzmaFamily(int filter) {
+  return filter == ARCHIVE_FILTER_XZ || filter == ARCHIVE_FILTER_LZMA ||
+         filter == ARCHIVE_FILTER_LZIP;
+}
+
+// The file's own compression, before libarchive sees it: a decoder window
+// above kMaxDecoderWindow is refused (archive/stream_window.h), in every
+// block of an xz file. `kind` is what the file starts with.
+Status CheckFileWindow(const std::string& path, int fd, StreamKind& kind) {
+  std::string head(kStreamHeadBytes, '\0');
+  size_t have = 0;
+  while (have < head.size()) {
+    ssize_t got = ::pread(fd, head.data() + have, head.size() - have, static_cast<off_t>(have));
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) return ErrnoError("cannot read", path, errno);
+    if (got == 0) break;
+    have += static_cast<size_t>(got);
+  }
+  head.resize(have);
+  if (have >= 2 && static_cast<unsigned char>(head[0]) == 0x1f &&
+      static_cast<unsigned char>(head[1]) == 0x8b) {
+    kind = StreamKind::kOther;  // gzip: inflated here, 32 KiB window
+    return Status::Ok();
+  }
+  PPA_RETURN_IF_ERROR(CheckDecoderWindow(path, head));
+  kind = DecoderWindowOf(head)->kind;
+  if (kind != StreamKind::kXz) return Status::Ok();
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return ErrnoError("cannot read", path, errno);
+  return CheckXzFile(path, fd, static_cast<uint64_t>(st.st_size));
+}
+
+// The filters libarchive stacked on the opened file (index 0 decodes last,
+// the last one is the file itself): an xz/lzma/lzip layer that
+// CheckFileWindow did not see (inside gzip, or xz inside xz) could ask for
+// a 1 GiB dictionary that libarchive's liblzma would grant, so it is
+// refused. zstd inside another layer is left to libzstd, which refuses
+// windows above 128 MiB by default.
+Status CheckFilterStack(struct archive* a, const std::string& path, StreamKind kind) {
+  const int count = archive_filter_count(a);
+  for (int i = 0; i + 1 < count; ++i) {
+    const int filter = archive_filter_code(a, i);
+    if (!IsLzmaFamily(filter)) continue;
+    const bool checked = i + 2 == count && (kind == StreamKind::kXz || kind == StreamKind::kLzma ||
+                                            kind == StreamKind::kLzip);
+    if (checked) continue;
+    const char* name = archive_filter_name(a, i);
+    return UnsafeArchive("'" + path + "': it holds " + (name ? name : "xz") +
+                             " data inside another compression, whose dictionary cannot be "
+                             "checked before decoding (a memory bomb?)",
+                         "compress the archive once (e.g. `xz -9` or `gzip`), not twice");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 int OpenArchiveFast(struct archive* a, const std::string& path, size_t block_size,
@@ -151,9 +208,22 @@ int OpenArchiveFast(struct archive* a, const std::string& path, size_t block_siz
   unsigned char magic[2] = {0, 0};
   ssize_t got = ::pread(fd, magic, sizeof magic, 0);
   bool gzip = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+  StreamKind kind = StreamKind::kOther;
+  if (Status window = CheckFileWindow(path, fd, kind); !window.ok()) {
+    ::close(fd);
+    return SetArchiveStatus(a, window);
+  }
   // libarchive calls CloseCallback (which frees the source) when the reader
   // is closed or freed, also after a failed open.
-  return archive_read_open(a, new FastSource(fd, gzip, index, report), nullptr, ReadCallback, CloseCallback);
+  int rc = archive_read_open(a, new FastSource(fd, gzip, index, report), nullptr, ReadCallback,
+                             CloseCallback);
+  if (rc < ARCHIVE_WARN) return rc;
+  // archive_read_open has chosen the filters (reading the first bytes
+  // through them) but decoded no more than their headers.
+  if (Status stack = CheckFilterStack(a, path, kind); !stack.ok()) {
+    return SetArchiveStatus(a, stack);
+  }
+  return rc;
 }
 
 }  // namespace ppa::internal

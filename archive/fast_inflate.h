@@ -34,7 +34,10 @@ struct InflateReport {
 // open file until archive_read_close/free. With `index`, a gzip archive's
 // inflate index is written or used (archive/parallel_inflate.h); `report`
 // (optional) is filled in when the reader is closed or freed, so it must
-// outlive the reader.
+// outlive the reader. A file whose xz/lzma/zstd decoder would need a window
+// above kMaxDecoderWindow (archive/stream_window.h), or that hides an xz
+// layer inside another compression, is refused before anything is decoded,
+// with an error CheckArchive turns into that kUnsafeArchive Status.
 int OpenArchiveFast(struct archive* a, const std::string& path, size_t block_size,
                     const InflateIndexOptions* index = nullptr, InflateReport* report = nullptr);
 

@@ -25,8 +25,14 @@ using ArchiveWriter = std::unique_ptr<struct archive, ArchiveWriteDeleter>;
 // Turns a libarchive return code into a Status. ARCHIVE_WARN is logged and
 // treated as success; ARCHIVE_FAILED and ARCHIVE_FATAL become errors whose
 // message is "<what>: <archive_error_string>". `code` picks the Status code.
+// An error set with SetArchiveStatus comes back as that Status unchanged.
 Status CheckArchive(struct archive* a, int rc, const std::string& what,
                     StatusCode code = StatusCode::kInvalidInput);
+
+// Records `status` (not OK) as the reader's error, so that a refusal made
+// inside a callback or an open function keeps its code and hint through
+// CheckArchive; returns ARCHIVE_FATAL.
+int SetArchiveStatus(struct archive* a, const Status& status);
 
 // A reader for any tar flavour, with every compression filter (detected by
 // magic bytes, never by name).

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include <cerrno>
 #include <functional>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "archive/file_util.h"
+#include "archive/stream_window.h"
 #include "docker_io/digest.h"
 #include "docker_io/gzip_isal.h"
 #include "docker_io/media_types.h"
@@ -92,6 +94,10 @@ class ZstdDecompressor : public Decompressor {
  public:
   ZstdDecompressor() : z_(ZSTD_createDStream()), out_(ZSTD_DStreamOutSize()) {
     ZSTD_initDStream(z_.get());
+    // libzstd's default limit is 128 MiB (windowLog 27); a layer asking for
+    // more than kMaxDecoderWindow fails instead of growing a window that
+    // large (archive/stream_window.h).
+    ZSTD_DCtx_setParameter(z_.get(), ZSTD_d_windowLogMax, kMaxDecoderWindowLog);
   }
   Status Feed(const char* data, size_t size, Sha256& hash) override {
     ZSTD_inBuffer in{data, size, 0};
@@ -99,6 +105,13 @@ class ZstdDecompressor : public Decompressor {
       ZSTD_outBuffer out{out_.data(), out_.size(), 0};
       last_ = ZSTD_decompressStream(z_.get(), &out, &in);
       if (ZSTD_isError(last_)) {
+        if (ZSTD_getErrorCode(last_) == ZSTD_error_frameParameter_windowTooLarge) {
+          return UnsafeArchive(
+              "zstd layer: its window is above the " +
+                  std::to_string(kMaxDecoderWindow >> 20) +
+                  " MiB this tool allows (a memory bomb?)",
+              "recompress the layer with default zstd settings (no --long, no --ultra -22)");
+        }
         return InvalidInput(std::string("corrupt zstd stream: ") + ZSTD_getErrorName(last_));
       }
       hash.Update(out_.data(), out.pos);
