@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/support/hostile_documents.h"
 #include "tests/support/load_fixture.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_tar.h"
@@ -30,17 +31,7 @@ using test::Output;
 using test::ProcessResult;
 using test::RawTarEntry;
 
-constexpr char kManifest[] =
-    "charts:\n"
-    "  - archive: charts/frobnitz-1.2.3.tgz\n"
-    "images:\n"
-    "  - image: bazel/v1/tarball\n"
-    "    references:\n"
-    "      - repository: bazel/v1/tarball:test_image_2\n"
-    "        platform:\n"
-    "          os: linux\n"
-    "          architecture: amd64\n"
-    "        archive: images/app.tar\n";
+const std::string kManifest = test::OneImageManifestYaml("images/app.tar");
 
 // "d/s/" `hops` times: on disk each hop is the archive's root again (d/s ->
 // ..), as text each is two components deeper.

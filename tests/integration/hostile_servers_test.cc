@@ -263,38 +263,27 @@ TEST_F(HostileServersTest, PlainHttpRegistryWithPlainHttpRealmOnItsHostStillWork
 // With --timeout 2 a silent server costs about two timeouts (~4.5 s).
 constexpr seconds kSmallTimeoutBound{20};
 
-TEST_F(HostileServersTest, RegistrySilentAfterAcceptFailsWithinTheTimeout) {
-  auto registry = StartServer(false);
-  ASSERT_TRUE(registry);
-  registry->SetRoutes({HostileRoute{.behavior = HostileBehavior::kSilent}});
-  ProcessResult r = Load(Archive(OneImageSpec()),
-                         {"--registry", registry->host(), "--plain-http", "--timeout", "2"});
-  ExpectFailureNaming(r, registry->host());
-  EXPECT_LT(elapsed_, kSmallTimeoutBound) << Output(r);
-  EXPECT_NE(r.stderr_text.find("no answer within 2 s"), std::string::npos) << Output(r);
-}
-
-TEST_F(HostileServersTest, RegistryStallingAfterItsHeadersFailsWithinTheTimeout) {
-  auto registry = StartServer(false);
-  ASSERT_TRUE(registry);
-  registry->SetRoutes({HostileRoute{.behavior = HostileBehavior::kStallAfterHeaders}});
-  ProcessResult r = Load(Archive(OneImageSpec()),
-                         {"--registry", registry->host(), "--plain-http", "--timeout", "2"});
-  ExpectFailureNaming(r, registry->host());
-  EXPECT_LT(elapsed_, kSmallTimeoutBound) << Output(r);
-  EXPECT_NE(r.stderr_text.find("stalled"), std::string::npos) << Output(r);
-}
-
-// One byte every 300 ms: never silent, never done.
-TEST_F(HostileServersTest, RegistryTricklingForeverFailsAtTheDeadline) {
-  auto registry = StartServer(false);
-  ASSERT_TRUE(registry);
-  registry->SetRoutes({HostileRoute{.behavior = HostileBehavior::kTrickle}});
-  ProcessResult r = Load(Archive(OneImageSpec()),
-                         {"--registry", registry->host(), "--plain-http", "--timeout", "2"});
-  ExpectFailureNaming(r, registry->host());
-  EXPECT_LT(elapsed_, kSmallTimeoutBound) << Output(r);
-  EXPECT_NE(r.stderr_text.find("no complete answer within 2 s"), std::string::npos) << Output(r);
+// Silent after accepting, stalling after its headers, or one byte every
+// 300 ms (never silent, never done): each fails within the timeout, named.
+TEST_F(HostileServersTest, SilentStallingAndTricklingRegistriesFailWithinTheTimeout) {
+  struct Case {
+    const char* label;
+    HostileBehavior behavior;
+    const char* message;
+  };
+  for (const Case& c : {Case{"silent", HostileBehavior::kSilent, "no answer within 2 s"},
+                        Case{"stall", HostileBehavior::kStallAfterHeaders, "stalled"},
+                        Case{"trickle", HostileBehavior::kTrickle, "no complete answer within 2 s"}}) {
+    SCOPED_TRACE(c.label);
+    auto registry = StartServer(false);
+    ASSERT_TRUE(registry);
+    registry->SetRoutes({HostileRoute{.behavior = c.behavior}});
+    ProcessResult r = Load(Archive(OneImageSpec()),
+                           {"--registry", registry->host(), "--plain-http", "--timeout", "2"});
+    ExpectFailureNaming(r, registry->host());
+    EXPECT_LT(elapsed_, kSmallTimeoutBound) << Output(r);
+    EXPECT_NE(r.stderr_text.find(c.message), std::string::npos) << Output(r);
+  }
 }
 
 // An endless chunked token answer, at full speed and default settings:

@@ -20,6 +20,7 @@
 
 #include "tests/support/load_fixture.h"
 #include "tests/support/peak_rss_process.h"
+#include "tests/support/hostile_documents.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_tar.h"
 
@@ -71,26 +72,12 @@ class HostileWindowTest : public ::testing::Test {
     ASSERT_FALSE(chart_.empty());
   }
 
-  static std::string Manifest(const std::string& image_archive) {
-    return "charts:\n"
-           "  - archive: charts/frobnitz-1.2.3.tgz\n"
-           "images:\n"
-           "  - image: bazel/v1/tarball\n"
-           "    references:\n"
-           "      - repository: bazel/v1/tarball:test_image_2\n"
-           "        platform:\n"
-           "          os: linux\n"
-           "          architecture: amd64\n"
-           "        archive: " +
-           image_archive + "\n";
-  }
-
   // A tar of manifest.yaml (for `image_archive`) and a sparse file of
   // kBigSize zeros, xz -0 compressed, its dictionary raised to 1 GiB.
   std::string Bomb(const std::string& name, const std::string& image_archive) {
     const std::string d = dir_.Join(name + ".d");
     fs::create_directories(d);
-    test::WriteFileOrDie(d + "/manifest.yaml", Manifest(image_archive));
+    test::WriteFileOrDie(d + "/manifest.yaml", test::OneImageManifestYaml(image_archive));
     test::ProcessResult r = test::RunProcess(
         {"sh", "-c",
          std::string("truncate -s ") + kBigSize +
@@ -165,11 +152,12 @@ TEST_F(HostileWindowTest, InnerImageTarXzWithA1GiBDictionaryIsRefused) {
 }
 
 TEST_F(HostileWindowTest, LegitTarXzStillUnpacks) {
-  std::string tar = test::BuildRawTar({{"manifest.yaml", '0', Manifest("images/app.tar")},
-                                       {"charts/", '5'},
-                                       {"charts/frobnitz-1.2.3.tgz", '0', chart_},
-                                       {"images/", '5'},
-                                       {"images/app.tar", '0', image_}});
+  std::string tar = test::BuildRawTar(
+      {{"manifest.yaml", '0', test::OneImageManifestYaml("images/app.tar")},
+       {"charts/", '5'},
+       {"charts/frobnitz-1.2.3.tgz", '0', chart_},
+       {"images/", '5'},
+       {"images/app.tar", '0', image_}});
   test::ProcessResult xz = test::RunProcess({"xz", "-6", "-c"}, tar);
   ASSERT_EQ(xz.exit_code, 0) << xz.stderr_text;
   test::MeasuredProcess run = Run("inspect", xz.stdout_text);

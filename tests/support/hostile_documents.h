@@ -29,4 +29,20 @@ inline std::string ManifestAliasBomb(int refs, int images) {
   return y;
 }
 
+// A manifest.yaml naming one image (test_image_2.tar of tests/data, linux/amd64)
+// stored as `image_archive`, and the chart frobnitz-1.2.3.
+inline std::string OneImageManifestYaml(const std::string& image_archive) {
+  return "charts:\n"
+         "  - archive: charts/frobnitz-1.2.3.tgz\n"
+         "images:\n"
+         "  - image: bazel/v1/tarball\n"
+         "    references:\n"
+         "      - repository: bazel/v1/tarball:test_image_2\n"
+         "        platform:\n"
+         "          os: linux\n"
+         "          architecture: amd64\n"
+         "        archive: " +
+         image_archive + "\n";
+}
+
 }  // namespace ppa::test
