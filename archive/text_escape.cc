@@ -6,7 +6,6 @@ namespace ppa {
 namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
-constexpr char kBase64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 constexpr char kReplacement[] = "\xEF\xBF\xBD";  // U+FFFD
 
 uint8_t Byte(std::string_view text, size_t i) { return static_cast<uint8_t>(text[i]); }
@@ -49,15 +48,6 @@ void AppendHexEscape(std::string& out, uint8_t b) {
   out += "\\x";
   out += kHex[b >> 4];
   out += kHex[b & 0xF];
-}
-
-int Base64Value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
 }
 
 }  // namespace
@@ -107,46 +97,6 @@ std::string EscapeControls(std::string_view text) {
       out.append(text.substr(i, n));
       i += n;
     }
-  }
-  return out;
-}
-
-std::string Base64Encode(std::string_view bytes) {
-  std::string out;
-  out.reserve((bytes.size() + 2) / 3 * 4);
-  size_t i = 0;
-  for (; i + 2 < bytes.size(); i += 3) {
-    const uint32_t v = (Byte(bytes, i) << 16) | (Byte(bytes, i + 1) << 8) | Byte(bytes, i + 2);
-    for (int shift : {18, 12, 6, 0}) out += kBase64[(v >> shift) & 63];
-  }
-  if (i < bytes.size()) {
-    uint32_t v = Byte(bytes, i) << 16;
-    if (i + 1 < bytes.size()) v |= Byte(bytes, i + 1) << 8;
-    out += kBase64[(v >> 18) & 63];
-    out += kBase64[(v >> 12) & 63];
-    out += i + 1 < bytes.size() ? kBase64[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
-std::optional<std::string> Base64Decode(std::string_view text) {
-  if (text.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
-  for (size_t i = 0; i < text.size(); i += 4) {
-    const bool last = i + 4 == text.size();
-    const int pad = last ? (text[i + 3] == '=') + (text[i + 2] == '=') : 0;
-    if (pad == 1 && text[i + 2] == '=') return std::nullopt;  // "x=y=" is not padding
-    uint32_t v = 0;
-    for (int k = 0; k < 4; ++k) {
-      const int d = k >= 4 - pad ? 0 : Base64Value(text[i + k]);
-      if (d < 0) return std::nullopt;
-      v = (v << 6) | static_cast<uint32_t>(d);
-    }
-    out += static_cast<char>((v >> 16) & 0xFF);
-    if (pad < 2) out += static_cast<char>((v >> 8) & 0xFF);
-    if (pad < 1) out += static_cast<char>(v & 0xFF);
   }
   return out;
 }

@@ -16,7 +16,6 @@
 // All functions are pure and thread-safe.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,11 +31,5 @@ std::string ToValidUtf8(std::string_view text);
 
 // `text` escaped as the header describes, for one line of human output.
 std::string EscapeControls(std::string_view text);
-
-// RFC 4648 base64 with padding.
-std::string Base64Encode(std::string_view bytes);
-// The bytes of standard base64 text (padding required when the length is
-// not a multiple of 4); nullopt when `text` is not base64.
-std::optional<std::string> Base64Decode(std::string_view text);
 
 }  // namespace ppa

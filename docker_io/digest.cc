@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <cctype>
 #include <cstdint>
 #include <stdexcept>
 
@@ -68,6 +69,37 @@ bool IsValidSha256Digest(std::string_view digest) {
 
 std::string_view DigestHex(std::string_view digest) {
   return IsValidSha256Digest(digest) ? digest.substr(7) : std::string_view{};
+}
+
+}  // namespace ppa
+
+namespace ppa {
+
+std::string Base64Encode(std::string_view bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');  // EVP_EncodeBlock adds a NUL
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()),
+                                static_cast<int>(bytes.size()));
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+std::optional<std::string> Base64Decode(std::string_view text) {
+  // EVP_DecodeBlock skips blanks and counts padding as zero bytes: check
+  // the form first, then drop what the padding stood for.
+  if (text.size() % 4 != 0) return std::nullopt;
+  const size_t pad = text.ends_with("==") ? 2 : text.ends_with("=") ? 1 : 0;
+  for (size_t i = 0; i < text.size() - pad; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (!std::isalnum(c) && c != '+' && c != '/') return std::nullopt;
+  }
+  std::string out(text.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
+  if (n < 0) return std::nullopt;
+  out.resize(static_cast<size_t>(n) - pad);
+  return out;
 }
 
 }  // namespace ppa

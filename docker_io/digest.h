@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,6 +28,13 @@ class Sha256 {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// RFC 4648 base64 with padding (OpenSSL's encoder).
+std::string Base64Encode(std::string_view bytes);
+// The bytes of standard base64 text with its padding; nullopt when `text`
+// is not exactly that (a wrong length, a byte outside the alphabet,
+// misplaced padding).
+std::optional<std::string> Base64Decode(std::string_view text);
 
 // "sha256:<hex>" of `data`.
 std::string Sha256Digest(std::string_view data);

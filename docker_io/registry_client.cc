@@ -1,6 +1,5 @@
 #include "docker_io/registry_client.h"
 
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
@@ -39,15 +38,6 @@ Result<std::string> RepositoryUrl(const std::string& base, const std::string& re
                                   std::string_view rest) {
   PPA_RETURN_IF_ERROR(CheckRepositoryName(repo));
   return base + "/v2/" + repo + "/" + std::string(rest);
-}
-
-std::string Base64(std::string_view data) {
-  std::string out(4 * ((data.size() + 2) / 3) + 1, '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(data.data()),
-                          static_cast<int>(data.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
 }
 
 // "scheme://host:port" in lower case with the default port spelled out, so
@@ -206,7 +196,7 @@ RegistryClient::RegistryClient(RegistryEndpoint endpoint, Credentials credential
 // Authentication
 
 std::string RegistryClient::BasicAuthorization() const {
-  return "Basic " + Base64(credentials_.username + ":" + credentials_.password);
+  return "Basic " + Base64Encode(credentials_.username + ":" + credentials_.password);
 }
 
 std::string RegistryClient::CachedAuthorization(const std::string& scope) {

@@ -19,28 +19,6 @@ constexpr char kAuthHint[] =
     "check --chartmuseum-user with --chartmuseum-password-stdin / "
     "PPA_IMPORT_CHARTMUSEUM_PASSWORD, or --chartmuseum-token / PPA_IMPORT_CHARTMUSEUM_TOKEN";
 
-std::string Base64(std::string_view in) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) |
-                       (static_cast<unsigned char>(in[i + 1]) << 8) |
-                       static_cast<unsigned char>(in[i + 2]);
-    for (int shift : {18, 12, 6, 0}) out += kAlphabet[(v >> shift) & 63];
-  }
-  if (i < in.size()) {
-    unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    if (i + 1 < in.size()) v |= static_cast<unsigned char>(in[i + 1]) << 8;
-    out += kAlphabet[(v >> 18) & 63];
-    out += kAlphabet[(v >> 12) & 63];
-    out += i + 1 < in.size() ? kAlphabet[(v >> 6) & 63] : '=';
-    out += '=';
-  }
-  return out;
-}
-
 std::string TrimSlashes(std::string_view path) {
   while (!path.empty() && path.back() == '/') path.remove_suffix(1);
   while (path.starts_with("//")) path.remove_prefix(1);
@@ -185,7 +163,7 @@ HttpRequest ChartMuseumClient::NewRequest(std::string method, std::string url) c
     request.headers.emplace_back("Authorization", "Bearer " + config_.token);
   } else if (!config_.username.empty() || !config_.password.empty()) {
     request.headers.emplace_back("Authorization",
-                                 "Basic " + Base64(config_.username + ":" + config_.password));
+                                 "Basic " + Base64Encode(config_.username + ":" + config_.password));
   }
   return request;
 }

@@ -1,6 +1,8 @@
 #include "importer/json_text.h"
 
 #include "archive/text_escape.h"
+#include "docker_io/digest.h"
+#include "docker_io/json_dump.h"
 
 namespace ppa {
 namespace {
@@ -59,7 +61,7 @@ std::string JsonTextAt(const OrderedJson& j, const std::string& key, size_t inde
 }
 
 std::string DumpJson(const OrderedJson& j, int indent) {
-  return j.dump(indent, ' ', /*ensure_ascii=*/false, OrderedJson::error_handler_t::replace);
+  return DumpJsonDocument(j, indent);
 }
 
 }  // namespace ppa

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "archive/text_escape.h"
+#include "docker_io/digest.h"
 #include "importer/display_text.h"
 #include "importer/json_text.h"
 #include "importer/progress.h"
