@@ -23,13 +23,19 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include "archive/file_util.h"
+#include "docker_io/cert_dirs.h"
 #include "docker_io/http_transport.h"
 #include "docker_io/transport_policy.h"
 
@@ -304,6 +310,86 @@ std::string HostPort(const std::string& url) {
   return out;
 }
 
+// The whole of a (small, PEM) file; nullopt when it cannot be read.
+std::optional<std::string> ReadSmallFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in.good() && !in.eof()) return std::nullopt;
+  return text.str();
+}
+
+// Host and port of `url` (the port defaulted from the scheme); false when
+// the URL cannot be parsed.
+bool SplitUrlHostPort(const std::string& url, std::string* host, int* port) {
+  CurlUrl u(curl_url());
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return false;
+  char* h = nullptr;
+  char* p = nullptr;
+  bool ok = curl_url_get(u.get(), CURLUPART_HOST, &h, 0) == CURLUE_OK &&
+            curl_url_get(u.get(), CURLUPART_PORT, &p, CURLU_DEFAULT_PORT) == CURLUE_OK;
+  if (ok) {
+    *host = h;
+    if (host->size() > 2 && host->front() == '[') *host = host->substr(1, host->size() - 2);
+    *port = std::atoi(p);
+  }
+  curl_free(h);
+  curl_free(p);
+  return ok;
+}
+
+bool Mentions(std::string_view text, std::string_view needle) {
+  auto it = std::search(text.begin(), text.end(), needle.begin(), needle.end(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) ==
+           std::tolower(static_cast<unsigned char>(b));
+  });
+  return it != text.end();
+}
+
+}  // namespace
+
+bool IsHttpToHttpsAnswer(long status, std::string_view body) {
+  return status == 400 && (Mentions(body, "HTTP request to an HTTPS server") ||
+                           Mentions(body, "plain HTTP request was sent to HTTPS port"));
+}
+
+std::string TlsFailureHint(std::string_view detail, const std::string& where) {
+  if (Mentions(detail, "wrong version number") || Mentions(detail, "packet length too long")) {
+    return where + " answers plain HTTP to an HTTPS request: use --plain-http for a registry "
+                   "without TLS";
+  }
+  if (Mentions(detail, "has expired") || Mentions(detail, "certificate expired")) {
+    return "the certificate of " + where +
+           " has expired: renew it on the server; if it should still be valid, check this "
+           "machine's clock (date, NTP)";
+  }
+  if (Mentions(detail, "not yet valid")) {
+    return "the certificate of " + where +
+           " is not valid yet: check this machine's clock (date, NTP) or the certificate's "
+           "start date";
+  }
+  if (Mentions(detail, "subject name") || Mentions(detail, "does not match target host") ||
+      Mentions(detail, "hostname mismatch") || Mentions(detail, "no alternative certificate")) {
+    return "the certificate of " + where +
+           " is issued for another name: use the host name it names in --registry, or "
+           "reissue it";
+  }
+  if (Mentions(detail, "alert") && (Mentions(detail, "certificate required") ||
+                                    Mentions(detail, "handshake failure") ||
+                                    Mentions(detail, "bad certificate"))) {
+    return where + " refused the TLS handshake; if it wants a client certificate, pass "
+                   "--cert-file/--key-file, --cert-dir DIR, or put client.cert and client.key "
+                   "in /etc/containers/certs.d/" + where + "/";
+  }
+  return "the certificate of " + where +
+         " is not signed by a CA this machine trusts: pass the CA with --ca-file FILE or "
+         "--cert-dir DIR, or put it in /etc/containers/certs.d/" + where +
+         "/ca.crt; --tls-verify=false skips verification (not recommended)";
+}
+
+namespace {
+
 Status MapCurlError(CURLcode rc, const char* error_buffer, const HttpRequest& request) {
   std::string detail = error_buffer[0] ? error_buffer : curl_easy_strerror(rc);
   std::string message = request.method + " " + HostPort(request.url) + ": " + detail;
@@ -324,22 +410,19 @@ Status MapCurlError(CURLcode rc, const char* error_buffer, const HttpRequest& re
                                                 ": the connection timed out; check the network, "
                                                 "a firewall or proxy");
     case CURLE_SSL_CONNECT_ERROR:
-      if (detail.find("wrong version number") != std::string::npos) {
-        return NetworkError(message, where +
-                                         " answers plain HTTP to an HTTPS request: use "
-                                         "--plain-http for a registry without TLS");
-      }
-      [[fallthrough]];
     case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_ISSUER_ERROR:
+      return NetworkError(message, TlsFailureHint(detail, where));
     case CURLE_SSL_CACERT_BADFILE:
     case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_ISSUER_ERROR:
     case CURLE_SSL_CRL_BADFILE:
+      return NetworkError(message, "a CA or client certificate file for " + where +
+                                       " cannot be used: check --ca-file, --cert-file, "
+                                       "--key-file, --cert-dir and the certs.d folder");
+    case CURLE_SSL_CIPHER:
     case CURLE_USE_SSL_FAILED:
       return NetworkError(message, "TLS with " + where +
-                                       " failed: pass the registry's CA with --ca-file, or "
-                                       "--insecure to skip verification (not recommended)");
+                                       " failed: check the server's TLS set-up");
     case CURLE_UNSUPPORTED_PROTOCOL:
       if (!IsPlainHttpUrl(request.url)) {
         // The URL itself is https: only a redirect can lead elsewhere.
@@ -378,6 +461,13 @@ bool HasHeader(const HttpHeaders& headers, std::string_view name) {
 }
 
 class CurlTransport : public HttpTransport {
+  // The TLS set-up of one server (docker_io/cert_dirs.h), made once.
+  struct ServerTls {
+    std::string ca_bundle;  // the system bundle plus the extra CAs (PEM); "" when none extra
+    std::string cert_file;
+    std::string key_file;
+  };
+
  public:
   explicit CurlTransport(TransportOptions options) : options_(std::move(options)) {
     GlobalInitOnce();
@@ -392,10 +482,24 @@ class CurlTransport : public HttpTransport {
                               " times in a row earlier in this run",
                           TimeoutHint(server));
     }
+    const ServerTls* tls = nullptr;
+    if (!IsPlainHttpUrl(request.url)) {
+      Result<const ServerTls*> found = TlsFor(request.url);
+      if (!found.ok()) return found.status();
+      tls = *found;
+    }
     CurlEasy handle = Acquire();
     if (!handle) return NetworkError("curl_easy_init failed");
-    Result<HttpResponse> result = Perform(handle.get(), request);
+    Result<HttpResponse> result = Perform(handle.get(), request, tls);
     Release(std::move(handle));
+    if (result.ok() && IsPlainHttpUrl(request.url) &&
+        IsHttpToHttpsAnswer(result->status, result->body)) {
+      return NetworkError(request.method + " " + server +
+                              ": the server answered that it speaks HTTPS (HTTP 400 to a plain "
+                              "HTTP request)",
+                          server + " is a TLS server: drop --plain-http (and an http:// "
+                                   "scheme)");
+    }
     return result;
   }
 
@@ -418,7 +522,7 @@ class CurlTransport : public HttpTransport {
     if (pool_.size() < kMaxPooledHandles) pool_.push_back(std::move(handle));
   }
 
-  Status SetCommonOptions(CURL* h, Transfer* t, char* error_buffer) {
+  Status SetCommonOptions(CURL* h, Transfer* t, char* error_buffer, const ServerTls* tls) {
     PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_URL, t->request->url.c_str()));
     PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1)));
     PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_NOSIGNAL, 1L));
@@ -446,22 +550,79 @@ class CurlTransport : public HttpTransport {
     // An https request never continues over plain HTTP.
     PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_REDIR_PROTOCOLS_STR,
                                IsPlainHttpUrl(t->request->url) ? "http,https" : "https"));
-    return SetTlsOptions(h);
+    return SetTlsOptions(h, tls);
   }
 
-  Status SetTlsOptions(CURL* h) {
+  // The system CA bundle: SSL_CERT_FILE, else libcurl's built-in default.
+  std::string SystemCaBundlePath() {
+    const char* env = std::getenv("SSL_CERT_FILE");
+    if (env != nullptr && *env != '\0') return env;
+    CurlEasy probe(curl_easy_init());
+    char* path = nullptr;
+    if (probe && curl_easy_getinfo(probe.get(), CURLINFO_CAINFO, &path) == CURLE_OK && path) {
+      return path;
+    }
+    return {};
+  }
+
+  Result<ServerTls> MakeServerTls(const std::string& host, int port) {
+    PPA_ASSIGN_OR_RETURN(ServerTlsFiles files, TlsFilesFor(options_, host, port));
+    ServerTls tls;
+    tls.cert_file = files.cert_file;
+    tls.key_file = files.key_file;
+    if (files.ca_files.empty()) return tls;
+    std::string system = SystemCaBundlePath();
+    if (!system.empty()) {
+      if (std::optional<std::string> text = ReadSmallFile(system)) tls.ca_bundle = *text + "\n";
+    }
+    for (const std::string& file : files.ca_files) {
+      std::optional<std::string> text = ReadSmallFile(file);
+      if (!text) {
+        return NetworkError("cannot read CA certificate '" + file + "' for " + host + ":" +
+                                std::to_string(port),
+                            "check --ca-file / --cert-dir and the certs.d folder");
+      }
+      tls.ca_bundle += *text + "\n";
+    }
+    return tls;
+  }
+
+  Result<const ServerTls*> TlsFor(const std::string& url) {
+    std::string host;
+    int port = 443;
+    if (!SplitUrlHostPort(url, &host, &port)) return static_cast<const ServerTls*>(nullptr);
+    const std::string key = host + ":" + std::to_string(port);
+    std::lock_guard<std::mutex> lock(tls_mu_);
+    auto it = tls_by_server_.find(key);
+    if (it == tls_by_server_.end()) {
+      Result<ServerTls> made = MakeServerTls(host, port);
+      if (!made.ok()) return made.status();
+      it = tls_by_server_.emplace(key, std::move(made).value()).first;
+    }
+    return &it->second;
+  }
+
+  Status SetTlsOptions(CURL* h, const ServerTls* tls) {
     if (options_.insecure) {
       PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_SSL_VERIFYPEER, 0L));
       PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_SSL_VERIFYHOST, 0L));
     }
-    if (!options_.ca_file.empty()) {
-      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_CAINFO, options_.ca_file.c_str()));
+    if (tls == nullptr) return Status::Ok();
+    const char* env = std::getenv("SSL_CERT_FILE");
+    if (!tls->ca_bundle.empty()) {
+      // CAINFO_BLOB replaces the bundle file: it holds the system CAs too.
+      curl_blob blob{const_cast<char*>(tls->ca_bundle.data()), tls->ca_bundle.size(),
+                     CURL_BLOB_NOCOPY};
+      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_CAINFO_BLOB, &blob));
+      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_CA_CACHE_TIMEOUT, 0L));
+    } else if (env != nullptr && *env != '\0') {
+      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_CAINFO, env));
     }
-    if (!options_.cert_file.empty()) {
-      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_SSLCERT, options_.cert_file.c_str()));
+    if (!tls->cert_file.empty()) {
+      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_SSLCERT, tls->cert_file.c_str()));
     }
-    if (!options_.key_file.empty()) {
-      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_SSLKEY, options_.key_file.c_str()));
+    if (!tls->key_file.empty()) {
+      PPA_RETURN_IF_ERROR(SetOpt(h, CURLOPT_SSLKEY, tls->key_file.c_str()));
     }
     return Status::Ok();
   }
@@ -550,7 +711,7 @@ class CurlTransport : public HttpTransport {
     return size > request.file_body->offset ? size - request.file_body->offset : 0;
   }
 
-  Result<HttpResponse> Perform(CURL* h, const HttpRequest& request) {
+  Result<HttpResponse> Perform(CURL* h, const HttpRequest& request, const ServerTls* tls) {
     Transfer t;
     t.request = &request;
     t.server = HostPort(request.url);
@@ -566,7 +727,7 @@ class CurlTransport : public HttpTransport {
     }
     t.limits = RequestLimitsFor(options_, BodyBytes(request, file.fd), request.max_response_body);
     char error_buffer[CURL_ERROR_SIZE] = {0};
-    PPA_RETURN_IF_ERROR(SetCommonOptions(h, &t, error_buffer));
+    PPA_RETURN_IF_ERROR(SetCommonOptions(h, &t, error_buffer, tls));
     bool has_body = false;
     PPA_RETURN_IF_ERROR(SetMethodOptions(h, &t, &has_body));
     t.has_body = has_body;
@@ -596,6 +757,9 @@ class CurlTransport : public HttpTransport {
   SilentServers silent_;
   std::mutex mu_;
   std::vector<CurlEasy> pool_;  // guarded by mu_
+  std::mutex tls_mu_;
+  // Entries are never removed: pointers to them stay valid.
+  std::map<std::string, ServerTls> tls_by_server_;  // guarded by tls_mu_
 };
 
 }  // namespace

@@ -16,6 +16,8 @@
 #include <sstream>
 #include <vector>
 
+#include "docker_io/digest.h"
+
 extern char** environ;
 
 namespace ppa {
@@ -30,26 +32,6 @@ std::string Lower(std::string_view s) {
   return out;
 }
 
-bool DecodeBase64(std::string_view in, std::string* out) {
-  static const std::string kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  uint32_t acc = 0;
-  int bits = 0;
-  out->clear();
-  for (char c : in) {
-    if (c == '=' || c == '\n' || c == '\r') continue;
-    size_t v = kAlphabet.find(c);
-    if (v == std::string::npos) return false;
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out->push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return true;
-}
-
 std::string StringField(const nlohmann::json& object, const char* key) {
   auto it = object.find(key);
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
@@ -61,14 +43,15 @@ Result<Credentials> EntryCredentials(const nlohmann::json& entry) {
   if (!entry.is_object()) return out;
   std::string auth = StringField(entry, "auth");
   if (!auth.empty()) {
-    std::string decoded;
-    size_t colon;
-    if (!DecodeBase64(auth, &decoded) || (colon = decoded.find(':')) == std::string::npos) {
-      return InvalidInput("docker config: the 'auth' value of a registry entry is not "
-                          "base64 of user:password");
+    std::optional<std::string> decoded = Base64Decode(auth);
+    size_t colon = decoded ? decoded->find(':') : std::string::npos;
+    if (colon == std::string::npos) {
+      return InvalidInput("the 'auth' value of a registry entry is not base64 of "
+                          "user:password",
+                          "log in again (`podman login`, `docker login`) or fix the entry");
     }
-    out.username = decoded.substr(0, colon);
-    out.password = decoded.substr(colon + 1);
+    out.username = decoded->substr(0, colon);
+    out.password = decoded->substr(colon + 1);
   }
   if (out.username.empty()) out.username = StringField(entry, "username");
   if (out.password.empty()) out.password = StringField(entry, "password");
@@ -76,11 +59,16 @@ Result<Credentials> EntryCredentials(const nlohmann::json& entry) {
   return out;
 }
 
-// The value under the key of `object` naming `host`, or nullptr.
-const nlohmann::json* FindHost(const nlohmann::json& object, std::string_view host) {
+// The key of `object` whose normalized form (NormalizeAuthKey) is `wanted`,
+// and its value; nullptr when there is none.
+const nlohmann::json* FindKey(const nlohmann::json& object, std::string_view wanted,
+                              std::string* key) {
   if (!object.is_object()) return nullptr;
   for (auto it = object.begin(); it != object.end(); ++it) {
-    if (NormalizeRegistryHost(it.key()) == host) return &it.value();
+    if (NormalizeAuthKey(it.key()) == wanted) {
+      *key = it.key();
+      return &it.value();
+    }
   }
   return nullptr;
 }
@@ -124,9 +112,9 @@ Result<std::string> RunCapture(const std::vector<std::string>& argv, const std::
   int rc = posix_spawnp(&pid, argv[0].c_str(), &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) {
-    return NotFound("cannot run credential helper '" + argv[0] + "': " + std::strerror(rc),
-                    "install it, or remove it from credHelpers / credsStore in "
-                    "~/.docker/config.json");
+    return NotFound("credential helper " + argv[0] + " cannot be run: " + std::strerror(rc),
+                    "install " + argv[0] + " in PATH, or remove it from credHelpers / "
+                    "credsStore in the auth file");
   }
   in_read.Close();
   out_write.Close();
@@ -171,40 +159,74 @@ std::string NormalizeRegistryHost(std::string_view server) {
   return s;
 }
 
-Result<DockerConfigEntry> LookupDockerConfig(std::string_view json, std::string_view host) {
+std::string NormalizeAuthKey(std::string_view key) {
+  if (key.find("://") != std::string_view::npos) return NormalizeRegistryHost(key);
+  std::string_view path;
+  size_t slash = key.find('/');
+  if (slash != std::string_view::npos) path = key.substr(slash);
+  std::string out = NormalizeRegistryHost(key.substr(0, slash));
+  out += path;
+  while (!out.empty() && out.back() == '/') out.pop_back();
+  return out;
+}
+
+std::vector<std::string> AuthKeysFor(std::string_view repository) {
+  std::string key = NormalizeAuthKey(repository);
+  std::vector<std::string> out;
+  while (!key.empty()) {
+    out.push_back(key);
+    size_t slash = key.rfind('/');
+    if (slash == std::string::npos) break;
+    key.resize(slash);
+  }
+  return out;
+}
+
+Result<DockerConfigEntry> LookupAuthConfig(std::string_view json, std::string_view repository) {
   nlohmann::json doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded() || !doc.is_object()) {
-    return InvalidInput("docker config is not a JSON object",
-                        "fix or remove ~/.docker/config.json (or $DOCKER_CONFIG/config.json)");
+    return InvalidInput("not a JSON object as auth files are",
+                        "fix the file, or log in again (`podman login`, `docker login`)");
   }
-  const std::string wanted = NormalizeRegistryHost(host);
+  const std::vector<std::string> keys = AuthKeysFor(repository);
   DockerConfigEntry out;
+  if (keys.empty()) return out;
+  std::string key;
   auto helpers = doc.find("credHelpers");
   if (helpers != doc.end()) {
-    if (const nlohmann::json* helper = FindHost(*helpers, wanted);
+    if (const nlohmann::json* helper = FindKey(*helpers, keys.back(), &key);
         helper != nullptr && helper->is_string() && !helper->get<std::string>().empty()) {
       out.kind = DockerConfigEntry::Kind::kHelper;
       out.helper = helper->get<std::string>();
+      out.matched = "credHelpers '" + key + "'";
       return out;
     }
   }
   auto auths = doc.find("auths");
   if (auths != doc.end()) {
-    if (const nlohmann::json* entry = FindHost(*auths, wanted)) {
-      PPA_ASSIGN_OR_RETURN(Credentials creds, EntryCredentials(*entry));
-      if (!creds.empty()) {
-        out.kind = DockerConfigEntry::Kind::kInline;
-        out.credentials = std::move(creds);
-        return out;
-      }
+    for (const std::string& wanted : keys) {
+      const nlohmann::json* entry = FindKey(*auths, wanted, &key);
+      if (entry == nullptr) continue;
+      Result<Credentials> creds = EntryCredentials(*entry);
+      if (!creds.ok()) return creds.status().WithContext("auths '" + key + "'");
+      if (creds->empty()) continue;
+      out.kind = DockerConfigEntry::Kind::kInline;
+      out.credentials = std::move(creds).value();
+      out.matched = "auths '" + key + "'";
+      return out;
     }
   }
   std::string store = StringField(doc, "credsStore");
   if (!store.empty()) {
     out.kind = DockerConfigEntry::Kind::kHelper;
     out.helper = store;
+    out.matched = "credsStore";
   }
   return out;
+}
+
+Result<DockerConfigEntry> LookupDockerConfig(std::string_view json, std::string_view host) {
+  return LookupAuthConfig(json, NormalizeRegistryHost(host));
 }
 
 Result<Credentials> ParseCredentialHelperOutput(std::string_view json) {
@@ -214,50 +236,71 @@ Result<Credentials> ParseCredentialHelperOutput(std::string_view json) {
   }
   std::string user = StringField(doc, "Username");
   std::string secret = StringField(doc, "Secret");
+  if (secret.empty()) return InvalidInput("credential helper output has no 'Secret'");
   if (user == "<token>") return Credentials{"", "", secret};
   return Credentials{user, secret};
 }
 
 Result<Credentials> RunCredentialHelper(const std::string& helper, const std::string& server) {
-  if (helper.find('/') != std::string::npos) {
-    return InvalidInput("credential helper name '" + helper + "' must not contain '/'");
-  }
   const std::string program = "docker-credential-" + helper;
+  if (helper.empty() || helper.find('/') != std::string::npos) {
+    return InvalidInput("credential helper " + program + ": the name must not be empty or "
+                        "contain '/'",
+                        "fix credHelpers / credsStore in the auth file");
+  }
   int exit_code = -1;
   PPA_ASSIGN_OR_RETURN(std::string output, RunCapture({program, "get"}, server, &exit_code));
   if (exit_code != 0) {
     // "credentials not found in native keychain" and the like: no credentials.
     if (output.find("not found") != std::string::npos) return Credentials{};
-    return IoError(program + " get failed with exit status " + std::to_string(exit_code),
+    return IoError("credential helper " + program + " failed: `" + program +
+                       " get` exited with status " + std::to_string(exit_code),
                    "check the helper with `" + program + " list`, or log in again");
   }
   Result<Credentials> creds = ParseCredentialHelperOutput(output);
-  if (!creds.ok()) return creds.status().WithContext(program);
+  if (!creds.ok()) {
+    return IoError("credential helper " + program + " failed: " + creds.status().message(),
+                   "check the helper with `" + program + " list`, or log in again");
+  }
   return creds;
+}
+
+std::string HelperServerName(std::string_view host) {
+  std::string server = NormalizeRegistryHost(host);
+  return server == "docker.io" ? "https://index.docker.io/v1/" : server;
+}
+
+Result<std::optional<DockerConfigEntry>> LoadAuthFile(const std::string& path,
+                                                      std::string_view repository,
+                                                      const CredentialHelperFn& run_helper) {
+  std::ifstream in(path);
+  if (!in) return std::optional<DockerConfigEntry>();  // no such file
+  std::stringstream text;
+  text << in.rdbuf();
+  Result<DockerConfigEntry> entry = LookupAuthConfig(text.str(), repository);
+  if (!entry.ok()) return entry.status().WithContext("auth file '" + path + "'");
+  if (entry->kind == DockerConfigEntry::Kind::kNone) return std::optional<DockerConfigEntry>();
+  if (entry->kind == DockerConfigEntry::Kind::kHelper) {
+    std::string host(repository.substr(0, repository.find('/')));
+    Result<Credentials> creds = run_helper(entry->helper, HelperServerName(host));
+    if (!creds.ok()) {  // the helper's failure, named first, then where it was configured
+      const Status& failed = creds.status();
+      return Status(failed.code(),
+                    failed.message() + " (" + entry->matched + " in '" + path + "')",
+                    failed.hint());
+    }
+    if (creds->empty()) return std::optional<DockerConfigEntry>();
+    entry->credentials = std::move(creds).value();
+  }
+  return std::optional<DockerConfigEntry>(std::move(entry).value());
 }
 
 Result<Credentials> LoadDockerCredentials(const std::string& host) {
   const std::string path = ConfigPath();
   if (path.empty()) return Credentials{};
-  std::ifstream in(path);
-  if (!in) return Credentials{};  // no docker configuration
-  std::stringstream text;
-  text << in.rdbuf();
-  Result<DockerConfigEntry> entry = LookupDockerConfig(text.str(), host);
-  if (!entry.ok()) return entry.status().WithContext("'" + path + "'");
-  switch (entry->kind) {
-    case DockerConfigEntry::Kind::kNone:
-      return Credentials{};
-    case DockerConfigEntry::Kind::kInline:
-      return entry->credentials;
-    case DockerConfigEntry::Kind::kHelper:
-      break;
-  }
-  // Helpers are asked with the server name as `docker login` stored it;
-  // Docker Hub's is the historical index URL.
-  std::string server = NormalizeRegistryHost(host);
-  if (server == "docker.io") server = "https://index.docker.io/v1/";
-  return RunCredentialHelper(entry->helper, server);
+  PPA_ASSIGN_OR_RETURN(std::optional<DockerConfigEntry> entry,
+                       LoadAuthFile(path, NormalizeRegistryHost(host), RunCredentialHelper));
+  return entry ? entry->credentials : Credentials{};
 }
 
 }  // namespace ppa

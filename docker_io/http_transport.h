@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -66,10 +67,18 @@ struct HttpResponse {
 };
 
 struct TransportOptions {
-  bool insecure = false;    // skip TLS verification
-  std::string ca_file;      // extra CA bundle
-  std::string cert_file;    // client certificate (mutual TLS)
-  std::string key_file;
+  bool insecure = false;    // skip TLS verification (--insecure, --tls-verify=false)
+  // TLS files (docker_io/cert_dirs.h): per server, the certs.d folder
+  // HOST:PORT (or `cert_dir`) gives CAs (*.crt) and a client pair
+  // (*.cert/*.key); the flags below win over it. Extra CAs are trusted
+  // besides the system bundle (SSL_CERT_FILE when set).
+  std::string ca_file;      // --ca-file: extra CA bundle
+  std::string cert_file;    // --cert-file: client certificate (mutual TLS)
+  std::string key_file;     // --key-file
+  std::string cert_dir;     // --cert-dir: read instead of the certs.d folders
+  // The certs.d roots; nullopt: DefaultCertsDirRoots() (/etc/containers/certs.d,
+  // /etc/docker/certs.d, or PPA_TEST_CERTS_D_ROOTS in tests).
+  std::optional<std::vector<std::string>> certs_d_roots;
   // `--timeout`: how long a server may keep a request waiting, in seconds:
   // to connect, with no byte moving either way, and for the whole of a
   // request without a large body. Requests with a large body get more time
@@ -95,6 +104,18 @@ class HttpTransport {
 };
 
 std::unique_ptr<HttpTransport> MakeCurlTransport(const TransportOptions& options);
+
+// The hint for a failed TLS handshake with `where` ("host:port") from the
+// TLS library's message: plain HTTP answering (use --plain-http), an expired
+// or not yet valid certificate (renew it, check the clock), a name mismatch,
+// a client certificate wanted, else an unknown CA (--ca-file, --cert-dir,
+// certs.d). Pure.
+std::string TlsFailureHint(std::string_view detail, const std::string& where);
+
+// A 400 that a TLS server sends to plain HTTP ("Client sent an HTTP request
+// to an HTTPS server", nginx's "The plain HTTP request was sent to HTTPS
+// port"). Pure.
+bool IsHttpToHttpsAnswer(long status, std::string_view body);
 
 // A kNetwork Status for a failure that may not happen again when the same
 // request is sent again: connection reset or cut, timeout, empty reply.

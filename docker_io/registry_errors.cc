@@ -116,7 +116,7 @@ std::string HintFor(long status, const RegistryError& err, std::string_view body
            "it";
   }
   if (code == "TOOMANYREQUESTS" || status == 429) {
-    return "the registry is rate limiting: wait and retry later, or lower --parallel";
+    return "the registry is rate limiting: wait and retry later, or lower --jobs";
   }
   if (status == 413) {
     return "a proxy in front of the registry limits the upload size (e.g. nginx "

@@ -1,6 +1,7 @@
 #include "importer/connection_flags.h"
 
 #include <CLI/CLI.hpp>
+#include <cstdint>
 
 namespace ppa {
 
@@ -12,16 +13,46 @@ void AddConnectionFlags(CLI::App* cmd, const ConnectionFlags& f) {
       ->check(CLI::IsMember({"ibm", "none"}));
   cmd->add_flag("--plain-http", *f.plain_http, "Talk plain HTTP to the registry (local registries)");
   cmd->add_flag("--insecure", f.transport->insecure, "Skip TLS certificate verification");
-  cmd->add_option("--ca-file", f.transport->ca_file, "Extra CA bundle for TLS")
+  TransportOptions* transport = f.transport;
+  // skopeo's spelling: --tls-verify=false is --insecure; --tls-verify and
+  // --tls-verify=true are the default.
+  cmd->add_flag_function(
+      "--tls-verify",
+      [transport](std::int64_t verify) {
+        if (verify <= 0) transport->insecure = true;
+      },
+      "--tls-verify=false is --insecure (skopeo's spelling; default true)");
+  cmd->add_option("--ca-file", f.transport->ca_file,
+                  "Extra CA bundle for TLS, trusted besides the system CAs")
       ->check(CLI::ExistingFile);
   cmd->add_option("--cert-file", f.transport->cert_file, "Client certificate (mutual TLS)")
       ->check(CLI::ExistingFile);
   cmd->add_option("--key-file", f.transport->key_file, "Client key (mutual TLS)")
       ->check(CLI::ExistingFile);
-  cmd->add_option("--username", *f.username,
-                  "Registry user (env PPA_IMPORT_USERNAME; IBMCLOUD_API_KEY means iamapikey)");
+  cmd->add_option("--cert-dir", f.transport->cert_dir,
+                  "Folder of *.crt CAs and a *.cert/*.key client pair, read instead of "
+                  "/etc/containers/certs.d/HOST:PORT and /etc/docker/certs.d/HOST:PORT")
+      ->check(CLI::ExistingDirectory);
+  CLI::Option* username = cmd->add_option(
+      "--username", *f.username,
+      "Registry user (env PPA_IMPORT_USERNAME); the password from --password-stdin, "
+      "PPA_IMPORT_PASSWORD or a prompt on a terminal");
   cmd->add_flag("--password-stdin", *f.password_stdin,
                 "Read the registry password from standard input (env PPA_IMPORT_PASSWORD)");
+  if (f.credentials == nullptr) return;
+  cmd->add_option("--creds", f.credentials->creds,
+                  "USER[:PASSWORD] for the registry (skopeo's spelling; without :PASSWORD it "
+                  "is asked for); a password here is visible in the process list")
+      ->excludes(username);
+  cmd->add_option("--authfile", f.credentials->authfile,
+                  "Auth file to read instead of the default ones (env REGISTRY_AUTH_FILE; "
+                  "format of ~/.docker/config.json)");
+}
+
+bool CredsPasswordOnCommandLine(const CredentialFlags& flags) {
+  if (flags.creds.find(':') == std::string::npos) return false;
+  // The same value in the environment is not on the command line.
+  return ProcessEnv("PPA_IMPORT_CREDS") != flags.creds;
 }
 
 }  // namespace ppa

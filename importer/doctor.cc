@@ -19,6 +19,7 @@
 #include "docker_io/registry_errors.h"
 #include "docker_io/retry.h"
 #include "importer/cli.h"
+#include "importer/connection_flags.h"
 #include "importer/display_text.h"
 #include "importer/pipeline.h"
 
@@ -154,8 +155,13 @@ class LastAnswerTransport : public HttpTransport {
 // The checks in order; each prints its line(s) as it completes.
 class Doctor {
  public:
-  Doctor(const DoctorOptions& options, RegistryAddress address, HostPort target, std::ostream& out)
-      : options_(options), address_(std::move(address)), target_(std::move(target)), out_(out) {
+  Doctor(const DoctorOptions& options, RegistryAddress address, HostPort target,
+         Result<ResolvedCredentials> credentials, std::ostream& out)
+      : options_(options),
+        address_(std::move(address)),
+        target_(std::move(target)),
+        out_(out),
+        found_(std::move(credentials)) {
     TransportOptions transport = options.transport;
     transport.timeout_seconds = options.timeout_seconds;
     transport_ = MakeCurlTransport(transport);
@@ -229,13 +235,12 @@ class Doctor {
   // the registry accepts them. `anonymous`: the /v2/ answer, null when the
   // registry could not be reached.
   bool CheckCredentials(const HttpResponse* anonymous) {
-    Result<ResolvedCredentials> found =
-        WithDockerConfigCredentials(options_.credentials, address_.endpoint.host);
-    if (!found.ok()) {
+    const Result<ResolvedCredentials>& found = found_;
+    if (!found.ok()) {  // an auth file or a credential helper failed
       return Report("credentials",
                     Fail(found.status().message(), HintOr(found.status(),
-                                                          "fix or remove the docker config "
-                                                          "file, or pass credentials")));
+                                                          "fix or remove the auth file, or "
+                                                          "pass --creds USER")));
     }
     credentials_ = *found;
     if (anonymous == nullptr) return Report("credentials", Blocked());
@@ -302,6 +307,7 @@ class Doctor {
   HostPort target_;
   std::ostream& out_;
   std::shared_ptr<HttpTransport> transport_;
+  Result<ResolvedCredentials> found_;  // the resolution (RunDoctor)
   ResolvedCredentials credentials_;
   std::unique_ptr<RegistryClient> client_;
   int failed_ = 0;
@@ -444,12 +450,14 @@ CheckResult ClassifyTls(const Result<HttpResponse>& answer, const HostPort& targ
                     " is signed by a CA this machine does not "
                     "trust (" +
                     m + ")",
-                "pass the registry's CA certificate with --ca-file FILE (or add it to the "
-                "system trust store); --insecure skips verification (not recommended)");
+                "pass the registry's CA certificate with --ca-file FILE or --cert-dir DIR, "
+                "put it in /etc/containers/certs.d/" + where + "/ca.crt (or add it to the "
+                "system trust store); --tls-verify=false skips verification (not "
+                "recommended)");
   }
   return Fail("TLS with " + where + " failed: " + m,
               HintOr(answer.status(),
-                     "check --ca-file, and --cert-file/--key-file when the "
+                     "check --ca-file, and --cert-file/--key-file or --cert-dir when the "
                      "registry wants a client certificate"));
 }
 
@@ -490,17 +498,21 @@ CheckResult ClassifyCredentials(const HttpResponse& anonymous,
   const std::string& source = credentials.source;
   if (anonymous.status != 401) {
     return Pass("the registry needs no login for /v2/" +
-                (source.empty() ? std::string("; no credentials found") : "; found " + source));
+                (credentials.credentials.empty() ? std::string("; no credentials found")
+                                                 : "; found " + source));
   }
   const std::string login_help =
-      "log in again: `export PPA_IMPORT_USERNAME=USER; read -rs PPA_IMPORT_PASSWORD; export "
-      "PPA_IMPORT_PASSWORD`, or --username USER --password-stdin, or `docker login " +
-      host + "`; IBM Cloud Container Registry: IBMCLOUD_API_KEY (user 'iamapikey')";
+      "log in again: `podman login " + host + "` or `docker login " + host +
+      "`, or --creds USER (asked for on a terminal), or --username USER --password-stdin, or "
+      "`export PPA_IMPORT_USERNAME=USER; read -rs PPA_IMPORT_PASSWORD; export "
+      "PPA_IMPORT_PASSWORD`; IBM Cloud Container Registry: IBMCLOUD_API_KEY (user "
+      "'iamapikey')";
   if (credentials.credentials.empty()) {
-    return Fail(
-        "the registry requires a login and no credentials were found (flags, "
-        "PPA_IMPORT_USERNAME/PPA_IMPORT_PASSWORD, IBMCLOUD_API_KEY, docker config)",
-        login_help);
+    return Fail("the registry requires a login and no credentials were found (" +
+                    (source.empty() ? std::string("looked in: flags, environment, auth files")
+                                    : source) +
+                    ")",
+                login_help);
   }
   std::string scheme = AuthScheme(anonymous);
   if (ping.ok()) {
@@ -510,9 +522,9 @@ CheckResult ClassifyCredentials(const HttpResponse& anonymous,
     return Fail(ping.message() + " (" + source + ")",
                 HintOr(ping, "check the network path to the token server"));
   }
-  return Fail(ping.message() + " (" + source + ")",
+  return Fail("the credentials from " + source + " were refused: " + ping.message(),
               "the registry refused these credentials: check the user name and the password or "
-              "API key, and that it has not expired or been revoked; " +
+              "API key there, and that it has not expired or been revoked; " +
                   login_help);
 }
 
@@ -595,6 +607,25 @@ CheckResult ClassifyChartMuseum(const Result<HttpResponse>& answer, const std::s
               "check the ChartMuseum server's health and logs");
 }
 
+Result<ResolvedCredentials> CompleteDoctorCredentials(const DoctorOptions& options,
+                                                      const RegistryAddress& address,
+                                                      const CredentialIo& io) {
+  const Credentials& given = options.credentials.credentials;
+  // User and password from the flags and environment: complete already.
+  if (!given.username.empty() && !given.password.empty()) return options.credentials;
+  CredentialRequest request{.creds = options.credential_flags.creds,
+                            .username = given.username,
+                            .authfile = options.credential_flags.authfile,
+                            .host = address.endpoint.host,
+                            .userinfo = address.userinfo};
+  request.repository_path = address.prefix;
+  if (!options.target_namespace.empty()) {
+    request.repository_path +=
+        (request.repository_path.empty() ? "" : "/") + options.target_namespace;
+  }
+  return ResolveCredentials(request, io);
+}
+
 int RunDoctor(const DoctorOptions& options, std::ostream& out, std::ostream& err) {
   if (options.registry.empty()) {
     err << "Error: no registry given\nHint: pass --registry HOST[:PORT] or set "
@@ -615,15 +646,20 @@ int RunDoctor(const DoctorOptions& options, std::ostream& out, std::ostream& err
     PrintError(err, target.status());
     return kExitUsage;
   }
-  DoctorOptions effective = options;  // "user:pw@" in --registry, when nothing else is given
-  if (!address->userinfo.empty()) {
-    err << "Warning: " << kUrlCredentialsWarning << "\n";
-    if (effective.credentials.credentials.empty()) {
-      effective.credentials = {address->userinfo, "user '" + address->userinfo.username +
-                                                      "' from the user info in --registry"};
-    }
+  if (!address->userinfo.empty()) err << "Warning: " << kUrlCredentialsWarning << "\n";
+  if (CredsPasswordOnCommandLine(options.credential_flags)) {
+    err << "Warning: --creds USER:PASSWORD is visible to every user of this machine in the "
+           "process list; pass --creds USER with --password-stdin or PPA_IMPORT_PASSWORD "
+           "instead\n";
   }
-  Doctor doctor(effective, std::move(address).value(), std::move(target).value(), out);
+  Result<ResolvedCredentials> credentials =
+      CompleteDoctorCredentials(options, *address, DefaultCredentialIo());
+  if (!credentials.ok() && credentials.status().code() == StatusCode::kInvalidInput) {
+    PrintError(err, credentials.status());
+    return kExitUsage;
+  }
+  Doctor doctor(options, std::move(address).value(), std::move(target).value(),
+                std::move(credentials), out);
   return doctor.Run();
 }
 

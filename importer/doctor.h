@@ -49,7 +49,11 @@ struct DoctorOptions {
   TransportOptions transport;    // TLS options (timeouts come from timeout_seconds)
   std::string target_namespace;  // "": the namespace and push checks are skipped
   std::string namespace_rules = "ibm";
-  ResolvedCredentials credentials;  // flags and environment; empty: docker config is read
+  // From the flags and environment (ResolveRegistryCredentials); RunDoctor
+  // completes them for the registry (ResolveCredentials: --creds, a prompt,
+  // IBMCLOUD_API_KEY, the auth files).
+  ResolvedCredentials credentials;
+  CredentialFlags credential_flags;  // --creds, --authfile
   ChartMuseumConfig chartmuseum;    // uri "": the ChartMuseum check is skipped
   int timeout_seconds = 10;         // per connection attempt and request
 };
@@ -58,6 +62,17 @@ struct DoctorOptions {
 // no check failed, 1 otherwise. An unparsable --registry is a usage error
 // (2), reported on `err`.
 int RunDoctor(const DoctorOptions& options, std::ostream& out, std::ostream& err);
+
+struct RegistryAddress;
+
+// The credentials doctor checks: options.credentials when they hold a user
+// and a password, else ResolveCredentials for `address` with --creds,
+// --authfile and the user name given (a prompt on a terminal, the auth
+// files...). kInvalidInput is a usage error (exit 2); other errors (a
+// failing credential helper) are the credentials check's failure.
+Result<ResolvedCredentials> CompleteDoctorCredentials(const DoctorOptions& options,
+                                                      const RegistryAddress& address,
+                                                      const CredentialIo& io);
 
 // --- Pure parts ------------------------------------------------------------
 

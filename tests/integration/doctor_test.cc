@@ -114,9 +114,8 @@ TEST_F(DoctorTest, BasicAuthCredentialsFromEnvironmentAreAccepted) {
       Doctor(RegistryArgs(), {{"PPA_IMPORT_USERNAME", kUser}, {"PPA_IMPORT_PASSWORD", kPassword}});
   EXPECT_EQ(r.exit_code, 0) << Output(r);
   ExpectLine(r, "PASS  registry api: " + registry_->url() + "/v2/ answers as a registry (HTTP 401");
-  ExpectLine(r, std::string("PASS  credentials: user '") + kUser +
-                    "' from PPA_IMPORT_USERNAME, password from PPA_IMPORT_PASSWORD: accepted "
-                    "(basic auth)");
+  ExpectLine(r, std::string("PASS  credentials: PPA_IMPORT_USERNAME (user '") + kUser +
+                    "', password from PPA_IMPORT_PASSWORD): accepted (basic auth)");
   ExpectLine(r, "PASS  push permission: may push to 'test_ns/ppa-import-doctor'");
   ExpectNoSecret(r, kPassword);
 }
@@ -127,8 +126,8 @@ TEST_F(DoctorTest, BasicAuthCredentialsFromFlagsAreAccepted) {
   args.insert(args.end(), {"--username", kUser, "--password-stdin"});
   ProcessResult r = Doctor(args, {}, std::string(kPassword) + "\n");
   EXPECT_EQ(r.exit_code, 0) << Output(r);
-  ExpectLine(r, std::string("PASS  credentials: user '") + kUser +
-                    "' from --username, password from --password-stdin: accepted (basic auth)");
+  ExpectLine(r, std::string("PASS  credentials: --username (user '") + kUser +
+                    "', password from --password-stdin): accepted (basic auth)");
   ExpectNoSecret(r, kPassword);
 }
 

@@ -79,9 +79,11 @@ class SecretsTest : public test::LoadFixture {
     return test::RunProcess(argv, std::nullopt,
                             {{"HOME", dir_.path()},
                              {"TMPDIR", tmp_},
-                             {"IBMCLOUD_API_KEY", password},
-                             {"PPA_IMPORT_USERNAME", ""},
-                             {"PPA_IMPORT_PASSWORD", ""}},
+                             // IBMCLOUD_API_KEY applies to IBM Cloud hosts only
+                             // (not 127.0.0.1): the same secret through the variables.
+                             {"IBMCLOUD_API_KEY", ""},
+                             {"PPA_IMPORT_USERNAME", kUser},
+                             {"PPA_IMPORT_PASSWORD", password}},
                             dir_.path());
   }
 
