@@ -219,13 +219,28 @@ void RegistryClient::CacheAuthorization(const std::string& scope, std::string va
 Status RegistryClient::ErrorFor(const HttpResponse& response, const std::string& what) const {
   Status status =
       MapRegistryError(response.status, response.body, response.Header("content-type"), what);
-  if (response.status == 401 && credentials_.empty()) {
-    return status.WithHint(
-        "the registry requires a login and no credentials were given: pass "
-        "--username and --password (or PPA_IMPORT_USERNAME / "
-        "PPA_IMPORT_PASSWORD, IBMCLOUD_API_KEY, ~/.docker/config.json)");
+  if (response.status != 401 && response.status != 403) return status;
+  // Every refusal says where the credentials came from (never what they are).
+  const std::string& source = credentials_.source;
+  if (credentials_.empty()) {
+    return Status(status.code(),
+                  status.message() + "; no credentials were found" +
+                      (source.empty() ? std::string() : " (" + source + ")"),
+                  "log in with `podman login " + endpoint_.host + "` or `docker login " +
+                      endpoint_.host +
+                      "`, or pass --creds USER, or --username USER with --password-stdin "
+                      "(or PPA_IMPORT_USERNAME and PPA_IMPORT_PASSWORD)");
   }
-  return status;
+  if (source.empty()) return status;
+  if (response.status == 401) {
+    return Status(status.code(), status.message() + "; the credentials from " + source +
+                                     " were refused",
+                  "check the user name and password (or token) there: it may be wrong, "
+                  "expired or revoked; log in again or pass other credentials (--creds, "
+                  "--username, --authfile)");
+  }
+  return Status(status.code(),
+                status.message() + " for the credentials from " + source, status.hint());
 }
 
 HttpRequest RegistryClient::TokenRequest(const AuthChallenge& challenge,
@@ -242,9 +257,13 @@ HttpRequest RegistryClient::TokenRequest(const AuthChallenge& challenge,
     // OAuth2 refresh-token grant, as `docker login` stores for some registries.
     request.method = "POST";
     request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
-    request.body = "grant_type=refresh_token&client_id=ppa-import&service=" +
-                   PercentEncode(challenge.service);
-    for (const auto& s : SplitScopes(wanted)) request.body += "&scope=" + PercentEncode(s);
+    // One space-separated `scope` (RFC 6749 section 3.3), as Docker's
+    // client sends it; the service is left out when the challenge has none.
+    request.body = "grant_type=refresh_token&client_id=ppa-import";
+    if (!challenge.service.empty()) request.body += "&service=" + PercentEncode(challenge.service);
+    std::string scopes;
+    for (const auto& s : SplitScopes(wanted)) scopes += (scopes.empty() ? "" : " ") + s;
+    if (!scopes.empty()) request.body += "&scope=" + PercentEncode(scopes);
     request.body += "&refresh_token=" + PercentEncode(credentials_.identity_token);
     return request;
   }

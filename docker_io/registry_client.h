@@ -58,6 +58,10 @@ struct Credentials {
   std::string username;
   std::string password;        // never logged
   std::string identity_token;  // OAuth2 refresh token (docker config); never logged
+  // Where they came from, for messages (no secret), e.g. "~/.docker/config.json
+  // (auths 'reg:5000')"; when empty(): where none were found ("looked in: ...").
+  // Every 401/403 names it (RegistryClient::ErrorFor).
+  std::string source;
   bool empty() const { return username.empty() && password.empty() && identity_token.empty(); }
 };
 

@@ -15,6 +15,7 @@
 #include "importer/archive_list.h"
 #include "importer/charts_stage.h"
 #include "importer/cli.h"
+#include "importer/credentials.h"
 #include "importer/plan.h"
 #include "importer/layer_preparer.h"
 #include "importer/progress.h"
@@ -32,11 +33,19 @@ namespace {
 Result<std::unique_ptr<BlobSink>> ConnectRegistry(const RegistryAddress& address,
                                                   const LoadOptions& options) {
   std::shared_ptr<HttpTransport> transport = MakeCurlTransport(options.transport);
-  // Flags and environment first (ResolveCredentials); else ~/.docker/config.json.
+  // The cli resolved them (importer/credentials.h); a caller that did not
+  // (source still empty) gets the same resolution without the flags.
   Credentials credentials = options.credentials;
-  if (credentials.empty()) credentials = address.userinfo;  // "user:pw@" in --registry
-  if (credentials.empty()) {
-    PPA_ASSIGN_OR_RETURN(credentials, LoadDockerCredentials(address.endpoint.host));
+  if (credentials.empty() && credentials.source.empty()) {
+    CredentialRequest request{.host = address.endpoint.host, .userinfo = address.userinfo};
+    request.repository_path = address.prefix;
+    if (!options.target_namespace.empty()) {
+      request.repository_path += (request.repository_path.empty() ? "" : "/") +
+                                 options.target_namespace;
+    }
+    PPA_ASSIGN_OR_RETURN(ResolvedCredentials resolved,
+                         ResolveCredentials(request, DefaultCredentialIo()));
+    credentials = std::move(resolved.credentials);
   }
   auto client = std::make_shared<RegistryClient>(address.endpoint, credentials, transport);
   Status ping = client->Ping();

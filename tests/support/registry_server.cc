@@ -38,7 +38,8 @@ bool WaitFd(int fd, short events, int timeout_ms) {
 }
 
 std::string RegistryConfig(const std::string& dir, int port, bool auth,
-                           const std::optional<TokenAuthOptions>& token) {
+                           const std::optional<TokenAuthOptions>& token,
+                           const RegistryOptions& options) {
   std::ostringstream y;
   y << "version: 0.1\n"
        "log:\n"
@@ -60,8 +61,12 @@ std::string RegistryConfig(const std::string& dir, int port, bool auth,
        "  addr: 127.0.0.1:"
     << port << "\n"
     << "  headers:\n"
-       "    X-Content-Type-Options: [nosniff]\n"
-       "health:\n"
+       "    X-Content-Type-Options: [nosniff]\n";
+  if (!options.tls_certificate.empty()) {
+    y << "  tls:\n    certificate: " << options.tls_certificate
+      << "\n    key: " << options.tls_key << "\n";
+  }
+  y << "health:\n"
        "  storagedriver:\n"
        "    enabled: false\n";
   if (auth) {
@@ -162,7 +167,7 @@ Status RegistryServer::Launch() {
   const std::string config_path = dir_.Join("config.yml");
   PPA_RETURN_IF_ERROR(
       WriteStringToFile(config_path,
-                        RegistryConfig(dir_.path(), port_, auth_enabled(), options_.token)));
+                        RegistryConfig(dir_.path(), port_, auth_enabled(), options_.token, options_)));
   const std::map<std::string, std::string> env = {
       {"REGISTRY_HTTP_SECRET", "ppa-import-integration-tests"},
       {"OTEL_TRACES_EXPORTER", "none"},
@@ -178,6 +183,8 @@ Status RegistryServer::Launch() {
     }
     const int status = HttpGetStatus("/v2/");
     if (status == 200 || status == 401) return Status::Ok();
+    // A TLS registry answers plain HTTP with 400 once it listens.
+    if (status == 400 && !options_.tls_certificate.empty()) return Status::Ok();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   Stop();

@@ -33,6 +33,10 @@ struct RegistryOptions {
   std::string password;
   // Set (and no username): require bearer tokens.
   std::optional<TokenAuthOptions> token;
+  // Both set: serve HTTPS with this PEM certificate and key (url() is then
+  // still "http://..."; use host()).
+  std::string tls_certificate;
+  std::string tls_key;
 };
 
 class RegistryServer {

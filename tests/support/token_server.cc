@@ -6,7 +6,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <chrono>
+#include <cstdlib>
+#include <map>
 #include <sstream>
 #include <strings.h>
 #include <nlohmann/json.hpp>
@@ -97,6 +100,10 @@ std::string TokenServer::Handle(const std::string& request) {
       authorization.erase(0, authorization.find_first_not_of(' '));
     }
   }
+  if (method == "POST" && target.rfind("/token", 0) == 0) {
+    size_t body = request.find("\r\n\r\n");
+    return HandleRefreshGrant(body == std::string::npos ? "" : request.substr(body + 4));
+  }
   std::string service;
   std::vector<std::string> scopes;
   size_t q = target.find('?');
@@ -127,6 +134,35 @@ std::string TokenServer::Handle(const std::string& request) {
   return Reply(200, body.dump());
 }
 
+std::string TokenServer::HandleRefreshGrant(const std::string& form) {
+  std::map<std::string, std::string> fields;
+  for (size_t start = 0; start < form.size();) {
+    size_t amp = form.find('&', start);
+    if (amp == std::string::npos) amp = form.size();
+    std::string pair = form.substr(start, amp - start);
+    size_t eq = pair.find('=');
+    std::string value = eq == std::string::npos ? "" : pair.substr(eq + 1);
+    for (char& c : value) c = c == '+' ? ' ' : c;
+    fields[pair.substr(0, eq)] = UrlDecode(value);
+    start = amp + 1;
+  }
+  if (options_.refresh_token.empty() || fields["grant_type"] != "refresh_token" ||
+      fields["refresh_token"] != options_.refresh_token || fields["client_id"].empty() ||
+      fields["service"] != options_.service) {
+    refused_++;
+    return Reply(401, R"({"error":"invalid_grant"})");
+  }
+  std::vector<std::string> scopes;
+  std::istringstream words(fields["scope"]);
+  for (std::string scope; words >> scope;) scopes.push_back(scope);
+  Result<std::string> token = IssueToken(scopes, options_.username);
+  if (!token.ok()) return Reply(500, nlohmann::json(token.status().ToString()).dump());
+  issued_++;
+  refresh_grants_++;
+  nlohmann::json body = {{"access_token", *token}, {"expires_in", options_.expires_in}};
+  return Reply(200, body.dump());
+}
+
 void TokenServer::Serve() {
   while (!stopping_) {
     pollfd p{listen_fd_, POLLIN, 0};
@@ -135,7 +171,17 @@ void TokenServer::Serve() {
     if (fd < 0) continue;
     std::string request;
     char buffer[4096];
-    while (request.find("\r\n\r\n") == std::string::npos && request.size() < 65536) {
+    // The headers, then a body of Content-Length bytes (a POST's form).
+    auto complete = [&request] {
+      size_t end = request.find("\r\n\r\n");
+      if (end == std::string::npos) return false;
+      std::string lower = request.substr(0, end);
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      size_t at = lower.find("content-length:");
+      size_t length = at == std::string::npos ? 0 : std::strtoul(lower.c_str() + at + 15, nullptr, 10);
+      return request.size() >= end + 4 + length;
+    };
+    while (!complete() && request.size() < 65536) {
       pollfd r{fd, POLLIN, 0};
       if (poll(&r, 1, 5000) != 1) break;
       ssize_t n = recv(fd, buffer, sizeof buffer, 0);

@@ -29,6 +29,10 @@ struct TokenServerOptions {
   std::string service = "ppa-test-registry";
   std::string issuer = "ppa-test-issuer";
   int expires_in = 2;  // seconds
+  // Set: POST /token with the OAuth2 refresh-token grant
+  // (grant_type=refresh_token, refresh_token=<this>, client_id, service,
+  // one space-separated scope) is answered {"access_token", "expires_in"}.
+  std::string refresh_token;
 };
 
 class TokenServer {
@@ -46,6 +50,8 @@ class TokenServer {
   int tokens_issued() const { return issued_.load(); }
   // Requests refused for bad credentials.
   int refused() const { return refused_.load(); }
+  // Tokens issued for the refresh-token grant (POST).
+  int refresh_grants() const { return refresh_grants_.load(); }
 
  private:
   explicit TokenServer(TokenServerOptions options);
@@ -65,6 +71,9 @@ class TokenServer {
   int port_ = 0;
   std::atomic<int> issued_{0};
   std::atomic<int> refused_{0};
+  std::atomic<int> refresh_grants_{0};
+  // The refresh-token grant: the answer to a POST with `form` as its body.
+  std::string HandleRefreshGrant(const std::string& form);
 };
 
 }  // namespace ppa::test
