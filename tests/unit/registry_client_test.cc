@@ -144,7 +144,8 @@ TEST_F(RegistryClientTest, BasicChallengeWithoutCredentials) {
   RegistryClient client = Client();
   Status st = client.Ping();
   EXPECT_EQ(st.code(), StatusCode::kHttp);
-  EXPECT_NE(st.hint().find("no credentials"), std::string::npos) << st.hint();
+  EXPECT_NE(st.message().find("no credentials were found"), std::string::npos) << st.message();
+  EXPECT_NE(st.hint().find("--creds"), std::string::npos) << st.hint();
   EXPECT_EQ(fake_->requests().size(), 1u);
 }
 
