@@ -321,13 +321,4 @@ Result<ResolvedCredentials> ResolveRegistryCredentials(const Credentials& given,
   return ResolveCredentials(request, io);
 }
 
-Result<ResolvedCredentials> WithDockerConfigCredentials(ResolvedCredentials resolved,
-                                                        const std::string& host) {
-  if (!resolved.credentials.empty()) return resolved;
-  CredentialRequest request;
-  request.host = host;
-  CredentialIo io = DefaultCredentialIo();
-  return ResolveCredentials(request, io);
-}
-
 }  // namespace ppa

@@ -115,16 +115,13 @@ std::vector<AuthFilePath> AuthFileSearchPath(const std::string& authfile, const 
 
 // --- Before the registry is known (doctor's flag handling) -------------------
 
-// Flags and environment only (--username, --password-stdin,
-// PPA_IMPORT_USERNAME/PASSWORD, IBMCLOUD_API_KEY); no prompt, no file.
-// Kept for callers that resolve the rest later with ResolveCredentials.
+// Step 1 only (--username, --password-stdin, PPA_IMPORT_USERNAME/PASSWORD),
+// without a registry: no file is read, IBMCLOUD_API_KEY waits for the host,
+// a user without a password comes back as such ("no password yet") and only
+// --password-stdin on a terminal asks. The caller completes the result with
+// ResolveCredentials once the registry is known (CompleteDoctorCredentials).
 Result<ResolvedCredentials> ResolveRegistryCredentials(const Credentials& given,
                                                        bool password_stdin, std::istream& in,
                                                        const GetEnvFn& getenv);
-
-// `resolved` unchanged when it holds credentials; else the auth files'
-// (AuthFileSearchPath) for `host`.
-Result<ResolvedCredentials> WithDockerConfigCredentials(ResolvedCredentials resolved,
-                                                        const std::string& host);
 
 }  // namespace ppa
