@@ -114,8 +114,9 @@ Status RewriteValues(const PlannedChart& chart, const ChartsContext& ctx, ChartP
   values->data = std::move(rewrite->text);
   PPA_ASSIGN_OR_RETURN(out.bytes, WriteChartPackage(package));
   out.rewritten = true;
-  reporter.Progress("Rewrote " + std::to_string(rewrite->rewritten) +
-                    " image repository value(s) in '" + values_name + "' to '" + prefix + "...'.");
+  reporter.Progress(reporter.Verb("Rewrote ", "Would rewrite ") +
+                    std::to_string(rewrite->rewritten) + " image repository value(s) in '" +
+                    values_name + "' to '" + prefix + "...'.");
   return Status::Ok();
 }
 
@@ -209,7 +210,8 @@ Status HandleChart(const PlannedChart& chart, const ChartsContext& ctx, ChartTar
     PPA_RETURN_IF_ERROR(
         HelmChartTarget(ctx.registry_prefix, ctx.target_namespace, md.name, md.version).status());
   }
-  reporter.Progress("Extracting chart '" + chart.name + "' to '" + ctx.charts_dir + "'.");
+  reporter.Progress(reporter.Verb("Extracting", "Would extract") + " chart '" + chart.name +
+                    "' to '" + ctx.charts_dir + "'.");
   if (ctx.dry_run) return Status::Ok();
   PPA_RETURN_IF_ERROR(WriteChart(prepared, ctx));
   item.destinations.push_back(item.target);

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <set>
 
 #include "archive/file_util.h"
 #include "helm_io/chart.h"
@@ -10,6 +11,7 @@
 #include "importer/display_text.h"
 #include "importer/json_text.h"
 #include "importer/plan.h"
+#include "importer/progress.h"
 #include "importer/workspace.h"
 
 namespace ppa {
@@ -19,6 +21,26 @@ using Json = OrderedJson;
 
 // The problems of an archive, in the words `inspect` prints them.
 using Problems = std::vector<std::string>;
+
+}  // namespace
+
+const char* LayerCompressionName(Compression c) {
+  return c == Compression::kNone ? "uncompressed" : CompressionName(c);
+}
+
+std::vector<std::string> GroupPlatforms(const PlannedGroup& group) {
+  std::set<std::string> seen;
+  for (const auto& img : group.images) {
+    if (img.platform) {
+      seen.insert(img.platform->ToString());
+    } else if (img.source && img.source->problem.ok()) {
+      seen.insert(img.source->platform.ToString());
+    }
+  }
+  return {seen.begin(), seen.end()};
+}
+
+namespace {
 
 Json ImageJson(const PlannedImage& image, Problems& problems) {
   Json j = Json::object();
@@ -35,7 +57,7 @@ Json ImageJson(const PlannedImage& image, Problems& problems) {
       Json layer = Json::object();
       SetJsonText(layer, "diff_id", l.diff_id);
       layer["size"] = l.size;
-      layer["compression"] = CompressionName(l.compression);
+      layer["compression"] = LayerCompressionName(l.compression);
       layers.push_back(std::move(layer));
       total += l.size;
     }
@@ -79,7 +101,12 @@ Json Describe(const std::string& archive, const UnpackedArchive& unpacked, const
   for (const auto& group : plan.groups) {
     Json g = Json::object();
     SetJsonText(g, "image", group.name);
-    g["multi_arch"] = group.list_target.has_value();
+    // Multi-arch only with two platforms or more; a manifest list of one
+    // platform (what the PPA manifest asks for) is a manifest list all the same.
+    std::vector<std::string> platforms = GroupPlatforms(group);
+    g["multi_arch"] = platforms.size() > 1;
+    g["manifest_list"] = group.list_target.has_value();
+    SetJsonTextList(g, "platforms", platforms);
     if (!group.problem.ok()) problems.push_back(group.name + ": " + group.problem.message());
     g["references"] = Json::array();
     for (const auto& img : group.images) g["references"].push_back(ImageJson(img, problems));
@@ -93,26 +120,23 @@ Json Describe(const std::string& archive, const UnpackedArchive& unpacked, const
   return j;
 }
 
-std::string HumanSize(uint64_t bytes) {
-  char buf[32];
-  if (bytes >= (1u << 20)) {
-    std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
-  } else if (bytes >= 1024) {
-    std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(bytes) / 1024);
-  } else {
-    std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(bytes));
-  }
-  return buf;
-}
-
 // The original bytes of j[key], escaped for the terminal.
 std::string Shown(const Json& j, const std::string& key) { return DisplayLine(JsonTextOf(j, key)); }
 
 void PrintHuman(const Json& j, std::ostream& out) {
   out << "Archive: " << Shown(j, "archive") << "\n\nImages:\n";
   for (const auto& g : j["images"]) {
-    out << "  " << Shown(g, "image") << (g["multi_arch"].get<bool>() ? "  (multi-arch)" : "")
-        << "\n";
+    out << "  " << Shown(g, "image");
+    if (g["multi_arch"].get<bool>()) {
+      std::string platforms;
+      for (size_t i = 0; i < g["platforms"].size(); ++i) {
+        platforms += (i ? ", " : "") + DisplayLine(JsonTextAt(g, "platforms", i));
+      }
+      out << "  (multi-arch: " << platforms << ")";
+    } else if (g["manifest_list"].get<bool>()) {
+      out << "  (manifest list of one platform)";
+    }
+    out << "\n";
     for (const auto& r : g["references"]) {
       out << "    " << Shown(r, "name");
       if (!JsonTextOf(r, "platform").empty()) out << "  " << Shown(r, "platform");
@@ -123,7 +147,8 @@ void PrintHuman(const Json& j, std::ostream& out) {
           if (comp.find(c) == std::string::npos) comp += (comp.empty() ? "" : ",") + c;
         }
         out << "  from " << Shown(r, "source") << ", " << r["layers"].size() << " layer(s), "
-            << HumanSize(r["size"].get<uint64_t>()) << (comp.empty() ? "" : " (" + comp + ")");
+            << HumanBytes(r["size"].get<uint64_t>())
+            << (comp.empty() ? "" : ", layers " + comp);
       }
       out << "\n";
     }

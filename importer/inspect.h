@@ -8,6 +8,10 @@
 
 #include <ostream>
 #include <string>
+#include <vector>
+
+#include "archive/file_util.h"
+#include "importer/plan.h"
 
 namespace ppa {
 
@@ -16,6 +20,14 @@ struct InspectOptions {
   std::string workdir = "ppa-import";
   bool json = false;
 };
+
+// How `inspect` names the compression found in a layer's bytes: "gzip",
+// "zstd", "uncompressed".
+const char* LayerCompressionName(Compression c);
+// The distinct platforms ("linux/amd64") of a group's images: from the PPA
+// manifest, else the image config. A group is multi-arch when it has two or
+// more (a manifest list of one platform is not).
+std::vector<std::string> GroupPlatforms(const PlannedGroup& group);
 
 // Returns the exit status: 0 when no problem was found, 1 when some image or
 // chart could not be imported as it is, 3 when the archive is unreadable.

@@ -83,7 +83,8 @@ class ImagePusher {
       layers.push_back({done->blob->media_type, done->blob->digest, done->blob->size});
     }
     PPA_ASSIGN_OR_RETURN(BlobResult config_done,
-                         EnsureBlob(repo, image.config_digest, image.config->size(), nullptr, image.config.get()));
+                         EnsureBlob(repo, image.config_digest, image.config->size(), nullptr,
+                                    image.config.get(), ConfigWork(repo, image)));
     if (log) log->push_back(config_done);
     BlobRef config{ConfigMediaType(), image.config_digest, image.config->size()};
     BuiltManifest manifest = BuildImageManifest(options_.format, config, layers);
@@ -121,10 +122,11 @@ class ImagePusher {
   // the manifest waits for both.
   Result<LayerPush> PushLayer(const ImageSource& image, const LayerSource& layer,
                               const std::string& repo) {
+    const Work work = LayerWork(repo, layer);
     if (PushedAsStored(layer)) {
       BlobUpload stored{layer.digest, layer.size, FileBody{image.tarball, layer.offset, layer.size}};
       PPA_ASSIGN_OR_RETURN(BlobResult done,
-                           EnsureBlob(repo, layer.digest, layer.size, &stored, nullptr));
+                           EnsureBlob(repo, layer.digest, layer.size, &stored, nullptr, work));
       PPA_ASSIGN_OR_RETURN(const LayerBlob* blob, Blob(image, layer, repo));  // checks both digests
       done.diff_id = blob->diff_id;
       return LayerPush{blob, done};
@@ -132,7 +134,7 @@ class ImagePusher {
     PPA_ASSIGN_OR_RETURN(const LayerBlob* blob, Blob(image, layer, repo));
     BlobUpload upload{blob->digest, blob->size, blob->file};
     PPA_ASSIGN_OR_RETURN(BlobResult done,
-                         EnsureBlob(repo, blob->digest, blob->size, &upload, nullptr));
+                         EnsureBlob(repo, blob->digest, blob->size, &upload, nullptr, work));
     done.diff_id = blob->diff_id;
     return LayerPush{blob, done};
   }
@@ -197,11 +199,36 @@ class ImagePusher {
     return preparer_.Reprepare(image, layer);
   }
 
+  // A blob of the plan as progress counts it (PushWork).
+  struct Work {
+    std::string key;
+    uint64_t size = 0;
+  };
+  static Work LayerWork(const std::string& repo, const LayerSource& layer) {
+    return {repo + "@" + layer.diff_id, layer.size};
+  }
+  static Work ConfigWork(const std::string& repo, const ImageSource& image) {
+    return {repo + "@" + image.config_digest, image.config ? image.config->size() : 0};
+  }
+  void Credit(const Work& work, uint64_t bytes) {
+    if (options_.progress) options_.progress->Credit(options_.progress_archive, work.key, bytes);
+  }
+
   // HEAD first: a blob the registry has is never sent again. A blob pushed
   // to another repository earlier in this run is mounted from there. The
-  // bytes come from `file` (layers) or `bytes` (configs).
+  // bytes come from `file` (layers) or `bytes` (configs). However it ends
+  // up there, `work` is then done for the progress display.
   Result<BlobResult> EnsureBlob(const std::string& repo, const std::string& digest, uint64_t size,
-                                const BlobUpload* file, const std::string* bytes) {
+                                const BlobUpload* file, const std::string* bytes,
+                                const Work& work) {
+    Result<BlobResult> done = EnsureBlobUncounted(repo, digest, size, file, bytes, work);
+    if (done.ok()) Credit(work, work.size);
+    return done;
+  }
+
+  Result<BlobResult> EnsureBlobUncounted(const std::string& repo, const std::string& digest,
+                                         uint64_t size, const BlobUpload* file,
+                                         const std::string* bytes, const Work& work) {
     BlobResult result{digest, "", size, BlobResult::Action::kPresent, 0};
     {
       std::lock_guard lock(mu_);
@@ -226,7 +253,7 @@ class ImagePusher {
       result.action = BlobResult::Action::kMounted;
       return result;
     }
-    PPA_RETURN_IF_ERROR(file ? PutWithProgress(repo, *file)
+    PPA_RETURN_IF_ERROR(file ? PutWithProgress(repo, *file, work)
                              : sink_.MountOrPutBlobBytes(repo, digest, *bytes, "").status());
     CountSent(false, size);
     Remember(repo, digest);
@@ -248,13 +275,21 @@ class ImagePusher {
     return false;
   }
 
-  // A layer upload, shown as a progress line on a terminal.
-  Status PutWithProgress(const std::string& repo, const BlobUpload& file) {
+  // A layer upload, shown as a progress line on a terminal, and counted as
+  // its share of `work` as its bytes go.
+  Status PutWithProgress(const std::string& repo, const BlobUpload& file, const Work& work) {
     ProgressDisplay* display = options_.progress;
     if (!display || !display->enabled()) return sink_.MountOrPutBlob(repo, file, "").status();
     int id = display->Begin(repo + " " + file.digest.substr(0, 19), file.size);
     BlobUpload upload = file;
-    upload.on_progress = [display, id](uint64_t sent) { display->Update(id, sent); };
+    upload.on_progress = [this, display, id, &work, total = file.size](uint64_t sent) {
+      display->Update(id, sent);
+      if (total > 0) {
+        Credit(work, static_cast<uint64_t>(static_cast<double>(std::min(sent, total)) /
+                                           static_cast<double>(total) *
+                                           static_cast<double>(work.size)));
+      }
+    };
     auto sent = sink_.MountOrPutBlob(repo, upload, "");
     display->End(id);
     return sent.status();
@@ -367,9 +402,9 @@ void ImagePusher::QueueConfig(LayerUploads& uploads, const ImageSource& image,
   auto shared = std::make_shared<const ImageSource>(image);
   auto ready = [](std::chrono::milliseconds) { return true; };
   auto run = [this, shared, repo]() -> Status {
-    PPA_ASSIGN_OR_RETURN(
-        BlobResult done,
-        EnsureBlob(repo, shared->config_digest, shared->config->size(), nullptr, shared->config.get()));
+    PPA_ASSIGN_OR_RETURN(BlobResult done,
+                         EnsureBlob(repo, shared->config_digest, shared->config->size(), nullptr,
+                                    shared->config.get(), ConfigWork(repo, *shared)));
     Decide(repo, done);
     return Status::Ok();
   };
@@ -401,7 +436,8 @@ std::optional<PushedManifest> PushOne(const PlannedImage& image, ImagePusher& pu
     reporter.Warning("'" + item.target + "' uses the tag 'latest'; explicit version tags are "
                      "recommended");
   }
-  reporter.Progress("Importing '" + image.name + "' and pushing it to '" + item.target + "'...");
+  reporter.Progress("Importing '" + image.name + "' and " +
+                    reporter.Verb("pushing it", "would push it") + " to '" + item.target + "'...");
   item.source = image.source->origin;
   item.platform = image.platform.value_or(image.source->platform).ToString();
   item.config_digest = image.source->config_digest;
@@ -412,7 +448,8 @@ std::optional<PushedManifest> PushOne(const PlannedImage& image, ImagePusher& pu
     return std::nullopt;
   }
   std::string label = image.target.tag.empty() ? image.name : image.target.tag;
-  reporter.Result(label + ": digest: " + pushed->digest + " size: " + std::to_string(pushed->size));
+  reporter.Result(label + ": " + reporter.Verb("", "would push ") + "digest: " + pushed->digest +
+                  " size: " + std::to_string(pushed->size));
   item.digest = pushed->digest;
   item.size = pushed->size;
   reporter.Record(item);
@@ -439,7 +476,8 @@ void PushList(const PlannedGroup& group, const std::vector<PushedManifest>& chil
                              std::to_string(group.images.size() - children.size()) +
                              " of its platform image(s) failed"));
   }
-  reporter.Progress("Pushing manifest list '" + group.name + "' to '" + item.target + "'...");
+  reporter.Progress(reporter.Verb("Pushing", "Would push") + " manifest list '" + group.name +
+                    "' to '" + item.target + "'...");
   std::vector<ListEntry> entries;
   for (const auto& child : children) {
     // A list may only reference manifests of its own repository.
@@ -452,14 +490,28 @@ void PushList(const PlannedGroup& group, const std::vector<PushedManifest>& chil
   auto pushed =
       pusher.PutManifest(target.repository, target.tag, BuildManifestList(options.format, entries));
   if (!pushed.ok()) return Fail(reporter, item, pushed.status());
-  reporter.Result(target.tag + ": digest: " + pushed->digest + " size: " +
-                  std::to_string(pushed->size));
+  reporter.Result(target.tag + ": " + reporter.Verb("", "would push ") + "digest: " +
+                  pushed->digest + " size: " + std::to_string(pushed->size));
   item.digest = pushed->digest;
   item.size = pushed->size;
   reporter.Record(item);
 }
 
 }  // namespace
+
+std::map<std::string, uint64_t> PushWork(const ImportPlan& plan) {
+  std::map<std::string, uint64_t> work;
+  for (const auto& group : plan.groups) {
+    for (const auto& image : group.images) {
+      if (!image.problem.ok() || !image.source) continue;
+      const std::string& repo = image.target.repository;
+      for (const auto& layer : image.source->layers) work[repo + "@" + layer.diff_id] = layer.size;
+      work[repo + "@" + image.source->config_digest] =
+          image.source->config ? image.source->config->size() : 0;
+    }
+  }
+  return work;
+}
 
 ImagesStage::ImagesStage(BlobSink& sink, LayerPreparer& preparer, PushOptions options)
     : sink_(sink), options_(options),
@@ -480,6 +532,7 @@ Status ImagesStage::UploadReadyAhead(const std::atomic<bool>& stop) {
 bool ImagesStage::AheadQueued() const { return !ahead_->runner.empty(); }
 
 void ImagesStage::Push(const ImportPlan& plan, Reporter& reporter) {
+  if (options_.progress) options_.progress->Planned(options_.progress_archive, PushWork(plan));
   ImagePusher& pusher = *pusher_;
   ahead_ = std::make_unique<LayerUploads>();  // what is left of it is queued again below
   LayerUploads uploads;
@@ -491,7 +544,10 @@ void ImagesStage::Push(const ImportPlan& plan, Reporter& reporter) {
       pusher.QueueConfig(uploads, *image.source, image.target.repository);
     }
   }
-  if (!uploads.runner.empty()) reporter.Progress("Uploading the layers of the images...");
+  if (!uploads.runner.empty()) {
+    reporter.Progress(reporter.Verb("Uploading the layers of the images...",
+                                    "Would upload the layers of the images..."));
+  }
   // A failure stops these uploads; the loop below then pushes (and reports)
   // each image in plan order, as it would without them.
   (void)uploads.runner.RunAll(options_.upload_jobs);

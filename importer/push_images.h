@@ -6,6 +6,8 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -22,7 +24,14 @@ struct PushOptions {
   ManifestFormat format = ManifestFormat::kDocker;  // the preparer's format too
   ProgressDisplay* progress = nullptr;  // not owned; null: no progress lines
   int upload_jobs = 2;                   // layers of one image uploaded at once (--jobs)
+  int progress_archive = -1;             // the archive's id in `progress` (BeginArchive)
 };
+
+// The blobs `plan` pushes, as ProgressDisplay work: "repository@diff_id" ->
+// the layer's size in its tarball, "repository@config digest" -> the
+// config's size; one entry per blob and repository, manifest lists' copies
+// not included. Pure.
+std::map<std::string, uint64_t> PushWork(const ImportPlan& plan);
 
 class ImagePusher;
 struct LayerUploads;

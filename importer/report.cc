@@ -1,6 +1,9 @@
 #include "importer/report.h"
 
+#include <set>
+
 #include "importer/display_text.h"
+#include "importer/run_report.h"
 
 namespace ppa {
 
@@ -70,26 +73,84 @@ TransferStats Reporter::transfer() const {
 void Reporter::Finish() {
   int failed = failed_items();
   std::lock_guard lock(mu_);
-  if (!quiet_) {
-    out_ << (dry_run_ ? "Dry run, nothing was written: would upload " : "Uploaded ")
-         << transfer_.blobs_uploaded << " blob(s) (" << transfer_.bytes_uploaded << " bytes); "
-         << transfer_.blobs_present << " already present." << std::endl;
-  }
-  if (failed == 0) {
-    out_ << "OK" << std::endl;
-    return;
-  }
-  out_ << "FAILED" << std::endl;
-  err_ << failed << " of " << items_.size() << " item(s) failed:" << std::endl;
-  for (const auto& i : items_) {
-    if (!i.status.ok()) err_ << "  " << DisplayLine(i.name + ": " + i.status.message()) << std::endl;
-  }
+  VerdictCounts counts = CountItems(items_);
+  counts.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  counts.dry_run = dry_run_;
+  Print([&] {
+    if (!quiet_) {
+      out_ << (dry_run_ ? "Dry run, nothing was written: would upload " : "Uploaded ")
+           << transfer_.blobs_uploaded << " blob(s) (" << HumanBytes(transfer_.bytes_uploaded)
+           << "); " << transfer_.blobs_present << " already present." << std::endl;
+    }
+    if (verdict_line_) out_ << FormatVerdict(failed == 0, counts) << std::endl;
+    if (failed == 0) return;
+    err_ << failed << " of " << items_.size() << " item(s) failed:" << std::endl;
+    for (const auto& i : items_) {
+      if (!i.status.ok()) {
+        err_ << "  " << DisplayLine(i.name + ": " + i.status.message()) << std::endl;
+      }
+    }
+  });
 }
 
 void Reporter::Fatal(const Status& status) {
   Failure(status);
   std::lock_guard lock(mu_);
-  out_ << "FAILED" << std::endl;
+  if (verdict_line_) Print([&] { out_ << "FAILED" << std::endl; });
+}
+
+namespace {
+
+std::string Count(int n, const char* one, const char* many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
+}
+
+}  // namespace
+
+std::string FormatVerdict(bool ok, const VerdictCounts& c) {
+  std::string line = ok ? "OK (" : "FAILED (";
+  if (c.dry_run) line += "dry run: ";
+  if (c.archives > 0) line += Count(c.archives, "archive", "archives") + ", ";
+  line += Count(c.images, "image", "images") + ", " + Count(c.charts, "chart", "charts") + ", ";
+  if (c.failures > 0) line += Count(c.failures, "failure", "failures") + ", ";
+  return line + HumanBytes(c.bytes) + " in " + FormatElapsed(c.seconds) + ")";
+}
+
+VerdictCounts CountItems(const std::vector<ItemResult>& items) {
+  VerdictCounts c;
+  std::set<std::string> blobs;
+  for (const auto& i : items) {
+    if (!i.status.ok()) {
+      c.failures++;
+      continue;
+    }
+    if (i.kind == ItemResult::Kind::kChart) c.charts++;
+    if (i.kind != ItemResult::Kind::kImage) continue;
+    c.images++;
+    for (const auto& b : i.blobs) {
+      if (blobs.insert(b.digest).second) c.bytes += b.size;
+    }
+  }
+  return c;
+}
+
+std::string RunVerdictLine(const std::vector<ArchiveOutcome>& archives, double seconds,
+                           bool dry_run) {
+  VerdictCounts run;
+  bool ok = true;
+  for (const auto& a : archives) {
+    VerdictCounts one = CountItems(a.items);
+    run.images += one.images;
+    run.charts += one.charts;
+    run.failures += one.failures + (a.fatal.ok() ? 0 : 1);
+    run.bytes += one.bytes;
+    ok = ok && a.exit_code == 0;
+  }
+  run.archives = static_cast<int>(archives.size());
+  run.seconds = seconds;
+  run.dry_run = dry_run;
+  return FormatVerdict(ok, run);
 }
 
 }  // namespace ppa

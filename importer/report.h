@@ -8,10 +8,12 @@
 // the cursor, forge another line or show a password.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "archive/status.h"
@@ -49,6 +51,28 @@ struct ItemResult {
   std::vector<std::string> destinations;
 };
 
+// What a verdict line says: "OK (6 images, 2 charts, 103.3 MiB in 12.4 s)".
+struct VerdictCounts {
+  int archives = 0;  // 0: the verdict of one archive (not named)
+  int images = 0;    // platform images imported (manifest lists not counted)
+  int charts = 0;
+  int failures = 0;  // items failed, and archives that could not be read
+  uint64_t bytes = 0;  // distinct blobs of the imported images
+  double seconds = 0;
+  bool dry_run = false;
+};
+// The closing line: the verdict word first ("OK" or "FAILED", so scripts
+// grepping `^OK` keep working), then the counts in parentheses. Pure.
+std::string FormatVerdict(bool ok, const VerdictCounts& counts);
+// The counts of one archive's items.
+VerdictCounts CountItems(const std::vector<ItemResult>& items);
+
+struct ArchiveOutcome;  // importer/run_report.h
+// The one closing line of a run over several archives (-q): archives,
+// images, charts, failures, bytes and elapsed time.
+std::string RunVerdictLine(const std::vector<ArchiveOutcome>& archives, double seconds,
+                           bool dry_run);
+
 struct TransferStats {
   int blobs_uploaded = 0;
   int blobs_present = 0;  // already in the registry: not sent
@@ -63,6 +87,17 @@ class Reporter {
 
   // Lines are printed above this display's progress lines (may be null).
   void SetProgressDisplay(ProgressDisplay* display) { display_ = display; }
+  // Without it, Finish prints the failures but no verdict line (the run
+  // prints one for all its archives: -q with several archives).
+  void SetVerdictLine(bool print) { verdict_line_ = print; }
+
+  bool dry_run() const { return dry_run_; }
+  // The verb of an action line: `doing` in a real run ("Pushing"), `would`
+  // in a dry run ("Would push"). Every line about a write says it through
+  // here, so no dry-run line claims a write that did not happen.
+  std::string Verb(std::string_view doing, std::string_view would) const {
+    return std::string(dry_run_ ? would : doing);
+  }
 
   // Marks the archive itself as unreadable/unsafe (exit status 3) or the run
   // as stopped before any item (usage, target unreachable).
@@ -79,7 +114,8 @@ class Reporter {
   void Record(ItemResult item);
   void AddTransfer(const TransferStats& stats);
 
-  // Prints the closing lines: "OK", or "FAILED" and the failed items.
+  // Prints the closing lines: the transfer line, the verdict (FormatVerdict,
+  // with the time since the Reporter was made), and the failed items.
   void Finish();
   // Closing for an error that stopped the run (archive unreadable, usage).
   void Fatal(const Status& status);
@@ -93,6 +129,8 @@ class Reporter {
   std::ostream& err_;
   bool quiet_;
   bool dry_run_;
+  bool verdict_line_ = true;
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   ProgressDisplay* display_ = nullptr;
 
   // Writes through the progress display when there is one.

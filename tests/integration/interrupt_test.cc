@@ -78,10 +78,10 @@ class InterruptTest : public test::LoadFixture {
   std::string archive_;
 };
 
-// "Uploaded N blob(s) (B bytes); M already present." -> {N, M}.
+// "Uploaded N blob(s) (1.5 MiB); M already present." -> {N, M}.
 std::pair<int, int> UploadCounts(const std::string& out) {
   std::smatch m;
-  static const std::regex re(R"(Uploaded (\d+) blob\(s\) \(\d+ bytes\); (\d+) already present)");
+  static const std::regex re(R"(Uploaded (\d+) blob\(s\) \([^)]*\); (\d+) already present)");
   if (!std::regex_search(out, m, re)) return {-1, -1};
   return {std::stoi(m[1]), std::stoi(m[2])};
 }

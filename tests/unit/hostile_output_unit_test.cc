@@ -3,6 +3,8 @@
 // (importer/json_text.h) round-trips every byte; the human choke points
 // (Reporter, progress lines, summary table, log formatter) escape them.
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <spdlog/logger.h>
 #include <spdlog/sinks/ostream_sink.h>
 
@@ -159,9 +161,13 @@ TEST(ReporterTest, EveryLineEscapesControlsAndInvalidUtf8) {
               std::string::npos)
         << err.str();
     // One line per call: the name cannot add a line ("OK" forged).
-    EXPECT_EQ(out.str(), "Importing '" + EscapeControls(name) + "'...\n" + EscapeControls(name) +
-                             ": digest: sha256:x size: 1\nUploaded 0 blob(s) (0 bytes); 0 "
-                             "already present.\nFAILED\n");
+    const std::string lines = "Importing '" + EscapeControls(name) + "'...\n" +
+                              EscapeControls(name) +
+                              ": digest: sha256:x size: 1\nUploaded 0 blob(s) (0 B); 0 "
+                              "already present.\nFAILED (0 images, 0 charts, 1 failure, 0 B in ";
+    const std::string printed = out.str();
+    EXPECT_EQ(printed.substr(0, lines.size()), lines);
+    EXPECT_EQ(std::count(printed.begin(), printed.end(), '\n'), 4) << printed;
   }
 }
 
