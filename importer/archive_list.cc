@@ -86,13 +86,24 @@ Result<std::optional<Shard>> ResolveShard(const std::string& flag, const std::st
     PPA_ASSIGN_OR_RETURN(Shard s, ParseShard(flag));
     return std::optional<Shard>(s);
   }
-  if (env_index.empty() || count <= 0) return std::optional<Shard>();
-  PPA_ASSIGN_OR_RETURN(int index, ParseNonNegative(env_index, "JOB_COMPLETION_INDEX"));
-  if (index >= count) {
-    return InvalidInput("JOB_COMPLETION_INDEX " + env_index + " is not below --shard-count " +
-                        std::to_string(count));
+  if (count <= 0) return std::optional<Shard>();
+  const std::string hint =
+      "--shard-count takes the shard index from JOB_COMPLETION_INDEX, which a Kubernetes "
+      "Indexed Job (completionMode: Indexed) sets to 0..N-1; elsewhere use --shard I/N";
+  if (env_index.empty()) {
+    return InvalidInput("--shard-count " + std::to_string(count) +
+                            " given but JOB_COMPLETION_INDEX is not set",
+                        hint);
   }
-  return std::optional<Shard>(Shard{index, count});
+  auto index = ParseNonNegative(env_index, "JOB_COMPLETION_INDEX");
+  if (!index.ok()) return index.status().WithHint(hint);
+  if (*index >= count) {
+    return InvalidInput("JOB_COMPLETION_INDEX " + env_index + " is not below --shard-count " +
+                            std::to_string(count),
+                        hint);
+  }
+  const int valid_index = *index;
+  return std::optional<Shard>(Shard{valid_index, count});
 }
 
 std::vector<std::string> SelectShard(std::vector<std::string> archives, const Shard& shard) {

@@ -19,7 +19,9 @@ struct Shard {
 Result<Shard> ParseShard(const std::string& text);
 
 // The shard from `flag` ("I/N"), else from JOB_COMPLETION_INDEX (`env_index`)
-// and the given count; nullopt when neither is set.
+// and `count` (--shard-count; 0 when not given); nullopt when neither flag
+// is set. kInvalidInput when `count` is given and `env_index` is empty or
+// not a number in [0, count).
 Result<std::optional<Shard>> ResolveShard(const std::string& flag, const std::string& env_index,
                                           int count);
 

@@ -1,7 +1,11 @@
 #include "importer/chart_flags.h"
 
+#include <algorithm>
+#include <cctype>
 #include <iostream>
 #include <string>
+
+#include "archive/url_userinfo.h"
 
 namespace ppa {
 namespace {
@@ -35,8 +39,7 @@ void AddChartFlags(CLI::App* load, ChartOptions& options) {
                    "ChartMuseum user (env PPA_IMPORT_CHARTMUSEUM_USER)");
   load->add_option("--chartmuseum-password", options.chartmuseum_password,
                        "ChartMuseum password; visible in the process list, prefer "
-                       "--chartmuseum-password-stdin or PPA_IMPORT_CHARTMUSEUM_PASSWORD")
-      ->each([&options](const std::string&) { options.password_on_command_line = true; });
+                       "--chartmuseum-password-stdin or PPA_IMPORT_CHARTMUSEUM_PASSWORD");
   CLI::Option* from_stdin =
       load->add_flag_callback(
               "--chartmuseum-password-stdin",
@@ -50,6 +53,59 @@ void AddChartFlags(CLI::App* load, ChartOptions& options) {
   load->add_option("--chartmuseum-context-path", options.chartmuseum_context_path,
                    "ChartMuseum --context-path (default: read from the server's index.yaml)")
       ->each([&options](const std::string&) { options.context_path_set = true; });
+}
+
+void NoteChartSecretsOnCommandLine(const CLI::App& load, ChartOptions& options) {
+  const CLI::Option* password = load.get_option_no_throw("--chartmuseum-password");
+  const auto& parsed = load.parse_order();  // the command line only, not env or file
+  options.password_on_command_line =
+      password != nullptr && std::find(parsed.begin(), parsed.end(), password) != parsed.end();
+}
+
+Status ValidateChartMuseumUri(const std::string& uri) {
+  if (uri.empty()) return Status::Ok();
+  const std::string shown = RedactUserInfo(uri);
+  const std::string hint = "give the repository URL as `helm repo add` takes it: "
+                           "https://HOST[:PORT][/PATH] (or http://... for plain HTTP)";
+  auto bad = [&](const std::string& why) {
+    return InvalidInput("invalid --chartmuseum-uri '" + shown + "': " + why, hint);
+  };
+  if (std::any_of(uri.begin(), uri.end(), [](char c) {
+        return static_cast<unsigned char>(c) <= ' ' || c == 0x7f;
+      })) {
+    return bad("it holds white space or control characters");
+  }
+  const std::string url = SplitUserInfo(uri).url;
+  size_t scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return bad("no scheme");
+  std::string scheme = url.substr(0, scheme_end);
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (scheme != "http" && scheme != "https") return bad("unsupported scheme '" + scheme + "'");
+  std::string authority = url.substr(scheme_end + 3);
+  authority = authority.substr(0, authority.find_first_of("/?#"));
+  std::string host = authority, port;
+  if (!authority.empty() && authority.front() == '[') {  // [IPv6]:port
+    size_t close = authority.find(']');
+    if (close == std::string::npos) return bad("unclosed '[' in the host");
+    host = authority.substr(0, close + 1);
+    if (close + 1 < authority.size()) {
+      if (authority[close + 1] != ':') return bad("unexpected text after the host");
+      port = authority.substr(close + 2);
+      if (port.empty()) return bad("empty port");
+    }
+  } else if (size_t colon = authority.rfind(':'); colon != std::string::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+    if (port.empty()) return bad("empty port");
+  }
+  if (host.empty()) return bad("no host");
+  if (!port.empty() && (port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char c) {
+                          return c >= '0' && c <= '9';
+                        }) || std::stoi(port) == 0 || std::stoi(port) > 65535)) {
+    return bad("port '" + port + "' is not a number from 1 to 65535");
+  }
+  return Status::Ok();
 }
 
 }  // namespace ppa

@@ -2,6 +2,9 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <string>
+
+#include "archive/status.h"
 
 #include "importer/chart_options.h"
 
@@ -14,5 +17,16 @@ namespace ppa {
 // when that flag is registered first. Environment variables are read later,
 // by the Charts stage (ResolveChartMuseumConfig).
 void AddChartFlags(CLI::App* load, ChartOptions& options);
+
+// After parsing `load`: notes whether --chartmuseum-password was given on
+// the command line itself (not through the environment or the config file),
+// the only case that warns about the process list.
+void NoteChartSecretsOnCommandLine(const CLI::App& load, ChartOptions& options);
+
+// OK for "" (no ChartMuseum) and for an http:// or https:// URL with a host
+// (user info, port and path allowed). kInvalidInput with a hint otherwise: no
+// scheme ("charts.example:8080"), another scheme (ftp://), no host, a port
+// that is not a number, white space or control characters (pure).
+Status ValidateChartMuseumUri(const std::string& uri);
 
 }  // namespace ppa

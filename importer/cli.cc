@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <string>
@@ -20,6 +21,10 @@
 #include "importer/doctor_flags.h"
 #include "importer/inspect.h"
 #include "importer/pipeline.h"
+#include "importer/usage_checks.h"
+#include "importer/usage_cli.h"
+#include "importer/usage_errors.h"
+#include "importer/usage_report.h"
 
 namespace ppa {
 namespace {
@@ -57,36 +62,56 @@ void SetUpLogging(bool verbose, bool quiet) {
                                     : spdlog::level::warn);
 }
 
-// Fills credentials from flags, then the environment (README, Usage), as
-// `doctor` does (importer/credentials.h).
-Status ResolveCredentials(LoadOptions& options, bool password_stdin) {
+// Resolves the registry credentials once, before any work (README,
+// Credentials; importer/credentials.h): load, its charts' OCI push and
+// doctor use the same order.
+Status ResolveCredentials(LoadOptions& options, bool password_stdin,
+                          const CredentialFlags& flags) {
+  CredentialRequest request{.creds = flags.creds,
+                            .username = options.credentials.username,
+                            .password_stdin = password_stdin,
+                            .authfile = flags.authfile};
+  SetRegistryOfRequest(options.registry, options.plain_http, options.target_namespace, &request);
   PPA_ASSIGN_OR_RETURN(ResolvedCredentials resolved,
-                       ResolveRegistryCredentials(options.credentials, password_stdin, std::cin,
-                                                  ProcessEnv));
+                       ResolveCredentials(request, DefaultCredentialIo()));
   options.credentials = std::move(resolved.credentials);
   return Status::Ok();
 }
 
 // Every long flag of `cmd` also reads PPA_IMPORT_<FLAG> (e.g. --namespace
 // from PPA_IMPORT_NAMESPACE) when not given on the command line; the
-// environment wins over the config file (see config_file.h).
-void UseEnvironmentForFlags(CLI::App* cmd) {
+// environment wins over the config file (see config_file.h). Not: flags
+// that read stdin, `skip`, and the flags whose variable the code reads
+// itself (kEnvironmentReadDirectly: credentials), so it knows their source.
+void UseEnvironmentForFlags(CLI::App* cmd, std::string_view skip = "") {
   for (CLI::Option* opt : cmd->get_options()) {
     const auto& names = opt->get_lnames();
     if (names.empty() || names.front() == "help" || names.front() == "password-stdin" ||
-        names.front() == "chartmuseum-password-stdin") {
+        names.front() == "chartmuseum-password-stdin" || names.front() == skip) {
       continue;
     }
-    opt->envname(ConfigEnvName(names.front()));
+    const std::string env = ConfigEnvName(names.front());
+    if (env != "PPA_IMPORT_REGISTRY" &&
+        std::find(std::begin(kEnvironmentReadDirectly), std::end(kEnvironmentReadDirectly),
+                  env) != std::end(kEnvironmentReadDirectly)) {
+      continue;
+    }
+    opt->envname(env);
   }
 }
+
+constexpr char kEnvironmentFooter[] =
+    "Every long flag can also be set as PPA_IMPORT_<FLAG> (e.g. PPA_IMPORT_NAMESPACE) or as a "
+    "key of the config file (--config); the command line wins, then the environment, then the "
+    "file. An unknown variable or key is an error.";
 
 struct LoadFlags {
   LoadOptions options;
   std::vector<std::string> archive_flags;
   bool password_stdin = false;
+  CredentialFlags credential_flags;  // --creds, --authfile
   bool verbose = false;
-  std::string format = "docker";
+  std::string format;  // "" when not given: Docker, or OCI for zstd (ChooseManifestFormat)
 };
 
 void AddLoadCommand(CLI::App& app, LoadFlags& f) {
@@ -105,26 +130,34 @@ void AddLoadCommand(CLI::App& app, LoadFlags& f) {
                    "I/N: import every Nth archive of the sorted list, starting at I (0-based)");
   load->add_option("--shard-count", o.shard_count,
                    "N for Kubernetes Indexed Jobs: the shard index comes from JOB_COMPLETION_INDEX")
-      ->check(CLI::Range(1, 100000));
+      ->check(CLI::Range(1, 100000))
+      ->excludes("--shard");
   load->add_option("--json", o.json_report, "Write a JSON report to FILE ('-' for stdout)");
   load->add_option("--namespace", o.target_namespace, "Target namespace in the registry")
       ->required();
   AddConnectionFlags(load, {&o.registry, &o.namespace_rules, &o.plain_http, &o.transport,
-                            &o.credentials.username, &f.password_stdin});
-  load->add_option("--architectures", o.architectures,
-                   "Import only these platforms, e.g. amd64,ppc64le (default: all)")
+                            &o.credentials.username, &f.password_stdin, &f.credential_flags});
+  load->add_option("--architectures,--platform", o.architectures,
+                   "Import only these platforms, e.g. amd64,ppc64le or linux/arm64/v8 "
+                   "(comma lists or repeats; default: all)")
+      ->type_name("PLATFORM")
       ->delimiter(',');
-  load->add_option("--format", f.format, "Manifest media types: docker or oci")
-      ->check(CLI::IsMember({"docker", "oci"}));
+  load->add_option("--format", f.format,
+                   "Manifest media types: docker (default) or oci (the default with zstd)")
+      ->type_name("docker|oci")
+      ->check(CLI::IsMember({"docker", "oci"}).description(""));
   load->add_option("--compression-level", o.compression.gzip_level,
                    "gzip level for uncompressed layers (1-9)")
       ->check(CLI::Range(1, 9));
   load->add_option("--compression", o.compression.algorithm,
                    "What uncompressed layers become: gzip (default), zstd or none")
+      ->type_name("gzip|zstd|none")
       ->transform(CLI::CheckedTransformer(
-          std::map<std::string, Compression>{
-              {"gzip", Compression::kGzip}, {"zstd", Compression::kZstd}, {"none", Compression::kNone}},
-          CLI::ignore_case));
+                      std::map<std::string, Compression>{{"gzip", Compression::kGzip},
+                                                         {"zstd", Compression::kZstd},
+                                                         {"none", Compression::kNone}},
+                      CLI::ignore_case)
+                      .description(""));
   load->add_option("--jobs", o.jobs, "Layers verified, compressed and uploaded in parallel (default: cores)")
       ->check(CLI::Range(1, 256));
   load->add_flag("--no-cache", o.no_blob_cache,
@@ -146,22 +179,38 @@ void AddLoadCommand(CLI::App& app, LoadFlags& f) {
   load->add_flag("-v,--verbose", f.verbose, "Log requests (never credentials) to stderr");
   AddChartFlags(load, o.charts);
   UseEnvironmentForFlags(load);
+  load->footer(kEnvironmentFooter);
 }
 
-int RunLoadCommand(LoadFlags& f) {
+// `cmd` is the parsed `load` subcommand (where each value came from).
+int RunLoadCommand(LoadFlags& f, const CLI::App& cmd) {
   LoadOptions& o = f.options;
   o.archives.insert(o.archives.end(), f.archive_flags.begin(), f.archive_flags.end());
   if (o.registry.empty()) o.registry = Env("PPA_IMPORT_REGISTRY");
   o.job_completion_index = Env("JOB_COMPLETION_INDEX");
-  o.format = f.format == "oci" ? ManifestFormat::kOci : ManifestFormat::kDocker;
   SetUpLogging(f.verbose, o.quiet);
-  Status creds = ResolveCredentials(o, f.password_stdin);
-  if (!creds.ok()) {
-    PrintError(std::cerr, creds);
-    return kExitUsage;
+  auto usage_error = [&](const Status& error) {
+    return ReportUsageError(error, o.json_report, o.target_namespace, std::cout, std::cerr);
+  };
+  std::string format_warning;
+  Result<ManifestFormat> format =
+      ChooseManifestFormat(f.format, o.compression.algorithm, &format_warning);
+  if (!format.ok()) return usage_error(format.status());
+  o.format = *format;
+  if (Status usage = CheckLoadUsage(o); !usage.ok()) return usage_error(usage);
+  if (!format_warning.empty()) spdlog::warn(format_warning);
+  NoteChartSecretsOnCommandLine(cmd, o.charts);
+  if (CredsPasswordOnCommandLine(f.credential_flags)) {
+    spdlog::warn("--creds USER:PASSWORD is visible to every user of this machine in the process "
+                 "list; pass --creds USER with --password-stdin or PPA_IMPORT_PASSWORD instead");
   }
-  if ((o.registry.rfind("oci:", 0) != 0 && SplitUserInfo(o.registry).present) ||
-      SplitUserInfo(o.charts.chartmuseum_uri).present) {
+  Status creds = ResolveCredentials(o, f.password_stdin, f.credential_flags);
+  if (!creds.ok()) return usage_error(creds);
+  // Only a secret on the command line itself is in the process list.
+  if ((GivenOnCommandLine(cmd, "--registry") && o.registry.rfind("oci:", 0) != 0 &&
+       SplitUserInfo(o.registry).present) ||
+      (GivenOnCommandLine(cmd, "--chartmuseum-uri") &&
+       SplitUserInfo(o.charts.chartmuseum_uri).present)) {
     spdlog::warn(kUrlCredentialsWarning);
   }
   if (o.transport.insecure) {
@@ -187,20 +236,43 @@ std::string InvokedSubcommand(int argc, char** argv) {
   return "";
 }
 
+// `ppa-import help [COMMAND]`: the help of the program or of COMMAND.
+int RunHelpCommand(const CLI::App& app, const std::string& topic) {
+  if (topic.empty()) {
+    std::cout << app.get_formatter()->make_help(&app, app.get_name(), CLI::AppFormatMode::Normal);
+    return kExitOk;
+  }
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    if (sub->get_name() == topic) {
+      std::cout << sub->help(app.get_name());
+      return kExitOk;
+    }
+  }
+  PrintError(std::cerr, InvalidInput("unknown command '" + topic + "'" +
+                                         DidYouMean(ClosestNames(
+                                             topic, {"load", "inspect", "doctor", "version"})),
+                                     "the commands are load, inspect, doctor, version and help"));
+  return kExitUsage;
+}
+
 }  // namespace
 
 int RunCli(int argc, char** argv) {
   ReportBusErrors();
   CLI::App app{"ppa-import: import IBM Passport Advantage archives into container registries "
                "without a Docker daemon"};
+  app.name("ppa-import");  // not argv[0], a path of this machine
+  app.formatter(MakeHelpFormatter());
   app.require_subcommand(1);
   app.fallthrough();  // --config may follow the subcommand
-  // The file's keys are flags of `load`; `doctor` takes those it has too
-  // (registry, namespace, chartmuseum-uri...) and ignores the others.
+  // Unknown arguments are collected, then named with a did-you-mean
+  // (LeftoverArgumentError) before any other error they may have caused.
+  app.allow_extras();
+  app.set_version_flag("--version", std::string("ppa-import ") + PPA_IMPORT_VERSION,
+                       "Print the version and exit");
   std::string invoked = InvokedSubcommand(argc, argv);
-  app.config_formatter(MakeYamlConfigReader(invoked == "doctor" ? invoked : "load"));
   app.set_config("--config", DefaultConfigPath(),
-                 "YAML file of load flags, also read by doctor (default "
+                 "YAML file of load flags, also read by doctor and inspect (default "
                  "~/.config/ppa-import/config.yaml)");
   LoadFlags load;
   AddLoadCommand(app, load);
@@ -213,18 +285,42 @@ int RunCli(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   inspect_cmd->add_flag("--json", inspect.json, "Print JSON instead of a table");
   inspect_cmd->add_option("--workdir", inspect.workdir, "Work directory (default ./ppa-import)");
+  UseEnvironmentForFlags(inspect_cmd, "json");  // PPA_IMPORT_JSON is load's report path
+  inspect_cmd->footer(kEnvironmentFooter);
   app.add_subcommand("version", "Print the version")->callback([] {
     std::cout << "ppa-import " << PPA_IMPORT_VERSION << std::endl;
   });
   DoctorFlags doctor;
   AddDoctorCommand(app, doctor);
+  CLI::App* doctor_cmd = app.get_subcommand("doctor");
+  UseEnvironmentForFlags(doctor_cmd);
+  doctor_cmd->footer(kEnvironmentFooter);
+  std::string help_topic;
+  app.add_subcommand("help", "Show the options of a command: ppa-import help [COMMAND]")
+      ->add_option("COMMAND", help_topic, "load, inspect, doctor or version");
+  // The file's keys are flags of `load`; `doctor` and `inspect` take those
+  // they have too (registry, namespace, workdir...) and skip the others.
+  app.config_formatter(MakeYamlConfigReader(ConfigKeysFor(app, invoked)));
+  CLI::App* load_cmd = app.get_subcommand("load");
+  auto usage_error = [&](const Status& error) {
+    return invoked == "load" ? ReportUsageError(error, LastValueOf(*load_cmd, "--json"),
+                                                LastValueOf(*load_cmd, "--namespace"),
+                                                std::cout, std::cerr)
+                             : ReportUsageError(error, "", "", std::cout, std::cerr);
+  };
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    int rc = app.exit(e);
-    return rc == 0 ? kExitOk : kExitUsage;
+    if (e.get_exit_code() == 0 && app.remaining(true).empty()) return app.exit(e);  // --help
+    return usage_error(ParseErrorStatus(app, e, invoked));
   }
-  if (app.got_subcommand("load")) return RunLoadCommand(load);
+  if (Status left = LeftoverArgumentError(app, invoked); !left.ok()) return usage_error(left);
+  if (app.got_subcommand("help")) return RunHelpCommand(app, help_topic);
+  if (Status env = CheckEnvironmentNames(PpaImportVariablesSet(), FlagEnvironmentNames(app));
+      !env.ok()) {
+    return usage_error(env);
+  }
+  if (app.got_subcommand("load")) return RunLoadCommand(load, *load_cmd);
   if (app.got_subcommand("doctor")) {
     SetUpLogging(false, false);
     return RunDoctorCommand(doctor, std::cin, std::cout, std::cerr);

@@ -3,10 +3,12 @@
 #include <yaml-cpp/yaml.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 
 #include "archive/bounded_yaml.h"
+#include "importer/usage_errors.h"
 
 namespace ppa {
 namespace {
@@ -33,7 +35,7 @@ Result<std::vector<std::string>> Values(const std::string& key, const YAML::Node
 
 class YamlConfigReader : public CLI::Config {
  public:
-  explicit YamlConfigReader(std::string subcommand) : subcommand_(std::move(subcommand)) {}
+  explicit YamlConfigReader(ConfigKeys keys) : keys_(std::move(keys)) {}
 
   std::string to_config(const CLI::App*, bool, bool, std::string) const override { return {}; }
 
@@ -41,23 +43,28 @@ class YamlConfigReader : public CLI::Config {
     std::stringstream text;
     text << input.rdbuf();
     auto entries = ParseConfigYaml(text.str());
-    // CLI11 reports a ConversionError as a usage error with this message.
-    if (!entries.ok()) throw CLI::ConversionError(entries.status().message());
+    if (!entries.ok()) throw ConfigFileError(entries.status());
+    if (Status known = CheckConfigKeys(*entries, keys_.known); !known.ok()) {
+      throw ConfigFileError(known);
+    }
     std::vector<CLI::ConfigItem> items;
-    for (auto& [key, values] : *entries) {
-      const char* env = std::getenv(ConfigEnvName(key).c_str());
+    for (auto& entry : *entries) {
+      if (std::find(keys_.applied.begin(), keys_.applied.end(), entry.key) == keys_.applied.end()) {
+        continue;  // a key of `load` this subcommand does not have
+      }
+      const char* env = std::getenv(ConfigEnvName(entry.key).c_str());
       if (env && *env) continue;  // the environment wins over the file
       CLI::ConfigItem item;
-      item.parents = {subcommand_};
-      item.name = key;
-      item.inputs = values;
+      item.parents = {keys_.subcommand};
+      item.name = entry.key;
+      item.inputs = entry.values;
       items.push_back(std::move(item));
     }
     return items;
   }
 
  private:
-  std::string subcommand_;
+  ConfigKeys keys_;
 };
 
 }  // namespace
@@ -77,9 +84,20 @@ Result<ConfigEntries> ParseConfigYaml(std::string_view text) {
                           "PPA_IMPORT_CHARTMUSEUM_PASSWORD) or pass them on stdin");
     }
     PPA_ASSIGN_OR_RETURN(auto values, Values(key, kv.second));
-    out.emplace_back(key, std::move(values));
+    out.push_back(ConfigEntry{key, std::move(values), kv.first.Mark().line + 1});
   }
   return out;
+}
+
+Status CheckConfigKeys(const ConfigEntries& entries, const std::vector<std::string>& known_keys) {
+  for (const auto& entry : entries) {
+    if (std::find(known_keys.begin(), known_keys.end(), entry.key) != known_keys.end()) continue;
+    return InvalidInput("line " + std::to_string(entry.line) + ": unknown key '" + entry.key + "'" +
+                            DidYouMean(ClosestNames(entry.key, known_keys)),
+                        "the keys are the long flags of `ppa-import load` without their dashes "
+                        "(`ppa-import help load` lists them)");
+  }
+  return Status::Ok();
 }
 
 std::string ConfigEnvName(std::string_view key) {
@@ -100,8 +118,8 @@ std::string DefaultConfigPath() {
   return "";
 }
 
-std::shared_ptr<CLI::Config> MakeYamlConfigReader(std::string subcommand) {
-  return std::make_shared<YamlConfigReader>(std::move(subcommand));
+std::shared_ptr<CLI::Config> MakeYamlConfigReader(ConfigKeys keys) {
+  return std::make_shared<YamlConfigReader>(std::move(keys));
 }
 
 }  // namespace ppa

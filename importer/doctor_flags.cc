@@ -5,10 +5,12 @@
 #include <istream>
 #include <ostream>
 
+#include "importer/chart_flags.h"
 #include "importer/charts_stage.h"
 #include "importer/cli.h"
 #include "importer/connection_flags.h"
 #include "importer/credentials.h"
+#include "importer/display_text.h"
 
 namespace ppa {
 
@@ -34,6 +36,10 @@ void AddDoctorCommand(CLI::App& app, DoctorFlags& f) {
 int RunDoctorCommand(DoctorFlags& f, std::istream& in, std::ostream& out, std::ostream& err) {
   DoctorOptions& o = f.options;
   if (o.registry.empty()) o.registry = ProcessEnv("PPA_IMPORT_REGISTRY");
+  if (Status uri = ValidateChartMuseumUri(f.chartmuseum_uri); !uri.ok()) {
+    PrintError(err, uri);
+    return kExitUsage;
+  }
   Result<ResolvedCredentials> credentials =
       ResolveRegistryCredentials(Credentials(f.username, ""), f.password_stdin, in, ProcessEnv);
   if (!credentials.ok()) {

@@ -11,10 +11,13 @@ TEST(ParseConfigYaml, FlatMappingOfFlags) {
       "architectures: [amd64, ppc64le]\nempty:\n");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   ASSERT_EQ(c->size(), 5u);
-  EXPECT_EQ((*c)[0], (std::pair<std::string, std::vector<std::string>>{"registry", {"us.icr.io"}}));
-  EXPECT_EQ((*c)[1].first, "namespace");
-  EXPECT_EQ((*c)[3].second, (std::vector<std::string>{"amd64", "ppc64le"}));
-  EXPECT_TRUE((*c)[4].second.empty());
+  EXPECT_EQ((*c)[0].key, "registry");
+  EXPECT_EQ((*c)[0].values, (std::vector<std::string>{"us.icr.io"}));
+  EXPECT_EQ((*c)[0].line, 2);
+  EXPECT_EQ((*c)[1].key, "namespace");
+  EXPECT_EQ((*c)[3].values, (std::vector<std::string>{"amd64", "ppc64le"}));
+  EXPECT_EQ((*c)[3].line, 5);
+  EXPECT_TRUE((*c)[4].values.empty());
   EXPECT_TRUE(ParseConfigYaml("").ok());
 }
 
