@@ -257,7 +257,15 @@ Status PwriteAll(int fd, const char* data, size_t size, uint64_t offset, const s
   while (size > 0) {
     ssize_t n = ::pwrite(fd, data, size, static_cast<off_t>(offset));
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return ErrnoError("cannot write", path, n < 0 ? errno : EIO);
+    if (n <= 0) {
+      const int err = n < 0 ? errno : EIO;
+      Status error = ErrnoError("cannot write", path, err);
+      if (err == ENOSPC || err == EDQUOT) {
+        return error.WithHint("the file system holding it is full: free some space there, or "
+                              "pass --workdir DIR on a disk with more room");
+      }
+      return error;
+    }
     data += n;
     size -= static_cast<size_t>(n);
     offset += static_cast<uint64_t>(n);

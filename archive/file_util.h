@@ -87,7 +87,8 @@ Status MakeDirs(const std::string& path);
 long PreadFull(int fd, char* buf, size_t size, uint64_t offset);
 
 // Writes all of `data` at `offset` of `fd` (pwrite, retried on EINTR and
-// short writes). Errors name `path`.
+// short writes). Errors name `path`; a full disk's (ENOSPC, EDQUOT) has a
+// hint about room and --workdir.
 Status PwriteAll(int fd, const char* data, size_t size, uint64_t offset, const std::string& path);
 
 // Removes a directory tree (no error when it does not exist). Does not

@@ -1,11 +1,15 @@
 #include "archive/unpack.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <filesystem>
 #include <optional>
 
 #include "archive/confined.h"
@@ -85,6 +89,10 @@ Status MakeDirectory(int root, const std::string& path) {
   return Status::Ok();
 }
 
+// The next block of an entry's data into `data` at `offset` of the file;
+// false at its end.
+using NextBlock = std::function<Result<bool>(std::string_view& data, uint64_t& offset)>;
+
 // The limits of one run, with the defaults filled in.
 struct Limits {
   InflationBudget* budget;
@@ -102,42 +110,76 @@ class Unpacker {
         on_file_(options.on_file), on_file_begin_(options.on_file_begin),
         on_data_(options.on_data), select_(options.select) {}
 
+  // One entry of the archive (a_), its data read from a_.
   Status Entry(struct archive_entry* entry) {
     const char* raw = archive_entry_pathname(entry);
+    const char* hard = archive_entry_hardlink(entry);
+    const char* link = archive_entry_symlink(entry);
+    // The logical size, holes included: a sparse entry counts for all it
+    // claims before a byte of it is written.
+    const uint64_t size = archive_entry_size_is_set(entry) && archive_entry_size(entry) > 0
+                              ? static_cast<uint64_t>(archive_entry_size(entry))
+                              : 0;
+    return Common(raw ? raw : "", archive_entry_filetype(entry), size, link ? link : "", hard,
+                  [this](const std::string& path) { return ArchiveBlocks(path); });
+  }
+
+  // One entry of a directory given as the archive: `type` an AE_IF* type,
+  // `link_target` a symlink's target, `blocks` the data of a regular file.
+  Status DiskEntry(const std::string& rel, unsigned type, uint64_t size,
+                   const std::string& link_target, const NextBlock& blocks) {
+    return Common(rel, type, size, link_target, nullptr,
+                  [&blocks](const std::string&) { return blocks; });
+  }
+
+  UnpackResult& result() { return result_; }
+
+ private:
+  Status Common(const std::string& raw, unsigned type, uint64_t size, const std::string& link,
+                const char* hard, const std::function<NextBlock(const std::string&)>& blocks) {
     if (++entries_ > limits_.max_entries) {
-      return Unsafe(raw ? raw : "", "is one entry too many: the archive has more than " +
-                                        std::to_string(limits_.max_entries) + " entries");
+      return Unsafe(raw, "is one entry too many: the archive has more than " +
+                             std::to_string(limits_.max_entries) + " entries");
     }
-    PPA_ASSIGN_OR_RETURN(std::string path, SanitizeEntryPath(raw ? raw : ""));
+    PPA_ASSIGN_OR_RETURN(std::string path, SanitizeEntryPath(raw));
     if (path.empty()) return Status::Ok();
     name_bytes_ += path.size();
     if (name_bytes_ > kMaxEntryNameBytes) {
       return Unsafe(path, "takes the archive's entry names past " +
                               std::to_string(kMaxEntryNameBytes) + " bytes");
     }
-    if (select_ && archive_entry_filetype(entry) != AE_IFDIR && !select_(path)) {
+    if (select_ && type != AE_IFDIR && !select_(path)) {
       return Status::Ok();  // libarchive skips its data at the next header
     }
-    if (const char* hard = archive_entry_hardlink(entry)) return HardLink(path, hard);
-    switch (archive_entry_filetype(entry)) {
+    if (hard) return HardLink(path, hard);
+    switch (type) {
       case AE_IFDIR: return MakeDirectory(root_, path);
       case AE_IFREG:
-        // The logical size, holes included: a sparse entry counts for all
-        // it claims before a byte of it is written.
-        declared_ = archive_entry_size_is_set(entry) && archive_entry_size(entry) > 0
-                        ? static_cast<uint64_t>(archive_entry_size(entry))
-                        : 0;
+        declared_ = size;
         PPA_RETURN_IF_ERROR(Charge(path, declared_));
-        return RegularFile(path);
-      case AE_IFLNK: return SymLink(path, archive_entry_symlink(entry));
+        return RegularFile(path, blocks(path));
+      case AE_IFLNK: return SymLink(path, link.c_str());
       default: return Unsafe(path, "is a device node, FIFO or socket");
     }
   }
 
-  UnpackResult& result() { return result_; }
+  // The data blocks of the current entry of a_.
+  NextBlock ArchiveBlocks(const std::string& path) {
+    return [this, path](std::string_view& data, uint64_t& offset) -> Result<bool> {
+      const void* block = nullptr;
+      size_t size = 0;
+      int64_t at = 0;
+      int rc = archive_read_data_block(a_, &block, &size, &at);
+      if (rc == ARCHIVE_EOF) return false;
+      PPA_RETURN_IF_ERROR(
+          CheckArchive(a_, rc, "cannot read '" + path + "' from '" + archive_path_ + "'"));
+      data = std::string_view(static_cast<const char*>(block), size);
+      offset = static_cast<uint64_t>(at);
+      return true;
+    };
+  }
 
- private:
-  Status RegularFile(const std::string& path) {
+  Status RegularFile(const std::string& path, const NextBlock& blocks) {
     std::string leaf;
     PPA_ASSIGN_OR_RETURN(UniqueFd parent, OpenParentDir(root_, path, true, leaf));
     if (on_file_begin_) on_file_begin_(path);
@@ -146,7 +188,7 @@ class Unpacker {
                       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (fd < 0) return EntryError("cannot create", OnDisk(path), errno);
     UniqueFd file(fd);
-    Status copied = CopyData(fd, path);
+    Status copied = CopyData(fd, path, blocks);
     if (!copied.ok()) {
       file.Reset();
       (void)::unlinkat(parent.get(), leaf.c_str(), 0);  // no partial file stays behind
@@ -159,34 +201,30 @@ class Unpacker {
   }
 
   // Copies the current entry's data to `fd`, enforcing the size limit.
-  Status CopyData(int fd, const std::string& path) {
+  Status CopyData(int fd, const std::string& path, const NextBlock& blocks) {
     const std::string on_disk = OnDisk(path);  // for messages
-    const void* block = nullptr;
-    size_t size = 0;
-    int64_t offset = 0;
     uint64_t end = 0;  // of the data passed to on_data_
     const UnpackOptions::BlockWriter write = [&](uint64_t at, std::string_view bytes) {
       return PwriteAll(fd, bytes.data(), bytes.size(), at, on_disk);
     };
     while (true) {
-      int rc = archive_read_data_block(a_, &block, &size, &offset);
-      if (rc == ARCHIVE_EOF) break;
-      PPA_RETURN_IF_ERROR(CheckArchive(a_, rc, "cannot read '" + path + "' from '" +
-                                                   archive_path_ + "'"));
+      std::string_view data;
+      uint64_t offset = 0;
+      PPA_ASSIGN_OR_RETURN(const bool more, blocks(data, offset));
+      if (!more) break;
+      const size_t size = data.size();
       // Bytes past the declared size (never in a well-formed tar) count too.
-      const uint64_t seen = static_cast<uint64_t>(offset) + size;
+      const uint64_t seen = offset + size;
       if (seen > declared_) {
         PPA_RETURN_IF_ERROR(Charge(path, seen - declared_));
         declared_ = seen;
       }
-      std::string_view data(static_cast<const char*>(block), size);
       if (!on_data_) {
-        PPA_RETURN_IF_ERROR(
-            PwriteAll(fd, data.data(), size, static_cast<uint64_t>(offset), on_disk));
+        PPA_RETURN_IF_ERROR(PwriteAll(fd, data.data(), size, offset, on_disk));
         continue;
       }
-      end = std::max(end, static_cast<uint64_t>(offset) + size);
-      PPA_RETURN_IF_ERROR(on_data_(path, static_cast<uint64_t>(offset), data, write));
+      end = std::max(end, offset + size);
+      PPA_RETURN_IF_ERROR(on_data_(path, offset, data, write));
     }
     // Parts the hook left out at the end still count in the file's size.
     if (on_data_ && ::ftruncate(fd, static_cast<off_t>(end)) != 0) {
@@ -280,13 +318,208 @@ class Unpacker {
   UnpackResult result_;
 };
 
+// Folders nested deeper than this in a directory given as the archive are
+// refused (a PPA archive is three levels deep).
+constexpr int kMaxDirectoryDepth = 64;
+
+// The names in the directory `dir_fd` (not . and ..), sorted, the PPA
+// manifests first (later stages start on the images once they are seen,
+// as with an archive that carries them first).
+Result<std::vector<std::string>> SortedNames(int dir_fd, const std::string& shown) {
+  int fd = ::dup(dir_fd);
+  if (fd < 0) return ErrnoError("cannot read directory", shown, errno);
+  DIR* d = ::fdopendir(fd);
+  if (d == nullptr) {
+    ::close(fd);
+    return ErrnoError("cannot read directory", shown, errno);
+  }
+  std::vector<std::string> names;
+  while (const dirent* e = ::readdir(d)) {
+    std::string name = e->d_name;
+    if (name != "." && name != "..") names.push_back(std::move(name));
+  }
+  ::closedir(d);
+  auto rank = [](const std::string& n) { return n == "manifest.yaml" || n == "manifest.json" ? 0 : 1; };
+  std::sort(names.begin(), names.end(), [&](const std::string& a, const std::string& b) {
+    return std::make_pair(rank(a), a) < std::make_pair(rank(b), b);
+  });
+  return names;
+}
+
+// Feeds every entry below `rel_dir` of the directory `src` (given as the
+// archive at `shown`) to the unpacker, reading each file beneath `src`
+// (OpenBeneath): nothing is followed out of it, and nothing in it is
+// written. Symbolic links are passed on as links, which Unpack checks as it
+// checks an archive's.
+Status WalkDirectory(int src, const std::string& shown, const std::string& rel_dir, int depth,
+                     Unpacker& unpacker) {
+  if (depth > kMaxDirectoryDepth) {
+    return Unsafe(rel_dir, "is nested more than " + std::to_string(kMaxDirectoryDepth) +
+                               " folders deep");
+  }
+  PPA_ASSIGN_OR_RETURN(UniqueFd dir,
+                       OpenBeneath(src, rel_dir.empty() ? "." : rel_dir,
+                                   O_RDONLY | O_DIRECTORY | O_NOFOLLOW, 0, shown + "/" + rel_dir));
+  PPA_ASSIGN_OR_RETURN(std::vector<std::string> names, SortedNames(dir.get(), shown));
+  for (const auto& name : names) {
+    const std::string rel = rel_dir.empty() ? name : rel_dir + "/" + name;
+    struct stat st {};
+    if (::fstatat(dir.get(), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      return ErrnoError("cannot look at", shown + "/" + rel, errno);
+    }
+    if (S_ISDIR(st.st_mode)) {
+      PPA_RETURN_IF_ERROR(unpacker.DiskEntry(rel, AE_IFDIR, 0, "", nullptr));
+      PPA_RETURN_IF_ERROR(WalkDirectory(src, shown, rel, depth + 1, unpacker));
+    } else if (S_ISLNK(st.st_mode)) {
+      std::string target(PATH_MAX, '\0');
+      ssize_t n = ::readlinkat(dir.get(), name.c_str(), target.data(), target.size());
+      if (n < 0) return ErrnoError("cannot read link", shown + "/" + rel, errno);
+      target.resize(static_cast<size_t>(n));
+      PPA_RETURN_IF_ERROR(unpacker.DiskEntry(rel, AE_IFLNK, 0, target, nullptr));
+    } else if (S_ISREG(st.st_mode)) {
+      PPA_ASSIGN_OR_RETURN(UniqueFd file,
+                           OpenBeneath(src, rel, O_RDONLY | O_NOFOLLOW, 0, shown + "/" + rel));
+      std::string buffer(kReadBlock, '\0');
+      uint64_t at = 0;
+      const std::string where = shown + "/" + rel;
+      NextBlock blocks = [&](std::string_view& data, uint64_t& offset) -> Result<bool> {
+        long n = PreadFull(file.get(), buffer.data(), buffer.size(), at);
+        if (n < 0) return ErrnoError("cannot read", where, errno);
+        if (n == 0) return false;
+        data = std::string_view(buffer.data(), static_cast<size_t>(n));
+        offset = at;
+        at += static_cast<uint64_t>(n);
+        return true;
+      };
+      PPA_RETURN_IF_ERROR(
+          unpacker.DiskEntry(rel, AE_IFREG, static_cast<uint64_t>(st.st_size), "", blocks));
+    } else {
+      PPA_RETURN_IF_ERROR(unpacker.DiskEntry(rel, 0, 0, "", nullptr));  // refused
+    }
+  }
+  return Status::Ok();
+}
+
+// The bytes of the regular files below `dir` (not following links).
+uint64_t TreeBytes(const std::string& dir) {
+  namespace fs = std::filesystem;
+  uint64_t total = 0;
+  std::error_code ec;
+  for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec),
+       end;
+       !ec && it != end; it.increment(ec)) {
+    struct stat st {};
+    if (::lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode)) total += st.st_size;
+  }
+  return total;
+}
+
+// A failure to read `archive_path` as an archive (kInvalidInput from
+// libarchive) said in words a user can act on; other errors (unsafe
+// entries, our disk, a file cut while mapped) come back unchanged.
+Status Unreadable(const std::string& archive_path, const Status& error) {
+  if (error.ok() || error.code() != StatusCode::kInvalidInput) return error;
+  char head[512] = {};
+  long got = 0;
+  uint64_t size = 0;
+  auto fd = OpenForRead(archive_path);
+  struct stat st {};
+  if (fd.ok() && ::fstat(fd->get(), &st) == 0) {
+    size = static_cast<uint64_t>(st.st_size);
+    got = std::max(0L, PreadFull(fd->get(), head, sizeof head, 0));
+  }
+  return DescribeUnreadableArchive(archive_path, std::string_view(head, got), size,
+                                   error.message());
+}
+
+bool LooksLikeText(std::string_view head) {
+  return !head.empty() && std::all_of(head.begin(), head.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x20 || c == '\n' || c == '\r' || c == '\t';
+  });
+}
+
 }  // namespace
+
+Status DescribeUnreadableArchive(const std::string& archive_path, std::string_view head,
+                                 uint64_t size, const std::string& detail) {
+  const std::string name = "'" + archive_path + "'";
+  const std::string kDownloadHint =
+      "download the archive again and compare its size and checksum with the ones Passport "
+      "Advantage publishes";
+  if (size == 0) {
+    return InvalidInput(name + " is empty (0 bytes), not a tar or compressed tar archive",
+                        kDownloadHint);
+  }
+  if (head.starts_with("PK\x03\x04") || head.starts_with("PK\x05\x06")) {
+    return InvalidInput(name + " is a zip file, not a tar or compressed tar archive",
+                        "unzip it and pass the PPA archive (.tgz) inside it");
+  }
+  const bool compressed = DetectCompression(head) != Compression::kNone;
+  const bool tar = head.size() >= 263 && head.substr(257, 5) == "ustar";
+  if (!compressed && !tar) {
+    std::string what = LooksLikeText(head.substr(0, 64)) ? "it starts with text: '" +
+                                                               std::string(head.substr(0, 40)) + "'"
+                                                         : "unknown content";
+    for (char& c : what) {
+      if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+    }
+    if (size_t quote = what.rfind('\''); quote != std::string::npos && quote > 0) {
+      size_t last = what.find_last_not_of(' ', quote - 1);
+      what.erase(last + 1, quote - last - 1);  // no blanks before the closing quote
+    }
+    return InvalidInput(name + " is not a tar or compressed tar archive (" + what + ")",
+                        "pass the PPA archive itself (a .tgz), not a page or a checksum file; " +
+                            kDownloadHint);
+  }
+  std::string lower = detail;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const char* word : {"truncat", "premature", "unexpected end", "end of file", "eof"}) {
+    if (lower.find(word) != std::string::npos) {
+      return InvalidInput(name + " is truncated at byte " + std::to_string(size) +
+                              ": the file ends before the archive does (" + detail + ")",
+                          "the download or copy was cut short; " + kDownloadHint);
+    }
+  }
+  return InvalidInput(name + " is damaged: " + detail, kDownloadHint);
+}
 
 uint64_t InflationLimitOf(const std::string& archive_path, uint64_t max_unpacked_bytes) {
   if (max_unpacked_bytes) return max_unpacked_bytes;
   struct stat st {};
-  return DefaultUnpackLimit(::stat(archive_path.c_str(), &st) == 0 ? st.st_size : 0);
+  if (::stat(archive_path.c_str(), &st) != 0) return DefaultUnpackLimit(0);
+  // An extracted archive: the size of what it holds.
+  return DefaultUnpackLimit(S_ISDIR(st.st_mode) ? TreeBytes(archive_path) : st.st_size);
 }
+
+bool IsDirectory(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+namespace {
+
+// UnpackArchive of a directory: its files copied (read beneath it) into
+// `dest_dir` with the same checks and hooks as an archive's entries.
+Result<UnpackResult> UnpackDirectory(const std::string& src_dir, const std::string& dest_dir,
+                                     const UnpackOptions& options) {
+  UniqueFd src(::open(src_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!src.valid()) return ErrnoError("cannot open directory", src_dir, errno);
+  UniqueFd root(::open(dest_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!root.valid()) return ErrnoError("cannot open work directory", dest_dir, errno);
+  std::optional<InflationBudget> own_budget;
+  InflationBudget* budget = options.budget;
+  if (!budget) budget = &own_budget.emplace(InflationLimitOf(src_dir, options.max_unpacked_bytes));
+  Limits limits{budget, options.max_entries ? options.max_entries : kDefaultMaxEntries};
+  Unpacker unpacker(nullptr, root.get(), dest_dir, src_dir, limits, options);
+  Status walked = WalkDirectory(src.get(), src_dir, "", 0, unpacker);
+  if (walked.ok()) walked = unpacker.CheckLinks();
+  if (!walked.ok()) return walked.WithContext("directory '" + src_dir + "'");
+  return std::move(unpacker.result());
+}
+
+}  // namespace
 
 uint64_t DefaultUnpackLimit(uint64_t archive_bytes, uint64_t floor_bytes) {
   uint64_t scaled = archive_bytes > kUnpackCapBytes / kUnpackRatio ? kUnpackCapBytes
@@ -296,13 +529,15 @@ uint64_t DefaultUnpackLimit(uint64_t archive_bytes, uint64_t floor_bytes) {
 
 Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::string& dest_dir,
                                    const UnpackOptions& options) {
+  if (IsDirectory(archive_path)) return UnpackDirectory(archive_path, dest_dir, options);
   internal::InflateReport inflate;  // before the reader: filled in when it is closed
   internal::ArchiveReader a = internal::NewTarReader();
-  PPA_RETURN_IF_ERROR(CheckArchive(
-      a.get(),
-      internal::OpenArchiveFast(a.get(), archive_path, kReadBlock, &options.inflate_index,
-                                &inflate),
-      "cannot read archive '" + archive_path + "'"));
+  PPA_RETURN_IF_ERROR(Unreadable(
+      archive_path,
+      CheckArchive(a.get(),
+                   internal::OpenArchiveFast(a.get(), archive_path, kReadBlock,
+                                             &options.inflate_index, &inflate),
+                   "cannot read archive '" + archive_path + "'")));
   int root = ::open(dest_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (root < 0) return ErrnoError("cannot open work directory", dest_dir, errno);
   UniqueFd root_fd(root);
@@ -317,9 +552,13 @@ Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::s
     struct archive_entry* entry = nullptr;
     int rc = archive_read_next_header(a.get(), &entry);
     if (rc == ARCHIVE_EOF) break;
-    PPA_RETURN_IF_ERROR(
-        CheckArchive(a.get(), rc, "archive '" + archive_path + "' is not a readable tar archive"));
+    PPA_RETURN_IF_ERROR(Unreadable(
+        archive_path,
+        CheckArchive(a.get(), rc, "archive '" + archive_path + "' is not a readable tar archive")));
     Status s = unpacker.Entry(entry);
+    if (s.code() == StatusCode::kInvalidInput && s.message().starts_with("cannot read '")) {
+      return Unreadable(archive_path, s);  // the data of an entry (CopyData)
+    }
     if (!s.ok()) return s.WithContext("archive '" + archive_path + "'");
   }
   Status links = unpacker.CheckLinks();

@@ -106,7 +106,8 @@ struct UnpackOptions {
 uint64_t DefaultUnpackLimit(uint64_t archive_bytes, uint64_t floor_bytes = kUnpackFloorBytes);
 
 // The inflation limit of the archive at `archive_path`: `max_unpacked_bytes`
-// (--max-unpacked-size) when set, else DefaultUnpackLimit of its size.
+// (--max-unpacked-size) when set, else DefaultUnpackLimit of its size (of
+// the files it holds, for a directory).
 uint64_t InflationLimitOf(const std::string& archive_path, uint64_t max_unpacked_bytes);
 
 struct UnpackResult {
@@ -116,8 +117,16 @@ struct UnpackResult {
   size_t inflate_segments_verified = 0;    // inflated in parallel from one
 };
 
+// Whether `path` is a directory (following links).
+bool IsDirectory(const std::string& path);
+
 // Unpacks the tar at `archive_path` (plain, or gzip/zstd/xz/bzip2 compressed:
-// detected by magic bytes) into the existing directory `dest_dir`.
+// detected by magic bytes) into the existing directory `dest_dir`. A
+// directory at `archive_path` (an archive extracted before) is copied the
+// same way, entry by entry with the same checks and hooks: each file read
+// beneath it (openat2(RESOLVE_BENEATH), archive/confined.h), its symbolic
+// links made again in `dest_dir` and checked as an archive's (one leading
+// out of the directory makes it unsafe); nothing in it is written.
 //
 // Safety: every name goes through SanitizeEntryPath; every file is created
 // relative to a directory handle with O_NOFOLLOW on each component, so no
@@ -137,6 +146,18 @@ struct UnpackResult {
 // kInvalidInput when the file is not a readable archive.
 Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::string& dest_dir,
                                    const UnpackOptions& options = {});
+
+// What the first bytes `head` of a file of `size` bytes say about it when
+// libarchive could not read it as an archive (`detail`: libarchive's
+// words), for UnpackArchive's errors (pure):
+//  - empty, a zip file, or neither tar nor a compression we read: "not a
+//    tar or compressed tar archive" (saying which);
+//  - a compressed stream or tar whose reading failed with an end-of-data
+//    error: "truncated at byte <size>";
+//  - else damaged, with `detail`.
+// Each with a hint (download again, compare size and checksum).
+Status DescribeUnreadableArchive(const std::string& archive_path, std::string_view head,
+                                 uint64_t size, const std::string& detail);
 
 // Writes the content of a file compressed as a whole (gzip, zstd, xz, bzip2)
 // to `dest_path` (mode 0600), streaming, each block charged to `budget`.

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <utility>
@@ -138,6 +139,30 @@ ChartMuseumClient::ChartMuseumClient(ChartMuseumConfig config,
   if (!config_.clock) config_.clock = SystemRetryClock();
 }
 
+Status ChartMuseumUnreachable(std::string_view uri, const Status& error) {
+  if (error.code() != StatusCode::kNetwork) return error;
+  const std::string& m = error.message();
+  std::string lower = m;
+  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  std::string reason = m;
+  if (lower.find("refused") != std::string::npos ||
+      lower.find("couldn't connect") != std::string::npos ||
+      lower.find("failed to connect") != std::string::npos) {
+    reason = "connection refused";
+  } else if (lower.find("resolve") != std::string::npos) {
+    reason = "its host name does not resolve";
+  } else if (lower.find("timed out") != std::string::npos ||
+             lower.find("timeout") != std::string::npos) {
+    reason = "the connection timed out";
+  }
+  const size_t gave_up = m.rfind(" (gave up after ");
+  if (reason != m && gave_up != std::string::npos) reason += m.substr(gave_up);
+  std::string base(RedactUserInfo(uri));
+  return NetworkError("ChartMuseum at '" + base + "' is unreachable: " + reason,
+                      "check --chartmuseum-uri (scheme, host and port) and that ChartMuseum runs "
+                      "there; the images were imported, run again to upload the charts");
+}
+
 Result<HttpResponse> ChartMuseumClient::Send(
     const HttpRequest& request, const std::string& what,
     const std::function<Status(const HttpResponse&)>& error_for) {
@@ -145,6 +170,9 @@ Result<HttpResponse> ChartMuseumClient::Send(
   Result<HttpResponse> got = SendRetrying(config_.retry, *config_.clock, what,
                                           [&] { return transport_->Send(request); }, jitter,
                                           error_for);
+  if (!got.ok() && got.status().code() == StatusCode::kNetwork) {
+    return ChartMuseumUnreachable(config_.uri, got.status());
+  }
   // Failures after retries already start with `what`; the others get it.
   if (!got.ok() && got.status().message().rfind(what, 0) != 0) {
     return got.status().WithContext(what);

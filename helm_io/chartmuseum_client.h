@@ -72,6 +72,12 @@ Result<std::string> ContextPathFromIndex(std::string_view index_yaml);
 // must not occur in the parts.
 std::string BuildMultipartBody(const ChartUpload& chart, const std::string& boundary);
 
+// A transport failure (kNetwork) on the way to the ChartMuseum at `uri`,
+// said as one failure naming ChartMuseum: "ChartMuseum at '<uri>' is
+// unreachable: connection refused", with a hint about --chartmuseum-uri
+// (not about the registry). Other errors come back unchanged.
+Status ChartMuseumUnreachable(std::string_view uri, const Status& error);
+
 // Thread-compatible.
 class ChartMuseumClient {
  public:

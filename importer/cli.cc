@@ -20,6 +20,7 @@
 #include "importer/display_text.h"
 #include "importer/doctor_flags.h"
 #include "importer/inspect.h"
+#include "importer/interrupt.h"
 #include "importer/pipeline.h"
 #include "importer/usage_checks.h"
 #include "importer/usage_cli.h"
@@ -259,6 +260,7 @@ int RunHelpCommand(const CLI::App& app, const std::string& topic) {
 
 int RunCli(int argc, char** argv) {
   ReportBusErrors();
+  InstallInterruptHandlers();  // Ctrl-C, SIGTERM: exit 130 / 143 (importer/interrupt.h)
   CLI::App app{"ppa-import: import IBM Passport Advantage archives into container registries "
                "without a Docker daemon"};
   app.name("ppa-import");  // not argv[0], a path of this machine

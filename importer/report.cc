@@ -4,6 +4,7 @@
 
 #include "importer/display_text.h"
 #include "importer/run_report.h"
+#include "importer/interrupt.h"
 
 namespace ppa {
 
@@ -47,6 +48,9 @@ void Reporter::Failure(const Status& status) {
 }
 
 void Reporter::Record(ItemResult item) {
+  if (!dry_run_ && item.status.ok() && item.kind != ItemResult::Kind::kChart) {
+    NoteImagePushed(item.name);  // named should the run be interrupted
+  }
   std::lock_guard lock(mu_);
   items_.push_back(std::move(item));
 }

@@ -237,7 +237,9 @@ TEST(ChartMuseumClientTest, GivingUpSaysSoOnOneLine) {
   }
   Status discovered = unreachable.Discover();
   ASSERT_FALSE(discovered.ok());
-  EXPECT_EQ(discovered.message().rfind("ChartMuseum 'http://cm:8080/org/repo' failed", 0), 0u)
+  EXPECT_EQ(discovered.message().rfind(
+                "ChartMuseum at 'http://cm:8080/org/repo' is unreachable: connection refused", 0),
+            0u)
       << discovered.ToString();
   EXPECT_NE(discovered.message().find("connection refused"), std::string::npos);
 }
