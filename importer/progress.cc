@@ -287,6 +287,12 @@ void ProgressDisplay::UnpackRead(int archive, uint64_t stream_bytes) {
          a.stream_estimate > a.file_size) {
     a.stream_estimate += 1ull << 32;
   }
+  if (a.stream_estimate > 0) {
+    const double share = static_cast<double>(std::min(a.stream_read, a.stream_estimate)) /
+                         static_cast<double>(a.stream_estimate);
+    a.unpack_shown = std::max(a.unpack_shown,
+                              static_cast<uint64_t>(share * static_cast<double>(a.file_size)));
+  }
   MaybeDrawLocked();
 }
 
@@ -346,9 +352,7 @@ ArchiveProgress ProgressDisplay::SnapshotLocked(const Archive& a, Clock::time_po
     // The tar stream read, in the archive file's bytes.
     if (a.stream_estimate > 0) {
       p.total = a.file_size;
-      p.done = static_cast<uint64_t>(static_cast<double>(std::min(a.stream_read, a.stream_estimate)) /
-                                     static_cast<double>(a.stream_estimate) *
-                                     static_cast<double>(a.file_size));
+      p.done = a.unpack_shown;
     } else {
       p.done = a.stream_read;
     }

@@ -140,6 +140,10 @@ class ProgressDisplay {
     std::string label;
     ArchiveProgress::Phase phase = ArchiveProgress::Phase::kUnpacking;
     uint64_t file_size = 0, stream_estimate = 0, stream_read = 0;
+    // The archive bytes shown as read: never less than before, also when
+    // the estimate of the tar stream grows by 4 GiB (a gzip trailer's size
+    // is the size mod 2^32).
+    uint64_t unpack_shown = 0;
     std::chrono::steady_clock::time_point started, push_started;
     bool planned = false;
     std::map<std::string, uint64_t> work;     // key -> bytes to push

@@ -182,6 +182,19 @@ TEST(ProgressDisplay, CreditsCountOnceAndOnlyForPlannedBlobs) {
   EXPECT_EQ(display.Snapshot(a).done, 400u);
 }
 
+// A gzip archive inflating past 4 GiB: its trailer's size was too small, and
+// the unpack line went from 93% back to 73% once the stream passed it.
+TEST(ProgressDisplay, UnpackNeverGoesBackWhenTheEstimateGrows) {
+  std::ostringstream log;
+  ProgressDisplay display(ProgressMode::kLog, nullptr, &log, std::chrono::hours(1));
+  int a = display.BeginArchive("a.tgz", 1000, 1200);
+  display.UnpackRead(a, 1116);
+  EXPECT_EQ(display.Snapshot(a).done, 930u);
+  display.UnpackRead(a, 1300);  // past the estimate: it grows by 4 GiB
+  EXPECT_EQ(display.Snapshot(a).done, 930u);
+  EXPECT_EQ(display.Snapshot(a).total, 1000u);
+}
+
 // A CI log got nothing between "Unpacking archive..." and the end of a long
 // unpack: the log mode writes a line every interval, whatever happens.
 TEST(ProgressDisplay, LogModeWritesALineEveryInterval) {
