@@ -90,7 +90,8 @@ std::string Warn(const std::string& key, const std::string& why) {
 
 // Plans the edit for one key; adds a warning instead when it cannot be made.
 void PlanKey(std::string_view text, const YAML::Node& root, const std::string& key,
-             std::string_view prefix, std::vector<Insertion>& edits, ValuesRewrite& out) {
+             std::string_view prefix, const RefuseValue& refuse, std::vector<Insertion>& edits,
+             ValuesRewrite& out) {
   std::optional<YAML::Node> node = FindKey(root, key);
   if (!node) return out.warnings.push_back(Warn(key, "does not exist"));
   if (!node->IsScalar() || node->Scalar().empty()) {
@@ -98,6 +99,11 @@ void PlanKey(std::string_view text, const YAML::Node& root, const std::string& k
   }
   const std::string value = node->Scalar();
   if (value.starts_with(prefix)) return;  // already rewritten
+  if (refuse) {
+    if (std::string why = refuse(value); !why.empty()) {
+      return out.warnings.push_back(Warn(key, "names '" + value + "', " + why));
+    }
+  }
   const YAML::Mark mark = node->Mark();
   const size_t start = OffsetOf(text, mark.line, mark.column);
   if (mark.is_null() || start == std::string_view::npos) {
@@ -132,7 +138,8 @@ Status Verify(const std::string& text, const std::vector<Insertion>& edits) {
 
 Result<ValuesRewrite> RewriteValuesRepositories(std::string_view values_yaml,
                                                 const std::vector<std::string>& keys,
-                                                std::string_view prefix) {
+                                                std::string_view prefix,
+                                                const RefuseValue& refuse) {
   if (prefix.empty()) return InvalidInput("empty image repository prefix");
   ValuesRewrite out;
   if (keys.empty()) {
@@ -142,7 +149,7 @@ Result<ValuesRewrite> RewriteValuesRepositories(std::string_view values_yaml,
   PPA_ASSIGN_OR_RETURN(const YAML::Node root, LoadBoundedYaml(values_yaml, kValuesYaml));
   std::vector<Insertion> edits;
   try {
-    for (const std::string& key : keys) PlanKey(values_yaml, root, key, prefix, edits, out);
+    for (const std::string& key : keys) PlanKey(values_yaml, root, key, prefix, refuse, edits, out);
   } catch (const YAML::Exception& e) {
     return InvalidInput("values.yaml: " + e.msg);
   }

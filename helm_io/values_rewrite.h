@@ -7,6 +7,7 @@
 // endings) is unchanged. Pure function; thread-safe.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,11 +28,16 @@ struct ValuesRewrite {
 // scalars are handled, in block and flow mappings. A value that already
 // starts with `prefix` is left alone (the rewrite is idempotent). A key that
 // does not exist, or whose value is not a non-empty scalar (a map, a list, a
-// block scalar, an alias), is a warning, not an error. Returns
-// kInvalidInput when `values_yaml` is not valid YAML or `prefix` is empty.
+// block scalar, an alias), is a warning, not an error. So is a value that
+// `refuse` (when set) gives a reason for: it names a repository the prefix
+// must not be put in front of (its images were not imported); the warning
+// quotes the value and the reason. Returns kInvalidInput when `values_yaml`
+// is not valid YAML or `prefix` is empty.
+using RefuseValue = std::function<std::string(const std::string& value)>;  // "" = rewrite it
 Result<ValuesRewrite> RewriteValuesRepositories(std::string_view values_yaml,
                                                 const std::vector<std::string>& keys,
-                                                std::string_view prefix);
+                                                std::string_view prefix,
+                                                const RefuseValue& refuse = nullptr);
 
 // "<host>[/<path prefix>]/<namespace>/": the prefix image repositories get.
 std::string ImageRepositoryPrefix(std::string_view registry_host, std::string_view path_prefix,

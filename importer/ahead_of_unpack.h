@@ -23,7 +23,9 @@
 // Nothing here decides anything: configs and manifests wait for the final
 // plan, made after Unpack from the complete archive, and every blob is
 // checked again then (HEAD). A failure here only means the work is done
-// later, on the main thread.
+// later, on the main thread. Should the archive prove unreadable (exit 3),
+// the layers uploaded here are all it leaves in the target: untagged blobs,
+// which the pipeline reports (importer/written_blobs.h records them).
 #pragma once
 
 #include <atomic>

@@ -7,7 +7,9 @@
 
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
+#include <vector>
 
 #include "docker_io/http_transport.h"
 #include "docker_io/registry_client.h"
@@ -29,9 +31,21 @@ struct ChartsContext {
   bool dry_run = false;         // validate and report only
   // The network seam; nullptr means MakeCurlTransport(transport).
   std::shared_ptr<HttpTransport> http;
+  // Target repositories (below the registry host, "<prefix>/<namespace>/
+  // <path>") a values.yaml value must not be pointed at: those of the
+  // archive's images of which none was imported (UnimportedRepositories).
+  std::set<std::string> unimported_repositories;
 };
 
 void HandleCharts(const ImportPlan& plan, const ChartsContext& ctx, Reporter& reporter);
+
+// The target repositories of `plan` that got no image: every image planned
+// for them failed (by `items`, the Images stage's results, matched by name)
+// or --architectures left them out. A chart value naming a repository the
+// archive has no image for at all is not among them (it comes from
+// elsewhere). Pure.
+std::set<std::string> UnimportedRepositories(const ImportPlan& plan,
+                                             const std::vector<ItemResult>& items);
 
 // The ChartMuseum settings from the flags, then the environment
 // (PPA_IMPORT_CHARTMUSEUM_USER / _PASSWORD / _TOKEN) through `getenv`.

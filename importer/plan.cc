@@ -1,6 +1,7 @@
 #include "importer/plan.h"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "archive/safe_path.h"
@@ -243,19 +244,84 @@ PlannedChart PlanChart(const PpaChart& chart, const ImageFiles& files, const Pla
   return planned;
 }
 
-// --architectures: drops platform images of other architectures (a manifest
-// list is then built from the ones left); a group left empty goes.
-void FilterArchitectures(const std::vector<std::string>& wanted, ImportPlan& plan) {
+std::string Lowercase(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+// containerd's normalizeArch, with arm64's default variant spelled "v8".
+void NormalizeArchitecture(std::string& arch, std::string& variant) {
+  if (arch == "i386") {
+    arch = "386";
+    variant.clear();
+  } else if (arch == "x86_64" || arch == "x86-64" || arch == "amd64") {
+    arch = "amd64";
+    if (variant == "v1") variant.clear();
+  } else if (arch == "aarch64" || arch == "arm64") {
+    arch = "arm64";
+    if (variant == "8" || variant == "v8.0") variant = "v8";
+  } else if (arch == "armhf") {
+    arch = "arm";
+    variant = "v7";
+  } else if (arch == "armel") {
+    arch = "arm";
+    variant = "v6";
+  } else if (arch == "arm" && (variant == "5" || variant == "6" || variant == "7" ||
+                               variant == "8")) {
+    variant = "v" + variant;
+  }
+}
+
+// --architectures / --platform: drops platform images the filters do not
+// select (a manifest list is then built from the ones left); a group left
+// empty goes. A filter that selects nothing of an archive with images of
+// known platforms fails it; an entry that selects nothing while others do
+// is a warning.
+void FilterPlatforms(const std::vector<std::string>& wanted, ImportPlan& plan) {
   if (wanted.empty()) return;
+  std::vector<std::optional<PlatformFilter>> filters;
+  for (const auto& w : wanted) {
+    auto f = ParsePlatformFilter(w);
+    filters.push_back(f.ok() ? std::optional<PlatformFilter>(*f) : std::nullopt);
+  }
+  std::set<std::string> present;  // the archive's platforms, normalized
+  std::vector<bool> used(filters.size(), false);
   for (auto& group : plan.groups) {
     auto before = group.images.size();
     std::erase_if(group.images, [&](const PlannedImage& img) {
       if (!img.platform) return false;  // unknown: a failing item; keep it to report it
-      return std::find(wanted.begin(), wanted.end(), img.platform->architecture) == wanted.end();
+      present.insert(NormalizePlatform(*img.platform).ToString());
+      bool keep = false;
+      for (size_t i = 0; i < filters.size(); ++i) {
+        if (filters[i] && PlatformMatches(*filters[i], *img.platform)) keep = used[i] = true;
+      }
+      if (!keep && !img.target.repository.empty()) {
+        plan.skipped_repositories.insert(img.target.repository);
+      }
+      return !keep;
     });
     plan.skipped_platforms += static_cast<int>(before - group.images.size());
   }
   std::erase_if(plan.groups, [](const PlannedGroup& g) { return g.images.empty(); });
+  std::string given, has;
+  for (const auto& w : wanted) given += (given.empty() ? "" : ", ") + w;
+  for (const auto& p : present) has += (has.empty() ? "" : ", ") + p;
+  if (std::none_of(used.begin(), used.end(), [](bool u) { return u; })) {
+    if (present.empty()) return;  // no image of a known platform: nothing to filter
+    plan.platform_filter = NotFound(
+        "no image of this archive is for the platform(s) asked for (--architectures/--platform: " +
+            given + ")",
+        "this archive has " + has + "; ask for one of these, or leave this archive out");
+    return;
+  }
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    if (!used[i]) {
+      plan.warnings.push_back("--architectures/--platform '" + wanted[i] +
+                              "' matches no image of this archive (it has " + has + ")");
+    }
+  }
 }
 
 void DropDuplicateTargets(ImportPlan& plan) {
@@ -289,6 +355,59 @@ Result<ImageTarget> PlanTarget(std::string_view name, std::string_view prefix,
   return target;
 }
 
+Result<PlatformFilter> ParsePlatformFilter(std::string_view text) {
+  std::vector<std::string> parts;
+  std::string lower = Lowercase(text);
+  for (size_t start = 0;;) {
+    size_t slash = lower.find('/', start);
+    parts.push_back(lower.substr(start, slash - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  bool empty_part = std::any_of(parts.begin(), parts.end(), [](auto& p) { return p.empty(); });
+  if (parts.size() > 3 || empty_part) {
+    return InvalidInput("invalid platform '" + std::string(text) + "'",
+                        "write ARCH, OS/ARCH or OS/ARCH/VARIANT, e.g. amd64, linux/arm64, "
+                        "linux/arm/v7");
+  }
+  PlatformFilter filter;
+  filter.given = std::string(text);
+  if (parts.size() == 1) {
+    filter.architecture = parts[0];
+  } else {
+    filter.os = parts[0];
+    filter.architecture = parts[1];
+    if (parts.size() == 3) filter.variant = parts[2];
+  }
+  NormalizeArchitecture(filter.architecture, filter.variant);
+  return filter;
+}
+
+Platform NormalizePlatform(Platform platform) {
+  platform.os = Lowercase(platform.os);
+  platform.architecture = Lowercase(platform.architecture);
+  platform.variant = Lowercase(platform.variant);
+  NormalizeArchitecture(platform.architecture, platform.variant);
+  if (platform.variant.empty() && platform.architecture == "arm64") platform.variant = "v8";
+  if (platform.variant.empty() && platform.architecture == "arm") platform.variant = "v7";
+  return platform;
+}
+
+bool PlatformMatches(const PlatformFilter& filter, const Platform& platform) {
+  Platform p = NormalizePlatform(platform);
+  return p.architecture == filter.architecture &&
+         (filter.os.empty() || p.os.empty() || p.os == filter.os) &&
+         (filter.variant.empty() || p.variant == filter.variant);
+}
+
+bool PlatformWanted(const std::vector<std::string>& filters, const Platform& platform) {
+  if (filters.empty()) return true;
+  return std::any_of(filters.begin(), filters.end(), [&](const std::string& text) {
+    auto filter = ParsePlatformFilter(text);
+    return filter.ok() && PlatformMatches(*filter, platform);
+  });
+}
+
 size_t ImportPlan::ImageCount() const {
   size_t n = 0;
   for (const auto& g : groups) n += g.images.size();
@@ -301,8 +420,7 @@ std::set<std::string> ImageFilesOfOtherArchitectures(const PpaManifest& manifest
   std::set<std::string> others, needed;
   for (const auto& image : manifest.images) {
     for (const auto& ref : image.references) {
-      bool other = ref.platform && std::find(wanted.begin(), wanted.end(),
-                                             ref.platform->architecture) == wanted.end();
+      bool other = ref.platform && !PlatformWanted(wanted, *ref.platform);
       if (!other && ref.archive.empty()) return {};
       if (!ref.archive.empty()) (other ? others : needed).insert(ref.archive);
     }
@@ -330,7 +448,7 @@ ImportPlan BuildImportPlan(const PlanInput& input) {
       }
     }
   }
-  FilterArchitectures(input.architectures, plan);
+  FilterPlatforms(input.architectures, plan);
   DropDuplicateTargets(plan);
   return plan;
 }

@@ -76,6 +76,13 @@ struct PlannedChart {
 struct ImportPlan {
   std::vector<PlannedGroup> groups;
   int skipped_platforms = 0;  // references left out by --architectures
+  // The target repositories of the images left out by --architectures (a
+  // chart's values must not be pointed at one that gets no image).
+  std::set<std::string> skipped_repositories;
+  // Not OK when --architectures matched no image of an archive that has
+  // images of known platforms: the archive fails (exit 1), and the hint
+  // names the platforms it has. Nothing is imported from it.
+  Status platform_filter;
   std::vector<PlannedChart> charts;
   std::vector<std::string> warnings;
   std::deque<ImageSource> sources;  // stable addresses for PlannedImage::source
@@ -90,7 +97,8 @@ struct PlanInput {
   std::string scratch_dir;                  // for inflated image tarballs
   std::string registry_prefix;              // "" or a path below the registry host
   std::string target_namespace;
-  // Import only these architectures ("amd64", "ppc64le"...); empty: all.
+  // --architectures / --platform: import only these platforms
+  // (ParsePlatformFilter's forms: "amd64", "linux/arm64/v8"...); empty: all.
   std::vector<std::string> architectures;
   // Reads the images of the image file at `path` (archive-relative `rel`);
   // when unset, ReadImageFile into scratch_dir. LayerPreparer::ImageFile
@@ -112,6 +120,35 @@ ImportPlan BuildImportPlan(const PlanInput& input);
 // name or the combined repository breaks the grammar.
 Result<ImageTarget> PlanTarget(std::string_view name, std::string_view prefix,
                                std::string_view target_namespace);
+
+// One --architectures / --platform entry, normalized as containerd does.
+struct PlatformFilter {
+  std::string os;            // "" matches every OS
+  std::string architecture;  // never empty
+  std::string variant;       // "" matches every variant
+  std::string given;         // as the user wrote it
+};
+
+// Parses "ARCH", "OS/ARCH" or "OS/ARCH/VARIANT" (case-insensitive), as
+// crane, podman and containerd take them: "aarch64" is arm64, "x86_64" and
+// "x86-64" amd64, "i386" 386, "armhf" arm/v7, "armel" arm/v6; an arm64
+// variant "8" or "v8" is v8 (arm64's only variant, so "linux/arm64/v8"
+// matches images that name none), and "7" is v7. kInvalidInput for an
+// empty part or more than three parts.
+Result<PlatformFilter> ParsePlatformFilter(std::string_view text);
+
+// `platform` as the filters compare it: architecture and variant
+// normalized as above, an arm64 image without variant taken as v8 and an
+// arm image without variant as v7 (containerd's defaults), lowercase. An
+// image without OS matches a filter of any OS.
+Platform NormalizePlatform(Platform platform);
+
+// Whether the image platform `platform` is one `filter` selects.
+bool PlatformMatches(const PlatformFilter& filter, const Platform& platform);
+
+// Whether any of `filters` (ParsePlatformFilter's forms; unparsable ones
+// never match) selects `platform`; true when `filters` is empty.
+bool PlatformWanted(const std::vector<std::string>& filters, const Platform& platform);
 
 // The image files (archive-relative) that `manifest` names only for
 // platforms other than the `wanted` architectures: nothing in them will be

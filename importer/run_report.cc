@@ -86,16 +86,34 @@ Json TotalsJson(const Counts& c, const TransferStats& t) {
               {"bytes_uploaded", t.bytes_uploaded}};
 }
 
-const char* StatusWord(int exit_code) {
-  switch (exit_code) {
-    case 0: return "ok";
-    case 1: return "partial";
-    case 3: return "unreadable";
-    default: return "failed";
+Json UntaggedBlobsJson(const std::vector<WrittenBlob>& blobs) {
+  Json out = Json::array();
+  for (const auto& b : blobs) {
+    Json bj = Json::object();
+    SetJsonText(bj, "repository", RedactUserInfo(b.repository));
+    bj["digest"] = b.digest;
+    bj["size"] = b.size;
+    out.push_back(bj);
   }
+  return out;
 }
 
 }  // namespace
+
+const char* ArchiveStatus(const ArchiveOutcome& outcome) {
+  if (outcome.exit_code == 3) return "unreadable";  // kExitBadArchive
+  // What landed: the images (and lists); charts only count in an archive
+  // without images. Charts extracted while every image failed is no import.
+  int images = 0, images_ok = 0, items_ok = 0, failed = 0;
+  for (const auto& item : outcome.items) {
+    bool ok = item.status.ok();
+    (ok ? items_ok : failed)++;
+    if (item.kind != ItemResult::Kind::kChart) images++, images_ok += ok;
+  }
+  bool anything_failed = failed > 0 || !outcome.fatal.ok() || outcome.exit_code != 0;
+  if (!anything_failed) return "ok";
+  return (images > 0 ? images_ok : items_ok) > 0 ? "partial" : "failed";
+}
 
 std::string NowRfc3339() {
   std::time_t now = std::time(nullptr);
@@ -110,7 +128,8 @@ std::string RenderJsonReport(const RunReport& report) {
   Json target = Json::object();
   SetJsonText(target, "registry", RedactUserInfo(report.target));
   SetJsonText(target, "namespace", report.target_namespace);
-  Json j{{"tool", {{"name", "ppa-import"}, {"version", PPA_IMPORT_VERSION}}},
+  Json j{{"schema_version", kJsonReportSchemaVersion},
+         {"tool", {{"name", "ppa-import"}, {"version", PPA_IMPORT_VERSION}}},
          {"started", report.started},
          {"finished", report.finished},
          {"target", target}};
@@ -122,7 +141,7 @@ std::string RenderJsonReport(const RunReport& report) {
     SetJsonText(aj, "archive", a.archive);
     aj["started"] = a.started;
     aj["finished"] = a.finished;
-    aj["status"] = StatusWord(a.exit_code);
+    aj["status"] = ArchiveStatus(a);
     aj["exit_code"] = a.exit_code;
     if (!a.fatal.ok()) AddError(aj, a.fatal);
     Json images = Json::array(), charts = Json::array();
@@ -136,6 +155,7 @@ std::string RenderJsonReport(const RunReport& report) {
     aj["images"] = images;
     aj["charts"] = charts;
     aj["totals"] = TotalsJson(c, a.transfer);
+    if (!a.untagged_blobs.empty()) aj["untagged_blobs"] = UntaggedBlobsJson(a.untagged_blobs);
     all_transfer.blobs_uploaded += a.transfer.blobs_uploaded;
     all_transfer.blobs_present += a.transfer.blobs_present;
     all_transfer.bytes_uploaded += a.transfer.bytes_uploaded;
@@ -166,7 +186,7 @@ std::string RenderSummaryTable(const RunReport& report) {
       name = "..." + name.substr(start);
     }
     std::snprintf(line, sizeof line, "  %-40s %7d %7d %7d  %s\n", name.c_str(), c.images, c.charts,
-                  c.images_failed + c.charts_failed, StatusWord(a.exit_code));
+                  c.images_failed + c.charts_failed, ArchiveStatus(a));
     out += line;
   }
   return out;

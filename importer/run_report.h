@@ -14,6 +14,7 @@
 
 #include "archive/status.h"
 #include "importer/report.h"
+#include "importer/written_blobs.h"
 
 namespace ppa {
 
@@ -24,7 +25,23 @@ struct ArchiveOutcome {
   std::vector<ItemResult> items;
   TransferStats transfer;
   std::string started, finished;  // RFC 3339 UTC
+  // Blobs written to the target for an archive found unreadable (exit 3)
+  // after its layers had started to upload: untagged, no manifest names
+  // them. Empty otherwise.
+  std::vector<WrittenBlob> untagged_blobs;
 };
+
+// The report's version of its own layout (README, "The JSON report"): a
+// field renamed or removed, or a meaning changed, raises it; fields are
+// added without.
+inline constexpr int kJsonReportSchemaVersion = 1;
+
+// An archive's verdict: "ok" (nothing failed, exit 0); "partial" (something
+// failed and some image landed); "failed" (something failed and no image
+// landed: every image failed, charts or not, or the archive failed before
+// any item); "unreadable" (exit 3). An archive without images counts its
+// charts instead.
+const char* ArchiveStatus(const ArchiveOutcome& outcome);
 
 struct RunReport {
   std::string started, finished;
