@@ -13,6 +13,7 @@
 #include "archive/safe_path.h"
 #include "archive/tar_index.h"
 #include "archive/url_userinfo.h"
+#include "docker_io/image_reference.h"
 #include "helm_io/chart.h"
 #include "helm_io/chart_package.h"
 #include "helm_io/helm_oci.h"
@@ -106,8 +107,14 @@ Status RewriteValues(const PlannedChart& chart, const ChartsContext& ctx, ChartP
   }
   const std::string prefix =
       ImageRepositoryPrefix(ctx.registry.host, ctx.registry_prefix, ctx.target_namespace);
+  // Never point a value at a repository this run left without an image.
+  auto refuse = [&ctx](const std::string& value) -> std::string {
+    std::string repo = JoinRepository(ctx.registry_prefix, ctx.target_namespace, value);
+    if (!ctx.unimported_repositories.count(repo)) return "";
+    return "whose images were not imported (left out by --architectures/--platform, or failed)";
+  };
   Result<ValuesRewrite> rewrite =
-      RewriteValuesRepositories(values->data, chart.repository_keys, prefix);
+      RewriteValuesRepositories(values->data, chart.repository_keys, prefix, refuse);
   if (!rewrite.ok()) return rewrite.status().WithContext("chart '" + chart.name + "'");
   for (const std::string& w : rewrite->warnings) reporter.Warning("chart '" + chart.name + "': " + w);
   if (rewrite->rewritten == 0) return Status::Ok();
@@ -239,6 +246,24 @@ void WarnAboutSecrets(const ChartOptions& options, Reporter& reporter) {
 
 }  // namespace
 
+std::set<std::string> UnimportedRepositories(const ImportPlan& plan,
+                                             const std::vector<ItemResult>& items) {
+  std::set<std::string> imported_names;
+  for (const auto& item : items) {
+    if (item.kind == ItemResult::Kind::kImage && item.status.ok()) imported_names.insert(item.name);
+  }
+  std::set<std::string> imported, out = plan.skipped_repositories;
+  for (const auto& group : plan.groups) {
+    for (const auto& image : group.images) {
+      if (image.target.repository.empty()) continue;
+      bool ok = image.problem.ok() && imported_names.count(image.name);
+      (ok ? imported : out).insert(image.target.repository);
+    }
+  }
+  for (const auto& repo : imported) out.erase(repo);
+  return out;
+}
+
 ChartMuseumConfig ResolveChartMuseumConfig(
     const ChartOptions& options, const std::function<std::string(const char*)>& getenv) {
   ChartMuseumConfig config;
@@ -262,11 +287,25 @@ void HandleCharts(const ImportPlan& plan, const ChartsContext& ctx, Reporter& re
   if (plan.charts.empty()) return;
   WarnAboutSecrets(ctx.options, reporter);
   ChartTargets targets(ctx);
+  // A server that is down fails every chart the same way: one Error/Hint
+  // pair says so, each chart is still recorded as failed.
+  Status last_printed;
+  int repeated = 0;
   for (const auto& chart : plan.charts) {
     ItemResult item{ItemResult::Kind::kChart, chart.name, "", "", 0, {}};
     item.status = HandleChart(chart, ctx, targets, reporter, item);
-    if (!item.status.ok()) reporter.Failure(item.status);
+    if (!item.status.ok()) {
+      if (!last_printed.ok() && item.status.message() == last_printed.message()) {
+        ++repeated;
+      } else {
+        reporter.Failure(item.status);
+        last_printed = item.status;
+      }
+    }
     reporter.Record(std::move(item));
+  }
+  if (repeated > 0) {
+    reporter.Warning("the same failure for " + std::to_string(repeated) + " more chart(s)");
   }
 }
 
