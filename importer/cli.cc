@@ -201,19 +201,13 @@ int RunLoadCommand(LoadFlags& f, const CLI::App& cmd) {
   if (Status usage = CheckLoadUsage(o); !usage.ok()) return usage_error(usage);
   if (!format_warning.empty()) spdlog::warn(format_warning);
   NoteChartSecretsOnCommandLine(cmd, o.charts);
-  if (CredsPasswordOnCommandLine(f.credential_flags)) {
-    spdlog::warn("--creds USER:PASSWORD is visible to every user of this machine in the process "
-                 "list; pass --creds USER with --password-stdin or PPA_IMPORT_PASSWORD instead");
+  // Only a secret on the command line itself is in the process list.
+  for (const std::string& warning : SecretsOnCommandLineWarnings(
+           cmd, o.registry, o.charts.chartmuseum_uri, f.credential_flags)) {
+    spdlog::warn(warning);
   }
   Status creds = ResolveCredentials(o, f.password_stdin, f.credential_flags);
   if (!creds.ok()) return usage_error(creds);
-  // Only a secret on the command line itself is in the process list.
-  if ((GivenOnCommandLine(cmd, "--registry") && o.registry.rfind("oci:", 0) != 0 &&
-       SplitUserInfo(o.registry).present) ||
-      (GivenOnCommandLine(cmd, "--chartmuseum-uri") &&
-       SplitUserInfo(o.charts.chartmuseum_uri).present)) {
-    spdlog::warn(kUrlCredentialsWarning);
-  }
   if (o.transport.insecure) {
     spdlog::warn("--insecure: TLS certificates are NOT verified; anyone on the path can read "
                  "and change what is pushed");

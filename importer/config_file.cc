@@ -15,7 +15,8 @@ namespace {
 
 bool IsSecretKey(const std::string& key) {
   return key.find("password") != std::string::npos || key.find("token") != std::string::npos ||
-         key.find("api-key") != std::string::npos || key.find("secret") != std::string::npos;
+         key.find("api-key") != std::string::npos || key.find("secret") != std::string::npos ||
+         key == "creds";  // USER:PASSWORD
 }
 
 Result<std::vector<std::string>> Values(const std::string& key, const YAML::Node& node) {

@@ -3,6 +3,10 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 
+#include "archive/url_userinfo.h"
+#include "importer/display_text.h"
+#include "importer/usage_cli.h"
+
 namespace ppa {
 
 void AddConnectionFlags(CLI::App* cmd, const ConnectionFlags& f) {
@@ -49,10 +53,28 @@ void AddConnectionFlags(CLI::App* cmd, const ConnectionFlags& f) {
                   "format of ~/.docker/config.json)");
 }
 
-bool CredsPasswordOnCommandLine(const CredentialFlags& flags) {
-  if (flags.creds.find(':') == std::string::npos) return false;
-  // The same value in the environment is not on the command line.
-  return ProcessEnv("PPA_IMPORT_CREDS") != flags.creds;
+bool CredsPasswordOnCommandLine(const CLI::App& cmd, const CredentialFlags& flags) {
+  return flags.creds.find(':') != std::string::npos && GivenOnCommandLine(cmd, "--creds");
+}
+
+std::vector<std::string> SecretsOnCommandLineWarnings(const CLI::App& cmd,
+                                                      const std::string& registry,
+                                                      const std::string& chartmuseum_uri,
+                                                      const CredentialFlags& flags) {
+  std::vector<std::string> warnings;
+  auto in_url = [&](const char* flag, const std::string& value) {
+    return GivenOnCommandLine(cmd, flag) && value.rfind("oci:", 0) != 0 &&
+           SplitUserInfo(value).present;
+  };
+  if (in_url("--registry", registry) || in_url("--chartmuseum-uri", chartmuseum_uri)) {
+    warnings.push_back(kUrlCredentialsWarning);
+  }
+  if (CredsPasswordOnCommandLine(cmd, flags)) {
+    warnings.push_back(
+        "--creds USER:PASSWORD is visible to every user of this machine in the process list; "
+        "pass --creds USER with --password-stdin or PPA_IMPORT_PASSWORD instead");
+  }
+  return warnings;
 }
 
 }  // namespace ppa

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "docker_io/http_transport.h"
 #include "importer/credentials.h"
@@ -33,10 +34,17 @@ struct ConnectionFlags {
 // and --authfile FILE.
 void AddConnectionFlags(CLI::App* cmd, const ConnectionFlags& flags);
 
-// True when --creds holds a password that did not come from
-// PPA_IMPORT_CREDS: on the command line it is visible in the process list,
-// and the caller warns once. (A password in the config file warns too:
-// CLI11 does not say where a value came from.)
-bool CredsPasswordOnCommandLine(const CredentialFlags& flags);
+// True when --creds USER:PASSWORD was given on the command line of `cmd`
+// itself (not PPA_IMPORT_CREDS): visible to every user in the process list.
+bool CredsPasswordOnCommandLine(const CLI::App& cmd, const CredentialFlags& flags);
+
+// The process-list warnings for `cmd` (load, doctor), one line each, only
+// for a secret on the command line itself: user info in --registry or
+// --chartmuseum-uri, a password in --creds. Not for the same values from
+// the environment or the config file.
+std::vector<std::string> SecretsOnCommandLineWarnings(const CLI::App& cmd,
+                                                      const std::string& registry,
+                                                      const std::string& chartmuseum_uri,
+                                                      const CredentialFlags& flags);
 
 }  // namespace ppa

@@ -37,9 +37,9 @@ class EscapingFormatter : public spdlog::formatter {
 }  // namespace
 
 const char kUrlCredentialsWarning[] =
-    "credentials written into a URL (user:password@ in --registry, --chartmuseum-uri, their "
-    "PPA_IMPORT_* variables or the config file) are used, but a command line is visible to "
-    "every user of this machine in the process list; pass --username with --password-stdin or "
+    "credentials written into a URL on the command line (user:password@ in --registry or "
+    "--chartmuseum-uri) are used, but a command line is visible to every user of this machine "
+    "in the process list; pass --username with --password-stdin or "
     "PPA_IMPORT_USERNAME / PPA_IMPORT_PASSWORD (--chartmuseum-user with "
     "--chartmuseum-password-stdin or PPA_IMPORT_CHARTMUSEUM_PASSWORD) instead";
 

@@ -646,12 +646,6 @@ int RunDoctor(const DoctorOptions& options, std::ostream& out, std::ostream& err
     PrintError(err, target.status());
     return kExitUsage;
   }
-  if (!address->userinfo.empty()) err << "Warning: " << kUrlCredentialsWarning << "\n";
-  if (CredsPasswordOnCommandLine(options.credential_flags)) {
-    err << "Warning: --creds USER:PASSWORD is visible to every user of this machine in the "
-           "process list; pass --creds USER with --password-stdin or PPA_IMPORT_PASSWORD "
-           "instead\n";
-  }
   Result<ResolvedCredentials> credentials =
       CompleteDoctorCredentials(options, *address, DefaultCredentialIo());
   if (!credentials.ok() && credentials.status().code() == StatusCode::kInvalidInput) {

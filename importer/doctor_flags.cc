@@ -23,7 +23,8 @@ void AddDoctorCommand(CLI::App& app, DoctorFlags& f) {
   cmd->add_option("--namespace", o.target_namespace,
                   "Namespace to check the name of and the push permission in");
   AddConnectionFlags(cmd, {&o.registry, &o.namespace_rules, &o.plain_http, &o.transport,
-                           &f.username, &f.password_stdin});
+                           &f.username, &f.password_stdin, &o.credential_flags});
+  f.command = cmd;
   cmd->add_option("--chartmuseum-uri", f.chartmuseum_uri,
                   "ChartMuseum repository URI to check (as `helm repo add` takes it)");
   cmd->add_option("--chartmuseum-user", f.chartmuseum_user,
@@ -49,6 +50,10 @@ int RunDoctorCommand(DoctorFlags& f, std::istream& in, std::ostream& out, std::o
     return kExitUsage;
   }
   o.credentials = std::move(credentials).value();
+  for (const std::string& warning : SecretsOnCommandLineWarnings(
+           *f.command, o.registry, f.chartmuseum_uri, o.credential_flags)) {
+    err << "Warning: " << warning << "\n";
+  }
   ChartOptions charts;
   charts.chartmuseum_uri = f.chartmuseum_uri;
   charts.chartmuseum_user = f.chartmuseum_user;

@@ -16,6 +16,7 @@ struct DoctorFlags {
   bool password_stdin = false;   // --password-stdin
   std::string chartmuseum_uri;   // --chartmuseum-uri
   std::string chartmuseum_user;  // --chartmuseum-user
+  CLI::App* command = nullptr;   // the subcommand, set by AddDoctorCommand
 };
 
 // Adds the `doctor` subcommand and its flags to `app`.

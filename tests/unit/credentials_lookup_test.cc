@@ -18,6 +18,7 @@
 #include "docker_io/docker_config.h"
 #include "docker_io/http_transport.h"
 #include "docker_io/registry_client.h"
+#include "importer/config_file.h"
 #include "importer/connection_flags.h"
 #include "importer/credentials.h"
 #include "tests/support/fake_transport.h"
@@ -535,13 +536,33 @@ TEST(SkopeoFlagsTest, Spellings) {
   }
 }
 
-TEST(SkopeoFlagsTest, ProcessListWarningOnlyForAPasswordOnTheCommandLine) {
-  EXPECT_TRUE(CredsPasswordOnCommandLine({.creds = "bob:pw"}));
-  EXPECT_FALSE(CredsPasswordOnCommandLine({.creds = "bob"}));
-  EXPECT_FALSE(CredsPasswordOnCommandLine({}));
+// The process-list warnings for the arguments `args`, with the flags bound
+// to their PPA_IMPORT_* variables as load and doctor bind them.
+std::vector<std::string> WarningsFor(std::vector<std::string> args) {
+  ParsedFlags f;
+  CLI::App app;
+  AddConnectionFlags(&app, {&f.registry, &f.rules, &f.plain_http, &f.transport, &f.username,
+                            &f.password_stdin, &f.credentials});
+  for (CLI::Option* opt : app.get_options()) {
+    if (!opt->get_lnames().empty()) opt->envname(ConfigEnvName(opt->get_lnames().front()));
+  }
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  app.parse(reversed);
+  return SecretsOnCommandLineWarnings(app, f.registry, "", f.credentials);
+}
+
+TEST(SkopeoFlagsTest, ProcessListWarningOnlyForASecretOnTheCommandLine) {
+  EXPECT_EQ(WarningsFor({"--creds", "bob:pw"}).size(), 1u);
+  EXPECT_EQ(WarningsFor({"--registry", "bob:pw@reg:5000"}).size(), 1u);
+  EXPECT_EQ(WarningsFor({"--registry", "bob:pw@reg:5000", "--creds", "al:pw"}).size(), 2u);
+  EXPECT_TRUE(WarningsFor({"--creds", "bob"}).empty());
+  EXPECT_TRUE(WarningsFor({"--registry", "reg:5000"}).empty());
+  EXPECT_TRUE(WarningsFor({}).empty());
   setenv("PPA_IMPORT_CREDS", "bob:pw", 1);
-  EXPECT_FALSE(CredsPasswordOnCommandLine({.creds = "bob:pw"}));
+  setenv("PPA_IMPORT_REGISTRY", "bob:pw@reg:5000", 1);
+  EXPECT_TRUE(WarningsFor({}).empty());  // the environment is not the process list
   unsetenv("PPA_IMPORT_CREDS");
+  unsetenv("PPA_IMPORT_REGISTRY");
 }
 
 }  // namespace
