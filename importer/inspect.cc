@@ -12,6 +12,7 @@
 #include "importer/json_text.h"
 #include "importer/plan.h"
 #include "importer/progress.h"
+#include "importer/run_report.h"
 #include "importer/workspace.h"
 
 namespace ppa {
@@ -94,6 +95,7 @@ Json ChartJson(const PlannedChart& chart, Problems& problems) {
 
 Json Describe(const std::string& archive, const UnpackedArchive& unpacked, const ImportPlan& plan) {
   Json j = Json::object();
+  j["schema_version"] = kJsonReportSchemaVersion;  // the load report's, one schema history
   SetJsonText(j, "archive", archive);
   j["manifests"] = unpacked.manifest ? "manifest.yaml/manifest.json" : "none";
   Problems problems = plan.warnings;

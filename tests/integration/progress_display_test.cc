@@ -233,6 +233,7 @@ TEST_F(ProgressDisplayTest, InspectMarksOnlyRealMultiArchAndNamesCompression) {
                                      std::nullopt, {{"HOME", dir_.path()}}, dir_.path());
   ASSERT_EQ(r.exit_code, 0) << Output(r);
   auto j = nlohmann::json::parse(r.stdout_text);
+  EXPECT_EQ(j.value("schema_version", 0), 1) << r.stdout_text;
   std::map<std::string, nlohmann::json> groups;
   std::set<std::string> compressions;
   for (const auto& g : j["images"]) {

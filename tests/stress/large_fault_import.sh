@@ -106,7 +106,7 @@ echo "registry: $registry (storage $PPA_REGISTRY_DIR)"
 echo "proxy:    $proxy  faults: $faults"
 
 # The images the archive should produce (tags of platform images, and of
-# manifest lists for multi-arch images), from `ppa-import inspect --json`.
+# the manifest lists the archive names), from `ppa-import inspect --json`.
 expected="$tmp/expected.txt"
 if "$ppa_import" inspect --json --workdir "$tmp/inspect-work" "$archive" >"$tmp/inspect.json" \
      2>"$tmp/inspect.err"; then
@@ -115,7 +115,7 @@ import json, sys
 doc = json.load(open(sys.argv[1]))
 refs = set()
 for image in doc.get("images", []):
-    if image.get("multi_arch"):
+    if image.get("manifest_list"):
         refs.add(image["image"])
     for ref in image.get("references", []):
         refs.add(ref["name"])
