@@ -276,9 +276,10 @@ int RunCli(int argc, char** argv) {
   CLI::App* inspect_cmd = app.add_subcommand(
       "inspect", "Show what a PPA archive holds (images, platforms, layers, charts, problems) "
                  "without pushing anything");
-  inspect_cmd->add_option("ARCHIVE", inspect.archive, "The PPA archive")
+  inspect_cmd->add_option("ARCHIVE", inspect.archive,
+                          "The PPA archive, or a directory it was extracted to")
       ->required()
-      ->check(CLI::ExistingFile);
+      ->check(CLI::ExistingPath);
   inspect_cmd->add_flag("--json", inspect.json, "Print JSON instead of a table");
   inspect_cmd->add_option("--workdir", inspect.workdir, "Work directory (default ./ppa-import)");
   UseEnvironmentForFlags(inspect_cmd, "json");  // PPA_IMPORT_JSON is load's report path

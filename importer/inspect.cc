@@ -182,10 +182,17 @@ class WorkspaceRemover {
 }  // namespace
 
 int RunInspect(const InspectOptions& options, std::ostream& out, std::ostream& err) {
-  auto ws = PrepareWorkspace(options.workdir);
+  if (IsDirectory(options.archive) && !IsExtractedPpaDirectory(options.archive)) {
+    PrintError(err, InvalidInput("'" + options.archive +
+                                     "' is a directory that holds no manifest.yaml or "
+                                     "manifest.json: no extracted PPA archive",
+                                 "give a PPA archive file, or the directory it was extracted to"));
+    return kExitUsage;
+  }
+  auto ws = PrepareWorkspace(options.workdir, options.archive);
   if (!ws.ok()) {
     PrintError(err, ws.status());
-    return kExitUsage;
+    return kExitItemFailed;  // our disk, as in load
   }
   WorkspaceRemover remover(*ws);
   InflationBudget budget(InflationLimitOf(options.archive, 0));
@@ -195,7 +202,7 @@ int RunInspect(const InspectOptions& options, std::ostream& out, std::ostream& e
   auto unpacked = UnpackAndReadManifest(options.archive, *ws, unpack);
   if (!unpacked.ok()) {
     PrintError(err, unpacked.status());
-    return kExitBadArchive;
+    return UnpackExitCode(unpacked.status());  // as in load
   }
   PlanInput input{ws->root, unpacked->files, unpacked->manifest, ws->scratch, "", "", {}};
   input.read_image_file = [&](const std::string& path, const std::string& rel) {

@@ -255,6 +255,39 @@ TEST_F(LoadErrorsTest, ExtractedPpaDirectoryIsImportedAndLeftUntouched) {
   ProcessResult again = Load(extracted);
   EXPECT_EQ(again.exit_code, 0) << Output(again);
   EXPECT_EQ(Snapshot(extracted), before);
+  // inspect takes the directory too, and reads it as load does.
+  ProcessResult inspect = test::RunProcess(
+      {PPA_IMPORT_BINARY, "inspect", extracted, "--json", "--workdir", dir_.Join("iw")},
+      std::nullopt, {{"HOME", dir_.path()}}, dir_.path());
+  EXPECT_EQ(inspect.exit_code, 0) << Output(inspect);
+  EXPECT_NE(inspect.stdout_text.find("ibmcom/portal"), std::string::npos) << Output(inspect);
+  EXPECT_EQ(Snapshot(extracted), before);
+}
+
+// inspect gave every unpack error exit 3: our own full or read-only disk
+// too, and an image tarball that is simply not a PPA archive.
+TEST_F(LoadErrorsTest, InspectExitStatusesAreLoads) {
+  auto inspect = [&](const std::string& path, const std::string& workdir) {
+    return test::RunProcess({PPA_IMPORT_BINARY, "inspect", path, "--workdir", workdir},
+                            std::nullopt, {{"HOME", dir_.path()}}, dir_.path());
+  };
+  samples::ImageTarballSpec image = samples::DemoSampleSpec().images[0].tarball;
+  const std::string tarball = dir_.Join("portal.tar");
+  ASSERT_TRUE(samples::WriteImageTarballFile(image, tarball).ok());
+  ProcessResult r = inspect(tarball, dir_.Join("w"));
+  EXPECT_EQ(r.exit_code, 2) << Output(r);
+  ExpectOneErrorAndHint(r, "is a docker save image tarball, not a PPA archive", "skopeo copy");
+  // A directory that is no extracted PPA archive.
+  fs::create_directories(dir_.Join("plain-dir/sub"));
+  r = inspect(dir_.Join("plain-dir"), dir_.Join("w"));
+  EXPECT_EQ(r.exit_code, 2) << Output(r);
+  ExpectOneErrorAndHint(r, "holds no manifest.yaml or manifest.json", "");
+  const std::string ro = dir_.Join("ro");
+  TestMount mount(ro, "1m", /*read_only=*/true);
+  if (!mount.ready()) GTEST_SKIP() << "cannot mount a read-only tmpfs here: " << mount.error();
+  r = inspect(Sample(), ro);
+  EXPECT_EQ(r.exit_code, 1) << Output(r);
+  ExpectOneErrorAndHint(r, "is on a read-only file system", "--workdir");
 }
 
 TEST_F(LoadErrorsTest, ExtractedPpaDirectoryWithALinkLeadingOutIsUnsafe) {
