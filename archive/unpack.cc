@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <optional>
 
+#include "archive/ascii.h"
 #include "archive/confined.h"
 #include "archive/fast_inflate.h"
 #include "archive/file_util.h"
@@ -472,9 +473,7 @@ Status DescribeUnreadableArchive(const std::string& archive_path, std::string_vi
                         "pass the PPA archive itself (a .tgz), not a page or a checksum file; " +
                             kDownloadHint);
   }
-  std::string lower = detail;
-  std::transform(lower.begin(), lower.end(), lower.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  const std::string lower = AsciiLower(detail);
   for (const char* word : {"truncat", "premature", "unexpected end", "end of file", "eof"}) {
     if (lower.find(word) != std::string::npos) {
       return InvalidInput(name + " is truncated at byte " + std::to_string(size) +

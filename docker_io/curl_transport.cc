@@ -34,6 +34,7 @@
 #include <string>
 #include <vector>
 
+#include "archive/ascii.h"
 #include "archive/file_util.h"
 #include "docker_io/cert_dirs.h"
 #include "docker_io/http_transport.h"
@@ -217,8 +218,7 @@ size_t HeaderCallback(char* data, size_t size, size_t nitems, void* userdata) {
     }
     size_t colon = line.find(':');
     if (colon == std::string_view::npos) return n;
-    std::string name(line.substr(0, colon));
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    std::string name = AsciiLower(line.substr(0, colon));
     std::string_view value = line.substr(colon + 1);
     while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
       value.remove_prefix(1);

@@ -16,6 +16,7 @@
 #include <sstream>
 #include <vector>
 
+#include "archive/ascii.h"
 #include "docker_io/digest.h"
 
 extern char** environ;
@@ -24,13 +25,6 @@ namespace ppa {
 namespace {
 
 constexpr size_t kMaxHelperOutput = 1 << 20;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 std::string StringField(const nlohmann::json& object, const char* key) {
   auto it = object.find(key);
@@ -149,7 +143,7 @@ Result<std::string> RunCapture(const std::vector<std::string>& argv, const std::
 }  // namespace
 
 std::string NormalizeRegistryHost(std::string_view server) {
-  std::string s = Lower(server);
+  std::string s = AsciiLower(server);
   size_t scheme = s.find("://");
   if (scheme != std::string::npos) s.erase(0, scheme + 3);
   s = s.substr(0, s.find('/'));

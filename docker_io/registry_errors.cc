@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "archive/ascii.h"
+
 namespace ppa {
 namespace {
 
@@ -15,15 +17,8 @@ struct RegistryError {
   std::string message;  // human text
 };
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
 bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
-  return Lower(haystack).find(Lower(needle)) != std::string::npos;
+  return AsciiLower(haystack).find(AsciiLower(needle)) != std::string::npos;
 }
 
 // Collapses whitespace (newlines included) and shortens to one short line.
@@ -71,7 +66,7 @@ bool ParseOciErrors(std::string_view body, RegistryError* out) {
 
 // The <title> of an HTML page, or "".
 std::string HtmlTitle(std::string_view body) {
-  std::string lower = Lower(body.substr(0, 64 * 1024));
+  std::string lower = AsciiLower(body.substr(0, 64 * 1024));
   size_t open = lower.find("<title");
   if (open == std::string::npos) return {};
   size_t start = lower.find('>', open);
@@ -83,7 +78,7 @@ std::string HtmlTitle(std::string_view body) {
 
 bool LooksLikeHtml(std::string_view body, std::string_view content_type) {
   if (ContainsIgnoreCase(content_type, "html")) return true;
-  std::string head = Lower(body.substr(0, 512));
+  std::string head = AsciiLower(body.substr(0, 512));
   return head.find("<html") != std::string::npos || head.find("<!doctype") != std::string::npos;
 }
 

@@ -5,17 +5,12 @@
 #include <algorithm>
 #include <cctype>
 
+#include "archive/ascii.h"
+
 namespace ppa {
 namespace {
 
 constexpr std::string_view kTooLargeMarker = " (not read further)";
-
-std::string Lower(std::string_view text) {
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
 
 struct Authority {
   std::string scheme;  // lower case
@@ -28,7 +23,7 @@ Authority ParseAuthority(std::string_view url) {
   Authority out;
   size_t scheme_end = url.find("://");
   if (scheme_end == std::string_view::npos || scheme_end == 0) return out;
-  out.scheme = Lower(url.substr(0, scheme_end));
+  out.scheme = AsciiLower(url.substr(0, scheme_end));
   std::string_view rest = url.substr(scheme_end + 3);
   std::string_view authority = rest.substr(0, rest.find_first_of("/?#"));
   size_t at = authority.rfind('@');
@@ -37,7 +32,7 @@ Authority ParseAuthority(std::string_view url) {
   size_t colon = authority.rfind(':');
   bool has_port = colon != std::string_view::npos &&
                   (bracket == std::string_view::npos || colon > bracket);
-  out.host = Lower(has_port ? authority.substr(0, colon) : authority);
+  out.host = AsciiLower(has_port ? authority.substr(0, colon) : authority);
   out.port = has_port ? std::string(authority.substr(colon + 1)) : "";
   if (out.port.empty()) out.port = out.scheme == "http" ? "80" : "443";
   return out;

@@ -8,6 +8,7 @@
 #include <random>
 #include <utility>
 
+#include "archive/ascii.h"
 #include "archive/bounded_yaml.h"
 #include "archive/url_userinfo.h"
 #include "docker_io/digest.h"
@@ -142,8 +143,7 @@ ChartMuseumClient::ChartMuseumClient(ChartMuseumConfig config,
 Status ChartMuseumUnreachable(std::string_view uri, const Status& error) {
   if (error.code() != StatusCode::kNetwork) return error;
   const std::string& m = error.message();
-  std::string lower = m;
-  for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const std::string lower = AsciiLower(m);
   std::string reason = m;
   if (lower.find("refused") != std::string::npos ||
       lower.find("couldn't connect") != std::string::npos ||

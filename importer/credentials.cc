@@ -12,6 +12,7 @@
 #include <iostream>
 #include <utility>
 
+#include "archive/ascii.h"
 #include "importer/pipeline.h"
 
 namespace ppa {
@@ -25,16 +26,6 @@ std::string ReadLine(std::istream& in) {
   return line;
 }
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out;
-}
-
-bool EndsWith(std::string_view s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
 
 // "--username (user 'bob', password from PPA_IMPORT_PASSWORD)".
 std::string DescribeFlagSource(const std::string& user_from, const std::string& user,
@@ -236,9 +227,9 @@ CredentialIo DefaultCredentialIo() {
 }
 
 bool IsIbmCloudRegistryHost(std::string_view host_port) {
-  std::string host = Lower(host_port.substr(0, host_port.find(':')));
-  if (host == "icr.io" || EndsWith(host, ".icr.io")) return true;
-  return EndsWith(host, ".bluemix.net") && (host.rfind("registry.", 0) == 0);
+  std::string host = AsciiLower(host_port.substr(0, host_port.find(':')));
+  if (host == "icr.io" || host.ends_with(".icr.io")) return true;
+  return host.ends_with(".bluemix.net") && (host.rfind("registry.", 0) == 0);
 }
 
 std::vector<AuthFilePath> AuthFileSearchPath(const std::string& authfile,

@@ -83,15 +83,7 @@ class Spawned {
   std::string out_path_, err_path_;
 };
 
-template <typename Pred>
-bool WaitFor(Pred done, std::chrono::milliseconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
+using test::WaitFor;
 
 // The run folders (<uuid>, <uuid>.tmp) in `workdir`.
 std::vector<std::string> RunFolders(const std::string& workdir) {

@@ -30,16 +30,7 @@ using test::FaultRule;
 using test::Output;
 using test::ProcessResult;
 
-// Waits until `done` holds, polling, for at most `limit`.
-template <typename Pred>
-bool WaitFor(Pred done, std::chrono::milliseconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return done();
-}
+using test::WaitFor;
 
 class InterruptTest : public test::LoadFixture {
  protected:

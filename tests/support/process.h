@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "archive/status.h"
@@ -84,5 +85,17 @@ class TempDir {
 Result<std::string> ReadFileToString(const std::string& path);
 // Writes (truncates) a file.
 Status WriteStringToFile(const std::string& path, const std::string& data);
+
+// Waits until `done` holds, polling every 20 ms, for at most `limit`;
+// returns whether it held.
+template <typename Pred>
+bool WaitFor(Pred done, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return done();
+}
 
 }  // namespace ppa::test
