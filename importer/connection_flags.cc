@@ -63,8 +63,8 @@ std::vector<std::string> SecretsOnCommandLineWarnings(const CLI::App& cmd,
                                                       const CredentialFlags& flags) {
   std::vector<std::string> warnings;
   auto in_url = [&](const char* flag, const std::string& value) {
-    return GivenOnCommandLine(cmd, flag) && value.rfind("oci:", 0) != 0 &&
-           SplitUserInfo(value).present;
+    const bool layout = value.rfind("oci:", 0) == 0 && value.rfind("oci://", 0) != 0;
+    return GivenOnCommandLine(cmd, flag) && !layout && SplitUserInfo(value).present;
   };
   if (in_url("--registry", registry) || in_url("--chartmuseum-uri", chartmuseum_uri)) {
     warnings.push_back(kUrlCredentialsWarning);

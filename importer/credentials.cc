@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "archive/ascii.h"
+#include "importer/interrupt.h"
 #include "importer/pipeline.h"
 
 namespace ppa {
@@ -185,6 +186,7 @@ Result<std::string> ReadSecretFromTerminal(const std::string& prompt) {
     termios quiet = saved;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     quiet.c_lflag |= ECHONL;
+    RestoreTerminalOnInterrupt(tty.fd, &saved);  // Ctrl-C here must not leave echo off
     tcsetattr(tty.fd, TCSANOW, &quiet);
   }
   ssize_t ignored = write(tty.fd, prompt.data(), prompt.size());
@@ -198,7 +200,10 @@ Result<std::string> ReadSecretFromTerminal(const std::string& prompt) {
     if (c != '\r') line.push_back(c);
     if (line.size() > 64 * 1024) break;
   }
-  if (is_terminal) tcsetattr(tty.fd, TCSANOW, &saved);
+  if (is_terminal) {
+    tcsetattr(tty.fd, TCSANOW, &saved);
+    RestoreTerminalOnInterrupt(-1, nullptr);
+  }
   return line;
 }
 
@@ -297,13 +302,15 @@ Result<ResolvedCredentials> ResolveCredentials(const CredentialRequest& request,
 
 Result<ResolvedCredentials> ResolveRegistryCredentials(const Credentials& given,
                                                        bool password_stdin, std::istream& in,
-                                                       const GetEnvFn& getenv) {
+                                                       const GetEnvFn& getenv,
+                                                       const std::string& creds) {
   CredentialIo io;
   io.getenv = getenv;
   io.in = &in;
   io.stdin_is_tty = &in == &std::cin && isatty(STDIN_FILENO) == 1;
   io.read_secret = ReadSecretFromTerminal;
   CredentialRequest request;
+  request.creds = creds;
   request.username = given.username;
   request.password = given.password;
   request.password_source = given.password.empty() ? "" : "the configuration";

@@ -115,13 +115,14 @@ std::vector<AuthFilePath> AuthFileSearchPath(const std::string& authfile, const 
 
 // --- Before the registry is known (doctor's flag handling) -------------------
 
-// Step 1 only (--username, --password-stdin, PPA_IMPORT_USERNAME/PASSWORD),
-// without a registry: no file is read, IBMCLOUD_API_KEY waits for the host,
+// Step 1 only (--creds `creds`, --username, --password-stdin,
+// PPA_IMPORT_USERNAME/PASSWORD), without a registry: no file is read, IBMCLOUD_API_KEY waits for the host,
 // a user without a password comes back as such ("no password yet") and only
 // --password-stdin on a terminal asks. The caller completes the result with
 // ResolveCredentials once the registry is known (CompleteDoctorCredentials).
 Result<ResolvedCredentials> ResolveRegistryCredentials(const Credentials& given,
                                                        bool password_stdin, std::istream& in,
-                                                       const GetEnvFn& getenv);
+                                                       const GetEnvFn& getenv,
+                                                       const std::string& creds = "");
 
 }  // namespace ppa

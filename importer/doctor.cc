@@ -613,8 +613,10 @@ Result<ResolvedCredentials> CompleteDoctorCredentials(const DoctorOptions& optio
   const Credentials& given = options.credentials.credentials;
   // User and password from the flags and environment: complete already.
   if (!given.username.empty() && !given.password.empty()) return options.credentials;
+  // --creds gave the user name of `given` (it excludes --username).
+  const bool creds = !options.credential_flags.creds.empty();
   CredentialRequest request{.creds = options.credential_flags.creds,
-                            .username = given.username,
+                            .username = creds ? "" : given.username,
                             .authfile = options.credential_flags.authfile,
                             .host = address.endpoint.host,
                             .userinfo = address.userinfo};

@@ -42,7 +42,8 @@ int RunDoctorCommand(DoctorFlags& f, std::istream& in, std::ostream& out, std::o
     return kExitUsage;
   }
   Result<ResolvedCredentials> credentials =
-      ResolveRegistryCredentials(Credentials(f.username, ""), f.password_stdin, in, ProcessEnv);
+      ResolveRegistryCredentials(Credentials(f.username, ""), f.password_stdin, in, ProcessEnv,
+                                 o.credential_flags.creds);
   if (!credentials.ok()) {
     err << "Error: " << credentials.status().message() << "\n";
     if (!credentials.status().hint().empty())

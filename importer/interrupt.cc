@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -34,6 +35,8 @@ struct Progress {
   std::vector<std::string> work_directories PPA_GUARDED_BY(mu);
   int images_pushed PPA_GUARDED_BY(mu) = 0;
   std::string last_pushed PPA_GUARDED_BY(mu);
+  int tty_fd PPA_GUARDED_BY(mu) = -1;  // RestoreTerminalOnInterrupt
+  termios tty_saved PPA_GUARDED_BY(mu) {};
 };
 
 Progress& State() {
@@ -63,6 +66,7 @@ void Watch(int read_fd) {
     std::lock_guard lock(state.mu);
     message = InterruptMessage(signal, state.images_pushed, state.last_pushed,
                                state.work_directories);
+    if (state.tty_fd >= 0) ::tcsetattr(state.tty_fd, TCSANOW, &state.tty_saved);
   }
   for (size_t done = 0; done < message.size();) {
     ssize_t n = ::write(STDERR_FILENO, message.data() + done, message.size() - done);
@@ -109,6 +113,13 @@ void UnregisterWorkDirectory(const std::string& path) {
   std::lock_guard lock(state.mu);
   auto& dirs = state.work_directories;
   dirs.erase(std::remove(dirs.begin(), dirs.end(), path), dirs.end());
+}
+
+void RestoreTerminalOnInterrupt(int fd, const termios* saved) {
+  Progress& state = State();
+  std::lock_guard lock(state.mu);
+  state.tty_fd = saved ? fd : -1;
+  if (saved) state.tty_saved = *saved;
 }
 
 void NoteImagePushed(const std::string& name) {

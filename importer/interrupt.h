@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+struct termios;
+
 namespace ppa {
 
 // Installs the handlers and starts the watcher thread; idempotent.
@@ -38,6 +40,11 @@ void UnregisterWorkDirectory(const std::string& path);
 // Counts an image or manifest list the target recorded (Reporter::Record),
 // named in the message.
 void NoteImagePushed(const std::string& name);
+
+// While a secret is read from the terminal `fd` with echo off (credentials'
+// prompt): the settings an interrupt puts back before the process ends, so
+// Ctrl-C at the prompt leaves no terminal without echo. `saved` null: none.
+void RestoreTerminalOnInterrupt(int fd, const termios* saved);
 
 // The lines printed on an interrupt by `signal` (pure, for tests).
 std::string InterruptMessage(int signal, int images_pushed,

@@ -134,6 +134,22 @@ Status ExplainWorkdirError(const Status& error, const std::string& workdir, uint
   return error;
 }
 
+namespace {
+
+// "3f6c0a9e-1b2c-4d5e-8f90-123456789abc": the names NewUuid gives run
+// folders, the only names a clean-up may take for a dead run's.
+bool IsUuidShaped(std::string_view name) {
+  if (name.size() != 36) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Leftovers RemoveDeadWorkspaces(const std::string& workdir) {
   Leftovers freed;
   const std::string base = AbsolutePath(workdir);
@@ -142,8 +158,9 @@ Leftovers RemoveDeadWorkspaces(const std::string& workdir) {
     while (const dirent* e = ::readdir(d)) {
       std::string name = e->d_name;
       const size_t n = sizeof kScratchSuffix - 1;
-      // <uuid>.tmp: 36 characters then the suffix.
-      if (name.size() == 36 + n && name.compare(36, n, kScratchSuffix) == 0) {
+      // <uuid>.tmp, as PrepareWorkspace names them; nothing else is taken.
+      if (name.size() == 36 + n && name.compare(36, n, kScratchSuffix) == 0 &&
+          IsUuidShaped(std::string_view(name).substr(0, 36))) {
         scratch_dirs.push_back(name);
       }
     }

@@ -247,6 +247,21 @@ TEST_F(CredentialsFixture, UsernameWithoutPasswordPromptsWithoutEcho) {
   }
 }
 
+// Ctrl-C at the prompt ended the run with the terminal's echo still off:
+// the next command the admin typed was invisible.
+TEST_F(CredentialsFixture, CtrlCAtThePasswordPromptLeavesTheTerminalEchoing) {
+  for (std::vector<std::string> flags :
+       {std::vector<std::string>{"--username", kUser}, std::vector<std::string>{"--creds", kUser}}) {
+    test::PtyResult r = test::RunOnPty(
+        LoadArgv(registry_->host(), flags), CleanEnv(),
+        std::string("Password for ") + kUser + "@" + registry_->host() + ": ", "\x03",
+        std::chrono::seconds(60), dir_.path());
+    EXPECT_TRUE(r.answered) << flags.back() << "\n" << r.output;
+    EXPECT_EQ(r.exit_code, 130) << flags.back() << "\n" << r.output;
+    EXPECT_TRUE(r.echo_after) << flags.back() << ": echo left off\n" << r.output;
+  }
+}
+
 // --- The OAuth2 refresh-token grant (identitytoken) ------------------------------------
 
 TEST(IdentityTokenLoadTest, IdentityTokenFromAuthJsonIsExchangedForAccessTokens) {

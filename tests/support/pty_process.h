@@ -17,6 +17,7 @@ struct PtyResult {
   std::string output;  // everything the program wrote to the terminal
   bool answered = false;  // `expect` was seen and `answer` written
   bool timed_out = false;
+  bool echo_after = false;  // the terminal echoes typed keys once the program has ended
 };
 
 // Runs argv (PATH lookup, no shell) with `env` added to the environment.

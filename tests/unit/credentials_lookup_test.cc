@@ -555,6 +555,10 @@ TEST(SkopeoFlagsTest, ProcessListWarningOnlyForASecretOnTheCommandLine) {
   EXPECT_EQ(WarningsFor({"--creds", "bob:pw"}).size(), 1u);
   EXPECT_EQ(WarningsFor({"--registry", "bob:pw@reg:5000"}).size(), 1u);
   EXPECT_EQ(WarningsFor({"--registry", "bob:pw@reg:5000", "--creds", "al:pw"}).size(), 2u);
+  // The registry forms of helm and skopeo carry user info as well.
+  EXPECT_EQ(WarningsFor({"--registry", "oci://bob:pw@reg:5000"}).size(), 1u);
+  EXPECT_EQ(WarningsFor({"--registry", "docker://bob:pw@reg:5000/ns"}).size(), 1u);
+  EXPECT_TRUE(WarningsFor({"--registry", "oci:/srv/layout"}).empty());
   EXPECT_TRUE(WarningsFor({"--creds", "bob"}).empty());
   EXPECT_TRUE(WarningsFor({"--registry", "reg:5000"}).empty());
   EXPECT_TRUE(WarningsFor({}).empty());

@@ -370,5 +370,31 @@ TEST(ResolveRegistryCredentialsTest, Table) {
   }
 }
 
+// doctor --creds USER with the password from stdin or PPA_IMPORT_PASSWORD
+// said "a password was given without a user name", and PPA_IMPORT_USERNAME
+// won over --creds: doctor must resolve as load does.
+TEST(ResolveRegistryCredentialsTest, CredsGivesTheUserAsInLoad) {
+  std::map<std::string, std::string> env = {{"PPA_IMPORT_PASSWORD", "pw"}};
+  auto getenv = [&env](const char* name) {
+    auto it = env.find(name);
+    return it == env.end() ? std::string() : it->second;
+  };
+  std::istringstream none("");
+  auto got = ResolveRegistryCredentials({}, false, none, getenv, "bob");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->credentials.username, "bob");
+  EXPECT_EQ(got->credentials.password, "pw");
+  std::istringstream piped("secret\n");
+  got = ResolveRegistryCredentials({}, true, piped, getenv, "bob");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->credentials.password, "secret");
+  env["PPA_IMPORT_USERNAME"] = "al";
+  std::istringstream again("");
+  got = ResolveRegistryCredentials({}, false, again, getenv, "bob:pw2");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->credentials.username, "bob");
+  EXPECT_EQ(got->credentials.password, "pw2");
+}
+
 }  // namespace
 }  // namespace ppa

@@ -5,8 +5,11 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <string>
+#include <vector>
 
+#include "archive/file_util.h"
 #include "archive/unpack.h"
 #include "helm_io/chartmuseum_client.h"
 #include "importer/cli.h"
@@ -126,6 +129,42 @@ TEST(InterruptMessage, SaysWhatWasDoneAndWhereTheWorkIs) {
   // Names from archives cannot drive the terminal.
   std::string hostile = InterruptMessage(SIGINT, 1, "a\x1b[2Jb", {});
   EXPECT_EQ(hostile.find('\x1b'), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ppa
+
+namespace ppa {
+namespace {
+
+// The clean-up took any 36-character name ending in ".tmp" for a dead run's
+// scratch folder, and removed it and its 36-character sibling: with
+// --workdir $HOME or /tmp, another tool's folders.
+TEST(RemoveDeadWorkspaces, TakesOnlyFoldersNamedAsRunsAre) {
+  const std::string base = ::testing::TempDir() + "ppa-leftovers-" + NewUuid().substr(0, 8);
+  namespace fs = std::filesystem;
+  const std::vector<std::string> others = {
+      "not-a-uuid-but-thirty-six-chars-long",   // 36 characters
+      "3F6C0A9E-1B2C-4D5E-8F90-123456789ABC",  // upper case: not ours
+      "3f6c0a9e_1b2c_4d5e_8f90_123456789abc",  // no dashes
+  };
+  for (const auto& name : others) {
+    ASSERT_EQ(name.size(), 36u) << name;
+    fs::create_directories(base + "/" + name);
+    fs::create_directories(base + "/" + name + ".tmp");
+  }
+  const std::string dead = NewUuid();
+  fs::create_directories(base + "/" + dead + "/images");
+  fs::create_directories(base + "/" + dead + ".tmp");
+  Leftovers freed = RemoveDeadWorkspaces(base);
+  EXPECT_EQ(freed.folders, 2);
+  EXPECT_FALSE(fs::exists(base + "/" + dead));
+  EXPECT_FALSE(fs::exists(base + "/" + dead + ".tmp"));
+  for (const auto& name : others) {
+    EXPECT_TRUE(fs::exists(base + "/" + name)) << name;
+    EXPECT_TRUE(fs::exists(base + "/" + name + ".tmp")) << name;
+  }
+  fs::remove_all(base);
 }
 
 }  // namespace
