@@ -26,6 +26,7 @@
 #include "importer/push_images.h"
 #include "importer/report.h"
 #include "importer/run_report.h"
+#include "importer/usage_report.h"
 #include "importer/workspace.h"
 #include "importer/written_blobs.h"
 
@@ -589,52 +590,49 @@ int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostrea
   report.started = NowRfc3339();
   report.target_namespace = options.target_namespace;
   Reporter usage(out, err, options.quiet);
+  // A usage error found here is reported as one found while parsing:
+  // Error/Hint, and the JSON report with the error (--json).
+  auto usage_error = [&](const Status& error) {
+    return ReportUsageError(error, options.json_report, options.target_namespace, stdout_stream,
+                            err);
+  };
   auto archives = SelectArchives(options);
-  if (!archives.ok()) {
-    usage.Fatal(archives.status());
-    return kExitUsage;
-  }
+  if (!archives.ok()) return usage_error(archives.status());
   if (archives->empty()) {
     if (!options.shard.empty() || !options.job_completion_index.empty()) {
       usage.Progress("This shard has no archive to import.");
       return kExitOk;
     }
-    usage.Fatal(InvalidInput("no archive given",
-                             "pass archive files or directories as arguments, --archive or --from-list"));
-    return kExitUsage;
+    return usage_error(InvalidInput(
+        "no archive given", "pass archive files or directories as arguments, --archive or --from-list"));
   }
   Status ns = ValidateNamespace(options.target_namespace, options.namespace_rules);
-  if (!ns.ok()) {
-    usage.Fatal(ns);
-    return kExitUsage;
-  }
+  if (!ns.ok()) return usage_error(ns);
   for (const auto& platform : options.architectures) {
     auto filter = ParsePlatformFilter(platform);
-    if (!filter.ok()) {
-      usage.Fatal(filter.status());
-      return kExitUsage;
-    }
+    if (!filter.ok()) return usage_error(filter.status());
   }
-  auto target = ResolveTarget(options, usage);
-  if (!target.ok()) {
-    usage.Fatal(target.status());
-    report.exit_code =
-        target.status().code() == StatusCode::kInvalidInput ? kExitUsage : kExitItemFailed;
-    // Pipelines still get a report saying why nothing was imported.
+  // Stopped before any archive was imported: pipelines still get a report
+  // saying why, against each archive.
+  auto stopped = [&](const Status& why, int code) {
+    usage.Fatal(why);
+    report.exit_code = code;
     for (const auto& archive : *archives) {
-      report.archives.push_back(
-          ArchiveOutcome{archive, report.exit_code, target.status(), {}, {}, "", "", {}});
+      report.archives.push_back(ArchiveOutcome{archive, code, why, {}, {}, "", "", {}});
     }
     report.finished = NowRfc3339();
     WriteReport(options.json_report, report, stdout_stream, usage);
-    return report.exit_code;
+    return code;
+  };
+  auto target = ResolveTarget(options, usage);
+  if (!target.ok()) {
+    return stopped(target.status(), target.status().code() == StatusCode::kInvalidInput
+                                        ? kExitUsage
+                                        : kExitItemFailed);
   }
   auto lock = LockWorkdir(options.workdir, [&](const std::string& line) { usage.Progress(line); },
                           *archives);
-  if (!lock.ok()) {
-    usage.Fatal(lock.status());
-    return kExitItemFailed;
-  }
+  if (!lock.ok()) return stopped(lock.status(), kExitItemFailed);
   report.target = DescribeTarget(*target);
   // Progress redrawn on a terminal; in a pipe or a log, a plain line every
   // 10 s; none with -q or --json -.

@@ -217,6 +217,8 @@ TEST_F(CliSurfaceTest, UnwritableJsonPathIsFoundBeforeAnyWork) {
 }
 
 TEST_F(CliSurfaceTest, UsageErrorWithJsonDashStillPrintsOneJsonObject) {
+  const std::string empty_dir = dir_.Join("no-archives");
+  std::filesystem::create_directories(empty_dir);
   const std::vector<std::pair<std::vector<std::string>, std::map<std::string, std::string>>> runs = {
       {{"load", archive_, "--json", "-", "--namespace", "test_ns", "--password", "x"}, {}},
       {{"load", archive_, "--json", "-"}, {}},  // --namespace missing
@@ -226,6 +228,10 @@ TEST_F(CliSurfaceTest, UsageErrorWithJsonDashStillPrintsOneJsonObject) {
       {{"load", archive_, "--json", "-", "--namespace", "test_ns", "--shard-count", "3"}, {}},
       {{"load", archive_, "--json", "-", "--namespace", "test_ns", "--chartmuseum-uri", "c:1"}, {}},
       {{"load", dir_.Join("nope.tgz"), "--json", "-", "--namespace", "test_ns"}, {}},
+      // Found once the flags are parsed: a platform that is none, a
+      // directory holding no archive.
+      {{"load", archive_, "--json", "-", "--namespace", "test_ns", "--platform", "linux/"}, {}},
+      {{"load", empty_dir, "--json", "-", "--namespace", "test_ns"}, {}},
   };
   for (const auto& [args, env] : runs) {
     ProcessResult r = Run(args, env);
