@@ -15,6 +15,7 @@ PPA_PACKAGES=(
   libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libssl-dev libcli11-dev
   zlib1g-dev libzstd-dev libcpp-httplib-dev libisal-dev libsqlite3-dev libbenchmark-dev
   docker-registry skopeo apache2-utils tar gzip xz-utils zstd bzip2 time pigz
+  help2man lintian rpm umoci zsh bash-completion
 )
 
 ppa_install_packages() {

@@ -1,0 +1,1 @@
+# Packages built by CPack from the install rules (cmake/PpaInstall.cmake).
