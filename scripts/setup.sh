@@ -9,18 +9,30 @@ set -euo pipefail
 PPA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PPA_BUILD_DIR="${PPA_BUILD_DIR:-$PPA_ROOT/build}"
 
-PPA_PACKAGES=(
-  build-essential cmake ninja-build pkg-config git ca-certificates curl
+# What a Release build of ppa-import and its .deb need (the Containerfile's
+# build stage installs only these: -DPPA_BUILD_TESTS=OFF).
+PPA_BUILD_PACKAGES=(
+  build-essential cmake ninja-build pkg-config file
   libarchive-dev libcurl4-openssl-dev libyaml-cpp-dev nlohmann-json3-dev
-  libspdlog-dev libfmt-dev libgtest-dev libgmock-dev libssl-dev libcli11-dev
-  zlib1g-dev libzstd-dev libcpp-httplib-dev libisal-dev libsqlite3-dev libbenchmark-dev
-  docker-registry skopeo apache2-utils tar gzip xz-utils zstd bzip2 time pigz
-  help2man lintian rpm umoci zsh bash-completion
+  libspdlog-dev libfmt-dev libssl-dev libcli11-dev
+  zlib1g-dev libzstd-dev libisal-dev libsqlite3-dev
+  help2man
 )
+# What the tests, the demo and the benchmark add.
+PPA_TEST_PACKAGES=(
+  git ca-certificates curl
+  libgtest-dev libgmock-dev libcpp-httplib-dev libbenchmark-dev
+  docker-registry skopeo apache2-utils tar gzip xz-utils zstd bzip2 time pigz
+  lintian rpm umoci zsh bash-completion
+)
+PPA_PACKAGES=("${PPA_BUILD_PACKAGES[@]}" "${PPA_TEST_PACKAGES[@]}")
 
+# ppa_install_packages [PACKAGE...]: installs those missing (default: PPA_PACKAGES).
 ppa_install_packages() {
   local missing=()
-  for p in "${PPA_PACKAGES[@]}"; do
+  local wanted=("$@")
+  [ ${#wanted[@]} -gt 0 ] || wanted=("${PPA_PACKAGES[@]}")
+  for p in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if [ ${#missing[@]} -eq 0 ]; then
