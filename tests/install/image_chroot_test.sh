@@ -160,15 +160,15 @@ mkdir "$root/proc" "$root/dev"
 # runtime gives, gone when it ends. chroot(1) starts in /, so paths are absolute.
 in_root() {
   unshare --mount --pid --fork --propagation private -- bash -c '
-    root="$1" user="$2" entrypoint="$3" envfile="$4"; shift 4
+    root="$1" user="$2" entrypoint="$3" envfile="$4" chroot="$5"; shift 5
     mount -t proc proc "$root/proc"
     mount -t tmpfs -o mode=0755,nosuid tmpfs "$root/dev"
     for node in null zero full random urandom; do
       touch "$root/dev/$node" && mount --bind "/dev/$node" "$root/dev/$node"
     done
     mapfile -t env <"$envfile"
-    exec env -i "${env[@]}" chroot --userspec="$user" "$root" "$entrypoint" "$@"
-  ' in_root "$root" "$user" ppa-import "$tmp/env" "$@"
+    exec env -i "${env[@]}" "$chroot" --userspec="$user" "$root" "$entrypoint" "$@"
+  ' in_root "$root" "$user" ppa-import "$tmp/env" "$(command -v chroot)" "$@"
 }
 printf '%s\n' "${env[@]}" >"$tmp/env"
 
@@ -189,6 +189,8 @@ tail -1 "$tmp/load.log"
 grep -q '^OK (' "$tmp/load.log" || fail "load's verdict is not OK"
 [ -s "$root$workdir/report.json" ] || fail "no JSON report in $workdir"
 [ "$(stat -c %u:%g "$root$workdir/report.json")" = "$user" ] || fail "the report is not owned by $user"
+# HOME is the user's and writable: the blob cache lands there.
+[ -f "$root$home/.cache/ppa-import/blobs.db" ] || fail "no blob cache under HOME ($home)"
 images="$(grep -o '"image": *"[^"]*"' "$tmp/inspect.json" | sed 's/.*"image": *"//; s/"$//' | sort -u)"
 [ -n "$images" ] || must "inspect --json named no image: $(head -c 400 "$tmp/inspect.json")"
 for name in $images; do
