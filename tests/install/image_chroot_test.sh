@@ -65,12 +65,21 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 must() { echo "FAIL: $*"; exit 1; }
 
 # --- 1. build, push, read the config back ------------------------------------
-echo "== scripts/build-image.sh --build $build --out $tmp/oci"
-if ! bash "$source_dir/scripts/build-image.sh" --build "$build" --out "$tmp/oci" >"$tmp/build.log" 2>&1; then
+echo "== scripts/build-image.sh --build $build --out $tmp/oci --archive $tmp/image.tar"
+if ! bash "$source_dir/scripts/build-image.sh" --build "$build" --out "$tmp/oci" \
+       --archive "$tmp/image.tar" >"$tmp/build.log" 2>&1; then
   cat "$tmp/build.log"
   must "scripts/build-image.sh failed"
 fi
 cat "$tmp/build.log"
+digest="$(skopeo inspect --format '{{.Digest}}' "oci:$tmp/oci:$version")" || must "no image oci:$tmp/oci:$version"
+[ "$(skopeo inspect --format '{{.Digest}}' "oci-archive:$tmp/image.tar:$version")" = "$digest" ] ||
+  fail "the oci-archive does not hold the layout's image $digest"
+# Same binary and libraries, same image: a second build gives the same digest.
+bash "$source_dir/scripts/build-image.sh" --build "$build" --out "$tmp/oci2" >/dev/null 2>&1 ||
+  must "the second scripts/build-image.sh failed"
+[ "$(skopeo inspect --format '{{.Digest}}' "oci:$tmp/oci2:$version")" = "$digest" ] ||
+  fail "a second build gave another image than $digest (not reproducible)"
 
 ppa_registry_start
 image="$PPA_REGISTRY_HOST/tools/ppa-import:$version"
