@@ -65,6 +65,9 @@ fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 must() { echo "FAIL: $*"; exit 1; }
 
 # --- 1. build, push, read the config back ------------------------------------
+# One time stamp for both builds below (a commit landing in between would
+# otherwise change the default, the last commit's time).
+export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git -C "$source_dir" log -1 --format=%ct 2>/dev/null || echo 0)}"
 echo "== scripts/build-image.sh --build $build --out $tmp/oci --archive $tmp/image.tar"
 if ! bash "$source_dir/scripts/build-image.sh" --build "$build" --out "$tmp/oci" \
        --archive "$tmp/image.tar" >"$tmp/build.log" 2>&1; then
@@ -123,6 +126,8 @@ for kv in "${env[@]}"; do [ "${kv%%=*}" = HOME ] && home="${kv#HOME=}"; done
 [ -n "$home" ] || fail "Env sets no HOME"
 layers="$(skopeo inspect --tls-verify=false --format '{{len .Layers}}' "docker://$image")"
 [ "$layers" = 1 ] || fail "the image has $layers layers, not 1"
+created="$(config '{{.Created.UTC.Unix}}')"
+[ "$created" = "$SOURCE_DATE_EPOCH" ] || fail "created is $created, not SOURCE_DATE_EPOCH $SOURCE_DATE_EPOCH"
 
 # --- 2. pull into a new layout, unpack, look at every path -------------------
 echo "== skopeo copy docker://$image oci:$tmp/pulled:$version; umoci raw unpack"
