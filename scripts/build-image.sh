@@ -12,7 +12,8 @@
 #   scripts/build-image.sh [--build DIR] [--out DIR] [--archive FILE]
 #     --build DIR     a built build directory to take the binary from (default:
 #                     a Release build into build-image/, made by setup.sh's ppa_build)
-#     --out DIR       the OCI layout to write (default: BUILD/oci; replaced)
+#     --out DIR       the OCI layout to write (default: BUILD/oci; an old layout
+#                     there is replaced, any other non-empty directory refused)
 #     --archive FILE  also write the layout as an oci-archive tarball
 #   skopeo copy oci:BUILD/oci:0.1.0 docker://registry.example.com/tools/ppa-import:0.1.0
 #
@@ -220,6 +221,18 @@ write_layer() {
     "${home#/}" "${workdir#/}"
 }
 
+# The OCI name of this machine's architecture (Debian's names differ for some).
+oci_architecture() {
+  local arch
+  arch="$(dpkg --print-architecture)"
+  case "$arch" in
+    ppc64el) echo ppc64le ;;
+    armhf | armel) echo arm ;;
+    i386) echo 386 ;;
+    *) echo "$arch" ;;
+  esac
+}
+
 # ---- Main --------------------------------------------------------------------
 
 main() {
@@ -239,7 +252,7 @@ main() {
     # shellcheck source=setup.sh
     source "$PPA_ROOT/scripts/setup.sh"
     build="$PPA_ROOT/build-image"
-    PPA_BUILD_DIR="$build" ppa_build Release -DPPA_BUILD_TESTS=OFF
+    PPA_BUILD_DIR="$build" ppa_build Release -DPPA_BUILD_TESTS=OFF -DCMAKE_DISABLE_FIND_PACKAGE_benchmark=ON
   fi
   [ -f "$build/CMakeCache.txt" ] || die "$build is not a CMake build directory"
   if grep -q '^PPA_SANITIZE:BOOL=ON' "$build/CMakeCache.txt"; then
@@ -273,14 +286,17 @@ main() {
   write_layer "$STAGE/layer.tar" "$uid" "$gid" "$home" "$CF_WORKDIR"
 
   local ref="$out:$version"
+  if [ -e "$out" ] && [ ! -f "$out/oci-layout" ] && [ -n "$(ls -A "$out")" ]; then
+    die "$out exists and is not an OCI layout; not replacing it" "name a new or empty directory with --out"
+  fi
   rm -rf "$out"
   mkdir -p "$(dirname "$out")"
   umoci init --layout "$out"
   umoci new --image "$ref"
   umoci raw add-layer --image "$ref" --history.created "$created" \
     --history.created_by "scripts/build-image.sh" "$STAGE/layer.tar"
-  local config=(--created "$created" --architecture "$(dpkg --print-architecture 2>/dev/null || echo amd64)"
-                --os linux --config.user "$CF_USER" --config.workingdir "$CF_WORKDIR")
+  local config=(--created "$created" --architecture "$(oci_architecture)" --os linux
+                --config.user "$CF_USER" --config.workingdir "$CF_WORKDIR")
   local kv item
   for kv in "${CF_ENV[@]}"; do config+=("--config.env=$kv"); done
   for kv in "${CF_LABELS[@]}"; do config+=("--config.label=$kv"); done
