@@ -108,9 +108,11 @@ set(CPACK_RPM_PACKAGE_SUGGESTS ca-certificates)
 # No /usr/lib/.build-id links: they are for debuginfo packages, which this is
 # not, and would make the package own files beside /usr/bin/ppa-import.
 set(CPACK_RPM_SPEC_MORE_DEFINE "%define _build_id_links none")
-# Directories other packages own (bash-completion, zsh, man-db): the RPM only
-# puts files in them.
+# Directories other packages own (filesystem, bash-completion, zsh): the RPM
+# only puts files in them (CPack leaves out /usr, /usr/bin, /usr/share/doc...).
 set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
+    /usr/share/man
+    /usr/share/man/man1
     /usr/share/bash-completion
     /usr/share/bash-completion/completions
     /usr/share/zsh
