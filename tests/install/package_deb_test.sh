@@ -20,12 +20,13 @@
 #   - initial-upload-closes-no-bugs: Debian's archive wants the first upload of
 #     a package to close its ITP bug; this package is not uploaded to Debian,
 #     so there is no bug to close.
-accepted_warnings='initial-upload-closes-no-bugs'
 #
 #   bash package_deb_test.sh --build BUILD_DIR --source SOURCE_DIR
-# Exit 77 (skipped) in a sanitizer build, without root, or without
-# dpkg-deb/lintian/unshare.
+# Exit 77 (skipped) in a sanitizer build, without root, without
+# dpkg-deb/lintian/unshare/skopeo/docker-registry, or where mount and PID
+# namespaces cannot be made (an unprivileged container).
 set -euo pipefail
+accepted_warnings='initial-upload-closes-no-bugs'  # a regex: one|two
 
 build=""
 source_dir=""
@@ -50,6 +51,9 @@ for tool in dpkg-deb dpkg-query lintian unshare chroot skopeo docker-registry; d
   command -v "$tool" >/dev/null || { echo "skipped: $tool is not installed"; exit 77; }
 done
 
+unshare --mount --pid --fork --propagation private true 2>/dev/null ||
+  { echo "skipped: no mount and PID namespaces here (unshare --mount --pid fails)"; exit 77; }
+
 version="$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")"
 [ -n "$version" ] || { echo "FAIL: no CMAKE_PROJECT_VERSION in $build/CMakeCache.txt"; exit 1; }
 
@@ -65,6 +69,37 @@ trap cleanup EXIT
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 must() { echo "FAIL: $*"; exit 1; }
+
+# dep_names "Depends field": the first installed alternative of each entry,
+# without version or architecture qualifiers.
+dep_names() {
+  tr ',' '\n' <<<"$1" | while read -r entry; do
+    [ -n "$entry" ] || continue
+    local alt name
+    IFS='|' read -ra alts <<<"$entry"
+    for alt in "${alts[@]}"; do
+      name="$(sed 's/^ *//; s/[ (].*//; s/:.*//' <<<"$alt")"
+      if installed_name "$name" >/dev/null; then
+        installed_name "$name"
+        break
+      fi
+    done
+  done
+}
+# installed_name NAME: the installed package NAME is, or the installed package
+# providing the virtual package NAME.
+installed_name() {
+  if [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; then
+    echo "$1"
+    return 0
+  fi
+  local provider
+  provider="$(dpkg-query -W -f='${Package} ${Status} ${Provides}\n' 2>/dev/null |
+              awk -v v="$1" '$2 == "install" && $4 == "installed" {
+                               for (i = 5; i <= NF; i++) { p = $i; sub(/,$/, "", p); if (p == v) { print $1; exit } } }')"
+  [ -n "$provider" ] || return 1
+  echo "$provider"
+}
 
 # --- 1. build and lintian ---------------------------------------------------
 echo "== scripts/package.sh --build $build --out $tmp/dist"
@@ -99,8 +134,7 @@ esac
 [ -n "$(field Section)" ] && [ -n "$(field Priority)" ] || fail "Section or Priority missing"
 depends="$(field Depends)"
 echo "Depends: $depends"
-# dpkg-shlibdeps writes versioned dependencies from the libraries' symbols
-# files; a hand-written list would not name libc6 with its version.
+# The versions come from the libraries' symbols files (dpkg-shlibdeps).
 for lib in 'libc6 (>= ' 'libstdc++6 (>= ' 'libcurl4 (>= ' 'libarchive13 (>= ' 'libssl3 (>= ' \
            'libyaml-cpp0.7 (>= ' 'libsqlite3-0 (>= ' 'libzstd1 (>= '; do
   case ", $depends" in
@@ -141,6 +175,30 @@ readelf -S "$tmp/unpacked/usr/bin/ppa-import" >"$tmp/sections"
 if grep -qE '\.(symtab|debug_info)' "$tmp/sections"; then
   fail "usr/bin/ppa-import is not stripped"
 fi
+# Depends names exactly the packages of the libraries the binary needs
+# (NEEDED -> the host's library -> dpkg -S), no more, no fewer.
+readelf -d "$tmp/unpacked/usr/bin/ppa-import" >"$tmp/dynamic"
+sed -n 's/.*(NEEDED).*\[\(.*\)\]$/\1/p' "$tmp/dynamic" >"$tmp/needed"
+[ -s "$tmp/needed" ] || fail "the binary needs no shared library?"
+ldconfig -p >"$tmp/ldcache"
+: >"$tmp/needed_pkgs"
+while read -r soname; do
+  path="$(awk -v s="$soname" '$1 == s { print $NF; exit }' "$tmp/ldcache")"
+  [ -n "$path" ] || { fail "$soname is not in the host's ld.so cache"; continue; }
+  real="$(readlink -f "$path")"
+  owner=""
+  for candidate in "$path" "$real" "${path#/usr}" "/usr${path}" "${real#/usr}" "/usr${real}"; do
+    owner="$(dpkg-query -S "$candidate" 2>/dev/null | head -1 | sed 's/:.*//')" || true
+    [ -n "$owner" ] && break
+  done
+  [ -n "$owner" ] || { fail "no package owns $path ($soname)"; continue; }
+  echo "$owner" >>"$tmp/needed_pkgs"
+done <"$tmp/needed"
+needed_pkgs="$(sort -u "$tmp/needed_pkgs")"
+depends_pkgs="$(dep_names "$depends" | sort -u)"
+[ "$needed_pkgs" = "$depends_pkgs" ] ||
+  fail "Depends ($(echo $depends_pkgs)) is not the packages of the needed libraries ($(echo $needed_pkgs))"
+
 # The changelog is gzip -9n (no name, no time stamp) and its entry is this version.
 gzip -lv "$tmp/unpacked/usr/share/doc/ppa-import/changelog.Debian.gz" >/dev/null ||
   fail "changelog.Debian.gz is not gzip"
@@ -177,37 +235,6 @@ if command -v rpmbuild >/dev/null; then
 fi
 
 # --- 3. a fresh root of exactly the Depends closure --------------------------
-# dep_names "Depends field": the first installed alternative of each entry,
-# without version or architecture qualifiers.
-dep_names() {
-  tr ',' '\n' <<<"$1" | while read -r entry; do
-    [ -n "$entry" ] || continue
-    local alt name
-    IFS='|' read -ra alts <<<"$entry"
-    for alt in "${alts[@]}"; do
-      name="$(sed 's/^ *//; s/[ (].*//; s/:.*//' <<<"$alt")"
-      if installed_name "$name" >/dev/null; then
-        installed_name "$name"
-        break
-      fi
-    done
-  done
-}
-# installed_name NAME: the installed package NAME is, or the installed package
-# providing the virtual package NAME.
-installed_name() {
-  if [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; then
-    echo "$1"
-    return 0
-  fi
-  local provider
-  provider="$(dpkg-query -W -f='${Package} ${Status} ${Provides}\n' 2>/dev/null |
-              awk -v v="$1" '$2 == "install" && $4 == "installed" {
-                               for (i = 5; i <= NF; i++) { p = $i; sub(/,$/, "", p); if (p == v) { print $1; exit } } }')"
-  [ -n "$provider" ] || return 1
-  echo "$provider"
-}
-
 echo "== fresh root: the closure of the Depends field"
 declare -A seen=()
 queue=($(dep_names "$depends"))
