@@ -7,16 +7,16 @@
 # Debian package's Depends from the binary's NEEDED entries, and rpm's own
 # dependency generator computes the RPM's Requires.
 
-# --- Files only packages carry --------------------------------------------
+# --- Copyright and changelog ----------------------------------------------
 # CMAKE_INSTALL_DOCDIR is share/doc/ppa-import (cmake/PpaInstall.cmake), the
-# folder Debian policy 12.5 names after the package.
+# folder Debian policy 12.3 names after the package.
 # /usr/share/doc/ppa-import/copyright: the project's copyright statement.
 # `cmake --install` installs it too (it describes the files wherever they go).
 install(FILES ${PROJECT_SOURCE_DIR}/packaging/copyright
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
-# /usr/share/doc/ppa-import/changelog.Debian.gz (Debian policy 12.7: gzip -9n,
-# no name or time stamp, so the package is reproducible). Compressed at
+# /usr/share/doc/ppa-import/changelog.Debian.gz (Debian policy 12.7), made
+# with gzip -9n (no name or time stamp: the package is reproducible) at
 # configure time (the build re-configures when packaging/changelog changes).
 # It belongs to the Debian package only: component `debian`, left out of a
 # plain `cmake --install` and of the RPM (rpm has its own %changelog), added
@@ -53,7 +53,7 @@ set(CPACK_PACKAGE_VENDOR "the ppa-import authors")
 # No public address exists yet; set PPA_PACKAGE_MAINTAINER when configuring a
 # release build (it must match packaging/changelog's signature line).
 set(PPA_PACKAGE_MAINTAINER "ppa-import maintainers <ppa-import-maintainers@example.org>"
-    CACHE STRING "Maintainer of the Debian package and packager of the RPM: NAME <ADDRESS>")
+    CACHE STRING "Maintainer field of the Debian package: NAME <ADDRESS>")
 set(CPACK_PACKAGE_CONTACT ${PPA_PACKAGE_MAINTAINER})
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY
     "import IBM Passport Advantage archives into OCI registries")
