@@ -14,6 +14,7 @@
 
 #include "archive/url_userinfo.h"
 #include "importer/chart_flags.h"
+#include "importer/completion.h"
 #include "importer/config_file.h"
 #include "importer/connection_flags.h"
 #include "importer/credentials.h"
@@ -237,17 +238,41 @@ int RunHelpCommand(const CLI::App& app, const std::string& topic) {
     std::cout << app.get_formatter()->make_help(&app, app.get_name(), CLI::AppFormatMode::Normal);
     return kExitOk;
   }
+  std::vector<std::string> names;
   for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
     if (sub->get_name() == topic) {
       std::cout << sub->help(app.get_name());
       return kExitOk;
     }
+    names.push_back(sub->get_name());
+  }
+  std::string list;
+  for (size_t i = 0; i < names.size(); ++i) {
+    list += (i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + names[i];
   }
   PrintError(std::cerr, InvalidInput("unknown command '" + topic + "'" +
-                                         DidYouMean(ClosestNames(
-                                             topic, {"load", "inspect", "doctor", "version"})),
-                                     "the commands are load, inspect, doctor, version and help"));
+                                         DidYouMean(ClosestNames(topic, names)),
+                                     "the commands are " + list));
   return kExitUsage;
+}
+
+// Path-valued options whose CLI11 option does not say so (no ExistingFile
+// validator or FILE type name), for the completion scripts.
+const CompletionHints kCompletionPathOptions = {{"--config", CompletionValue::kFile},
+                                                {"--json", CompletionValue::kFile},
+                                                {"--authfile", CompletionValue::kFile},
+                                                {"--workdir", CompletionValue::kDirectory}};
+
+// `ppa-import completion bash|zsh`: the script, made from `app` itself.
+int RunCompletionCommand(const CLI::App& app, const std::string& shell) {
+  Result<std::string> script =
+      CompletionScript(DescribeForCompletion(app, kCompletionPathOptions), shell);
+  if (!script.ok()) {
+    PrintError(std::cerr, script.status());
+    return kExitUsage;
+  }
+  std::cout << *script;
+  return kExitOk;
 }
 
 }  // namespace
@@ -292,6 +317,12 @@ int RunCli(int argc, char** argv) {
   CLI::App* doctor_cmd = app.get_subcommand("doctor");
   UseEnvironmentForFlags(doctor_cmd);
   doctor_cmd->footer(kEnvironmentFooter);
+  std::string completion_shell;
+  app.add_subcommand("completion",
+                     "Print the shell completion script: ppa-import completion bash|zsh")
+      ->add_option("SHELL", completion_shell, "bash or zsh")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh"}));
   std::string help_topic;
   app.add_subcommand("help", "Show the options of a command: ppa-import help [COMMAND]")
       ->add_option("COMMAND", help_topic, "load, inspect, doctor or version");
@@ -313,6 +344,7 @@ int RunCli(int argc, char** argv) {
   }
   if (Status left = LeftoverArgumentError(app, invoked); !left.ok()) return usage_error(left);
   if (app.got_subcommand("help")) return RunHelpCommand(app, help_topic);
+  if (app.got_subcommand("completion")) return RunCompletionCommand(app, completion_shell);
   if (Status env = CheckEnvironmentNames(PpaImportVariablesSet(), FlagEnvironmentNames(app));
       !env.ok()) {
     return usage_error(env);
