@@ -20,8 +20,8 @@ std::vector<std::string> Split(std::string_view text, char separator) {
 // A word that needs no quoting in either shell: a choice or a command name.
 bool IsPlainWord(std::string_view word) {
   return !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == '/';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == '/';
   });
 }
 
@@ -37,8 +37,8 @@ std::vector<std::string> ChoiceList(std::string_view text) {
     return {};
   }
   for (const std::string& word : words) {  // choices are lowercase; FILE, N are placeholders
-    if (!IsPlainWord(word) || std::any_of(word.begin(), word.end(),
-                                          [](char c) { return c >= 'A' && c <= 'Z'; })) {
+    if (!IsPlainWord(word) ||
+        std::any_of(word.begin(), word.end(), [](char c) { return c >= 'A' && c <= 'Z'; })) {
       return {};
     }
   }
@@ -111,11 +111,16 @@ std::string Join(const std::vector<std::string>& words, std::string_view separat
 // file, dir or "words:a b c".
 std::string BashValueWord(const ValueCompletion& value) {
   switch (value.kind) {
-    case CompletionValue::kNone: return "";
-    case CompletionValue::kText: return "text";
-    case CompletionValue::kFile: return "file";
-    case CompletionValue::kDirectory: return "dir";
-    case CompletionValue::kChoice: return "words:" + Join(value.choices, " ");
+    case CompletionValue::kNone:
+      return "";
+    case CompletionValue::kText:
+      return "text";
+    case CompletionValue::kFile:
+      return "file";
+    case CompletionValue::kDirectory:
+      return "dir";
+    case CompletionValue::kChoice:
+      return "words:" + Join(value.choices, " ");
   }
   return "text";
 }
@@ -170,11 +175,16 @@ std::string ZshEscape(std::string_view text) {
 std::string ZshAction(const ValueCompletion& value, std::string_view message) {
   std::string m = ZshEscape(message);
   switch (value.kind) {
-    case CompletionValue::kNone: return "";
-    case CompletionValue::kText: return ":" + m + ": ";
-    case CompletionValue::kFile: return ":" + m + ":_files";
-    case CompletionValue::kDirectory: return ":" + m + ":_files -/";
-    case CompletionValue::kChoice: return ":" + m + ":(" + Join(value.choices, " ") + ")";
+    case CompletionValue::kNone:
+      return "";
+    case CompletionValue::kText:
+      return ":" + m + ": ";
+    case CompletionValue::kFile:
+      return ":" + m + ":_files";
+    case CompletionValue::kDirectory:
+      return ":" + m + ":_files -/";
+    case CompletionValue::kChoice:
+      return ":" + m + ":(" + Join(value.choices, " ") + ")";
   }
   return ":" + m + ": ";
 }
@@ -184,8 +194,9 @@ std::string ZshAction(const ValueCompletion& value, std::string_view message) {
 void WriteZshOptionSpecs(const std::vector<CompletionOption>& options, std::string_view indent,
                          std::ostream& out) {
   for (const CompletionOption& opt : options) {
-    const bool alone = std::find(opt.names.begin(), opt.names.end(), "--help") != opt.names.end() ||
-                       std::find(opt.names.begin(), opt.names.end(), "--version") != opt.names.end();
+    const bool alone =
+        std::find(opt.names.begin(), opt.names.end(), "--help") != opt.names.end() ||
+        std::find(opt.names.begin(), opt.names.end(), "--version") != opt.names.end();
     std::string prefix;
     if (alone) {
       prefix = "(- : *)";
@@ -234,9 +245,8 @@ CompletionSpec DescribeForCompletion(const CLI::App& app, const CompletionHints&
       following.push_back(spec.options.back());
     }
   }
-  const auto subcommands = app.get_subcommands([](const CLI::App* sub) {
-    return !sub->get_group().empty();
-  });
+  const auto subcommands =
+      app.get_subcommands([](const CLI::App* sub) { return !sub->get_group().empty(); });
   std::vector<std::string> command_names;
   for (const CLI::App* sub : subcommands) command_names.push_back(sub->get_name());
   for (const CLI::App* sub : subcommands) {

@@ -28,7 +28,7 @@ TEST(CompletionValueFromTypeName, ReadsPathsAndChoicesFromCli11TypeNames) {
       {"TEXT", CompletionValue::kText, {}},
       {"INT:INT in [1 - 64]", CompletionValue::kText, {}},
       {"PLATFORM", CompletionValue::kText, {}},
-      {"N|M", CompletionValue::kText, {}},          // placeholders, not words
+      {"N|M", CompletionValue::kText, {}},           // placeholders, not words
       {"TEXT:{a b,c}", CompletionValue::kText, {}},  // not plain words
       {"", CompletionValue::kText, {}},
   };
@@ -59,8 +59,7 @@ struct SmallApp {
         ->check(CLI::IsMember({"docker", "oci"}).description(""));
     load->add_option("--namespace", ns, "target namespace");
     load->add_option("--json", json, "report");
-    load->add_option("--archive", archives, "one archive (repeatable)")
-        ->check(CLI::ExistingPath);
+    load->add_option("--archive", archives, "one archive (repeatable)")->check(CLI::ExistingPath);
     load->add_flag("--dry-run", dry_run, "write nothing");
     load->add_flag("-q,--quiet", quiet, "less output");
     load->add_option("--secret", hidden, "hidden")->group("");
@@ -140,34 +139,35 @@ TEST(BashCompletionScript, NamesEveryCommandOptionAndValueKind) {
   EXPECT_FALSE(Contains(script, "--secret"));
   EXPECT_TRUE(Contains(script, "    'load') REPLY='file' ;;\n"));  // ARCHIVE..., any number
   EXPECT_TRUE(Contains(script, "    'help') (($2 < 1)) && REPLY='words:load help' ;;\n"));
-  EXPECT_TRUE(Contains(script, "    'load') REPLY='-h --help --cert-dir --format --namespace "
-                               "--json --archive --dry-run -q --quiet --config' ;;\n"));
+  EXPECT_TRUE(Contains(script,
+                       "    'load') REPLY='-h --help --cert-dir --format --namespace "
+                       "--json --archive --dry-run -q --quiet --config' ;;\n"));
 }
 
 TEST(ZshCompletionScript, SpecsForEveryOptionWithEscapedDescriptions) {
   CompletionSpec spec{
       .program = "tool",
       .options = {{.names = {"--version"}, .description = "Print it", .value = {}}},
-      .commands = {{.name = "load",
-                    .description = "Import: it's fast",
-                    .options = {{.names = {"-q", "--quiet"}, .description = "less", .value = {}},
-                                {.names = {"--registry"},
-                                 .description = "HOST[:PORT] it's",
-                                 .value = {.kind = CompletionValue::kText, .choices = {}}},
-                                {.names = {"--cert-dir"},
-                                 .description = "certs",
-                                 .value = {.kind = CompletionValue::kDirectory, .choices = {}}},
-                                {.names = {"--archive"},
-                                 .description = "one",
-                                 .value = {.kind = CompletionValue::kFile, .choices = {}},
-                                 .repeatable = true},
-                                {.names = {"--format"},
-                                 .description = "types",
-                                 .value = {.kind = CompletionValue::kChoice,
-                                           .choices = {"docker", "oci"}}}},
-                    .positional_name = "ARCHIVE",
-                    .positional = {.kind = CompletionValue::kFile, .choices = {}},
-                    .positional_repeats = true}}};
+      .commands = {
+          {.name = "load",
+           .description = "Import: it's fast",
+           .options = {{.names = {"-q", "--quiet"}, .description = "less", .value = {}},
+                       {.names = {"--registry"},
+                        .description = "HOST[:PORT] it's",
+                        .value = {.kind = CompletionValue::kText, .choices = {}}},
+                       {.names = {"--cert-dir"},
+                        .description = "certs",
+                        .value = {.kind = CompletionValue::kDirectory, .choices = {}}},
+                       {.names = {"--archive"},
+                        .description = "one",
+                        .value = {.kind = CompletionValue::kFile, .choices = {}},
+                        .repeatable = true},
+                       {.names = {"--format"},
+                        .description = "types",
+                        .value = {.kind = CompletionValue::kChoice, .choices = {"docker", "oci"}}}},
+           .positional_name = "ARCHIVE",
+           .positional = {.kind = CompletionValue::kFile, .choices = {}},
+           .positional_repeats = true}}};
   const std::string script = ZshCompletionScript(spec);
   EXPECT_EQ(script.rfind("#compdef tool\n", 0), 0u);
   EXPECT_TRUE(Contains(script, "'(- : *)--version[Print it]'"));
