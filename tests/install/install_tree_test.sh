@@ -222,7 +222,7 @@ grep -q "^spec: complete -F _ppa_import ppa-import$" <<<"$bash_out" &&
   fail "bash-completion did not load the installed completion: $(head -1 <<<"$bash_out")"
 for case in "${bash_cases[@]}"; do
   words="${case% => *}"
-  got="$(grep -F -x -- "$words => $(sed 's/.* => //' <<<"$case")" <<<"$bash_out" || true)"
+  got="$(grep -F -x -- "$words => ${case##* => }" <<<"$bash_out" || true)"
   if [ -n "$got" ]; then
     pass "bash: '$words' -> '${case##* => }'"
   else
@@ -247,8 +247,10 @@ cat >"$tmp/zdot/.zshrc" <<EOF
 fpath=("$(dirname "$zsh_file")" \$fpath)
 autoload -Uz compinit && compinit -u -d "$tmp/zdot/zcompdump"
 PS1='%% '
-# Ctrl-X Ctrl-R runs the line as a quoted argument of print: the line as Tab left it.
-_ppa_report() { BUFFER="print -r -- '<<<'\${(q)BUFFER}'>>>'"; zle .accept-line }
+# Ctrl-X Ctrl-R runs the line as a quoted argument of print: the line as Tab
+# left it, between <<< and >>> (written as escapes, so the echo of the
+# command line does not show them).
+_ppa_report() { BUFFER="print -r -- \$'\\\\x3c\\\\x3c\\\\x3c'\${(q)BUFFER}\$'\\\\x3e\\\\x3e\\\\x3e'"; zle .accept-line }
 zle -N _ppa_report
 bindkey '^X^R' _ppa_report
 unsetopt beep
@@ -261,10 +263,10 @@ zpty -r -m z out '*% ' || { print "no prompt"; exit 1 }
 for line in "$@"; do
   zpty -w -n z "$line"$'\t'
   zpty -w -n z $'\C-x\C-r'
-  zpty -r -m z out '*>>>'$'\r''*' || { print "no result for $line"; exit 1 }
+  zpty -r -m z out '*<<<*>>>*' || { print "no result for $line"; exit 1 }
   lines=("${(@f)${out//$'\r'/}}")
-  result="${lines[(r)<<<*>>>]#<<<}"
-  print -r -- "$line => ${result%>>>}"
+  result="${lines[(r)*<<<*>>>*]#*<<<}"
+  print -r -- "$line => ${result%>>>*}"
 done
 zpty -d z
 EOF
@@ -285,7 +287,7 @@ zsh_out="$(cd "$work" && HOME="$tmp" ZDOTDIR="$tmp/zdot" timeout 60 zsh -f "$tmp
 for case in "${zsh_cases[@]}"; do
   line="${case%|*}"
   want="${case#*|}"
-  got="$(grep -F -- "$line => " <<<"$zsh_out" | head -1 | sed 's/.* => //')"
+  got="$(grep -F -- "$line => " <<<"$zsh_out" | head -1 | sed 's/.* => //' || true)"
   if [ "$got" = "$want" ]; then
     pass "zsh: '$line<Tab>' -> '$want'"
   else
