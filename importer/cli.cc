@@ -134,7 +134,11 @@ void AddLoadCommand(CLI::App& app, LoadFlags& f) {
                    "N for Kubernetes Indexed Jobs: the shard index comes from JOB_COMPLETION_INDEX")
       ->check(CLI::Range(1, 100000))
       ->excludes("--shard");
-  load->add_option("--json", o.json_report, "Write a JSON report to FILE ('-' for stdout)");
+  load->add_option("--json", o.json_reports,
+                   "Write the JSON report to FILE ('-' for stdout); repeatable: with FILE and -, "
+                   "the report is also the last line of stdout")
+      ->type_name("FILE|-")
+      ->allow_extra_args(false);  // one value per --json: `--json r.json DIR` keeps DIR
   load->add_option("--namespace", o.target_namespace, "Target namespace in the registry")
       ->required();
   AddConnectionFlags(load, {&o.registry, &o.namespace_rules, &o.plain_http, &o.transport,
@@ -192,7 +196,7 @@ int RunLoadCommand(LoadFlags& f, const CLI::App& cmd) {
   o.job_completion_index = Env("JOB_COMPLETION_INDEX");
   SetUpLogging(f.verbose, o.quiet);
   auto usage_error = [&](const Status& error) {
-    return ReportUsageError(error, o.json_report, o.target_namespace, std::cout, std::cerr);
+    return ReportUsageError(error, o.json_reports, o.target_namespace, std::cout, std::cerr);
   };
   std::string format_warning;
   Result<ManifestFormat> format =
@@ -217,6 +221,14 @@ int RunLoadCommand(LoadFlags& f, const CLI::App& cmd) {
 }
 
 
+// The --json values of `load` known when a usage error stops the run: those
+// parsed from the command line so far, else PPA_IMPORT_JSON.
+std::vector<std::string> JsonValuesOf(const CLI::App& load) {
+  const CLI::Option* json = load.get_option_no_throw("--json");
+  if (json != nullptr && !json->results().empty()) return json->results();
+  return {LastValueOf(load, "--json")};
+}
+
 // The subcommand named on the command line ("" when none is): the first word
 // that is not an option of the program itself (only --config FILE comes
 // before a subcommand).
@@ -238,7 +250,6 @@ int RunHelpCommand(const CLI::App& app, const std::string& topic) {
     std::cout << app.get_formatter()->make_help(&app, app.get_name(), CLI::AppFormatMode::Normal);
     return kExitOk;
   }
-  std::vector<std::string> names;
   for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
     if (sub->get_name() == topic) {
       std::cout << sub->help(app.get_name());
@@ -331,10 +342,10 @@ int RunCli(int argc, char** argv) {
   app.config_formatter(MakeYamlConfigReader(ConfigKeysFor(app, invoked)));
   CLI::App* load_cmd = app.get_subcommand("load");
   auto usage_error = [&](const Status& error) {
-    return invoked == "load" ? ReportUsageError(error, LastValueOf(*load_cmd, "--json"),
+    return invoked == "load" ? ReportUsageError(error, JsonValuesOf(*load_cmd),
                                                 LastValueOf(*load_cmd, "--namespace"),
                                                 std::cout, std::cerr)
-                             : ReportUsageError(error, "", "", std::cout, std::cerr);
+                             : ReportUsageError(error, {}, "", std::cout, std::cerr);
   };
   try {
     app.parse(argc, argv);

@@ -25,6 +25,7 @@
 #include "importer/progress.h"
 #include "importer/push_images.h"
 #include "importer/report.h"
+#include "importer/report_destinations.h"
 #include "importer/run_report.h"
 #include "importer/usage_report.h"
 #include "importer/workspace.h"
@@ -563,15 +564,12 @@ std::vector<ArchiveOutcome> ImportAll(const std::vector<std::string>& archives,
   return outcomes;
 }
 
-// --json FILE|-: the report, on stdout or in FILE.
-void WriteReport(const std::string& path, const RunReport& report, std::ostream& stdout_stream,
-                 Reporter& reporter) {
-  if (path == "-") {
-    stdout_stream << RenderJsonReport(report);
-  } else if (!path.empty()) {
-    Status written = WriteJsonReport(path, report);
-    if (!written.ok()) reporter.Failure(written);
-  }
+// --json FILE|- (repeatable): the report, in each FILE and on stdout, last.
+void WriteReport(const ReportDestinations& destinations, const RunReport& report,
+                 std::ostream& stdout_stream, Reporter& reporter) {
+  WriteReportTo(
+      destinations, [&](int indent) { return RenderJsonReport(report, indent); }, stdout_stream,
+      [&](const Status& failed) { reporter.Failure(failed); });
 }
 
 std::string DescribeTarget(const Target& target) {
@@ -583,9 +581,11 @@ std::string DescribeTarget(const Target& target) {
 }  // namespace
 
 int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostream& err) {
-  // With --json -, stdout carries the JSON report and nothing else.
+  // With --json - alone, stdout carries the JSON report and nothing else;
+  // beside a --json FILE, the report is the last line of the usual output.
+  const ReportDestinations reports = ReportDestinationsOf(options.json_reports);
   std::ostream discard(nullptr);
-  std::ostream& out = options.json_report == "-" ? discard : stdout_stream;
+  std::ostream& out = reports.stdout_only() ? discard : stdout_stream;
   RunReport report;
   report.started = NowRfc3339();
   report.target_namespace = options.target_namespace;
@@ -593,14 +593,18 @@ int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostrea
   // A usage error found here is reported as one found while parsing:
   // Error/Hint, and the JSON report with the error (--json).
   auto usage_error = [&](const Status& error) {
-    return ReportUsageError(error, options.json_report, options.target_namespace, stdout_stream,
+    return ReportUsageError(error, options.json_reports, options.target_namespace, stdout_stream,
                             err);
   };
   auto archives = SelectArchives(options);
   if (!archives.ok()) return usage_error(archives.status());
   if (archives->empty()) {
     if (!options.shard.empty() || !options.job_completion_index.empty()) {
+      // A pod of an Indexed Job with more shards than archives: its report
+      // says so too (no archive, exit 0), where the other pods' reports are.
       usage.Progress("This shard has no archive to import.");
+      report.finished = NowRfc3339();
+      WriteReport(reports, report, stdout_stream, usage);
       return kExitOk;
     }
     return usage_error(InvalidInput(
@@ -621,7 +625,7 @@ int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostrea
       report.archives.push_back(ArchiveOutcome{archive, code, why, {}, {}, "", "", {}});
     }
     report.finished = NowRfc3339();
-    WriteReport(options.json_report, report, stdout_stream, usage);
+    WriteReport(reports, report, stdout_stream, usage);
     return code;
   };
   auto target = ResolveTarget(options, usage);
@@ -635,15 +639,18 @@ int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostrea
   if (!lock.ok()) return stopped(lock.status(), kExitItemFailed);
   report.target = DescribeTarget(*target);
   // Progress redrawn on a terminal; in a pipe or a log, a plain line every
-  // 10 s; none with -q or --json -.
+  // 10 s; none with -q or --json - alone. It stops with the imports: no
+  // progress line may follow the summary or the report.
   const auto started = std::chrono::steady_clock::now();
-  ProgressDisplay progress(options.quiet || options.json_report == "-" ? ProgressMode::kOff
-                           : ProgressDisplay::TerminalAttached()       ? ProgressMode::kTerminal
-                                                                       : ProgressMode::kLog,
-                           stderr, &out, LogIntervalFromEnvironment());
-  progress.ShowLabels(archives->size() > 1);
-  progress.SetDryRun(options.dry_run);
-  report.archives = ImportAll(*archives, *target, options, &progress, out, err);
+  {
+    ProgressDisplay progress(options.quiet || reports.stdout_only() ? ProgressMode::kOff
+                             : ProgressDisplay::TerminalAttached()  ? ProgressMode::kTerminal
+                                                                    : ProgressMode::kLog,
+                             stderr, &out, LogIntervalFromEnvironment());
+    progress.ShowLabels(archives->size() > 1);
+    progress.SetDryRun(options.dry_run);
+    report.archives = ImportAll(*archives, *target, options, &progress, out, err);
+  }
   for (const auto& a : report.archives) report.exit_code = std::max(report.exit_code, a.exit_code);
   report.finished = NowRfc3339();
   if (report.archives.size() > 1 && !options.quiet) out << RenderSummaryTable(report);
@@ -654,7 +661,7 @@ int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostrea
                           options.dry_run)
         << std::endl;
   }
-  WriteReport(options.json_report, report, stdout_stream, usage);
+  WriteReport(reports, report, stdout_stream, usage);
   return report.exit_code;
 }
 

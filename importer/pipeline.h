@@ -22,7 +22,9 @@ struct LoadOptions {
   int shard_count = 0;                  // with JOB_COMPLETION_INDEX (Indexed Jobs)
   std::string job_completion_index;     // env JOB_COMPLETION_INDEX
   int parallel_archives = 1;
-  std::string json_report;              // --json FILE, or "-" for stdout
+  // --json FILE|- (repeatable): where the report goes, see
+  // importer/report_destinations.h.
+  std::vector<std::string> json_reports;
   std::string target_namespace;
   std::string namespace_rules = "ibm";  // "ibm" or "none"
   std::string registry;                 // HOST[:PORT][/PREFIX]

@@ -124,7 +124,7 @@ std::string NowRfc3339() {
   return buf;
 }
 
-std::string RenderJsonReport(const RunReport& report) {
+std::string RenderJsonReport(const RunReport& report, int indent) {
   Json target = Json::object();
   SetJsonText(target, "registry", RedactUserInfo(report.target));
   SetJsonText(target, "namespace", report.target_namespace);
@@ -165,7 +165,7 @@ std::string RenderJsonReport(const RunReport& report) {
   j["totals"] = TotalsJson(all, all_transfer);
   j["totals"]["archives"] = report.archives.size();
   j["exit_code"] = report.exit_code;
-  return DumpJson(j, 2) + "\n";
+  return DumpJson(j, indent) + "\n";
 }
 
 std::string RenderSummaryTable(const RunReport& report) {

@@ -54,7 +54,9 @@ struct RunReport {
 // "2026-11-28T10:26:27Z"
 std::string NowRfc3339();
 
-std::string RenderJsonReport(const RunReport& report);
+// The JSON report (README, "The JSON report"), ending in a newline:
+// indented by `indent` spaces, or on one line with -1.
+std::string RenderJsonReport(const RunReport& report, int indent = 2);
 
 // A fixed-width table: archive, images, charts, failed, status.
 std::string RenderSummaryTable(const RunReport& report);

@@ -4,6 +4,7 @@
 
 #include "importer/archive_list.h"
 #include "importer/chart_flags.h"
+#include "importer/report_destinations.h"
 #include "importer/usage_errors.h"
 
 namespace ppa {
@@ -27,7 +28,9 @@ Result<ManifestFormat> ChooseManifestFormat(const std::string& format_flag,
 }
 
 Status CheckLoadUsage(const LoadOptions& o) {
-  PPA_RETURN_IF_ERROR(CheckReportPathWritable(o.json_report));
+  for (const std::string& file : ReportDestinationsOf(o.json_reports).files) {
+    PPA_RETURN_IF_ERROR(CheckReportPathWritable(file));
+  }
   PPA_RETURN_IF_ERROR(ValidateChartMuseumUri(o.charts.chartmuseum_uri));
   PPA_RETURN_IF_ERROR(ResolveShard(o.shard, o.job_completion_index, o.shard_count).status());
   PPA_RETURN_IF_ERROR(ValidateNamespace(o.target_namespace, o.namespace_rules));

@@ -21,8 +21,8 @@ namespace ppa {
 Result<ManifestFormat> ChooseManifestFormat(const std::string& format_flag,
                                             Compression compression, std::string* warning);
 
-// The usage errors `load` would otherwise find late, in this order: the
-// --json path cannot be written (importer/usage_errors.h); a malformed
+// The usage errors `load` would otherwise find late, in this order: a
+// --json FILE cannot be written (each in turn) (importer/usage_errors.h); a malformed
 // --chartmuseum-uri (importer/chart_flags.h); --shard / --shard-count with
 // JOB_COMPLETION_INDEX (importer/archive_list.h); a namespace that breaks
 // --namespace-rules; no archive given, or an archive path that does not

@@ -2,16 +2,17 @@
 
 #include <ostream>
 
-#include "archive/file_util.h"
 #include "archive/url_userinfo.h"
 #include "importer/cli.h"
 #include "importer/display_text.h"
 #include "importer/json_text.h"
+#include "importer/report_destinations.h"
 #include "importer/run_report.h"
 
 namespace ppa {
 
-std::string RenderUsageErrorReport(const Status& error, const std::string& target_namespace) {
+std::string RenderUsageErrorReport(const Status& error, const std::string& target_namespace,
+                                   int indent) {
   RunReport report;
   report.started = report.finished = NowRfc3339();
   report.target_namespace = target_namespace;
@@ -19,18 +20,16 @@ std::string RenderUsageErrorReport(const Status& error, const std::string& targe
   OrderedJson j = OrderedJson::parse(RenderJsonReport(report));
   SetJsonText(j, "error", RedactUserInfoInText(error.message()));
   if (!error.hint().empty()) SetJsonText(j, "hint", RedactUserInfoInText(error.hint()));
-  return DumpJson(j, 2) + "\n";
+  return DumpJson(j, indent) + "\n";
 }
 
-int ReportUsageError(const Status& error, const std::string& json_path,
+int ReportUsageError(const Status& error, const std::vector<std::string>& json_values,
                      const std::string& target_namespace, std::ostream& out, std::ostream& err) {
   PrintError(err, error);
-  if (json_path == "-") {
-    out << RenderUsageErrorReport(error, target_namespace);
-    out.flush();
-  } else if (!json_path.empty()) {
-    (void)WriteFileAtomic(json_path, RenderUsageErrorReport(error, target_namespace));
-  }
+  WriteReportTo(
+      ReportDestinationsOf(json_values),
+      [&](int indent) { return RenderUsageErrorReport(error, target_namespace, indent); }, out,
+      [](const Status&) {});  // best effort: the run's error is already on `err`
   return kExitUsage;
 }
 
