@@ -250,6 +250,7 @@ int RunHelpCommand(const CLI::App& app, const std::string& topic) {
     std::cout << app.get_formatter()->make_help(&app, app.get_name(), CLI::AppFormatMode::Normal);
     return kExitOk;
   }
+  std::vector<std::string> names;
   for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
     if (sub->get_name() == topic) {
       std::cout << sub->help(app.get_name());
