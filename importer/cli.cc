@@ -250,21 +250,15 @@ int RunHelpCommand(const CLI::App& app, const std::string& topic) {
     std::cout << app.get_formatter()->make_help(&app, app.get_name(), CLI::AppFormatMode::Normal);
     return kExitOk;
   }
-  std::vector<std::string> names;
   for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
     if (sub->get_name() == topic) {
       std::cout << sub->help(app.get_name());
       return kExitOk;
     }
-    names.push_back(sub->get_name());
-  }
-  std::string list;
-  for (size_t i = 0; i < names.size(); ++i) {
-    list += (i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + names[i];
   }
   PrintError(std::cerr, InvalidInput("unknown command '" + topic + "'" +
-                                         DidYouMean(ClosestNames(topic, names)),
-                                     "the commands are " + list));
+                                         DidYouMean(ClosestNames(topic, SubcommandNames(app))),
+                                     CommandsHint(app)));
   return kExitUsage;
 }
 

@@ -25,7 +25,7 @@ void AddConnectionFlags(CLI::App* cmd, const ConnectionFlags& f) {
       [transport](std::int64_t verify) {
         if (verify <= 0) transport->insecure = true;
       },
-      "--tls-verify=false is --insecure (skopeo's spelling; default true)");
+      "Verify TLS certificates (default true); --tls-verify=false is --insecure, in skopeo's spelling");
   cmd->add_option("--ca-file", f.transport->ca_file,
                   "Extra CA bundle for TLS, trusted besides the system CAs")
       ->check(CLI::ExistingFile);

@@ -45,8 +45,6 @@ class HelpFormatter : public CLI::Formatter {
   }
 };
 
-const std::vector<std::string> kSubcommands = {"load", "inspect", "doctor", "version", "help"};
-
 void AddUnique(std::vector<std::string>& to, const std::vector<std::string>& names) {
   for (const auto& n : names) {
     if (std::find(to.begin(), to.end(), n) == to.end()) to.push_back(n);
@@ -64,8 +62,8 @@ const CLI::Option* OptionOf(const CLI::App& cmd, const std::string& flag) {
   return cmd.get_option_no_throw(flag);
 }
 
-std::string HelpHint(const std::string& invoked) {
-  bool known = std::find(kSubcommands.begin(), kSubcommands.end(), invoked) != kSubcommands.end();
+std::string HelpHint(const CLI::App& app, const std::string& invoked) {
+  bool known = Subcommand(app, invoked) != nullptr;
   return known && invoked != "help" ? "'ppa-import help " + invoked + "' lists the options of " + invoked
                                     : "'ppa-import help' lists the commands";
 }
@@ -84,9 +82,26 @@ std::vector<std::string> LongFlagNames(const CLI::App& cmd) {
   return out;
 }
 
+std::vector<std::string> SubcommandNames(const CLI::App& app) {
+  std::vector<std::string> out;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+    out.push_back(sub->get_name());
+  }
+  return out;
+}
+
+std::string CommandsHint(const CLI::App& app) {
+  const std::vector<std::string> names = SubcommandNames(app);
+  std::string list;
+  for (size_t i = 0; i < names.size(); ++i) {
+    list += (i == 0 ? "" : i + 1 == names.size() ? " and " : ", ") + names[i];
+  }
+  return "the commands are " + list;
+}
+
 std::vector<std::string> FlagEnvironmentNames(const CLI::App& app) {
   std::vector<std::string> out;
-  for (const auto& name : kSubcommands) {
+  for (const auto& name : SubcommandNames(app)) {
     const CLI::App* sub = Subcommand(app, name);
     if (!sub) continue;
     for (const CLI::Option* opt : sub->get_options()) {
@@ -123,11 +138,11 @@ Status LeftoverArgumentError(const CLI::App& app, const std::string& invoked) {
   }
   if (!sub) {
     return InvalidInput("unknown command '" + left.front() + "'" +
-                            DidYouMean(ClosestNames(left.front(), kSubcommands)),
-                        "the commands are load, inspect, doctor, version and help");
+                            DidYouMean(ClosestNames(left.front(), SubcommandNames(app))),
+                        CommandsHint(app));
   }
   return InvalidInput("unexpected argument '" + left.front() + "' for " + invoked,
-                      HelpHint(invoked));
+                      HelpHint(app, invoked));
 }
 
 Status ParseErrorStatus(const CLI::App& app, const CLI::ParseError& error,
@@ -142,10 +157,9 @@ Status ParseErrorStatus(const CLI::App& app, const CLI::ParseError& error,
   }
   if (const auto* usage = dynamic_cast<const UsageStatusError*>(&error)) return usage->status();
   if (dynamic_cast<const CLI::RequiredError*>(&error) != nullptr && !Subcommand(app, invoked)) {
-    return InvalidInput("no command given", "the commands are load, inspect, doctor, version "
-                                            "and help ('ppa-import help')");
+    return InvalidInput("no command given", CommandsHint(app) + " ('ppa-import help')");
   }
-  return InvalidInput(error.what(), HelpHint(invoked));
+  return InvalidInput(error.what(), HelpHint(app, invoked));
 }
 
 bool GivenOnCommandLine(const CLI::App& cmd, const std::string& flag) {

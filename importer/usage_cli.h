@@ -23,6 +23,11 @@ std::shared_ptr<CLI::Formatter> MakeHelpFormatter();
 // excluded).
 std::vector<std::string> LongFlagNames(const CLI::App& cmd);
 
+// The names of `app`'s subcommands, in the order they were added, and the
+// hint that lists them ("the commands are load, inspect, ... and help").
+std::vector<std::string> SubcommandNames(const CLI::App& app);
+std::string CommandsHint(const CLI::App& app);
+
 // The PPA_IMPORT_* names the flags of `app`'s subcommands read.
 std::vector<std::string> FlagEnvironmentNames(const CLI::App& app);
 

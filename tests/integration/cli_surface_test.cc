@@ -102,6 +102,11 @@ TEST_F(CliSurfaceTest, UnknownOptionsNameThemselvesBeforeThePositionalCheck) {
   ExpectUsageError(Run({"inspect", archive_, "--jsno"}),
                    "unknown option --jsno; did you mean --json?", "inspect");
   ExpectUsageError(Run({"lod", archive_}), "unknown command 'lod'; did you mean load?", "lod");
+  // Every command is offered, the ones added last included.
+  ProcessResult misspelt = Run({"completoin", "bash"});
+  ExpectUsageError(misspelt, "unknown command 'completoin'; did you mean completion?", "completoin");
+  EXPECT_NE(misspelt.stderr_text.find("completion and help"), std::string::npos)
+      << Output(misspelt);
   ExpectUsageError(Run({"doctor", "--registry", "r.example", "extra"}),
                    "unexpected argument 'extra' for doctor", "extra");
   ExpectNothingPushed();
