@@ -11,7 +11,8 @@ ReportDestinations ReportDestinationsOf(const std::vector<std::string>& json_val
   for (const std::string& value : json_values) {
     if (value == "-") {
       d.to_stdout = true;
-    } else if (!value.empty() && std::find(d.files.begin(), d.files.end(), value) == d.files.end()) {
+    } else if (!value.empty() &&
+               std::find(d.files.begin(), d.files.end(), value) == d.files.end()) {
       d.files.push_back(value);
     }
   }

@@ -97,10 +97,9 @@ TEST_F(JsonRepeatableTest, TwoFilesWithoutStdoutLeaveStdoutAsUsual) {
 
 TEST_F(JsonRepeatableTest, AJsonValueDoesNotSwallowTheArchiveAfterIt) {
   const std::string file = dir_.Join("r.json");
-  std::vector<std::string> argv = {PPA_IMPORT_BINARY, "load",          "--json",
-                                   file,              archive_,        "--namespace",
-                                   "test_ns",         "--registry",    registry_->host(),
-                                   "--plain-http",    "--json",        "-"};
+  std::vector<std::string> argv = {PPA_IMPORT_BINARY, "load",         "--json",  file,
+                                   archive_,          "--namespace",  "test_ns", "--registry",
+                                   registry_->host(), "--plain-http", "--json",  "-"};
   ProcessResult r = test::RunProcess(argv, std::nullopt, {{"HOME", dir_.path()}}, dir_.path());
   ExpectFileAndLastLine(r, file, 0);
   EXPECT_EQ(ParseOrNull(ReadFileOr(file))["archives"][0]["archive"], archive_);
@@ -109,10 +108,10 @@ TEST_F(JsonRepeatableTest, AJsonValueDoesNotSwallowTheArchiveAfterIt) {
 TEST_F(JsonRepeatableTest, UsageErrorsFoundLateOrWhileParsingReachEveryDestination) {
   const std::string file = dir_.Join("usage.json");
   const std::vector<std::vector<std::string>> cases = {
-      {"--namespace", "Bad!"},                                     // namespace rules
-      {"--shard-count", "3"},                                      // no JOB_COMPLETION_INDEX
-      {"--pasword", "x"},                                          // unknown flag (parsing)
-      {"--json", dir_.Join("missing/r.json")},                     // a third, unwritable file
+      {"--namespace", "Bad!"},                  // namespace rules
+      {"--shard-count", "3"},                   // no JOB_COMPLETION_INDEX
+      {"--pasword", "x"},                       // unknown flag (parsing)
+      {"--json", dir_.Join("missing/r.json")},  // a third, unwritable file
   };
   for (const auto& extra : cases) {
     SCOPED_TRACE(extra[0]);
@@ -122,7 +121,8 @@ TEST_F(JsonRepeatableTest, UsageErrorsFoundLateOrWhileParsingReachEveryDestinati
     ProcessResult r = Load(archive_, args, {{"JOB_COMPLETION_INDEX", ""}});
     ExpectFileAndLastLine(r, file, 2);
     EXPECT_EQ(r.stdout_text.find('\n'), r.stdout_text.size() - 1)
-        << "a usage error prints the report only, on one line:\n" << Output(r);
+        << "a usage error prints the report only, on one line:\n"
+        << Output(r);
     auto j = ParseOrNull(LastLine(r.stdout_text));
     EXPECT_TRUE(j.contains("error")) << Output(r);
     EXPECT_NE(r.stderr_text.find("Error: "), std::string::npos) << Output(r);
@@ -134,8 +134,7 @@ TEST_F(JsonRepeatableTest, ConfigFileListAndEnvironmentGiveTheDestinations) {
   // The config file's `json` as a list.
   const std::string from_config = dir_.Join("from-config.json");
   const std::string config = dir_.Join("config.yaml");
-  ASSERT_TRUE(
-      test::WriteStringToFile(config, "json:\n  - " + from_config + "\n  - \"-\"\n").ok());
+  ASSERT_TRUE(test::WriteStringToFile(config, "json:\n  - " + from_config + "\n  - \"-\"\n").ok());
   ProcessResult r = Load(archive_, {"--config", config, "-q"});
   ExpectFileAndLastLine(r, from_config, 0);
 

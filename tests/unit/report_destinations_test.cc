@@ -4,8 +4,8 @@
 #include "importer/report_destinations.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "importer/run_report.h"
@@ -107,8 +107,13 @@ TEST(WriteReportTo, FilesGetTheIndentedReportStdoutTheLastLine) {
 
   // No destination: nothing rendered, nothing written.
   std::ostringstream none;
-  WriteReportTo(ReportDestinationsOf({}), [](int) -> std::string { ADD_FAILURE(); return ""; },
-                none, on_error);
+  WriteReportTo(
+      ReportDestinationsOf({}),
+      [](int) -> std::string {
+        ADD_FAILURE();
+        return "";
+      },
+      none, on_error);
   EXPECT_EQ(none.str(), "");
 }
 
@@ -120,7 +125,8 @@ TEST(WriteReportTo, AFileThatCannotBeWrittenIsNamedBeforeStdoutIsWritten) {
   std::vector<std::string> stdout_at_error;
   WriteReportTo(
       ReportDestinationsOf({dir.Join("missing/r.json"), "-", dir.Join("ok.json")}),
-      [&](int indent) { return RenderJsonReport(report, indent); }, out, [&](const Status& s) {
+      [&](int indent) { return RenderJsonReport(report, indent); }, out,
+      [&](const Status& s) {
         errors.push_back(s);
         stdout_at_error.push_back(out.str());
       });
