@@ -326,7 +326,9 @@ std::string BashCompletionScript(const CompletionSpec& spec) {
       << "    dir)\n"
       << "      if declare -F _filedir >/dev/null; then _filedir -d; else\n"
       << "        compopt -o filenames 2>/dev/null; COMPREPLY=($(compgen -d -- \"$cur\")); fi ;;\n"
-      << "    words:*) IFS=' '; COMPREPLY=($(compgen -W \"${1#words:}\" -- \"$cur\")) ;;\n"
+      // The list splits at spaces inside the command substitution only;
+      // its output, one candidate per line, splits at newlines.
+      << "    words:*) COMPREPLY=($(IFS=' '; compgen -W \"${1#words:}\" -- \"$cur\")) ;;\n"
       << "    *) COMPREPLY=() ;;  # a free value: nothing to offer\n"
       << "  esac\n"
       << "}\n\n"

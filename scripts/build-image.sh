@@ -24,6 +24,9 @@
 # search path"). The layer's owners are set by tar (root; the user for its
 # home and work directories), whoever runs the script.
 set -euo pipefail
+# Modes in what is built must not depend on who builds it: directories 0755
+# and files as installed, whatever the caller's umask.
+umask 022
 
 PPA_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 IMAGE_USER_NAME=ppa-import

@@ -20,6 +20,9 @@
 # Exit status: 0 built and lintian found no error; 1 a step failed (lintian
 # errors included); 2 usage.
 set -euo pipefail
+# Modes in what is built must not depend on who builds it: directories 0755
+# and files as installed, whatever the caller's umask.
+umask 022
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
 usage() {

@@ -175,6 +175,8 @@ bash_cases=(
   "ppa-import load --format = o => oci"
   "ppa-import load --compression  => gzip none zstd"
   "ppa-import load --namespace-rules i => ibm"
+  "ppa-import load --namespace-rules  => ibm none"
+  "ppa-import load --compression = => gzip none zstd"
   "ppa-import help  => completion doctor help inspect load version"
   "ppa-import help do => doctor"
   "ppa-import completion  => bash zsh"
@@ -210,6 +212,11 @@ while IFS= read -r line; do
   COMP_POINT=${#COMP_LINE}
   COMPREPLY=()
   "$fn" ppa-import "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
+  # Each candidate must be its own word: one holding several lines is what
+  # bash would put on the command line as it is.
+  for w in "${COMPREPLY[@]}"; do
+    [[ $w == *$'\n'* ]] && { echo "$words => one candidate holds several lines"; continue 2; }
+  done
   result="$(printf '%s\n' "${COMPREPLY[@]}" | sed '/^$/d' | sort | paste -sd' ')"
   echo "$words => $result"
 done <"$1"

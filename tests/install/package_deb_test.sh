@@ -103,7 +103,8 @@ installed_name() {
 
 # --- 1. build and lintian ---------------------------------------------------
 echo "== scripts/package.sh --build $build --out $tmp/dist"
-if ! bash "$source_dir/scripts/package.sh" --build "$build" --out "$tmp/dist" >"$tmp/paths" 2>"$tmp/package.log"; then
+# Under a umask that would make the directories 0700 (the modes are checked below).
+if ! (umask 077 && bash "$source_dir/scripts/package.sh" --build "$build" --out "$tmp/dist") >"$tmp/paths" 2>"$tmp/package.log"; then
   cat "$tmp/package.log"
   must "scripts/package.sh failed"
 fi
