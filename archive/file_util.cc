@@ -133,28 +133,90 @@ Result<Compression> DetectFileCompression(const std::string& path, uint64_t offs
   return DetectCompression(std::string_view(buf, static_cast<size_t>(got)));
 }
 
-Status WriteFileAtomic(const std::string& path, std::string_view data) {
+namespace {
+
+// Writes `data` to a new file beside `path` and renames it over `path`.
+// The new file is created with `mode` (less the umask); `keep`, when given,
+// is the file being replaced, whose mode (and, for root, owner) it takes.
+Status ReplaceFile(const std::string& path, std::string_view data, mode_t mode,
+                   const struct stat* keep) {
   std::string tmp = TempBeside(path);
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return ErrnoError("cannot create", tmp, errno);
   UniqueFd owner(fd);
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      int err = errno;
-      ::unlink(tmp.c_str());
-      return ErrnoError("cannot write", tmp, err);
-    }
-    done += static_cast<size_t>(n);
+  Status written = PwriteAll(fd, data.data(), data.size(), 0, tmp);
+  if (written.ok() && keep != nullptr) {
+    if (::geteuid() == 0) (void)::fchown(fd, keep->st_uid, keep->st_gid);
+    (void)::fchmod(fd, keep->st_mode & 07777);
   }
   owner.Reset();
+  if (!written.ok()) {
+    ::unlink(tmp.c_str());
+    return written;
+  }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
     return ErrnoError("cannot rename to", path, err);
   }
   return Status::Ok();
+}
+
+bool IsUnderSpecialTree(const std::filesystem::path& p) {
+  const std::string abs = std::filesystem::absolute(p).lexically_normal().string();
+  for (const char* tree : {"/dev", "/proc"}) {
+    const std::string_view t = tree;
+    if (abs == t || (abs.size() > t.size() && abs.compare(0, t.size(), t) == 0 &&
+                     abs[t.size()] == '/')) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Status WriteFileAtomic(const std::string& path, std::string_view data) {
+  return ReplaceFile(path, data, 0600, nullptr);
+}
+
+Result<OutputPath> ResolveOutputPath(const std::string& path) {
+  namespace fs = std::filesystem;
+  OutputPath out;
+  fs::path p = path;
+  for (int hops = 0;; ++hops) {
+    out.through_special = out.through_special || IsUnderSpecialTree(p);
+    struct stat st {};
+    if (::lstat(p.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) break;
+    if (hops == 40) return ErrnoError("cannot follow the links of", path, ELOOP);
+    std::error_code ec;
+    fs::path target = fs::read_symlink(p, ec);
+    if (ec) return ErrnoError("cannot read the link", p.string(), ec.value());
+    p = target.is_absolute() ? target : p.parent_path() / target;
+  }
+  out.real = p.string();
+  return out;
+}
+
+Status WriteUserNamedFile(const std::string& path, std::string_view data) {
+  struct stat st {};
+  const bool exists = ::stat(path.c_str(), &st) == 0;
+  if (exists && S_ISDIR(st.st_mode)) return ErrnoError("cannot write", path, EISDIR);
+  PPA_ASSIGN_OR_RETURN(OutputPath out, ResolveOutputPath(path));
+  if (exists && (!S_ISREG(st.st_mode) || out.through_special)) {
+    int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return ErrnoError("cannot open", path, errno);
+    UniqueFd owner(fd);
+    size_t done = 0;
+    while (done < data.size()) {  // write, not pwrite: a FIFO or a terminal has no offset
+      ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return ErrnoError("cannot write", path, n < 0 ? errno : EIO);
+      done += static_cast<size_t>(n);
+    }
+    return Status::Ok();
+  }
+  return ReplaceFile(out.real, data, 0666, exists ? &st : nullptr);
 }
 
 Status CopyFile(const std::string& from, const std::string& to) {

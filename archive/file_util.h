@@ -122,6 +122,25 @@ Result<Compression> DetectFileCompression(const std::string& path, uint64_t offs
 // Writes `data` to `path` (mode 0600), replacing it atomically.
 Status WriteFileAtomic(const std::string& path, std::string_view data);
 
+// Where a path a user named for output really leads: its symbolic links
+// followed (a dangling one to the file it names), and whether any step is
+// under /dev or /proc (/dev/stdout, /proc/self/fd/N), where the final
+// name says nothing about what a write reaches.
+struct OutputPath {
+  std::string real;          // the path with every link followed
+  bool through_special = false;
+};
+Result<OutputPath> ResolveOutputPath(const std::string& path);
+
+// Writes `data` to a file the user named (a report), as `>` would but never
+// leaving half a file: a regular file (new, or reached through symbolic
+// links) is replaced atomically, the links kept, a new one with mode 0666
+// less the umask and an existing one keeping its mode (and, for root, its
+// owner). Anything else that exists (a FIFO, a terminal, /dev/stdout, a
+// file reached through /dev or /proc) is written in place, appended to,
+// never replaced. A directory is an error.
+Status WriteUserNamedFile(const std::string& path, std::string_view data);
+
 // Copies a file (mode 0600) through a temporary name, replacing `to`.
 Status CopyFile(const std::string& from, const std::string& to);
 

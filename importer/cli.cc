@@ -300,7 +300,8 @@ int RunCli(int argc, char** argv) {
   std::string invoked = InvokedSubcommand(argc, argv);
   app.set_config("--config", DefaultConfigPath(),
                  "YAML file of load flags, also read by doctor and inspect (default "
-                 "~/.config/ppa-import/config.yaml)");
+                 "~/.config/ppa-import/config.yaml)")
+      ->type_name("FILE");
   LoadFlags load;
   AddLoadCommand(app, load);
   InspectOptions inspect;
@@ -330,8 +331,9 @@ int RunCli(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"bash", "zsh"}));
   std::string help_topic;
-  app.add_subcommand("help", "Show the options of a command: ppa-import help [COMMAND]")
-      ->add_option("COMMAND", help_topic, "load, inspect, doctor or version");
+  CLI::App* help_cmd =
+      app.add_subcommand("help", "Show the options of a command: ppa-import help [COMMAND]");
+  help_cmd->add_option("COMMAND", help_topic, "The command to explain; " + CommandsHint(app));
   // The file's keys are flags of `load`; `doctor` and `inspect` take those
   // they have too (registry, namespace, workdir...) and skip the others.
   app.config_formatter(MakeYamlConfigReader(ConfigKeysFor(app, invoked)));

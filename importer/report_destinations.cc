@@ -25,7 +25,7 @@ void WriteReportTo(const ReportDestinations& destinations,
   if (!destinations.files.empty()) {
     const std::string indented = render(2);
     for (const std::string& file : destinations.files) {
-      Status written = WriteFileAtomic(file, indented);
+      Status written = WriteUserNamedFile(file, indented);
       if (!written.ok()) {
         on_file_error(written.WithContext("cannot write the JSON report '" + file + "'")
                           .WithHint("check the report's folder (its room, its permissions); the "

@@ -192,8 +192,4 @@ std::string RenderSummaryTable(const RunReport& report) {
   return out;
 }
 
-Status WriteJsonReport(const std::string& path, const RunReport& report) {
-  return WriteFileAtomic(path, RenderJsonReport(report));
-}
-
 }  // namespace ppa

@@ -61,7 +61,4 @@ std::string RenderJsonReport(const RunReport& report, int indent = 2);
 // A fixed-width table: archive, images, charts, failed, status.
 std::string RenderSummaryTable(const RunReport& report);
 
-// Writes the JSON report to `path` ("-" for stdout, written by the caller).
-Status WriteJsonReport(const std::string& path, const RunReport& report);
-
 }  // namespace ppa

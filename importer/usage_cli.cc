@@ -11,10 +11,17 @@ namespace {
 
 // "TEXT:{ibm,none}" (IsMember) or "{gzip->0,zstd->1}" (CheckedTransformer):
 // "ibm|none", "gzip|zstd": the values a user types, not CLI11's maps.
+// "TEXT:PATH(existing)", "TEXT:FILE" (a validator after the type): "PATH",
+// "FILE"; "INT:INT in [1 - 64]": "INT in [1 - 64]".
 std::string PlainTypeName(const std::string& type) {
   size_t open = type.find('{');
   size_t close = type.find('}', open);
-  if (open == std::string::npos || close == std::string::npos) return type;
+  if (open == std::string::npos || close == std::string::npos) {
+    const size_t colon = type.find(':');
+    if (colon == std::string::npos) return type;
+    const std::string checked = type.substr(colon + 1);
+    return checked == "PATH(existing)" ? "PATH" : checked;
+  }
   std::string out;
   std::stringstream items(type.substr(open + 1, close - open - 1));
   for (std::string item; std::getline(items, item, ',');) {

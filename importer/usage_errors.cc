@@ -1,6 +1,7 @@
 #include "importer/usage_errors.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +11,8 @@
 #include <cstring>
 #include <numeric>
 #include <tuple>
+
+#include "archive/file_util.h"
 
 extern char** environ;
 
@@ -150,7 +153,19 @@ Status CheckReportPathWritable(const std::string& path) {
   if (fs::is_directory(path, ec)) {
     return InvalidInput("--json " + path + ": is a directory", hint);
   }
-  fs::path parent = fs::path(path).parent_path();
+  // What the report will be written through (WriteUserNamedFile): an
+  // existing FIFO, terminal or /dev/stdout in place, else a new file in
+  // the folder of the link's target.
+  struct stat st {};
+  auto resolved = ResolveOutputPath(path);
+  if (!resolved.ok()) return InvalidInput("--json " + path + ": " + resolved.status().message(), hint);
+  if (::stat(path.c_str(), &st) == 0 && (!S_ISREG(st.st_mode) || resolved->through_special)) {
+    if (::access(path.c_str(), W_OK) != 0) {
+      return InvalidInput("--json " + path + ": cannot write to it: " + std::strerror(errno), hint);
+    }
+    return Status::Ok();
+  }
+  fs::path parent = fs::path(resolved->real).parent_path();
   if (parent.empty()) parent = ".";
   if (!fs::exists(parent, ec)) {
     return InvalidInput("--json " + path + ": directory '" + parent.string() + "' does not exist",

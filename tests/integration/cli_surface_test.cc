@@ -128,7 +128,8 @@ TEST_F(CliSurfaceTest, VersionAndHelpCommandsWithoutInternalNoise) {
       const std::string& text = r.stdout_text;
       EXPECT_NE(text.find("Usage: ppa-import " + std::string(command)), std::string::npos)
           << Output(r);
-      for (const char* noise : {"->", "{", "Env:", "/work", "/tmp", "build", dir_.path().c_str()}) {
+      for (const char* noise : {"->", "{", "Env:", "/work", "/tmp", "build", "TEXT:", "INT:",
+                                "(existing)", dir_.path().c_str()}) {
         EXPECT_EQ(text.find(noise), std::string::npos) << command << ": '" << noise << "'\n" << text;
       }
     }

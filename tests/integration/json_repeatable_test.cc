@@ -5,8 +5,13 @@
 // found late and one found while parsing. `--json -` alone is unchanged.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "tests/support/load_fixture.h"
 
@@ -67,6 +72,40 @@ TEST_F(JsonRepeatableTest, FileAndStdoutBothGetTheReportOfARealImport) {
   EXPECT_EQ(j["archives"][0]["archive"], archive_);
   EXPECT_GT(j["totals"]["images"].get<int>(), 0);
   ExpectVerified("ibmcom/portal:2.1.0-amd64");
+}
+
+// The report goes where the path leads, as a shell's `>` would, without
+// replacing what is not a plain file: a link stays a link (its target gets
+// the report), a FIFO stays a FIFO (its reader gets the report), and a new
+// file is readable by others as the umask allows (a kept report on a shared
+// volume), not 0600.
+TEST_F(JsonRepeatableTest, ReportsFollowLinksFeedFifosAndHonourTheUmask) {
+  fs::create_directory(dir_.Join("reports"));
+  const std::string link = dir_.Join("latest.json");
+  fs::create_symlink("reports/run-1.json", link);
+  const std::string fifo = dir_.Join("report.fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // Held open for writing while the run lasts, so the reader neither waits
+  // for a writer nor hangs when the FIFO was replaced: closing it ends the
+  // reader's file.
+  const int held = ::open(fifo.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(held, 0);
+  std::string from_fifo;
+  std::thread reader([&] { from_fifo = ReadFileOr(fifo); });
+  ProcessResult r = Load(archive_, {"--json", link, "--json", fifo, "-q"});
+  ::close(held);
+  reader.join();
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_EQ(fs::status(fifo).type(), fs::file_type::fifo);
+  const std::string target = dir_.Join("reports/run-1.json");
+  EXPECT_EQ(ParseOrNull(ReadFileOr(target))["exit_code"], 0) << ReadFileOr(target);
+  EXPECT_EQ(ParseOrNull(from_fifo), ParseOrNull(ReadFileOr(target)));
+  const mode_t mask = ::umask(0);
+  ::umask(mask);
+  struct stat st {};
+  ASSERT_EQ(::stat(target.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0666u & ~mask);
 }
 
 TEST_F(JsonRepeatableTest, StdoutFirstThenFilesGivesTheSameAsFileFirst) {

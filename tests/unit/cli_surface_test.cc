@@ -139,6 +139,21 @@ TEST(CheckReportPathWritable, FindsUnwritablePathsBeforeAnyWork) {
             1);
 }
 
+// Checked where the report will really go (WriteUserNamedFile): a device or
+// /dev/stdout in place, a link at its target's folder.
+TEST(CheckReportPathWritable, LooksWhereTheReportReallyGoes) {
+  test::TempDir dir("ppa-json-path");
+  EXPECT_TRUE(CheckReportPathWritable("/dev/null").ok());
+  EXPECT_TRUE(CheckReportPathWritable("/dev/stdout").ok());
+  std::filesystem::create_symlink(dir.Join("missing/r.json"), dir.Join("dangling.json"));
+  EXPECT_FALSE(CheckReportPathWritable(dir.Join("dangling.json")).ok());  // target's folder missing
+  std::filesystem::create_directory(dir.Join("reports"));
+  std::filesystem::create_symlink("reports/r.json", dir.Join("link.json"));
+  EXPECT_TRUE(CheckReportPathWritable(dir.Join("link.json")).ok());
+  std::filesystem::create_symlink(dir.Join("loop"), dir.Join("loop"));
+  EXPECT_FALSE(CheckReportPathWritable(dir.Join("loop")).ok());
+}
+
 TEST(ChooseManifestFormat, ZstdNeverMakesDockerManifests) {
   std::string warning;
   auto refused = ChooseManifestFormat("docker", Compression::kZstd, &warning);
