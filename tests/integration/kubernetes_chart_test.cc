@@ -743,6 +743,325 @@ TEST_F(KubernetesChartTest, UrlModeAMissingFileFailsItsPodAndAnEmptyShardSucceed
   EXPECT_EQ(j["exit_code"], 0) << j.dump();
 }
 
+// Values the API server rejects are refused when the chart renders, with
+// the value named: maxFailedIndexes above the number of indexes (the
+// review's --set example), and maxFailedIndexes without backoffLimitPerIndex
+// (it used to be dropped silently).
+TEST_F(KubernetesChartTest, MaxFailedIndexesTheApiServerWouldRejectIsRefused) {
+  const nlohmann::json pvc = {{"archives", {{"claimName", kArchiveClaim}}}};
+  struct Case {
+    std::vector<std::string> sets;
+    std::string error;  // "" = renders
+  };
+  const Case cases[] = {
+      {{"backoffLimitPerIndex=1", "maxFailedIndexes=9", "shards=2"}, "maxFailedIndexes (9)"},
+      {{"backoffLimitPerIndex=0", "maxFailedIndexes=4", "shards=3"}, "maxFailedIndexes (4)"},
+      {{"maxFailedIndexes=1"}, "backoffLimitPerIndex"},
+      {{"maxFailedIndexes=0", "shards=2"}, "backoffLimitPerIndex"},
+      {{"backoffLimitPerIndex=1", "maxFailedIndexes=2", "shards=2"}, ""},  // the bound itself
+      {{"backoffLimitPerIndex=1", "maxFailedIndexes=0", "shards=1"}, ""},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> args = {"template", kRelease};
+    for (const auto& s : c.sets) args.insert(args.end(), {"--set", s});
+    SCOPED_TRACE(::testing::PrintToString(c.sets));
+    ProcessResult r = Helm(args, Values(pvc));
+    if (c.error.empty()) {
+      EXPECT_EQ(r.exit_code, 0) << Output(r);
+      continue;
+    }
+    EXPECT_NE(r.exit_code, 0) << Output(r);
+    EXPECT_NE(r.stderr_text.find(c.error), std::string::npos) << Output(r);
+  }
+}
+
+// The minimum Kubernetes version is that of the newest feature the chart
+// and its notes need: the pod label batch.kubernetes.io/job-completion-index
+// (Kubernetes 1.28) that NOTES.txt and the README select pods by. Chart.yaml
+// says it, helm refuses older clusters, and the README states it.
+TEST_F(KubernetesChartTest, KubeVersionCoversThePodIndexLabelTheNotesSelectBy) {
+  auto chart = test::ReadFileToString(ChartDir() + "/Chart.yaml");
+  auto notes = test::ReadFileToString(ChartDir() + "/templates/NOTES.txt");
+  auto readme = test::ReadFileToString(SourceRoot() + "/README.md");
+  ASSERT_TRUE(chart.ok() && notes.ok() && readme.ok());
+  const std::string kube_version = Str(YAML::Load(*chart)["kubeVersion"]);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(kube_version, m, std::regex(R"(>=1\.(\d+)\.0-0)"))) << kube_version;
+  const int minor = std::stoi(m[1]);
+  const std::string label = "batch.kubernetes.io/job-completion-index=";
+  const size_t section = readme->find("\n### Batches and Kubernetes\n");
+  ASSERT_NE(section, std::string::npos);
+  const std::string text = readme->substr(section, readme->find("\n## ", section) - section);
+  if (notes->find(label) != std::string::npos || text.find(label) != std::string::npos) {
+    EXPECT_GE(minor, 28) << "pods carry the label " << label << " from Kubernetes 1.28";
+  }
+  EXPECT_NE(text.find("Kubernetes 1." + std::to_string(minor) + " or later"), std::string::npos)
+      << "the README states the minimum version";
+  const nlohmann::json values = Values({{"archives", {{"claimName", kArchiveClaim}}}});
+  const std::string oldest = "1." + std::to_string(minor) + ".0";
+  const std::string older = "1." + std::to_string(minor - 1) + ".15";
+  ProcessResult ok = Helm({"template", kRelease, "--kube-version", oldest}, values);
+  EXPECT_EQ(ok.exit_code, 0) << Output(ok);
+  ProcessResult refused = Helm({"template", kRelease, "--kube-version", older}, values);
+  EXPECT_NE(refused.exit_code, 0) << Output(refused);
+  EXPECT_NE(refused.stderr_text.find("kubeVersion"), std::string::npos) << Output(refused);
+}
+
+// Both PersistentVolumeClaims are read or written by pods on several nodes:
+// values.yaml and the README say which access mode each one needs.
+TEST_F(KubernetesChartTest, ValuesAndReadmeNameTheAccessModeOfEveryClaim) {
+  auto values = test::ReadFileToString(ChartDir() + "/values.yaml");
+  auto readme = test::ReadFileToString(SourceRoot() + "/README.md");
+  ASSERT_TRUE(values.ok() && readme.ok());
+  const size_t section = readme->find("\n### Batches and Kubernetes\n");
+  ASSERT_NE(section, std::string::npos);
+  // White space collapsed: a phrase may be wrapped.
+  const std::string text = std::regex_replace(
+      readme->substr(section, readme->find("\n## ", section) - section), std::regex(R"(\s+)"), " ");
+  // The comment block of each claim: from the end of the previous key to
+  // the key itself.
+  auto comment_before = [&](const std::string& doc, const std::string& key) {
+    size_t at = doc.find(key);
+    EXPECT_NE(at, std::string::npos) << key;
+    if (at == std::string::npos) return std::string();
+    std::string comment;
+    for (size_t end = at; end > 0;) {  // `end` is at the newline ending a line
+      size_t start = doc.rfind('\n', end - 1);
+      start = start == std::string::npos ? 0 : start + 1;
+      const std::string line = doc.substr(start, end - start);
+      if (line.find_first_not_of(' ') == std::string::npos ||
+          line[line.find_first_not_of(' ')] != '#')
+        break;
+      comment = line + "\n" + comment;
+      end = start == 0 ? 0 : start - 1;
+    }
+    return comment;
+  };
+  const std::string archives = comment_before(*values, "\n  claimName: \"\"\n  # Or a list");
+  EXPECT_NE(archives.find("ReadOnlyMany"), std::string::npos) << archives;
+  EXPECT_NE(archives.find("ReadWriteMany"), std::string::npos) << archives;
+  const std::string reports = comment_before(*values, "\nreports:\n");
+  EXPECT_NE(reports.find("ReadWriteMany"), std::string::npos) << reports;
+  // The README: the bullet of each claim names its mode(s).
+  auto bullet = [&](const std::string& start) {
+    size_t at = text.find(" - **" + start);
+    EXPECT_NE(at, std::string::npos) << start;
+    return at == std::string::npos ? std::string()
+                                   : text.substr(at, text.find(" - **", at + 1) - at);
+  };
+  const std::string archives_bullet = bullet("Archives**");
+  EXPECT_NE(archives_bullet.find("ReadOnlyMany or ReadWriteMany"), std::string::npos)
+      << archives_bullet;
+  const std::string reports_bullet = bullet("Reports are kept**");
+  EXPECT_NE(reports_bullet.find("ReadWriteMany"), std::string::npos) << reports_bullet;
+}
+
+// values.yaml's comment, the schema and the downloader agree on the URL
+// schemes: http:// and https:// (curl --proto '=https,http'); others are
+// refused by the schema.
+TEST_F(KubernetesChartTest, UrlSchemesOfTheCommentTheSchemaAndCurlAgree) {
+  auto values = test::ReadFileToString(ChartDir() + "/values.yaml");
+  auto script = test::ReadFileToString(ChartDir() + "/templates/download-script.tpl");
+  ASSERT_TRUE(values.ok() && script.ok());
+  EXPECT_NE(script->find("--proto '=https,http'"), std::string::npos);
+  const size_t urls = values->find("\n  urls: []");
+  ASSERT_NE(urls, std::string::npos);
+  const size_t from = values->rfind("claimName", urls);
+  const std::string comment = values->substr(from, urls - from);
+  EXPECT_NE(comment.find("http://"), std::string::npos) << comment;
+  EXPECT_NE(comment.find("https://"), std::string::npos) << comment;
+  EXPECT_NE(comment.find("http:// or https:// URLs"), std::string::npos) << comment;
+  auto readme = test::ReadFileToString(SourceRoot() + "/README.md");
+  ASSERT_TRUE(readme.ok());
+  const size_t section = readme->find("\n### Batches and Kubernetes\n");
+  ASSERT_NE(section, std::string::npos);
+  const std::string text = std::regex_replace(
+      readme->substr(section, readme->find("\n## ", section) - section), std::regex(R"(\s+)"), " ");
+  EXPECT_NE(text.find("`http://` or `https://` URLs"), std::string::npos) << text;
+  for (const std::string url : {"http://a.example/a.tgz", "https://a.example/a.tgz"}) {
+    ProcessResult r = Helm({"template", kRelease}, Values({{"archives", {{"urls", {url}}}}}));
+    EXPECT_EQ(r.exit_code, 0) << url << "\n" << Output(r);
+  }
+  for (const std::string url : {"ftp://a.example/a.tgz", "file:///etc/passwd", "a.example/a"}) {
+    ProcessResult r = Helm({"template", kRelease}, Values({{"archives", {{"urls", {url}}}}}));
+    EXPECT_NE(r.exit_code, 0) << url << "\n" << Output(r);
+  }
+}
+
+// Values that may be all digits (a namespace "2024", an image tag, the
+// names of Kubernetes objects, a flag's value in extraArgs) are numbers to
+// `--set` and to YAML; the chart accepts them and renders them as the
+// strings the API server needs.
+TEST_F(KubernetesChartTest, AllDigitValuesAreRenderedAsStrings) {
+  cluster_.claims["42"] = archives_dir_;
+  cluster_.claims["77"] = reports_dir_;
+  cluster_.secrets["123"] = cluster_.secrets[kSecretName];
+  MakeArchives(1);
+  auto check = [&](const YAML::Node& job) {
+    const YAML::Node pod = job["spec"]["template"]["spec"];
+    const YAML::Node main = ContainerNamed(pod["containers"], "ppa-import");
+    EXPECT_EQ(Str(main["image"]), "registry.example.com/tools/ppa-import:2024");
+    std::map<std::string, YAML::Node> env;
+    for (const auto& e : main["env"]) env.emplace(Str(e["name"]), YAML::Node(e["value"]));
+    // A quoted scalar: yaml-cpp tags it "!", a plain one "?".
+    EXPECT_EQ(Str(env["PPA_IMPORT_NAMESPACE"]), "2024");
+    EXPECT_EQ(env["PPA_IMPORT_NAMESPACE"].Tag(), "!");
+    EXPECT_EQ(Str(env["PPA_IMPORT_TIMEOUT"]), "60");
+    EXPECT_EQ(env["PPA_IMPORT_TIMEOUT"].Tag(), "!");
+    const auto args = Strings(main["args"]);
+    EXPECT_EQ(std::count(args.begin(), args.end(), "60"), 1) << YAML::Dump(main["args"]);
+    for (const auto& a : main["args"]) {
+      if (Str(a) == "60") {
+        EXPECT_EQ(a.Tag(), "!");
+      }
+    }
+    std::map<std::string, YAML::Node> volumes;
+    for (const auto& v : pod["volumes"]) volumes.emplace(Str(v["name"]), YAML::Node(v));
+    for (const auto& [volume, name] :
+         std::map<std::string, std::string>{{"archives", "42"}, {"reports", "77"}}) {
+      const YAML::Node claim = volumes[volume]["persistentVolumeClaim"]["claimName"];
+      EXPECT_EQ(Str(claim), name);
+      EXPECT_EQ(claim.Tag(), "!") << volume;
+    }
+    const YAML::Node secret = volumes["registry-auth"]["secret"]["secretName"];
+    EXPECT_EQ(Str(secret), "123");
+    EXPECT_EQ(secret.Tag(), "!");
+  };
+  // --set makes them int64.
+  ProcessResult set =
+      Helm({"template", kRelease, "--set", "namespace=2024", "--set", "image.tag=2024", "--set",
+            "archives.claimName=42", "--set", "reports.claimName=77", "--set",
+            "credentials.secretName=123", "--set", "extraArgs={--plain-http,--timeout,60}", "--set",
+            "env[0].name=PPA_IMPORT_TIMEOUT", "--set", "env[0].value=60"},
+           Values({{"extraArgs", nlohmann::json::array()}}));
+  ASSERT_EQ(set.exit_code, 0) << Output(set);
+  YAML::Node job;
+  for (const auto& doc : YAML::LoadAll(set.stdout_text)) {
+    if (doc && Str(doc["kind"]) == "Job") job = doc;
+  }
+  ASSERT_TRUE(job) << set.stdout_text;
+  check(job);
+  // A values file makes them float64 (JSON numbers).
+  YAML::Node from_file =
+      RenderJob(Values({{"namespace", 2024},
+                        {"image", {{"tag", 2024}}},
+                        {"archives", {{"claimName", 42}}},
+                        {"reports", {{"claimName", 77}}},
+                        {"credentials", {{"secretName", 123}}},
+                        {"extraArgs", {"--plain-http", "--timeout", 60}},
+                        {"env", {{{"name", "PPA_IMPORT_TIMEOUT"}, {"value", 60}}}}}));
+  check(from_file);
+  // A number too long for a float64 to keep is refused, not mangled.
+  ProcessResult long_number = Helm(
+      {"template", kRelease},
+      Values({{"archives", {{"claimName", kArchiveClaim}}}, {"namespace", 12345678901234567}}));
+  EXPECT_NE(long_number.exit_code, 0) << Output(long_number);
+  EXPECT_NE(long_number.stderr_text.find("namespace"), std::string::npos) << Output(long_number);
+  // And the namespace "2024" imports (the tool allows a leading digit).
+  PodRun pod = RunPod(from_file, 0, cluster_);
+  ASSERT_TRUE(pod.main_ran);
+  EXPECT_EQ(pod.main.exit_code, 0) << Output(pod.main);
+  EXPECT_NE(pod.main.stdout_text.find("/2024/kube/app-0"), std::string::npos) << Output(pod.main);
+}
+
+// The kubelet expands $(NAME) of the container's variables and turns $$
+// into $ in command, args and env values. Every value a user gives the chart
+// for those places arrives as written: URLs, registry, namespace,
+// extraArgs, env values.
+TEST_F(KubernetesChartTest, DollarSignsInUserValuesArriveAsWritten) {
+  const std::string tricky = "$(JOB_COMPLETION_INDEX)$(HOME)$(SHARD_COUNT)$$x$";
+  const std::string url = "https://a.example/a.tgz?q=" + tricky;
+  const std::string registry = "r.example/p" + tricky;
+  const std::string ns = "ns" + tricky;
+  const std::string arg = "--namespace-rules=^a$" + tricky;
+  const std::string env_value = "v" + tricky;
+  YAML::Node job = RenderJob(Values({{"archives", {{"urls", {url}}}},
+                                     {"registry", registry},
+                                     {"namespace", ns},
+                                     {"extraArgs", {arg}},
+                                     {"env", {{{"name", "EXTRA"}, {"value", env_value}}}}}));
+  const YAML::Node pod = job["spec"]["template"]["spec"];
+  for (const std::string container : {"download", "ppa-import"}) {
+    SCOPED_TRACE(container);
+    const YAML::Node c = ContainerNamed(
+        container == "download" ? pod["initContainers"] : pod["containers"], container);
+    ASSERT_TRUE(c.IsDefined() && !c.IsNull());
+    std::map<std::string, std::string> defined = {{"JOB_COMPLETION_INDEX", "0"}};
+    std::map<std::string, std::string> env;
+    for (const auto& e : c["env"]) {
+      if (e["valueFrom"]) continue;  // the index: "0" above
+      env[Str(e["name"])] = ExpandKubeletVars(Str(e["value"]), defined);
+      defined[Str(e["name"])] = env[Str(e["name"])];
+    }
+    std::vector<std::string> argv = Strings(c["command"]);
+    for (const auto& a : Strings(c["args"])) argv.push_back(a);
+    for (auto& a : argv) a = ExpandKubeletVars(a, defined);
+    if (container == "download") {
+      EXPECT_NE(std::find(argv.begin(), argv.end(), url), argv.end()) << url;
+      // The chart's own script has nothing the kubelet would change.
+      EXPECT_EQ(argv.at(2), Strings(c["command"]).at(2));
+    } else {
+      EXPECT_EQ(env["PPA_IMPORT_REGISTRY"], registry);
+      EXPECT_EQ(env["PPA_IMPORT_NAMESPACE"], ns);
+      EXPECT_EQ(env["EXTRA"], env_value);
+      EXPECT_NE(std::find(argv.begin(), argv.end(), arg), argv.end()) << arg;
+      // The chart's own reference is still expanded.
+      EXPECT_EQ(FlagValues(argv, "--json").at(0), "/reports/batch-0.json");
+    }
+  }
+}
+
+// End to end: a URL whose query holds $(HOME), $(SHARD_COUNT) and $$
+// reaches the server exactly as written, through the kubelet's expansion,
+// the init container's script and curl.
+TEST_F(KubernetesChartTest, UrlModeAUrlWithDollarSignsReachesCurlUnchanged) {
+  const auto names = MakeArchives(1);
+  auto server = test::HostileHttpServer::Start();
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  auto bytes = test::ReadFileToString(archives_dir_ + "/" + names[0]);
+  ASSERT_TRUE(bytes.ok());
+  (*server)->SetRoutes({{.method = "GET", .path_prefix = "/files/", .body = *bytes},
+                        {.method = "", .path_prefix = "", .status = 404, .body = "gone"}});
+  const std::string path = "/files/" + names[0] + "?a=$(HOME)&b=$$&c=$(SHARD_COUNT)&d=$$(HOME)";
+  cluster_.claims.erase(kArchiveClaim);
+  YAML::Node job = RenderJob(Values({{"archives", {{"urls", {(*server)->url() + path}}}},
+                                     {"credentials", {{"secretName", kSecretName}}},
+                                     {"shards", 1}}));
+  PodRun pod = RunPod(job, 0, cluster_);
+  EXPECT_EQ(pod.init.exit_code, 0) << Output(pod.init);
+  EXPECT_EQ(pod.main.exit_code, 0) << Output(pod.main);
+  std::vector<std::string> fetched;
+  for (const auto& request : (*server)->Requests()) fetched.push_back(request.path);
+  EXPECT_EQ(fetched, std::vector<std::string>{path});
+}
+
+// With backoffLimitPerIndex, an unsafe archive (exit 3) fails only its
+// index (FailIndex: the other shards go on; the Job ends failed); a usage
+// error (exit 2) is the same for every pod and still fails the Job. Without
+// it, FailIndex is not allowed: both fail the Job.
+TEST_F(KubernetesChartTest, PerIndexAnUnsafeArchiveFailsOnlyItsIndex) {
+  auto actions = [](const YAML::Node& job) {
+    std::map<int, std::string> by_code;
+    for (const auto& rule : job["spec"]["podFailurePolicy"]["rules"]) {
+      if (!rule["onExitCodes"]) continue;
+      EXPECT_EQ(Str(rule["onExitCodes"]["containerName"]), "ppa-import");
+      EXPECT_EQ(Str(rule["onExitCodes"]["operator"]), "In");
+      for (const auto& code : rule["onExitCodes"]["values"]) {
+        EXPECT_FALSE(by_code.count(code.as<int>())) << "one rule per exit code";
+        by_code[code.as<int>()] = Str(rule["action"]);
+      }
+    }
+    return by_code;
+  };
+  const nlohmann::json pvc = {{"archives", {{"claimName", kArchiveClaim}}}};
+  EXPECT_EQ(actions(RenderJob(Values(pvc))),
+            (std::map<int, std::string>{{kExitUsage, "FailJob"}, {kExitBadArchive, "FailJob"}}));
+  nlohmann::json per_index = Values(pvc);
+  per_index["backoffLimitPerIndex"] = 1;
+  EXPECT_EQ(actions(RenderJob(per_index)),
+            (std::map<int, std::string>{{kExitUsage, "FailJob"}, {kExitBadArchive, "FailIndex"}}));
+}
+
 // samples/kubernetes/batch-import.sh, the cron variant, as its comment
 // says to run it: credentials and registry from the environment.
 class BatchImportScriptTest : public test::LoadFixture {

@@ -8,7 +8,9 @@ named by its position and the last path segment of its URL, and lists them in
 ARCHIVE_DIR/archives.list for `load --from-list` (an empty list when the shard
 has no URL: the import then succeeds at once). URLs are never printed: they
 may carry access tokens. The kubelet expands $(NAME) of the container's
-variables and turns $$ into $ in a command: the script has neither.
+variables and turns $$ into $ in a command: the script has neither (a test
+checks it reaches sh unchanged); the URLs are written with $$ for each $
+(ppa-import.literal), so they reach curl as given.
 */}}
 {{- define "ppa-import.downloadScript" -}}
 set -eu
