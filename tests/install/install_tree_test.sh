@@ -176,7 +176,7 @@ bash_cases=(
   "ppa-import load --compression  => gzip none zstd"
   "ppa-import load --namespace-rules i => ibm"
   "ppa-import load --namespace-rules  => ibm none"
-  "ppa-import load --compression = => gzip none zstd"
+  "ppa-import load --compression =  => gzip none zstd"
   "ppa-import help  => completion doctor help inspect load version"
   "ppa-import help do => doctor"
   "ppa-import completion  => bash zsh"
