@@ -3,6 +3,9 @@
 # with a temporary storage folder. Source it, then:
 #   ppa_registry_start      # sets PPA_REGISTRY_HOST=127.0.0.1:<port>
 #   ppa_registry_stop       # kills it and removes its storage
+# With PPA_REGISTRY_TLS_CERT and PPA_REGISTRY_TLS_KEY set (PEM files: the
+# server certificate, chain included, and its key) it serves HTTPS instead of
+# plain HTTP; PPA_REGISTRY_SCHEME is then https (else http).
 set -euo pipefail
 
 ppa_free_port() {
@@ -19,9 +22,20 @@ ppa_free_port() {
 }
 
 ppa_registry_start() {
+  local cert="${PPA_REGISTRY_TLS_CERT:-}" key="${PPA_REGISTRY_TLS_KEY:-}"
+  if [ -n "$cert$key" ] && { [ ! -r "$cert" ] || [ ! -r "$key" ]; }; then
+    echo "PPA_REGISTRY_TLS_CERT and PPA_REGISTRY_TLS_KEY must both name readable files" >&2
+    return 1
+  fi
   PPA_REGISTRY_DIR="$(mktemp -d /tmp/ppa-registry.XXXXXX)"
   local port
   port="$(ppa_free_port)"
+  local tls=""
+  PPA_REGISTRY_SCHEME=http
+  if [ -n "$cert" ]; then
+    PPA_REGISTRY_SCHEME=https
+    tls="$(printf '  tls:\n    certificate: %s\n    key: %s' "$(realpath "$cert")" "$(realpath "$key")")"
+  fi
   cat >"$PPA_REGISTRY_DIR/config.yml" <<YAML
 version: 0.1
 log:
@@ -36,12 +50,14 @@ storage:
 http:
   addr: 127.0.0.1:$port
   secret: ppa-import-demo
+$tls
 YAML
   docker-registry serve "$PPA_REGISTRY_DIR/config.yml" >"$PPA_REGISTRY_DIR/registry.log" 2>&1 &
   PPA_REGISTRY_PID=$!
   PPA_REGISTRY_HOST="127.0.0.1:$port"
   for _ in $(seq 1 100); do
-    if curl -fsS "http://$PPA_REGISTRY_HOST/v2/" >/dev/null 2>&1; then
+    # Readiness only (-k): the caller's clients judge the certificate.
+    if curl -fsSk "$PPA_REGISTRY_SCHEME://$PPA_REGISTRY_HOST/v2/" >/dev/null 2>&1; then
       return 0
     fi
     sleep 0.1

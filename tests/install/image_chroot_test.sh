@@ -12,36 +12,29 @@
 #      image's environment: `ppa-import version`, then a real `load` of the
 #      sample archive (copied into the work directory) into the loopback
 #      registry, each image read back from the host with skopeo;
-#   4. the checks can fail: a /bin/sh planted in the root is reported as an
+#   4. TLS through the image's own CA bundle: a loopback docker-registry
+#      serving HTTPS with a certificate for 127.0.0.1 that a throwaway test CA
+#      signs; a `load` in the root with no --plain-http, --insecure, --ca-file
+#      or --cert-dir fails (exit 1, a certificate error) with the bundle as
+#      built, and succeeds once the CA is appended to the root's
+#      /etc/ssl/certs/ca-certificates.crt, as an admin's derived image would
+#      do (the pushed images then read back over verified TLS);
+#   5. the checks can fail: a /bin/sh planted in the root is reported as an
 #      extra, and with one library removed the binary no longer starts.
 #
 #   bash image_chroot_test.sh --build BUILD_DIR --source SOURCE_DIR
-# Exit 77 (skipped) in a sanitizer build, without root, or without umoci,
-# skopeo, docker-registry or unshare.
+# Exit 77 (skipped) in a sanitizer build. Without root, without umoci,
+# skopeo, docker-registry, unshare, curl or openssl, or where mount and PID
+# namespaces cannot be made: exit 77 with the reason, but exit 1 when CI is
+# set (tests/install/lib.sh).
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-build=""
-source_dir=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --build) build="$2"; shift 2 ;;
-    --source) source_dir="$2"; shift 2 ;;
-    *) echo "usage: $0 --build BUILD_DIR --source SOURCE_DIR" >&2; exit 2 ;;
-  esac
-done
-[ -n "$build" ] && [ -n "$source_dir" ] || { echo "usage: $0 --build BUILD_DIR --source SOURCE_DIR" >&2; exit 2; }
-
-if [ "${PPA_SANITIZE:-0}" = 1 ]; then
-  echo "skipped: a sanitizer build is not shipped in an image"
-  exit 77
-fi
-if [ "$(id -u)" -ne 0 ]; then
-  echo "skipped: chroot, mount namespaces and the image's file owners need root"
-  exit 77
-fi
-for tool in umoci skopeo docker-registry unshare chroot curl; do
-  command -v "$tool" >/dev/null || { echo "skipped: $tool is not installed"; exit 77; }
-done
+ppa_test_args "$@"
+ppa_test_not_sanitized "a sanitizer build is not shipped in an image"
+ppa_test_require_root "chroot, mount namespaces and the image's file owners"
+ppa_test_require_tools umoci skopeo docker-registry unshare chroot curl openssl
+ppa_test_require_namespaces
 
 version="$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")"
 [ -n "$version" ] || { echo "FAIL: no CMAKE_PROJECT_VERSION in $build/CMakeCache.txt"; exit 1; }
@@ -51,12 +44,8 @@ root="$tmp/rootfs"
 source "$source_dir/scripts/registry.sh"
 cleanup() {
   ppa_registry_stop
-  # Never remove through a mount that leaked (the root's /dev is the host's).
-  if grep -qF " $tmp/" /proc/self/mountinfo; then
-    echo "FAIL: mounts under $tmp outlived their namespace; $tmp left in place"
-    exit 1
-  fi
-  rm -rf --one-file-system "$tmp"
+  # Never remove through a mount that leaked (the root's /dev nodes are the host's).
+  ppa_test_remove_tree "$tmp" || exit 1
 }
 trap cleanup EXIT
 
@@ -215,7 +204,61 @@ for name in $images; do
 done
 echo "skopeo found $(wc -w <<<"$images") image tag(s) pushed from the root"
 
-# --- 4. the run check can fail ------------------------------------------------
+# --- 4. TLS trusted through the image's CA bundle only ---------------------
+# The load below names no --plain-http, --insecure, --ca-file or --cert-dir,
+# the image's Env sets no SSL_CERT_FILE and the root has no certs.d folder:
+# only /etc/ssl/certs/ca-certificates.crt (libcurl's default) can make TLS
+# to this registry succeed.
+for kv in "${env[@]}"; do
+  case "$kv" in SSL_CERT_FILE=* | SSL_CERT_DIR=* | CURL_CA_BUNDLE=*) fail "the image's Env sets $kv" ;; esac
+done
+[ ! -e "$root/etc/containers/certs.d" ] && [ ! -e "$root/etc/docker/certs.d" ] ||
+  fail "the image has a certs.d folder"
+ppa_test_make_tls "$tmp/tls" || must "openssl could not make the test CA and server certificate"
+ppa_registry_stop
+PPA_REGISTRY_TLS_CERT="$tmp/tls/server.crt" PPA_REGISTRY_TLS_KEY="$tmp/tls/server.key" ppa_registry_start
+[ "$PPA_REGISTRY_SCHEME" = https ] || must "scripts/registry.sh did not start a TLS registry"
+# The registry is HTTPS with a certificate of the test CA: trusted with it, refused without.
+curl -fsS --cacert "$tmp/tls/ca.crt" "https://$PPA_REGISTRY_HOST/v2/" >/dev/null ||
+  must "curl --cacert the test CA cannot reach https://$PPA_REGISTRY_HOST/v2/"
+curl -fsS --cacert "$root/etc/ssl/certs/ca-certificates.crt" "https://$PPA_REGISTRY_HOST/v2/" >/dev/null 2>&1 &&
+  must "the image's bundle as built already trusts the test registry (the negative below would prove nothing)"
+# tls_load NAMESPACE: the load, over TLS with the defaults, in the root.
+tls_load() {
+  in_root load "$workdir/sample.tgz" --namespace "$1" --registry "$PPA_REGISTRY_HOST" \
+    --workdir "$workdir/ppa-import-$1"
+}
+echo "== load in the root over TLS into $PPA_REGISTRY_HOST, the test CA not in the image's bundle"
+if tls_load tls_untrusted >"$tmp/tls_untrusted.log" 2>&1; then
+  fail "load over TLS succeeded though the image's bundle lacks the test CA"
+else
+  status=$?
+  sed 's/^/  /' "$tmp/tls_untrusted.log" | tail -3
+  [ "$status" = 1 ] || fail "the untrusted TLS load exited $status, not 1"
+  grep -q '^Error: .*SSL certificate problem' "$tmp/tls_untrusted.log" ||
+    fail "the untrusted TLS load's Error: line names no certificate problem"
+  grep -q '^Hint: .*not signed by a CA' "$tmp/tls_untrusted.log" ||
+    fail "the untrusted TLS load's Hint: line does not say the CA is unknown"
+fi
+# As an admin's derived image would: FROM ppa-import, COPY the CA, append it.
+cat "$tmp/tls/ca.crt" >>"$root/etc/ssl/certs/ca-certificates.crt"
+echo "== load in the root over TLS into $PPA_REGISTRY_HOST, the test CA appended to the bundle"
+if ! tls_load tls_ns >"$tmp/tls_load.log" 2>&1; then
+  cat "$tmp/tls_load.log"
+  fail "load over TLS failed with the test CA in the image's bundle"
+else
+  tail -1 "$tmp/tls_load.log"
+  grep -q '^OK (' "$tmp/tls_load.log" || fail "the TLS load's verdict is not OK"
+  # Read back over verified TLS (skopeo trusts the *.crt of --cert-dir).
+  mkdir "$tmp/tls/skopeo" && cp "$tmp/tls/ca.crt" "$tmp/tls/skopeo/"
+  for name in $images; do
+    skopeo inspect --cert-dir "$tmp/tls/skopeo" --raw "docker://$PPA_REGISTRY_HOST/tls_ns/$name" >/dev/null 2>&1 ||
+      fail "skopeo finds no $PPA_REGISTRY_HOST/tls_ns/$name over TLS"
+  done
+  echo "skopeo found $(wc -w <<<"$images") image tag(s) pushed over TLS from the root"
+fi
+
+# --- 5. the run check can fail ------------------------------------------------
 # The root's libraries are the ones used: without one, the binary cannot start.
 lib="$(find "$root/usr/lib" -name 'libcurl.so.4*' -type f | head -1)"
 [ -n "$lib" ] || must "no libcurl.so.4 in the root"

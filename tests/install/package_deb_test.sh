@@ -22,37 +22,19 @@
 #     so there is no bug to close.
 #
 #   bash package_deb_test.sh --build BUILD_DIR --source SOURCE_DIR
-# Exit 77 (skipped) in a sanitizer build, without root, without
+# Exit 77 (skipped) in a sanitizer build. Without root, without
 # dpkg-deb/lintian/unshare/skopeo/docker-registry, or where mount and PID
-# namespaces cannot be made (an unprivileged container).
+# namespaces cannot be made (an unprivileged container): exit 77 with the
+# reason, but exit 1 when CI is set (tests/install/lib.sh).
 set -euo pipefail
 accepted_warnings='initial-upload-closes-no-bugs'  # a regex: one|two
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-build=""
-source_dir=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --build) build="$2"; shift 2 ;;
-    --source) source_dir="$2"; shift 2 ;;
-    *) echo "usage: $0 --build BUILD_DIR --source SOURCE_DIR" >&2; exit 2 ;;
-  esac
-done
-[ -n "$build" ] && [ -n "$source_dir" ] || { echo "usage: $0 --build BUILD_DIR --source SOURCE_DIR" >&2; exit 2; }
-
-if [ "${PPA_SANITIZE:-0}" = 1 ]; then
-  echo "skipped: a sanitizer build is not a package"
-  exit 77
-fi
-if [ "$(id -u)" -ne 0 ]; then
-  echo "skipped: the fresh-root install (dpkg --root, chroot, mount namespaces) needs root"
-  exit 77
-fi
-for tool in dpkg-deb dpkg-query lintian unshare chroot skopeo docker-registry; do
-  command -v "$tool" >/dev/null || { echo "skipped: $tool is not installed"; exit 77; }
-done
-
-unshare --mount --pid --fork --propagation private true 2>/dev/null ||
-  { echo "skipped: no mount and PID namespaces here (unshare --mount --pid fails)"; exit 77; }
+ppa_test_args "$@"
+ppa_test_not_sanitized "a sanitizer build is not a package"
+ppa_test_require_root "the fresh-root install (dpkg --root, chroot, mount namespaces)"
+ppa_test_require_tools dpkg-deb dpkg-query lintian unshare chroot skopeo docker-registry curl readelf
+ppa_test_require_namespaces
 
 version="$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")"
 [ -n "$version" ] || { echo "FAIL: no CMAKE_PROJECT_VERSION in $build/CMakeCache.txt"; exit 1; }
@@ -62,7 +44,8 @@ root="$tmp/root"
 source "$source_dir/scripts/registry.sh"
 cleanup() {
   ppa_registry_stop
-  rm -rf "$tmp"
+  # The root's /dev was the host's (bound in a namespace): never rm through it.
+  ppa_test_remove_tree "$tmp" || exit 1
 }
 trap cleanup EXIT
 
@@ -357,7 +340,8 @@ fi
 mv "$lib.away" "$lib"
 
 # The namespaces' mounts ended with them.
-grep -qF "$root" /proc/self/mountinfo && fail "mounts of the root outlived the namespace: $(grep -F "$root" /proc/self/mountinfo)"
+leaked="$(ppa_test_mounts_under "$root")"
+[ -z "$leaked" ] || fail "mounts of the root outlived the namespace: $(tr "\n" " " <<<"$leaked")"
 
 if [ "$failures" -ne 0 ]; then
   echo "$failures check(s) failed"
