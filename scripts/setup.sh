@@ -23,7 +23,7 @@ PPA_TEST_PACKAGES=(
   git ca-certificates curl
   libgtest-dev libgmock-dev libcpp-httplib-dev libbenchmark-dev
   docker-registry skopeo apache2-utils tar gzip xz-utils zstd bzip2 time pigz
-  lintian rpm umoci zsh bash-completion
+  lintian rpm umoci zsh bash-completion openssl
 )
 PPA_PACKAGES=("${PPA_BUILD_PACKAGES[@]}" "${PPA_TEST_PACKAGES[@]}")
 

@@ -19,26 +19,15 @@
 #      installed file behind.
 #
 #   bash install_tree_test.sh --build BUILD_DIR --source SOURCE_DIR
-# Exit 77 (skipped) when help2man, bash-completion or zsh is missing.
+# Without help2man, bash-completion or zsh: skipped (exit 77), a failure in
+# CI (tests/install/lib.sh).
 set -euo pipefail
-
-build=""
-source_dir=""
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --build) build="$2"; shift 2 ;;
-    --source) source_dir="$2"; shift 2 ;;
-    *) echo "usage: $0 --build BUILD_DIR --source SOURCE_DIR" >&2; exit 2 ;;
-  esac
-done
-[ -n "$build" ] && [ -n "$source_dir" ] || { echo "usage: $0 --build BUILD_DIR --source SOURCE_DIR" >&2; exit 2; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ppa_test_args "$@"
 build="$(cd "$build" && pwd)"
-
-skip() { echo "SKIPPED: $*"; exit 77; }
-command -v help2man >/dev/null || skip "help2man is not installed (scripts/setup.sh installs it)"
-command -v zsh >/dev/null || skip "zsh is not installed (scripts/setup.sh installs it)"
+ppa_test_require_tools help2man zsh
 [ -f /usr/share/bash-completion/bash_completion ] ||
-  skip "bash-completion is not installed (scripts/setup.sh installs it)"
+  ppa_test_cannot_run "bash-completion is not installed (scripts/setup.sh installs it)"
 
 failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
