@@ -36,22 +36,8 @@ ppa_test_require_root "chroot, mount namespaces and the image's file owners"
 ppa_test_require_tools umoci skopeo docker-registry unshare chroot curl openssl
 ppa_test_require_namespaces
 
-version="$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")"
-[ -n "$version" ] || { echo "FAIL: no CMAKE_PROJECT_VERSION in $build/CMakeCache.txt"; exit 1; }
-
-tmp="$(mktemp -d /tmp/ppa-image-test.XXXXXX)"
-root="$tmp/rootfs"
-source "$source_dir/scripts/registry.sh"
-cleanup() {
-  ppa_registry_stop
-  # Never remove through a mount that leaked (the root's /dev nodes are the host's).
-  ppa_test_remove_tree "$tmp" || exit 1
-}
-trap cleanup EXIT
-
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-must() { echo "FAIL: $*"; exit 1; }
+ppa_test_start image
+root="$tmp/rootfs"  # the image's root file system, unpacked
 
 # --- 1. build, push, read the config back ------------------------------------
 # One time stamp for both builds below (a commit landing in between would

@@ -29,12 +29,7 @@ ppa_test_require_tools help2man zsh
 [ -f /usr/share/bash-completion/bash_completion ] ||
   ppa_test_cannot_run "bash-completion is not installed (scripts/setup.sh installs it)"
 
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-pass() { echo "ok: $*"; }
-
-tmp="$(mktemp -d /tmp/ppa-install-tree.XXXXXX)"
-trap 'rm -rf "$tmp"' EXIT
+ppa_test_start install-tree
 
 # The man pages and completion scripts are ALL targets; make sure they are
 # current for this build (a no-op after `cmake --build`).

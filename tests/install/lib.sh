@@ -8,6 +8,8 @@
 #   ppa_test_require_tools TOOL...
 #   ppa_test_require_namespaces
 #   ppa_test_remove_tree DIR        # in the EXIT trap: refuses leaked mounts
+#   ppa_test_start NAME             # tmp, version, scripts/registry.sh, the trap
+#   fail MESSAGE / must MESSAGE / pass MESSAGE   # count a failure / stop / note
 #
 # A test that cannot run here exits 77 (skipped, the reason printed) outside
 # CI. When the environment variable CI is set and not "false" or "0" (CI runs
@@ -122,4 +124,28 @@ ppa_test_make_tls() {
   openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
     -days 1 -extfile "$dir/server.ext" -out "$dir/server.crt" 2>/dev/null &&
   openssl verify -CAfile "$dir/ca.crt" "$dir/server.crt" >/dev/null
+}
+
+# The checks' verdicts: `fail` counts a failure and goes on (the script ends
+# with `[ "$failures" -eq 0 ]`), `must` stops at once, `pass` notes a check.
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+must() { echo "FAIL: $*"; exit 1; }
+pass() { echo "ok: $*"; }
+
+# ppa_test_start NAME: after ppa_test_args. Sets tmp (a new folder
+# /tmp/ppa-NAME-test.XXXXXX) and version (the project version of $build),
+# loads scripts/registry.sh, and on exit stops its registry and removes tmp
+# (never through a leaked mount: ppa_test_remove_tree).
+ppa_test_start() {
+  version="$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")"
+  [ -n "$version" ] || must "no CMAKE_PROJECT_VERSION in $build/CMakeCache.txt"
+  tmp="$(mktemp -d "/tmp/ppa-$1-test.XXXXXX")"
+  source "$source_dir/scripts/registry.sh"
+  trap ppa_test_cleanup EXIT
+}
+
+ppa_test_cleanup() {
+  ppa_registry_stop
+  ppa_test_remove_tree "$tmp" || exit 1
 }

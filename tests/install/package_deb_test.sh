@@ -36,22 +36,8 @@ ppa_test_require_root "the fresh-root install (dpkg --root, chroot, mount namesp
 ppa_test_require_tools dpkg-deb dpkg-query lintian unshare chroot skopeo docker-registry curl readelf
 ppa_test_require_namespaces
 
-version="$(sed -n 's/^CMAKE_PROJECT_VERSION:STATIC=//p' "$build/CMakeCache.txt")"
-[ -n "$version" ] || { echo "FAIL: no CMAKE_PROJECT_VERSION in $build/CMakeCache.txt"; exit 1; }
-
-tmp="$(mktemp -d /tmp/ppa-package-test.XXXXXX)"
-root="$tmp/root"
-source "$source_dir/scripts/registry.sh"
-cleanup() {
-  ppa_registry_stop
-  # The root's /dev was the host's (bound in a namespace): never rm through it.
-  ppa_test_remove_tree "$tmp" || exit 1
-}
-trap cleanup EXIT
-
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-must() { echo "FAIL: $*"; exit 1; }
+ppa_test_start package
+root="$tmp/root"  # the fresh root (its /dev is bound from the host in a namespace)
 
 # dep_names "Depends field": the first installed alternative of each entry,
 # without version or architecture qualifiers.
