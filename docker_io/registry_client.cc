@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <random>
 #include <utility>
 
@@ -18,6 +19,18 @@
 
 namespace ppa {
 namespace {
+
+// The pauses before each resend of a manifest refused by the registry's
+// blob-link race (RegistryClient::PutManifest).
+constexpr std::chrono::milliseconds kManifestRaceRetries[] = {
+    std::chrono::milliseconds(250), std::chrono::milliseconds(500),
+    std::chrono::milliseconds(1000)};
+
+bool IsManifestVerificationRace(const HttpResponse& response) {
+  if (response.status != 400) return false;
+  const std::string code = RegistryErrorCode(response.body);
+  return code == "DIGEST_INVALID" || code == "MANIFEST_BLOB_UNKNOWN" || code == "BLOB_UNKNOWN";
+}
 
 using Millis = std::chrono::milliseconds;
 
@@ -431,6 +444,20 @@ Result<std::string> RegistryClient::PutManifest(const std::string& repo,
   request.body = body;
   const std::string what = "push of manifest '" + repo + ":" + reference + "'";
   PPA_ASSIGN_OR_RETURN(HttpResponse response, Send(request, PushScope(repo), what));
+  // A registry built on CNCF Distribution checks every blob a manifest
+  // references through the repository's link file, which each upload or
+  // mount of that blob rewrites in place: a manifest arriving while another
+  // push of the same blob commits (two archives sharing layers, another
+  // client) reads it empty and is refused with 400 DIGEST_INVALID or
+  // MANIFEST_BLOB_UNKNOWN. A manifest PUT is idempotent, so it is sent
+  // again, a few times over about two seconds; a manifest that really
+  // references a missing or different blob is refused every time and
+  // reported as such.
+  for (auto pause : kManifestRaceRetries) {
+    if (!IsManifestVerificationRace(response)) break;
+    options_.clock->Sleep(pause);
+    PPA_ASSIGN_OR_RETURN(response, Send(request, PushScope(repo), what));
+  }
   if (!IsSuccess(response.status)) return ErrorFor(response, what);
   std::string digest = response.Header("docker-content-digest");
   return IsValidSha256Digest(digest) ? digest : Sha256Digest(body);

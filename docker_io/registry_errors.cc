@@ -152,6 +152,11 @@ std::string HintFor(long status, const RegistryError& err, std::string_view body
 
 }  // namespace
 
+std::string RegistryErrorCode(std::string_view body) {
+  RegistryError err;
+  return ParseOciErrors(body, &err) ? err.code : std::string();
+}
+
 const char* ReasonPhrase(long status) {
   switch (status) {
     case 400:

@@ -3,6 +3,7 @@
 // Pure; thread-safe; never throws.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include "archive/status.h"
@@ -18,6 +19,10 @@ namespace ppa {
 // empty (the status reason phrase is used).
 Status MapRegistryError(long http_status, std::string_view body, std::string_view content_type,
                         std::string_view what);
+
+// The code of the first error of an OCI error body ("DIGEST_INVALID"), or ""
+// when the body is not one.
+std::string RegistryErrorCode(std::string_view body);
 
 // The standard reason phrase of an HTTP status ("Service Unavailable"), or
 // "unexpected status" for one ppa-import does not name.

@@ -249,15 +249,60 @@ TEST_F(RegistryClientTest, PutManifestReturnsReportedDigest) {
   EXPECT_EQ(sent[0].body, "{}");
 }
 
-TEST_F(RegistryClientTest, ManifestErrorIsMapped) {
-  fake_->Expect("PUT", "/v2/ns/app/manifests/v1",
-                R(400, {{"Content-Type", "application/json"}},
-                  R"({"errors":[{"code":"MANIFEST_BLOB_UNKNOWN","message":"blob unknown"}]})"));
-  RegistryClient client = Client();
+HttpResponse OciError(long status, const std::string& code, const std::string& message) {
+  return R(status, {{"Content-Type", "application/json"}},
+           R"({"errors":[{"code":")" + code + R"(","message":")" + message + R"("}]})");
+}
+
+TEST_F(RegistryClientTest, ManifestErrorIsMappedAfterTheResendsOfTheLinkRace) {
+  fake_->Always("PUT", "/v2/ns/app/manifests/v1",
+                OciError(400, "MANIFEST_BLOB_UNKNOWN", "blob unknown"));
+  auto clock = std::make_shared<testing::FakeClock>();
+  RegistryClient client(RegistryEndpoint{"reg.example:5000", false}, {}, fake_,
+                        RegistryClientOptions{.clock = clock});
   Result<std::string> got = client.PutManifest(kRepo, "v1", "application/x", "{}");
   ASSERT_FALSE(got.ok());
   EXPECT_EQ(got.status().message(),
             "push of manifest 'ns/app:v1' failed: 400 MANIFEST_BLOB_UNKNOWN: blob unknown");
+  EXPECT_EQ(fake_->requests().size(), 4u) << "sent once and again three times";
+  EXPECT_EQ(clock->sleeps().size(), 3u);
+}
+
+// CNCF Distribution reads each referenced blob's link file, which another
+// upload or mount of the same blob rewrites in place: a manifest arriving
+// then is refused though nothing is wrong with it. It is sent again.
+TEST_F(RegistryClientTest, ManifestRefusedByTheBlobLinkRaceIsSentAgain) {
+  for (const char* code : {"DIGEST_INVALID", "MANIFEST_BLOB_UNKNOWN", "BLOB_UNKNOWN"}) {
+    fake_ = std::make_shared<FakeTransport>();
+    fake_->Expect("PUT", "/v2/ns/app/manifests/v1",
+                  OciError(400, code, "provided digest did not match uploaded content"));
+    fake_->Expect("PUT", "/v2/ns/app/manifests/v1",
+                  OciError(400, code, "provided digest did not match uploaded content"));
+    fake_->Expect("PUT", "/v2/ns/app/manifests/v1", R(201));
+    auto clock = std::make_shared<testing::FakeClock>();
+    RegistryClient client(RegistryEndpoint{"reg.example:5000", false}, {}, fake_,
+                          RegistryClientOptions{.clock = clock});
+    Result<std::string> got = client.PutManifest(kRepo, "v1", "application/x", "{}");
+    ASSERT_TRUE(got.ok()) << code << ": " << got.status().ToString();
+    EXPECT_EQ(fake_->requests().size(), 3u) << code;
+    EXPECT_EQ(fake_->requests()[2].body, "{}") << code;
+    EXPECT_EQ(clock->sleeps().size(), 2u) << code;
+  }
+}
+
+// Other refusals are the manifest's own fault: reported at once.
+TEST_F(RegistryClientTest, ManifestInvalidOrDeniedIsNotSentAgain) {
+  for (const auto& [status, code] : std::vector<std::pair<long, std::string>>{
+           {400, "MANIFEST_INVALID"}, {400, "NAME_INVALID"}, {403, "DENIED"},
+           {404, "DIGEST_INVALID"}}) {
+    fake_ = std::make_shared<FakeTransport>();
+    fake_->Always("PUT", "/v2/ns/app/manifests/v1", OciError(status, code, "no"));
+    auto clock = std::make_shared<testing::FakeClock>();
+    RegistryClient client(RegistryEndpoint{"reg.example:5000", false}, {}, fake_,
+                          RegistryClientOptions{.clock = clock});
+    EXPECT_FALSE(client.PutManifest(kRepo, "v1", "application/x", "{}").ok()) << code;
+    EXPECT_EQ(fake_->requests().size(), 1u) << code;
+  }
 }
 
 TEST_F(RegistryClientTest, UploadStartWithoutLocationFails) {
