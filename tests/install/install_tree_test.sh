@@ -55,12 +55,9 @@ for cmd in $commands; do
 done
 expected="$(sort <<<"$expected")"
 actual="$(cd "$prefix" && find . -type f -o -type l | sed 's|^\./||' | sort)"
-if [ "$actual" = "$expected" ]; then
-  pass "cmake --install --prefix .../usr installs exactly $(wc -l <<<"$expected") files"
-else
-  fail "installed files differ from the expected list:"
-  diff <(echo "$expected") <(echo "$actual") | sed 's/^/    /' || true
-fi
+expect_same_lines "$expected" "$actual" \
+  "cmake --install --prefix .../usr installs exactly $(wc -l <<<"$expected") files" \
+  "installed files differ from the expected list:"
 if [ "$(sort "$tmp/manifest.txt")" = "$(sed "s|^|$prefix/|" <<<"$expected" | sort)" ]; then
   pass "install_manifest.txt names every installed file"
 else
@@ -130,12 +127,9 @@ for page in "$prefix"/share/man/man1/*.gz; do
   # shellcheck disable=SC2086  # $cmd is one word or none
   in_help="$("$bin" $cmd --help | help_options)"
   in_man="$(man_options <<<"$text")"
-  if [ "$in_help" = "$in_man" ]; then
-    pass "$name(1) lists the $(wc -l <<<"$in_help") flags of 'ppa-import $cmd --help'"
-  else
-    fail "$name(1) and 'ppa-import $cmd --help' list different flags (< help, > man):"
-    diff <(echo "$in_help") <(echo "$in_man") | sed 's/^/    /' || true
-  fi
+  expect_same_lines "$in_help" "$in_man" \
+    "$name(1) lists the $(wc -l <<<"$in_help") flags of 'ppa-import $cmd --help'" \
+    "$name(1) and 'ppa-import $cmd --help' list different flags (< help, > man):"
   unknown="$(comm -13 <(echo "$known_flags") <(long_flags <<<"$text"))"
   [ -z "$unknown" ] || fail "$name(1) mentions flags no command has: $unknown"
 done

@@ -10,6 +10,7 @@
 #   ppa_test_remove_tree DIR        # in the EXIT trap: refuses leaked mounts
 #   ppa_test_start NAME             # tmp, version, scripts/registry.sh, the trap
 #   fail MESSAGE / must MESSAGE / pass MESSAGE   # count a failure / stop / note
+#   expect_same_lines EXPECTED ACTUAL PASS_MESSAGE FAIL_MESSAGE
 #
 # A test that cannot run here exits 77 (skipped, the reason printed) outside
 # CI. When the environment variable CI is set and not "false" or "0" (CI runs
@@ -132,6 +133,17 @@ failures=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 must() { echo "FAIL: $*"; exit 1; }
 pass() { echo "ok: $*"; }
+
+# expect_same_lines EXPECTED ACTUAL PASS_MESSAGE FAIL_MESSAGE: the two texts
+# are equal line for line, else a failure with their diff (< expected, > actual).
+expect_same_lines() {
+  if [ "$1" = "$2" ]; then
+    pass "$3"
+  else
+    fail "$4"
+    diff <(echo "$1") <(echo "$2") | sed 's/^/    /' || true
+  fi
+}
 
 # ppa_test_start NAME: after ppa_test_args. Sets tmp (a new folder
 # /tmp/ppa-NAME-test.XXXXXX) and version (the project version of $build),
