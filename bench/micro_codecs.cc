@@ -16,8 +16,8 @@
 #include <string>
 #include <vector>
 
-#include "docker_io/digest.h"
-#include "docker_io/gzip_isal.h"
+#include "docker_io/image/digest.h"
+#include "docker_io/image/gzip_isal.h"
 
 namespace {
 

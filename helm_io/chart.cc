@@ -15,8 +15,8 @@
 #include <utility>
 #include <vector>
 
-#include "archive/bounded_yaml.h"
-#include "archive/file_util.h"
+#include "archive/manifest/bounded_yaml.h"
+#include "base/file_util.h"
 
 namespace ppa {
 namespace {
@@ -153,7 +153,7 @@ Status NotGzipTar(const std::string& label, const std::string& detail) {
 }
 
 // Opens the chart file, beneath the work directory when it is in one
-// (archive/confined.h): it exists, is a regular file and is not empty.
+// (base/confined.h): it exists, is a regular file and is not empty.
 Result<UniqueFd> OpenChartFile(const std::string& path, const std::string& label) {
   auto fd = OpenForRead(path);
   if (!fd.ok()) {

@@ -10,7 +10,7 @@
 #include <string>
 #include <string_view>
 
-#include "archive/status.h"
+#include "base/status.h"
 
 namespace ppa {
 

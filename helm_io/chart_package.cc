@@ -8,7 +8,7 @@
 #include <memory>
 #include <utility>
 
-#include "archive/tar_index.h"
+#include "archive/tar/tar_index.h"
 
 namespace ppa {
 namespace {

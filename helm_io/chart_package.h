@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "archive/status.h"
+#include "base/status.h"
 
 namespace ppa {
 

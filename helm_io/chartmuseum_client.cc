@@ -8,11 +8,11 @@
 #include <random>
 #include <utility>
 
-#include "archive/ascii.h"
-#include "archive/bounded_yaml.h"
-#include "archive/url_userinfo.h"
-#include "docker_io/digest.h"
-#include "docker_io/transport_policy.h"
+#include "base/ascii.h"
+#include "archive/manifest/bounded_yaml.h"
+#include "base/url_userinfo.h"
+#include "docker_io/image/digest.h"
+#include "docker_io/registry/transport_policy.h"
 
 namespace ppa {
 namespace {

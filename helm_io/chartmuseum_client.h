@@ -21,9 +21,9 @@
 #include <string>
 #include <string_view>
 
-#include "archive/status.h"
-#include "docker_io/http_transport.h"
-#include "docker_io/retry.h"
+#include "base/status.h"
+#include "docker_io/registry/http_transport.h"
+#include "docker_io/registry/retry.h"
 
 namespace ppa {
 

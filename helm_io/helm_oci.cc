@@ -5,11 +5,11 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
-#include "docker_io/digest.h"
-#include "docker_io/image_reference.h"
-#include "docker_io/media_types.h"
-#include "docker_io/json_dump.h"
-#include "archive/bounded_yaml.h"
+#include "docker_io/image/digest.h"
+#include "docker_io/image/image_reference.h"
+#include "docker_io/image/media_types.h"
+#include "docker_io/image/json_dump.h"
+#include "archive/manifest/bounded_yaml.h"
 
 namespace ppa {
 namespace {

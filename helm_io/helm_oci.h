@@ -11,8 +11,8 @@
 #include <string>
 #include <string_view>
 
-#include "archive/status.h"
-#include "docker_io/registry_client.h"
+#include "base/status.h"
+#include "docker_io/registry/registry_client.h"
 
 namespace ppa {
 
@@ -43,7 +43,7 @@ struct HelmOciTarget {
 };
 
 // The target of the chart `name` at `version`, checked against the OCI
-// distribution grammar (docker_io/image_reference.h) before anything is
+// distribution grammar (docker_io/image/image_reference.h) before anything is
 // sent. kInvalidInput with a hint: "invalid chart name '<name>': <why>"
 // when the name is not one repository path component (lowercase letters
 // and digits, '.', '_', '__' or '-' between them: no '/', '?', '#', '%',

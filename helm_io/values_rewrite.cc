@@ -6,7 +6,7 @@
 #include <optional>
 #include <utility>
 
-#include "archive/bounded_yaml.h"
+#include "archive/manifest/bounded_yaml.h"
 
 namespace ppa {
 namespace {

@@ -20,7 +20,7 @@
 #include <utility>
 #include <vector>
 
-#include "archive/status.h"
+#include "base/status.h"
 #include "samples/generator/byte_sink.h"
 
 namespace ppa::samples {

@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "archive/status.h"
+#include "base/status.h"
 #include "samples/generator/byte_sink.h"
 
 namespace ppa::samples {

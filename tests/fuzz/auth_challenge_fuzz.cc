@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "docker_io/auth_challenge.h"
+#include "docker_io/registry/auth_challenge.h"
 #include "tests/fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

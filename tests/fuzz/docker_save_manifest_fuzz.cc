@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "docker_io/image_formats.h"
+#include "docker_io/image/image_formats.h"
 #include "tests/fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

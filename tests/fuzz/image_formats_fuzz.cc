@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "docker_io/image_formats.h"
+#include "docker_io/image/image_formats.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

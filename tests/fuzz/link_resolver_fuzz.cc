@@ -1,6 +1,6 @@
 // Fuzzes the path resolver as a whole: Unpack's checks of names and links
 // and the confined opening of files below the work directory
-// (archive/confined.h).
+// (base/confined.h).
 //
 // The input is a list of entries, one a line: a type letter, the entry
 // name, and for links a TAB and the target ("d dir", "f file",
@@ -26,9 +26,9 @@
 #include <string_view>
 #include <vector>
 
-#include "archive/confined.h"
-#include "archive/tar_index.h"
-#include "archive/unpack.h"
+#include "base/confined.h"
+#include "archive/tar/tar_index.h"
+#include "archive/tar/unpack.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

@@ -1,7 +1,7 @@
 // Fuzzes ResolveUploadLocation. The input is split at its first '\n' into
 // the request URL and the Location value (no '\n': the Location, resolved
 // against a fixed upload URL). Asserts the contract of
-// docker_io/upload_headers.h: every accepted Location becomes an absolute
+// docker_io/registry/upload_headers.h: every accepted Location becomes an absolute
 // http(s) URL with a plain host (no user information), with nothing that
 // cannot go on a request line, that resolves to itself again; a Location
 // without scheme or authority never leaves the request's origin and has no
@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "docker_io/upload_headers.h"
+#include "docker_io/registry/upload_headers.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

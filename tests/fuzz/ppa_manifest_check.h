@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "archive/ppa_manifest.h"
+#include "archive/manifest/ppa_manifest.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace ppa_fuzz {

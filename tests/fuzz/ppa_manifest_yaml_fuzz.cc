@@ -5,7 +5,7 @@
 #include <optional>
 #include <string_view>
 
-#include "archive/ppa_manifest.h"
+#include "archive/manifest/ppa_manifest.h"
 #include "tests/fuzz/fuzz_check.h"
 #include "tests/fuzz/ppa_manifest_check.h"
 

@@ -1,5 +1,5 @@
 // Fuzzes ParseUploadRangeEnd with the input as a `Range` header value.
-// Asserts the contract of docker_io/upload_headers.h against an
+// Asserts the contract of docker_io/registry/upload_headers.h against an
 // independent, string-based reading of the same grammar: "[bytes=]0-<end>"
 // with a start of zeros only, an end of decimal digits below 2^63 - 1, and
 // nothing else but surrounding spaces and tabs.
@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "docker_io/upload_headers.h"
+#include "docker_io/registry/upload_headers.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

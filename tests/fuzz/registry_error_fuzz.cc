@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "docker_io/registry_errors.h"
+#include "docker_io/registry/registry_errors.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "archive/safe_path.h"
+#include "archive/tar/safe_path.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

@@ -17,8 +17,8 @@
 #include <string_view>
 #include <utility>
 
-#include "archive/safe_path.h"
-#include "archive/tar_index.h"
+#include "archive/tar/safe_path.h"
+#include "archive/tar/tar_index.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

@@ -19,7 +19,7 @@
 #include <regex>
 #include <set>
 
-#include "docker_io/digest.h"
+#include "docker_io/image/digest.h"
 #include "tests/support/load_fixture.h"
 #include "tests/support/pty_process.h"
 #include "tests/support/test_pki.h"
@@ -413,9 +413,9 @@ TEST(HintFlagsTest, EveryFlagNamedInCredentialAndTlsCodeExists) {
   const std::string root = std::string(PPA_TEST_DATA_DIR) + "/../..";
   std::regex flag_in_text("[^a-z0-9-](--[a-z][a-z0-9-]*)");
   for (const char* file :
-       {"importer/credentials.cc", "importer/connection_flags.cc", "importer/doctor.cc",
-        "docker_io/registry_client.cc", "docker_io/curl_transport.cc",
-        "docker_io/docker_config.cc", "docker_io/cert_dirs.cc", "docker_io/registry_errors.cc"}) {
+       {"importer/cli/credentials.cc", "importer/cli/connection_flags.cc", "importer/commands/doctor.cc",
+        "docker_io/registry/registry_client.cc", "docker_io/registry/curl_transport.cc",
+        "docker_io/registry/docker_config.cc", "docker_io/registry/cert_dirs.cc", "docker_io/registry/registry_errors.cc"}) {
     std::string text = test::ReadFileOr(root + "/" + file);
     ASSERT_FALSE(text.empty()) << file;
     for (std::sregex_iterator it(text.begin(), text.end(), flag_in_text), end; it != end; ++it) {

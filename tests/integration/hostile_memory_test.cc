@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "docker_io/digest.h"
+#include "docker_io/image/digest.h"
 #include "tests/support/hostile_documents.h"
 #include "tests/support/load_fixture.h"
 #include "tests/support/peak_rss_process.h"

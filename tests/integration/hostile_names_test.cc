@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "docker_io/image_reference.h"
+#include "docker_io/image/image_reference.h"
 #include "samples/generator/sample_archive.h"
 #include "tests/integration/charts_support.h"
 #include "tests/support/load_fixture.h"

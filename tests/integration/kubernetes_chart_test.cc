@@ -32,8 +32,8 @@
 #include <set>
 #include <sstream>
 
-#include "docker_io/digest.h"
-#include "importer/cli.h"
+#include "docker_io/image/digest.h"
+#include "importer/cli/cli.h"
 #include "tests/integration/charts_support.h"
 #include "tests/support/hostile_http_server.h"
 #include "tests/support/load_fixture.h"

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "docker_io/digest.h"
+#include "docker_io/image/digest.h"
 #include "samples/generator/sample_archive.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_tar.h"

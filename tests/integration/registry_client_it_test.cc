@@ -18,8 +18,8 @@
 #include <string>
 #include <thread>
 
-#include "docker_io/digest.h"
-#include "docker_io/registry_client.h"
+#include "docker_io/image/digest.h"
+#include "docker_io/registry/registry_client.h"
 
 namespace ppa {
 namespace {

@@ -7,8 +7,8 @@
 
 #include <thread>
 
-#include "docker_io/digest.h"
-#include "docker_io/registry_client.h"
+#include "docker_io/image/digest.h"
+#include "docker_io/registry/registry_client.h"
 #include "tests/support/process.h"
 #include "tests/support/registry_server.h"
 #include "tests/support/skopeo.h"

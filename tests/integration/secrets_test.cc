@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "docker_io/digest.h"
+#include "docker_io/image/digest.h"
 #include "tests/support/load_fixture.h"
 
 namespace ppa {

@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "docker_io/digest.h"
+#include "docker_io/image/digest.h"
 
 namespace ppa::test {
 namespace {

@@ -30,7 +30,7 @@
 #include <thread>
 #include <vector>
 
-#include "archive/status.h"
+#include "base/status.h"
 
 namespace httplib {
 class Server;

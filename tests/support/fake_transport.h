@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "docker_io/http_transport.h"
-#include "docker_io/retry.h"
+#include "docker_io/registry/http_transport.h"
+#include "docker_io/registry/retry.h"
 
 namespace ppa::testing {
 

@@ -12,8 +12,8 @@
 #include <iterator>
 #include <sstream>
 
-#include "docker_io/auth_challenge.h"
-#include "docker_io/registry_errors.h"
+#include "docker_io/registry/auth_challenge.h"
+#include "docker_io/registry/registry_errors.h"
 
 namespace ppa::test {
 namespace {

@@ -51,7 +51,7 @@
 #include <thread>
 #include <vector>
 
-#include "archive/status.h"
+#include "base/status.h"
 
 namespace ppa::test {
 

@@ -27,7 +27,7 @@
 #include <utility>
 #include <vector>
 
-#include "archive/status.h"
+#include "base/status.h"
 #include "tests/support/process.h"
 
 namespace httplib {

@@ -13,7 +13,7 @@
 #include <string>
 #include <string_view>
 
-#include "archive/status.h"
+#include "base/status.h"
 #include "tests/support/process.h"
 
 namespace ppa::test {

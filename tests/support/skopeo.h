@@ -13,7 +13,7 @@
 #include <set>
 #include <string>
 
-#include "archive/status.h"
+#include "base/status.h"
 #include "tests/support/process.h"
 
 namespace ppa::test {

@@ -6,7 +6,7 @@
 
 #include <string>
 
-#include "archive/status.h"
+#include "base/status.h"
 
 namespace ppa::test {
 

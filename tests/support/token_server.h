@@ -18,7 +18,7 @@
 #include <string>
 #include <thread>
 
-#include "archive/status.h"
+#include "base/status.h"
 #include "tests/support/process.h"
 
 namespace ppa::test {

@@ -1,7 +1,7 @@
 // Work started during Unpack: image files read and layers prepared as they
 // are unpacked, layers uploaded once the PPA manifest is known, manifests
 // only in the final push (here into an OCI image layout).
-#include "importer/ahead_of_unpack.h"
+#include "importer/load/ahead_of_unpack.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -12,11 +12,11 @@
 #include <sstream>
 #include <thread>
 
-#include "archive/file_util.h"
-#include "docker_io/digest.h"
-#include "docker_io/oci_layout_sink.h"
-#include "importer/report.h"
-#include "importer/workspace.h"
+#include "base/file_util.h"
+#include "docker_io/image/digest.h"
+#include "docker_io/target/oci_layout_sink.h"
+#include "importer/report/report.h"
+#include "importer/load/workspace.h"
 #include "samples/generator/sample_archive.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_tar.h"

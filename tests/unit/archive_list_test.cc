@@ -1,4 +1,4 @@
-#include "importer/archive_list.h"
+#include "importer/cli/archive_list.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "docker_io/auth_challenge.h"
+#include "docker_io/registry/auth_challenge.h"
 
 #include <gtest/gtest.h>
 

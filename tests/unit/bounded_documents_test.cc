@@ -1,5 +1,5 @@
-// The bounded loaders of untrusted YAML and JSON (archive/bounded_yaml.h,
-// archive/bounded_json.h) and the parsers that go through them: documents
+// The bounded loaders of untrusted YAML and JSON (archive/manifest/bounded_yaml.h,
+// archive/manifest/bounded_json.h) and the parsers that go through them: documents
 // that would amplify into gigabytes once a tree is built and walked are
 // refused with one InvalidInput naming the file and the limit; big but
 // legitimate documents pass.
@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "archive/bounded_json.h"
-#include "archive/bounded_yaml.h"
-#include "archive/ppa_manifest.h"
-#include "docker_io/image_formats.h"
+#include "archive/manifest/bounded_json.h"
+#include "archive/manifest/bounded_yaml.h"
+#include "archive/manifest/ppa_manifest.h"
+#include "docker_io/image/image_formats.h"
 #include "helm_io/chart.h"
 #include "helm_io/values_rewrite.h"
 #include "tests/support/hostile_documents.h"

@@ -8,7 +8,7 @@
 #include <string>
 #include <thread>
 
-#include "docker_io/digest.h"
+#include "docker_io/image/digest.h"
 #include "helm_io/helm_oci.h"
 #include "tests/support/process.h"
 

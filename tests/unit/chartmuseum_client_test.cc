@@ -8,9 +8,9 @@
 #include <memory>
 #include <string>
 
-#include "docker_io/digest.h"
-#include "importer/chart_options.h"
-#include "importer/charts_stage.h"
+#include "docker_io/image/digest.h"
+#include "importer/load/chart_options.h"
+#include "importer/load/charts_stage.h"
 #include "tests/support/fake_transport.h"
 
 namespace ppa {

@@ -8,12 +8,12 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "importer/archive_list.h"
-#include "importer/chart_flags.h"
-#include "importer/config_file.h"
-#include "importer/usage_checks.h"
-#include "importer/usage_errors.h"
-#include "importer/usage_report.h"
+#include "importer/cli/archive_list.h"
+#include "importer/cli/chart_flags.h"
+#include "importer/cli/config_file.h"
+#include "importer/cli/usage_checks.h"
+#include "importer/cli/usage_errors.h"
+#include "importer/cli/usage_report.h"
 #include "tests/support/process.h"
 
 namespace ppa {

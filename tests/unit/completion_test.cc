@@ -1,6 +1,6 @@
-// The completion scripts (importer/completion.h): what an option's value is,
+// The completion scripts (importer/cli/completion.h): what an option's value is,
 // the spec read from a CLI11 App, and the bash and zsh text made from it.
-#include "importer/completion.h"
+#include "importer/cli/completion.h"
 
 #include <gtest/gtest.h>
 

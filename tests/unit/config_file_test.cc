@@ -1,4 +1,4 @@
-#include "importer/config_file.h"
+#include "importer/cli/config_file.h"
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // Files below a confined directory are opened beneath it on disk, whatever
 // links were planted there (by an archive or by anything else): the rule
 // that holds when Unpack's own checks are bypassed.
-#include "archive/confined.h"
+#include "base/confined.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -9,9 +9,9 @@
 
 #include <filesystem>
 
-#include "archive/tar_index.h"
-#include "archive/unpack.h"
-#include "docker_io/http_transport.h"
+#include "archive/tar/tar_index.h"
+#include "archive/tar/unpack.h"
+#include "docker_io/registry/http_transport.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_tar.h"
 

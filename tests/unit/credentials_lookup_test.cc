@@ -13,14 +13,14 @@
 #include <map>
 #include <sstream>
 
-#include "docker_io/cert_dirs.h"
-#include "docker_io/digest.h"
-#include "docker_io/docker_config.h"
-#include "docker_io/http_transport.h"
-#include "docker_io/registry_client.h"
-#include "importer/config_file.h"
-#include "importer/connection_flags.h"
-#include "importer/credentials.h"
+#include "docker_io/registry/cert_dirs.h"
+#include "docker_io/image/digest.h"
+#include "docker_io/registry/docker_config.h"
+#include "docker_io/registry/http_transport.h"
+#include "docker_io/registry/registry_client.h"
+#include "importer/cli/config_file.h"
+#include "importer/cli/connection_flags.h"
+#include "importer/cli/credentials.h"
 #include "tests/support/fake_transport.h"
 #include "tests/support/process.h"
 

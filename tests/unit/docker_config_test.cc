@@ -1,7 +1,7 @@
 // Docker client configuration: the lookup table (pure) and a credential
 // helper run through the docker-credential-<name> protocol (a tiny shell
 // script put on PATH for the test).
-#include "docker_io/docker_config.h"
+#include "docker_io/registry/docker_config.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>

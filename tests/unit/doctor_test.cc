@@ -1,7 +1,7 @@
 // The pure parts of `ppa-import doctor`: what an observation (a resolver
 // code, a connect errno, a transport error, an HTTP answer) means as a check
 // result, and the shared credential resolution.
-#include "importer/doctor.h"
+#include "importer/commands/doctor.h"
 
 #include <gtest/gtest.h>
 #include <netdb.h>
@@ -10,7 +10,7 @@
 #include <map>
 #include <sstream>
 
-#include "importer/credentials.h"
+#include "importer/cli/credentials.h"
 
 namespace ppa {
 namespace {

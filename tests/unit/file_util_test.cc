@@ -1,5 +1,5 @@
 // Reading a file through a read-only mapping (MappedFile).
-#include "archive/file_util.h"
+#include "base/file_util.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

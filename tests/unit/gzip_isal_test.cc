@@ -1,6 +1,6 @@
-// ISA-L gzip and zstd codecs (docker_io/gzip_isal.h), the compression
+// ISA-L gzip and zstd codecs (docker_io/image/gzip_isal.h), the compression
 // choices of PrepareLayerBlob, and the blob cache.
-#include "docker_io/gzip_isal.h"
+#include "docker_io/image/gzip_isal.h"
 
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -12,10 +12,10 @@
 #include <thread>
 #include <vector>
 
-#include "docker_io/digest.h"
-#include "docker_io/layer_blob.h"
-#include "docker_io/media_types.h"
-#include "importer/blob_cache.h"
+#include "docker_io/image/digest.h"
+#include "docker_io/image/layer_blob.h"
+#include "docker_io/image/media_types.h"
+#include "importer/load/blob_cache.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_tar.h"
 

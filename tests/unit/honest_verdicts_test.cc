@@ -9,14 +9,14 @@
 #include <string>
 #include <vector>
 
-#include "archive/ppa_manifest.h"
-#include "docker_io/blob_sink.h"
+#include "archive/manifest/ppa_manifest.h"
+#include "docker_io/target/blob_sink.h"
 #include "helm_io/values_rewrite.h"
-#include "importer/charts_stage.h"
-#include "importer/pipeline.h"
-#include "importer/plan.h"
-#include "importer/run_report.h"
-#include "importer/written_blobs.h"
+#include "importer/load/charts_stage.h"
+#include "importer/load/pipeline.h"
+#include "importer/load/plan.h"
+#include "importer/report/run_report.h"
+#include "importer/load/written_blobs.h"
 
 namespace ppa {
 namespace {

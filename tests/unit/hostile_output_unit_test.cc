@@ -1,6 +1,6 @@
 // Issue 18, classes 5 and 6: what the tool prints and reports about names
 // that hold control bytes or are not UTF-8. The JSON encoding
-// (importer/json_text.h) round-trips every byte; the human choke points
+// (importer/report/json_text.h) round-trips every byte; the human choke points
 // (Reporter, progress lines, summary table, log formatter) escape them.
 #include <gtest/gtest.h>
 
@@ -13,13 +13,13 @@
 #include <string>
 #include <vector>
 
-#include "archive/text_escape.h"
-#include "docker_io/digest.h"
-#include "importer/display_text.h"
-#include "importer/json_text.h"
-#include "importer/progress.h"
-#include "importer/report.h"
-#include "importer/run_report.h"
+#include "base/text_escape.h"
+#include "docker_io/image/digest.h"
+#include "importer/report/display_text.h"
+#include "importer/report/json_text.h"
+#include "importer/report/progress.h"
+#include "importer/report/report.h"
+#include "importer/report/run_report.h"
 
 namespace ppa {
 namespace {

@@ -1,4 +1,4 @@
-#include "docker_io/image_reference.h"
+#include "docker_io/image/image_reference.h"
 
 #include <gtest/gtest.h>
 

@@ -1,12 +1,12 @@
 // Reading real image tarballs written by other tools (tests/data/images).
-#include "docker_io/image_source.h"
+#include "docker_io/image/image_source.h"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
 
-#include "docker_io/digest.h"
-#include "docker_io/layer_blob.h"
+#include "docker_io/image/digest.h"
+#include "docker_io/image/layer_blob.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_tar.h"
 

@@ -1,9 +1,9 @@
-#include "docker_io/layer_blob.h"
+#include "docker_io/image/layer_blob.h"
 
 #include <gtest/gtest.h>
 
-#include "docker_io/digest.h"
-#include "docker_io/media_types.h"
+#include "docker_io/image/digest.h"
+#include "docker_io/image/media_types.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_tar.h"
 

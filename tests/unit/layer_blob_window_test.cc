@@ -3,9 +3,9 @@
 // error that says so; one within it is verified as usual.
 #include <gtest/gtest.h>
 
-#include "archive/stream_window.h"
-#include "docker_io/digest.h"
-#include "docker_io/layer_blob.h"
+#include "archive/inflate/stream_window.h"
+#include "docker_io/image/digest.h"
+#include "docker_io/image/layer_blob.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_tar.h"
 

@@ -1,7 +1,7 @@
 // A layer's blob made from its bytes as they are unpacked: the same blob the
 // file would give, in bounded memory, and nothing left behind when the layer
 // is cut short.
-#include "importer/layer_stream.h"
+#include "importer/load/layer_stream.h"
 
 #include <gtest/gtest.h>
 
@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <thread>
 
-#include "docker_io/digest.h"
-#include "docker_io/gzip_isal.h"
+#include "docker_io/image/digest.h"
+#include "docker_io/image/gzip_isal.h"
 #include "tests/support/process.h"
 
 namespace ppa {

@@ -9,12 +9,12 @@
 #include <string>
 #include <vector>
 
-#include "archive/file_util.h"
-#include "archive/unpack.h"
+#include "base/file_util.h"
+#include "archive/tar/unpack.h"
 #include "helm_io/chartmuseum_client.h"
-#include "importer/cli.h"
-#include "importer/interrupt.h"
-#include "importer/workspace.h"
+#include "importer/cli/cli.h"
+#include "importer/cli/interrupt.h"
+#include "importer/load/workspace.h"
 
 namespace ppa {
 namespace {

@@ -1,5 +1,5 @@
 // Issue 18, class 4: names that leave the namespace. The distribution name
-// and tag grammar (docker_io/image_reference.h) is the one check every
+// and tag grammar (docker_io/image/image_reference.h) is the one check every
 // name passes before it reaches a URL or an index entry: the parser, the
 // planner's combined "<prefix>/<namespace>/<path>" target, Helm chart
 // targets, and the senders (registry client, OCI layout and dry-run sinks),
@@ -10,13 +10,13 @@
 #include <string>
 #include <vector>
 
-#include "docker_io/blob_sink.h"
-#include "docker_io/digest.h"
-#include "docker_io/image_reference.h"
-#include "docker_io/oci_layout_sink.h"
-#include "docker_io/registry_client.h"
+#include "docker_io/target/blob_sink.h"
+#include "docker_io/image/digest.h"
+#include "docker_io/image/image_reference.h"
+#include "docker_io/target/oci_layout_sink.h"
+#include "docker_io/registry/registry_client.h"
 #include "helm_io/helm_oci.h"
-#include "importer/plan.h"
+#include "importer/load/plan.h"
 #include "tests/support/fake_transport.h"
 
 namespace ppa {

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "docker_io/digest.h"
-#include "docker_io/oci_layout_sink.h"
+#include "docker_io/image/digest.h"
+#include "docker_io/target/oci_layout_sink.h"
 #include "tests/support/process.h"
 
 namespace ppa {

@@ -1,8 +1,8 @@
 // Reading a gzip archive again from its inflate index
-// (archive/parallel_inflate.h): the bytes must be those of a plain
+// (archive/inflate/parallel_inflate.h): the bytes must be those of a plain
 // sequential inflate whatever the index holds, and the index must actually
 // be used when it fits.
-#include "archive/parallel_inflate.h"
+#include "archive/inflate/parallel_inflate.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -19,11 +19,11 @@
 #include <string>
 #include <vector>
 
-#include "archive/fast_inflate.h"
-#include "archive/gzip_file_inflater.h"
-#include "archive/inflate_index.h"
-#include "archive/libarchive_internal.h"
-#include "archive/unpack.h"
+#include "archive/inflate/fast_inflate.h"
+#include "archive/inflate/gzip_file_inflater.h"
+#include "archive/inflate/inflate_index.h"
+#include "archive/tar/libarchive_internal.h"
+#include "archive/tar/unpack.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_tar.h"
 

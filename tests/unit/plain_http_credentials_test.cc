@@ -7,9 +7,9 @@
 
 #include <memory>
 
-#include "docker_io/digest.h"
-#include "docker_io/registry_client.h"
-#include "docker_io/transport_policy.h"
+#include "docker_io/image/digest.h"
+#include "docker_io/registry/registry_client.h"
+#include "docker_io/registry/transport_policy.h"
 #include "helm_io/chartmuseum_client.h"
 #include "tests/support/fake_transport.h"
 

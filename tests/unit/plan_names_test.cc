@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "archive/ppa_manifest.h"
-#include "importer/plan.h"
+#include "archive/manifest/ppa_manifest.h"
+#include "importer/load/plan.h"
 
 namespace ppa {
 namespace {

@@ -1,6 +1,6 @@
 // Tests for archive/ppa_manifest: both manifest dialects, their edge cases,
 // malformed input, and the merge of the two.
-#include "archive/ppa_manifest.h"
+#include "archive/manifest/ppa_manifest.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "importer/progress.h"
+#include "importer/report/progress.h"
 
 #include <gtest/gtest.h>
 
@@ -8,12 +8,12 @@
 #include <string>
 #include <thread>
 
-#include "docker_io/image_source.h"
-#include "importer/inspect.h"
-#include "importer/plan.h"
-#include "importer/push_images.h"
-#include "importer/report.h"
-#include "importer/run_report.h"
+#include "docker_io/image/image_source.h"
+#include "importer/commands/inspect.h"
+#include "importer/load/plan.h"
+#include "importer/load/push_images.h"
+#include "importer/report/report.h"
+#include "importer/report/run_report.h"
 
 namespace ppa {
 namespace {

@@ -1,6 +1,6 @@
 // Layers hashed as Unpack writes them: the digests recorded must be those of
 // the exact byte ranges TarIndex later reads, and must not outlive the file.
-#include "docker_io/range_digests.h"
+#include "docker_io/image/range_digests.h"
 
 #include <gtest/gtest.h>
 

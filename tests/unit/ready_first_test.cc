@@ -1,6 +1,6 @@
 // ReadyFirst: tasks run in the order they become ready; the first failure
 // stops the rest.
-#include "importer/ready_first.h"
+#include "importer/load/ready_first.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "docker_io/registry_client.h"
+#include "docker_io/registry/registry_client.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "docker_io/digest.h"
+#include "docker_io/image/digest.h"
 #include "tests/support/fake_transport.h"
 
 namespace ppa {

@@ -1,4 +1,4 @@
-#include "docker_io/registry_errors.h"
+#include "docker_io/registry/registry_errors.h"
 
 #include <gtest/gtest.h>
 

@@ -10,8 +10,8 @@
 #include <cstdio>
 #include <fstream>
 
-#include "docker_io/digest.h"
-#include "docker_io/registry_client.h"
+#include "docker_io/image/digest.h"
+#include "docker_io/registry/registry_client.h"
 #include "tests/support/fake_transport.h"
 
 namespace ppa {

@@ -1,15 +1,15 @@
 // Issue 20 (the Kubernetes batch): `--json` is repeatable, so a pod keeps its
 // report on a volume (--json FILE) and prints it as the last line of its log
-// (--json -). importer/report_destinations.h decides what stdout carries.
-#include "importer/report_destinations.h"
+// (--json -). importer/report/report_destinations.h decides what stdout carries.
+#include "importer/report/report_destinations.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "importer/run_report.h"
-#include "importer/usage_report.h"
+#include "importer/report/run_report.h"
+#include "importer/cli/usage_report.h"
 #include "tests/support/process.h"
 
 namespace ppa {

@@ -1,9 +1,9 @@
-#include "importer/run_report.h"
+#include "importer/report/run_report.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include "importer/pipeline.h"
+#include "importer/load/pipeline.h"
 
 namespace ppa {
 namespace {

@@ -1,4 +1,4 @@
-#include "archive/safe_path.h"
+#include "archive/tar/safe_path.h"
 
 #include <gtest/gtest.h>
 

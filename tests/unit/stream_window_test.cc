@@ -1,7 +1,7 @@
 // DecoderWindowOf / CheckDecoderWindow / CheckXzFile on real streams made
 // at test time with the xz and zstd command-line tools, and on truncated or
 // garbage headers.
-#include "archive/stream_window.h"
+#include "archive/inflate/stream_window.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

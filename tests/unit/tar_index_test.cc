@@ -1,4 +1,4 @@
-#include "archive/tar_index.h"
+#include "archive/tar/tar_index.h"
 
 #include <gtest/gtest.h>
 

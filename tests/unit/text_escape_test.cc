@@ -1,7 +1,7 @@
 // Issue 18, classes 5 and 6: the escape scheme for human output and the
-// UTF-8 repair and base64 under the JSON encoding (archive/text_escape.h).
-#include "archive/text_escape.h"
-#include "docker_io/digest.h"
+// UTF-8 repair and base64 under the JSON encoding (base/text_escape.h).
+#include "base/text_escape.h"
+#include "docker_io/image/digest.h"
 
 #include <gtest/gtest.h>
 

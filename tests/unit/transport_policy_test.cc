@@ -1,11 +1,11 @@
-// The rules every transport enforces (docker_io/transport_policy.h):
+// The rules every transport enforces (docker_io/registry/transport_policy.h):
 // credentials over plain HTTP only where the user asked for it, limits in
 // time and size for every request, and giving up on a silent server.
-#include "docker_io/transport_policy.h"
+#include "docker_io/registry/transport_policy.h"
 
 #include <gtest/gtest.h>
 
-#include "docker_io/retry.h"
+#include "docker_io/registry/retry.h"
 
 namespace ppa {
 namespace {

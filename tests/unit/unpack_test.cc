@@ -1,6 +1,6 @@
 // The Unpack stage against hostile archives: nothing may be written outside
 // the work directory, whatever the archive holds.
-#include "archive/unpack.h"
+#include "archive/tar/unpack.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 #include <map>
 #include <vector>
 
-#include "archive/safe_path.h"
+#include "archive/tar/safe_path.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_tar.h"
 

@@ -1,4 +1,4 @@
-#include "docker_io/upload_headers.h"
+#include "docker_io/registry/upload_headers.h"
 
 #include <gtest/gtest.h>
 

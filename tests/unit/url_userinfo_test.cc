@@ -1,15 +1,15 @@
 // Issue 18, class 3: user info in --registry / --chartmuseum-uri is taken
-// as credentials and redacted from every text (archive/url_userinfo.h).
-#include "archive/url_userinfo.h"
+// as credentials and redacted from every text (base/url_userinfo.h).
+#include "base/url_userinfo.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
 #include <string>
 
-#include "importer/charts_stage.h"
-#include "importer/display_text.h"
-#include "importer/pipeline.h"
+#include "importer/load/charts_stage.h"
+#include "importer/report/display_text.h"
+#include "importer/load/pipeline.h"
 
 namespace ppa {
 namespace {

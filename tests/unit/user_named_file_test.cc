@@ -11,7 +11,7 @@
 #include <string>
 #include <thread>
 
-#include "archive/file_util.h"
+#include "base/file_util.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_tar.h"
 

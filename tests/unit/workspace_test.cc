@@ -1,13 +1,13 @@
 // Restoring one file of an archive unpacked before (the work directory's
 // second pass, for a layer taken out of its image file and needed again).
-#include "importer/workspace.h"
+#include "importer/load/workspace.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
 
-#include "archive/file_util.h"
+#include "base/file_util.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_tar.h"
 

@@ -1,0 +1,44 @@
+// Internal: opens a libarchive reader on a file, removing a gzip layer with
+// ISA-L (several times faster than the zlib inside libarchive) and handing
+// libarchive the inflated bytes through a read callback: one pass over the
+// archive, no temporary file. Inflating runs on a helper thread, a few
+// 1 MiB blocks ahead of libarchive, so unpacking uses two cores with bounded
+// memory; a gzip file read again with its inflate index is inflated on
+// several threads (archive/inflate/parallel_inflate.h). Files that are not gzip are
+// passed through unchanged, so libarchive's own filters (zstd, xz, bzip2)
+// still apply. Include from .cc files only.
+#pragma once
+
+#include <archive.h>
+
+#include <cstddef>
+#include <string>
+
+#include "archive/tar/unpack.h"
+
+namespace ppa::internal {
+
+// What the inflate of an archive did with its index, known once the reader
+// is closed.
+struct InflateReport {
+  // Set by the caller before it closes the reader when the archive was read
+  // as a whole and accepted: only then is an index written on the way kept
+  // (no index of an archive refused halfway, such as a decompression bomb).
+  bool completed = false;
+  size_t checkpoints_written = 0;  // an index was written with this many
+  size_t segments_verified = 0;    // inflated in parallel from the index
+};
+
+// Like archive_read_open_filename(a, path, block_size): returns ARCHIVE_OK
+// or ARCHIVE_FATAL (with archive_error_string set). The reader owns the
+// open file until archive_read_close/free. With `index`, a gzip archive's
+// inflate index is written or used (archive/inflate/parallel_inflate.h); `report`
+// (optional) is filled in when the reader is closed or freed, so it must
+// outlive the reader. A file whose xz/lzma/zstd decoder would need a window
+// above kMaxDecoderWindow (archive/inflate/stream_window.h), or that hides an xz
+// layer inside another compression, is refused before anything is decoded,
+// with an error CheckArchive turns into that kUnsafeArchive Status.
+int OpenArchiveFast(struct archive* a, const std::string& path, size_t block_size,
+                    const InflateIndexOptions* index = nullptr, InflateReport* report = nullptr);
+
+}  // namespace ppa::internal

@@ -1,0 +1,70 @@
+// ImageSource: what an image tarball holds, read without extracting it.
+//
+// An image file (docker save in any of its layouts, or an OCI image layout
+// tarball; whole-file compressed or not) is indexed once; each image in it is
+// described by its config bytes and, per layer, the byte range of the layer
+// inside the tarball, its compression and the diff_id it must hash to.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "base/file_util.h"
+#include "archive/manifest/ppa_manifest.h"
+#include "base/status.h"
+#include "archive/tar/unpack.h"  // InflationBudget
+
+namespace ppa {
+
+struct LayerSource {
+  std::string entry;        // path inside the tarball, for messages
+  uint64_t offset = 0;      // byte range inside the tarball file
+  uint64_t size = 0;
+  Compression compression = Compression::kNone;  // kNone, kGzip or kZstd
+  std::string diff_id;      // sha256 of the uncompressed layer (from the config)
+  std::string digest;       // sha256 of the stored bytes when the source says so, else ""
+  // sha256 of the stored bytes when they were already hashed on their way
+  // into the tarball (RangeDigests), else "": a pass over the layer then
+  // uses it instead of hashing them again.
+  std::string content_digest;
+};
+
+struct ImageSource {
+  std::string tarball;  // uncompressed tar file on disk holding the image
+  std::string origin;   // the image file as the archive names it, for messages
+  std::vector<std::string> names;  // RepoTags / ref.name annotations (may be empty)
+  // The exact config bytes: one immutable buffer per distinct config of the
+  // tarball, shared by every image (and copy) that uses it. Null when
+  // `problem` was set before the config was read.
+  std::shared_ptr<const std::string> config;
+  std::string config_digest;
+  Platform platform;               // from the config
+  std::vector<LayerSource> layers; // base layer first
+  // Not OK when this image is unusable (missing layer, diff_id count
+  // mismatch...). The image fails alone; others in the tarball still import.
+  Status problem;
+};
+
+// Makes an uncompressed tar from an image file: returns `path` itself when
+// it is a plain tar, else inflates it once to a new file in `scratch_dir`,
+// charging the archive's `budget` (archive/tar/unpack.h; null: a limit of the
+// file's own).
+Result<std::string> PrepareImageTarball(const std::string& path, const std::string& scratch_dir,
+                                        InflationBudget* budget = nullptr);
+
+// Reads every image of the (uncompressed) tarball at `tar_path`. `origin`
+// names the file in messages. Fails as a whole only when the file is not an
+// image tarball at all (no manifest.json nor index.json: e.g. a `docker
+// export` filesystem tarball) or its top-level documents are broken.
+Result<std::vector<ImageSource>> ReadImageTarball(const std::string& tar_path,
+                                                  const std::string& origin);
+
+// Both steps for the image file at `path` (named `origin` in messages):
+// PrepareImageTarball into `scratch_dir`, then ReadImageTarball.
+Result<std::vector<ImageSource>> ReadImageFile(const std::string& path, const std::string& origin,
+                                               const std::string& scratch_dir,
+                                               InflationBudget* budget = nullptr);
+
+}  // namespace ppa

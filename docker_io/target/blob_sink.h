@@ -1,0 +1,64 @@
+// BlobSink: where images go. The push stage only talks to this interface, so
+// it does not care whether blobs land in a registry or (later) an OCI image
+// layout directory. Implementations are thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "base/status.h"
+#include "docker_io/registry/registry_client.h"
+
+namespace ppa {
+
+class BlobSink {
+ public:
+  virtual ~BlobSink() = default;
+  virtual Result<bool> HasBlob(const std::string& repo, const std::string& digest) = 0;
+  virtual Status PutBlob(const std::string& repo, const BlobUpload& blob) = 0;
+  virtual Status PutBlobBytes(const std::string& repo, const std::string& digest,
+                              const std::string& bytes) = 0;
+  // Cross-repository mount: makes blob `digest`, which repository `from` of
+  // this sink already has, present in `repo` without sending it. True when
+  // mounted; false when the sink cannot (the caller then uploads).
+  virtual Result<bool> MountBlob(const std::string& repo, const std::string& digest,
+                                 const std::string& from) {
+    (void)repo, (void)digest, (void)from;
+    return false;
+  }
+  // Makes `blob` present in `repo`: mounted from `from` when possible, else
+  // uploaded (a registry that declines the mount starts the upload session
+  // that is then used). True when mounted (no bytes sent).
+  virtual Result<bool> MountOrPutBlob(const std::string& repo, const BlobUpload& blob,
+                                      const std::string& from) {
+    PPA_ASSIGN_OR_RETURN(bool mounted, MountBlob(repo, blob.digest, from));
+    if (!mounted) PPA_RETURN_IF_ERROR(PutBlob(repo, blob));
+    return mounted;
+  }
+  virtual Result<bool> MountOrPutBlobBytes(const std::string& repo, const std::string& digest,
+                                           const std::string& bytes, const std::string& from) {
+    PPA_ASSIGN_OR_RETURN(bool mounted, MountBlob(repo, digest, from));
+    if (!mounted) PPA_RETURN_IF_ERROR(PutBlobBytes(repo, digest, bytes));
+    return mounted;
+  }
+  // Stores a manifest under `reference` (a tag or its digest); returns its digest.
+  virtual Result<std::string> PutManifest(const std::string& repo, const std::string& reference,
+                                          const std::string& media_type,
+                                          const std::string& body) = 0;
+  // How users name `repo` here: "host:port/repo".
+  virtual std::string Locate(const std::string& repo) const = 0;
+};
+
+// A sink that pushes to a registry through `client`.
+std::unique_ptr<BlobSink> MakeRegistrySink(std::shared_ptr<RegistryClient> client);
+
+}  // namespace ppa
+
+namespace ppa {
+
+// --dry-run: a sink that answers HasBlob from `inner` (when given; else
+// "absent") and writes nothing: uploads and mounts succeed without sending,
+// manifests "store" under their own digest. Not owning `inner`.
+std::unique_ptr<BlobSink> MakeDryRunSink(BlobSink* inner, std::string location);
+
+}  // namespace ppa

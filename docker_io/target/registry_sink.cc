@@ -1,0 +1,50 @@
+#include "docker_io/target/blob_sink.h"
+
+namespace ppa {
+namespace {
+
+class RegistrySink : public BlobSink {
+ public:
+  explicit RegistrySink(std::shared_ptr<RegistryClient> client) : client_(std::move(client)) {}
+
+  Result<bool> HasBlob(const std::string& repo, const std::string& digest) override {
+    return client_->BlobExists(repo, digest);
+  }
+  Status PutBlob(const std::string& repo, const BlobUpload& blob) override {
+    return client_->UploadBlob(repo, blob);
+  }
+  Status PutBlobBytes(const std::string& repo, const std::string& digest,
+                      const std::string& bytes) override {
+    return client_->UploadBlobBytes(repo, digest, bytes);
+  }
+  Result<bool> MountBlob(const std::string& repo, const std::string& digest,
+                         const std::string& from) override {
+    return client_->MountBlob(repo, digest, from);
+  }
+  Result<bool> MountOrPutBlob(const std::string& repo, const BlobUpload& blob,
+                              const std::string& from) override {
+    return client_->MountOrUploadBlob(repo, blob, from);
+  }
+  Result<bool> MountOrPutBlobBytes(const std::string& repo, const std::string& digest,
+                                   const std::string& bytes, const std::string& from) override {
+    return client_->MountOrUploadBlobBytes(repo, digest, bytes, from);
+  }
+  Result<std::string> PutManifest(const std::string& repo, const std::string& reference,
+                                  const std::string& media_type, const std::string& body) override {
+    return client_->PutManifest(repo, reference, media_type, body);
+  }
+  std::string Locate(const std::string& repo) const override {
+    return client_->endpoint().host + "/" + repo;
+  }
+
+ private:
+  std::shared_ptr<RegistryClient> client_;
+};
+
+}  // namespace
+
+std::unique_ptr<BlobSink> MakeRegistrySink(std::shared_ptr<RegistryClient> client) {
+  return std::make_unique<RegistrySink>(std::move(client));
+}
+
+}  // namespace ppa

@@ -1,0 +1,312 @@
+#include "importer/load/charts_stage.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <optional>
+#include <utility>
+
+#include "base/confined.h"
+#include "base/file_util.h"
+#include "archive/tar/safe_path.h"
+#include "archive/tar/tar_index.h"
+#include "base/url_userinfo.h"
+#include "docker_io/image/image_reference.h"
+#include "helm_io/chart.h"
+#include "helm_io/chart_package.h"
+#include "helm_io/helm_oci.h"
+#include "helm_io/values_rewrite.h"
+
+namespace ppa {
+namespace {
+
+// What a chart file and its provenance may weigh: charts are kilobytes to a
+// few MiB (Helm refuses more than 100 MiB unpacked), a provenance file is a
+// signed hash list of a few KiB. Both are held in memory, and copied for
+// the upload.
+constexpr uint64_t kMaxChartFileBytes = 16ull << 20;
+constexpr uint64_t kMaxProvenanceBytes = 1ull << 20;
+
+// A chart ready to be written and sent.
+struct PreparedChart {
+  ChartInfo info;
+  std::string file_name;  // base name of the chart file
+  std::string bytes;      // the package as written and uploaded
+  std::string chart_yaml;
+  std::optional<std::string> provenance;
+  int64_t chart_yaml_mtime = 0;
+  bool rewritten = false;
+};
+
+// Connections shared by all charts of one HandleCharts call, made on first use.
+class ChartTargets {
+ public:
+  explicit ChartTargets(const ChartsContext& ctx) : ctx_(ctx) {}
+
+  std::shared_ptr<HttpTransport> Transport() {
+    if (!transport_) {
+      transport_ = ctx_.http ? ctx_.http : std::shared_ptr<HttpTransport>(MakeCurlTransport(ctx_.transport));
+    }
+    return transport_;
+  }
+
+  Result<ChartMuseumClient*> ChartMuseum() {
+    if (!museum_) {
+      museum_ = std::make_unique<ChartMuseumClient>(
+          ResolveChartMuseumConfig(ctx_.options, [](const char* name) {
+            const char* v = std::getenv(name);
+            return std::string(v != nullptr ? v : "");
+          }),
+          Transport());
+      museum_status_ = museum_->Discover();
+    }
+    if (!museum_status_.ok()) return museum_status_;
+    return museum_.get();
+  }
+
+  RegistryClient& Registry() {
+    if (!registry_) {
+      registry_ = std::make_unique<RegistryClient>(ctx_.registry, ctx_.credentials, Transport());
+    }
+    return *registry_;
+  }
+
+ private:
+  const ChartsContext& ctx_;
+  std::shared_ptr<HttpTransport> transport_;
+  std::unique_ptr<ChartMuseumClient> museum_;
+  Status museum_status_;
+  std::unique_ptr<RegistryClient> registry_;
+};
+
+std::string Rfc3339(int64_t seconds) {
+  if (seconds <= 0) {
+    seconds = std::chrono::duration_cast<std::chrono::seconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+  }
+  const std::time_t t = static_cast<std::time_t>(seconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
+}
+
+// Applies repository-keys to values.yaml; warnings go to the reporter.
+Status RewriteValues(const PlannedChart& chart, const ChartsContext& ctx, ChartPackage& package,
+                     PreparedChart& out, Reporter& reporter) {
+  const std::string values_name = out.info.top_dir + "/values.yaml";
+  ChartEntry* values = package.Find(values_name);
+  if (values == nullptr) {
+    reporter.Warning("chart '" + chart.name + "' has no '" + values_name +
+                     "'; its repository keys are ignored");
+    return Status::Ok();
+  }
+  const std::string prefix =
+      ImageRepositoryPrefix(ctx.registry.host, ctx.registry_prefix, ctx.target_namespace);
+  // Never point a value at a repository this run left without an image.
+  auto refuse = [&ctx](const std::string& value) -> std::string {
+    std::string repo = JoinRepository(ctx.registry_prefix, ctx.target_namespace, value);
+    if (!ctx.unimported_repositories.count(repo)) return "";
+    return "whose images were not imported (left out by --architectures/--platform, or failed)";
+  };
+  Result<ValuesRewrite> rewrite =
+      RewriteValuesRepositories(values->data, chart.repository_keys, prefix, refuse);
+  if (!rewrite.ok()) return rewrite.status().WithContext("chart '" + chart.name + "'");
+  for (const std::string& w : rewrite->warnings) reporter.Warning("chart '" + chart.name + "': " + w);
+  if (rewrite->rewritten == 0) return Status::Ok();
+  values->data = std::move(rewrite->text);
+  PPA_ASSIGN_OR_RETURN(out.bytes, WriteChartPackage(package));
+  out.rewritten = true;
+  reporter.Progress(reporter.Verb("Rewrote ", "Would rewrite ") +
+                    std::to_string(rewrite->rewritten) + " image repository value(s) in '" +
+                    values_name + "' to '" + prefix + "...'.");
+  return Status::Ok();
+}
+
+// Validates, reads and (unless --keep-chart-values) rewrites one chart.
+Result<PreparedChart> PrepareChart(const PlannedChart& chart, const ChartsContext& ctx,
+                                   Reporter& reporter) {
+  PPA_RETURN_IF_ERROR(chart.problem);
+  PreparedChart out;
+  PPA_ASSIGN_OR_RETURN(out.info, InspectChartArchive(chart.path));
+  out.file_name = std::string(BaseName(chart.path));
+  PPA_ASSIGN_OR_RETURN(out.bytes, ReadSmallFile(chart.path, kMaxChartFileBytes));
+  Result<ChartPackage> parsed = ParseChartPackage(out.bytes);
+  if (!parsed.ok()) return parsed.status().WithContext("chart '" + chart.name + "'");
+  ChartPackage package = std::move(parsed).value();
+  if (const ChartEntry* yaml = package.Find(out.info.top_dir + "/Chart.yaml")) {
+    out.chart_yaml = yaml->data;
+    out.chart_yaml_mtime = yaml->mtime;
+  }
+  // An OCI layout target has no registry name to point the values at.
+  if (!ctx.options.keep_values && !chart.repository_keys.empty() && !ctx.registry.host.empty()) {
+    PPA_RETURN_IF_ERROR(RewriteValues(chart, ctx, package, out, reporter));
+  }
+  const std::string prov_path = chart.path + ".prov";
+  PPA_ASSIGN_OR_RETURN(bool has_provenance, IsRegularFile(prov_path));
+  if (has_provenance) {
+    if (out.rewritten) {
+      reporter.Warning("chart '" + chart.name +
+                       "': its provenance file no longer matches the rewritten chart and is not "
+                       "passed on (--keep-chart-values keeps it)");
+    } else {
+      PPA_ASSIGN_OR_RETURN(out.provenance, ReadSmallFile(prov_path, kMaxProvenanceBytes));
+    }
+  }
+  return out;
+}
+
+Status WriteChart(const PreparedChart& chart, const ChartsContext& ctx) {
+  const std::string dest = ctx.charts_dir + "/" + chart.file_name;
+  PPA_RETURN_IF_ERROR(WriteFileAtomic(dest, chart.bytes));
+  if (chart.provenance) PPA_RETURN_IF_ERROR(WriteFileAtomic(dest + ".prov", *chart.provenance));
+  return Status::Ok();
+}
+
+Status UploadToChartMuseum(const PreparedChart& chart, const ChartsContext& ctx,
+                           ChartTargets& targets, Reporter& reporter) {
+  reporter.Progress("Uploading chart '" + chart.file_name + "' to ChartMuseum '" +
+                    RedactUserInfo(ctx.options.chartmuseum_uri) + "'...");
+  PPA_ASSIGN_OR_RETURN(ChartMuseumClient * museum, targets.ChartMuseum());
+  ChartUpload upload{chart.file_name, chart.info.metadata.name, chart.info.metadata.version,
+                     chart.bytes, chart.provenance};
+  PPA_ASSIGN_OR_RETURN(const UploadOutcome outcome, museum->Upload(upload));
+  if (outcome == UploadOutcome::kAlreadyPresent) {
+    reporter.Result(chart.file_name + ": already present in ChartMuseum (same digest)");
+  } else {
+    reporter.Result(chart.file_name + ": saved");
+  }
+  return Status::Ok();
+}
+
+Status PushToRegistry(const PreparedChart& chart, const ChartsContext& ctx, ChartTargets& targets,
+                      Reporter& reporter, ItemResult& item) {
+  std::string repo = ctx.target_namespace + "/charts/" + chart.info.metadata.name;
+  if (!ctx.registry_prefix.empty()) repo = ctx.registry_prefix + "/" + repo;
+  const std::string tag = HelmOciTag(chart.info.metadata.version);
+  reporter.Progress("Pushing chart '" + chart.info.metadata.name + ":" +
+                    chart.info.metadata.version + "' to '" + ctx.registry.host + "/" + repo + ":" +
+                    tag + "'...");
+  HelmChartArtifact artifact{chart.chart_yaml, chart.bytes, chart.provenance,
+                             Rfc3339(chart.chart_yaml_mtime)};
+  Result<HelmPushResult> pushed = PushHelmChart(targets.Registry(), repo, artifact);
+  if (!pushed.ok()) {
+    return pushed.status().WithContext("push of chart '" + chart.info.metadata.name + "'");
+  }
+  item.digest = pushed->digest;
+  item.size = pushed->manifest_size;
+  reporter.Result(tag + ": digest: " + pushed->digest +
+                  " size: " + std::to_string(pushed->manifest_size));
+  return Status::Ok();
+}
+
+Status HandleChart(const PlannedChart& chart, const ChartsContext& ctx, ChartTargets& targets,
+                   Reporter& reporter, ItemResult& item) {
+  PPA_ASSIGN_OR_RETURN(const PreparedChart prepared, PrepareChart(chart, ctx, reporter));
+  const ChartMetadata& md = prepared.info.metadata;
+  item.chart_name = md.name;
+  item.chart_version = md.version;
+  item.target = ctx.charts_dir + "/" + prepared.file_name;
+  // A name that cannot be an OCI reference fails the chart before anything
+  // is written or sent (dry runs included).
+  if (ctx.options.oci) {
+    PPA_RETURN_IF_ERROR(
+        HelmChartTarget(ctx.registry_prefix, ctx.target_namespace, md.name, md.version).status());
+  }
+  reporter.Progress(reporter.Verb("Extracting", "Would extract") + " chart '" + chart.name +
+                    "' to '" + ctx.charts_dir + "'.");
+  if (ctx.dry_run) return Status::Ok();
+  PPA_RETURN_IF_ERROR(WriteChart(prepared, ctx));
+  item.destinations.push_back(item.target);
+  if (!ctx.options.chartmuseum_uri.empty()) {
+    PPA_RETURN_IF_ERROR(UploadToChartMuseum(prepared, ctx, targets, reporter));
+    item.destinations.push_back(RedactUserInfo(ctx.options.chartmuseum_uri));
+  }
+  if (ctx.options.oci) {
+    PPA_RETURN_IF_ERROR(PushToRegistry(prepared, ctx, targets, reporter, item));
+    item.destinations.push_back("oci://" + ctx.registry.host + "/" +
+                                (ctx.registry_prefix.empty() ? "" : ctx.registry_prefix + "/") +
+                                ctx.target_namespace + "/charts/" + md.name + ":" +
+                                HelmOciTag(md.version));
+  }
+  return Status::Ok();
+}
+
+void WarnAboutSecrets(const ChartOptions& options, Reporter& reporter) {
+  if (options.password_on_command_line) {
+    reporter.Warning(
+        "--chartmuseum-password is visible to other users in the process list; use "
+        "--chartmuseum-password-stdin or PPA_IMPORT_CHARTMUSEUM_PASSWORD instead");
+  }
+}
+
+}  // namespace
+
+std::set<std::string> UnimportedRepositories(const ImportPlan& plan,
+                                             const std::vector<ItemResult>& items) {
+  std::set<std::string> imported_names;
+  for (const auto& item : items) {
+    if (item.kind == ItemResult::Kind::kImage && item.status.ok()) imported_names.insert(item.name);
+  }
+  std::set<std::string> imported, out = plan.skipped_repositories;
+  for (const auto& group : plan.groups) {
+    for (const auto& image : group.images) {
+      if (image.target.repository.empty()) continue;
+      bool ok = image.problem.ok() && imported_names.count(image.name);
+      (ok ? imported : out).insert(image.target.repository);
+    }
+  }
+  for (const auto& repo : imported) out.erase(repo);
+  return out;
+}
+
+ChartMuseumConfig ResolveChartMuseumConfig(
+    const ChartOptions& options, const std::function<std::string(const char*)>& getenv) {
+  ChartMuseumConfig config;
+  // "user:password@" in the URI counts as --chartmuseum-user/-password.
+  UrlUserInfo userinfo = SplitUserInfo(options.chartmuseum_uri);
+  config.uri = userinfo.url;
+  if (options.context_path_set) config.context_path = options.chartmuseum_context_path;
+  config.username = !options.chartmuseum_user.empty() ? options.chartmuseum_user
+                    : !userinfo.username.empty()      ? userinfo.username
+                                                      : getenv("PPA_IMPORT_CHARTMUSEUM_USER");
+  config.password = !options.chartmuseum_password.empty() ? options.chartmuseum_password
+                    : !userinfo.password.empty()          ? userinfo.password
+                                                  : getenv("PPA_IMPORT_CHARTMUSEUM_PASSWORD");
+  config.token = options.chartmuseum_token.empty() ? getenv("PPA_IMPORT_CHARTMUSEUM_TOKEN")
+                                                   : options.chartmuseum_token;
+  config.force = options.force;
+  return config;
+}
+
+void HandleCharts(const ImportPlan& plan, const ChartsContext& ctx, Reporter& reporter) {
+  if (plan.charts.empty()) return;
+  WarnAboutSecrets(ctx.options, reporter);
+  ChartTargets targets(ctx);
+  // A server that is down fails every chart the same way: one Error/Hint
+  // pair says so, each chart is still recorded as failed.
+  Status last_printed;
+  int repeated = 0;
+  for (const auto& chart : plan.charts) {
+    ItemResult item{ItemResult::Kind::kChart, chart.name, "", "", 0, {}};
+    item.status = HandleChart(chart, ctx, targets, reporter, item);
+    if (!item.status.ok()) {
+      if (!last_printed.ok() && item.status.message() == last_printed.message()) {
+        ++repeated;
+      } else {
+        reporter.Failure(item.status);
+        last_printed = item.status;
+      }
+    }
+    reporter.Record(std::move(item));
+  }
+  if (repeated > 0) {
+    reporter.Warning("the same failure for " + std::to_string(repeated) + " more chart(s)");
+  }
+}
+
+}  // namespace ppa

@@ -1,0 +1,617 @@
+#include "importer/load/layer_preparer.h"
+
+#include <fcntl.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <thread>
+
+#include "base/confined.h"
+
+namespace ppa {
+
+// A fixed set of worker threads running queued tasks in FIFO order. The
+// destructor finishes the queued tasks and joins. Thread-safe.
+class WorkerPool {
+ public:
+  explicit WorkerPool(int threads) {
+    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
+  }
+  ~WorkerPool() { Finish(); }
+  // Runs every queued task, and those they queue, then ends the threads.
+  // The pool stays usable by its own tasks meanwhile.
+  void Finish() {
+    {
+      std::lock_guard lock(mu_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
+    }
+  }
+  // Queues `task` last, or first when `urgent`.
+  void Submit(std::function<void()> task, bool urgent = false) {
+    {
+      std::lock_guard lock(mu_);
+      if (urgent) {
+        tasks_.push_front(std::move(task));
+      } else {
+        tasks_.push_back(std::move(task));
+      }
+    }
+    cv_.notify_one();
+  }
+
+ private:
+  void Run() {
+    while (true) {
+      std::function<void()> task;
+      {
+        std::unique_lock lock(mu_);
+        cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+        if (tasks_.empty()) return;
+        task = std::move(tasks_.front());
+        tasks_.pop_front();
+      }
+      task();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;
+  bool stopping_ = false;
+  std::vector<std::thread> threads_;
+};
+
+int JobsFor(int requested) {
+  if (requested > 0) return requested;
+  unsigned cores = std::thread::hardware_concurrency();
+  return cores == 0 ? 2 : static_cast<int>(cores);
+}
+
+namespace {
+
+// Image files come as tarballs, whole-file compressed or not. Charts (.tgz)
+// match too; reading one finds no image and costs little.
+bool LooksLikeImageFile(const std::string& rel) {
+  for (const char* suffix : {".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.xz", ".tar.bz2"}) {
+    std::string_view s(suffix);
+    if (rel.size() > s.size() && rel.compare(rel.size() - s.size(), s.size(), s) == 0) return true;
+  }
+  return false;
+}
+
+Status Cancelled() { return IoError("layer preparation cancelled"); }
+
+}  // namespace
+
+struct LayerPreparer::OnceBlob {
+  explicit OnceBlob(std::function<std::optional<LayerBlob>()> make)
+      : task(std::move(make)), result(task.get_future().share()) {}
+  // Runs the task unless another thread has started it; then waits for it
+  // (it is running: no thread waits for a queued task).
+  const std::optional<LayerBlob>& Get() {
+    if (!started.exchange(true)) task();
+    return result.get();
+  }
+  std::atomic<bool> started{false};
+  std::packaged_task<std::optional<LayerBlob>()> task;
+  std::shared_future<std::optional<LayerBlob>> result;
+};
+
+LayerPreparer::LayerPreparer(BlobSink& sink, PreparerOptions options)
+    : sink_(sink),
+      options_(std::move(options)),
+      blocks_(std::make_unique<WorkerPool>(JobsFor(options_.jobs))),
+      pool_(std::make_unique<WorkerPool>(JobsFor(options_.jobs))) {
+  options_.compression.runner = [pool = blocks_.get()](std::function<void()> task) {
+    pool->Submit(std::move(task));
+  };
+}
+
+LayerPreparer::~LayerPreparer() {
+  cancelled_ = true;  // what is still queued is not needed any more
+  streams_.clear();   // every stream has finished now (abandoned unless closed)
+  // Every queued task has finished after this. (The pool stays: a running
+  // task may still queue another, which then runs too.)
+  pool_->Finish();
+  auto remove = [](const Result<LayerBlob>& blob) {
+    if (blob.ok() && blob->spooled) ::unlink(blob->file.path.c_str());
+  };
+  for (auto& [key, entry] : blobs_) remove(entry.blob.get());
+  for (const auto& blob : reprepared_) remove(*blob);
+}
+
+std::string LayerPreparer::KeyOf(const LayerSource& layer) {
+  // The stored digest of an uncompressed layer is its diff_id, or a mismatch.
+  const std::string& digest =
+      layer.compression == Compression::kNone && layer.digest == layer.diff_id ? std::string()
+                                                                              : layer.digest;
+  return layer.diff_id + "|" + CompressionName(layer.compression) + "|" + digest;
+}
+
+void LayerPreparer::Speculate(const std::string& path, const std::string& rel,
+                              const std::string& inflated) {
+  if (!LooksLikeImageFile(rel)) return;
+  auto promise = std::make_shared<std::promise<Result<std::vector<ImageSource>>>>();
+  {
+    std::lock_guard lock(mu_);
+    // A later entry of the same name replaced the file: read it again.
+    image_files_[path] = promise->get_future().share();
+  }
+  // Reading an image file takes little and tells the plan what it holds: it
+  // goes before the layers already queued.
+  pool_->Submit(
+      [this, promise, path, rel, inflated] { promise->set_value(ReadAhead(path, rel, inflated)); },
+      /*urgent=*/true);
+}
+
+void LayerPreparer::SpeculateLayer(const std::string& path, const std::string& rel,
+                                   const HashedEntry& entry) {
+  if (!entry.layer) return;
+  ImageSource image;
+  image.tarball = path;
+  image.origin = rel;
+  LayerSource layer;
+  layer.entry = rel + " at offset " + std::to_string(entry.offset);
+  layer.offset = entry.offset;
+  layer.size = entry.size;
+  layer.compression = *entry.layer;
+  if (layer.compression == Compression::kNone) {
+    layer.diff_id = entry.digest;
+    if (options_.cache) options_.cache->RecordEntry(entry.name, entry.size, entry.digest);
+    image.layers.push_back(std::move(layer));
+    std::lock_guard lock(mu_);
+    QueueLocked(image, image.layers.front(), "", true, /*in_image_file=*/false);
+    return;
+  }
+  layer.digest = entry.digest;
+  auto once =
+      std::make_shared<OnceBlob>([this, image, layer] { return SpeculateStored(image, layer); });
+  {
+    std::lock_guard lock(mu_);
+    stored_ahead_[{path, entry.offset}] = once;
+  }
+  pool_->Submit([once] { once->Get(); });
+}
+
+std::optional<LayerBlob> LayerPreparer::StoredAhead(const ImageSource& image,
+                                                    const LayerSource& layer) {
+  std::shared_ptr<OnceBlob> once;
+  {
+    std::lock_guard lock(mu_);
+    auto it = stored_ahead_.find({image.tarball, layer.offset});
+    if (it == stored_ahead_.end()) return std::nullopt;
+    once = it->second;
+  }
+  const std::optional<LayerBlob>& blob = once->Get();
+  if (!blob || blob->digest != layer.digest || blob->diff_id != layer.diff_id ||
+      blob->size != layer.size) {
+    return std::nullopt;
+  }
+  return blob;
+}
+
+namespace {
+
+// Layers made on the way at once, whatever the number of cores: one is
+// being unpacked, the others finish their last blocks (on every core).
+constexpr size_t kMaxStreams = 3;
+
+// A copy of a layer sighted before, taken out of its file and dropped.
+class DroppedLayer : public TakenLayer {
+ public:
+  void Write(std::string_view) override {}
+  void Finish(const std::string&) override {}
+};
+
+}  // namespace
+
+class LayerPreparer::StreamedLayer : public TakenLayer {
+ public:
+  StreamedLayer(LayerPreparer& preparer, LayerStream& stream)
+      : preparer_(preparer), stream_(stream) {}
+  ~StreamedLayer() override {
+    if (!finished_) stream_.Abandon();
+  }
+  void Write(std::string_view bytes) override { stream_.Write(bytes); }
+  void Finish(const std::string& digest) override {
+    finished_ = true;
+    preparer_.Streamed(stream_, digest);
+  }
+
+ private:
+  LayerPreparer& preparer_;
+  LayerStream& stream_;
+  bool finished_ = false;
+};
+
+class LayerPreparer::KnownLayer : public TakenLayer {
+ public:
+  explicit KnownLayer(LayerPreparer& preparer) : preparer_(preparer) {}
+  void Write(std::string_view) override {}
+  void Finish(const std::string& digest) override { preparer_.Known(digest); }
+
+ private:
+  LayerPreparer& preparer_;
+};
+
+std::unique_ptr<TakenLayer> LayerPreparer::TakeLayer(std::string_view name, uint64_t size,
+                                                     bool first_sighting) {
+  if (!options_.restore_image_file || cancelled_) return nullptr;
+  if (!first_sighting) return std::make_unique<DroppedLayer>();
+  const std::string settings = options_.compression.Key();
+  BlobCache* cache = options_.cache;
+  if (auto known = cache ? cache->EntryBlob(std::string(name), size, settings) : std::nullopt) {
+    if (!TargetHoldsKnown(known->digest)) return nullptr;
+    spdlog::debug(
+        "'{}' ({} bytes) is {} on the target (blob cache): hashed as it is unpacked, "
+        "not written",
+        name, size, known->digest);
+    return std::make_unique<KnownLayer>(*this);
+  }
+  {
+    std::lock_guard lock(mu_);
+    std::erase_if(streams_, [](const auto& stream) { return stream->finished(); });
+    if (streams_.size() >= kMaxStreams) return nullptr;
+  }
+  auto spool = SpoolCompressor::Create(options_.spool_dir, options_.format, options_.compression);
+  if (!spool.ok()) return nullptr;  // "none", or no spool file: read from the file as usual
+  auto done = [cache, settings, name = std::string(name), size](const Result<LayerBlob>& blob) {
+    if (!cache || !blob.ok()) return;
+    cache->Store(blob->diff_id, settings, {blob->digest, blob->size});
+    cache->RecordEntry(name, size, blob->diff_id);
+  };
+  spdlog::debug("compressing '{}' ({} bytes) as it is unpacked", name, size);
+  auto stream = std::make_unique<LayerStream>(std::move(spool).value(), stream_budget_, done);
+  LayerStream& made = *stream;
+  {
+    std::lock_guard lock(mu_);
+    streams_.push_back(std::move(stream));
+  }
+  return std::make_unique<StreamedLayer>(*this, made);
+}
+
+void LayerPreparer::Streamed(LayerStream& stream, const std::string& diff_id) {
+  LayerSource layer;
+  layer.diff_id = diff_id;
+  layer.compression = Compression::kNone;
+  {
+    std::lock_guard lock(mu_);
+    const std::string key = KeyOf(layer);
+    if (blobs_.count(key)) {  // the same layer under another name, made already
+      stream.Abandon();
+      return;
+    }
+    Entry entry;
+    entry.blob = stream.blob();
+    entry.speculative = true;
+    entry.freed = true;  // its bytes never were in the file
+    blobs_.emplace(key, std::move(entry));
+  }
+  stream.Close(diff_id);
+}
+
+bool LayerPreparer::TargetHoldsKnown(const std::string& digest) {
+  if (!options_.cache || options_.cache_scope.empty()) return false;
+  std::vector<std::string> seen = options_.cache->SeenIn(options_.cache_scope, digest, 1);
+  if (seen.empty()) return false;
+  std::call_once(target_checked_, [&] {
+    Result<bool> has = sink_.HasBlob(seen.front(), digest);
+    target_holds_known_ = has.ok() && *has;
+    if (!target_holds_known_) {
+      spdlog::debug("'{}' lacks {}, which the blob cache saw there: layers are kept until checked",
+                    sink_.Locate(seen.front()), digest);
+    }
+  });
+  return target_holds_known_;
+}
+
+void LayerPreparer::Known(const std::string& diff_id) {
+  auto hit = options_.cache->Lookup(diff_id, options_.compression.Key());
+  if (!hit) return;  // not the bytes of the last import: a read restores the image file
+  LayerSource layer;
+  layer.diff_id = diff_id;
+  layer.content_digest = diff_id;  // hashed on the way: KnownLayerBlob reads nothing
+  layer.compression = Compression::kNone;
+  std::promise<Result<LayerBlob>> made;
+  made.set_value(KnownLayerBlob(ImageSource{}, layer, options_.format, options_.compression,
+                                hit->digest, hit->size));
+  std::lock_guard lock(mu_);
+  Entry entry;
+  entry.blob = made.get_future().share();
+  entry.speculative = true;
+  entry.freed = true;  // its bytes never were in the file
+  blobs_.try_emplace(KeyOf(layer), std::move(entry));
+}
+
+Result<ImageSource> LayerPreparer::Readable(const ImageSource& image, const LayerSource& layer) {
+  if (!options_.digests || !options_.digests->LeftOut(image.tarball, layer.offset, layer.size)) {
+    return image;
+  }
+  ImageSource source = image;
+  PPA_ASSIGN_OR_RETURN(source.tarball, RestoredImageFile(image.origin));
+  return source;
+}
+
+std::optional<LayerBlob> LayerPreparer::SpeculateStored(const ImageSource& image,
+                                                        const LayerSource& layer) {
+  if (cancelled_) return std::nullopt;
+  BlobCache* cache = options_.cache;
+  const std::string settings = std::string("stored-") + CompressionName(layer.compression);
+  // Known: the plan's pass will only hash it, which costs less than this.
+  if (cache && cache->KnowsDigest(layer.digest, settings)) return std::nullopt;
+  // The stored bytes were hashed on the way: only the stream is hashed here.
+  auto known = options_.digests ? options_.digests->Find(image.tarball, layer.offset, layer.size)
+                                : std::nullopt;
+  LayerSource hashed = layer;
+  if (known) hashed.content_digest = known->digest;
+  Result<LayerBlob> blob = ReadStoredLayerBlob(image, hashed, options_.format);
+  if (!blob.ok() || blob->digest != layer.digest) return std::nullopt;  // the plan will say why
+  if (known && !StillHashed(image, known->generation)) return std::nullopt;  // written again
+  if (cache) cache->Store(blob->diff_id, settings, {blob->digest, blob->size});
+  LayerSource found = layer;
+  found.diff_id = blob->diff_id;
+  std::lock_guard lock(mu_);
+  if (blobs_.count(KeyOf(found))) return *blob;  // the plan asked first: StoredAhead answers it
+  std::promise<Result<LayerBlob>> ready;
+  Entry entry;
+  entry.blob = ready.get_future().share();
+  entry.speculative = true;
+  ready.set_value(*blob);
+  blobs_.emplace(KeyOf(found), std::move(entry));
+  return *blob;
+}
+
+Result<std::vector<ImageSource>> LayerPreparer::ReadAhead(const std::string& path,
+                                                          const std::string& rel,
+                                                          const std::string& inflated) {
+  if (cancelled_) return Cancelled();
+  auto images = inflated.empty() ? ReadImageFile(path, rel, options_.spool_dir, options_.budget)
+                                 : ReadImageTarball(inflated, rel);
+  if (!images.ok()) return images;  // not an image file (a chart?): the plan will say
+  std::lock_guard lock(mu_);
+  for (const auto& image : *images) {
+    if (!image.problem.ok()) continue;
+    for (const auto& layer : image.layers) QueueLocked(image, layer, "", true);
+  }
+  return images;
+}
+
+Result<std::vector<ImageSource>> LayerPreparer::ImageFile(const std::string& path,
+                                                          const std::string& rel) {
+  std::shared_future<Result<std::vector<ImageSource>>> ahead;
+  {
+    std::lock_guard lock(mu_);
+    auto it = image_files_.find(path);
+    if (it != image_files_.end()) ahead = it->second;
+  }
+  // Read ahead (a copy: the plan owns its sources); a failure or a
+  // cancelled read is repeated here, so the plan reports the real error.
+  if (ahead.valid() && ahead.get().ok()) return ahead.get();
+  return ReadImageFile(path, rel, options_.spool_dir, options_.budget);
+}
+
+const std::shared_future<Result<LayerBlob>>& LayerPreparer::Pending(const ImageSource& image,
+                                                                    const LayerSource& layer,
+                                                                    const std::string& repo) {
+  std::lock_guard lock(mu_);
+  return QueueLocked(image, layer, repo, false).blob;
+}
+
+bool LayerPreparer::Speculative(const LayerSource& layer) {
+  std::lock_guard lock(mu_);
+  auto it = blobs_.find(KeyOf(layer));
+  return it != blobs_.end() && it->second.speculative;
+}
+
+LayerPreparer::Entry& LayerPreparer::QueueLocked(const ImageSource& image, const LayerSource& layer,
+                                                 const std::string& repo, bool speculative,
+                                                 bool in_image_file) {
+  std::string key = KeyOf(layer);
+  auto it = blobs_.find(key);
+  if (it != blobs_.end()) {
+    if (in_image_file) AddCopyLocked(it->second, image, layer);
+    return it->second;
+  }
+  auto promise = std::make_shared<std::promise<Result<LayerBlob>>>();
+  Entry entry;
+  entry.blob = promise->get_future().share();
+  entry.speculative = speculative;
+  it = blobs_.emplace(key, std::move(entry)).first;
+  if (in_image_file) AddCopyLocked(it->second, image, layer);
+  // The task keeps its own copy of the image (a few KiB: config and layer
+  // list), so it may outlive the plan it came from.
+  auto copy = std::make_shared<const ImageSource>(image);
+  size_t index = static_cast<size_t>(&layer - image.layers.data());
+  pool_->Submit([this, promise, copy, index, repo, key] {
+    Result<LayerBlob> blob = PrepareHashed(*copy, copy->layers[index], repo);
+    Finished(key, blob);
+    promise->set_value(std::move(blob));
+  });
+  return it->second;
+}
+
+namespace {
+
+// Frees the whole 4 KiB blocks of `size` bytes at `offset` of `path`
+// (best effort: a file system without hole punching keeps them).
+void PunchHole(const std::string& path, uint64_t offset, uint64_t size) {
+  constexpr uint64_t kBlock = 4096;
+  uint64_t start = (offset + kBlock - 1) / kBlock * kBlock;
+  uint64_t end = (offset + size) / kBlock * kBlock;
+  if (end <= start) return;
+  auto fd = OpenFile(path, O_WRONLY | O_NOFOLLOW);  // beneath the work directory
+  if (!fd.ok()) return;
+  (void)::fallocate(fd->get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                    static_cast<off_t>(start), static_cast<off_t>(end - start));
+}
+
+}  // namespace
+
+void LayerPreparer::AddCopyLocked(Entry& entry, const ImageSource& image,
+                                  const LayerSource& layer) {
+  if (!options_.restore_image_file || layer.compression != Compression::kNone) return;
+  Range range{image.tarball, layer.offset, layer.size};
+  if (entry.freed) {
+    PunchHole(range.tarball, range.offset, range.size);
+  } else {
+    entry.copies.push_back(std::move(range));
+  }
+}
+
+// A spooled blob no longer needs the layer's bytes; nor does one the cache
+// knows (no file): should it be missing from the target after all, Reprepare
+// restores the image file.
+void LayerPreparer::Finished(const std::string& key, const Result<LayerBlob>& blob) {
+  if (!options_.restore_image_file || !blob.ok()) return;
+  if (!blob->spooled && !blob->file.path.empty()) return;  // the blob is the tar range itself
+  std::vector<Range> copies;
+  {
+    std::lock_guard lock(mu_);
+    Entry& entry = blobs_.at(key);
+    entry.freed = true;
+    copies.swap(entry.copies);
+  }
+  for (const auto& c : copies) PunchHole(c.tarball, c.offset, c.size);
+}
+
+// Whether the target already holds `digest`: `repo` has it (HEAD) when
+// given, else the blob cache says so (TargetHoldsKnown).
+bool LayerPreparer::CacheKnowsTargetHas(const std::string& digest, const std::string& repo) {
+  if (!repo.empty()) {
+    Result<bool> has = sink_.HasBlob(repo, digest);
+    return has.ok() && *has;
+  }
+  return TargetHoldsKnown(digest);
+}
+
+// The file may be written again while the layer is read (a later archive
+// entry of the same name): then what was read is not what was hashed, and
+// the layer is prepared again the slow way.
+Result<LayerBlob> LayerPreparer::PrepareHashed(const ImageSource& image, const LayerSource& layer,
+                                               const std::string& repo) {
+  RangeDigests* digests = options_.digests;
+  auto known = digests && layer.content_digest.empty()
+                   ? digests->Find(image.tarball, layer.offset, layer.size)
+                   : std::nullopt;
+  if (!known) return Prepare(image, layer, repo, 0);
+  LayerSource hashed = layer;
+  hashed.content_digest = known->digest;
+  Result<LayerBlob> blob = Prepare(image, hashed, repo, known->generation);
+  if (StillHashed(image, known->generation)) return blob;
+  if (blob.ok() && blob->spooled) ::unlink(blob->file.path.c_str());
+  return Prepare(image, layer, repo, 0);
+}
+
+bool LayerPreparer::StillHashed(const ImageSource& image, uint64_t generation) const {
+  return generation == 0 || options_.digests->Generation(image.tarball) == generation;
+}
+
+// Runs on a worker. A cached blob the target already has is only verified
+// (one hashing pass, no compression); anything else is compressed/verified.
+// Uploading code confirms with the registry before trusting either.
+Result<LayerBlob> LayerPreparer::Prepare(const ImageSource& image, const LayerSource& layer,
+                                         const std::string& repo, uint64_t generation) {
+  if (cancelled_) return Cancelled();
+  BlobCache* cache = options_.cache;
+  if (layer.compression != Compression::kNone && !layer.digest.empty()) {
+    // Being read ahead already (the plan came before its worker got to it).
+    if (auto ahead = StoredAhead(image, layer)) return *ahead;
+  }
+  if (cache && layer.compression != Compression::kNone && !layer.digest.empty()) {
+    return PrepareStored(image, layer, generation);
+  }
+  const std::string settings = options_.compression.Key();
+  bool cacheable = cache && layer.compression == Compression::kNone;
+  // A layer hashed on the way that is not what the config says fails
+  // without being read; any other read needs the layer's bytes.
+  const bool hashed = !layer.content_digest.empty();
+  auto readable = [&]() -> Result<ImageSource> {
+    return hashed && layer.content_digest != layer.diff_id ? image : Readable(image, layer);
+  };
+  if (cacheable) {
+    if (auto hit = cache->Lookup(layer.diff_id, settings)) {
+      if (CacheKnowsTargetHas(hit->digest, repo)) {
+        PPA_ASSIGN_OR_RETURN(ImageSource source, hashed ? Result<ImageSource>(image) : readable());
+        return KnownLayerBlob(source, layer, options_.format, options_.compression, hit->digest,
+                              hit->size);
+      }
+    }
+  }
+  PPA_ASSIGN_OR_RETURN(ImageSource source, readable());
+  Result<LayerBlob> blob =
+      PrepareLayerBlob(source, layer, options_.spool_dir, options_.format, options_.compression);
+  if (cacheable && blob.ok() && StillHashed(image, generation)) cache->Store(layer.diff_id, settings, {blob->digest, blob->size});
+  return blob;
+}
+
+// A gzip/zstd layer is pushed as stored. Once its stored digest has been seen
+// to decompress to its diff_id, later runs only hash the stored bytes.
+Result<LayerBlob> LayerPreparer::PrepareStored(const ImageSource& image, const LayerSource& layer,
+                                               uint64_t generation) {
+  BlobCache& cache = *options_.cache;
+  const std::string settings = std::string("stored-") + CompressionName(layer.compression);
+  if (auto hit = cache.Lookup(layer.diff_id, settings); hit && hit->digest == layer.digest) {
+    return KnownStoredLayerBlob(image, layer, options_.format);
+  }
+  Result<LayerBlob> blob =
+      PrepareLayerBlob(image, layer, options_.spool_dir, options_.format, options_.compression);
+  if (blob.ok() && StillHashed(image, generation)) {
+    cache.Store(layer.diff_id, settings, {blob->digest, blob->size});
+  }
+  return blob;
+}
+
+Result<const LayerBlob*> LayerPreparer::Reprepare(const ImageSource& image,
+                                                  const LayerSource& layer) {
+  ImageSource source = image;
+  bool freed = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = blobs_.find(KeyOf(layer));
+    freed = it != blobs_.end() && it->second.freed;
+  }
+  if (freed ||
+      (options_.digests && options_.digests->LeftOut(image.tarball, layer.offset, layer.size))) {
+    PPA_ASSIGN_OR_RETURN(source.tarball, RestoredImageFile(image.origin));
+  }
+  const LayerSource& at = source.layers[static_cast<size_t>(&layer - image.layers.data())];
+  auto fresh = std::make_unique<Result<LayerBlob>>(
+      PrepareLayerBlob(source, at, options_.spool_dir, options_.format, options_.compression));
+  if (!fresh->ok()) return fresh->status();
+  if (options_.cache && layer.compression == Compression::kNone) {
+    // e.g. another ISA-L build made other bytes: cache what we have now
+    options_.cache->Store(layer.diff_id, options_.compression.Key(),
+                          {(*fresh)->digest, (*fresh)->size});
+  }
+  std::lock_guard lock(mu_);
+  reprepared_.push_back(std::move(fresh));
+  return &*(*reprepared_.back());
+}
+
+// Restores an image file once per run, however many of its layers need it.
+Result<std::string> LayerPreparer::RestoredImageFile(const std::string& origin) {
+  std::shared_future<Result<std::string>> restored;
+  std::promise<Result<std::string>> promise;
+  bool mine = false;
+  {
+    std::lock_guard lock(mu_);
+    auto it = restored_.find(origin);
+    if (it == restored_.end()) {
+      it = restored_.emplace(origin, promise.get_future().share()).first;
+      mine = true;
+    }
+    restored = it->second;
+  }
+  if (mine) {  // slow (a pass over the archive): outside the lock
+    spdlog::debug("unpacking '{}' again: a layer freed from it is needed after all", origin);
+    promise.set_value(options_.restore_image_file(origin));
+  }
+  return restored.get();
+}
+
+}  // namespace ppa

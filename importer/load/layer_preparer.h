@@ -1,0 +1,237 @@
+// Layer preparation for the Images stage: each distinct layer of a run is
+// verified (diff_id) and turned into its blob (compressed to a spool file, or
+// the stored bytes) once, on worker threads.
+//
+// Work starts as early as possible: while the Unpack stage is still writing
+// the archive, a tar layer going by is compressed from its bytes in memory
+// (TakeLayer) or queued once written (SpeculateLayer), and every image file
+// it has finished (Speculate) is read and its layers are queued, so the two
+// cores inflate the archive and compress layers at the same time. The Plan stage then reuses what
+// was read in those image files (ImageFile) and the Images stage picks up the prepared blobs
+// (Pending). A layer prepared ahead that failed is prepared again from the planned image
+// (Reprepare): speculation never decides the fate of an image.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "docker_io/target/blob_sink.h"
+#include "docker_io/image/image_source.h"
+#include "docker_io/image/layer_blob.h"
+#include "docker_io/image/range_digests.h"
+#include "importer/load/blob_cache.h"
+#include "importer/load/layer_stream.h"
+
+namespace ppa {
+
+class WorkerPool;
+
+struct PreparerOptions {
+  ManifestFormat format = ManifestFormat::kDocker;
+  CompressionOptions compression;
+  std::string spool_dir;       // spool files and inflated image files (inside the work dir)
+  int jobs = 0;                // worker threads (<= 0: the number of cores)
+  BlobCache* cache = nullptr;  // not owned; null: no blob cache
+  // The target in the blob cache's "seen" records (BlobSink::Locate("")); ""
+  // when nothing may be recorded (a dry run).
+  std::string cache_scope;
+  // When set, the image tarballs are the work directory's own copies: once a
+  // layer's blob is in a spool file, or the layer has been verified against
+  // a blob the cache knows, its byte ranges in them (every copy) are freed
+  // with FALLOC_FL_PUNCH_HOLE, so the page cache and the disk do not carry
+  // gigabytes nobody reads again. Should the bytes of a freed layer be
+  // needed after all (Reprepare), this makes a fresh, complete copy of the
+  // image file named by ImageSource::origin (its uncompressed tarball path).
+  std::function<Result<std::string>(const std::string& origin)> restore_image_file;
+  // Digests of layers hashed as Unpack wrote them (not owned; may be null):
+  // a layer found there is not hashed again.
+  RangeDigests* digests = nullptr;
+  // The archive's budget of inflated bytes (archive/tar/unpack.h), charged by
+  // every image file inflated to be read (not owned; null: each file has a
+  // limit of its own).
+  InflationBudget* budget = nullptr;
+};
+
+class LayerPreparer {
+ public:
+  // `sink` answers the HEAD requests that let a cached blob skip compression.
+  LayerPreparer(BlobSink& sink, PreparerOptions options);
+  // Waits for queued work, then removes every spool file.
+  ~LayerPreparer();
+  LayerPreparer(const LayerPreparer&) = delete;
+  LayerPreparer& operator=(const LayerPreparer&) = delete;
+
+  const PreparerOptions& options() const { return options_; }
+
+  // Unpack's on_file hook: `path` (absolute) is a finished file of the
+  // archive, `rel` its archive-relative name. A file that looks like an image
+  // file is read on a worker and its layers are queued. `inflated`, when
+  // given, is a complete uncompressed copy of `path` (an InflatingTap's),
+  // read instead of inflating `path` again. Thread-safe.
+  void Speculate(const std::string& path, const std::string& rel,
+                 const std::string& inflated = "");
+
+  // A TarDigestTap's hook: the layer-looking entry `entry` of the image file
+  // `path` (archive-relative `rel`), still being unpacked, has been written
+  // and hashed. A tar is queued as a layer with that diff_id at once, so its
+  // compression overlaps the unpacking of the rest of the file; a gzip/zstd
+  // stream the blob cache does not know is decompressed and hashed on a
+  // worker (its diff_id is only known then). An image whose config names
+  // that diff_id (and digest) gets this blob. Thread-safe.
+  void SpeculateLayer(const std::string& path, const std::string& rel, const HashedEntry& entry);
+
+  // A TarDigestTap's taker (the tar entry `name` of `size` bytes, a layer,
+  // in an image file being unpacked). Takes the layer out of the file when
+  // it can be done without it:
+  //  - the first sighting of a layer the blob cache does not know from an
+  //    earlier import (RecordEntry), to be compressed (not "none"): its blob
+  //    is made on the way (LayerStream) and filed under its diff_id once all
+  //    its bytes have passed, so the plan finds it ready, and the bytes never
+  //    go to disk nor are read back;
+  //  - the first sighting of a layer the blob cache knows from an earlier
+  //    import, as a blob the target holds (TargetHoldsKnown; a re-import):
+  //    its bytes are hashed on the way and dropped (Known), not written;
+  //  - a copy of a layer sighted before: its bytes are dropped (the plan asks
+  //    for each diff_id once).
+  // Only when the image file can be restored (restore_image_file): a layer
+  // left out that is needed after all is read from a restored copy. At most
+  // three layers are made on the way at once; null (the layer stays in the
+  // file) otherwise. Thread-safe.
+  std::unique_ptr<TakenLayer> TakeLayer(std::string_view name, uint64_t size, bool first_sighting);
+
+  // The images of the image file `path` (archive-relative `rel`): those
+  // Speculate read when it did, else read now (ReadImageFile).
+  Result<std::vector<ImageSource>> ImageFile(const std::string& path, const std::string& rel);
+
+  // The blob of `layer` (an element of image.layers) of `image`, being prepared on a worker (queued
+  // now unless it already is). `repo` is where it will be pushed: a blob the cache knows and `repo`
+  // has is only verified, not compressed. The future stays valid for the life of the preparer.
+  const std::shared_future<Result<LayerBlob>>& Pending(const ImageSource& image,
+                                                       const LayerSource& layer,
+                                                       const std::string& repo);
+
+  // True when the Pending blob of `layer` was started from a speculative read
+  // (so an error in it says nothing yet about the planned image).
+  bool Speculative(const LayerSource& layer);
+
+  // Prepares `layer` again on the calling thread, always producing the blob's
+  // bytes (for a blob the cache knew but the target lacks, or a failed
+  // speculation). The result lives as long as the preparer.
+  Result<const LayerBlob*> Reprepare(const ImageSource& image, const LayerSource& layer);
+
+ private:
+  struct Range {
+    std::string tarball;
+    uint64_t offset = 0;
+    uint64_t size = 0;
+  };
+  struct Entry {
+    std::shared_future<Result<LayerBlob>> blob;
+    bool speculative = false;
+    bool freed = false;         // its ranges are freed (set when ready)
+    std::vector<Range> copies;  // where the layer's bytes are, until freed
+  };
+
+  class StreamedLayer;  // the TakenLayer of a LayerStream
+  class KnownLayer;     // the TakenLayer of a layer the target has (Known)
+
+  static std::string KeyOf(const LayerSource& layer);
+  // Files the blob `stream` makes under `diff_id` (unless one is there
+  // already: then the stream is abandoned) and closes the stream.
+  void Streamed(LayerStream& stream, const std::string& diff_id);
+  // Files under `diff_id` (a taken layer's, hashed on the way) the blob the
+  // cache says it became, without its bytes (as KnownLayerBlob): the Images
+  // stage checks that the target has it, mounts it, or else prepares it
+  // again from a restored image file. Nothing when the cache does not know
+  // `diff_id` (the entry held other bytes than last time).
+  void Known(const std::string& diff_id);
+  // Whether the target holds `digest`, a blob the cache knows: the cache saw
+  // it there, and the first time this is asked in a run, the target is asked
+  // too (HEAD). That answer stands for the run: a target that lost one such
+  // blob (a registry made anew under the same name) has likely lost them
+  // all, and their layers then stay in their files to be compressed again.
+  bool TargetHoldsKnown(const std::string& digest);
+  // `image`, or when part of `layer` was left out of its tarball, a copy of
+  // it reading from a restored image file.
+  Result<ImageSource> Readable(const ImageSource& image, const LayerSource& layer);
+  // Queues `layer` unless it is already; the caller holds mu_. With
+  // `in_image_file`, `image` was read as an image file, so the layer's bytes
+  // there may be freed once its blob is made (never those of a file only
+  // tapped while unpacked: it may be a chart, read as it is).
+  Entry& QueueLocked(const ImageSource& image, const LayerSource& layer, const std::string& repo,
+                     bool speculative, bool in_image_file = true);
+  // `generation`: of the image file when layer.content_digest was taken
+  // from options_.digests (0: it was not).
+  Result<LayerBlob> Prepare(const ImageSource& image, const LayerSource& layer,
+                            const std::string& repo, uint64_t generation);
+  // Prepare, with the layer's content_digest taken from options_.digests
+  // when they know its range.
+  Result<LayerBlob> PrepareHashed(const ImageSource& image, const LayerSource& layer,
+                                  const std::string& repo);
+  Result<LayerBlob> PrepareStored(const ImageSource& image, const LayerSource& layer,
+                                  uint64_t generation);
+  // Reads the compressed `layer` (diff_id unknown) and files its blob under
+  // the key its content gives; returns it (nullopt when it could not).
+  std::optional<LayerBlob> SpeculateStored(const ImageSource& image, const LayerSource& layer);
+  // The blob SpeculateStored made (or is making) of the compressed layer at
+  // `layer`'s range of image.tarball, when it is `layer`'s: computed at most
+  // once, on whichever thread asks first.
+  std::optional<LayerBlob> StoredAhead(const ImageSource& image, const LayerSource& layer);
+  // False when layer.content_digest came from options_.digests at
+  // `generation` and the image file has been written again since.
+  bool StillHashed(const ImageSource& image, uint64_t generation) const;
+  // Runs on a worker: reads (inflating when needed) the image file and
+  // queues its layers.
+  Result<std::vector<ImageSource>> ReadAhead(const std::string& path, const std::string& rel,
+                                             const std::string& inflated);
+  bool CacheKnowsTargetHas(const std::string& digest, const std::string& repo);
+  // Records where `layer` is (and frees it if the entry's are freed
+  // already); the caller holds mu_.
+  void AddCopyLocked(Entry& entry, const ImageSource& image, const LayerSource& layer);
+  Result<std::string> RestoredImageFile(const std::string& origin);
+  // Called by the task of `key` once its blob is ready.
+  void Finished(const std::string& key, const Result<LayerBlob>& blob);
+
+  BlobSink& sink_;
+  PreparerOptions options_;
+  std::mutex mu_;
+  std::map<std::string, Entry> blobs_;  // guarded by mu_
+  // image file path -> what Speculate read in it; guarded by mu_
+  std::map<std::string, std::shared_future<Result<std::vector<ImageSource>>>> image_files_;
+  std::vector<std::unique_ptr<Result<LayerBlob>>> reprepared_;  // guarded by mu_
+  // (tarball, offset) -> SpeculateStored of the compressed layer there, run
+  // by the first thread to get to it (its worker task, or a planned request
+  // for the same layer, which then need not decompress it again).
+  struct OnceBlob;
+  std::map<std::pair<std::string, uint64_t>, std::shared_ptr<OnceBlob>> stored_ahead_;  // mu_
+  // origin -> its restored image file (RestoredImageFile); guarded by mu_
+  std::map<std::string, std::shared_future<Result<std::string>>> restored_;
+  // Deflates the blocks of gzip layers (options_.compression.runner): its
+  // tasks never wait, so the tasks of pool_ and the LayerStreams can wait
+  // for them. Destroyed last.
+  std::unique_ptr<WorkerPool> blocks_;
+  // The bytes queued for all LayerStreams of the run, and the layers being
+  // made on the way (TakeLayer; finished ones are dropped at the next
+  // TakeLayer; guarded by mu_).
+  QueueBudget stream_budget_{64 << 20};
+  std::vector<std::unique_ptr<LayerStream>> streams_;
+  std::atomic<bool> cancelled_{false};
+  std::once_flag target_checked_;     // TargetHoldsKnown's question to the target
+  bool target_holds_known_ = false;   // its answer (set within target_checked_)
+  std::unique_ptr<WorkerPool> pool_;  // last: its tasks use the members above
+};
+
+// Worker threads for `requested` jobs (<= 0: the number of cores).
+int JobsFor(int requested);
+
+}  // namespace ppa

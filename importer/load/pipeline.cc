@@ -1,0 +1,668 @@
+#include "importer/load/pipeline.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cctype>
+#include <exception>
+#include <set>
+#include <string_view>
+#include <thread>
+
+#include "base/file_util.h"
+#include "base/url_userinfo.h"
+#include "docker_io/target/blob_sink.h"
+#include "docker_io/registry/docker_config.h"
+#include "docker_io/image/image_reference.h"
+#include "docker_io/target/oci_layout_sink.h"
+#include "importer/load/ahead_of_unpack.h"
+#include "importer/cli/archive_list.h"
+#include "importer/load/charts_stage.h"
+#include "importer/cli/cli.h"
+#include "importer/cli/credentials.h"
+#include "importer/load/plan.h"
+#include "importer/load/layer_preparer.h"
+#include "importer/report/progress.h"
+#include "importer/load/push_images.h"
+#include "importer/report/report.h"
+#include "importer/report/report_destinations.h"
+#include "importer/report/run_report.h"
+#include "importer/cli/usage_report.h"
+#include "importer/load/workspace.h"
+#include "importer/load/written_blobs.h"
+
+namespace ppa {
+namespace {
+
+// Connects to the registry and checks, once, that it answers as a registry
+// and accepts the credentials: a wrong password is one clear failure, not
+// one per image.
+Result<std::unique_ptr<BlobSink>> ConnectRegistry(const RegistryAddress& address,
+                                                  const LoadOptions& options) {
+  std::shared_ptr<HttpTransport> transport = MakeCurlTransport(options.transport);
+  // The cli resolved them (importer/cli/credentials.h); a caller that did not
+  // (source still empty) gets the same resolution without the flags.
+  Credentials credentials = options.credentials;
+  if (credentials.empty() && credentials.source.empty()) {
+    CredentialRequest request{.host = address.endpoint.host, .userinfo = address.userinfo};
+    request.repository_path = address.prefix;
+    if (!options.target_namespace.empty()) {
+      request.repository_path += (request.repository_path.empty() ? "" : "/") +
+                                 options.target_namespace;
+    }
+    PPA_ASSIGN_OR_RETURN(ResolvedCredentials resolved,
+                         ResolveCredentials(request, DefaultCredentialIo()));
+    credentials = std::move(resolved.credentials);
+  }
+  auto client = std::make_shared<RegistryClient>(address.endpoint, credentials, transport);
+  Status ping = client->Ping();
+  if (!ping.ok()) return ping.WithContext("registry '" + address.endpoint.host + "'");
+  return MakeRegistrySink(std::move(client));
+}
+
+struct Target {
+  RegistryAddress address;
+  std::unique_ptr<BlobSink> real;     // the registry or layout (may be null in a dry run)
+  std::unique_ptr<BlobSink> dry_run;  // --dry-run: wraps `real`, writes nothing
+
+  BlobSink& sink() const { return dry_run ? *dry_run : *real; }
+};
+
+// The registry or OCI layout `spec` names (ParseTarget): the embedded
+// default target, with no --registry, is an OCI image layout in
+// <workdir>/oci-layout.
+Result<Target> ConnectTarget(const TargetSpec& spec, const LoadOptions& options,
+                             Reporter& reporter) {
+  if (spec.kind == TargetSpec::Kind::kLayout) {
+    std::string layout = AbsolutePath(spec.layout_dir);
+    if (spec.default_layout) {
+      reporter.Progress(std::string("No registry configured (--registry, PPA_IMPORT_REGISTRY): ") +
+                        (options.dry_run ? "would write" : "writing") +
+                        " images to the OCI image layout '" + layout + "'.");
+    }
+    if (options.dry_run) {
+      return Target{RegistryAddress{}, nullptr, MakeDryRunSink(nullptr, "oci:" + layout + ":")};
+    }
+    PPA_ASSIGN_OR_RETURN(auto sink, MakeOciLayoutSink(layout));
+    return Target{RegistryAddress{}, std::move(sink), nullptr};
+  }
+  RegistryAddress address = spec.registry;
+  PPA_ASSIGN_OR_RETURN(auto sink, ConnectRegistry(address, options));
+  if (options.dry_run) {
+    auto dry = MakeDryRunSink(sink.get(), "");
+    return Target{std::move(address), std::move(sink), std::move(dry)};
+  }
+  return Target{std::move(address), std::move(sink), nullptr};
+}
+
+// ParseTarget, the doubled-namespace warning, then ConnectTarget.
+Result<Target> ResolveTarget(const LoadOptions& options, Reporter& reporter) {
+  PPA_ASSIGN_OR_RETURN(
+      TargetSpec spec,
+      ParseTarget(options.registry, options.workdir,
+                  {.plain_http = options.plain_http,
+                   .transport = &options.transport,
+                   .tls_server_besides = !options.charts.chartmuseum_uri.empty()}));
+  if (spec.kind == TargetSpec::Kind::kRegistry) {
+    std::string doubled = DoubledNamespaceWarning(spec.registry, options.target_namespace);
+    if (!doubled.empty()) reporter.Warning(doubled);
+  }
+  return ConnectTarget(spec, options, reporter);
+}
+
+// A fresh copy of the image file `origin` of `archive`, unpacked again into
+// a new folder of the scratch directory (and inflated when compressed as a
+// whole), charged to the archive's `budget` like the first time.
+Result<std::string> RestoreImageFile(const std::string& archive, const Workspace& ws,
+                                     const std::string& origin, const LoadOptions& options,
+                                     InflationBudget& budget) {
+  UnpackOptions unpack;
+  unpack.budget = &budget;
+  unpack.inflate_index = CachedInflateIndex(options.no_blob_cache);
+  PPA_ASSIGN_OR_RETURN(std::string dir, RestoreArchiveFile(archive, ws, origin, unpack));
+  return PrepareImageTarball(dir + "/" + origin, dir, &budget);
+}
+
+// An unreadable archive (exit 3) never gets a manifest pushed: the stages
+// stop before the Images stage. Layers uploaded ahead of the Unpack stage
+// before that was known stay in the target, untagged: one warning says so;
+// the JSON report lists them (ArchiveOutcome::untagged_blobs).
+void ReportUntaggedBlobs(const RecordingSink& sink, Reporter& reporter) {
+  std::vector<WrittenBlob> left = sink.written();
+  if (left.empty()) return;
+  uint64_t bytes = 0;
+  std::set<std::string> repositories;
+  for (const auto& b : left) bytes += b.size, repositories.insert(b.repository);
+  std::string names;
+  for (const auto& r : repositories) names += (names.empty() ? "'" : ", '") + r + "'";
+  reporter.Warning(std::to_string(left.size()) + " blob(s) (" + std::to_string(bytes) +
+                   " bytes) were uploaded to " + names +
+                   " before the archive was found unreadable; they are untagged and no manifest "
+                   "names them (the registry's garbage collection removes them)");
+}
+
+// The stages for one archive, in its work directory `ws`. Every worker
+// thread has stopped when this returns.
+int RunStages(const std::string& archive, const Workspace* ws, const RegistryAddress& address,
+              RecordingSink& sink, const LoadOptions& options, ProgressDisplay* progress,
+              Reporter& reporter) {
+  // The OCI image layout spec (and skopeo's reader) index OCI manifests
+  // only, so a layout target always gets OCI media types.
+  ManifestFormat format = address.endpoint.host.empty() ? ManifestFormat::kOci : options.format;
+  BlobCache cache(options.no_blob_cache ? "" : BlobCache::DefaultPath());
+  RangeDigests hashed_on_unpack;
+  // Everything this archive inflates to: the outer unpack and the image
+  // files inflated to be read, each at most once.
+  InflationBudget budget(InflationLimitOf(archive, options.max_unpacked_bytes));
+  PreparerOptions prepare{format, options.compression, ws->scratch, options.jobs,
+                          cache.enabled() ? &cache : nullptr,
+                          options.dry_run ? "" : sink.Locate("")};
+  // Layers are taken out of the unpacked tarballs as they are made into
+  // blobs (or freed once done with); one needed again comes from a second
+  // pass over the archive. Not when the user keeps the unpacked archive.
+  if (!options.keep_workdir) {
+    prepare.restore_image_file = [&](const std::string& origin) {
+      return RestoreImageFile(archive, *ws, origin, options, budget);
+    };
+  }
+  prepare.digests = &hashed_on_unpack;
+  prepare.budget = &budget;
+  LayerPreparer preparer(sink, std::move(prepare));
+  ArchiveProgressScope shown(progress, archive);  // unpack, then push, on the display
+  ImagesStage images(sink, preparer, PushOptions{.format = format,
+                                                 .progress = progress,
+                                                 .upload_jobs = JobsFor(options.jobs),
+                                                 .progress_archive = shown.id()});
+  PlanInput input{ws->root,       {},
+                  std::nullopt,   ws->scratch,
+                  address.prefix, options.target_namespace,
+                  options.architectures,
+                  [&](const std::string& path, const std::string& rel) {
+                    return preparer.ImageFile(path, rel);
+                  }};
+  // Layers are verified, compressed and (when the PPA manifest comes first)
+  // uploaded while the archive is still being unpacked; a dry run only
+  // prepares them.
+  AheadOfUnpack ahead(input, preparer, options.dry_run ? nullptr : &images);
+  reporter.Progress("Unpacking archive to '" + ws->root + "'...");
+  UnpackOptions unpack_options;
+  unpack_options.budget = &budget;
+  unpack_options.inflate_index = CachedInflateIndex(options.no_blob_cache);
+  unpack_options.on_file = [&](const std::string& rel) { ahead.OnFile(rel); };
+  unpack_options.on_file_begin = [&](const std::string& rel) { ahead.OnFileBegin(rel); };
+  unpack_options.on_data = [&](const std::string& rel, uint64_t offset, std::string_view data,
+                               const UnpackOptions::BlockWriter& write) {
+    shown.Read(data.size());
+    return ahead.OnData(rel, offset, data, write);
+  };
+  auto unpacked = UnpackAndReadManifest(archive, *ws, unpack_options);
+  ahead.Stop();
+  if (!unpacked.ok()) {
+    // Our own disk (full, unwritable) is not the archive's fault: exit 1.
+    int code = UnpackExitCode(unpacked.status());
+    reporter.SetFatal(unpacked.status(), code);
+    if (code == kExitBadArchive) ReportUntaggedBlobs(sink, reporter);
+    return code;
+  }
+  input.files = std::move(unpacked->files);
+  input.manifest = std::move(unpacked->manifest);
+  ImportPlan plan = BuildImportPlan(input);
+  if (budget.exceeded()) {  // an image file inflated past what the archive may
+    reporter.SetFatal(budget.ExceededError(archive), kExitBadArchive);
+    ReportUntaggedBlobs(sink, reporter);
+    return kExitBadArchive;
+  }
+  if (!plan.platform_filter.ok()) {  // nothing of this archive is wanted: never "OK"
+    reporter.SetFatal(plan.platform_filter, kExitItemFailed);
+    return kExitItemFailed;
+  }
+  reporter.Progress("Found " + std::to_string(plan.ImageCount()) + " image(s) and " +
+                    std::to_string(plan.charts.size()) + " chart(s) to import.");
+  if (plan.skipped_platforms > 0) {
+    reporter.Progress("Skipping " + std::to_string(plan.skipped_platforms) +
+                      " image(s) of other platforms (--architectures/--platform).");
+  }
+  for (const auto& w : plan.warnings) reporter.Warning(w);
+
+  images.Push(plan, reporter);
+  ChartsContext charts{ws->charts, options.charts, address.endpoint, address.prefix,
+                       options.target_namespace,
+                       options.credentials.empty() ? address.userinfo : options.credentials,
+                       options.transport, options.dry_run, /*http=*/nullptr,
+                       UnimportedRepositories(plan, reporter.items())};
+  HandleCharts(plan, charts, reporter);
+  return reporter.failed_items() > 0 ? kExitItemFailed : kExitOk;
+}
+
+// Runs the stages in a new work directory, then removes it: all of it after
+// success (unless --keep-workdir) or an unreadable archive; only the scratch
+// files when items failed, so the unpacked archive can be looked at.
+int ImportArchive(const std::string& archive, const RegistryAddress& address,
+                  RecordingSink& sink, const LoadOptions& options, ProgressDisplay* progress,
+                  Reporter& reporter) {
+  auto ws = PrepareWorkspace(options.workdir, archive);
+  if (!ws.ok()) {
+    reporter.SetFatal(ws.status(), kExitItemFailed);
+    return kExitItemFailed;
+  }
+  // An exception leaving the stages (a bug; ImportOne reports it) must not
+  // leave the unpacked archive behind.
+  struct RemoveOnThrow {
+    const Workspace& ws;
+    int uncaught = std::uncaught_exceptions();
+    ~RemoveOnThrow() {
+      if (std::uncaught_exceptions() > uncaught) RemoveWorkspace(ws);
+    }
+  } remove_on_throw{*ws};
+  int code = RunStages(archive, &*ws, address, sink, options, progress, reporter);
+  if (!reporter.fatal().ok() || (code == kExitOk && !options.keep_workdir)) {
+    RemoveWorkspace(*ws);
+  } else {
+    (void)RemoveTree(ws->scratch);
+  }
+  return code;
+}
+
+}  // namespace
+
+Status ValidateNamespace(const std::string& ns, const std::string& rules) {
+  if (ns.empty()) return InvalidInput("no namespace given", "pass --namespace NS");
+  if (rules == "none") {
+    if (!IsValidRepositoryPath(ns)) {
+      return InvalidInput("namespace '" + ns + "' is not a valid repository path",
+                          "use lowercase letters, digits and . _ - separators");
+    }
+    return Status::Ok();
+  }
+  bool chars_ok = std::all_of(ns.begin(), ns.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+  });
+  bool first_ok = !ns.empty() && ns.front() != '_';
+  if (ns.size() < 4 || ns.size() > 30 || !chars_ok || !first_ok) {
+    return InvalidInput("namespace '" + ns + "' breaks the namespace rules",
+                        "a namespace has 4 to 30 characters: lowercase letters, digits and "
+                        "underscores, starting with a letter or a digit (other registries: "
+                        "--namespace-rules none)");
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+constexpr char kTargetForms[] =
+    "a registry is HOST[:PORT][/PREFIX] (or oci://HOST..., docker://HOST..., https://HOST...); "
+    "an OCI image layout is oci:DIR";
+
+bool IsAsciiAlpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsHexDigit(char c) {
+  return IsAsciiDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+// "sha256:<hex>" after the text's last '@': a digest reference, which no
+// registry address holds (and which user info never ends in).
+bool EndsInDigest(std::string_view text) {
+  size_t at = text.rfind('@');
+  if (at == std::string_view::npos) return false;
+  std::string_view digest = text.substr(at + 1);
+  size_t colon = digest.find(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  std::string_view hex = digest.substr(colon + 1);
+  return hex.size() >= 32 && std::all_of(hex.begin(), hex.end(), IsHexDigit) &&
+         std::all_of(digest.begin(), digest.begin() + colon,
+                     [](char c) { return IsAsciiAlpha(c) || IsAsciiDigit(c); });
+}
+
+// The scheme or transport name a text starts with ("oci" for "oci://x" and
+// "oci:x", "ftp" for "ftp://x"), or "" when it starts with a host
+// ("reg", "reg:5000/x": the colon is followed by a port).
+std::string SchemeOf(std::string_view text) {
+  size_t colon = text.find(':');
+  if (colon == std::string_view::npos || colon == 0 || !IsAsciiAlpha(text[0])) return "";
+  std::string_view name = text.substr(0, colon);
+  bool scheme_chars = std::all_of(name.begin(), name.end(), [](char c) {
+    return IsAsciiAlpha(c) || IsAsciiDigit(c) || c == '+' || c == '-' || c == '.';
+  });
+  if (!scheme_chars) return "";
+  std::string_view after = text.substr(colon + 1);
+  size_t port_end = after.find('/');
+  std::string_view port = after.substr(0, port_end);
+  if (!port.empty() && std::all_of(port.begin(), port.end(), IsAsciiDigit)) return "";
+  std::string out(name);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
+    return static_cast<char>(std::tolower(c));
+  });
+  return out;
+}
+
+// "host", "host:5000", "10.0.0.1:443", "[::1]:5000" (letters, digits, '.',
+// '-', '_'; a port of digits).
+bool IsValidHost(std::string_view host) {
+  std::string_view name = host, port;
+  if (!host.empty() && host.front() == '[') {
+    size_t close = host.find(']');
+    if (close == std::string_view::npos || close == 1) return false;
+    std::string_view inside = host.substr(1, close - 1);
+    if (!std::all_of(inside.begin(), inside.end(),
+                     [](char c) { return IsHexDigit(c) || c == ':' || c == '.'; })) {
+      return false;
+    }
+    std::string_view rest = host.substr(close + 1);
+    if (rest.empty()) return true;
+    if (rest.front() != ':') return false;
+    port = rest.substr(1);
+    return !port.empty() && std::all_of(port.begin(), port.end(), IsAsciiDigit);
+  }
+  if (size_t colon = host.find(':'); colon != std::string_view::npos) {
+    name = host.substr(0, colon);
+    port = host.substr(colon + 1);
+    if (port.empty() || !std::all_of(port.begin(), port.end(), IsAsciiDigit)) return false;
+  }
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return IsAsciiAlpha(c) || IsAsciiDigit(c) || c == '.' || c == '-' || c == '_';
+  });
+}
+
+Status LayoutWithRegistryFlags(const std::string& layout, const RegistryOnlyFlags& flags) {
+  std::vector<std::string> given;
+  if (flags.plain_http) given.push_back("--plain-http");
+  if (const TransportOptions* t = flags.transport; t && !flags.tls_server_besides) {
+    if (t->insecure) given.push_back("--insecure");
+    if (!t->ca_file.empty()) given.push_back("--ca-file");
+    if (!t->cert_file.empty()) given.push_back("--cert-file");
+    if (!t->key_file.empty()) given.push_back("--key-file");
+    if (!t->cert_dir.empty()) given.push_back("--cert-dir");
+  }
+  if (given.empty()) return Status::Ok();
+  std::string names;
+  for (const auto& g : given) names += (names.empty() ? "" : ", ") + g;
+  return InvalidInput(
+      names + (given.size() == 1 ? " applies" : " apply") +
+          " only to a registry, and the target is the OCI image layout '" + layout +
+          "'",
+      "name a registry (--registry HOST[:PORT] or oci://HOST[:PORT]), or drop " + names +
+          " (also from PPA_IMPORT_* variables and the config file)");
+}
+
+// "oci:" followed by no "//": an OCI image layout directory.
+Result<std::string> ParseLayoutDir(const std::string& text) {
+  std::string dir = text.substr(4);
+  if (dir.empty()) {
+    return InvalidInput("'--registry oci:' names no directory",
+                        "write oci:DIR for an OCI image layout, oci://HOST[:PORT] for a registry");
+  }
+  if (dir.find(':') != std::string::npos) {
+    return InvalidInput("'--registry " + RedactUserInfo(text) +
+                            "' is ambiguous: a directory with ':' in its name, skopeo's "
+                            "oci:DIR:REFERENCE, or a registry written without '//'",
+                        "write oci://HOST[:PORT][/PREFIX] for a registry; oci:DIR for an OCI "
+                        "image layout takes no reference (images keep their own names)");
+  }
+  if (dir.front() == '~') {
+    return InvalidInput("'--registry " + text + "': the shell does not expand '~' after 'oci:'",
+                        "write the directory out, e.g. oci:$HOME/DIR");
+  }
+  return dir;
+}
+
+}  // namespace
+
+Result<RegistryAddress> ParseRegistryAddress(const std::string& given, bool plain_http) {
+  if (EndsInDigest(given)) {
+    return InvalidInput("--registry '" + RedactUserInfo(given.substr(0, given.rfind('@'))) +
+                            "@...' ends in a digest; a registry address takes no image reference",
+                        "give the registry and path only (HOST[:PORT][/PREFIX]); images keep "
+                        "their own names and tags");
+  }
+  RegistryAddress address;
+  // "user:password@" becomes credentials; no message below can show it.
+  UrlUserInfo userinfo = SplitUserInfo(given);
+  if (userinfo.present) {
+    address.userinfo = Credentials(std::move(userinfo.username), std::move(userinfo.password));
+  }
+  const std::string text = std::move(userinfo.url);
+  std::string rest = text;
+  address.endpoint.plain_http = plain_http;
+  const std::string scheme = SchemeOf(text);
+  const bool slashes = !scheme.empty() && text.compare(scheme.size(), 3, "://") == 0;
+  if (!scheme.empty()) {
+    bool known = slashes && (scheme == "http" || scheme == "https" || scheme == "oci" ||
+                             scheme == "docker");
+    if (!known) {
+      std::string what = slashes ? "the scheme '" + scheme + "://'" : "'" + scheme + ":'";
+      return InvalidInput("--registry '" + text + "': " + what + " is no target ppa-import knows" +
+                              (scheme == "oci" ? " (oci:DIR is an OCI image layout)" : ""),
+                          kTargetForms);
+    }
+    if (scheme == "http") address.endpoint.plain_http = true;
+    rest = rest.substr(scheme.size() + 3);
+  }
+  size_t slash = rest.find('/');
+  address.endpoint.host = rest.substr(0, slash);
+  if (slash != std::string::npos) {
+    address.prefix = rest.substr(slash + 1);
+    while (!address.prefix.empty() && address.prefix.back() == '/') address.prefix.pop_back();
+  }
+  if (!IsValidHost(address.endpoint.host)) {
+    return InvalidInput("invalid registry '" + text + "'",
+                        std::string("use HOST[:PORT][/PREFIX]; ") + kTargetForms);
+  }
+  std::string_view last = address.prefix;
+  last = last.substr(last.rfind('/') == std::string_view::npos ? 0 : last.rfind('/') + 1);
+  if (last.find(':') != std::string_view::npos) {
+    return InvalidInput("--registry '" + text + "' ends in a tag ('" +
+                            std::string(last.substr(last.find(':'))) +
+                            "'); a registry address takes no image reference",
+                        "give the registry and path only (HOST[:PORT][/PREFIX]); images keep "
+                        "their own names and tags");
+  }
+  if (!address.prefix.empty() && !IsValidRepositoryPath(address.prefix)) {
+    return InvalidInput("invalid registry path prefix '" + address.prefix + "'");
+  }
+  return address;
+}
+
+Result<TargetSpec> ParseTarget(const std::string& registry, const std::string& workdir,
+                               const RegistryOnlyFlags& flags) {
+  TargetSpec spec;
+  if (registry.empty()) {
+    spec.default_layout = true;
+    spec.layout_dir = workdir + "/oci-layout";
+  } else if (registry.rfind("oci:", 0) == 0 && registry.rfind("oci://", 0) != 0) {
+    PPA_ASSIGN_OR_RETURN(spec.layout_dir, ParseLayoutDir(registry));
+  } else if (registry.rfind("oci:///", 0) == 0) {
+    return InvalidInput("'--registry " + registry +
+                            "' is ambiguous: an OCI image layout or a registry without a host?",
+                        "write oci:/DIR for an OCI image layout, oci://HOST[:PORT][/PREFIX] for "
+                        "a registry");
+  } else {
+    spec.kind = TargetSpec::Kind::kRegistry;
+    PPA_ASSIGN_OR_RETURN(spec.registry, ParseRegistryAddress(registry, flags.plain_http));
+    return spec;
+  }
+  PPA_RETURN_IF_ERROR(LayoutWithRegistryFlags(spec.layout_dir, flags));
+  return spec;
+}
+
+std::string DoubledNamespaceWarning(const RegistryAddress& address,
+                                    const std::string& target_namespace) {
+  const std::string& prefix = address.prefix;
+  const std::string& ns = target_namespace;
+  if (ns.empty() || prefix.size() < ns.size()) return "";
+  bool repeats = prefix == ns || (prefix.size() > ns.size() && prefix.ends_with("/" + ns));
+  if (!repeats) return "";
+  return "images go to '" + address.endpoint.host + "/" + prefix + "/" + ns +
+         "/...': --registry already ends in the namespace '" + ns +
+         "'; if that is not meant, drop '/" + ns + "' from --registry";
+}
+
+namespace {
+
+// The archives of this run: arguments, directories and lists expanded, then
+// this pod's shard.
+Result<std::vector<std::string>> SelectArchives(const LoadOptions& options) {
+  // A PPA archive extracted before is one archive, not a folder of them.
+  std::vector<std::string> paths, extracted;
+  for (const auto& a : options.archives) {
+    (IsExtractedPpaDirectory(a) ? extracted : paths).push_back(a);
+  }
+  PPA_ASSIGN_OR_RETURN(auto archives, ExpandArchives(paths, options.list_files));
+  archives.insert(archives.end(), extracted.begin(), extracted.end());
+  PPA_ASSIGN_OR_RETURN(auto shard, ResolveShard(options.shard, options.job_completion_index,
+                                                options.shard_count));
+  if (shard) archives = SelectShard(std::move(archives), *shard);
+  return archives;
+}
+
+ArchiveOutcome ImportOne(const std::string& archive, const Target& target,
+                         const LoadOptions& options, ProgressDisplay* progress, std::ostream& out,
+                         std::ostream& err, bool verdict_line) {
+  ArchiveOutcome outcome;
+  outcome.archive = archive;
+  outcome.started = NowRfc3339();
+  Reporter reporter(out, err, options.quiet, options.dry_run);
+  reporter.SetProgressDisplay(progress);
+  reporter.SetVerdictLine(verdict_line);  // -q with several archives: one line for the run
+  RecordingSink sink(target.sink());  // what this archive wrote, should it prove unreadable
+  try {
+    outcome.exit_code = ImportArchive(archive, target.address, sink, options, progress, reporter);
+  } catch (const std::exception& e) {  // a bug: this archive fails, the run goes on
+    outcome.exit_code = kExitItemFailed;
+    reporter.SetFatal(Unsupported(std::string("internal error: ") + e.what(),
+                                  "the work directory was removed; please report this bug"),
+                      outcome.exit_code);
+  }
+  if (reporter.fatal().ok()) reporter.Finish();
+  outcome.fatal = reporter.fatal();
+  outcome.items = reporter.items();
+  outcome.transfer = reporter.transfer();
+  if (outcome.exit_code == kExitBadArchive) outcome.untagged_blobs = sink.written();
+  outcome.finished = NowRfc3339();
+  return outcome;
+}
+
+// Imports every archive, `parallel` at a time; one failed archive does not
+// stop the others.
+std::vector<ArchiveOutcome> ImportAll(const std::vector<std::string>& archives,
+                                      const Target& target, const LoadOptions& options,
+                                      ProgressDisplay* progress, std::ostream& out,
+                                      std::ostream& err) {
+  std::vector<ArchiveOutcome> outcomes(archives.size());
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i = next++; i < archives.size(); i = next++) {
+      outcomes[i] = ImportOne(archives[i], target, options, progress, out, err,
+                              !options.quiet || archives.size() == 1);
+    }
+  };
+  size_t threads = std::clamp<size_t>(static_cast<size_t>(std::max(1, options.parallel_archives)),
+                                      1, archives.size());
+  std::vector<std::thread> pool;
+  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  return outcomes;
+}
+
+// --json FILE|- (repeatable): the report, in each FILE and on stdout, last.
+void WriteReport(const ReportDestinations& destinations, const RunReport& report,
+                 std::ostream& stdout_stream, Reporter& reporter) {
+  WriteReportTo(
+      destinations, [&](int indent) { return RenderJsonReport(report, indent); }, stdout_stream,
+      [&](const Status& failed) { reporter.Failure(failed); });
+}
+
+std::string DescribeTarget(const Target& target) {
+  if (target.address.endpoint.host.empty()) return target.sink().Locate("");
+  return target.address.endpoint.host +
+         (target.address.prefix.empty() ? "" : "/" + target.address.prefix);
+}
+
+}  // namespace
+
+int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostream& err) {
+  // With --json - alone, stdout carries the JSON report and nothing else;
+  // beside a --json FILE, the report is the last line of the usual output.
+  const ReportDestinations reports = ReportDestinationsOf(options.json_reports);
+  std::ostream discard(nullptr);
+  std::ostream& out = reports.stdout_only() ? discard : stdout_stream;
+  RunReport report;
+  report.started = NowRfc3339();
+  report.target_namespace = options.target_namespace;
+  Reporter usage(out, err, options.quiet);
+  // A usage error found here is reported as one found while parsing:
+  // Error/Hint, and the JSON report with the error (--json).
+  auto usage_error = [&](const Status& error) {
+    return ReportUsageError(error, options.json_reports, options.target_namespace, stdout_stream,
+                            err);
+  };
+  auto archives = SelectArchives(options);
+  if (!archives.ok()) return usage_error(archives.status());
+  if (archives->empty()) {
+    if (!options.shard.empty() || !options.job_completion_index.empty()) {
+      // A pod of an Indexed Job with more shards than archives: its report
+      // says so too (no archive, exit 0), where the other pods' reports are.
+      usage.Progress("This shard has no archive to import.");
+      report.finished = NowRfc3339();
+      WriteReport(reports, report, stdout_stream, usage);
+      return kExitOk;
+    }
+    return usage_error(InvalidInput(
+        "no archive given", "pass archive files or directories as arguments, --archive or --from-list"));
+  }
+  Status ns = ValidateNamespace(options.target_namespace, options.namespace_rules);
+  if (!ns.ok()) return usage_error(ns);
+  for (const auto& platform : options.architectures) {
+    auto filter = ParsePlatformFilter(platform);
+    if (!filter.ok()) return usage_error(filter.status());
+  }
+  // Stopped before any archive was imported: pipelines still get a report
+  // saying why, against each archive.
+  auto stopped = [&](const Status& why, int code) {
+    usage.Fatal(why);
+    report.exit_code = code;
+    for (const auto& archive : *archives) {
+      report.archives.push_back(ArchiveOutcome{archive, code, why, {}, {}, "", "", {}});
+    }
+    report.finished = NowRfc3339();
+    WriteReport(reports, report, stdout_stream, usage);
+    return code;
+  };
+  auto target = ResolveTarget(options, usage);
+  if (!target.ok()) {
+    return stopped(target.status(), target.status().code() == StatusCode::kInvalidInput
+                                        ? kExitUsage
+                                        : kExitItemFailed);
+  }
+  auto lock = LockWorkdir(options.workdir, [&](const std::string& line) { usage.Progress(line); },
+                          *archives);
+  if (!lock.ok()) return stopped(lock.status(), kExitItemFailed);
+  report.target = DescribeTarget(*target);
+  // Progress redrawn on a terminal; in a pipe or a log, a plain line every
+  // 10 s; none with -q or --json - alone. It stops with the imports: no
+  // progress line may follow the summary or the report.
+  const auto started = std::chrono::steady_clock::now();
+  {
+    ProgressDisplay progress(options.quiet || reports.stdout_only() ? ProgressMode::kOff
+                             : ProgressDisplay::TerminalAttached()  ? ProgressMode::kTerminal
+                                                                    : ProgressMode::kLog,
+                             stderr, &out, LogIntervalFromEnvironment());
+    progress.ShowLabels(archives->size() > 1);
+    progress.SetDryRun(options.dry_run);
+    report.archives = ImportAll(*archives, *target, options, &progress, out, err);
+  }
+  for (const auto& a : report.archives) report.exit_code = std::max(report.exit_code, a.exit_code);
+  report.finished = NowRfc3339();
+  if (report.archives.size() > 1 && !options.quiet) out << RenderSummaryTable(report);
+  if (report.archives.size() > 1 && options.quiet) {
+    out << RunVerdictLine(report.archives,
+                          std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
+                              .count(),
+                          options.dry_run)
+        << std::endl;
+  }
+  WriteReport(reports, report, stdout_stream, usage);
+  return report.exit_code;
+}
+
+}  // namespace ppa

@@ -1,0 +1,154 @@
+// The Report stage's state: what happened to each item, the human lines on
+// stdout/stderr in the original tool's rhythm (README, Usage), and the exit
+// status. Thread-safe: stages may report from worker threads.
+//
+// Every line passes through DisplayLine (importer/report/display_text.h): names and
+// messages from archives and servers are printed with their control bytes
+// and invalid UTF-8 escaped and URLs without user info, so no line can move
+// the cursor, forge another line or show a password.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "importer/report/progress.h"
+
+namespace ppa {
+
+// What happened to one layer or config blob of an image.
+struct BlobResult {
+  enum class Action { kUploaded, kPresent, kMounted };
+  std::string digest;
+  std::string diff_id;  // layers only
+  uint64_t size = 0;
+  Action action = Action::kUploaded;
+  uint64_t bytes_sent = 0;
+};
+const char* BlobActionName(BlobResult::Action action);
+
+struct ItemResult {
+  enum class Kind { kImage, kManifestList, kChart };
+  Kind kind = Kind::kImage;
+  std::string name;    // as the PPA manifest names it
+  std::string target;  // where it went
+  std::string digest;
+  uint64_t size = 0;
+  Status status;
+  // Images: where they came from and what each blob needed.
+  std::string source;    // image file inside the archive
+  std::string platform;  // "linux/amd64"
+  std::string config_digest;
+  std::vector<BlobResult> blobs;
+  // Charts: name and version from Chart.yaml, and each destination.
+  std::string chart_name;
+  std::string chart_version;
+  std::vector<std::string> destinations;
+};
+
+// What a verdict line says: "OK (6 images, 2 charts, 103.3 MiB in 12.4 s)".
+struct VerdictCounts {
+  int archives = 0;  // 0: the verdict of one archive (not named)
+  int images = 0;    // platform images imported (manifest lists not counted)
+  int charts = 0;
+  int failures = 0;  // items failed, and archives that could not be read
+  uint64_t bytes = 0;  // distinct blobs of the imported images
+  double seconds = 0;
+  bool dry_run = false;
+};
+// The closing line: the verdict word first ("OK" or "FAILED", so scripts
+// grepping `^OK` keep working), then the counts in parentheses. Pure.
+std::string FormatVerdict(bool ok, const VerdictCounts& counts);
+// The counts of one archive's items.
+VerdictCounts CountItems(const std::vector<ItemResult>& items);
+
+struct ArchiveOutcome;  // importer/report/run_report.h
+// The one closing line of a run over several archives (-q): archives,
+// images, charts, failures, bytes and elapsed time.
+std::string RunVerdictLine(const std::vector<ArchiveOutcome>& archives, double seconds,
+                           bool dry_run);
+
+struct TransferStats {
+  int blobs_uploaded = 0;
+  int blobs_present = 0;  // already in the registry: not sent
+  uint64_t bytes_uploaded = 0;
+};
+
+class Reporter {
+ public:
+  // `out` gets results, `err` warnings and failures. Quiet drops progress
+  // lines but keeps failures and the final verdict.
+  Reporter(std::ostream& out, std::ostream& err, bool quiet, bool dry_run = false);
+
+  // Lines are printed above this display's progress lines (may be null).
+  void SetProgressDisplay(ProgressDisplay* display) { display_ = display; }
+  // Without it, Finish prints the failures but no verdict line (the run
+  // prints one for all its archives: -q with several archives).
+  void SetVerdictLine(bool print) { verdict_line_ = print; }
+
+  bool dry_run() const { return dry_run_; }
+  // The verb of an action line: `doing` in a real run ("Pushing"), `would`
+  // in a dry run ("Would push"). Every line about a write says it through
+  // here, so no dry-run line claims a write that did not happen.
+  std::string Verb(std::string_view doing, std::string_view would) const {
+    return std::string(dry_run_ ? would : doing);
+  }
+
+  // Marks the archive itself as unreadable/unsafe (exit status 3) or the run
+  // as stopped before any item (usage, target unreachable).
+  void SetFatal(const Status& status, int exit_code);
+  const Status& fatal() const { return fatal_; }
+  int fatal_exit_code() const { return fatal_exit_code_; }
+
+  void Progress(const std::string& line);  // "Importing ... and pushing it to ..."
+  void Result(const std::string& line);    // "tag: digest: sha256:... size: N"
+  void Warning(const std::string& line);
+  // "Error: <message>" then "Hint: <hint>" when there is one.
+  void Failure(const Status& status);
+
+  void Record(ItemResult item);
+  void AddTransfer(const TransferStats& stats);
+
+  // Prints the closing lines: the transfer line, the verdict (FormatVerdict,
+  // with the time since the Reporter was made), and the failed items.
+  void Finish();
+  // Closing for an error that stopped the run (archive unreadable, usage).
+  void Fatal(const Status& status);
+
+  int failed_items() const;
+  const std::vector<ItemResult>& items() const { return items_; }
+  TransferStats transfer() const;
+
+ private:
+  std::ostream& out_;
+  std::ostream& err_;
+  bool quiet_;
+  bool dry_run_;
+  bool verdict_line_ = true;
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  ProgressDisplay* display_ = nullptr;
+
+  // Writes through the progress display when there is one.
+  template <typename F>
+  void Print(F print) {
+    if (display_) {
+      display_->Above(print);
+    } else {
+      print();
+    }
+  }
+  // One lock for every Reporter: archives imported in parallel print whole
+  // lines, never interleaved ones.
+  inline static std::mutex mu_;
+  std::vector<ItemResult> items_;
+  TransferStats transfer_;
+  Status fatal_;
+  int fatal_exit_code_ = 0;
+};
+
+}  // namespace ppa
