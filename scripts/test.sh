@@ -6,6 +6,13 @@
 #   scripts/test.sh --sanitize   # AddressSanitizer + UBSan build of everything
 #                                # (the ppa-import binary the integration tests
 #                                # run included) in build-asan/
+#   scripts/test.sh --tsan       # ThreadSanitizer build in build-tsan/: the
+#                                # unit and integration tests, the binary they
+#                                # run included (what is left out: below)
+#   scripts/test.sh --thread-safety  # Clang's thread-safety analysis
+#                                # (-Wthread-safety, findings are errors) over a
+#                                # clang++ build of the libraries and the
+#                                # binary, in build-clang/; runs no test
 #   scripts/test.sh --stress     # then also a 2.2 GiB archive (the scale-3
 #                                # bench corpus, built once in /tmp/ppa-bench)
 #                                # through the fault proxy, every image checked
@@ -13,22 +20,60 @@
 set -euo pipefail
 
 sanitize=0
+tsan=0
+thread_safety=0
 stress=0
 for arg in "$@"; do
   case "$arg" in
     --sanitize) sanitize=1 ;;
+    --tsan) tsan=1 ;;
+    --thread-safety) thread_safety=1 ;;
     --stress) stress=1 ;;
-    *) echo "usage: scripts/test.sh [--sanitize] [--stress]" >&2; exit 2 ;;
+    *) echo "usage: scripts/test.sh [--sanitize | --tsan | --thread-safety] [--stress]" >&2; exit 2 ;;
   esac
 done
+if [ $((sanitize + tsan + thread_safety)) -gt 1 ]; then
+  echo "scripts/test.sh: --sanitize, --tsan and --thread-safety are separate builds; give one" >&2
+  exit 2
+fi
 
+root_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ "$sanitize" = 1 ]; then
-  PPA_BUILD_DIR="${PPA_BUILD_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/build-asan}"
+  PPA_BUILD_DIR="${PPA_BUILD_DIR:-$root_dir/build-asan}"
+elif [ "$tsan" = 1 ]; then
+  PPA_BUILD_DIR="${PPA_BUILD_DIR:-$root_dir/build-tsan}"
+elif [ "$thread_safety" = 1 ]; then
+  PPA_BUILD_DIR="${PPA_BUILD_DIR:-$root_dir/build-clang}"
 fi
 source "$(dirname "${BASH_SOURCE[0]}")/setup.sh"
 
 ppa_install_packages
-if [ "$sanitize" = 1 ]; then
+if [ "$thread_safety" = 1 ]; then
+  # Clang checks every GUARDED_BY / REQUIRES / EXCLUDES of
+  # base/thread_annotations.h in our own targets; a finding fails the build.
+  # Clang's other warnings stay warnings (the GCC build is the -Werror one).
+  # The libraries and the binary (where the annotated code is), at -O0
+  # without debug information: only the analysis is wanted here.
+  ppa_install_packages clang
+  cmake -S "$PPA_ROOT" -B "$PPA_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+    -DCMAKE_CXX_FLAGS_DEBUG=-O0 -DCMAKE_CXX_COMPILER=clang++ -DPPA_THREAD_SAFETY=ON \
+    -DPPA_WERROR=OFF >/dev/null
+  cmake --build "$PPA_BUILD_DIR" -j "$(nproc)" --target ppa-import
+  echo "thread-safety analysis: no finding"
+  exit 0
+elif [ "$tsan" = 1 ]; then
+  # GCC's ThreadSanitizer. -Werror stays with the normal build, as for
+  # --sanitize (instrumented builds warn inside libstdc++).
+  ppa_build RelWithDebInfo -DPPA_TSAN=ON -DPPA_WERROR=OFF
+  # Any report fails the process that made it (halt_on_error), the
+  # ppa-import binary the integration tests run included; reports are also
+  # written under tsan-reports/ (a child's stderr is the test's to check),
+  # listed at the end. tests/tsan.supp holds suppressions for code that is
+  # not ours only, each with its reason.
+  tsan_reports="$PPA_BUILD_DIR/tsan-reports"
+  rm -rf "$tsan_reports" && mkdir -p "$tsan_reports"
+  export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:log_path=$tsan_reports/report:suppressions=$PPA_ROOT/tests/tsan.supp"
+elif [ "$sanitize" = 1 ]; then
   # -Werror stays with the normal build: GCC 12's -Wmaybe-uninitialized
   # misfires inside libstdc++ (std::regex, std::function) once ASan
   # instruments the code, so warnings are not errors in this build.
@@ -49,7 +94,27 @@ else
   echo "warning: helm could not be fetched; the helm checks will be skipped" >&2
 fi
 
-(cd "$PPA_BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" --timeout 900)
+if [ "$tsan" = 1 ]; then
+  # Left out of the ThreadSanitizer pass, each for a reason:
+  #   - the install tests (label install): packaging and installed files,
+  #     no concurrency; a TSan build is never shipped;
+  #   - the fuzz corpus replays (label fuzz): single-threaded parsers, held
+  #     to a 256 MiB RSS budget TSan's shadow memory breaks; ASan runs them;
+  #   - HostileMemoryTest and HostileWindowTest: peak-RSS budgets and an
+  #     address-space limit (RLIMIT_AS) that TSan's shadow memory cannot
+  #     meet; the normal and ASan passes run them.
+  status=0
+  (cd "$PPA_BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" --timeout 1800 \
+    -LE '^(install|fuzz)$' -E '^(HostileMemoryTest|HostileWindowTest)\.') || status=$?
+  if compgen -G "$tsan_reports/report*" >/dev/null; then
+    echo "ThreadSanitizer reports (also in $tsan_reports):" >&2
+    cat "$tsan_reports"/report* >&2
+    status=1
+  fi
+  [ "$status" = 0 ] || exit "$status"
+else
+  (cd "$PPA_BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" --timeout 900)
+fi
 
 if [ "$stress" = 1 ]; then
   corpus="$(PPA_MAKE_SAMPLE="$PPA_BUILD_DIR/samples/ppa-make-sample" \
