@@ -8,17 +8,19 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <mutex>
 #include <vector>
+
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 
 namespace ppa {
 namespace {
 
 // The confined directories of the process, innermost found by the longest
-// path. Guarded by Registry().mutex.
+// path.
 struct ConfinedRegistry {
-  std::mutex mutex;
-  std::vector<const ConfinedDir*> dirs;
+  Mutex mutex;
+  std::vector<const ConfinedDir*> dirs GUARDED_BY(mutex);
 };
 
 ConfinedRegistry& Registry() {
@@ -98,14 +100,14 @@ Result<std::shared_ptr<ConfinedDir>> ConfinedDir::Confine(const std::string& dir
   while (path.size() > 1 && path.back() == '/') path.pop_back();
   std::shared_ptr<ConfinedDir> confined(new ConfinedDir(std::move(path), UniqueFd(fd)));
   ConfinedRegistry& registry = Registry();
-  std::lock_guard lock(registry.mutex);
+  MutexLock lock(&registry.mutex);
   registry.dirs.push_back(confined.get());
   return confined;
 }
 
 ConfinedDir::~ConfinedDir() {
   ConfinedRegistry& registry = Registry();
-  std::lock_guard lock(registry.mutex);
+  MutexLock lock(&registry.mutex);
   auto& dirs = registry.dirs;
   dirs.erase(std::remove(dirs.begin(), dirs.end(), this), dirs.end());
 }
@@ -115,7 +117,7 @@ Result<UniqueFd> OpenFile(const std::string& path, int flags, mode_t mode) {
   std::string rel;
   {
     ConfinedRegistry& registry = Registry();
-    std::lock_guard lock(registry.mutex);
+    MutexLock lock(&registry.mutex);
     size_t best = 0;
     for (const ConfinedDir* d : registry.dirs) {
       const std::string& p = d->path();

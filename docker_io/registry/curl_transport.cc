@@ -36,6 +36,8 @@
 
 #include "base/ascii.h"
 #include "base/file_util.h"
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "docker_io/registry/cert_dirs.h"
 #include "docker_io/registry/http_transport.h"
 #include "docker_io/registry/transport_policy.h"
@@ -506,7 +508,7 @@ class CurlTransport : public HttpTransport {
  private:
   CurlEasy Acquire() {
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(&mu_);
       if (!pool_.empty()) {
         CurlEasy handle = std::move(pool_.back());
         pool_.pop_back();
@@ -518,7 +520,7 @@ class CurlTransport : public HttpTransport {
 
   void Release(CurlEasy handle) {
     curl_easy_reset(handle.get());  // keeps live connections and caches
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     if (pool_.size() < kMaxPooledHandles) pool_.push_back(std::move(handle));
   }
 
@@ -592,7 +594,7 @@ class CurlTransport : public HttpTransport {
     int port = 443;
     if (!SplitUrlHostPort(url, &host, &port)) return static_cast<const ServerTls*>(nullptr);
     const std::string key = host + ":" + std::to_string(port);
-    std::lock_guard<std::mutex> lock(tls_mu_);
+    MutexLock lock(&tls_mu_);
     auto it = tls_by_server_.find(key);
     if (it == tls_by_server_.end()) {
       Result<ServerTls> made = MakeServerTls(host, port);
@@ -755,11 +757,11 @@ class CurlTransport : public HttpTransport {
 
   const TransportOptions options_;
   SilentServers silent_;
-  std::mutex mu_;
-  std::vector<CurlEasy> pool_;  // guarded by mu_
-  std::mutex tls_mu_;
+  Mutex mu_;
+  std::vector<CurlEasy> pool_ GUARDED_BY(mu_);
+  Mutex tls_mu_;
   // Entries are never removed: pointers to them stay valid.
-  std::map<std::string, ServerTls> tls_by_server_;  // guarded by tls_mu_
+  std::map<std::string, ServerTls> tls_by_server_ GUARDED_BY(tls_mu_);
 };
 
 }  // namespace

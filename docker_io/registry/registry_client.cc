@@ -213,7 +213,7 @@ std::string RegistryClient::BasicAuthorization() const {
 }
 
 std::string RegistryClient::CachedAuthorization(const std::string& scope) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = auth_by_scope_.find(scope);
   if (it == auth_by_scope_.end()) return {};
   if (options_.clock->Now() >= it->second.expires) {
@@ -225,7 +225,7 @@ std::string RegistryClient::CachedAuthorization(const std::string& scope) {
 
 void RegistryClient::CacheAuthorization(const std::string& scope, std::string value,
                                         std::chrono::seconds lifetime) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auth_by_scope_[scope] = CachedAuth{std::move(value), options_.clock->Now() + lifetime};
 }
 
@@ -296,7 +296,7 @@ Result<std::string> RegistryClient::FetchToken(const std::string& challenge,
     return InvalidInput("token requested for a non-Bearer challenge");
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     bearer_challenge_ = challenge;
   }
   HttpRequest request = TokenRequest(parsed, scope);
@@ -320,7 +320,7 @@ Result<std::string> RegistryClient::AuthorizationFor(const std::string& scope) {
   std::string bearer;
   bool basic = false;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     bearer = bearer_challenge_;
     basic = basic_challenged_;
   }
@@ -343,7 +343,7 @@ Result<std::string> RegistryClient::AnswerChallenge(const HttpResponse& response
   if (challenge->scheme == AuthChallenge::Scheme::kBearer) return FetchToken(header, scope);
   if (credentials_.username.empty() && credentials_.password.empty()) return std::string();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     basic_challenged_ = true;
   }
   std::string value = BasicAuthorization();
@@ -389,7 +389,7 @@ Result<HttpResponse> RegistryClient::SendAuthorized(HttpRequest request, const s
 template <typename Attempt>
 Result<HttpResponse> RegistryClient::Retrying(const std::string& what, Attempt attempt) {
   auto jitter = [this] {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(&mu_);
     return std::uniform_real_distribution<double>(0.0, 1.0)(jitter_);
   };
   return SendRetrying(options_.retry, *options_.clock, what, attempt, jitter,

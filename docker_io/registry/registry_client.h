@@ -28,13 +28,14 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
 #include <string_view>
 
+#include "base/mutex.h"
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "docker_io/registry/http_transport.h"
 #include "docker_io/registry/retry.h"
 
@@ -210,15 +211,15 @@ class RegistryClient {
   std::shared_ptr<HttpTransport> transport_;
   RegistryClientOptions options_;
 
-  std::mutex mu_;
+  Mutex mu_;
   struct CachedAuth {
     std::string value;  // Authorization header value (secret)
     std::chrono::steady_clock::time_point expires;
   };
-  std::map<std::string, CachedAuth> auth_by_scope_;  // guarded by mu_
-  std::string bearer_challenge_;  // last Bearer WWW-Authenticate seen; guarded by mu_
-  bool basic_challenged_ = false;  // the registry asked for Basic; guarded by mu_
-  std::minstd_rand jitter_;        // guarded by mu_
+  std::map<std::string, CachedAuth> auth_by_scope_ GUARDED_BY(mu_);
+  std::string bearer_challenge_ GUARDED_BY(mu_);  // last Bearer WWW-Authenticate seen
+  bool basic_challenged_ GUARDED_BY(mu_) = false;  // the registry asked for Basic
+  std::minstd_rand jitter_ GUARDED_BY(mu_);
 };
 
 // "repository:<repo>:pull,push"

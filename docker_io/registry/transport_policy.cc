@@ -124,7 +124,7 @@ bool IsResponseTooLarge(const Status& status) {
 }
 
 void SilentServers::Answered(const std::string& server) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = timeouts_in_a_row_.find(server);
   if (it != timeouts_in_a_row_.end() && it->second < kTimeoutsBeforeGivingUp) {
     timeouts_in_a_row_.erase(it);
@@ -132,12 +132,12 @@ void SilentServers::Answered(const std::string& server) {
 }
 
 bool SilentServers::TimedOut(const std::string& server) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   return ++timeouts_in_a_row_[server] >= kTimeoutsBeforeGivingUp;
 }
 
 bool SilentServers::GivenUp(const std::string& server) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(&mu_);
   auto it = timeouts_in_a_row_.find(server);
   return it != timeouts_in_a_row_.end() && it->second >= kTimeoutsBeforeGivingUp;
 }

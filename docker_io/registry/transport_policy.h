@@ -13,11 +13,12 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
-#include <mutex>
 #include <string>
 #include <string_view>
 
+#include "base/mutex.h"
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "docker_io/registry/http_transport.h"
 
 namespace ppa {
@@ -95,14 +96,14 @@ bool IsResponseTooLarge(const Status& status);
 class SilentServers {
  public:
   // Any HTTP answer arrived from `server`.
-  void Answered(const std::string& server);
+  void Answered(const std::string& server) EXCLUDES(mu_);
   // A request to `server` timed out; true when the server is now given up on.
-  bool TimedOut(const std::string& server);
-  bool GivenUp(const std::string& server) const;
+  bool TimedOut(const std::string& server) EXCLUDES(mu_);
+  bool GivenUp(const std::string& server) const EXCLUDES(mu_);
 
  private:
-  mutable std::mutex mu_;
-  std::map<std::string, int> timeouts_in_a_row_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::map<std::string, int> timeouts_in_a_row_ GUARDED_BY(mu_);
 };
 
 }  // namespace ppa

@@ -11,17 +11,12 @@
 #include <mutex>
 #include <thread>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "importer/report/display_text.h"
 
 namespace ppa {
 namespace {
-
-// Clang's thread-safety analysis reads these; other compilers ignore them.
-#if defined(__clang__)
-#define PPA_GUARDED_BY(x) __attribute__((guarded_by(x)))
-#else
-#define PPA_GUARDED_BY(x)
-#endif
 
 // Written by the signal handler (async-signal-safe: lock-free atomics and
 // write(2) only), read by the watcher thread and by InterruptRequested.
@@ -31,12 +26,12 @@ static_assert(std::atomic<int>::is_always_lock_free);
 
 // What the message names; entered from the pipeline's threads and the watcher.
 struct Progress {
-  std::mutex mu;
-  std::vector<std::string> work_directories PPA_GUARDED_BY(mu);
-  int images_pushed PPA_GUARDED_BY(mu) = 0;
-  std::string last_pushed PPA_GUARDED_BY(mu);
-  int tty_fd PPA_GUARDED_BY(mu) = -1;  // RestoreTerminalOnInterrupt
-  termios tty_saved PPA_GUARDED_BY(mu) {};
+  Mutex mu;
+  std::vector<std::string> work_directories GUARDED_BY(mu);
+  int images_pushed GUARDED_BY(mu) = 0;
+  std::string last_pushed GUARDED_BY(mu);
+  int tty_fd GUARDED_BY(mu) = -1;  // RestoreTerminalOnInterrupt
+  termios tty_saved GUARDED_BY(mu){};
 };
 
 Progress& State() {
@@ -63,7 +58,7 @@ void Watch(int read_fd) {
   std::string message;
   {
     Progress& state = State();
-    std::lock_guard lock(state.mu);
+    MutexLock lock(&state.mu);
     message = InterruptMessage(signal, state.images_pushed, state.last_pushed,
                                state.work_directories);
     if (state.tty_fd >= 0) ::tcsetattr(state.tty_fd, TCSANOW, &state.tty_saved);
@@ -104,27 +99,27 @@ int InterruptExitCode() {
 
 void RegisterWorkDirectory(const std::string& path) {
   Progress& state = State();
-  std::lock_guard lock(state.mu);
+  MutexLock lock(&state.mu);
   state.work_directories.push_back(path);
 }
 
 void UnregisterWorkDirectory(const std::string& path) {
   Progress& state = State();
-  std::lock_guard lock(state.mu);
+  MutexLock lock(&state.mu);
   auto& dirs = state.work_directories;
   dirs.erase(std::remove(dirs.begin(), dirs.end(), path), dirs.end());
 }
 
 void RestoreTerminalOnInterrupt(int fd, const termios* saved) {
   Progress& state = State();
-  std::lock_guard lock(state.mu);
+  MutexLock lock(&state.mu);
   state.tty_fd = saved ? fd : -1;
   if (saved) state.tty_saved = *saved;
 }
 
 void NoteImagePushed(const std::string& name) {
   Progress& state = State();
-  std::lock_guard lock(state.mu);
+  MutexLock lock(&state.mu);
   ++state.images_pushed;
   state.last_pushed = name;
 }

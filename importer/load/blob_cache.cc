@@ -94,7 +94,7 @@ std::optional<CachedBlob> NextBlob(sqlite3_stmt* s) {
 
 std::optional<CachedBlob> BlobCache::Lookup(const std::string& diff_id,
                                             const std::string& settings) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Db* db = OpenLocked();
   if (!db) return std::nullopt;
   Stmt s =
@@ -106,7 +106,7 @@ std::optional<CachedBlob> BlobCache::Lookup(const std::string& diff_id,
 }
 
 bool BlobCache::KnowsDigest(const std::string& digest, const std::string& settings) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Db* db = OpenLocked();
   if (!db) return false;
   Stmt s = Prepare(db->handle, "SELECT 1 FROM blobs WHERE digest = ? AND settings = ? LIMIT 1");
@@ -118,7 +118,7 @@ bool BlobCache::KnowsDigest(const std::string& digest, const std::string& settin
 
 void BlobCache::Store(const std::string& diff_id, const std::string& settings,
                       const CachedBlob& blob) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Db* db = OpenLocked();
   if (!db) return;
   Stmt s = Prepare(db->handle,
@@ -133,7 +133,7 @@ void BlobCache::Store(const std::string& diff_id, const std::string& settings,
 }
 
 void BlobCache::RecordEntry(const std::string& name, uint64_t size, const std::string& diff_id) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Db* db = OpenLocked();
   if (!db) return;
   Stmt s =
@@ -147,7 +147,7 @@ void BlobCache::RecordEntry(const std::string& name, uint64_t size, const std::s
 
 std::optional<CachedBlob> BlobCache::EntryBlob(const std::string& name, uint64_t size,
                                                const std::string& settings) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Db* db = OpenLocked();
   if (!db) return std::nullopt;
   Stmt s = Prepare(db->handle,
@@ -162,7 +162,7 @@ std::optional<CachedBlob> BlobCache::EntryBlob(const std::string& name, uint64_t
 
 void BlobCache::RecordSeen(const std::string& scope, const std::string& repository,
                            const std::string& digest) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Db* db = OpenLocked();
   if (!db) return;
   Stmt s = Prepare(db->handle,
@@ -177,7 +177,7 @@ void BlobCache::RecordSeen(const std::string& scope, const std::string& reposito
 
 std::vector<std::string> BlobCache::SeenIn(const std::string& scope, const std::string& digest,
                                            int limit) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   std::vector<std::string> repositories;
   Db* db = OpenLocked();
   if (!db) return repositories;

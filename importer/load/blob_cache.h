@@ -12,10 +12,12 @@
 
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 
 namespace ppa {
 
@@ -65,13 +67,13 @@ class BlobCache {
 
  private:
   struct Db;
-  // The open database or null; the caller holds mu_.
-  Db* OpenLocked();
+  // The open database or null.
+  Db* OpenLocked() REQUIRES(mu_);
 
   std::string path_;
-  std::mutex mu_;
-  bool opened_ = false;  // guarded by mu_: an attempt was made
-  std::unique_ptr<Db> db_;
+  Mutex mu_;
+  bool opened_ GUARDED_BY(mu_) = false;  // an attempt was made
+  std::unique_ptr<Db> db_ GUARDED_BY(mu_);
 };
 
 }  // namespace ppa

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "base/file_util.h"
+#include "base/thread_pool.h"
 #include "base/url_userinfo.h"
 #include "docker_io/target/blob_sink.h"
 #include "docker_io/registry/docker_config.h"
@@ -541,26 +542,21 @@ ArchiveOutcome ImportOne(const std::string& archive, const Target& target,
   return outcome;
 }
 
-// Imports every archive, `parallel` at a time; one failed archive does not
-// stop the others.
-std::vector<ArchiveOutcome> ImportAll(const std::vector<std::string>& archives,
+// Imports every archive on the run's pool, --parallel-archives at a time;
+// one failed archive does not stop the others.
+std::vector<ArchiveOutcome> ImportAll(ThreadPool& pool, const std::vector<std::string>& archives,
                                       const Target& target, const LoadOptions& options,
                                       ProgressDisplay* progress, std::ostream& out,
                                       std::ostream& err) {
   std::vector<ArchiveOutcome> outcomes(archives.size());
-  std::atomic<size_t> next{0};
-  auto worker = [&] {
-    for (size_t i = next++; i < archives.size(); i = next++) {
+  TaskGroup imports(pool, std::max(1, options.parallel_archives));
+  for (size_t i = 0; i < archives.size(); ++i) {
+    imports.Submit([&, i] {
       outcomes[i] = ImportOne(archives[i], target, options, progress, out, err,
                               !options.quiet || archives.size() == 1);
-    }
-  };
-  size_t threads = std::clamp<size_t>(static_cast<size_t>(std::max(1, options.parallel_archives)),
-                                      1, archives.size());
-  std::vector<std::thread> pool;
-  for (size_t t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
+    });
+  }
+  imports.Wait();
   return outcomes;
 }
 
@@ -643,13 +639,16 @@ int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostrea
   // progress line may follow the summary or the report.
   const auto started = std::chrono::steady_clock::now();
   {
+    // The run's one pool: --jobs workers (default: the cores), plus one per
+    // archive imported at once, whose task mostly waits for its stages.
+    ThreadPool pool(JobsFor(options.jobs) + std::max(1, options.parallel_archives));
     ProgressDisplay progress(options.quiet || reports.stdout_only() ? ProgressMode::kOff
                              : ProgressDisplay::TerminalAttached()  ? ProgressMode::kTerminal
                                                                     : ProgressMode::kLog,
                              stderr, &out, LogIntervalFromEnvironment());
     progress.ShowLabels(archives->size() > 1);
     progress.SetDryRun(options.dry_run);
-    report.archives = ImportAll(*archives, *target, options, &progress, out, err);
+    report.archives = ImportAll(pool, *archives, *target, options, &progress, out, err);
   }
   for (const auto& a : report.archives) report.exit_code = std::max(report.exit_code, a.exit_code);
   report.finished = NowRfc3339();

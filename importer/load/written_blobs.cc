@@ -5,18 +5,18 @@
 namespace ppa {
 
 std::vector<WrittenBlob> RecordingSink::written() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return written_;
 }
 
 int RecordingSink::manifests() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return manifests_;
 }
 
 void RecordingSink::Record(const std::string& repo, const std::string& digest, uint64_t size) {
   std::string where = inner_.Locate(repo);
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (size == BlobUpload::kUnknownSize) size = 0;
   for (const WrittenBlob& b : written_) {
     if (size == 0 && b.digest == digest) size = b.size;  // a mount: the size it was sent with
@@ -74,7 +74,7 @@ Result<std::string> RecordingSink::PutManifest(const std::string& repo,
                                                const std::string& media_type,
                                                const std::string& body) {
   PPA_ASSIGN_OR_RETURN(std::string digest, inner_.PutManifest(repo, reference, media_type, body));
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   ++manifests_;
   return digest;
 }

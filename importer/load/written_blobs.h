@@ -10,10 +10,11 @@
 #pragma once
 
 #include <cstdint>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "docker_io/target/blob_sink.h"
 
 namespace ppa {
@@ -50,12 +51,12 @@ class RecordingSink : public BlobSink {
   std::string Locate(const std::string& repo) const override { return inner_.Locate(repo); }
 
  private:
-  void Record(const std::string& repo, const std::string& digest, uint64_t size);
+  void Record(const std::string& repo, const std::string& digest, uint64_t size) EXCLUDES(mu_);
 
   BlobSink& inner_;
-  mutable std::mutex mu_;
-  std::vector<WrittenBlob> written_;  // guarded by mu_
-  int manifests_ = 0;                 // guarded by mu_
+  mutable Mutex mu_;
+  std::vector<WrittenBlob> written_ GUARDED_BY(mu_);
+  int manifests_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace ppa

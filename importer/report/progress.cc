@@ -227,30 +227,35 @@ ProgressDisplay::ProgressDisplay(ProgressMode mode, std::FILE* terminal, std::os
 
 ProgressDisplay::~ProgressDisplay() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
+    stop_.SignalAll();
   }
-  cv_.notify_all();
   if (ticker_.joinable()) ticker_.join();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   ClearLocked();
 }
 
 bool ProgressDisplay::TerminalAttached() { return ::isatty(1) && ::isatty(2); }
 
 void ProgressDisplay::ShowLabels(bool show) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   show_labels_ = show;
 }
 
 void ProgressDisplay::SetDryRun(bool dry_run) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   dry_run_ = dry_run;
 }
 
 void ProgressDisplay::Tick() {
-  std::unique_lock lock(mu_);
-  while (!cv_.wait_for(lock, interval_, [this] { return stopping_; })) {
+  MutexLock lock(&mu_);
+  while (true) {
+    // A timer on the stop signal: one interval, or until stopping.
+    const auto deadline = Clock::now() + interval_;
+    while (!stopping_ && stop_.WaitUntil(&mu_, deadline)) {
+    }
+    if (stopping_) return;
     if (mode_ == ProgressMode::kLog) {
       LogLocked();
     } else {
@@ -262,7 +267,7 @@ void ProgressDisplay::Tick() {
 
 int ProgressDisplay::BeginArchive(const std::string& label, uint64_t file_size,
                                   uint64_t stream_bytes) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   int id = next_archive_++;
   if (!enabled()) return id;
   Archive a;
@@ -277,7 +282,7 @@ int ProgressDisplay::BeginArchive(const std::string& label, uint64_t file_size,
 
 void ProgressDisplay::UnpackRead(int archive, uint64_t stream_bytes) {
   if (!enabled()) return;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = archives_.find(archive);
   if (it == archives_.end()) return;
   Archive& a = it->second;
@@ -298,7 +303,7 @@ void ProgressDisplay::UnpackRead(int archive, uint64_t stream_bytes) {
 
 void ProgressDisplay::Planned(int archive, std::map<std::string, uint64_t> work) {
   if (!enabled()) return;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = archives_.find(archive);
   if (it == archives_.end()) return;
   Archive& a = it->second;
@@ -314,7 +319,7 @@ void ProgressDisplay::Planned(int archive, std::map<std::string, uint64_t> work)
 
 void ProgressDisplay::Credit(int archive, const std::string& key, uint64_t bytes) {
   if (!enabled()) return;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = archives_.find(archive);
   if (it == archives_.end()) return;
   Archive& a = it->second;
@@ -330,14 +335,14 @@ void ProgressDisplay::Credit(int archive, const std::string& key, uint64_t bytes
 
 void ProgressDisplay::EndArchive(int archive) {
   if (!enabled()) return;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   archives_.erase(archive);
   ClearLocked();
   DrawLocked();
 }
 
 ArchiveProgress ProgressDisplay::Snapshot(int archive) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = archives_.find(archive);
   if (it == archives_.end()) return {};
   return SnapshotLocked(it->second, Clock::now());
@@ -376,7 +381,7 @@ ArchiveProgress ProgressDisplay::SnapshotLocked(const Archive& a, Clock::time_po
 }
 
 int ProgressDisplay::Begin(const std::string& label, uint64_t total) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   int id = next_id_++;
   if (mode_ != ProgressMode::kTerminal) return id;
   active_[id] = Transfer{label, total, 0, Clock::now()};
@@ -386,7 +391,7 @@ int ProgressDisplay::Begin(const std::string& label, uint64_t total) {
 
 void ProgressDisplay::Update(int id, uint64_t done) {
   if (mode_ != ProgressMode::kTerminal) return;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = active_.find(id);
   if (it == active_.end()) return;
   it->second.done = std::min(done, it->second.total);
@@ -395,7 +400,7 @@ void ProgressDisplay::Update(int id, uint64_t done) {
 
 void ProgressDisplay::End(int id) {
   if (mode_ != ProgressMode::kTerminal) return;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (active_.erase(id) == 0) return;
   ClearLocked();
   DrawLocked();

@@ -11,15 +11,16 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <thread>
+
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 
 namespace ppa {
 
@@ -120,8 +121,8 @@ class ProgressDisplay {
   // line written to stdout/stderr while the display runs goes through here,
   // so log lines never interleave with them either.
   template <typename F>
-  void Above(F print) {
-    std::lock_guard lock(mu_);
+  void Above(F print) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     ClearLocked();
     print();
     DrawLocked();
@@ -151,28 +152,30 @@ class ProgressDisplay {
     uint64_t done_at_plan = 0;
   };
   ArchiveProgress SnapshotLocked(const Archive& a,
-                                 std::chrono::steady_clock::time_point now) const;
-  void ClearLocked();
-  void DrawLocked();
-  void MaybeDrawLocked();
-  void LogLocked();
-  void Tick();
+                                 std::chrono::steady_clock::time_point now) const REQUIRES(mu_);
+  void ClearLocked() REQUIRES(mu_);
+  void DrawLocked() REQUIRES(mu_);
+  void MaybeDrawLocked() REQUIRES(mu_);
+  void LogLocked() REQUIRES(mu_);
+  void Tick() EXCLUDES(mu_);
 
   const ProgressMode mode_;
   std::FILE* terminal_;
   std::ostream* log_;
   const std::chrono::milliseconds interval_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  bool show_labels_ = false;
-  bool dry_run_ = false;
-  std::map<int, Transfer> active_;
-  std::map<int, Archive> archives_;
-  int next_id_ = 0;
-  int next_archive_ = 0;
-  int lines_drawn_ = 0;
-  std::chrono::steady_clock::time_point last_draw_{};
+  // Every method takes mu_ (the ticker thread too), so the display may be
+  // used from any thread; the terminal and the log are written under it.
+  Mutex mu_;
+  CondVar stop_;  // the ticker's timer; signalled by the destructor
+  bool stopping_ GUARDED_BY(mu_) = false;
+  bool show_labels_ GUARDED_BY(mu_) = false;
+  bool dry_run_ GUARDED_BY(mu_) = false;
+  std::map<int, Transfer> active_ GUARDED_BY(mu_);
+  std::map<int, Archive> archives_ GUARDED_BY(mu_);
+  int next_id_ GUARDED_BY(mu_) = 0;
+  int next_archive_ GUARDED_BY(mu_) = 0;
+  int lines_drawn_ GUARDED_BY(mu_) = 0;
+  std::chrono::steady_clock::time_point last_draw_ GUARDED_BY(mu_){};
   std::thread ticker_;  // last: started once the rest is set up
 };
 
