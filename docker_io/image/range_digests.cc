@@ -8,7 +8,7 @@
 namespace ppa {
 
 void RangeDigests::Begin(const std::string& path) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   File& file = files_[path];
   ++file.generation;
   file.ranges.clear();
@@ -16,12 +16,12 @@ void RangeDigests::Begin(const std::string& path) {
 }
 
 void RangeDigests::LeaveOut(const std::string& path, uint64_t offset, uint64_t size) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   files_[path].left_out.emplace_back(offset, size);
 }
 
 bool RangeDigests::LeftOut(const std::string& path, uint64_t offset, uint64_t size) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto file = files_.find(path);
   if (file == files_.end()) return false;
   for (const auto& [at, length] : file->second.left_out) {
@@ -32,13 +32,13 @@ bool RangeDigests::LeftOut(const std::string& path, uint64_t offset, uint64_t si
 
 void RangeDigests::Record(const std::string& path, uint64_t offset, uint64_t size,
                           std::string digest) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   files_[path].ranges[{offset, size}] = std::move(digest);
 }
 
 std::optional<RangeDigests::Known> RangeDigests::Find(const std::string& path, uint64_t offset,
                                                       uint64_t size) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto file = files_.find(path);
   if (file == files_.end()) return std::nullopt;
   auto range = file->second.ranges.find({offset, size});
@@ -47,13 +47,13 @@ std::optional<RangeDigests::Known> RangeDigests::Find(const std::string& path, u
 }
 
 uint64_t RangeDigests::Generation(const std::string& path) const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto file = files_.find(path);
   return file == files_.end() ? 0 : file->second.generation;
 }
 
 bool RangeDigests::FirstSighting(std::string_view entry_name, uint64_t size) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return sighted_.emplace(std::string(entry_name), size).second;
 }
 

@@ -15,7 +15,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -25,6 +24,8 @@
 #include <vector>
 
 #include "base/file_util.h"  // Compression, UniqueFd
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "archive/tar/tar_index.h"
 #include "archive/tar/unpack.h"  // the unpack limits
 #include "docker_io/image/digest.h"
@@ -66,9 +67,9 @@ class RangeDigests {
     std::map<std::pair<uint64_t, uint64_t>, std::string> ranges;  // (offset, size) -> digest
     std::vector<std::pair<uint64_t, uint64_t>> left_out;          // (offset, size)
   };
-  mutable std::mutex mu_;
-  std::map<std::string, File> files_;
-  std::set<std::pair<std::string, uint64_t>, std::less<>> sighted_;
+  mutable Mutex mu_;
+  std::map<std::string, File> files_ GUARDED_BY(mu_);
+  std::set<std::pair<std::string, uint64_t>, std::less<>> sighted_ GUARDED_BY(mu_);
 };
 
 // One file of a tar entry hashed by a TarDigestTap.
