@@ -17,8 +17,8 @@
 //    their own (~10 s), for connections refused while a registry restarts;
 //  - Location and Range headers of upload sessions parsed strictly
 //    (upload_headers.h): an unusable Location fails the upload;
-//  - errors: every failure is a Status with one line and a hint (SPEC
-//    section 6); no Status or log line ever holds a password, token or
+//  - errors: every failure is a Status with one line and a hint
+//    (docs/registry.md, "Registry errors"); no Status or log line ever holds a password, token or
 //    Authorization header.
 // Thread-safe: one client may be shared by upload workers.
 #pragma once

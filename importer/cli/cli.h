@@ -1,4 +1,4 @@
-// The command line: subcommands, flags, environment, exit codes (SPEC 2).
+// The command line: subcommands, flags, environment, exit codes (docs/cli.md).
 #pragma once
 
 namespace ppa {
