@@ -1,28 +1,39 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: ppa-import vs the skopeo path (`tar xzf` +
-# `skopeo copy docker-archive:... docker://...` per image).
+# `skopeo copy docker-archive:... docker://...` per image). Prints every row
+# of the benchmark table of bench/RESULTS.md in one run.
 #
-#   bench/run.sh [--scale N | --corpus skopeo] [--rounds R] [--cache DIR] [--ppa-import BIN]
-#                [-- EXTRA ppa-import FLAGS]
+#   bench/run.sh [--corpus main|skopeo|all] [--scale N] [--rounds R] [--cache DIR]
+#                [--ppa-import BIN] [-- EXTRA ppa-import FLAGS]
 #
-# --scale N uses bench/make_corpus.sh's corpus (default 1); --corpus skopeo
-# the differently made one of bench/make_corpus_skopeo.sh.
+# --corpus main uses bench/make_corpus.sh's corpus at --scale N (default 1);
+# --corpus skopeo the differently made one of bench/make_corpus_skopeo.sh;
+# --corpus all (the default) both, one after the other.
 #
-# Per round and tool (alternating A B A B): a fresh Debian docker-registry on
-# loopback with an empty storage folder; a cold import (skopeo's blob cache
-# /var/lib/containers/cache and ppa-import's blob cache removed first), then
-# a warm one (the same import again, into the same registry, caches kept).
-# Each run is timed by /usr/bin/time -v (wall time, peak RSS). Prints the
-# medians, bytes stored by the registry (du of its storage) and the ratios.
+# Per corpus, round and tool (the same order every round: ppa-import from the
+# file, ppa-import from a pipe, the skopeo path), a fresh Debian
+# docker-registry on loopback with an empty storage folder:
+#  - ppa:    a cold import (skopeo's blob cache /var/lib/containers/cache and
+#            ppa-import's caches removed first), then a warm one (the same
+#            import again, into the same registry, caches kept);
+#  - pipe:   a cold import of `cat ARCHIVE | ppa-import load - ...` (only when
+#            the binary reads an archive from standard input; probed first);
+#  - skopeo: cold, then warm, as for ppa.
+# Each run is timed by /usr/bin/time -v (wall time, peak RSS of the largest
+# process). While it runs, the allocated bytes of its work directory tree
+# (du --block-size=1) are sampled every 0.2 s. After the warm run, the bytes
+# the registry stores (du -sb of its storage). Prints the medians, the ratios
+# and each round's ratios; the raw rows stay in DIR/runs-*/results.txt.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 scale=1
-corpus_kind=main
+corpus_kind=all
 rounds=2
 cache=/tmp/ppa-bench
 ppa_import="$here/../build-perf/importer/ppa-import"
 extra=()
+usage="usage: $0 [--corpus main|skopeo|all] [--scale N] [--rounds R] [--cache DIR] [--ppa-import BIN] [-- FLAGS]"
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale) scale="$2"; shift 2 ;;
@@ -31,33 +42,50 @@ while [ $# -gt 0 ]; do
     --cache) cache="$2"; shift 2 ;;
     --ppa-import) ppa_import="$2"; shift 2 ;;
     --) shift; extra=("$@"); break ;;
-    *) echo "usage: $0 [--scale N | --corpus skopeo] [--rounds R] [--cache DIR] [--ppa-import BIN] [-- FLAGS]" >&2; exit 2 ;;
+    *) echo "$usage" >&2; exit 2 ;;
   esac
 done
-ppa_import="$(readlink -f "$ppa_import")"
 case "$corpus_kind" in
-  main)
-    corpus="$("$here/make_corpus.sh" --scale "$scale" --cache "$cache" | tail -1)"
-    images="$cache/corpus-$scale.images"
-    runs="$cache/runs-$scale" ;;
-  skopeo)
-    corpus="$("$here/make_corpus_skopeo.sh" --cache "$cache" | tail -1)"
-    images="$cache/corpus-skopeo.images"
-    scale=skopeo
-    runs="$cache/runs-skopeo" ;;
-  *) echo "unknown corpus '$corpus_kind' (main, skopeo)" >&2; exit 2 ;;
+  main) kinds=(main) ;;
+  skopeo) kinds=(skopeo) ;;
+  all) kinds=(main skopeo) ;;
+  *) echo "unknown corpus '$corpus_kind' (main, skopeo, all)" >&2; exit 2 ;;
 esac
-rm -rf "$runs" && mkdir -p "$runs"
-results="$runs/results.txt"
-: >"$results"
+ppa_import="$(readlink -f "$ppa_import")"
+[ -x "$ppa_import" ] || { echo "no ppa-import binary at $ppa_import (build build-perf first)" >&2; exit 2; }
+mkdir -p "$cache"
 
 source "$here/../scripts/registry.sh"
-trap 'ppa_registry_stop >/dev/null 2>&1 || true' EXIT
+sampler_pid=""
+cleanup() {
+  [ -n "$sampler_pid" ] && kill "$sampler_pid" 2>/dev/null
+  ppa_registry_stop >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+# Does this binary read an archive from standard input (`load -`)? A dry run
+# of the demo sample through a pipe tells.
+probe_stdin() {
+  local gen="${PPA_MAKE_SAMPLE:-$(dirname "$ppa_import")/../samples/ppa-make-sample}"
+  local sample="$cache/probe-sample.tgz"
+  [ -s "$sample" ] || "$gen" sample "$sample" >/dev/null 2>&1 || return 1
+  cat "$sample" | "$ppa_import" load - --namespace bench --dry-run \
+    --workdir "$cache/probe-work" -q >/dev/null 2>&1
+  local rc=$?
+  rm -rf "$cache/probe-work"
+  return $rc
+}
+if probe_stdin; then stdin_ok=1; else stdin_ok=0; fi
 
 # Each tool is a function run under /usr/bin/time -v: tool_<name> HOST WORKDIR.
 tool_ppa() {
   local host="$1" work="$2"
   "$ppa_import" load "$corpus" --namespace bench --registry "$host" --plain-http \
+    --workdir "$work" -q "${extra[@]}"
+}
+tool_pipe() {
+  local host="$1" work="$2"
+  cat "$corpus" | "$ppa_import" load - --namespace bench --registry "$host" --plain-http \
     --workdir "$work" -q "${extra[@]}"
 }
 tool_skopeo() {
@@ -69,67 +97,148 @@ tool_skopeo() {
       "docker://$host/bench/$ref" >/dev/null
   done <"$images"
 }
-export -f tool_ppa tool_skopeo
-export corpus images ppa_import
+export ppa_import
 export extra_flags="${extra[*]:-}"
 
-# timed NAME PHASE HOST: runs the tool, appends "name phase seconds rss_kib".
+# timed CORPUS NAME PHASE HOST: runs the tool; appends
+# "corpus name phase seconds rss_kib peak_workdir_bytes" to $results.
 timed() {
-  local name="$1" phase="$2" host="$3" work="$runs/work-$name"
+  local kind="$1" name="$2" phase="$3" host="$4" work="$runs/work-$2"
   rm -rf "$work"
+  mkdir -p "$work"
   sync
   # This machine's page cache drops parts of the corpus between runs (even
   # with most memory free): read it again, untimed, so that no run of either
   # tool pays for the disk alone.
   cat "$corpus" >/dev/null
-  /usr/bin/time -v -o "$runs/time.txt" bash -c "$(declare -f tool_$name); extra=(\$extra_flags); tool_$name $host $work" \
-    >"$runs/$name-$phase.out" 2>&1 || { echo "$name $phase failed:" >&2; tail -20 "$runs/$name-$phase.out" >&2; exit 1; }
-  local wall rss
+  # The work directory's allocated bytes, every 0.2 s, until killed.
+  local samples="$runs/$name-$phase.du"
+  : >"$samples"
+  ( while :; do du -s --block-size=1 "$work" 2>/dev/null | cut -f1 >>"$samples"; sleep 0.2; done ) &
+  sampler_pid=$!
+  local rc=0
+  corpus="$corpus" images="$images" /usr/bin/time -v -o "$runs/time.txt" \
+    bash -c "$(declare -f tool_$name); extra=(\$extra_flags); tool_$name $host $work" \
+    >"$runs/$name-$phase.out" 2>&1 || rc=$?
+  kill "$sampler_pid" 2>/dev/null || true
+  wait "$sampler_pid" 2>/dev/null || true
+  sampler_pid=""
+  if [ "$rc" -ne 0 ]; then
+    echo "$name $phase failed (exit $rc):" >&2
+    tail -20 "$runs/$name-$phase.out" >&2
+    exit 1
+  fi
+  local wall rss peak
   wall=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s}' "$runs/time.txt")
   rss=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$runs/time.txt")
+  peak=$(sort -n "$samples" | tail -1)
   rm -rf "$work"
-  echo "$name $phase $wall $rss" | tee -a "$results"
+  echo "$kind $name $phase $wall $rss ${peak:-0}" | tee -a "$results"
 }
 
-for round in $(seq 1 "$rounds"); do
-  for name in ppa skopeo; do
-    ppa_registry_start
-    rm -rf /var/lib/containers/cache "${XDG_CACHE_HOME:-$HOME/.cache}/ppa-import"
-    timed "$name" cold "$PPA_REGISTRY_HOST"
-    timed "$name" warm "$PPA_REGISTRY_HOST"
-    echo "$name bytes $(du -sb "$PPA_REGISTRY_DIR/data" | cut -f1) 0" | tee -a "$results"
-    ppa_registry_stop
+# fresh_caches: what a cold run must not find.
+fresh_caches() {
+  rm -rf /var/lib/containers/cache "${XDG_CACHE_HOME:-$HOME/.cache}/ppa-import"
+}
+
+all_results="$cache/results-all.txt"
+: >"$all_results"
+sizes=()
+for kind in "${kinds[@]}"; do
+  case "$kind" in
+    main)
+      corpus="$("$here/make_corpus.sh" --scale "$scale" --cache "$cache" | tail -1)"
+      images="$cache/corpus-$scale.images"
+      runs="$cache/runs-$scale" ;;
+    skopeo)
+      corpus="$("$here/make_corpus_skopeo.sh" --cache "$cache" | tail -1)"
+      images="$cache/corpus-skopeo.images"
+      runs="$cache/runs-skopeo" ;;
+  esac
+  rm -rf "$runs" && mkdir -p "$runs"
+  results="$runs/results.txt"
+  : >"$results"
+  sizes+=("$kind=$(stat -c %s "$corpus")")
+  for round in $(seq 1 "$rounds"); do
+    for name in ppa pipe skopeo; do
+      [ "$name" = pipe ] && [ "$stdin_ok" = 0 ] && continue
+      ppa_registry_start
+      fresh_caches
+      timed "$kind" "$name" cold "$PPA_REGISTRY_HOST"
+      if [ "$name" != pipe ]; then
+        timed "$kind" "$name" warm "$PPA_REGISTRY_HOST"
+        echo "$kind $name bytes $(du -sb "$PPA_REGISTRY_DIR/data" | cut -f1) 0 0" | tee -a "$results"
+      fi
+      ppa_registry_stop
+    done
   done
+  cat "$results" >>"$all_results"
 done
 
-python3 - "$results" "$corpus" "$scale" <<'PY'
-import os, statistics, sys
-rows = [l.split() for l in open(sys.argv[1]) if l.strip()]
-def med(tool, phase, col):
-    v = [float(r[col]) for r in rows if r[0] == tool and r[1] == phase]
+python3 - "$all_results" "$scale" "$rounds" "$stdin_ok" "$ppa_import" "${sizes[@]}" <<'PY'
+import statistics, sys
+path, scale, rounds, stdin_ok, binary = sys.argv[1:6]
+size = {k: int(v) for k, v in (a.split("=") for a in sys.argv[6:])}
+rows = [l.split() for l in open(path) if l.strip()]
+MiB = 2**20
+def vals(kind, tool, phase, col):
+    return [float(r[col]) for r in rows if r[0] == kind and r[1] == tool and r[2] == phase]
+def med(kind, tool, phase, col=3):
+    v = vals(kind, tool, phase, col)
     return statistics.median(v) if v else float("nan")
-def peak(tool):
-    return max(int(r[3]) for r in rows if r[0] == tool and r[1] in ("cold", "warm"))
-t = {}
-for tool in ("ppa", "skopeo"):
-    t[tool] = dict(cold=med(tool, "cold", 2), warm=med(tool, "warm", 2),
-                   bytes=med(tool, "bytes", 2), rss=peak(tool) / 1024)
-print(f"corpus: {sys.argv[2]} ({os.path.getsize(sys.argv[2]) / 2**20:.0f} MiB), scale {sys.argv[3]}, "
-      f"{sum(1 for r in rows if r[0] == 'ppa' and r[1] == 'cold')} round(s)")
-print(f"| {'':22} | {'ppa-import':>12} | {'skopeo path':>12} | {'ratio':>26} |")
-print(f"|{'-'*24}|{'-'*14}|{'-'*14}|{'-'*28}|")
-def line(label, key, fmt, speedup):
-    a, b = t["ppa"][key], t["skopeo"][key]
-    ratio = f"{b / a:.2f}x faster" if speedup else f"{a / b:.3f}x skopeo's"
-    print(f"| {label:22} | {fmt(a):>12} | {fmt(b):>12} | {ratio:>26} |")
-line("cold wall (median, s)", "cold", lambda v: f"{v:.2f}", True)
-line("warm wall (median, s)", "warm", lambda v: f"{v:.2f}", True)
-line("bytes stored (MiB)", "bytes", lambda v: f"{v / 2**20:.0f}", False)
-line("peak RSS (MiB)", "rss", lambda v: f"{v:.0f}", False)
-# The spread: the skopeo path / ppa-import ratio of each round, in order.
-def per_round(phase):
-    a = [float(r[2]) for r in rows if r[0] == "ppa" and r[1] == phase]
-    b = [float(r[2]) for r in rows if r[0] == "skopeo" and r[1] == phase]
+def peak(kind, tool, col):
+    v = [float(r[col]) for r in rows if r[0] == kind and r[1] == tool and r[2] in ("cold", "warm")]
+    return max(v) if v else float("nan")
+label = {"main": f"main corpus, scale {scale}", "skopeo": "skopeo corpus"}
+print(f"ppa-import: {binary}; {rounds} round(s) per corpus")
+for k in size:
+    print(f"{label[k]}: {size[k] / MiB:.0f} MiB archive")
+out = []
+def row(measure, a, b, result, goal, met):
+    out.append((measure, a, b, result, goal, "yes" if met else "no"))
+for k in size:
+    a, b = med(k, "ppa", "cold"), med(k, "skopeo", "cold")
+    row(f"cold ({label[k]})", f"{a:.2f} s", f"{b:.2f} s", f"{b / a:.2f}x faster", ">= 4x", b / a >= 4)
+for k in size:
+    a, b = med(k, "ppa", "warm"), med(k, "skopeo", "warm")
+    row(f"warm re-import ({label[k]})", f"{a:.2f} s", f"{b:.2f} s", f"{b / a:.2f}x faster", ">= 10x", b / a >= 10)
+for k in size:
+    # ppa-import's peak over its runs from the file and from the pipe.
+    a = max([peak(k, "ppa", 5)] + vals(k, "pipe", "cold", 5))
+    b = peak(k, "skopeo", 5)
+    row(f"peak work dir ({label[k]})", f"{a / MiB:.0f} MiB", f"{b / MiB:.0f} MiB",
+        f"{a / size[k]:.3f}x the archive", "<= 0.25x", a / size[k] <= 0.25)
+for k in size:
+    a = max([peak(k, "ppa", 4)] + vals(k, "pipe", "cold", 4)) / 1024
+    b = peak(k, "skopeo", 4) / 1024
+    row(f"peak RSS ({label[k]})", f"{a:.0f} MiB", f"{b:.0f} MiB", f"{a:.0f} MiB", "<= 256 MiB", a <= 256)
+for k in size:
+    a, b = med(k, "ppa", "bytes"), med(k, "skopeo", "bytes")
+    row(f"bytes stored ({label[k]})", f"{a / MiB:.0f} MiB", f"{b / MiB:.0f} MiB",
+        f"{a / b:.3f}x skopeo's", "<= 1.1x", a / b <= 1.1)
+for k in size:
+    if stdin_ok != "1":
+        out.append((f"`load -` from a pipe ({label[k]})", "-", "-",
+                    "not supported by this binary", "same as file", "-"))
+        continue
+    p, f = med(k, "pipe", "cold"), med(k, "ppa", "cold")
+    row(f"`load -` from a pipe ({label[k]})", f"{p:.2f} s", f"file {f:.2f} s",
+        f"{p / f:.2f}x the file's time", "same as file", p / f <= 1.10)
+head = ("measure", "ppa-import", "skopeo path", "result", "goal", "met")
+w = [max(len(str(r[i])) for r in out + [head]) for i in range(6)]
+fmt = lambda r: "| " + " | ".join(str(c).ljust(w[i]) for i, c in enumerate(r)) + " |"
+print(fmt(head))
+print("|" + "|".join("-" * (n + 2) for n in w) + "|")
+for r in out:
+    print(fmt(r))
+# The spread: each round's ratio, in order.
+def per_round(k, phase):
+    a, b = vals(k, "ppa", phase, 3), vals(k, "skopeo", phase, 3)
     return " ".join(f"{y / x:.2f}x" for x, y in zip(a, b))
-print(f"each round: cold {per_round('cold')}; warm {per_round('warm')}")
+for k in size:
+    line = f"each round, {label[k]}: cold {per_round(k, 'cold')}; warm {per_round(k, 'warm')}"
+    if stdin_ok == "1":
+        p, f = vals(k, "pipe", "cold", 3), vals(k, "ppa", "cold", 3)
+        line += "; pipe/file " + " ".join(f"{x / y:.2f}x" for x, y in zip(p, f))
+    print(line)
 PY
