@@ -1,4 +1,4 @@
-// The command-line surface of the real `ppa-import` binary (issue 19):
+// The command-line surface of the real `ppa-import` binary (docs/cli.md):
 // every usage mistake is one Error/Hint pair with exit status 2, found
 // before any work (nothing pushed to the real docker-registry, no work
 // directory), and with `--json -` also one JSON object on stdout; the

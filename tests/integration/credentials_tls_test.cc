@@ -1,4 +1,4 @@
-// Issue 19, credentials and TLS, end to end: the real binary against
+// Credentials and TLS (README, "Credentials", "TLS"), end to end: the real binary against
 // Debian's docker-registry on 127.0.0.1 with htpasswd auth, bearer tokens
 // (the OAuth2 refresh-token grant) or TLS with certificates made here.
 //
@@ -378,7 +378,7 @@ TEST_F(TlsFixture, PlainHttpAgainstTlsSaysDropPlainHttp) {
   ExpectErrorAndHint(r, "HTTPS", "drop --plain-http");
 }
 
-// Pins the reverse direction (it was already mapped before issue 19).
+// Pins the reverse direction (it was mapped before the other TLS hints).
 TEST_F(CredentialsFixture, HttpsAgainstPlainHttpSaysUsePlainHttp) {
   ProcessResult r = test::RunProcess(
       LoadArgv(registry_->host(), {}, /*plain_http=*/false), std::nullopt,

@@ -1,4 +1,4 @@
-// Issue 19, "Verdicts that must never say OK falsely": the real binary
+// Verdicts that must never say OK falsely (docs/guarantees.md, "Verified"): the real binary
 // against Debian's docker-registry, judged by skopeo and the registry's
 // own storage. Each test is named after the false verdict it pins.
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Issue 18, class 10: memory amplification. The real `ppa-import load` and
+// Memory amplification (README, "Security"). The real `ppa-import load` and
 // `inspect` on archives whose manifests, image-tarball documents or chart
 // values would take gigabytes once parsed and walked (aliases, flat lists,
 // index fan-out, one config named by many images). Each run must end with

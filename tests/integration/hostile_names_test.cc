@@ -1,4 +1,4 @@
-// Issue 18, classes 4 and 7, end to end: the real `ppa-import load` against
+// Hostile names (docs/archives.md, "Naming the targets"), end to end: `ppa-import load` against
 // archives whose image names leave the grammar (RepoTags and OCI index
 // annotations without a PPA manifest, manifest.yaml / manifest.json names,
 // Chart.yaml names with --charts-oci).

@@ -1,4 +1,4 @@
-// Issue 18, classes 3, 5 and 6, with the real binary: what `load` and
+// Hostile names and URLs in output (README, "Security"), with the real binary: what `load` and
 // `inspect` print and report when names and URLs are hostile.
 //  - Class 5 (terminal and log injection): entry names, RepoTags and chart
 //    names with ESC, BEL, CR/LF, OSC, C1 and DEL reach stdout and stderr

@@ -1,4 +1,4 @@
-// Hostile servers (issue 18): the real `ppa-import load` against small
+// Hostile servers (README, "Security"): the real `ppa-import load` against small
 // misbehaving servers on 127.0.0.1 (tests/support/hostile_http_server.h).
 //
 // Class 2, credentials downgraded to plain HTTP: an HTTPS registry (or

@@ -1,4 +1,4 @@
-// Issue 18, class 10: decoder windows. The real `ppa-import` on xz streams
+// Decoder windows (README, "Security"). The real `ppa-import` on xz streams
 // whose block header asks for a 1 GiB LZMA2 dictionary over ~600 MiB of
 // zeros (a ~90 KB file): libarchive lets liblzma use 1 GiB, and the
 // dictionary becomes resident as the zeros are decoded. Such a stream, as

@@ -1,4 +1,4 @@
-// Issue 20 (the Kubernetes batch): `--json` is repeatable. A pod keeps its
+// The Kubernetes batch (README, "Batches and Kubernetes"): `--json` is repeatable. A pod keeps its
 // report on a volume (--json FILE) and prints it to its log (--json -): the
 // real binary against the real docker-registry, every way the values come
 // (flags, PPA_IMPORT_JSON, the config file), a real import, a usage error

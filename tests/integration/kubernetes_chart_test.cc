@@ -1,4 +1,4 @@
-// Issue 20, the Kubernetes batch that runs as written: the Helm chart in
+// The Kubernetes batch that runs as written (README, "Batches and Kubernetes"): the Helm chart in
 // samples/kubernetes/chart/ is linted and rendered by the real helm, its
 // Job is read with yaml-cpp and checked (one `shards` value for completions,
 // parallelism and the shard count; podFailurePolicy as README's exit

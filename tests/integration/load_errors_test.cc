@@ -1,4 +1,4 @@
-// Errors a user can act on, from `load` (issue 19, "Errors with the cause
+// Errors a user can act on, from `load` (docs/cli.md, "Errors": "the cause
 // and the fix"): each is one `Error:` line and one `Hint:` line with the
 // right exit status, run through the real binary.
 //  - a read-only or full work directory: exit 1 (our disk), saying how much

@@ -1,4 +1,4 @@
-// Issue 19, "Progress that fits both a terminal and a CI log": the real
+// Progress that fits both a terminal and a CI log (README, "Progress"): the real
 // binary on a pseudo-terminal (util-linux `script`) and in a pipe, against
 // Debian's docker-registry; `inspect` on the demo sample.
 #include <gtest/gtest.h>

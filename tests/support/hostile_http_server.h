@@ -1,5 +1,5 @@
 // A misbehaving HTTP or HTTPS server for integration tests of hostile
-// servers (issue 18: credentials sent to plain HTTP, requests without an
+// servers (README, "Security": credentials sent to plain HTTP, requests without an
 // overall deadline). It listens on 127.0.0.1 with a free port; with `tls`
 // it serves HTTPS with a self-signed certificate made by the `openssl` CLI
 // at Start (subjectAltName IP:127.0.0.1 and DNS:localhost; pass

@@ -1,4 +1,4 @@
-// The pure parts of the command-line surface (issue 19): did-you-mean for
+// The pure parts of the command-line surface (docs/cli.md): did-you-mean for
 // flags, config keys and PPA_IMPORT_* variables; the shard from
 // JOB_COMPLETION_INDEX; the --json path; the manifest format with zstd; the
 // ChartMuseum URI; the JSON report of a usage error.

@@ -1,4 +1,4 @@
-// Issue 19, credentials and TLS (pure parts and fakes): auth-file keys as
+// Credentials and TLS (README, "Credentials", "TLS"; pure parts and fakes): auth-file keys as
 // podman writes them, the skopeo/podman lookup order over fake files and a
 // fake environment, prompts through a fake terminal, credential helpers
 // that fail, IBMCLOUD_API_KEY for IBM Cloud hosts only, every 401/403

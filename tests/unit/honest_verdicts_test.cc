@@ -1,4 +1,4 @@
-// Issue 19, "Verdicts that must never say OK falsely", the pure parts:
+// Verdicts that must never say OK falsely (docs/guarantees.md, "Verified"), the pure parts:
 // what --registry names (ParseTarget, ParseRegistryAddress), platform
 // filters (ParsePlatformFilter, the plan's filter verdict), the JSON
 // report's archive status and schema version, the doubled namespace, which

@@ -1,4 +1,4 @@
-// Issue 18, classes 5 and 6: what the tool prints and reports about names
+// docs/guarantees.md, "Secrets and names": what the tool prints and reports about names
 // that hold control bytes or are not UTF-8. The JSON encoding
 // (importer/report/json_text.h) round-trips every byte; the human choke points
 // (Reporter, progress lines, summary table, log formatter) escape them.

@@ -1,4 +1,4 @@
-// The pure parts of the load errors of issue 19: what an unreadable file
+// The pure parts of the load errors (docs/cli.md, "Errors"): what an unreadable file
 // is, what an image tarball given as the archive is, how much room an
 // archive needs, the work-directory and ChartMuseum wording, and the
 // interrupt message.

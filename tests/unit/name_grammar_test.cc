@@ -1,4 +1,4 @@
-// Issue 18, class 4: names that leave the namespace. The distribution name
+// Names that leave the namespace (docs/archives.md, "Naming the targets"). The distribution name
 // and tag grammar (docker_io/image/image_reference.h) is the one check every
 // name passes before it reaches a URL or an index entry: the parser, the
 // planner's combined "<prefix>/<namespace>/<path>" target, Helm chart

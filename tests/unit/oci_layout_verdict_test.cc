@@ -1,4 +1,4 @@
-// Issue 18, class 7: an image reported as imported that was not written.
+// An image reported as imported that was not written (docs/guarantees.md, "Verified").
 // The OCI layout sink answered OK for a manifest it could not name in
 // index.json (an empty or invalid repository, pushed "by digest"): now it
 // refuses those, and a tagged manifest is only reported stored once

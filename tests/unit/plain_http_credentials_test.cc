@@ -1,4 +1,4 @@
-// Issue 18 class 2 at the clients: the registry client and the ChartMuseum
+// docs/registry.md, "Authentication", at the clients: the registry client and the ChartMuseum
 // client say, request by request, whether the user asked for plain HTTP to
 // its host, and every transport refuses credentials over plain HTTP
 // otherwise (CheckPlainHttp). Here the fake transport is wrapped in that
@@ -89,7 +89,7 @@ TEST(PlainHttpCredentialsTest, TokenRealmGetsCredentialsOverPlainHttpOnlyOnTheCh
   }
 }
 
-// Regression (issue 18 class 2): an upload Location on http:// from an
+// Regression (credentials over plain HTTP): an upload Location on http:// from an
 // HTTPS registry. Nothing goes there, credentials or not.
 TEST(PlainHttpCredentialsTest, HttpsRegistryUploadLocationOnPlainHttpIsRefused) {
   const std::string digest = Sha256Digest("config");

@@ -1,4 +1,4 @@
-// Issue 18, class 4: the plan carries, per item, the first problem found.
+// docs/archives.md, "Naming the targets": the plan carries, per item, the first problem found.
 // An invalid name (RepoTags or index annotations without a PPA manifest;
 // repository, pull-repository or fat-manifest name with one) fails its item
 // with "invalid image name", leaves its target empty, and is not hidden by

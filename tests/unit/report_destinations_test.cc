@@ -1,4 +1,4 @@
-// Issue 20 (the Kubernetes batch): `--json` is repeatable, so a pod keeps its
+// README, "Batches and Kubernetes": `--json` is repeatable, so a pod keeps its
 // report on a volume (--json FILE) and prints it as the last line of its log
 // (--json -). importer/report/report_destinations.h decides what stdout carries.
 #include "importer/report/report_destinations.h"

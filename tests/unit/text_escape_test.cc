@@ -1,4 +1,4 @@
-// Issue 18, classes 5 and 6: the escape scheme for human output and the
+// docs/guarantees.md, "Secrets and names": the escape scheme for human output and the
 // UTF-8 repair and base64 under the JSON encoding (base/text_escape.h).
 #include "base/text_escape.h"
 #include "docker_io/image/digest.h"

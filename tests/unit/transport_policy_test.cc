@@ -36,7 +36,7 @@ TEST(UrlHostPortTest, Table) {
   }
 }
 
-// Regression (issue 18 class 2): an HTTPS registry whose token realm was
+// Regression (credentials over plain HTTP): an HTTPS registry whose token realm was
 // http:// got `Authorization: Basic` over plain HTTP.
 TEST(CheckPlainHttpTest, CredentialsGoOverPlainHttpOnlyWhereAllowed) {
   struct Case {

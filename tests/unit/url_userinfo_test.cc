@@ -1,4 +1,4 @@
-// Issue 18, class 3: user info in --registry / --chartmuseum-uri is taken
+// Credentials in URLs (README, "Security"): user info in --registry / --chartmuseum-uri is taken
 // as credentials and redacted from every text (base/url_userinfo.h).
 #include "base/url_userinfo.h"
 
