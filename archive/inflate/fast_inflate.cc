@@ -1,6 +1,9 @@
 #include "archive/inflate/fast_inflate.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -11,14 +14,15 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
-#include "base/file_util.h"
 #include "archive/inflate/gzip_file_inflater.h"
 #include "archive/inflate/inflate_index.h"
-#include "archive/tar/libarchive_internal.h"
 #include "archive/inflate/parallel_inflate.h"
 #include "archive/inflate/stream_window.h"
+#include "archive/tar/libarchive_internal.h"
+#include "base/file_util.h"
 
 namespace ppa::internal {
 namespace {
@@ -29,6 +33,97 @@ unsigned InflateWorkers(const InflateIndexOptions& options) {
   return std::clamp(n, 1u, 4u);
 }
 
+// Standard input read ahead by a thread of its own into a pipe of this
+// process, so the readers below take it as any file descriptor: its first
+// bytes are read (and kept) before the thread starts, then written to the
+// pipe first. Counts the bytes read (InflateReport::input_bytes).
+class StdinFeed {
+ public:
+  static Result<std::unique_ptr<StdinFeed>> Start(InflateReport* report) {
+    auto feed = std::unique_ptr<StdinFeed>(new StdinFeed(report));
+    int data[2], stop[2];
+    if (::pipe2(data, O_CLOEXEC) != 0) return ErrnoError("cannot make a pipe", "stdin", errno);
+    feed->read_end_ = data[0];
+    feed->write_end_ = data[1];
+    if (::pipe2(stop, O_CLOEXEC) != 0) return ErrnoError("cannot make a pipe", "stdin", errno);
+    feed->stop_read_ = stop[0];
+    feed->stop_write_ = stop[1];
+    std::string& head = feed->head_;
+    head.resize(kStreamHeadBytes);
+    size_t have = 0;
+    while (have < head.size()) {
+      ssize_t got = ::read(STDIN_FILENO, head.data() + have, head.size() - have);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) return ErrnoError("cannot read", "standard input", errno);
+      if (got == 0) break;
+      have += static_cast<size_t>(got);
+    }
+    head.resize(have);
+    if (report) {
+      report->head = head;
+      report->input_bytes = have;
+    }
+    feed->thread_ = std::thread([f = feed.get()] { f->Run(); });
+    return feed;
+  }
+
+  ~StdinFeed() {
+    if (stop_write_ >= 0) (void)!::write(stop_write_, "x", 1);
+    if (thread_.joinable()) thread_.join();
+    for (int fd : {read_end_, write_end_, stop_read_, stop_write_}) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+
+  const std::string& head() const { return head_; }
+  // The read end; the caller owns it from now on.
+  int TakeReadEnd() { return std::exchange(read_end_, -1); }
+
+ private:
+  explicit StdinFeed(InflateReport* report) : report_(report) {}
+
+  bool WriteAll(const char* data, size_t size) {
+    while (size > 0) {
+      ssize_t n = ::write(write_end_, data, size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;  // the reader is gone (EPIPE)
+      data += n;
+      size -= static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+  void Run() {
+    // A reader that stops early makes writes fail with EPIPE, not kill the
+    // process (the signal stays pending in this thread and ends with it).
+    sigset_t pipe_signal;
+    sigemptyset(&pipe_signal);
+    sigaddset(&pipe_signal, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
+    std::vector<char> buffer(kInflateBlock);
+    bool open = WriteAll(head_.data(), head_.size());
+    while (open) {
+      pollfd fds[2] = {{STDIN_FILENO, POLLIN, 0}, {stop_read_, POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      if (fds[1].revents) break;  // the reader is done
+      ssize_t got = ::read(STDIN_FILENO, buffer.data(), buffer.size());
+      if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (got <= 0) break;  // the end (an error reads as the end: truncated)
+      if (report_) report_->input_bytes += static_cast<uint64_t>(got);
+      open = WriteAll(buffer.data(), static_cast<size_t>(got));
+    }
+    ::close(std::exchange(write_end_, -1));  // the reader sees the end
+  }
+
+  InflateReport* report_;
+  std::string head_;
+  int read_end_ = -1, write_end_ = -1, stop_read_ = -1, stop_write_ = -1;
+  std::thread thread_;
+};
+
 // One open archive. For gzip, a producer thread inflates ahead into a few
 // fixed buffers while libarchive (on the caller's thread) parses and writes
 // the previous ones: the two halves of unpacking run on two cores, with
@@ -37,8 +132,9 @@ unsigned InflateWorkers(const InflateIndexOptions& options) {
 // archive read again with its index is inflated by ParallelInflate instead.
 class FastSource {
  public:
-  FastSource(int fd, bool gzip, const InflateIndexOptions* options, InflateReport* report)
-      : fd_(fd), report_(report) {
+  FastSource(int fd, bool gzip, const InflateIndexOptions* options, InflateReport* report,
+             std::unique_ptr<StdinFeed> feed = nullptr)
+      : fd_(fd), report_(report), feed_(std::move(feed)) {
     if (!gzip) {
       raw_.resize(kInflateBlock);
       return;
@@ -66,6 +162,7 @@ class FastSource {
       parallel_.reset();  // joins its workers
     }
     ::close(fd_);
+    feed_.reset();  // after the read end is closed: its thread stops
   }
 
   la_ssize_t Read(struct archive* a, const void** buffer) {
@@ -128,6 +225,7 @@ class FastSource {
   uint64_t next_checkpoint_ = 0;
   std::unique_ptr<ChunkPipe> inflated_;
   std::unique_ptr<ParallelInflate> parallel_;
+  std::unique_ptr<StdinFeed> feed_;  // standard input: what fd_ reads from
 };
 
 la_ssize_t ReadCallback(struct archive* a, void* data, const void** buffer) {
@@ -196,9 +294,44 @@ Status CheckFilterStack(struct archive* a, const std::string& path, StreamKind k
 
 }  // namespace
 
+namespace {
+
+// OpenArchiveFast of standard input.
+int OpenStdin(struct archive* a, InflateReport* report) {
+  auto feed = StdinFeed::Start(report);
+  if (!feed.ok()) return SetArchiveStatus(a, feed.status());
+  const std::string& head = (*feed)->head();
+  const bool gzip = head.size() >= 2 && static_cast<unsigned char>(head[0]) == 0x1f &&
+                    static_cast<unsigned char>(head[1]) == 0x8b;
+  StreamKind kind = StreamKind::kOther;
+  if (!gzip) {
+    if (Status window = CheckDecoderWindow("standard input", head); !window.ok()) {
+      return SetArchiveStatus(a, window);
+    }
+    kind = DecoderWindowOf(head)->kind;
+    if (kind == StreamKind::kXz) {
+      return SetArchiveStatus(
+          a, Unsupported("an xz archive cannot be read from standard input: the decoder "
+                         "windows of its blocks are only found from its end",
+                         "pass the archive file itself, or recompress it with gzip or zstd"));
+    }
+  }
+  int fd = (*feed)->TakeReadEnd();
+  int rc = archive_read_open(a, new FastSource(fd, gzip, nullptr, report, std::move(feed).value()),
+                             nullptr, ReadCallback, CloseCallback);
+  if (rc < ARCHIVE_WARN) return rc;
+  if (Status stack = CheckFilterStack(a, "standard input", kind); !stack.ok()) {
+    return SetArchiveStatus(a, stack);
+  }
+  return rc;
+}
+
+}  // namespace
+
 int OpenArchiveFast(struct archive* a, const std::string& path, size_t block_size,
                     const InflateIndexOptions* index, InflateReport* report) {
   (void)block_size;  // blocks are kBlock; kept for the archive_read_open_filename shape
+  if (IsStdinArchive(path)) return OpenStdin(a, report);
   auto opened = OpenForRead(path);  // beneath a confined directory (base/confined.h)
   if (!opened.ok()) {
     archive_set_error(a, EIO, "%s", opened.status().message().c_str());

@@ -11,7 +11,9 @@
 
 #include <archive.h>
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include "archive/tar/unpack.h"
@@ -27,6 +29,11 @@ struct InflateReport {
   bool completed = false;
   size_t checkpoints_written = 0;  // an index was written with this many
   size_t segments_verified = 0;    // inflated in parallel from the index
+  // Standard input (kStdinArchive) only, filled in as it is read: its first
+  // bytes (up to kStreamHeadBytes, for error messages) and the count read
+  // so far (from the reading thread; for the inflation limit).
+  std::string head;
+  std::atomic<uint64_t> input_bytes{0};
 };
 
 // Like archive_read_open_filename(a, path, block_size): returns ARCHIVE_OK
@@ -38,6 +45,9 @@ struct InflateReport {
 // above kMaxDecoderWindow (archive/inflate/stream_window.h), or that hides an xz
 // layer inside another compression, is refused before anything is decoded,
 // with an error CheckArchive turns into that kUnsafeArchive Status.
+// `path` kStdinArchive reads standard input as a stream (a thread of the
+// reader's own reads ahead from it; no index; an xz stream is refused, its
+// later blocks cannot be checked before they are decoded).
 int OpenArchiveFast(struct archive* a, const std::string& path, size_t block_size,
                     const InflateIndexOptions* index = nullptr, InflateReport* report = nullptr);
 

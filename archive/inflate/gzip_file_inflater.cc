@@ -61,11 +61,30 @@ void ChunkPipe::Produce() {
   }
 }
 
+// Reads `size` bytes from the current position of `fd` (fewer at its end);
+// -1 on an error.
+static long ReadFull(int fd, char* buf, size_t size) {
+  size_t got = 0;
+  while (got < size) {
+    ssize_t n = ::read(fd, buf + got, size - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return -1;
+    if (n == 0) break;
+    got += static_cast<size_t>(n);
+  }
+  return static_cast<long>(got);
+}
+
 void ReadInputBlock(int fd, uint64_t block, Chunk& chunk) {
   // Whole blocks, so that block n always starts at n * kInflateBlock and
   // checkpoints taken in one read hold in the next.
   long got = PreadFull(fd, reinterpret_cast<char*>(chunk.data.data()), chunk.data.size(),
                        block * kInflateBlock);
+  if (got < 0 && errno == ESPIPE) {
+    // A pipe (an archive read from standard input): its blocks come in
+    // order, each read whole.
+    got = ReadFull(fd, reinterpret_cast<char*>(chunk.data.data()), chunk.data.size());
+  }
   chunk.size = got;
   if (got < 0) chunk.error = std::string("read error: ") + std::strerror(errno);
 }

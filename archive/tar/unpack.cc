@@ -98,6 +98,11 @@ using NextBlock = std::function<Result<bool>(std::string_view& data, uint64_t& o
 struct Limits {
   InflationBudget* budget;
   uint64_t max_entries;
+  // Set for an archive read from a pipe without a given limit: the bytes
+  // read from it so far. The budget's limit then follows them
+  // (DefaultUnpackLimit), and a file is charged as its data passes, not
+  // at its header (its size says nothing about the bytes read by then).
+  std::function<uint64_t()> input_bytes;
 };
 
 class Unpacker {
@@ -157,8 +162,16 @@ class Unpacker {
       case AE_IFDIR: return MakeDirectory(root_, path);
       case AE_IFREG:
         declared_ = size;
-        PPA_RETURN_IF_ERROR(Charge(path, declared_));
-        return RegularFile(path, blocks(path));
+        charged_ = 0;
+        if (!limits_.input_bytes) {
+          PPA_RETURN_IF_ERROR(Charge(path, declared_));
+          charged_ = declared_;
+        }
+        PPA_RETURN_IF_ERROR(RegularFile(path, blocks(path)));
+        // A file read from a pipe counts at its logical size too (a sparse
+        // entry's holes at the end).
+        if (declared_ > charged_) return Charge(path, declared_ - charged_);
+        return Status::Ok();
       case AE_IFLNK: return SymLink(path, link.c_str());
       default: return Unsafe(path, "is a device node, FIFO or socket");
     }
@@ -214,12 +227,14 @@ class Unpacker {
       PPA_ASSIGN_OR_RETURN(const bool more, blocks(data, offset));
       if (!more) break;
       const size_t size = data.size();
-      // Bytes past the declared size (never in a well-formed tar) count too.
+      // Bytes past the declared size (never in a well-formed tar) count too;
+      // read from a pipe, every byte up to here counts as it passes.
       const uint64_t seen = offset + size;
-      if (seen > declared_) {
-        PPA_RETURN_IF_ERROR(Charge(path, seen - declared_));
-        declared_ = seen;
+      if (seen > charged_) {
+        PPA_RETURN_IF_ERROR(Charge(path, seen - charged_));
+        charged_ = seen;
       }
+      declared_ = std::max(declared_, seen);
       if (!on_data_) {
         PPA_RETURN_IF_ERROR(PwriteAll(fd, data.data(), size, offset, on_disk));
         continue;
@@ -237,6 +252,7 @@ class Unpacker {
   // Takes `bytes` of the entry `path` from the budget.
   Status Charge(const std::string& path, uint64_t bytes) {
     result_.unpacked_bytes += bytes;
+    if (limits_.input_bytes) limits_.budget->RaiseLimit(DefaultUnpackLimit(limits_.input_bytes()));
     Status charged = limits_.budget->Charge(bytes, path);
     if (!charged.ok()) return charged.WithContext("entry '" + path + "'");
     return Status::Ok();
@@ -315,6 +331,7 @@ class Unpacker {
   uint64_t entries_ = 0;
   uint64_t name_bytes_ = 0;         // of the entry names so far
   uint64_t declared_ = 0;           // logical size of the regular file being written
+  uint64_t charged_ = 0;            // bytes of it charged to the budget so far
   std::vector<std::string> links_;  // symlinks made, for CheckLinks
   UnpackResult result_;
 };
@@ -444,7 +461,8 @@ bool LooksLikeText(std::string_view head) {
 
 Status DescribeUnreadableArchive(const std::string& archive_path, std::string_view head,
                                  uint64_t size, const std::string& detail) {
-  const std::string name = "'" + archive_path + "'";
+  const std::string name =
+      IsStdinArchive(archive_path) ? "standard input" : "'" + archive_path + "'";
   const std::string kDownloadHint =
       "download the archive again and compare its size and checksum with the ones Passport "
       "Advantage publishes";
@@ -486,6 +504,7 @@ Status DescribeUnreadableArchive(const std::string& archive_path, std::string_vi
 
 uint64_t InflationLimitOf(const std::string& archive_path, uint64_t max_unpacked_bytes) {
   if (max_unpacked_bytes) return max_unpacked_bytes;
+  if (IsStdinArchive(archive_path)) return DefaultUnpackLimit(0);  // raised as it is read
   struct stat st {};
   if (::stat(archive_path.c_str(), &st) != 0) return DefaultUnpackLimit(0);
   // An extracted archive: the size of what it holds.
@@ -528,15 +547,26 @@ uint64_t DefaultUnpackLimit(uint64_t archive_bytes, uint64_t floor_bytes) {
 
 Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::string& dest_dir,
                                    const UnpackOptions& options) {
-  if (IsDirectory(archive_path)) return UnpackDirectory(archive_path, dest_dir, options);
+  const bool stdin_archive = IsStdinArchive(archive_path);
+  if (!stdin_archive && IsDirectory(archive_path)) {
+    return UnpackDirectory(archive_path, dest_dir, options);
+  }
   internal::InflateReport inflate;  // before the reader: filled in when it is closed
   internal::ArchiveReader a = internal::NewTarReader();
-  PPA_RETURN_IF_ERROR(Unreadable(
-      archive_path,
-      CheckArchive(a.get(),
-                   internal::OpenArchiveFast(a.get(), archive_path, kReadBlock,
-                                             &options.inflate_index, &inflate),
-                   "cannot read archive '" + archive_path + "'")));
+  // A pipe cannot be read again to say why it is unreadable: its first
+  // bytes and the count read are kept as it is read.
+  auto unreadable = [&](const Status& error) {
+    if (!stdin_archive || error.ok() || error.code() != StatusCode::kInvalidInput) {
+      return Unreadable(archive_path, error);
+    }
+    return DescribeUnreadableArchive("-", inflate.head, inflate.input_bytes.load(),
+                                     error.message());
+  };
+  PPA_RETURN_IF_ERROR(unreadable(CheckArchive(
+      a.get(),
+      internal::OpenArchiveFast(a.get(), archive_path, kReadBlock,
+                                stdin_archive ? nullptr : &options.inflate_index, &inflate),
+      "cannot read archive '" + archive_path + "'")));
   int root = ::open(dest_dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (root < 0) return ErrnoError("cannot open work directory", dest_dir, errno);
   UniqueFd root_fd(root);
@@ -546,17 +576,19 @@ Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::s
     budget = &own_budget.emplace(InflationLimitOf(archive_path, options.max_unpacked_bytes));
   }
   Limits limits{budget, options.max_entries ? options.max_entries : kDefaultMaxEntries};
+  if (stdin_archive && !options.limit_given && !(options.max_unpacked_bytes && !options.budget)) {
+    limits.input_bytes = [&inflate] { return inflate.input_bytes.load(); };
+  }
   Unpacker unpacker(a.get(), root, dest_dir, archive_path, limits, options);
   while (true) {
     struct archive_entry* entry = nullptr;
     int rc = archive_read_next_header(a.get(), &entry);
     if (rc == ARCHIVE_EOF) break;
-    PPA_RETURN_IF_ERROR(Unreadable(
-        archive_path,
+    PPA_RETURN_IF_ERROR(unreadable(
         CheckArchive(a.get(), rc, "archive '" + archive_path + "' is not a readable tar archive")));
     Status s = unpacker.Entry(entry);
     if (s.code() == StatusCode::kInvalidInput && s.message().starts_with("cannot read '")) {
-      return Unreadable(archive_path, s);  // the data of an entry (CopyData)
+      return unreadable(s);  // the data of an entry (CopyData)
     }
     if (!s.ok()) return s.WithContext("archive '" + archive_path + "'");
   }
@@ -623,6 +655,12 @@ Status DecompressFile(const std::string& src_path, const std::string& dest_path,
   return DecompressFile(src_path, dest_path, budget);
 }
 
+void InflationBudget::RaiseLimit(uint64_t limit) {
+  uint64_t now = limit_.load();
+  while (now < limit && !limit_.compare_exchange_weak(now, limit)) {
+  }
+}
+
 Status InflationBudget::Charge(uint64_t bytes, const std::string& what) {
   const uint64_t total = used_.fetch_add(bytes) + bytes;
   if (total > limit_ || total < bytes) exceeded_ = true;
@@ -631,7 +669,7 @@ Status InflationBudget::Charge(uint64_t bytes, const std::string& what) {
 
 Status InflationBudget::ExceededError(const std::string& what) const {
   return UnsafeArchive("'" + what + "' takes what the archive inflates to past " +
-                           std::to_string(limit_) + " bytes (a decompression bomb?)",
+                           std::to_string(limit_.load()) + " bytes (a decompression bomb?)",
                        "raise the limit with --max-unpacked-size if the archive is trusted");
 }
 

@@ -27,6 +27,12 @@ inline constexpr uint64_t kDefaultMaxEntries = 1000000;
 // entries with short names.
 inline constexpr uint64_t kMaxEntryNameBytes = 32ull << 20;
 
+// The archive name that means standard input (`ppa-import load -`). The
+// archive is then read once, as a stream: nothing seeks in it, no inflate
+// index is kept, and no file of it is ever unpacked again.
+inline constexpr char kStdinArchive[] = "-";
+inline bool IsStdinArchive(std::string_view archive) { return archive == kStdinArchive; }
+
 // Inflating a gzip archive again on several cores. The first unpack of a
 // gzip archive writes its inflate index (checkpoints of the inflate, about
 // 60 KB per `spacing` inflated bytes) into `dir`; an unpack of the same file
@@ -49,18 +55,23 @@ struct InflateIndexOptions {
 class InflationBudget {
  public:
   explicit InflationBudget(uint64_t limit) : limit_(limit) {}
+  // Raises the limit to `limit` (never lowers it). For an archive read from
+  // a pipe, whose size is not known before its end: the limit follows the
+  // bytes read so far (DefaultUnpackLimit of them), so the ratio a
+  // decompression bomb needs is refused as soon as it is reached.
+  void RaiseLimit(uint64_t limit);
   // Takes `bytes` from the budget for `what` (a path, for the message);
   // kUnsafeArchive once the total passes the limit, for this call and every
   // later one (the budget stays exceeded).
   Status Charge(uint64_t bytes, const std::string& what);
   bool exceeded() const { return exceeded_.load(); }
-  uint64_t limit() const { return limit_; }
+  uint64_t limit() const { return limit_.load(); }
   uint64_t used() const { return used_.load(); }
   // The error of an exceeded budget (names the limit and the flag).
   Status ExceededError(const std::string& what) const;
 
  private:
-  const uint64_t limit_;
+  std::atomic<uint64_t> limit_;
   std::atomic<uint64_t> used_{0};
   std::atomic<bool> exceeded_{false};
 };
@@ -72,6 +83,9 @@ struct UnpackOptions {
   // The run's budget of inflated bytes, shared with the inflation of the
   // image files (null: one of this unpack's own, of max_unpacked_bytes).
   InflationBudget* budget = nullptr;
+  // The budget's limit was given (--max-unpacked-size): for standard input
+  // it is then kept, not raised as the archive is read.
+  bool limit_given = false;
   // Refuse an archive with more entries than this (0: kDefaultMaxEntries).
   uint64_t max_entries = 0;
   // Called on the unpacking thread once each regular file (not a hard link)
@@ -107,7 +121,9 @@ uint64_t DefaultUnpackLimit(uint64_t archive_bytes, uint64_t floor_bytes = kUnpa
 
 // The inflation limit of the archive at `archive_path`: `max_unpacked_bytes`
 // (--max-unpacked-size) when set, else DefaultUnpackLimit of its size (of
-// the files it holds, for a directory).
+// the files it holds, for a directory). For standard input (IsStdinArchive)
+// without `max_unpacked_bytes`, the floor: UnpackArchive raises it as the
+// archive is read (InflationBudget::RaiseLimit).
 uint64_t InflationLimitOf(const std::string& archive_path, uint64_t max_unpacked_bytes);
 
 struct UnpackResult {
@@ -121,7 +137,11 @@ struct UnpackResult {
 bool IsDirectory(const std::string& path);
 
 // Unpacks the tar at `archive_path` (plain, or gzip/zstd/xz/bzip2 compressed:
-// detected by magic bytes) into the existing directory `dest_dir`. A
+// detected by magic bytes) into the existing directory `dest_dir`;
+// kStdinArchive reads standard input (a pipe or a file), with the same
+// checks, except that an xz stream is refused there (its blocks' decoder
+// windows are only found from its end), and with the inflation limit
+// following the bytes read (InflationLimitOf) unless one is given. A
 // directory at `archive_path` (an archive extracted before) is copied the
 // same way, entry by entry with the same checks and hooks: each file read
 // beneath it (openat2(RESOLVE_BENEATH), base/confined.h), its symbolic

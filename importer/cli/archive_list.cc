@@ -4,8 +4,9 @@
 #include <filesystem>
 #include <set>
 
-#include "base/file_util.h"
 #include "archive/tar/tar_index.h"
+#include "archive/tar/unpack.h"
+#include "base/file_util.h"
 
 namespace ppa {
 namespace {
@@ -60,6 +61,15 @@ Status AddDirectory(const std::string& path, std::vector<std::string>& out) {
 }
 
 Status AddPath(const std::string& path, std::vector<std::string>& out) {
+  if (IsStdinArchive(path)) {
+    if (std::find(out.begin(), out.end(), path) != out.end()) {
+      return InvalidInput("the archive '-' (standard input) is given twice",
+                          "standard input holds one archive: name the other archives by their "
+                          "files (a file named '-' as ./-)");
+    }
+    out.push_back(path);
+    return Status::Ok();
+  }
   std::error_code ec;
   if (fs::is_directory(path, ec)) return AddDirectory(path, out);
   if (!fs::is_regular_file(path, ec)) return NotFound("archive '" + path + "' does not exist");
@@ -136,7 +146,7 @@ Result<std::vector<std::string>> ExpandArchives(const std::vector<std::string>& 
   std::set<std::string> seen;
   std::vector<std::string> unique;
   for (auto& a : out) {
-    if (seen.insert(AbsolutePath(a)).second) unique.push_back(a);
+    if (seen.insert(IsStdinArchive(a) ? a : AbsolutePath(a)).second) unique.push_back(a);
   }
   return unique;
 }

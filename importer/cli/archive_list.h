@@ -31,8 +31,9 @@ std::vector<std::string> SelectShard(std::vector<std::string> archives, const Sh
 // Expands arguments into archive files: files as they are; directories to
 // the regular files directly inside them whose content starts like a tar or
 // a compressed stream (sorted); list files (one path per line, '#' comments)
-// read and expanded the same way. Duplicates are dropped. kNotFound names a
-// path that does not exist.
+// read and expanded the same way. Duplicates are dropped. "-" is standard
+// input (kStdinArchive), kept as it is; given twice, kInvalidInput (a usage
+// error). kNotFound names a path that does not exist.
 Result<std::vector<std::string>> ExpandArchives(const std::vector<std::string>& args,
                                                 const std::vector<std::string>& list_files);
 

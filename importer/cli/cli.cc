@@ -12,6 +12,7 @@
 #include <string>
 #include <string_view>
 
+#include "archive/tar/unpack.h"
 #include "base/url_userinfo.h"
 #include "importer/cli/chart_flags.h"
 #include "importer/cli/completion.h"
@@ -120,10 +121,19 @@ void AddLoadCommand(CLI::App& app, LoadFlags& f) {
   CLI::App* load = app.add_subcommand(
       "load", "Import a PPA archive's images into a registry and extract its charts");
   LoadOptions& o = f.options;
-  load->add_option("ARCHIVE", o.archives, "PPA archive(s) to import, or directories of them")
-      ->check(CLI::ExistingPath);
-  load->add_option("--archive", f.archive_flags, "PPA archive to import (repeatable)")
-      ->check(CLI::ExistingPath);
+  // "-": the archive comes from standard input (archive/tar/unpack.h).
+  const CLI::Validator path_or_stdin(
+      [](std::string& path) {
+        return IsStdinArchive(path) ? std::string() : CLI::ExistingPath(path);
+      },
+      "PATH|-");
+  load->add_option("ARCHIVE", o.archives,
+                   "PPA archive(s) to import, or directories of them; - reads one from standard "
+                   "input")
+      ->check(path_or_stdin);
+  load->add_option("--archive", f.archive_flags, "PPA archive to import (repeatable; - for "
+                   "standard input)")
+      ->check(path_or_stdin);
   load->add_option("--from-list", o.list_files, "File listing archives, one path per line")
       ->check(CLI::ExistingFile);
   load->add_option("--parallel-archives", o.parallel_archives, "Archives imported at once")
@@ -203,7 +213,16 @@ int RunLoadCommand(LoadFlags& f, const CLI::App& cmd) {
       ChooseManifestFormat(f.format, o.compression.algorithm, &format_warning);
   if (!format.ok()) return usage_error(format.status());
   o.format = *format;
+  o.format_given = !f.format.empty();
   if (Status usage = CheckLoadUsage(o); !usage.ok()) return usage_error(usage);
+  // Standard input carries either the archive or a password, not both.
+  if (std::any_of(o.archives.begin(), o.archives.end(), IsStdinArchive) &&
+      (f.password_stdin || cmd.count("--chartmuseum-password-stdin") > 0)) {
+    return usage_error(InvalidInput(
+        "the archive '-' and a --*password-stdin flag both read standard input",
+        "pass the password another way (PPA_IMPORT_PASSWORD, --authfile) or the archive as a "
+        "file"));
+  }
   if (!format_warning.empty()) spdlog::warn(format_warning);
   NoteChartSecretsOnCommandLine(cmd, o.charts);
   // Only a secret on the command line itself is in the process list.

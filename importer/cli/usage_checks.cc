@@ -2,6 +2,7 @@
 
 #include <filesystem>
 
+#include "archive/tar/unpack.h"
 #include "importer/cli/archive_list.h"
 #include "importer/cli/chart_flags.h"
 #include "importer/report/report_destinations.h"
@@ -42,7 +43,7 @@ Status CheckLoadUsage(const LoadOptions& o) {
   // the run itself.
   for (const auto& path : o.archives) {
     std::error_code ec;
-    if (!std::filesystem::exists(path, ec)) {
+    if (!IsStdinArchive(path) && !std::filesystem::exists(path, ec)) {
       return NotFound("archive '" + path + "' does not exist",
                       "check the path; pass archive files or directories of them");
     }

@@ -46,12 +46,13 @@ void AheadOfUnpack::OnFileBegin(const std::string& rel) {
   sniffing_ = true;
 }
 
-// Only the LayerPreparer restores a file it took bytes out of, and only image
-// files: charts are read from the file as it is. So nothing is taken before
-// the PPA manifest says which files are charts (it usually comes first), nor
-// from a chart or anything under charts/.
+// Charts are read from the file as it is, so nothing is taken from a chart
+// or anything under charts/. Before the PPA manifest says which files are
+// charts (it usually comes first; when it comes last), a file outside
+// charts/ is taken to be an image file: a Helm chart is a .tgz, whose
+// bytes are written as they are (only its inflated copy would lose layers).
 bool AheadOfUnpack::MayTakeFrom(const std::string& rel) const {
-  return manifest_unpacked_ && !chart_files_.count(rel) && rel.rfind("charts/", 0) != 0;
+  return !chart_files_.count(rel) && rel.rfind("charts/", 0) != 0;
 }
 
 LayerTaker AheadOfUnpack::Taker() {

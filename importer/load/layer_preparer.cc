@@ -241,29 +241,44 @@ class LayerPreparer::KnownLayer : public TakenLayer {
 
 std::unique_ptr<TakenLayer> LayerPreparer::TakeLayer(std::string_view name, uint64_t size,
                                                      bool first_sighting) {
-  if (!options_.restore_image_file || cancelled_) return nullptr;
+  if (!options_.take_layers || cancelled_) return nullptr;
   if (!first_sighting) return std::make_unique<DroppedLayer>();
   const std::string settings = options_.compression.Key();
   BlobCache* cache = options_.cache;
-  if (auto known = cache ? cache->EntryBlob(std::string(name), size, settings) : std::nullopt) {
-    if (!TargetHoldsKnown(known->digest)) return nullptr;
+  // Dropping a known layer relies on reading it again should the target
+  // lack its blob after all: only when the image file can be restored.
+  auto known = cache && options_.restore_image_file
+                   ? cache->EntryBlob(std::string(name), size, settings)
+                   : std::nullopt;
+  if (known && TargetHoldsKnown(known->digest)) {
     spdlog::debug(
         "'{}' ({} bytes) is {} on the target (blob cache): hashed as it is unpacked, "
         "not written",
         name, size, known->digest);
     return std::make_unique<KnownLayer>(*this);
   }
-  {
-    std::lock_guard lock(mu_);
-    std::erase_if(streams_, [](const auto& stream) { return stream->finished(); });
-    if (streams_.size() >= kMaxStreams) return nullptr;
-  }
   auto spool = SpoolCompressor::Create(options_.spool_dir, options_.format, options_.compression);
   if (!spool.ok()) return nullptr;  // "none", or no spool file: read from the file as usual
-  auto done = [cache, settings, name = std::string(name), size](const Result<LayerBlob>& blob) {
-    if (!cache || !blob.ok()) return;
-    cache->Store(blob->diff_id, settings, {blob->digest, blob->size});
-    cache->RecordEntry(name, size, blob->diff_id);
+  {
+    // Back-pressure: wait for a stream to finish rather than leave the
+    // layer in the file.
+    std::unique_lock lock(mu_);
+    stream_done_.wait(lock, [this] { return active_streams_ < kMaxStreams || cancelled_; });
+    if (cancelled_) return nullptr;
+    std::erase_if(streams_, [](const auto& stream) { return stream->finished(); });
+    ++active_streams_;
+  }
+  auto done = [this, cache, settings, name = std::string(name),
+               size](const Result<LayerBlob>& blob) {
+    if (cache && blob.ok()) {
+      cache->Store(blob->diff_id, settings, {blob->digest, blob->size});
+      cache->RecordEntry(name, size, blob->diff_id);
+    }
+    {
+      std::lock_guard lock(mu_);
+      --active_streams_;
+    }
+    stream_done_.notify_all();
   };
   spdlog::debug("compressing '{}' ({} bytes) as it is unpacked", name, size);
   auto stream = std::make_unique<LayerStream>(std::move(spool).value(), stream_budget_, done);

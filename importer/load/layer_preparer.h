@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -25,10 +26,10 @@
 #include <string_view>
 #include <vector>
 
-#include "docker_io/target/blob_sink.h"
 #include "docker_io/image/image_source.h"
 #include "docker_io/image/layer_blob.h"
 #include "docker_io/image/range_digests.h"
+#include "docker_io/target/blob_sink.h"
 #include "importer/load/blob_cache.h"
 #include "importer/load/layer_stream.h"
 
@@ -53,6 +54,9 @@ struct PreparerOptions {
   // needed after all (Reprepare), this makes a fresh, complete copy of the
   // image file named by ImageSource::origin (its uncompressed tarball path).
   std::function<Result<std::string>(const std::string& origin)> restore_image_file;
+  // Whether layers may be taken out of the image files as they are unpacked
+  // (TakeLayer; not with --keep-workdir, which keeps the files complete).
+  bool take_layers = false;
   // Digests of layers hashed as Unpack wrote them (not owned; may be null):
   // a layer found there is not hashed again.
   RangeDigests* digests = nullptr;
@@ -103,10 +107,14 @@ class LayerPreparer {
   //    its bytes are hashed on the way and dropped (Known), not written;
   //  - a copy of a layer sighted before: its bytes are dropped (the plan asks
   //    for each diff_id once).
-  // Only when the image file can be restored (restore_image_file): a layer
-  // left out that is needed after all is read from a restored copy. At most
-  // three layers are made on the way at once; null (the layer stays in the
-  // file) otherwise. Thread-safe.
+  // Only with options().take_layers. A layer left out that is needed after
+  // all (its blob failed, or the target lacks a known blob) is read from a
+  // restored copy of the image file (restore_image_file); without one (an
+  // archive read from a pipe) its image fails, so a known layer is then
+  // compressed on the way like a new one. At most three layers are made on
+  // the way at once: the unpacking thread waits for one of them to finish
+  // before it starts a fourth (bounded memory and threads, never a layer
+  // left in the file for that). Thread-safe.
   std::unique_ptr<TakenLayer> TakeLayer(std::string_view name, uint64_t size, bool first_sighting);
 
   // The images of the image file `path` (archive-relative `rel`): those
@@ -225,6 +233,8 @@ class LayerPreparer {
   // TakeLayer; guarded by mu_).
   QueueBudget stream_budget_{64 << 20};
   std::vector<std::unique_ptr<LayerStream>> streams_;
+  size_t active_streams_ = 0;            // of streams_ not yet done; guarded by mu_
+  std::condition_variable stream_done_;  // signalled when one is done
   std::atomic<bool> cancelled_{false};
   std::once_flag target_checked_;     // TargetHoldsKnown's question to the target
   bool target_holds_known_ = false;   // its answer (set within target_checked_)

@@ -89,6 +89,7 @@ bool IsExtractedPpaDirectory(const std::string& path) {
 }
 
 uint64_t EstimateUnpackedBytes(const std::string& archive) {
+  if (IsStdinArchive(archive)) return 0;                // a pipe: not known before its end
   if (IsDirectory(archive)) return DiskUsage(archive);  // copied as it is
   auto fd = OpenForRead(archive);
   struct stat st {};

@@ -92,6 +92,7 @@ class AheadOfUnpackTest : public ::testing::Test {
   // be taken out of them) but must never need to be.
   PreparerOptions NeverRestored(RangeDigests& digests) {
     PreparerOptions options = Tapped(digests);
+    options.take_layers = true;
     options.restore_image_file = [](const std::string&) -> Result<std::string> {
       return IoError("not expected");
     };
@@ -186,6 +187,7 @@ TEST_F(AheadOfUnpackTest, WithoutAManifestNothingIsUploadedAhead) {
 
 TEST_F(AheadOfUnpackTest, SpooledLayersAreFreedFromTheTarballWhichStaysReadable) {
   PreparerOptions options = Options();
+  options.take_layers = true;
   options.restore_image_file = [](const std::string&) -> Result<std::string> {
     return IoError("not expected");
   };
@@ -384,18 +386,24 @@ TEST_F(AheadOfUnpackTest, LayersTakenOnTheWayAreMadeWithoutTheFileAndRestoredWhe
   RangeDigests digests;
   PreparerOptions options = Tapped(digests);
   int restored = 0;
+  options.take_layers = true;
   options.restore_image_file = [&](const std::string& origin) -> Result<std::string> {
     EXPECT_EQ(origin, rel);
     ++restored;
     return pristine;
   };
   {
-    // Nothing is taken before the PPA manifest says which files are charts.
+    // Before the PPA manifest says which files are charts (a manifest that
+    // comes last), nothing is taken from a file under charts/, and a file
+    // elsewhere is taken to be an image file.
     RangeDigests early;
     LayerPreparer early_preparer(*sink_, NeverRestored(early));
     AheadOfUnpack early_ahead(Input(early_preparer), early_preparer, nullptr);
+    fs::create_directories(root_ + "/charts");
+    Unpack(early_ahead, root_, "charts/app.tar", *bytes);
+    EXPECT_FALSE(early.LeftOut(root_ + "/charts/app.tar", 0, bytes->size()));
     Unpack(early_ahead, root_, rel, *bytes);
-    EXPECT_FALSE(early.LeftOut(tarball, 0, bytes->size()));
+    EXPECT_TRUE(early.LeftOut(tarball, 0, bytes->size()));
   }
   LayerPreparer preparer(*sink_, options);
   AheadOfUnpack ahead(Input(preparer), preparer, nullptr);

@@ -76,6 +76,26 @@ TEST(ExpandArchives, FilesDirectoriesAndLists) {
   EXPECT_NE(missing.status().message().find("nope.tgz"), std::string::npos);
 }
 
+// "-" is standard input: kept as it is beside files, once; a second one
+// (as an argument or in a list) is a usage error, whatever file named "-"
+// exists.
+TEST(ExpandArchives, StandardInputOnceBesideFiles) {
+  test::TempDir dir("ppa-list");
+  test::WriteFileOrDie(dir.Join("a.tar"), test::BuildRawTar({{"x", '0', "y"}}));
+  test::WriteFileOrDie(dir.Join("list"), "-\n");
+  auto one = ExpandArchives({"-", dir.Join("a.tar")}, {});
+  ASSERT_TRUE(one.ok()) << one.status().ToString();
+  EXPECT_EQ(*one, (std::vector<std::string>{"-", dir.Join("a.tar")}));
+  for (const auto& [args, lists] :
+       std::vector<std::pair<std::vector<std::string>, std::vector<std::string>>>{
+           {{"-", "-"}, {}}, {{"-"}, {dir.Join("list")}}}) {
+    auto twice = ExpandArchives(args, lists);
+    ASSERT_FALSE(twice.ok());
+    EXPECT_EQ(twice.status().code(), StatusCode::kInvalidInput);
+    EXPECT_NE(twice.status().message().find("given twice"), std::string::npos);
+  }
+}
+
 // A directory that holds no archive is an error naming it and what was
 // looked for, not an empty run.
 TEST(ExpandArchives, ADirectoryWithoutArchivesIsNamed) {

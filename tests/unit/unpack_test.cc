@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <thread>
 #include <vector>
 
 #include "archive/tar/safe_path.h"
@@ -185,6 +186,78 @@ TEST(DefaultUnpackLimit, RatioFloorAndCap) {
       {UINT64_MAX / 2, kUnpackCapBytes},              // no overflow
   };
   for (const auto& c : cases) EXPECT_EQ(DefaultUnpackLimit(c.archive), c.limit) << c.archive;
+}
+
+TEST(InflationBudget, RaiseLimitOnlyRaises) {
+  InflationBudget budget(100);
+  budget.RaiseLimit(50);
+  EXPECT_EQ(budget.limit(), 100u);
+  EXPECT_TRUE(budget.Charge(90, "a").ok());
+  budget.RaiseLimit(200);
+  EXPECT_EQ(budget.limit(), 200u);
+  EXPECT_TRUE(budget.Charge(100, "b").ok());
+  EXPECT_EQ(budget.Charge(20, "c").code(), StatusCode::kUnsafeArchive);
+  budget.RaiseLimit(1000);  // an exceeded budget stays exceeded
+  EXPECT_TRUE(budget.exceeded());
+}
+
+// Standard input replaced by a pipe fed with `bytes` by a thread, for the
+// life of the object.
+class StdinFromPipe {
+ public:
+  explicit StdinFromPipe(std::string bytes) {
+    int fds[2];
+    EXPECT_EQ(::pipe(fds), 0);
+    saved_ = ::dup(STDIN_FILENO);
+    ::dup2(fds[0], STDIN_FILENO);
+    ::close(fds[0]);
+    writer_ = std::thread([fd = fds[1], bytes = std::move(bytes)] {
+      size_t done = 0;
+      while (done < bytes.size()) {
+        ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+        if (n <= 0) break;
+        done += static_cast<size_t>(n);
+      }
+      ::close(fd);
+    });
+  }
+  ~StdinFromPipe() {
+    writer_.join();
+    ::dup2(saved_, STDIN_FILENO);
+    ::close(saved_);
+  }
+
+ private:
+  int saved_ = -1;
+  std::thread writer_;
+};
+
+// kStdinArchive: the same files as from the file, gzip or plain; a stream
+// cut short says so about standard input.
+TEST(UnpackArchive, StandardInputUnpacksAsTheFileDoes) {
+  std::string big(3 << 20, 'b');  // more than one read block
+  std::string tar = BuildRawTar({{"dir/", '5', ""}, {"dir/a", '0', "alpha"}, {"big", '0', big}});
+  for (bool gzip : {true, false}) {
+    Sandbox s;
+    {
+      StdinFromPipe in(gzip ? test::Gzip(tar) : tar);
+      auto r = UnpackArchive(kStdinArchive, s.work);
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      EXPECT_EQ(r->files, (std::vector<std::string>{"dir/a", "big"}));
+    }
+    auto a = test::ReadFileToString(s.work + "/dir/a");
+    ASSERT_TRUE(a.ok());
+    EXPECT_EQ(*a, "alpha");
+    EXPECT_EQ(fs::file_size(s.work + "/big"), big.size());
+  }
+  Sandbox cut;
+  std::string gz = test::Gzip(tar);
+  StdinFromPipe in(gz.substr(0, gz.size() / 2));
+  auto r = UnpackArchive(kStdinArchive, cut.work);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidInput);
+  EXPECT_NE(r.status().message().find("standard input is truncated"), std::string::npos)
+      << r.status().ToString();
 }
 
 TEST(UnpackArchive, EntryCountLimit) {
