@@ -114,6 +114,7 @@ struct Transfer {
   HttpResponse response;
   size_t header_bytes = 0;
   bool answer_started = false;  // a byte of the answer (headers or body) arrived
+  long status_seen = 0;  // the status line of the answer being received
   // Time limits, checked by ProgressCallback.
   SteadyClock::time_point start;
   SteadyClock::time_point last_activity;  // the last byte moved either way
@@ -184,6 +185,10 @@ size_t WriteCallback(char* data, size_t size, size_t nmemb, void* userdata) {
   t->answer_started = true;
   t->last_activity = SteadyClock::now();
   try {
+    if (t->request->on_response_body && t->status_seen >= 200 && t->status_seen < 300) {
+      t->callback_error = t->request->on_response_body(t->status_seen, std::string_view(data, n));
+      return t->callback_error.ok() ? n : 0;  // 0 aborts the transfer
+    }
     if (n > t->limits.max_response_body - std::min(t->limits.max_response_body,
                                                    t->response.body.size())) {
       t->callback_error =
@@ -216,6 +221,10 @@ size_t HeaderCallback(char* data, size_t size, size_t nitems, void* userdata) {
     while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
     if (line.rfind("HTTP/", 0) == 0) {
       t->response.headers.clear();  // a new response (redirect, 100): keep only the last
+      size_t space = line.find(' ');
+      t->status_seen = space == std::string_view::npos
+                           ? 0
+                           : std::atol(std::string(line.substr(space + 1, 3)).c_str());
       return n;
     }
     size_t colon = line.find(':');
@@ -727,7 +736,9 @@ class CurlTransport : public HttpTransport {
       t.fd = file.fd;
       t.file_offset = request.file_body->offset;
     }
-    t.limits = RequestLimitsFor(options_, BodyBytes(request, file.fd), request.max_response_body);
+    t.limits = RequestLimitsFor(options_,
+                                BodyBytes(request, file.fd) + request.expected_response_bytes,
+                                request.max_response_body);
     char error_buffer[CURL_ERROR_SIZE] = {0};
     PPA_RETURN_IF_ERROR(SetCommonOptions(h, &t, error_buffer, tls));
     bool has_body = false;

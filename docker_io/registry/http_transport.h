@@ -54,6 +54,18 @@ struct HttpRequest {
   size_t max_response_body = 0;
   // Called with bytes sent so far, for progress; may be empty.
   std::function<void(uint64_t)> on_upload_progress;
+  // A streamed answer (blob downloads): when set, the body of a 2xx answer
+  // goes to this callback (with the answer's status: 200, or 206 for a
+  // Range request) in pieces as it arrives, not into
+  // HttpResponse::body, and `max_response_body` does not bound it (the
+  // callback does). A non-OK Status from it aborts the transfer and is what
+  // Send returns. Bodies of other answers (error documents) are held in
+  // `body` as usual. A transport may also return a 2xx body whole in `body`
+  // (a test fake): callers hand it over themselves then.
+  std::function<Status(long status, std::string_view data)> on_response_body;
+  // The bytes a streamed answer is expected to hold: its deadline grows
+  // with them as with a request body's (RequestLimitsFor).
+  uint64_t expected_response_bytes = 0;
 };
 
 struct HttpResponse {

@@ -3,9 +3,14 @@
 #include <spdlog/spdlog.h>
 #include <strings.h>
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <utility>
 
@@ -13,6 +18,7 @@
 #include "docker_io/registry/auth_challenge.h"
 #include "docker_io/image/digest.h"
 #include "docker_io/image/image_reference.h"
+#include "docker_io/image/media_types.h"
 #include "docker_io/registry/registry_errors.h"
 #include "docker_io/registry/transport_policy.h"
 #include "docker_io/registry/upload_headers.h"
@@ -137,7 +143,98 @@ Result<std::string> ResolveSessionUrl(const std::string& request_url, const std:
                    "distribution API");
 }
 
+// The media type of a Content-Type value: parameters and blanks dropped.
+std::string MediaTypeOf(std::string_view content_type) {
+  content_type = content_type.substr(0, content_type.find(';'));
+  while (!content_type.empty() && content_type.back() == ' ') content_type.remove_suffix(1);
+  while (!content_type.empty() && content_type.front() == ' ') content_type.remove_prefix(1);
+  return std::string(content_type);
+}
+
+// The "mediaType" a manifest body names, "" when none (or not JSON).
+std::string BodyMediaType(std::string_view body) {
+  nlohmann::json doc = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object()) return "";
+  auto it = doc.find("mediaType");
+  return it != doc.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+bool IsSha256Reference(const std::string& reference) {
+  return reference.rfind("sha256:", 0) == 0;
+}
+
+// Checks a 2xx manifest answer and turns it into what GetManifest returns.
+Result<PulledManifest> ManifestFromAnswer(const HttpResponse& response,
+                                          const std::string& reference,
+                                          const std::string& what) {
+  if (response.body.size() > kMaxManifestBytes) {
+    return InvalidInput(what + " failed: the manifest is larger than " +
+                            std::to_string(kMaxManifestBytes >> 20) + " MiB",
+                        "no registry serves manifests that large: check the reference");
+  }
+  PulledManifest out;
+  out.body = response.body;
+  out.descriptor.size = out.body.size();
+  out.descriptor.digest = Sha256Digest(out.body);
+  if (IsSha256Reference(reference) && out.descriptor.digest != reference) {
+    return InvalidInput(what + " failed: the registry sent a manifest whose digest is " +
+                            out.descriptor.digest,
+                        "the registry or a proxy altered the manifest; do not use it");
+  }
+  const std::string reported = response.Header("docker-content-digest");
+  if (reported.rfind("sha256:", 0) == 0 && reported != out.descriptor.digest) {
+    return InvalidInput(what + " failed: the registry says the manifest is " + reported +
+                            " but its bytes are " + out.descriptor.digest,
+                        "the registry or a proxy altered the manifest; do not use it");
+  }
+  out.descriptor.media_type = MediaTypeOf(response.Header("content-type"));
+  if (out.descriptor.media_type.empty() ||
+      out.descriptor.media_type == "application/octet-stream") {
+    out.descriptor.media_type = BodyMediaType(out.body);
+  }
+  if (out.descriptor.media_type.empty()) {
+    return InvalidInput(what + " failed: the registry sent no Content-Type and the manifest "
+                               "names no mediaType",
+                        "the registry or a proxy in front of it does not follow the OCI "
+                        "distribution API");
+  }
+  return out;
+}
+
+// Receives a streamed blob body: bounded by `size`, hashed on the way, and
+// resumable: after a cut, a new answer from offset 0 (200) skips what was
+// delivered already; one from `delivered` (206) continues.
+struct BlobStream {
+  std::string digest;
+  uint64_t size = 0;
+  const std::function<Status(std::string_view)>* sink = nullptr;
+  std::string what;
+  Sha256 hash;
+  uint64_t delivered = 0;  // bytes handed to `sink`
+  uint64_t skip = 0;       // bytes of the current answer to drop (a 200 after a cut)
+
+  Status Take(std::string_view data) {
+    const uint64_t dropped = std::min<uint64_t>(skip, data.size());
+    skip -= dropped;
+    data.remove_prefix(static_cast<size_t>(dropped));
+    if (data.empty()) return Status::Ok();
+    if (data.size() > size - delivered) {
+      return InvalidInput(what + " failed: the registry sent more than the " +
+                              std::to_string(size) + " bytes the blob has",
+                          "the registry or a proxy altered the blob; do not use it");
+    }
+    hash.Update(data);
+    delivered += data.size();
+    return (*sink)(data);
+  }
+};
+
 }  // namespace
+
+const char kManifestAccept[] =
+    "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, "
+    "application/vnd.docker.distribution.manifest.v2+json, "
+    "application/vnd.docker.distribution.manifest.list.v2+json";
 
 // What an upload sends: a file region (maybe of unknown size) or bytes.
 struct RegistryClient::Payload {
@@ -180,6 +277,8 @@ struct RegistryClient::Session {
 std::string RegistryEndpoint::BaseUrl() const {
   return (plain_http ? "http://" : "https://") + host;
 }
+
+std::string PullScope(const std::string& repo) { return "repository:" + repo + ":pull"; }
 
 std::string PushScope(const std::string& repo) { return "repository:" + repo + ":pull,push"; }
 
@@ -461,6 +560,133 @@ Result<std::string> RegistryClient::PutManifest(const std::string& repo,
   if (!IsSuccess(response.status)) return ErrorFor(response, what);
   std::string digest = response.Header("docker-content-digest");
   return IsValidSha256Digest(digest) ? digest : Sha256Digest(body);
+}
+
+// ---------------------------------------------------------------------------
+// Pull
+
+Result<PulledManifest> RegistryClient::GetManifest(const std::string& repo,
+                                                   const std::string& reference) {
+  HttpRequest request;
+  request.method = "GET";
+  PPA_RETURN_IF_ERROR(CheckManifestReference(reference));
+  PPA_ASSIGN_OR_RETURN(request.url,
+                       RepositoryUrl(endpoint_.BaseUrl(), repo, "manifests/" + reference));
+  request.headers.emplace_back("Accept", kManifestAccept);
+  request.max_response_body = kMaxManifestBytes;
+  const std::string what = "read of manifest '" + repo +
+                           (IsSha256Reference(reference) ? "@" : ":") + reference + "'";
+  Result<HttpResponse> response = Send(request, PullScope(repo), what);
+  if (!response.ok()) {
+    if (IsResponseTooLarge(response.status())) {
+      return InvalidInput(what + " failed: the manifest is larger than " +
+                              std::to_string(kMaxManifestBytes >> 20) + " MiB",
+                          "no registry serves manifests that large: check the reference");
+    }
+    return response.status();
+  }
+  if (response->status == 404) {
+    Status error = ErrorFor(*response, what);
+    return Status(StatusCode::kNotFound, error.message(), error.hint());
+  }
+  if (response->status != 200) return ErrorFor(*response, what);
+  return ManifestFromAnswer(*response, reference, what);
+}
+
+Result<std::optional<ManifestDescriptor>> RegistryClient::HeadManifest(
+    const std::string& repo, const std::string& reference) {
+  HttpRequest request;
+  request.method = "HEAD";
+  PPA_RETURN_IF_ERROR(CheckManifestReference(reference));
+  PPA_ASSIGN_OR_RETURN(request.url,
+                       RepositoryUrl(endpoint_.BaseUrl(), repo, "manifests/" + reference));
+  request.headers.emplace_back("Accept", kManifestAccept);
+  const std::string what = "check of manifest '" + repo +
+                           (IsSha256Reference(reference) ? "@" : ":") + reference + "'";
+  PPA_ASSIGN_OR_RETURN(HttpResponse response, Send(request, PullScope(repo), what));
+  if (response.status == 404) return std::optional<ManifestDescriptor>();
+  if (response.status != 200) return ErrorFor(response, what);
+  ManifestDescriptor found;
+  found.digest = response.Header("docker-content-digest");
+  found.media_type = MediaTypeOf(response.Header("content-type"));
+  found.size = ParseUnsigned(response.Header("content-length")).value_or(0);
+  if (!IsValidSha256Digest(found.digest) || found.media_type.empty()) {
+    // The registry does not say: the body does.
+    PPA_ASSIGN_OR_RETURN(PulledManifest pulled, GetManifest(repo, reference));
+    return std::optional<ManifestDescriptor>(pulled.descriptor);
+  }
+  if (IsSha256Reference(reference) && found.digest != reference) {
+    return InvalidInput(what + " failed: the registry answered for " + found.digest,
+                        "the registry or a proxy in front of it does not follow the OCI "
+                        "distribution API");
+  }
+  return std::optional<ManifestDescriptor>(found);
+}
+
+Status RegistryClient::GetBlob(const std::string& repo, const std::string& digest,
+                               uint64_t size,
+                               const std::function<Status(std::string_view)>& sink) {
+  if (!IsValidSha256Digest(digest)) return InvalidInput("invalid digest '" + digest + "'");
+  HttpRequest request;
+  request.method = "GET";
+  PPA_ASSIGN_OR_RETURN(request.url, RepositoryUrl(endpoint_.BaseUrl(), repo, "blobs/" + digest));
+  request.follow_redirects = true;  // storage behind the registry; no credentials go there
+  request.expected_response_bytes = size;
+  BlobStream stream{.digest = digest,
+                    .size = size,
+                    .sink = &sink,
+                    .what = "read of blob " + ShortDigest(digest) + " from '" + repo + "'"};
+  const std::string scope = PullScope(repo);
+  auto attempt = [&]() -> Result<HttpResponse> {
+    HttpRequest sent = request;
+    const uint64_t resume_at = stream.delivered;
+    if (resume_at > 0) {
+      // Resume after a cut: ask for the rest. A registry that ignores Range
+      // sends all of it again (200): what was delivered is skipped.
+      sent.headers.emplace_back("Range", "bytes=" + std::to_string(resume_at) + "-");
+    }
+    sent.on_response_body = [&stream, resume_at, started = false](
+                                long status, std::string_view data) mutable {
+      if (!started) stream.skip = status == 206 ? 0 : resume_at;
+      started = true;
+      return stream.Take(data);
+    };
+    return SendAuthorized(std::move(sent), scope);
+  };
+  PPA_ASSIGN_OR_RETURN(HttpResponse response, Retrying(stream.what, attempt));
+  if (response.status != 200 && response.status != 206) return ErrorFor(response, stream.what);
+  // A transport that does not stream (a test fake) returns the body whole.
+  if (!response.body.empty()) {
+    stream.skip = response.status == 206 ? 0 : stream.delivered;
+    PPA_RETURN_IF_ERROR(stream.Take(response.body));
+  }
+  if (stream.delivered != size) {
+    return InvalidInput(stream.what + " failed: the registry sent " +
+                            std::to_string(stream.delivered) + " of the blob's " +
+                            std::to_string(size) + " bytes",
+                        "the registry or a proxy cut the blob short; retry");
+  }
+  const std::string got = stream.hash.Finish();
+  if (got != digest) {
+    return InvalidInput(stream.what + " failed: the bytes received are " + got,
+                        "the registry or a proxy altered the blob; do not use it");
+  }
+  return Status::Ok();
+}
+
+Status RegistryClient::GetBlobToFd(const std::string& repo, const std::string& digest,
+                                   uint64_t size, int fd) {
+  return GetBlob(repo, digest, size, [fd](std::string_view data) -> Status {
+    while (!data.empty()) {
+      ssize_t n = ::write(fd, data.data(), data.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        return IoError(std::string("writing a pulled blob failed: ") + std::strerror(errno));
+      }
+      data.remove_prefix(static_cast<size_t>(n));
+    }
+    return Status::Ok();
+  });
 }
 
 // ---------------------------------------------------------------------------

@@ -78,6 +78,24 @@ struct BlobUpload {
   std::function<void(uint64_t)> on_progress;
 };
 
+// A manifest as the registry describes it (HEAD or GET).
+struct ManifestDescriptor {
+  std::string media_type;  // e.g. application/vnd.oci.image.manifest.v1+json
+  std::string digest;      // "sha256:<hex>"
+  uint64_t size = 0;       // bytes of the body
+};
+
+struct PulledManifest {
+  ManifestDescriptor descriptor;
+  std::string body;  // the exact bytes (digest computed over them)
+};
+
+// The largest manifest body accepted (containerd's limit): 4 MiB.
+inline constexpr size_t kMaxManifestBytes = 4 << 20;
+
+// The Accept header of manifest requests: the four manifest media types.
+extern const char kManifestAccept[];
+
 enum class UploadStrategy {
   kAuto,        // monolithic when the size is known (chunked if the registry needs it)
   kMonolithic,  // POST + PUT ?digest= with the whole body
@@ -139,6 +157,35 @@ class RegistryClient {
   // sha256 of `body` when it reports none.
   Result<std::string> PutManifest(const std::string& repo, const std::string& reference,
                                   const std::string& media_type, const std::string& body);
+
+  // --- Pull (same auth, retry and deadline rules; scope PullScope(repo)) ---
+
+  // GET /v2/<repo>/manifests/<reference> (a tag or "sha256:..."), accepting
+  // OCI manifests and indexes and Docker v2 schema 2 manifests and lists.
+  // The media type is the Content-Type (parameters dropped), or, when the
+  // registry sends none, the body's "mediaType". Checked: the body is at most
+  // kMaxManifestBytes; by digest, its sha256 is the reference; a
+  // Docker-Content-Digest (sha256) equals the body's sha256. 404 is kNotFound.
+  Result<PulledManifest> GetManifest(const std::string& repo, const std::string& reference);
+
+  // HEAD of the same: digest, media type and size without the body; nullopt
+  // when the registry answers 404. When the registry sends no
+  // Docker-Content-Digest the manifest is fetched (GetManifest) to learn it.
+  Result<std::optional<ManifestDescriptor>> HeadManifest(const std::string& repo,
+                                                         const std::string& reference);
+
+  // GET /v2/<repo>/blobs/<digest>, streamed: the body goes to `sink` in
+  // pieces as it arrives (never held whole). Redirects to storage are
+  // followed (without credentials). The body must be exactly `size` bytes
+  // (more is cut off at once) with sha256 `digest`, checked while
+  // streaming; a mismatch is kInvalidInput, after the bytes went to `sink`
+  // (the caller discards them). A connection cut mid-body is resumed
+  // (Range) by the retry loop, so `sink` sees each byte once, in order. A
+  // non-OK Status from `sink` stops the transfer and is returned.
+  Status GetBlob(const std::string& repo, const std::string& digest, uint64_t size,
+                 const std::function<Status(std::string_view)>& sink);
+  // Same, written to `fd` at its current position.
+  Status GetBlobToFd(const std::string& repo, const std::string& digest, uint64_t size, int fd);
 
   const RegistryEndpoint& endpoint() const { return endpoint_; }
 
@@ -222,6 +269,8 @@ class RegistryClient {
   std::minstd_rand jitter_ GUARDED_BY(mu_);
 };
 
+// "repository:<repo>:pull"
+std::string PullScope(const std::string& repo);
 // "repository:<repo>:pull,push"
 std::string PushScope(const std::string& repo);
 // "repository:<repo>:pull,push repository:<from>:pull"

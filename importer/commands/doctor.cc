@@ -182,6 +182,7 @@ class Doctor {
     bool ns_ok =
         Report("namespace", ClassifyNamespace(options_.target_namespace, options_.namespace_rules));
     CheckPush(accepted, ns_ok);
+    CheckPull(accepted, ns_ok);
     CheckChartMuseum();
     out_ << (failed_ == 0 ? "All checks passed.\n"
                           : std::to_string(failed_) + " check(s) failed.\n");
@@ -270,6 +271,22 @@ class Doctor {
     std::string repo = options_.target_namespace + "/" + kProbeRepository;
     if (!address_.prefix.empty()) repo = address_.prefix + "/" + repo;
     Report("push permission", ClassifyPushProbe(Client().ProbeBlobUpload(repo), repo));
+  }
+
+  // What `skopeo inspect` needs: reading a manifest in the namespace with
+  // pull scope (the probe repository's "latest"; none is expected there).
+  void CheckPull(bool accepted, bool ns_ok) {
+    if (options_.target_namespace.empty()) {
+      Report("pull permission", Skip("no --namespace given"));
+      return;
+    }
+    if (!accepted || !ns_ok) {
+      Report("pull permission", Blocked());
+      return;
+    }
+    std::string repo = options_.target_namespace + "/" + kProbeRepository;
+    if (!address_.prefix.empty()) repo = address_.prefix + "/" + repo;
+    Report("pull permission", ClassifyPullProbe(Client().HeadManifest(repo, "latest"), repo));
   }
 
   void CheckChartMuseum() {
@@ -577,6 +594,23 @@ CheckResult ClassifyPushProbe(const Result<HttpResponse>& answer, const std::str
                                      "': check the path prefix in --registry and the namespace");
   }
   return Fail(error.message(), HintOr(error, "check the registry's logs"));
+}
+
+CheckResult ClassifyPullProbe(const Result<std::optional<ManifestDescriptor>>& answer,
+                              const std::string& repo) {
+  if (!answer.ok()) {
+    const Status& s = answer.status();
+    return Fail(s.message(), s.code() == StatusCode::kHttp
+                                 ? "access denied: the account may not read '" + repo +
+                                       "' (ask for pull rights, or an API key with the Reader "
+                                       "role)"
+                                 : HintOr(s, "check the registry's logs"));
+  }
+  if (!answer->has_value()) {
+    return Pass("may read manifests in '" + repo +
+                "' (its tag 'latest' is not there, as expected)");
+  }
+  return Pass("may read manifests in '" + repo + "' ('latest' is " + (*answer)->digest + ")");
 }
 
 CheckResult ClassifyChartMuseum(const Result<HttpResponse>& answer, const std::string& uri,

@@ -8,7 +8,8 @@
 //
 // Checks: name resolution, TCP reachability, TLS, the /v2/ API, credentials
 // (found and accepted), clock skew, namespace rules, push permission (an
-// upload session started and cancelled) and, when configured, ChartMuseum.
+// upload session started and cancelled), pull permission (a manifest read
+// with pull scope) and, when configured, ChartMuseum.
 // A check whose precondition failed is skipped. Nothing printed ever holds
 // a password, API key or token.
 //
@@ -17,12 +18,14 @@
 #pragma once
 
 #include <chrono>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
 
 #include "base/status.h"
 #include "docker_io/registry/http_transport.h"
+#include "docker_io/registry/registry_client.h"
 #include "helm_io/chartmuseum_client.h"
 #include "importer/cli/credentials.h"
 
@@ -118,6 +121,12 @@ CheckResult ClassifyNamespace(const std::string& ns, const std::string& rules);
 
 // The answer to POST /v2/<repo>/blobs/uploads/ (RegistryClient::ProbeBlobUpload).
 CheckResult ClassifyPushProbe(const Result<HttpResponse>& answer, const std::string& repo);
+
+// The answer to HEAD /v2/<repo>/manifests/latest with pull scope
+// (RegistryClient::HeadManifest): an answer, 404 included, means reading
+// is allowed; 401/403 that it is not.
+CheckResult ClassifyPullProbe(const Result<std::optional<ManifestDescriptor>>& answer,
+                              const std::string& repo);
 
 // The answer to GET <uri>/index.yaml with the configured ChartMuseum auth.
 CheckResult ClassifyChartMuseum(const Result<HttpResponse>& answer, const std::string& uri,
