@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "base/status.h"
@@ -45,6 +46,15 @@ class BlobSink {
   virtual Result<std::string> PutManifest(const std::string& repo, const std::string& reference,
                                           const std::string& media_type,
                                           const std::string& body) = 0;
+  // The digest of the manifest `reference` (a tag, or a digest) names in
+  // `repo` now; nullopt when there is none (or the sink cannot tell).
+  // Reads only: the warm re-import (importer/load/warm_import.h) confirms
+  // an earlier import with it.
+  virtual Result<std::optional<std::string>> TaggedManifest(const std::string& repo,
+                                                            const std::string& reference) {
+    (void)repo, (void)reference;
+    return std::optional<std::string>();
+  }
   // How users name `repo` here: "host:port/repo".
   virtual std::string Locate(const std::string& repo) const = 0;
 };

@@ -31,6 +31,11 @@ class DryRunSink : public BlobSink {
     PPA_RETURN_IF_ERROR(CheckManifestReference(reference));
     return Sha256Digest(body);
   }
+  Result<std::optional<std::string>> TaggedManifest(const std::string& repo,
+                                                    const std::string& reference) override {
+    if (!inner_) return std::optional<std::string>();
+    return inner_->TaggedManifest(repo, reference);
+  }
   std::string Locate(const std::string& repo) const override {
     return inner_ ? inner_->Locate(repo) : location_ + repo;
   }

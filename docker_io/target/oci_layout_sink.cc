@@ -95,6 +95,20 @@ class OciLayoutSink : public BlobSink {
     return digest;
   }
 
+  // index.json's entry for "<repo>:<reference>" whose manifest blob is
+  // there; by digest: the blob alone.
+  Result<std::optional<std::string>> TaggedManifest(const std::string& repo,
+                                                    const std::string& reference) override {
+    PPA_RETURN_IF_ERROR(CheckRepositoryName(repo));
+    std::string digest = reference;
+    if (!IsValidSha256Digest(reference)) {
+      PPA_ASSIGN_OR_RETURN(digest, IndexedDigest(repo + ":" + reference));
+    }
+    if (!IsValidSha256Digest(digest)) return std::optional<std::string>();
+    PPA_ASSIGN_OR_RETURN(bool stored, HasBlob(repo, digest));
+    return stored ? std::optional<std::string>(digest) : std::optional<std::string>();
+  }
+
   std::string Locate(const std::string& repo) const override { return "oci:" + dir_ + ":" + repo; }
 
  private:

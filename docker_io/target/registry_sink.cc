@@ -33,6 +33,13 @@ class RegistrySink : public BlobSink {
                                   const std::string& media_type, const std::string& body) override {
     return client_->PutManifest(repo, reference, media_type, body);
   }
+  Result<std::optional<std::string>> TaggedManifest(const std::string& repo,
+                                                    const std::string& reference) override {
+    PPA_ASSIGN_OR_RETURN(std::optional<ManifestDescriptor> found,
+                         client_->HeadManifest(repo, reference));
+    if (!found) return std::optional<std::string>();
+    return std::optional<std::string>(found->digest);
+  }
   std::string Locate(const std::string& repo) const override {
     return client_->endpoint().host + "/" + repo;
   }

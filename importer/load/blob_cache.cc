@@ -43,7 +43,13 @@ constexpr const char* kSchema =
     "  PRIMARY KEY (scope, digest, repository));"
     "CREATE TABLE IF NOT EXISTS entries ("
     "  name TEXT NOT NULL, size INTEGER NOT NULL, diff_id TEXT NOT NULL,"
-    "  PRIMARY KEY (name, size));";
+    "  PRIMARY KEY (name, size));"
+    "CREATE TABLE IF NOT EXISTS imports ("
+    "  archive_sha256 TEXT NOT NULL, target TEXT NOT NULL, settings TEXT NOT NULL,"
+    "  record TEXT NOT NULL, recorded INTEGER NOT NULL,"
+    "  PRIMARY KEY (archive_sha256, target, settings));"
+    "CREATE TABLE IF NOT EXISTS files ("
+    "  sha256 TEXT NOT NULL PRIMARY KEY, bytes BLOB NOT NULL);";
 
 }  // namespace
 
@@ -194,6 +200,78 @@ std::vector<std::string> BlobCache::SeenIn(const std::string& scope, const std::
     }
   }
   return repositories;
+}
+
+std::optional<std::string> BlobCache::LookupImport(const std::string& archive_sha256,
+                                                   const std::string& target,
+                                                   const std::string& settings) {
+  MutexLock lock(&mu_);
+  Db* db = OpenLocked();
+  if (!db) return std::nullopt;
+  Stmt s = Prepare(db->handle,
+                   "SELECT record FROM imports WHERE archive_sha256 = ? AND target = ? AND "
+                   "settings = ?");
+  if (!s) return std::nullopt;
+  BindText(s.get(), 1, archive_sha256);
+  BindText(s.get(), 2, target);
+  BindText(s.get(), 3, settings);
+  if (sqlite3_step(s.get()) != SQLITE_ROW) return std::nullopt;
+  const unsigned char* record = sqlite3_column_text(s.get(), 0);
+  if (!record) return std::nullopt;
+  return std::string(reinterpret_cast<const char*>(record));
+}
+
+void BlobCache::StoreFile(const std::string& sha256, const std::string& bytes) {
+  MutexLock lock(&mu_);
+  Db* db = OpenLocked();
+  if (!db) return;
+  Stmt s = Prepare(db->handle, "INSERT OR REPLACE INTO files (sha256, bytes) VALUES (?, ?)");
+  if (!s) return;
+  BindText(s.get(), 1, sha256);
+  sqlite3_bind_blob64(s.get(), 2, bytes.data(), bytes.size(), SQLITE_TRANSIENT);
+  sqlite3_step(s.get());
+}
+
+std::optional<std::string> BlobCache::LoadFile(const std::string& sha256) {
+  MutexLock lock(&mu_);
+  Db* db = OpenLocked();
+  if (!db) return std::nullopt;
+  Stmt s = Prepare(db->handle, "SELECT bytes FROM files WHERE sha256 = ?");
+  if (!s) return std::nullopt;
+  BindText(s.get(), 1, sha256);
+  if (sqlite3_step(s.get()) != SQLITE_ROW) return std::nullopt;
+  const void* bytes = sqlite3_column_blob(s.get(), 0);
+  const int size = sqlite3_column_bytes(s.get(), 0);
+  if (bytes == nullptr && size > 0) return std::nullopt;
+  return std::string(static_cast<const char*>(bytes), static_cast<size_t>(size));
+}
+
+bool BlobCache::HasImports(const std::string& target, const std::string& settings) {
+  MutexLock lock(&mu_);
+  Db* db = OpenLocked();
+  if (!db) return false;
+  Stmt s = Prepare(db->handle,
+                   "SELECT 1 FROM imports WHERE target = ? AND settings = ? LIMIT 1");
+  if (!s) return false;
+  BindText(s.get(), 1, target);
+  BindText(s.get(), 2, settings);
+  return sqlite3_step(s.get()) == SQLITE_ROW;
+}
+
+void BlobCache::RecordImport(const std::string& archive_sha256, const std::string& target,
+                             const std::string& settings, const std::string& record) {
+  MutexLock lock(&mu_);
+  Db* db = OpenLocked();
+  if (!db) return;
+  Stmt s = Prepare(db->handle,
+                   "INSERT OR REPLACE INTO imports (archive_sha256, target, settings, record, "
+                   "recorded) VALUES (?, ?, ?, ?, strftime('%s', 'now'))");
+  if (!s) return;
+  BindText(s.get(), 1, archive_sha256);
+  BindText(s.get(), 2, target);
+  BindText(s.get(), 3, settings);
+  BindText(s.get(), 4, record);
+  sqlite3_step(s.get());
 }
 
 }  // namespace ppa

@@ -63,6 +63,23 @@ class BlobCache {
   std::vector<std::string> SeenIn(const std::string& scope, const std::string& digest,
                                   int limit = 4);
 
+  // Warm re-imports (importer/load/warm_import.h): the record of a complete
+  // import of the archive whose content is `archive_sha256` into `target`
+  // under `settings`, as written by RecordImport; nullopt when none.
+  std::optional<std::string> LookupImport(const std::string& archive_sha256,
+                                          const std::string& target, const std::string& settings);
+  // Whether any import into `target` under `settings` was recorded: when
+  // none was, the archive need not be hashed to look its record up.
+  bool HasImports(const std::string& target, const std::string& settings);
+  // Replaces that record.
+  void RecordImport(const std::string& archive_sha256, const std::string& target,
+                    const std::string& settings, const std::string& record);
+
+  // The bytes of a chart file a recorded import wrote (keyed by their
+  // sha256), so a warm re-import can write it again where it is missing.
+  void StoreFile(const std::string& sha256, const std::string& bytes);
+  std::optional<std::string> LoadFile(const std::string& sha256);
+
   bool enabled() const { return !path_.empty(); }
 
  private:

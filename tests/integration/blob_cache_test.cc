@@ -117,9 +117,15 @@ TEST_F(BlobCacheLoadTest, LargeLayersAreCompressedOnTheWayUnlessTheWorkdirIsKept
   EXPECT_NE(Output(cold).find("as it is unpacked"), std::string::npos) << Output(cold);
   for (const char* ref : kSampleImageRefs) ExpectVerified(ref);
 
+  // One tag deleted: not a warm re-import (importer/load/warm_import.h), so
+  // the archive is imported in full, with the blob cache.
+  ProcessResult deleted =
+      RunSkopeo({"delete", "--tls-verify=false", Ref("ibmcom/portal-init:2.1.0-amd64")});
+  ASSERT_EQ(deleted.exit_code, 0) << Output(deleted);
   int uploads = registry_->CountBlobUploadRequests();
   ProcessResult warm = Load(archive, {"-v"});
   ASSERT_EQ(warm.exit_code, 0) << Output(warm);
+  EXPECT_NE(Output(warm).find("importing in full"), std::string::npos) << Output(warm);
   EXPECT_EQ(Output(warm).find("compressing"), std::string::npos) << Output(warm);
   // The target holds it (asked once): hashed on the way, not even written.
   EXPECT_NE(Output(warm).find("on the target (blob cache)"), std::string::npos) << Output(warm);
