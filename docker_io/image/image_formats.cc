@@ -99,6 +99,7 @@ Result<OciIndex> ParseOciIndex(std::string_view text) {
   PPA_ASSIGN_OR_RETURN(json j, ParseJson(text, "index.json"));
   if (!j.is_object()) return InvalidInput("index.json is not an object");
   OciIndex index;
+  index.media_type = GetString(j, "mediaType");
   auto it = j.find("manifests");
   if (it == j.end() || !it->is_array()) return InvalidInput("index.json has no manifests list");
   for (const auto& m : *it) {

@@ -36,6 +36,7 @@ struct DockerSaveEntry {
 Result<std::vector<DockerSaveEntry>> ParseDockerSaveManifest(std::string_view json);
 
 struct OciIndex {
+  std::string media_type;  // as declared (may be empty: index.json need not say)
   std::vector<Descriptor> manifests;
 };
 Result<OciIndex> ParseOciIndex(std::string_view json);

@@ -204,15 +204,30 @@ std::vector<std::string> DescriptorNames(const Descriptor& d) {
   return names;
 }
 
-// The image of one manifest descriptor. Fails (the whole file) only when
-// the file's limits are passed; anything else is the image's `problem`.
+// The document `bytes` (verified against `digest`) as it is pushed: under
+// its own mediaType, else its descriptor's, else `fallback`.
+StoredDocument Stored(std::string bytes, const std::string& digest, const std::string& declared,
+                      const std::string& descriptor_type, std::string_view fallback) {
+  std::string type = !declared.empty()          ? declared
+                     : !descriptor_type.empty() ? descriptor_type
+                                                : std::string(fallback);
+  return StoredDocument{.media_type = std::move(type),
+                        .digest = digest,
+                        .bytes = std::make_shared<const std::string>(std::move(bytes))};
+}
+
+// The image of one manifest descriptor, reached through the index blob
+// `parent` (null: listed by index.json itself). Fails (the whole file) only
+// when the file's limits are passed; anything else is the image's `problem`.
 Result<ImageSource> ReadOciImage(TarballReader& tar, const Descriptor& desc,
                                  const std::vector<std::string>& names,
+                                 const std::shared_ptr<const StoredIndex>& parent,
                                  const std::string& origin) {
   ImageSource image;
   image.tarball = tar.path();
   image.origin = origin;
   image.names = names;
+  image.index = parent;
   auto manifest_bytes = tar.ReadDocument(BlobPath(desc.digest), kMaxManifestBytes);
   if (!manifest_bytes.ok()) {
     image.problem = manifest_bytes.status().WithContext("manifest " + desc.digest);
@@ -247,10 +262,32 @@ Result<ImageSource> ReadOciImage(TarballReader& tar, const Descriptor& desc,
     image.problem = InvalidInput("config blob does not match its digest " + manifest->config.digest);
   }
   if (desc.platform && image.platform.architecture.empty()) image.platform = *desc.platform;
+  if (image.problem.ok()) {
+    image.manifest = Stored(std::move(*manifest_bytes), desc.digest, manifest->media_type,
+                            desc.media_type, media_types::kOciManifest);
+  }
   return image;
 }
 
+// The index blob of `desc`, checked against its digest, and what it lists.
+Result<std::pair<OciIndex, std::shared_ptr<const StoredIndex>>> ReadIndexBlob(
+    const TarballReader& tar, const Descriptor& desc) {
+  PPA_ASSIGN_OR_RETURN(std::string bytes,
+                       tar.ReadDocument(BlobPath(desc.digest), kMaxManifestBytes));
+  if (Sha256Digest(bytes) != desc.digest) {
+    return InvalidInput("index blob does not match its digest " + desc.digest);
+  }
+  PPA_ASSIGN_OR_RETURN(OciIndex nested, ParseOciIndex(bytes));
+  auto stored = std::make_shared<StoredIndex>();
+  stored->document =
+      Stored(std::move(bytes), desc.digest, nested.media_type, desc.media_type, "");
+  for (const auto& child : nested.manifests) stored->children.push_back(child.digest);
+  return std::make_pair(std::move(nested), std::shared_ptr<const StoredIndex>(std::move(stored)));
+}
+
+// `parent`: the index blob `index` is (null for index.json itself).
 Status WalkOciIndex(TarballReader& tar, const OciIndex& index,
+                    const std::shared_ptr<const StoredIndex>& parent,
                     const std::vector<std::string>& inherited_names, const std::string& origin,
                     int depth, std::vector<ImageSource>& out) {
   if (depth > kMaxIndexDepth) return InvalidInput("image indexes nested too deeply");
@@ -259,13 +296,12 @@ Status WalkOciIndex(TarballReader& tar, const OciIndex& index,
     if (names.empty()) names = inherited_names;
     if (IsIndexMediaType(desc.media_type)) {
       PPA_RETURN_IF_ERROR(tar.Charge(1, 0));
-      PPA_ASSIGN_OR_RETURN(std::string bytes,
-                           tar.ReadDocument(BlobPath(desc.digest), kMaxManifestBytes));
-      PPA_ASSIGN_OR_RETURN(OciIndex nested, ParseOciIndex(bytes));
-      PPA_RETURN_IF_ERROR(WalkOciIndex(tar, nested, names, origin, depth + 1, out));
+      PPA_ASSIGN_OR_RETURN(auto nested, ReadIndexBlob(tar, desc));
+      PPA_RETURN_IF_ERROR(
+          WalkOciIndex(tar, nested.first, nested.second, names, origin, depth + 1, out));
     } else if (IsImageManifestMediaType(desc.media_type) || desc.media_type.empty()) {
       PPA_RETURN_IF_ERROR(tar.Charge(1, 0));
-      PPA_ASSIGN_OR_RETURN(ImageSource image, ReadOciImage(tar, desc, names, origin));
+      PPA_ASSIGN_OR_RETURN(ImageSource image, ReadOciImage(tar, desc, names, parent, origin));
       out.push_back(std::move(image));
     }
     // Other artifacts (attestations, signatures) are not images: skipped.
@@ -277,8 +313,32 @@ Result<std::vector<ImageSource>> ReadOciLayout(TarballReader& tar, const std::st
   PPA_ASSIGN_OR_RETURN(std::string bytes, tar.ReadDocument("index.json", kMaxManifestBytes));
   PPA_ASSIGN_OR_RETURN(OciIndex index, ParseOciIndex(bytes));
   std::vector<ImageSource> out;
-  PPA_RETURN_IF_ERROR(WalkOciIndex(tar, index, {}, origin, 0, out));
+  PPA_RETURN_IF_ERROR(WalkOciIndex(tar, index, nullptr, {}, origin, 0, out));
   return out;
+}
+
+bool SameLayerFiles(const ImageSource& a, const ImageSource& b) {
+  if (a.layers.size() != b.layers.size()) return false;
+  for (size_t i = 0; i < a.layers.size(); ++i) {
+    if (a.layers[i].entry != b.layers[i].entry) return false;
+  }
+  return true;
+}
+
+// Gives the docker-save image `img` the manifest (and index) of the OCI
+// image of `oci` that has its config and its very layer files: a manifest
+// the save carries rather than one it made up (which `img` keeps only if
+// its layers are stored compressed, kept_digest.h).
+void AttachStoredManifest(ImageSource& img, const std::vector<ImageSource>& oci) {
+  if (!img.problem.ok()) return;
+  for (const ImageSource& other : oci) {
+    if (other.problem.ok() && other.manifest && other.config_digest == img.config_digest &&
+        SameLayerFiles(img, other)) {
+      img.manifest = other.manifest;
+      img.index = other.index;
+      return;
+    }
+  }
 }
 
 Result<std::vector<ImageSource>> ReadDockerSave(TarballReader& tar, const std::string& origin) {
@@ -291,7 +351,8 @@ Result<std::vector<ImageSource>> ReadDockerSave(TarballReader& tar, const std::s
   std::vector<ImageSource> out;
   for (const auto& entry : entries) out.push_back(ReadDockerSaveEntry(tar, entry, origin));
   // Docker 25+ saves also carry an OCI index whose annotations may name
-  // images that manifest.json leaves without RepoTags.
+  // images that manifest.json leaves without RepoTags, and whose manifests
+  // are the images' own when they name the same config and layer files.
   if (tar.Has("index.json")) {
     auto oci = ReadOciLayout(tar, origin);
     if (oci.ok()) {
@@ -302,6 +363,7 @@ Result<std::vector<ImageSource>> ReadDockerSave(TarballReader& tar, const std::s
       for (auto& img : out) {
         auto it = names_by_config.find(img.config_digest);
         if (img.names.empty() && it != names_by_config.end()) img.names = it->second;
+        AttachStoredManifest(img, *oci);
       }
     }
   }

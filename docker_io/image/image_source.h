@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,6 +32,23 @@ struct LayerSource {
   std::string content_digest;
 };
 
+// A registry document (image manifest or index) exactly as the archive holds
+// it, its digest verified: what is pushed when an image keeps its digest
+// (docker_io/image/kept_digest.h).
+struct StoredDocument {
+  std::string media_type;  // the document's own mediaType, else its descriptor's
+  std::string digest;      // sha256 of `bytes`, the digest the archive names it by
+  std::shared_ptr<const std::string> bytes;  // never null
+};
+
+// An image index (manifest list) blob of the archive and what it references.
+struct StoredIndex {
+  StoredDocument document;
+  // The digest of every manifest it references (images, and artifacts such
+  // as attestations), in its order.
+  std::vector<std::string> children;
+};
+
 struct ImageSource {
   std::string tarball;  // uncompressed tar file on disk holding the image
   std::string origin;   // the image file as the archive names it, for messages
@@ -42,6 +60,16 @@ struct ImageSource {
   std::string config_digest;
   Platform platform;               // from the config
   std::vector<LayerSource> layers; // base layer first
+  // The image manifest the archive holds for this image: set for an OCI
+  // layout (index.json and blobs), and for a docker save whose index.json
+  // leads to a manifest of the same config and layer files (Docker 25+,
+  // BuildKit); unset for a docker save without one (Docker makes no
+  // registry manifest: one is built).
+  std::optional<StoredDocument> manifest;
+  // The index blob that names `manifest`, when the image was reached
+  // through one (a multi-arch image); shared by its platform images. Null
+  // for an image listed by index.json (the layout's index, never pushed).
+  std::shared_ptr<const StoredIndex> index;
   // Not OK when this image is unusable (missing layer, diff_id count
   // mismatch...). The image fails alone; others in the tarball still import.
   Status problem;

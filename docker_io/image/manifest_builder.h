@@ -9,6 +9,9 @@
 #include <vector>
 
 #include "archive/manifest/ppa_manifest.h"  // Platform
+#include "base/status.h"
+#include "docker_io/image/image_source.h"
+#include "docker_io/image/kept_digest.h"
 #include "docker_io/image/layer_blob.h"  // ManifestFormat
 
 namespace ppa {
@@ -33,5 +36,19 @@ struct ListEntry {
 };
 
 BuiltManifest BuildManifestList(ManifestFormat format, const std::vector<ListEntry>& entries);
+
+// The manifest `image` is pushed with: with `decision` kept
+// (DecideImageDigest), the archive's bytes under their media type, else
+// BuildImageManifest. kInvalidInput when kept and `config` or `layers` (the
+// blobs pushed, in order) are not the ones the archive's manifest names.
+Result<BuiltManifest> ImageManifestToPush(const ImageSource& image, const DigestDecision& decision,
+                                          ManifestFormat format, const BlobRef& config,
+                                          const std::vector<BlobRef>& layers);
+
+// The manifest list of `children` (DecideListDigest's input): the archive's
+// index bytes when `decision` is kept, else BuildManifestList of `entries`.
+BuiltManifest ManifestListToPush(const std::vector<const ImageSource*>& children,
+                                 const DigestDecision& decision, ManifestFormat format,
+                                 const std::vector<ListEntry>& entries);
 
 }  // namespace ppa

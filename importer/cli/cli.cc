@@ -213,6 +213,7 @@ int RunLoadCommand(LoadFlags& f, const CLI::App& cmd) {
       ChooseManifestFormat(f.format, o.compression.algorithm, &format_warning);
   if (!format.ok()) return usage_error(format.status());
   o.format = *format;
+  o.format_given = !f.format.empty();
   if (Status usage = CheckLoadUsage(o); !usage.ok()) return usage_error(usage);
   // Standard input carries either the archive or a password, not both.
   if (std::any_of(o.archives.begin(), o.archives.end(), IsStdinArchive) &&

@@ -174,7 +174,11 @@ int RunStages(const std::string& archive, const Workspace* ws, const RegistryAdd
   ImagesStage images(sink, preparer, PushOptions{.format = format,
                                                  .progress = progress,
                                                  .upload_jobs = JobsFor(options.jobs),
-                                                 .progress_archive = shown.id()});
+                                                 .progress_archive = shown.id(),
+                                                 .keep_digests = {
+                                                     .format_given = options.format_given,
+                                                     .oci_only = address.endpoint.host.empty(),
+                                                 }});
   PlanInput input{ws->root,       {},
                   std::nullopt,   ws->scratch,
                   address.prefix, options.target_namespace,

@@ -37,6 +37,10 @@ struct LoadOptions {
   bool dry_run = false;  // everything but the writes: verify, plan, HEAD checks
   std::vector<std::string> architectures;  // empty: every platform
   ManifestFormat format = ManifestFormat::kDocker;
+  // --format given by the user (flag, environment or config file): every
+  // image is converted to `format`; without it, an image whose manifest is
+  // in the archive keeps it (docker_io/image/kept_digest.h).
+  bool format_given = false;
   CompressionOptions compression;
   int jobs = 0;                // --jobs: layers prepared concurrently (0: the cores)
   bool no_blob_cache = false;  // --no-cache: no blob cache (importer/load/blob_cache.h), no inflate index

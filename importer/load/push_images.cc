@@ -87,7 +87,9 @@ class ImagePusher {
                                     image.config.get(), ConfigWork(repo, image)));
     if (log) log->push_back(config_done);
     BlobRef config{ConfigMediaType(), image.config_digest, image.config->size()};
-    BuiltManifest manifest = BuildImageManifest(options_.format, config, layers);
+    PPA_ASSIGN_OR_RETURN(BuiltManifest manifest,
+                         ImageManifestToPush(image, DecideImageDigest(image, options_.keep_digests),
+                                             options_.format, config, layers));
     return PutManifest(repo, tag, manifest);
   }
 
@@ -103,6 +105,8 @@ class ImagePusher {
     }
     return BlobRef{manifest.media_type, digest, manifest.body.size()};
   }
+
+  const KeepDigestRules& keep_digests() const { return options_.keep_digests; }
 
   TransferStats TakeStats() {
     std::lock_guard lock(mu_);
@@ -413,6 +417,20 @@ void ImagePusher::QueueConfig(LayerUploads& uploads, const ImageSource& image,
 
 namespace {
 
+// Records in `item` (stored: image or list) whether it kept the archive's
+// digest, and says so when the archive has one.
+void NoteDigest(Reporter& reporter, ItemResult& item, const DigestDecision& decision) {
+  item.digest_kept = decision.kept;
+  item.archive_digest = decision.archive_digest;
+  item.digest_note = decision.reason;
+  if (decision.kept) {
+    reporter.Progress("'" + item.name + "' keeps the digest it has in the archive");
+  } else if (!decision.archive_digest.empty()) {
+    reporter.Progress("'" + item.name + "' gets a new digest (the archive's is " +
+                      decision.archive_digest + "): " + decision.reason);
+  }
+}
+
 void Fail(Reporter& reporter, ItemResult item, const Status& status) {
   reporter.Failure(status.WithContext("'" + item.name + "'"));
   item.status = status;
@@ -452,6 +470,7 @@ std::optional<PushedManifest> PushOne(const PlannedImage& image, ImagePusher& pu
                   " size: " + std::to_string(pushed->size));
   item.digest = pushed->digest;
   item.size = pushed->size;
+  NoteDigest(reporter, item, DecideImageDigest(*image.source, pusher.keep_digests()));
   reporter.Record(item);
   return PushedManifest{*pushed, image.platform.value_or(image.source->platform), image.source,
                         image.target.repository};
@@ -487,13 +506,17 @@ void PushList(const PlannedGroup& group, const std::vector<PushedManifest>& chil
     }
     entries.push_back({child.ref, child.platform});
   }
-  auto pushed =
-      pusher.PutManifest(target.repository, target.tag, BuildManifestList(options.format, entries));
+  std::vector<const ImageSource*> sources;
+  for (const auto& child : children) sources.push_back(child.source);
+  DigestDecision kept = DecideListDigest(sources, options.keep_digests);
+  auto pushed = pusher.PutManifest(target.repository, target.tag,
+                                   ManifestListToPush(sources, kept, options.format, entries));
   if (!pushed.ok()) return Fail(reporter, item, pushed.status());
   reporter.Result(target.tag + ": " + reporter.Verb("", "would push ") + "digest: " +
                   pushed->digest + " size: " + std::to_string(pushed->size));
   item.digest = pushed->digest;
   item.size = pushed->size;
+  NoteDigest(reporter, item, kept);
   reporter.Record(item);
 }
 

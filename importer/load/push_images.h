@@ -12,6 +12,7 @@
 #include <string>
 
 #include "docker_io/target/blob_sink.h"
+#include "docker_io/image/kept_digest.h"
 #include "docker_io/image/layer_blob.h"
 #include "importer/load/layer_preparer.h"
 #include "importer/load/plan.h"
@@ -25,6 +26,7 @@ struct PushOptions {
   ProgressDisplay* progress = nullptr;  // not owned; null: no progress lines
   int upload_jobs = 2;                   // layers of one image uploaded at once (--jobs)
   int progress_archive = -1;             // the archive's id in `progress` (BeginArchive)
+  KeepDigestRules keep_digests;          // which images keep their archive digest
 };
 
 // The blobs `plan` pushes, as ProgressDisplay work: "repository@diff_id" ->

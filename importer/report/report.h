@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -45,6 +46,12 @@ struct ItemResult {
   std::string platform;  // "linux/amd64"
   std::string config_digest;
   std::vector<BlobResult> blobs;
+  // Images and lists the target stored: whether it holds the archive's own
+  // manifest (or index) bytes, so the digest is the archive's
+  // (docker_io/image/kept_digest.h); unset when nothing was stored.
+  std::optional<bool> digest_kept;
+  std::string archive_digest;  // the archive's digest for it; "" when it has none
+  std::string digest_note;     // why a new manifest was made; "" when kept
   // Charts: name and version from Chart.yaml, and each destination.
   std::string chart_name;
   std::string chart_version;

@@ -44,6 +44,11 @@ Json ImageJson(const ItemResult& item) {
   if (!item.platform.empty()) SetJsonText(j, "platform", item.platform);
   if (!item.digest.empty()) j["manifest_digest"] = item.digest, j["manifest_size"] = item.size;
   if (!item.config_digest.empty()) j["config_digest"] = item.config_digest;
+  if (item.digest_kept) {
+    j["digest_kept"] = *item.digest_kept;
+    if (!item.archive_digest.empty()) j["archive_digest"] = item.archive_digest;
+    if (!item.digest_note.empty()) j["digest_note"] = item.digest_note;
+  }
   if (!item.blobs.empty()) {
     Json blobs = Json::array();
     for (const auto& b : item.blobs) {

@@ -1,0 +1,153 @@
+// Small OCI image layout tarballs built in the test, for the kept-digest
+// tests (docker_io/image/kept_digest.h): one image or a multi-arch index,
+// layers stored gzip, zstd or uncompressed, OCI or Docker media types. The
+// documents are written the way a vendor's tool might (indented JSON, key
+// order of its own), so a manifest ppa-import builds never has their bytes:
+// an image lands with its archive digest only when it is pushed as stored.
+// Listed in tests/data/images/README.md.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "docker_io/image/digest.h"
+#include "docker_io/image/media_types.h"
+#include "tests/support/process.h"
+#include "tests/support/raw_tar.h"
+
+namespace ppa::test {
+
+struct OciTestLayer {
+  std::string tar;         // the layer's uncompressed tar: its diff_id
+  std::string stored;      // its blob as stored (compressed or the tar itself)
+  std::string media_type;  // in the manifest
+};
+
+// A layer of one file `name` holding `content`, stored gzip-compressed.
+inline OciTestLayer GzipTestLayer(const std::string& name, const std::string& content) {
+  std::string tar = BuildRawTar({{name, '0', content}});
+  return {.tar = tar, .stored = Gzip(tar), .media_type = std::string(media_types::kOciLayerGzip)};
+}
+
+// The same, stored as the uncompressed tar.
+inline OciTestLayer TarTestLayer(const std::string& name, const std::string& content) {
+  std::string tar = BuildRawTar({{name, '0', content}});
+  return {.tar = tar, .stored = tar, .media_type = std::string(media_types::kOciLayerTar)};
+}
+
+// The same, stored zstd-compressed by the zstd program (in `scratch`).
+inline OciTestLayer ZstdTestLayer(const std::string& name, const std::string& content,
+                                  const std::string& scratch) {
+  std::string tar = BuildRawTar({{name, '0', content}});
+  std::string in = scratch + "/zstd-in-" + std::string(DigestHex(Sha256Digest(tar))) + ".tar";
+  WriteFileOrDie(in, tar);
+  ProcessResult z = RunProcess({"zstd", "-q", "-f", "-19", in, "-o", in + ".zst"});
+  if (z.exit_code != 0) return {};
+  auto stored = ReadFileToString(in + ".zst");
+  return {.tar = tar,
+          .stored = stored.ok() ? *stored : std::string(),
+          .media_type = std::string(media_types::kOciLayerZstd)};
+}
+
+struct OciTestImage {
+  std::string os = "linux";
+  std::string architecture = "amd64";
+  std::vector<OciTestLayer> layers;
+  std::string manifest_media_type = std::string(media_types::kOciManifest);
+  std::string config_media_type = std::string(media_types::kOciConfig);
+  std::string name;  // ref.name annotation of its descriptor; "" for none
+};
+
+struct OciTestLayout {
+  std::map<std::string, std::string> blobs;  // digest -> bytes
+  std::string index_json;
+  std::vector<std::string> manifests;  // digests of the image manifests, in order
+  std::string index;                   // digest of the index blob; "" without one
+
+  std::string Tar() const {
+    std::vector<RawTarEntry> entries = {{"oci-layout", '0', R"({"imageLayoutVersion":"1.0.0"})"},
+                                        {"index.json", '0', index_json},
+                                        {"blobs/", '5'},
+                                        {"blobs/sha256/", '5'}};
+    for (const auto& [digest, bytes] : blobs) {
+      entries.push_back({"blobs/sha256/" + std::string(DigestHex(digest)), '0', bytes});
+    }
+    return BuildRawTar(entries);
+  }
+  // Adds `bytes` as a blob; returns its digest.
+  std::string Add(const std::string& bytes) {
+    std::string digest = Sha256Digest(bytes);
+    blobs[digest] = bytes;
+    return digest;
+  }
+};
+
+// A descriptor in a vendor's key order ("digest" first, unlike ours).
+inline nlohmann::ordered_json TestDescriptor(const std::string& media_type,
+                                             const std::string& digest, size_t size) {
+  return {{"digest", digest}, {"mediaType", media_type}, {"size", size}};
+}
+
+// Adds the config, layers and manifest of `image` to `layout`; returns the
+// manifest's descriptor.
+inline nlohmann::ordered_json AddTestImage(OciTestLayout& layout, const OciTestImage& image) {
+  nlohmann::ordered_json diff_ids = nlohmann::ordered_json::array();
+  nlohmann::ordered_json layers = nlohmann::ordered_json::array();
+  for (const auto& l : image.layers) {
+    diff_ids.push_back(Sha256Digest(l.tar));
+    layers.push_back(TestDescriptor(l.media_type, layout.Add(l.stored), l.stored.size()));
+  }
+  nlohmann::ordered_json config = {{"architecture", image.architecture},
+                                   {"os", image.os},
+                                   {"config", {{"Env", {"PATH=/usr/bin:/bin"}}}},
+                                   {"rootfs", {{"type", "layers"}, {"diff_ids", diff_ids}}}};
+  std::string config_bytes = config.dump(2);
+  nlohmann::ordered_json manifest = {
+      {"schemaVersion", 2},
+      {"mediaType", image.manifest_media_type},
+      {"config",
+       TestDescriptor(image.config_media_type, layout.Add(config_bytes), config_bytes.size())},
+      {"layers", layers},
+      {"annotations", {{"org.opencontainers.image.vendor", "Test Vendor"}}}};
+  std::string manifest_bytes = manifest.dump(3);
+  std::string digest = layout.Add(manifest_bytes);
+  layout.manifests.push_back(digest);
+  auto desc = TestDescriptor(image.manifest_media_type, digest, manifest_bytes.size());
+  desc["platform"] = {{"architecture", image.architecture}, {"os", image.os}};
+  if (!image.name.empty()) {
+    desc["annotations"] = {{std::string(media_types::kRefNameAnnotation), image.name}};
+  }
+  return desc;
+}
+
+// One image, listed by index.json.
+inline OciTestLayout OciSingleImageLayout(const OciTestImage& image) {
+  OciTestLayout layout;
+  nlohmann::ordered_json index = {{"schemaVersion", 2},
+                                  {"manifests", {AddTestImage(layout, image)}}};
+  layout.index_json = index.dump();
+  return layout;
+}
+
+// A multi-arch image: index.json lists one index blob (named `name`) of
+// `index_media_type` that lists `images` (each named by its own `name`, so
+// a PPA manifest can pick each from the one file).
+inline OciTestLayout OciMultiArchLayout(
+    const std::vector<OciTestImage>& images, const std::string& name,
+    const std::string& index_media_type = std::string(media_types::kOciIndex)) {
+  OciTestLayout layout;
+  nlohmann::ordered_json children = nlohmann::ordered_json::array();
+  for (const auto& image : images) children.push_back(AddTestImage(layout, image));
+  nlohmann::ordered_json blob = {
+      {"schemaVersion", 2}, {"mediaType", index_media_type}, {"manifests", children}};
+  std::string bytes = blob.dump(3);
+  layout.index = layout.Add(bytes);
+  auto desc = TestDescriptor(index_media_type, layout.index, bytes.size());
+  desc["annotations"] = {{std::string(media_types::kRefNameAnnotation), name}};
+  layout.index_json = nlohmann::ordered_json{{"schemaVersion", 2}, {"manifests", {desc}}}.dump();
+  return layout;
+}
+
+}  // namespace ppa::test

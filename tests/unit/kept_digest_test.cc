@@ -1,0 +1,269 @@
+// Which images keep their archive digest (docker_io/image/kept_digest.h),
+// what the image reader keeps of the archive's manifests and indexes, and
+// the manifest then pushed (manifest_builder.h). Issue 21, item 5: an OCI
+// image with compressed layers landed under a digest of ours.
+#include "docker_io/image/kept_digest.h"
+
+#include <gtest/gtest.h>
+
+#include "docker_io/image/digest.h"
+#include "docker_io/image/manifest_builder.h"
+#include "docker_io/image/media_types.h"
+#include "tests/support/oci_fixtures.h"
+#include "tests/support/process.h"
+
+namespace ppa {
+namespace {
+
+std::string Data(const std::string& name) {
+  return std::string(PPA_TEST_DATA_DIR) + "/images/" + name;
+}
+
+// An image as the reader yields it: a stored manifest of `media_type`
+// (none when empty) and one layer per entry of `layers`.
+ImageSource Image(const std::string& media_type, std::vector<Compression> layers) {
+  ImageSource image;
+  for (Compression c : layers) image.layers.push_back(LayerSource{.compression = c});
+  if (!media_type.empty()) {
+    std::string bytes = "{\"manifest\":\"" + media_type + "\"}";
+    image.manifest = StoredDocument{.media_type = media_type,
+                                    .digest = Sha256Digest(bytes),
+                                    .bytes = std::make_shared<const std::string>(bytes)};
+  }
+  return image;
+}
+
+const std::string kOci(media_types::kOciManifest);
+const std::string kDocker(media_types::kDockerManifest);
+
+TEST(DecideImageDigest, KeepsOnlyStoredManifestsOfCompressedLayers) {
+  using C = Compression;
+  const KeepDigestRules registry{}, layout{.oci_only = true}, format{.format_given = true};
+  struct Case {
+    const char* what;
+    ImageSource image;
+    KeepDigestRules rules;
+    bool kept;
+    const char* reason;  // part of the reason when not kept
+  } cases[] = {
+      {"OCI, gzip layers", Image(kOci, {C::kGzip, C::kGzip}), registry, true, ""},
+      {"OCI, zstd layers", Image(kOci, {C::kZstd}), registry, true, ""},
+      {"OCI, gzip and zstd", Image(kOci, {C::kGzip, C::kZstd}), registry, true, ""},
+      {"OCI, no layer", Image(kOci, {}), registry, true, ""},
+      {"Docker manifest to a registry", Image(kDocker, {C::kGzip}), registry, true, ""},
+      {"OCI to a layout", Image(kOci, {C::kGzip}), layout, true, ""},
+      {"an uncompressed layer", Image(kOci, {C::kGzip, C::kNone}), registry, false,
+       "layer 2 of 2 is stored uncompressed"},
+      {"docker save: no manifest", Image("", {C::kGzip}), registry, false, "no registry manifest"},
+      {"--format given", Image(kOci, {C::kGzip}), format, false, "--format"},
+      {"Docker manifest to a layout", Image(kDocker, {C::kGzip}), layout, false, "OCI layout"},
+      {"a media type not pushed as is", Image("application/x-other", {C::kGzip}), registry, false,
+       "application/x-other"},
+  };
+  for (const auto& c : cases) {
+    DigestDecision d = DecideImageDigest(c.image, c.rules);
+    EXPECT_EQ(d.kept, c.kept) << c.what << ": " << d.reason;
+    EXPECT_EQ(d.archive_digest, c.image.manifest ? c.image.manifest->digest : "") << c.what;
+    if (c.kept) {
+      EXPECT_EQ(d.reason, "") << c.what;
+    } else {
+      EXPECT_NE(d.reason.find(c.reason), std::string::npos) << c.what << ": " << d.reason;
+    }
+  }
+}
+
+// Two platform images of one index (of `index_type`) naming them both.
+struct MultiArch {
+  std::vector<ImageSource> images;
+  std::shared_ptr<StoredIndex> index = std::make_shared<StoredIndex>();
+  explicit MultiArch(const std::string& index_type = std::string(media_types::kOciIndex),
+                     Compression second = Compression::kGzip) {
+    images = {Image(kOci, {Compression::kGzip}), Image(kOci, {second})};
+    images[1].manifest->digest = Sha256Digest("other");
+    index->document = {.media_type = index_type,
+                       .digest = Sha256Digest("index"),
+                       .bytes = std::make_shared<const std::string>("index")};
+    for (auto& image : images) {
+      index->children.push_back(image.manifest->digest);
+      image.index = index;
+    }
+  }
+  std::vector<const ImageSource*> All() const { return {&images[0], &images[1]}; }
+};
+
+TEST(DecideListDigest, KeepsTheIndexOnlyWhenItsChildrenAreExactlyThePushedKeptImages) {
+  const KeepDigestRules registry{};
+  MultiArch whole;
+  DigestDecision kept = DecideListDigest(whole.All(), registry);
+  EXPECT_TRUE(kept.kept) << kept.reason;
+  EXPECT_EQ(kept.archive_digest, whole.index->document.digest);
+
+  // --architectures (or the PPA manifest) left a platform out.
+  DigestDecision one = DecideListDigest({&whole.images[0]}, registry);
+  EXPECT_FALSE(one.kept);
+  EXPECT_EQ(one.archive_digest, whole.index->document.digest);
+  EXPECT_NE(one.reason.find("names 2 manifest(s) and 1"), std::string::npos) << one.reason;
+
+  // The index also names an attestation that is not pushed.
+  MultiArch attested;
+  attested.index->children.push_back(Sha256Digest("attestation"));
+  EXPECT_FALSE(DecideListDigest(attested.All(), registry).kept);
+
+  MultiArch converted(std::string(media_types::kOciIndex), Compression::kNone);
+  DigestDecision c = DecideListDigest(converted.All(), registry);
+  EXPECT_FALSE(c.kept);
+  EXPECT_NE(c.reason.find("converted"), std::string::npos) << c.reason;
+
+  EXPECT_FALSE(DecideListDigest(whole.All(), {.format_given = true}).kept);
+
+  // Platform images of different files (or docker saves): no index to keep.
+  MultiArch other;
+  DigestDecision mixed = DecideListDigest({&whole.images[0], &other.images[1]}, registry);
+  EXPECT_FALSE(mixed.kept);
+  EXPECT_EQ(mixed.archive_digest, "");
+  ImageSource saved = Image("", {Compression::kNone});
+  EXPECT_FALSE(DecideListDigest({&saved}, registry).kept);
+
+  MultiArch docker_list{std::string(media_types::kDockerManifestList)};
+  EXPECT_TRUE(DecideListDigest(docker_list.All(), registry).kept);
+  EXPECT_FALSE(DecideListDigest(docker_list.All(), {.oci_only = true}).kept);
+}
+
+Result<std::vector<ImageSource>> ReadLayout(const test::OciTestLayout& layout,
+                                            const test::TempDir& dir) {
+  std::string path = dir.Join("layout.tar");
+  test::WriteFileOrDie(path, layout.Tar());
+  return ReadImageTarball(path, "images/layout.tar");
+}
+
+TEST(ReadImageTarball, KeepsTheStoredManifestOfAnOciImage) {
+  test::TempDir dir("ppa-kept");
+  test::OciTestLayout layout = test::OciSingleImageLayout(
+      {.layers = {test::GzipTestLayer("a", "1"), test::GzipTestLayer("b", "2")},
+       .name = "kept/gzip:1"});
+  auto images = ReadLayout(layout, dir);
+  ASSERT_TRUE(images.ok()) << images.status().ToString();
+  ASSERT_EQ(images->size(), 1u);
+  const ImageSource& image = images->front();
+  ASSERT_TRUE(image.problem.ok()) << image.problem.ToString();
+  ASSERT_TRUE(image.manifest.has_value());
+  EXPECT_EQ(image.manifest->digest, layout.manifests[0]);
+  EXPECT_EQ(*image.manifest->bytes, layout.blobs.at(layout.manifests[0]));
+  EXPECT_EQ(image.manifest->media_type, kOci);
+  EXPECT_EQ(image.index, nullptr) << "index.json is the layout's, never pushed";
+  EXPECT_TRUE(DecideImageDigest(image, {}).kept);
+}
+
+TEST(ReadImageTarball, KeepsTheIndexBlobOfAMultiArchImage) {
+  test::TempDir dir("ppa-kept");
+  test::OciTestLayout layout =
+      test::OciMultiArchLayout({{.architecture = "amd64",
+                                 .layers = {test::GzipTestLayer("a", "amd")},
+                                 .name = "m/x:1-amd64"},
+                                {.architecture = "arm64",
+                                 .layers = {test::GzipTestLayer("a", "arm")},
+                                 .name = "m/x:1-arm64"}},
+                               "m/x:1");
+  auto images = ReadLayout(layout, dir);
+  ASSERT_TRUE(images.ok()) << images.status().ToString();
+  ASSERT_EQ(images->size(), 2u);
+  std::vector<const ImageSource*> children;
+  for (const auto& image : *images) {
+    ASSERT_TRUE(image.problem.ok()) << image.problem.ToString();
+    ASSERT_NE(image.index, nullptr);
+    EXPECT_EQ(image.index->document.digest, layout.index);
+    EXPECT_EQ(*image.index->document.bytes, layout.blobs.at(layout.index));
+    EXPECT_EQ(image.index->children, layout.manifests);
+    children.push_back(&image);
+  }
+  EXPECT_EQ(images->front().index, images->back().index) << "one index, shared";
+  EXPECT_TRUE(DecideListDigest(children, {}).kept);
+  BuiltManifest list =
+      ManifestListToPush(children, DecideListDigest(children, {}), ManifestFormat::kDocker, {});
+  EXPECT_EQ(Sha256Digest(list.body), layout.index);
+  EXPECT_EQ(list.media_type, std::string(media_types::kOciIndex));
+}
+
+TEST(ReadImageTarball, IndexBlobNotMatchingItsDigestFailsTheFile) {
+  test::TempDir dir("ppa-kept");
+  test::OciTestLayout layout = test::OciMultiArchLayout(
+      {{.layers = {test::GzipTestLayer("a", "1")}, .name = "m/x:1-amd64"}}, "m/x:1");
+  layout.blobs[layout.index] += " ";
+  auto images = ReadLayout(layout, dir);
+  ASSERT_FALSE(images.ok());
+  EXPECT_NE(images.status().message().find("does not match its digest"), std::string::npos)
+      << images.status().ToString();
+}
+
+TEST(ReadImageTarball, UncompressedOciLayersAreConverted) {
+  test::TempDir dir("ppa-kept");
+  auto images = ReadLayout(
+      test::OciSingleImageLayout({.layers = {test::TarTestLayer("a", "1")}, .name = "kept/tar:1"}),
+      dir);
+  ASSERT_TRUE(images.ok()) << images.status().ToString();
+  ASSERT_TRUE(images->front().manifest.has_value());
+  DigestDecision d = DecideImageDigest(images->front(), {});
+  EXPECT_FALSE(d.kept);
+  EXPECT_NE(d.reason.find("uncompressed"), std::string::npos) << d.reason;
+}
+
+// The issue's example: BuildKit's OCI tarball (it also holds a
+// manifest.json) keeps sha256:7b9a57..., an OCI layout with a gzip layer
+// its digest; docker saves have no registry manifest of their own.
+TEST(ReadImageTarball, PublicFixturesKeepTheirDigestOnlyWithAStoredCompressedImage) {
+  struct Case {
+    const char* file;
+    bool kept;
+    const char* archive_digest;  // "" for none
+  } cases[] = {
+      {"buildkit-oci.tar", true,
+       "sha256:7b9a5714cfff1338d3db0d7433fc2394b6ddb3cd17a43aa3f71ae52a47a3935a"},
+      {"oci-registry-name.tar.gz", true,
+       "sha256:ff1abe159f09a5fed8fd9b648ab35196b521925b109df26a94d9cf06721ae5e4"},
+      {"test_image_2.tar", false, ""},
+      {"test_bundle.tar", false, ""},
+      // Docker 25's save: an index.json that lists no manifest.
+      {"hello-world-v25.tar", false, ""},
+  };
+  for (const auto& c : cases) {
+    test::TempDir dir("ppa-kept");
+    auto tar = PrepareImageTarball(Data(c.file), dir.path());
+    ASSERT_TRUE(tar.ok()) << c.file;
+    auto images = ReadImageTarball(*tar, c.file);
+    ASSERT_TRUE(images.ok()) << c.file << ": " << images.status().ToString();
+    DigestDecision d = DecideImageDigest(images->front(), {});
+    EXPECT_EQ(d.kept, c.kept) << c.file << ": " << d.reason;
+    EXPECT_EQ(d.archive_digest, c.archive_digest) << c.file;
+  }
+}
+
+TEST(ImageManifestToPush, PushesTheStoredBytesOnlyOverTheBlobsTheyName) {
+  test::TempDir dir("ppa-kept");
+  test::OciTestLayout layout =
+      test::OciSingleImageLayout({.layers = {test::GzipTestLayer("a", "1")}, .name = "k/x:1"});
+  auto images = ReadLayout(layout, dir);
+  ASSERT_TRUE(images.ok());
+  const ImageSource& image = images->front();
+  BlobRef config{std::string(media_types::kDockerConfig), image.config_digest,
+                 image.config->size()};
+  const std::string& stored_layer = layout.blobs.begin()->first;  // any digest of the layout
+  std::vector<BlobRef> layers = {
+      {std::string(media_types::kDockerLayerGzip), image.layers[0].digest, image.layers[0].size}};
+  DigestDecision kept = DecideImageDigest(image, {});
+  auto pushed = ImageManifestToPush(image, kept, ManifestFormat::kDocker, config, layers);
+  ASSERT_TRUE(pushed.ok()) << pushed.status().ToString();
+  EXPECT_EQ(Sha256Digest(pushed->body), layout.manifests[0]);
+  EXPECT_EQ(pushed->media_type, kOci);
+  // Not kept: a manifest of ours, in the format asked for.
+  auto built = ImageManifestToPush(image, DecideImageDigest(image, {.format_given = true}),
+                                   ManifestFormat::kDocker, config, layers);
+  ASSERT_TRUE(built.ok());
+  EXPECT_NE(Sha256Digest(built->body), layout.manifests[0]);
+  EXPECT_EQ(built->media_type, kDocker);
+  // Blobs other than those the stored manifest names: refused.
+  layers[0].digest = stored_layer == image.layers[0].digest ? Sha256Digest("x") : stored_layer;
+  EXPECT_FALSE(ImageManifestToPush(image, kept, ManifestFormat::kDocker, config, layers).ok());
+}
+
+}  // namespace
+}  // namespace ppa
