@@ -237,32 +237,28 @@ Result<HelmOciManifest> BuildHelmOciManifest(const HelmChartArtifact& chart) {
   return out;
 }
 
-namespace {
-
-Status PushBlobIfMissing(RegistryClient& client, const std::string& repo,
-                         const std::string& bytes) {
-  const std::string digest = Sha256Digest(bytes);
-  PPA_ASSIGN_OR_RETURN(const bool present, client.BlobExists(repo, digest));
-  if (present) return Status::Ok();
-  return client.UploadBlobBytes(repo, digest, bytes);
-}
-
-}  // namespace
-
-Result<HelmPushResult> PushHelmChart(RegistryClient& client, const std::string& repo,
+Result<HelmPushResult> PushHelmChart(BlobPusher& pusher, const std::string& repo,
                                      const HelmChartArtifact& chart) {
   PPA_ASSIGN_OR_RETURN(const HelmOciManifest built, BuildHelmOciManifest(chart));
   PPA_ASSIGN_OR_RETURN(const YAML::Node root, LoadChartYaml(chart.chart_yaml));
   PPA_RETURN_IF_ERROR(HelmChartTarget("", "", Text(root, "name"), Text(root, "version")).status());
   PPA_RETURN_IF_ERROR(CheckRepositoryName(repo));
   PPA_RETURN_IF_ERROR(CheckTag(built.tag));
-  PPA_RETURN_IF_ERROR(PushBlobIfMissing(client, repo, built.config));
-  PPA_RETURN_IF_ERROR(PushBlobIfMissing(client, repo, chart.chart_tgz));
-  if (chart.provenance) PPA_RETURN_IF_ERROR(PushBlobIfMissing(client, repo, *chart.provenance));
-  PPA_ASSIGN_OR_RETURN(std::string digest,
-                       client.PutManifest(repo, built.tag, std::string(media_types::kOciManifest),
-                                          built.manifest));
-  return HelmPushResult{repo + ":" + built.tag, std::move(digest), built.manifest.size()};
+  PPA_RETURN_IF_ERROR(pusher.Push(repo, MemoryBlob(built.config)).status());
+  PPA_RETURN_IF_ERROR(pusher.Push(repo, MemoryBlob(chart.chart_tgz)).status());
+  if (chart.provenance) PPA_RETURN_IF_ERROR(pusher.Push(repo, MemoryBlob(*chart.provenance)).status());
+  const std::string digest = Sha256Digest(built.manifest);
+  PPA_ASSIGN_OR_RETURN(std::string stored,
+                       pusher.sink().PutManifest(repo, built.tag,
+                                                 std::string(media_types::kOciManifest),
+                                                 built.manifest));
+  if (stored != digest) {
+    return InvalidInput("the target stored the chart manifest for '" + repo + "' as " + stored +
+                        " but it is " + digest);
+  }
+  return HelmPushResult{.reference = repo + ":" + built.tag,
+                        .digest = digest,
+                        .manifest_size = built.manifest.size()};
 }
 
 }  // namespace ppa

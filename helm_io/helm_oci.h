@@ -3,8 +3,11 @@
 // the chart `.tgz` as the one content layer (plus the provenance file when
 // there is one), and an OCI image manifest with Helm's annotations.
 //
-// The builders are pure functions; PushHelmChart sends through a
-// RegistryClient (thread-safe as the client is).
+// The builders are pure functions; PushHelmChart sends through the run's
+// target like every image (docker_io/target/blob_pusher.h): a registry, an
+// OCI image layout (where the chart is a Helm OCI artifact tagged in
+// index.json, as `oras copy --to-oci-layout` leaves it) or a dry run.
+// Thread-safe as the pusher and its sink are.
 #pragma once
 
 #include <optional>
@@ -12,7 +15,7 @@
 #include <string_view>
 
 #include "base/status.h"
-#include "docker_io/registry/registry_client.h"
+#include "docker_io/target/blob_pusher.h"
 
 namespace ppa {
 
@@ -76,11 +79,13 @@ struct HelmPushResult {
   size_t manifest_size = 0;
 };
 
-// Pushes `chart` to `<repo>:<tag>` (repo like "ns/charts/mychart"): blobs
-// the registry lacks (HEAD first), then the manifest. kInvalidInput, with
-// nothing sent, when `repo`, the chart's name or the tag breaks the grammar
-// (HelmChartTarget).
-Result<HelmPushResult> PushHelmChart(RegistryClient& client, const std::string& repo,
+// Pushes `chart` to `<repo>:<tag>` (repo like "ns/charts/mychart") through
+// `pusher`: the config and content blobs (and the provenance) the target
+// lacks (HEAD, mount, upload), then the manifest, last, through the
+// pusher's sink. kInvalidInput, with nothing sent, when `repo`, the
+// chart's name or the tag breaks the grammar (HelmChartTarget); an error
+// when the target stores the manifest under another digest.
+Result<HelmPushResult> PushHelmChart(BlobPusher& pusher, const std::string& repo,
                                      const HelmChartArtifact& chart);
 
 }  // namespace ppa

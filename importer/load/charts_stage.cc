@@ -40,17 +40,12 @@ struct PreparedChart {
   bool rewritten = false;
 };
 
-// Connections shared by all charts of one HandleCharts call, made on first use.
+// The servers of one HandleCharts call: the ChartMuseum (made on first
+// use, through the target's transport) and the target's blob pusher.
 class ChartTargets {
  public:
-  explicit ChartTargets(const ChartsContext& ctx) : ctx_(ctx) {}
-
-  std::shared_ptr<HttpTransport> Transport() {
-    if (!transport_) {
-      transport_ = ctx_.http ? ctx_.http : std::shared_ptr<HttpTransport>(MakeCurlTransport(ctx_.transport));
-    }
-    return transport_;
-  }
+  explicit ChartTargets(const ChartsContext& ctx)
+      : ctx_(ctx), pusher_(ctx.sink ? *ctx.sink : ctx.target->sink()) {}
 
   Result<ChartMuseumClient*> ChartMuseum() {
     if (!museum_) {
@@ -59,26 +54,22 @@ class ChartTargets {
             const char* v = std::getenv(name);
             return std::string(v != nullptr ? v : "");
           }),
-          Transport());
+          ctx_.target->transport());
       museum_status_ = museum_->Discover();
     }
     if (!museum_status_.ok()) return museum_status_;
     return museum_.get();
   }
 
-  RegistryClient& Registry() {
-    if (!registry_) {
-      registry_ = std::make_unique<RegistryClient>(ctx_.registry, ctx_.credentials, Transport());
-    }
-    return *registry_;
-  }
+  // HEAD, mount, upload of the chart's blobs, on the target every image
+  // goes to.
+  BlobPusher& Pusher() { return pusher_; }
 
  private:
   const ChartsContext& ctx_;
-  std::shared_ptr<HttpTransport> transport_;
   std::unique_ptr<ChartMuseumClient> museum_;
   Status museum_status_;
-  std::unique_ptr<RegistryClient> registry_;
+  BlobPusher pusher_;
 };
 
 std::string Rfc3339(int64_t seconds) {
@@ -105,11 +96,12 @@ Status RewriteValues(const PlannedChart& chart, const ChartsContext& ctx, ChartP
                      "'; its repository keys are ignored");
     return Status::Ok();
   }
+  const std::string& registry_prefix = ctx.target->prefix();
   const std::string prefix =
-      ImageRepositoryPrefix(ctx.registry.host, ctx.registry_prefix, ctx.target_namespace);
+      ImageRepositoryPrefix(ctx.target->endpoint().host, registry_prefix, ctx.target_namespace);
   // Never point a value at a repository this run left without an image.
   auto refuse = [&ctx](const std::string& value) -> std::string {
-    std::string repo = JoinRepository(ctx.registry_prefix, ctx.target_namespace, value);
+    std::string repo = JoinRepository(ctx.target->prefix(), ctx.target_namespace, value);
     if (!ctx.unimported_repositories.count(repo)) return "";
     return "whose images were not imported (left out by --architectures/--platform, or failed)";
   };
@@ -143,7 +135,7 @@ Result<PreparedChart> PrepareChart(const PlannedChart& chart, const ChartsContex
     out.chart_yaml_mtime = yaml->mtime;
   }
   // An OCI layout target has no registry name to point the values at.
-  if (!ctx.options.keep_values && !chart.repository_keys.empty() && !ctx.registry.host.empty()) {
+  if (!ctx.options.keep_values && !chart.repository_keys.empty() && ctx.target->is_registry()) {
     PPA_RETURN_IF_ERROR(RewriteValues(chart, ctx, package, out, reporter));
   }
   const std::string prov_path = chart.path + ".prov";
@@ -183,23 +175,26 @@ Status UploadToChartMuseum(const PreparedChart& chart, const ChartsContext& ctx,
   return Status::Ok();
 }
 
-Status PushToRegistry(const PreparedChart& chart, const ChartsContext& ctx, ChartTargets& targets,
-                      Reporter& reporter, ItemResult& item) {
-  std::string repo = ctx.target_namespace + "/charts/" + chart.info.metadata.name;
-  if (!ctx.registry_prefix.empty()) repo = ctx.registry_prefix + "/" + repo;
-  const std::string tag = HelmOciTag(chart.info.metadata.version);
+// The chart as a Helm OCI artifact at `target` (HelmChartTarget), on the
+// run's target: a registry or the OCI image layout.
+Status PushToTarget(const PreparedChart& chart, const HelmOciTarget& target,
+                    const ChartsContext& ctx, ChartTargets& targets, Reporter& reporter,
+                    ItemResult& item) {
+  const std::string where = ctx.target->Locate(target.repository) + ":" + target.tag;
   reporter.Progress("Pushing chart '" + chart.info.metadata.name + ":" +
-                    chart.info.metadata.version + "' to '" + ctx.registry.host + "/" + repo + ":" +
-                    tag + "'...");
-  HelmChartArtifact artifact{chart.chart_yaml, chart.bytes, chart.provenance,
-                             Rfc3339(chart.chart_yaml_mtime)};
-  Result<HelmPushResult> pushed = PushHelmChart(targets.Registry(), repo, artifact);
+                    chart.info.metadata.version + "' to '" + where + "'...");
+  HelmChartArtifact artifact{.chart_yaml = chart.chart_yaml,
+                             .chart_tgz = chart.bytes,
+                             .provenance = chart.provenance,
+                             .created = Rfc3339(chart.chart_yaml_mtime)};
+  Result<HelmPushResult> pushed = PushHelmChart(targets.Pusher(), target.repository, artifact);
   if (!pushed.ok()) {
     return pushed.status().WithContext("push of chart '" + chart.info.metadata.name + "'");
   }
   item.digest = pushed->digest;
   item.size = pushed->manifest_size;
-  reporter.Result(tag + ": digest: " + pushed->digest +
+  item.destinations.push_back(ctx.target->is_registry() ? "oci://" + where : where);
+  reporter.Result(target.tag + ": digest: " + pushed->digest +
                   " size: " + std::to_string(pushed->manifest_size));
   return Status::Ok();
 }
@@ -213,26 +208,21 @@ Status HandleChart(const PlannedChart& chart, const ChartsContext& ctx, ChartTar
   item.target = ctx.charts_dir + "/" + prepared.file_name;
   // A name that cannot be an OCI reference fails the chart before anything
   // is written or sent (dry runs included).
+  std::optional<HelmOciTarget> oci;
   if (ctx.options.oci) {
-    PPA_RETURN_IF_ERROR(
-        HelmChartTarget(ctx.registry_prefix, ctx.target_namespace, md.name, md.version).status());
+    PPA_ASSIGN_OR_RETURN(oci, HelmChartTarget(ctx.target->prefix(), ctx.target_namespace,
+                                              md.name, md.version));
   }
   reporter.Progress(reporter.Verb("Extracting", "Would extract") + " chart '" + chart.name +
                     "' to '" + ctx.charts_dir + "'.");
-  if (ctx.dry_run) return Status::Ok();
+  if (ctx.target->dry_run()) return Status::Ok();
   PPA_RETURN_IF_ERROR(WriteChart(prepared, ctx));
   item.destinations.push_back(item.target);
   if (!ctx.options.chartmuseum_uri.empty()) {
     PPA_RETURN_IF_ERROR(UploadToChartMuseum(prepared, ctx, targets, reporter));
     item.destinations.push_back(RedactUserInfo(ctx.options.chartmuseum_uri));
   }
-  if (ctx.options.oci) {
-    PPA_RETURN_IF_ERROR(PushToRegistry(prepared, ctx, targets, reporter, item));
-    item.destinations.push_back("oci://" + ctx.registry.host + "/" +
-                                (ctx.registry_prefix.empty() ? "" : ctx.registry_prefix + "/") +
-                                ctx.target_namespace + "/charts/" + md.name + ":" +
-                                HelmOciTag(md.version));
-  }
+  if (oci) PPA_RETURN_IF_ERROR(PushToTarget(prepared, *oci, ctx, targets, reporter, item));
   return Status::Ok();
 }
 
@@ -283,8 +273,10 @@ ChartMuseumConfig ResolveChartMuseumConfig(
   return config;
 }
 
-void HandleCharts(const ImportPlan& plan, const ChartsContext& ctx, Reporter& reporter) {
-  if (plan.charts.empty()) return;
+std::vector<ItemResult> HandleCharts(const ImportPlan& plan, const ChartsContext& ctx,
+                                     Reporter& reporter) {
+  std::vector<ItemResult> items;
+  if (plan.charts.empty()) return items;
   WarnAboutSecrets(ctx.options, reporter);
   ChartTargets targets(ctx);
   // A server that is down fails every chart the same way: one Error/Hint
@@ -302,11 +294,13 @@ void HandleCharts(const ImportPlan& plan, const ChartsContext& ctx, Reporter& re
         last_printed = item.status;
       }
     }
-    reporter.Record(std::move(item));
+    reporter.Record(item);
+    items.push_back(std::move(item));
   }
   if (repeated > 0) {
     reporter.Warning("the same failure for " + std::to_string(repeated) + " more chart(s)");
   }
+  return items;
 }
 
 }  // namespace ppa

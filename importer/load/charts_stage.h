@@ -2,7 +2,9 @@
 // load it, its image repositories in values.yaml get the target prefix
 // (repository-keys; repackaged deterministically), and it is written to the
 // charts folder, uploaded to ChartMuseum and pushed as a Helm OCI artifact
-// as configured. A bad chart fails alone (Reporter item + one error line).
+// as configured, through the run's Target like every image (a registry, or
+// the OCI image layout, where the chart is a Helm OCI artifact tagged in
+// index.json). A bad chart fails alone (Reporter item + one error line).
 #pragma once
 
 #include <functional>
@@ -11,8 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "docker_io/registry/http_transport.h"
-#include "docker_io/registry/registry_client.h"
+#include "docker_io/target/target.h"
 #include "helm_io/chartmuseum_client.h"
 #include "importer/load/chart_options.h"
 #include "importer/load/plan.h"
@@ -23,27 +24,30 @@ namespace ppa {
 struct ChartsContext {
   std::string charts_dir;  // ppa-import/charts (absolute)
   ChartOptions options;
-  RegistryEndpoint registry;    // the target registry (values prefix, --charts-oci)
-  std::string registry_prefix;  // path below the registry host; may be empty
+  // The run's target (not owned): the values prefix, the --charts-oci push
+  // (with its credentials and TLS settings) and the transport a ChartMuseum
+  // is reached through. In a dry run nothing is written or sent.
+  const Target* target = nullptr;
+  // Where --charts-oci writes (not owned): the archive's view of
+  // target->sink() (importer/load/written_blobs.h); null: target->sink().
+  BlobSink* sink = nullptr;
   std::string target_namespace;
-  Credentials credentials;      // for --charts-oci
-  TransportOptions transport;   // TLS options, shared by ChartMuseum and the registry
-  bool dry_run = false;         // validate and report only
-  // The network seam; nullptr means MakeCurlTransport(transport).
-  std::shared_ptr<HttpTransport> http;
   // Target repositories (below the registry host, "<prefix>/<namespace>/
   // <path>") a values.yaml value must not be pointed at: those of the
   // archive's images of which none was imported (UnimportedRepositories).
   std::set<std::string> unimported_repositories;
 };
 
-void HandleCharts(const ImportPlan& plan, const ChartsContext& ctx, Reporter& reporter);
+// Handles every chart of `plan`; returns one item per chart, in plan order
+// (each also recorded with `reporter`, which prints the lines).
+std::vector<ItemResult> HandleCharts(const ImportPlan& plan, const ChartsContext& ctx,
+                                     Reporter& reporter);
 
 // The target repositories of `plan` that got no image: every image planned
-// for them failed (by `items`, the Images stage's results, matched by name)
-// or --architectures left them out. A chart value naming a repository the
-// archive has no image for at all is not among them (it comes from
-// elsewhere). Pure.
+// for them failed (by `items`, the Images stage's results: ImagesPushed::
+// items, matched by name) or --architectures left them out. A chart value
+// naming a repository the archive has no image for at all is not among
+// them (it comes from elsewhere). Pure.
 std::set<std::string> UnimportedRepositories(const ImportPlan& plan,
                                              const std::vector<ItemResult>& items);
 

@@ -23,93 +23,19 @@
 #include "importer/cli/credentials.h"
 #include "importer/load/plan.h"
 #include "importer/load/layer_preparer.h"
+#include "importer/load/load_target.h"
 #include "importer/report/progress.h"
 #include "importer/load/push_images.h"
 #include "importer/report/report.h"
 #include "importer/report/report_destinations.h"
 #include "importer/report/run_report.h"
 #include "importer/cli/usage_report.h"
+#include "importer/load/warm_import.h"
 #include "importer/load/workspace.h"
 #include "importer/load/written_blobs.h"
 
 namespace ppa {
 namespace {
-
-// Connects to the registry and checks, once, that it answers as a registry
-// and accepts the credentials: a wrong password is one clear failure, not
-// one per image.
-Result<std::unique_ptr<BlobSink>> ConnectRegistry(const RegistryAddress& address,
-                                                  const LoadOptions& options) {
-  std::shared_ptr<HttpTransport> transport = MakeCurlTransport(options.transport);
-  // The cli resolved them (importer/cli/credentials.h); a caller that did not
-  // (source still empty) gets the same resolution without the flags.
-  Credentials credentials = options.credentials;
-  if (credentials.empty() && credentials.source.empty()) {
-    CredentialRequest request{.host = address.endpoint.host, .userinfo = address.userinfo};
-    request.repository_path = address.prefix;
-    if (!options.target_namespace.empty()) {
-      request.repository_path += (request.repository_path.empty() ? "" : "/") +
-                                 options.target_namespace;
-    }
-    PPA_ASSIGN_OR_RETURN(ResolvedCredentials resolved,
-                         ResolveCredentials(request, DefaultCredentialIo()));
-    credentials = std::move(resolved.credentials);
-  }
-  auto client = std::make_shared<RegistryClient>(address.endpoint, credentials, transport);
-  Status ping = client->Ping();
-  if (!ping.ok()) return ping.WithContext("registry '" + address.endpoint.host + "'");
-  return MakeRegistrySink(std::move(client));
-}
-
-struct Target {
-  RegistryAddress address;
-  std::unique_ptr<BlobSink> real;     // the registry or layout (may be null in a dry run)
-  std::unique_ptr<BlobSink> dry_run;  // --dry-run: wraps `real`, writes nothing
-
-  BlobSink& sink() const { return dry_run ? *dry_run : *real; }
-};
-
-// The registry or OCI layout `spec` names (ParseTarget): the embedded
-// default target, with no --registry, is an OCI image layout in
-// <workdir>/oci-layout.
-Result<Target> ConnectTarget(const TargetSpec& spec, const LoadOptions& options,
-                             Reporter& reporter) {
-  if (spec.kind == TargetSpec::Kind::kLayout) {
-    std::string layout = AbsolutePath(spec.layout_dir);
-    if (spec.default_layout) {
-      reporter.Progress(std::string("No registry configured (--registry, PPA_IMPORT_REGISTRY): ") +
-                        (options.dry_run ? "would write" : "writing") +
-                        " images to the OCI image layout '" + layout + "'.");
-    }
-    if (options.dry_run) {
-      return Target{RegistryAddress{}, nullptr, MakeDryRunSink(nullptr, "oci:" + layout + ":")};
-    }
-    PPA_ASSIGN_OR_RETURN(auto sink, MakeOciLayoutSink(layout));
-    return Target{RegistryAddress{}, std::move(sink), nullptr};
-  }
-  RegistryAddress address = spec.registry;
-  PPA_ASSIGN_OR_RETURN(auto sink, ConnectRegistry(address, options));
-  if (options.dry_run) {
-    auto dry = MakeDryRunSink(sink.get(), "");
-    return Target{std::move(address), std::move(sink), std::move(dry)};
-  }
-  return Target{std::move(address), std::move(sink), nullptr};
-}
-
-// ParseTarget, the doubled-namespace warning, then ConnectTarget.
-Result<Target> ResolveTarget(const LoadOptions& options, Reporter& reporter) {
-  PPA_ASSIGN_OR_RETURN(
-      TargetSpec spec,
-      ParseTarget(options.registry, options.workdir,
-                  {.plain_http = options.plain_http,
-                   .transport = &options.transport,
-                   .tls_server_besides = !options.charts.chartmuseum_uri.empty()}));
-  if (spec.kind == TargetSpec::Kind::kRegistry) {
-    std::string doubled = DoubledNamespaceWarning(spec.registry, options.target_namespace);
-    if (!doubled.empty()) reporter.Warning(doubled);
-  }
-  return ConnectTarget(spec, options, reporter);
-}
 
 // A fresh copy of the image file `origin` of `archive`, unpacked again into
 // a new folder of the scratch directory (and inflated when compressed as a
@@ -142,14 +68,21 @@ void ReportUntaggedBlobs(const RecordingSink& sink, Reporter& reporter) {
                    "names them (the registry's garbage collection removes them)");
 }
 
+// What the stages of one archive did, as values: every image, manifest
+// list and chart item in plan order, and the blobs sent (the JSON report).
+struct StageResults {
+  std::vector<ItemResult> items;
+  TransferStats transfer;
+};
+
 // The stages for one archive, in its work directory `ws`. Every worker
 // thread has stopped when this returns.
-int RunStages(const std::string& archive, const Workspace* ws, const RegistryAddress& address,
+int RunStages(const std::string& archive, const Workspace* ws, const Target& target,
               RecordingSink& sink, const LoadOptions& options, ProgressDisplay* progress,
-              Reporter& reporter) {
+              Reporter& reporter, StageResults& results) {
   // The OCI image layout spec (and skopeo's reader) index OCI manifests
   // only, so a layout target always gets OCI media types.
-  ManifestFormat format = address.endpoint.host.empty() ? ManifestFormat::kOci : options.format;
+  ManifestFormat format = target.is_registry() ? options.format : ManifestFormat::kOci;
   BlobCache cache(options.no_blob_cache ? "" : BlobCache::DefaultPath());
   RangeDigests hashed_on_unpack;
   // Everything this archive inflates to: the outer unpack and the image
@@ -177,11 +110,11 @@ int RunStages(const std::string& archive, const Workspace* ws, const RegistryAdd
                                                  .progress_archive = shown.id(),
                                                  .keep_digests = {
                                                      .format_given = options.format_given,
-                                                     .oci_only = address.endpoint.host.empty(),
+                                                     .oci_only = !target.is_registry(),
                                                  }});
   PlanInput input{ws->root,       {},
                   std::nullopt,   ws->scratch,
-                  address.prefix, options.target_namespace,
+                  target.prefix(), options.target_namespace,
                   options.architectures,
                   [&](const std::string& path, const std::string& rel) {
                     return preparer.ImageFile(path, rel);
@@ -231,22 +164,26 @@ int RunStages(const std::string& archive, const Workspace* ws, const RegistryAdd
   }
   for (const auto& w : plan.warnings) reporter.Warning(w);
 
-  images.Push(plan, reporter);
-  ChartsContext charts{ws->charts, options.charts, address.endpoint, address.prefix,
-                       options.target_namespace,
-                       options.credentials.empty() ? address.userinfo : options.credentials,
-                       options.transport, options.dry_run, /*http=*/nullptr,
-                       UnimportedRepositories(plan, reporter.items())};
-  HandleCharts(plan, charts, reporter);
+  ImagesPushed pushed = images.Push(plan, reporter);
+  results.transfer = pushed.transfer;
+  ChartsContext charts{.charts_dir = ws->charts,
+                       .options = options.charts,
+                       .target = &target,
+                       .sink = &sink,
+                       .target_namespace = options.target_namespace,
+                       .unimported_repositories = UnimportedRepositories(plan, pushed.items)};
+  std::vector<ItemResult> charted = HandleCharts(plan, charts, reporter);
+  results.items = std::move(pushed.items);
+  results.items.insert(results.items.end(), charted.begin(), charted.end());
   return reporter.failed_items() > 0 ? kExitItemFailed : kExitOk;
 }
 
 // Runs the stages in a new work directory, then removes it: all of it after
 // success (unless --keep-workdir) or an unreadable archive; only the scratch
 // files when items failed, so the unpacked archive can be looked at.
-int ImportArchive(const std::string& archive, const RegistryAddress& address,
-                  RecordingSink& sink, const LoadOptions& options, ProgressDisplay* progress,
-                  Reporter& reporter) {
+int ImportArchive(const std::string& archive, const Target& target, RecordingSink& sink,
+                  const LoadOptions& options, ProgressDisplay* progress,
+                  Reporter& reporter, StageResults& results) {
   auto ws = PrepareWorkspace(options.workdir, archive);
   if (!ws.ok()) {
     reporter.SetFatal(ws.status(), kExitItemFailed);
@@ -261,7 +198,7 @@ int ImportArchive(const std::string& archive, const RegistryAddress& address,
       if (std::uncaught_exceptions() > uncaught) RemoveWorkspace(ws);
     }
   } remove_on_throw{*ws};
-  int code = RunStages(archive, &*ws, address, sink, options, progress, reporter);
+  int code = RunStages(archive, &*ws, target, sink, options, progress, reporter, results);
   if (!reporter.fatal().ok() || (code == kExitOk && !options.keep_workdir)) {
     RemoveWorkspace(*ws);
   } else {
@@ -531,8 +468,14 @@ ArchiveOutcome ImportOne(const std::string& archive, const Target& target,
   reporter.SetProgressDisplay(progress);
   reporter.SetVerdictLine(verdict_line);  // -q with several archives: one line for the run
   RecordingSink sink(target.sink());  // what this archive wrote, should it prove unreadable
+  WarmImport warm(archive, target.sink(), options);  // imported before, and still there?
+  StageResults results;  // what the stages did, when they ran
+  bool warm_done = false;
   try {
-    outcome.exit_code = ImportArchive(archive, target.address, sink, options, progress, reporter);
+    warm_done = warm.Done(reporter);
+    outcome.exit_code =
+        warm_done ? kExitOk
+                  : ImportArchive(archive, target, sink, options, progress, reporter, results);
   } catch (const std::exception& e) {  // a bug: this archive fails, the run goes on
     outcome.exit_code = kExitItemFailed;
     reporter.SetFatal(Unsupported(std::string("internal error: ") + e.what(),
@@ -541,8 +484,11 @@ ArchiveOutcome ImportOne(const std::string& archive, const Target& target,
   }
   if (reporter.fatal().ok()) reporter.Finish();
   outcome.fatal = reporter.fatal();
-  outcome.items = reporter.items();
-  outcome.transfer = reporter.transfer();
+  // The stages' values; a warm re-import has none (it recorded what it
+  // found with the reporter).
+  outcome.items = warm_done ? reporter.items() : std::move(results.items);
+  outcome.transfer = warm_done ? reporter.transfer() : results.transfer;
+  if (reporter.fatal().ok()) warm.Record(outcome.exit_code, outcome.items);
   if (outcome.exit_code == kExitBadArchive) outcome.untagged_blobs = sink.written();
   outcome.finished = NowRfc3339();
   return outcome;
@@ -572,12 +518,6 @@ void WriteReport(const ReportDestinations& destinations, const RunReport& report
   WriteReportTo(
       destinations, [&](int indent) { return RenderJsonReport(report, indent); }, stdout_stream,
       [&](const Status& failed) { reporter.Failure(failed); });
-}
-
-std::string DescribeTarget(const Target& target) {
-  if (target.address.endpoint.host.empty()) return target.sink().Locate("");
-  return target.address.endpoint.host +
-         (target.address.prefix.empty() ? "" : "/" + target.address.prefix);
 }
 
 }  // namespace
@@ -630,7 +570,7 @@ int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostrea
     WriteReport(reports, report, stdout_stream, usage);
     return code;
   };
-  auto target = ResolveTarget(options, usage);
+  auto target = OpenLoadTarget(options, usage);
   if (!target.ok()) {
     return stopped(target.status(), target.status().code() == StatusCode::kInvalidInput
                                         ? kExitUsage
@@ -639,7 +579,7 @@ int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostrea
   auto lock = LockWorkdir(options.workdir, [&](const std::string& line) { usage.Progress(line); },
                           *archives);
   if (!lock.ok()) return stopped(lock.status(), kExitItemFailed);
-  report.target = DescribeTarget(*target);
+  report.target = (*target)->Describe();
   // Progress redrawn on a terminal; in a pipe or a log, a plain line every
   // 10 s; none with -q or --json - alone. It stops with the imports: no
   // progress line may follow the summary or the report.
@@ -654,7 +594,7 @@ int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostrea
                              stderr, &out, LogIntervalFromEnvironment());
     progress.ShowLabels(archives->size() > 1);
     progress.SetDryRun(options.dry_run);
-    report.archives = ImportAll(pool, *archives, *target, options, &progress, out, err);
+    report.archives = ImportAll(pool, *archives, **target, options, &progress, out, err);
   }
   for (const auto& a : report.archives) report.exit_code = std::max(report.exit_code, a.exit_code);
   report.finished = NowRfc3339();

@@ -11,6 +11,7 @@
 #include "docker_io/registry/http_transport.h"
 #include "docker_io/image/layer_blob.h"
 #include "docker_io/registry/registry_client.h"
+#include "docker_io/target/target.h"
 #include "importer/load/chart_options.h"
 
 namespace ppa {
@@ -46,6 +47,9 @@ struct LoadOptions {
   bool no_blob_cache = false;  // --no-cache: no blob cache (importer/load/blob_cache.h), no inflate index
   bool quiet = false;
   ChartOptions charts;  // chart flags (importer/cli/chart_flags.h)
+  // Makes the run's HTTP transport (docker_io/target/target.h): the seam of
+  // in-process tests of the whole load; null: curl.
+  TransportFactory make_transport;
 };
 
 // Runs `ppa-import load`; returns the exit status (README, Usage).

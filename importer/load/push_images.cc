@@ -15,6 +15,7 @@
 #include "docker_io/image/digest.h"
 #include "docker_io/image/manifest_builder.h"
 #include "docker_io/image/media_types.h"
+#include "docker_io/target/blob_pusher.h"
 #include "importer/load/ready_first.h"
 
 namespace ppa {
@@ -47,11 +48,14 @@ std::string Describe(const std::string& location, const std::string& tag) {
 // order they will be pushed (Prefetch); the distinct layers of an image are
 // uploaded by a few threads at once (the registry hashes and stores each
 // upload on one core), and its manifest only after all of them, on the
-// calling thread. The bookkeeping below is guarded by mu_.
+// calling thread. Which blob is where is the BlobPusher's (thread-safe).
 class ImagePusher {
  public:
   ImagePusher(BlobSink& sink, LayerPreparer& preparer, const PushOptions& options)
-      : sink_(sink), preparer_(preparer), options_(options) {}
+      : sink_(sink),
+        preparer_(preparer),
+        options_(options),
+        blobs_(sink, BlobOptionsOf(preparer.options())) {}
 
   // Starts preparing every layer of `image` (pushed to `repo`) on the workers.
   void Prefetch(const ImageSource& image, const std::string& repo) {
@@ -83,8 +87,8 @@ class ImagePusher {
       layers.push_back({done->blob->media_type, done->blob->digest, done->blob->size});
     }
     PPA_ASSIGN_OR_RETURN(BlobResult config_done,
-                         EnsureBlob(repo, image.config_digest, image.config->size(), nullptr,
-                                    image.config.get(), ConfigWork(repo, image)));
+                         EnsureBlob(repo, MemoryBlob(*image.config, image.config_digest),
+                                    ConfigWork(repo, image), /*show_upload=*/false));
     if (log) log->push_back(config_done);
     BlobRef config{ConfigMediaType(), image.config_digest, image.config->size()};
     PPA_ASSIGN_OR_RETURN(BuiltManifest manifest,
@@ -109,8 +113,10 @@ class ImagePusher {
   const KeepDigestRules& keep_digests() const { return options_.keep_digests; }
 
   TransferStats TakeStats() {
-    std::lock_guard lock(mu_);
-    return std::exchange(stats_, {});
+    BlobCounts counts = blobs_.TakeCounts();
+    return TransferStats{.blobs_uploaded = counts.uploaded,
+                         .blobs_present = counts.present,
+                         .bytes_uploaded = counts.bytes_uploaded};
   }
 
  private:
@@ -128,17 +134,18 @@ class ImagePusher {
                               const std::string& repo) {
     const Work work = LayerWork(repo, layer);
     if (PushedAsStored(layer)) {
-      BlobUpload stored{layer.digest, layer.size, FileBody{image.tarball, layer.offset, layer.size}};
-      PPA_ASSIGN_OR_RETURN(BlobResult done,
-                           EnsureBlob(repo, layer.digest, layer.size, &stored, nullptr, work));
+      FileRangeBlob stored(BlobUpload{
+          .digest = layer.digest,
+          .size = layer.size,
+          .file = FileBody{.path = image.tarball, .offset = layer.offset, .size = layer.size}});
+      PPA_ASSIGN_OR_RETURN(BlobResult done, EnsureBlob(repo, stored, work, /*show_upload=*/true));
       PPA_ASSIGN_OR_RETURN(const LayerBlob* blob, Blob(image, layer, repo));  // checks both digests
       done.diff_id = blob->diff_id;
       return LayerPush{blob, done};
     }
     PPA_ASSIGN_OR_RETURN(const LayerBlob* blob, Blob(image, layer, repo));
-    BlobUpload upload{blob->digest, blob->size, blob->file};
-    PPA_ASSIGN_OR_RETURN(BlobResult done,
-                         EnsureBlob(repo, blob->digest, blob->size, &upload, nullptr, work));
+    FileRangeBlob upload(BlobUpload{.digest = blob->digest, .size = blob->size, .file = blob->file});
+    PPA_ASSIGN_OR_RETURN(BlobResult done, EnsureBlob(repo, upload, work, /*show_upload=*/true));
     done.diff_id = blob->diff_id;
     return LayerPush{blob, done};
   }
@@ -188,19 +195,12 @@ class ImagePusher {
       if (preparer_.Speculative(layer)) return preparer_.Reprepare(image, layer);
       return blob.status();
     }
-    if (!blob->file.path.empty() || Present(repo, blob->digest)) return &*blob;
-    PPA_ASSIGN_OR_RETURN(bool has, sink_.HasBlob(repo, blob->digest));
-    if (has) {
-      CountPresent();
-      Remember(repo, blob->digest);
-      return &*blob;
-    }
-    PPA_ASSIGN_OR_RETURN(bool mounted, TryMounts(repo, blob->digest, blob->size));
-    if (mounted) {
-      Decide(repo, BlobResult{blob->digest, "", blob->size, BlobResult::Action::kMounted, 0});
-      return &*blob;
-    }
-    return preparer_.Reprepare(image, layer);
+    if (!blob->file.path.empty() || blobs_.Known(repo, blob->digest)) return &*blob;
+    PPA_ASSIGN_OR_RETURN(std::optional<BlobOutcome> reused,
+                         blobs_.Reuse(repo, blob->digest, blob->size));
+    if (!reused) return preparer_.Reprepare(image, layer);
+    blobs_.Defer(repo, blob->digest, *reused);
+    return &*blob;
   }
 
   // A blob of the plan as progress counts it (PushWork).
@@ -218,156 +218,77 @@ class ImagePusher {
     if (options_.progress) options_.progress->Credit(options_.progress_archive, work.key, bytes);
   }
 
-  // HEAD first: a blob the registry has is never sent again. A blob pushed
-  // to another repository earlier in this run is mounted from there. The
-  // bytes come from `file` (layers) or `bytes` (configs). However it ends
-  // up there, `work` is then done for the progress display.
-  Result<BlobResult> EnsureBlob(const std::string& repo, const std::string& digest, uint64_t size,
-                                const BlobUpload* file, const std::string* bytes,
-                                const Work& work) {
-    Result<BlobResult> done = EnsureBlobUncounted(repo, digest, size, file, bytes, work);
-    if (done.ok()) Credit(work, work.size);
-    return done;
+  // The blob onto `repo` through the run's BlobPusher (HEAD, mount from a
+  // repository known to hold it, upload). However it ends up there, `work`
+  // is then done for the progress display; an upload shows a progress line
+  // on a terminal, and is counted as its share of `work` as its bytes go.
+  Result<BlobResult> EnsureBlob(const std::string& repo, const BlobProvider& blob,
+                                const Work& work, bool show_upload) {
+    ProgressDisplay* display = options_.progress;
+    int line = -1;
+    UploadObserver observer;
+    if (show_upload && display && display->enabled()) {
+      observer = UploadObserver{
+          .started = [&] { line = display->Begin(repo + " " + blob.digest().substr(0, 19),
+                                                 blob.size()); },
+          .progress = [&, total = blob.size()](uint64_t sent) {
+            display->Update(line, sent);
+            if (total > 0) {
+              Credit(work, static_cast<uint64_t>(static_cast<double>(std::min(sent, total)) /
+                                                 static_cast<double>(total) *
+                                                 static_cast<double>(work.size)));
+            }
+          },
+          .finished = [&] { display->End(line); },
+      };
+    }
+    PPA_ASSIGN_OR_RETURN(BlobOutcome done, blobs_.Push(repo, blob, observer));
+    Credit(work, work.size);
+    return ToBlobResult(blob.digest(), blob.size(), done);
   }
 
-  Result<BlobResult> EnsureBlobUncounted(const std::string& repo, const std::string& digest,
-                                         uint64_t size, const BlobUpload* file,
-                                         const std::string* bytes, const Work& work) {
-    BlobResult result{digest, "", size, BlobResult::Action::kPresent, 0};
-    {
-      std::lock_guard lock(mu_);
-      std::string key = repo + "@" + digest;
-      if (present_.count(key)) {
-        // Sent ahead or mounted by Blob(): report that, once.
-        if (auto it = decided_.find(key); it != decided_.end()) {
-          result = it->second;
-          decided_.erase(it);
-        }
-        return result;
-      }
+  static BlobResult ToBlobResult(const std::string& digest, uint64_t size,
+                                 const BlobOutcome& done) {
+    BlobResult result{.digest = digest, .size = size, .bytes_sent = done.bytes_sent};
+    switch (done.action) {
+      case BlobOutcome::Action::kPresent: result.action = BlobResult::Action::kPresent; break;
+      case BlobOutcome::Action::kMounted: result.action = BlobResult::Action::kMounted; break;
+      case BlobOutcome::Action::kUploaded: result.action = BlobResult::Action::kUploaded; break;
     }
-    PPA_ASSIGN_OR_RETURN(bool exists, sink_.HasBlob(repo, digest));
-    if (exists) {
-      CountPresent();
-      Remember(repo, digest);
-      return result;
-    }
-    PPA_ASSIGN_OR_RETURN(bool mounted, TryMounts(repo, digest, size));
-    if (mounted) {
-      result.action = BlobResult::Action::kMounted;
-      return result;
-    }
-    PPA_RETURN_IF_ERROR(file ? PutWithProgress(repo, *file, work)
-                             : sink_.MountOrPutBlobBytes(repo, digest, *bytes, "").status());
-    CountSent(false, size);
-    Remember(repo, digest);
-    result.action = BlobResult::Action::kUploaded;
-    result.bytes_sent = size;
     return result;
   }
 
-  // Mounts `digest` into `repo` from a repository of this run or one the
-  // blob cache saw holding it on this target; false when none could.
-  Result<bool> TryMounts(const std::string& repo, const std::string& digest, uint64_t size) {
-    for (const std::string& from : MountSources(repo, digest)) {
-      PPA_ASSIGN_OR_RETURN(bool mounted, sink_.MountBlob(repo, digest, from));
-      if (!mounted) continue;
-      CountSent(true, size);
-      Remember(repo, digest);
-      return true;
-    }
-    return false;
-  }
-
-  // A layer upload, shown as a progress line on a terminal, and counted as
-  // its share of `work` as its bytes go.
-  Status PutWithProgress(const std::string& repo, const BlobUpload& file, const Work& work) {
-    ProgressDisplay* display = options_.progress;
-    if (!display || !display->enabled()) return sink_.MountOrPutBlob(repo, file, "").status();
-    int id = display->Begin(repo + " " + file.digest.substr(0, 19), file.size);
-    BlobUpload upload = file;
-    upload.on_progress = [this, display, id, &work, total = file.size](uint64_t sent) {
-      display->Update(id, sent);
-      if (total > 0) {
-        Credit(work, static_cast<uint64_t>(static_cast<double>(std::min(sent, total)) /
-                                           static_cast<double>(total) *
-                                           static_cast<double>(work.size)));
-      }
-    };
-    auto sent = sink_.MountOrPutBlob(repo, upload, "");
-    display->End(id);
-    return sent.status();
-  }
-
-  // Another repository of this run that has `digest`, or "".
-  std::string MountSource(const std::string& repo, const std::string& digest) {
-    std::lock_guard lock(mu_);
-    auto it = repo_by_digest_.find(digest);
-    return it == repo_by_digest_.end() || it->second == repo ? std::string() : it->second;
-  }
-
-  // Repositories to mount `digest` from: one of this run, then those the
-  // blob cache saw holding it on this target in earlier runs.
-  std::vector<std::string> MountSources(const std::string& repo, const std::string& digest) {
-    std::vector<std::string> sources;
-    if (std::string from = MountSource(repo, digest); !from.empty()) sources.push_back(from);
-    const PreparerOptions& prep = preparer_.options();
-    if (prep.cache && !prep.cache_scope.empty()) {
-      for (auto& from : prep.cache->SeenIn(prep.cache_scope, digest)) {
-        if (from != repo && std::find(sources.begin(), sources.end(), from) == sources.end()) {
-          sources.push_back(std::move(from));
-        }
-      }
-    }
-    return sources;
-  }
-
-  void Remember(const std::string& repo, const std::string& digest) {
-    {
-      std::lock_guard lock(mu_);
-      present_.insert(repo + "@" + digest);
-      repo_by_digest_.emplace(digest, repo);
-    }
-    const PreparerOptions& prep = preparer_.options();
-    if (prep.cache && !prep.cache_scope.empty()) prep.cache->RecordSeen(prep.cache_scope, repo, digest);
-  }
-
-  bool Present(const std::string& repo, const std::string& digest) {
-    std::lock_guard lock(mu_);
-    return present_.count(repo + "@" + digest) > 0;
-  }
-
-  // Records what was done with a blob of `repo`, for EnsureBlob to report.
+  // Records what was done with a blob of `repo` (pushed ahead), for the
+  // next EnsureBlob of it to report.
   void Decide(const std::string& repo, const BlobResult& done) {
-    std::lock_guard lock(mu_);
-    decided_.emplace(repo + "@" + done.digest, done);
-  }
-
-  void CountPresent() {
-    std::lock_guard lock(mu_);
-    stats_.blobs_present++;
-  }
-
-  // A mounted blob is counted as present: no bytes were sent.
-  void CountSent(bool mounted, uint64_t size) {
-    std::lock_guard lock(mu_);
-    if (mounted) {
-      stats_.blobs_present++;
-    } else {
-      stats_.blobs_uploaded++;
-      stats_.bytes_uploaded += size;
+    BlobOutcome outcome{.bytes_sent = done.bytes_sent};
+    if (done.action == BlobResult::Action::kMounted) outcome.action = BlobOutcome::Action::kMounted;
+    if (done.action == BlobResult::Action::kUploaded) {
+      outcome.action = BlobOutcome::Action::kUploaded;
     }
+    blobs_.Defer(repo, done.digest, outcome);
+  }
+
+  // The BlobPusher's options: mounts from repositories the blob cache saw
+  // holding a blob on this target, and what it finds recorded there.
+  static BlobPusherOptions BlobOptionsOf(const PreparerOptions& prep) {
+    if (!prep.cache || prep.cache_scope.empty()) return {};
+    BlobCache* cache = prep.cache;
+    const std::string scope = prep.cache_scope;
+    return BlobPusherOptions{
+        .known_holders = [cache, scope](const std::string& digest) {
+          return cache->SeenIn(scope, digest);
+        },
+        .on_present = [cache, scope](const std::string& repo, const std::string& digest) {
+          cache->RecordSeen(scope, repo, digest);
+        },
+    };
   }
 
   BlobSink& sink_;
   LayerPreparer& preparer_;
   const PushOptions& options_;
-  std::mutex mu_;
-  std::set<std::string> present_;
-  // repo@digest -> what a queued upload (Queue) or Blob() did, until EnsureBlob reports it
-  std::map<std::string, BlobResult> decided_;
-  std::map<std::string, std::string> repo_by_digest_;  // digest -> first repository with it
-  TransferStats stats_;
+  BlobPusher blobs_;  // HEAD, mount, upload: every blob of the images
 };
 
 void ImagePusher::Queue(LayerUploads& uploads, const ImageSource& image, const std::string& repo,
@@ -407,8 +328,8 @@ void ImagePusher::QueueConfig(LayerUploads& uploads, const ImageSource& image,
   auto ready = [](std::chrono::milliseconds) { return true; };
   auto run = [this, shared, repo]() -> Status {
     PPA_ASSIGN_OR_RETURN(BlobResult done,
-                         EnsureBlob(repo, shared->config_digest, shared->config->size(), nullptr,
-                                    shared->config.get(), ConfigWork(repo, *shared)));
+                         EnsureBlob(repo, MemoryBlob(*shared->config, shared->config_digest),
+                                    ConfigWork(repo, *shared), /*show_upload=*/false));
     Decide(repo, done);
     return Status::Ok();
   };
@@ -431,14 +352,20 @@ void NoteDigest(Reporter& reporter, ItemResult& item, const DigestDecision& deci
   }
 }
 
-void Fail(Reporter& reporter, ItemResult item, const Status& status) {
+// Records `item` with the reporter and in the stage's result.
+void Record(Reporter& reporter, ItemResult item, ImagesPushed& out) {
+  reporter.Record(item);
+  out.items.push_back(std::move(item));
+}
+
+void Fail(Reporter& reporter, ItemResult item, const Status& status, ImagesPushed& out) {
   reporter.Failure(status.WithContext("'" + item.name + "'"));
   item.status = status;
-  reporter.Record(std::move(item));
+  Record(reporter, std::move(item), out);
 }
 
 std::optional<PushedManifest> PushOne(const PlannedImage& image, ImagePusher& pusher,
-                                      BlobSink& sink, Reporter& reporter) {
+                                      BlobSink& sink, Reporter& reporter, ImagesPushed& out) {
   // An image that failed planning has no target (its name may be what is
   // wrong): none is shown for it.
   ItemResult item{ItemResult::Kind::kImage, image.name,
@@ -447,7 +374,7 @@ std::optional<PushedManifest> PushOne(const PlannedImage& image, ImagePusher& pu
                       : Describe(sink.Locate(image.target.repository), image.target.tag),
                   "", 0, {}};
   if (!image.problem.ok()) {
-    Fail(reporter, item, image.problem);
+    Fail(reporter, item, image.problem, out);
     return std::nullopt;
   }
   if (image.target.tag == "latest") {
@@ -462,7 +389,7 @@ std::optional<PushedManifest> PushOne(const PlannedImage& image, ImagePusher& pu
   auto pushed =
       pusher.PushImage(*image.source, image.target.repository, image.target.tag, &item.blobs);
   if (!pushed.ok()) {
-    Fail(reporter, item, pushed.status());
+    Fail(reporter, item, pushed.status(), out);
     return std::nullopt;
   }
   std::string label = image.target.tag.empty() ? image.name : image.target.tag;
@@ -471,20 +398,27 @@ std::optional<PushedManifest> PushOne(const PlannedImage& image, ImagePusher& pu
   item.digest = pushed->digest;
   item.size = pushed->size;
   NoteDigest(reporter, item, DecideImageDigest(*image.source, pusher.keep_digests()));
-  reporter.Record(item);
+  out.images.push_back(PushedImage{.name = image.name,
+                                   .target = image.target,
+                                   .digest = pushed->digest,
+                                   .media_type = pushed->media_type,
+                                   .size = pushed->size,
+                                   .platform = item.platform});
+  Record(reporter, std::move(item), out);
   return PushedManifest{*pushed, image.platform.value_or(image.source->platform), image.source,
                         image.target.repository};
 }
 
 void PushList(const PlannedGroup& group, const std::vector<PushedManifest>& children,
               ImagePusher& pusher, BlobSink& sink, const PushOptions& options,
-              Reporter& reporter) {
+              Reporter& reporter, ImagesPushed& out) {
   if (!group.problem.ok() || !group.list_target) {
     // No target: its name is invalid. Nothing is sent for it.
     ItemResult item{ItemResult::Kind::kManifestList, group.name, "", "", 0, {}};
     return Fail(reporter, item,
                 group.problem.ok() ? InvalidInput("manifest list has no target")
-                                   : group.problem.status());
+                                   : group.problem.status(),
+                out);
   }
   const ImageTarget& target = *group.list_target;
   ItemResult item{ItemResult::Kind::kManifestList, group.name,
@@ -493,7 +427,8 @@ void PushList(const PlannedGroup& group, const std::vector<PushedManifest>& chil
     return Fail(reporter, item,
                 InvalidInput("manifest list not pushed: " +
                              std::to_string(group.images.size() - children.size()) +
-                             " of its platform image(s) failed"));
+                             " of its platform image(s) failed"),
+                out);
   }
   reporter.Progress(reporter.Verb("Pushing", "Would push") + " manifest list '" + group.name +
                     "' to '" + item.target + "'...");
@@ -502,7 +437,7 @@ void PushList(const PlannedGroup& group, const std::vector<PushedManifest>& chil
     // A list may only reference manifests of its own repository.
     if (child.repository != target.repository) {
       auto copy = pusher.PushImage(*child.source, target.repository, "", nullptr);
-      if (!copy.ok()) return Fail(reporter, item, copy.status());
+      if (!copy.ok()) return Fail(reporter, item, copy.status(), out);
     }
     entries.push_back({child.ref, child.platform});
   }
@@ -511,13 +446,20 @@ void PushList(const PlannedGroup& group, const std::vector<PushedManifest>& chil
   DigestDecision kept = DecideListDigest(sources, options.keep_digests);
   auto pushed = pusher.PutManifest(target.repository, target.tag,
                                    ManifestListToPush(sources, kept, options.format, entries));
-  if (!pushed.ok()) return Fail(reporter, item, pushed.status());
+  if (!pushed.ok()) return Fail(reporter, item, pushed.status(), out);
   reporter.Result(target.tag + ": " + reporter.Verb("", "would push ") + "digest: " +
                   pushed->digest + " size: " + std::to_string(pushed->size));
   item.digest = pushed->digest;
   item.size = pushed->size;
   NoteDigest(reporter, item, kept);
-  reporter.Record(item);
+  PushedList list{.name = group.name,
+                  .target = target,
+                  .digest = pushed->digest,
+                  .media_type = pushed->media_type,
+                  .size = pushed->size};
+  for (const auto& child : children) list.platforms.push_back(child.platform.ToString());
+  out.lists.push_back(std::move(list));
+  Record(reporter, std::move(item), out);
 }
 
 }  // namespace
@@ -554,7 +496,16 @@ Status ImagesStage::UploadReadyAhead(const std::atomic<bool>& stop) {
 
 bool ImagesStage::AheadQueued() const { return !ahead_->runner.empty(); }
 
-void ImagesStage::Push(const ImportPlan& plan, Reporter& reporter) {
+std::vector<const ItemResult*> ImagesPushed::failures() const {
+  std::vector<const ItemResult*> failed;
+  for (const auto& item : items) {
+    if (!item.status.ok()) failed.push_back(&item);
+  }
+  return failed;
+}
+
+ImagesPushed ImagesStage::Push(const ImportPlan& plan, Reporter& reporter) {
+  ImagesPushed out;
   if (options_.progress) options_.progress->Planned(options_.progress_archive, PushWork(plan));
   ImagePusher& pusher = *pusher_;
   ahead_ = std::make_unique<LayerUploads>();  // what is left of it is queued again below
@@ -577,14 +528,19 @@ void ImagesStage::Push(const ImportPlan& plan, Reporter& reporter) {
   for (const auto& group : plan.groups) {
     std::vector<PushedManifest> children;
     for (const auto& image : group.images) {
-      if (auto pushed = PushOne(image, pusher, sink_, reporter)) children.push_back(*pushed);
+      if (auto pushed = PushOne(image, pusher, sink_, reporter, out)) children.push_back(*pushed);
     }
     // A list whose own name is invalid has no target but fails as an item.
     if (group.list_target || !group.problem.ok()) {
-      PushList(group, children, pusher, sink_, options_, reporter);
+      PushList(group, children, pusher, sink_, options_, reporter, out);
     }
-    reporter.AddTransfer(pusher.TakeStats());
+    TransferStats stats = pusher.TakeStats();
+    reporter.AddTransfer(stats);
+    out.transfer.blobs_uploaded += stats.blobs_uploaded;
+    out.transfer.blobs_present += stats.blobs_present;
+    out.transfer.bytes_uploaded += stats.bytes_uploaded;
   }
+  return out;
 }
 
 }  // namespace ppa

@@ -35,6 +35,40 @@ struct PushOptions {
 // not included. Pure.
 std::map<std::string, uint64_t> PushWork(const ImportPlan& plan);
 
+// An image the target stored (README, "The JSON report": items).
+struct PushedImage {
+  std::string name;        // as the PPA manifest names it
+  ImageTarget target;      // repository and tag ("" tag: by digest only)
+  std::string digest;      // of the manifest stored
+  std::string media_type;  // of the manifest stored
+  uint64_t size = 0;       // of the manifest stored
+  std::string platform;    // "linux/amd64"
+};
+
+// A manifest list (index) the target stored.
+struct PushedList {
+  std::string name;  // the fat manifest name
+  ImageTarget target;
+  std::string digest;
+  std::string media_type;
+  uint64_t size = 0;
+  std::vector<std::string> platforms;  // of its entries, in order
+};
+
+// What the Images stage did, as a value: the report, the Charts stage and
+// later stages read this, not the Reporter.
+struct ImagesPushed {
+  std::vector<PushedImage> images;  // stored, in plan order
+  std::vector<PushedList> lists;    // stored, in plan order
+  // One item per planned image and manifest list, failures included, in
+  // plan order (the JSON report's items).
+  std::vector<ItemResult> items;
+  TransferStats transfer;  // blobs uploaded and found present
+
+  // The items that failed.
+  std::vector<const ItemResult*> failures() const;
+};
+
 class ImagePusher;
 struct LayerUploads;
 
@@ -64,8 +98,9 @@ class ImagesStage {
   // manifest lists of multi-arch entries. The configs and layers of all
   // images go first, each as soon as it is ready (a config at once, a layer
   // once its blob is; options.upload_jobs at once); the manifests follow in
-  // plan order.
-  void Push(const ImportPlan& plan, Reporter& reporter);
+  // plan order. Each item is also recorded with `reporter` (the lines,
+  // the verdict, the name an interrupt shows); what was pushed is returned.
+  ImagesPushed Push(const ImportPlan& plan, Reporter& reporter);
 
  private:
   BlobSink& sink_;
