@@ -23,6 +23,15 @@ namespace ppa::internal {
 // What the inflate of an archive did with its index, known once the reader
 // is closed.
 struct InflateReport {
+  InflateReport() = default;
+  // Movable (a report is returned with what it belongs to); input_bytes is
+  // read once, when no thread writes it any more.
+  InflateReport(InflateReport&& other) noexcept
+      : completed(other.completed),
+        checkpoints_written(other.checkpoints_written),
+        segments_verified(other.segments_verified),
+        head(std::move(other.head)),
+        input_bytes(other.input_bytes.load()) {}
   // Set by the caller before it closes the reader when the archive was read
   // as a whole and accepted: only then is an index written on the way kept
   // (no index of an archive refused halfway, such as a decompression bomb).

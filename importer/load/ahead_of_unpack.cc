@@ -112,6 +112,8 @@ void AheadOfUnpack::OnFile(const std::string& rel) {
   {
     std::lock_guard lock(mu_);
     finished_.push_back(rel);
+    // Its layers may be uploaded ahead (and their spool files released).
+    if (manifest_unpacked_) preparer_.SetUploadingAhead(true);
   }
   cv_.notify_one();
 }
@@ -124,6 +126,8 @@ void AheadOfUnpack::Stop() {
   stop_ = true;
   cv_.notify_one();
   if (thread_.joinable()) thread_.join();
+  preparer_.SetUploadingAhead(false);
+  preparer_.EndOfUnpack();
 }
 
 void AheadOfUnpack::Run() {
@@ -147,11 +151,15 @@ void AheadOfUnpack::Run() {
       manifest_changed = manifest_changed || IsPpaManifest(rel);
       input_.files.push_back(std::move(rel));
     }
-    if (give_up_) continue;
+    if (give_up_) {
+      preparer_.SetUploadingAhead(false);  // the unpacking waits for no upload
+      continue;
+    }
     if (manifest_changed) {
       auto manifest = ReadPpaManifest(input_.root, input_.files);
       if (!manifest.ok()) {
         give_up_ = true;  // the final plan reports it
+        preparer_.SetUploadingAhead(false);
         continue;
       }
       input_.manifest = std::move(manifest).value();
@@ -159,6 +167,10 @@ void AheadOfUnpack::Run() {
     if (input_.manifest && !batch.empty()) QueuePlanned();
     // An upload that failed: the main thread tries again and reports.
     if (!images_->UploadReadyAhead(stop_).ok()) give_up_ = true;
+    // Whether the unpacking may wait for uploads ahead to release spool
+    // files: set under mu_, so a file OnFile has just queued is not missed.
+    std::lock_guard lock(mu_);
+    preparer_.SetUploadingAhead(!give_up_ && (images_->AheadQueued() || !finished_.empty()));
   }
 }
 

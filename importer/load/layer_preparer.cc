@@ -2,9 +2,13 @@
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
+#include <cstdlib>
 #include <thread>
 
 #include "base/confined.h"
@@ -121,7 +125,9 @@ LayerPreparer::~LayerPreparer() {
   auto remove = [](const Result<LayerBlob>& blob) {
     if (blob.ok() && blob->spooled) ::unlink(blob->file.path.c_str());
   };
-  for (auto& [key, entry] : blobs_) remove(entry.blob.get());
+  for (auto& [key, entry] : blobs_) {
+    if (!entry.released) remove(entry.blob.get());  // a released one is gone already
+  }
   for (const auto& blob : reprepared_) remove(*blob);
 }
 
@@ -263,7 +269,9 @@ std::unique_ptr<TakenLayer> LayerPreparer::TakeLayer(std::string_view name, uint
     // Back-pressure: wait for a stream to finish rather than leave the
     // layer in the file.
     std::unique_lock lock(mu_);
-    stream_done_.wait(lock, [this] { return active_streams_ < kMaxStreams || cancelled_; });
+    stream_done_.wait(lock, [this] {
+      return cancelled_ || (active_streams_ < kMaxStreams && !OverBudgetLocked());
+    });
     if (cancelled_) return nullptr;
     std::erase_if(streams_, [](const auto& stream) { return stream->finished(); });
     ++active_streams_;
@@ -274,11 +282,15 @@ std::unique_ptr<TakenLayer> LayerPreparer::TakeLayer(std::string_view name, uint
       cache->Store(blob->diff_id, settings, {blob->digest, blob->size});
       cache->RecordEntry(name, size, blob->diff_id);
     }
+    uint64_t spooled = 0;
     {
       std::lock_guard lock(mu_);
       --active_streams_;
+      // (The stream's blob becomes ready just after this: counted here.)
+      spooled = SpooledBytesLocked() + (blob.ok() && blob->spooled ? blob->size : 0);
     }
     stream_done_.notify_all();
+    NoteSpoolGrown(spooled);
   };
   spdlog::debug("compressing '{}' ({} bytes) as it is unpacked", name, size);
   auto stream = std::make_unique<LayerStream>(std::move(spool).value(), stream_budget_, done);
@@ -414,7 +426,8 @@ const std::shared_future<Result<LayerBlob>>& LayerPreparer::Pending(const ImageS
                                                                     const LayerSource& layer,
                                                                     const std::string& repo) {
   std::lock_guard lock(mu_);
-  return QueueLocked(image, layer, repo, false).blob;
+  Entry& entry = QueueLocked(image, layer, repo, false);
+  return entry.released ? entry.landed_blob : entry.blob;
 }
 
 bool LayerPreparer::Speculative(const LayerSource& layer) {
@@ -430,6 +443,7 @@ LayerPreparer::Entry& LayerPreparer::QueueLocked(const ImageSource& image, const
   auto it = blobs_.find(key);
   if (it != blobs_.end()) {
     if (in_image_file) AddCopyLocked(it->second, image, layer);
+    if (!repo.empty()) it->second.needs.insert(repo);
     return it->second;
   }
   auto promise = std::make_shared<std::promise<Result<LayerBlob>>>();
@@ -438,6 +452,7 @@ LayerPreparer::Entry& LayerPreparer::QueueLocked(const ImageSource& image, const
   entry.speculative = speculative;
   it = blobs_.emplace(key, std::move(entry)).first;
   if (in_image_file) AddCopyLocked(it->second, image, layer);
+  if (!repo.empty()) it->second.needs.insert(repo);
   // The task keeps its own copy of the image (a few KiB: config and layer
   // list), so it may outlive the plan it came from.
   auto copy = std::make_shared<const ImageSource>(image);
@@ -445,6 +460,8 @@ LayerPreparer::Entry& LayerPreparer::QueueLocked(const ImageSource& image, const
   pool_->Submit([this, promise, copy, index, repo, key] {
     Result<LayerBlob> blob = PrepareHashed(*copy, copy->layers[index], repo);
     Finished(key, blob);
+    // (Counted before it is ready, so a waiter on it sees the peak.)
+    if (blob.ok() && blob->spooled) NoteSpoolGrown(SpooledBytes() + blob->size);
     promise->set_value(std::move(blob));
   });
   return it->second;
@@ -627,6 +644,123 @@ Result<std::string> LayerPreparer::RestoredImageFile(const std::string& origin) 
     promise.set_value(options_.restore_image_file(origin));
   }
   return restored.get();
+}
+
+// A spool file whose blob has landed where it is needed is deleted; the
+// entry keeps the blob's digest and size (no bytes), as for a blob the cache
+// knows. The old future stays (a caller may still hold a reference into it).
+void LayerPreparer::Landed(const LayerSource& layer, const std::string& repo) {
+  std::string path;
+  {
+    std::lock_guard lock(mu_);
+    auto it = blobs_.find(KeyOf(layer));
+    if (it == blobs_.end()) return;
+    Entry& entry = it->second;
+    entry.landed.insert(repo);
+    if (!ReleasableLocked(entry)) return;
+    LayerBlob known = *SpooledLocked(entry);
+    path = known.file.path;
+    known.file = FileBody{};
+    known.spooled = false;
+    std::promise<Result<LayerBlob>> landed;
+    landed.set_value(std::move(known));
+    entry.landed_blob = landed.get_future().share();
+    entry.released = true;
+  }
+  spdlog::debug("{} has landed in '{}': its spool file is deleted", layer.diff_id, repo);
+  ::unlink(path.c_str());
+  stream_done_.notify_all();
+}
+
+const LayerBlob* LayerPreparer::SpooledLocked(const Entry& entry) {
+  if (entry.released || !entry.blob.valid() ||
+      entry.blob.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    return nullptr;
+  }
+  const Result<LayerBlob>& blob = entry.blob.get();
+  return blob.ok() && blob->spooled ? &*blob : nullptr;
+}
+
+bool LayerPreparer::ReleaseOnFirstLanding() const {
+  // A dry run's target keeps nothing (no cache scope then): it cannot mount.
+  return static_cast<bool>(options_.restore_image_file) && !options_.cache_scope.empty();
+}
+
+bool LayerPreparer::ReleasableLocked(const Entry& entry) const {
+  if (entry.landed.empty() || !SpooledLocked(entry)) return false;
+  if (ReleaseOnFirstLanding()) return true;
+  if (!unpack_ended_ || entry.needs.empty()) return false;
+  return std::includes(entry.landed.begin(), entry.landed.end(), entry.needs.begin(),
+                       entry.needs.end());
+}
+
+uint64_t LayerPreparer::SpooledBytesLocked() const {
+  uint64_t bytes = 0;
+  for (const auto& [key, entry] : blobs_) {
+    if (const LayerBlob* blob = SpooledLocked(entry)) bytes += blob->size;
+  }
+  return bytes;
+}
+
+uint64_t LayerPreparer::SpooledBytes() {
+  std::lock_guard lock(mu_);
+  return SpooledBytesLocked();
+}
+
+uint64_t LayerPreparer::SpooledPeak() {
+  std::lock_guard lock(mu_);
+  return spooled_peak_;
+}
+
+void LayerPreparer::NoteSpoolGrown(uint64_t spooled) {
+  {
+    std::lock_guard lock(mu_);
+    spooled_peak_ = std::max(spooled_peak_, spooled);
+  }
+  if (options_.on_spool_grown) options_.on_spool_grown(spooled);
+}
+
+bool LayerPreparer::OverBudgetLocked() {
+  const uint64_t budget = options_.spool_budget;
+  if (budget == 0 || !ReleaseOnFirstLanding()) return false;
+  const uint64_t spooled = SpooledBytesLocked();
+  if (spooled <= budget) return false;
+  if (uploading_ahead_) return true;
+  if (!over_budget_noted_) {
+    over_budget_noted_ = true;
+    spdlog::info(
+        "the spool holds {} MiB of compressed layers, over its budget of {} MiB: no upload "
+        "runs ahead of the plan yet, so unpacking goes on",
+        spooled >> 20, budget >> 20);
+  }
+  return false;
+}
+
+void LayerPreparer::SetUploadingAhead(bool uploading) {
+  {
+    std::lock_guard lock(mu_);
+    uploading_ahead_ = uploading;
+  }
+  stream_done_.notify_all();
+}
+
+void LayerPreparer::EndOfUnpack() {
+  std::lock_guard lock(mu_);
+  unpack_ended_ = true;
+}
+
+uint64_t SpoolBudgetOf(const std::string& archive) {
+  constexpr uint64_t kMiB = 1 << 20;
+  if (const char* env = std::getenv("PPA_SPOOL_BUDGET"); env && *env) {
+    char* end = nullptr;
+    unsigned long long bytes = std::strtoull(env, &end, 10);
+    if (end && *end == '\0') return bytes;
+  }
+  struct stat st {};
+  if (archive == "-" || ::stat(archive.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return 256 * kMiB;
+  }
+  return std::max<uint64_t>(64 * kMiB, static_cast<uint64_t>(st.st_size) / 5);
 }
 
 }  // namespace ppa

@@ -22,6 +22,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -64,7 +65,19 @@ struct PreparerOptions {
   // every image file inflated to be read (not owned; null: each file has a
   // limit of its own).
   InflationBudget* budget = nullptr;
+  // The bytes of finished blobs the spool may hold while uploads ahead of
+  // the Unpack stage can release some of them (0: no bound; SpoolBudgetOf).
+  // Beyond it, TakeLayer waits for a release before it starts a layer.
+  uint64_t spool_budget = 0;
+  // Test hook (may be empty): told the bytes of finished blobs in the spool
+  // each time that number grows, on the thread that made it grow.
+  std::function<void(uint64_t spooled)> on_spool_grown;
 };
+
+// The spool budget for `archive` (a path; "-" for standard input): the
+// environment variable PPA_SPOOL_BUDGET (bytes) when set, else a fifth of
+// the archive's size, at least 64 MiB (256 MiB for a pipe: no size known).
+uint64_t SpoolBudgetOf(const std::string& archive);
 
 class LayerPreparer {
  public:
@@ -137,6 +150,32 @@ class LayerPreparer {
   // speculation). The result lives as long as the preparer.
   Result<const LayerBlob*> Reprepare(const ImageSource& image, const LayerSource& layer);
 
+  // The push side confirmed `layer`'s blob in `repo` of the target
+  // (uploaded, found by HEAD, or mounted). Once that is enough, the blob's
+  // spool file is deleted, and Pending then gives a blob without bytes (as
+  // for a blob the cache knows): a later repository gets it by HEAD or by a
+  // mount, or when both fail, Reprepare makes it again. Enough means:
+  //  - one repository, when Reprepare can read the layer again from a
+  //    restored image file and the target keeps what it is sent (not a dry
+  //    run): later repositories mount it from there;
+  //  - otherwise (an archive read from a pipe, a dry run), every repository
+  //    Pending named for it, once the Unpack stage has ended (EndOfUnpack:
+  //    the plan is final then). Thread-safe.
+  void Landed(const LayerSource& layer, const std::string& repo);
+
+  // Whether uploads ahead of the Unpack stage (AheadOfUnpack) are queued or
+  // about to be (a finished image file not yet planned): only then does
+  // TakeLayer wait for the spool to shrink below its budget, as their
+  // landing releases spool files. False as soon as they are all done or
+  // given up, so the unpacking never waits for nothing. Thread-safe.
+  void SetUploadingAhead(bool uploading);
+  // The Unpack stage has ended: the plan is final. Thread-safe.
+  void EndOfUnpack();
+  // The bytes of finished blobs in spool files now, and the most there were
+  // at once. Thread-safe.
+  uint64_t SpooledBytes();
+  uint64_t SpooledPeak();
+
  private:
   struct Range {
     std::string tarball;
@@ -148,6 +187,11 @@ class LayerPreparer {
     bool speculative = false;
     bool freed = false;         // its ranges are freed (set when ready)
     std::vector<Range> copies;  // where the layer's bytes are, until freed
+    std::set<std::string> needs;   // repositories Pending named for it
+    std::set<std::string> landed;  // repositories the push side confirmed it in (Landed)
+    // Its spool file is deleted: Pending gives `landed_blob` (no bytes) instead.
+    bool released = false;
+    std::shared_future<Result<LayerBlob>> landed_blob;
   };
 
   class StreamedLayer;  // the TakenLayer of a LayerStream
@@ -209,6 +253,24 @@ class LayerPreparer {
   Result<std::string> RestoredImageFile(const std::string& origin);
   // Called by the task of `key` once its blob is ready.
   void Finished(const std::string& key, const Result<LayerBlob>& blob);
+  // The ready blob of `entry` when it is in a spool file not released yet;
+  // the caller holds mu_.
+  static const LayerBlob* SpooledLocked(const Entry& entry);
+  // Whether the spool file of `entry` may be deleted now (Landed); the
+  // caller holds mu_.
+  bool ReleasableLocked(const Entry& entry) const;
+  // Whether one repository holding a blob is enough to release it (Landed).
+  bool ReleaseOnFirstLanding() const;
+  // Whether TakeLayer waits before starting a layer: the spool holds more
+  // than its budget and uploads ahead are under way (their landing releases
+  // spool files). Notes once when the budget is exceeded with no upload to
+  // wait for (the PPA manifest not unpacked yet). Caller holds mu_.
+  bool OverBudgetLocked();
+  // The bytes of the ready blobs in spool files not released; the caller
+  // holds mu_.
+  uint64_t SpooledBytesLocked() const;
+  // Records the spool's size `spooled` after it grew (peak, test hook).
+  void NoteSpoolGrown(uint64_t spooled);
 
   BlobSink& sink_;
   PreparerOptions options_;
@@ -234,7 +296,13 @@ class LayerPreparer {
   QueueBudget stream_budget_{64 << 20};
   std::vector<std::unique_ptr<LayerStream>> streams_;
   size_t active_streams_ = 0;            // of streams_ not yet done; guarded by mu_
-  std::condition_variable stream_done_;  // signalled when one is done
+  // Signalled when a stream is done, a spool file is released, or uploads
+  // ahead stop: what TakeLayer waits for.
+  std::condition_variable stream_done_;
+  bool uploading_ahead_ = false;  // SetUploadingAhead; guarded by mu_
+  bool unpack_ended_ = false;     // EndOfUnpack; guarded by mu_
+  bool over_budget_noted_ = false;  // guarded by mu_
+  uint64_t spooled_peak_ = 0;     // guarded by mu_
   std::atomic<bool> cancelled_{false};
   std::once_flag target_checked_;     // TargetHoldsKnown's question to the target
   bool target_holds_known_ = false;   // its answer (set within target_checked_)

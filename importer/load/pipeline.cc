@@ -102,6 +102,7 @@ int RunStages(const std::string& archive, const Workspace* ws, const Target& tar
   prepare.take_layers = !options.keep_workdir;
   prepare.digests = &hashed_on_unpack;
   prepare.budget = &budget;
+  prepare.spool_budget = SpoolBudgetOf(archive);  // README, Disk
   LayerPreparer preparer(sink, std::move(prepare));
   ArchiveProgressScope shown(progress, archive);  // unpack, then push, on the display
   ImagesStage images(sink, preparer, PushOptions{.format = format,

@@ -141,12 +141,14 @@ class ImagePusher {
       PPA_ASSIGN_OR_RETURN(BlobResult done, EnsureBlob(repo, stored, work, /*show_upload=*/true));
       PPA_ASSIGN_OR_RETURN(const LayerBlob* blob, Blob(image, layer, repo));  // checks both digests
       done.diff_id = blob->diff_id;
+      preparer_.Landed(layer, repo);  // its spool file may go
       return LayerPush{blob, done};
     }
     PPA_ASSIGN_OR_RETURN(const LayerBlob* blob, Blob(image, layer, repo));
     FileRangeBlob upload(BlobUpload{.digest = blob->digest, .size = blob->size, .file = blob->file});
     PPA_ASSIGN_OR_RETURN(BlobResult done, EnsureBlob(repo, upload, work, /*show_upload=*/true));
     done.diff_id = blob->diff_id;
+    preparer_.Landed(layer, repo);  // its spool file may go
     return LayerPush{blob, done};
   }
 

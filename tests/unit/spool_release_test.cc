@@ -1,0 +1,380 @@
+// The spool holds compressed blobs only as long as needed (README, Disk):
+// a spool file goes once its blob has landed in the target
+// (LayerPreparer::Landed), a later need for its bytes makes it again from the
+// image file, and the unpacking waits while the spool is over its budget and
+// uploads ahead can shrink it. A fake sink stands for the target: it reads
+// every blob it is sent from its file and checks its digest, so a spool file
+// deleted too early fails the push.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "base/file_util.h"
+#include "docker_io/image/digest.h"
+#include "importer/load/ahead_of_unpack.h"
+#include "importer/load/layer_preparer.h"
+#include "importer/load/push_images.h"
+#include "importer/load/workspace.h"
+#include "importer/report/report.h"
+#include "samples/generator/sample_archive.h"
+#include "tests/support/process.h"
+#include "tests/support/raw_tar.h"
+
+namespace ppa {
+namespace {
+
+namespace fs = std::filesystem;
+using samples::ImageSpec;
+using samples::ImageTarballSpec;
+using samples::LayerSpec;
+
+// A target in memory. Every blob sent is read from its file and must hash to
+// its digest; mounts are refused unless `mounts`.
+class LandingSink : public BlobSink {
+ public:
+  explicit LandingSink(bool mounts) : mounts_(mounts) {}
+  Result<bool> HasBlob(const std::string& repo, const std::string& digest) override {
+    std::lock_guard lock(mu_);
+    return held_.count(repo + "@" + digest) > 0;
+  }
+  Status PutBlob(const std::string& repo, const BlobUpload& blob) override {
+    std::ifstream in(blob.file.path, std::ios::binary);
+    if (!in) return IoError("cannot open '" + blob.file.path + "'");
+    in.seekg(static_cast<std::streamoff>(blob.file.offset));
+    std::string bytes(blob.file.size, '\0');
+    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!in || Sha256Digest(bytes) != blob.digest) {
+      return InvalidInput("'" + blob.file.path + "' is not " + blob.digest);
+    }
+    std::lock_guard lock(mu_);
+    held_.insert(repo + "@" + blob.digest);
+    ++uploads_;
+    return Status::Ok();
+  }
+  Status PutBlobBytes(const std::string& repo, const std::string& digest,
+                      const std::string&) override {
+    std::lock_guard lock(mu_);
+    held_.insert(repo + "@" + digest);
+    return Status::Ok();
+  }
+  Result<bool> MountBlob(const std::string& repo, const std::string& digest,
+                         const std::string& from) override {
+    std::lock_guard lock(mu_);
+    if (!mounts_ || !held_.count(from + "@" + digest)) return false;
+    held_.insert(repo + "@" + digest);
+    return true;
+  }
+  Result<std::string> PutManifest(const std::string& repo, const std::string&,
+                                  const std::string&, const std::string& body) override {
+    std::lock_guard lock(mu_);
+    ++manifests_;
+    (void)repo;
+    return Sha256Digest(body);
+  }
+  std::string Locate(const std::string& repo) const override { return "fake/" + repo; }
+
+  int uploads() {
+    std::lock_guard lock(mu_);
+    return uploads_;
+  }
+
+ private:
+  const bool mounts_;
+  std::mutex mu_;
+  std::set<std::string> held_;  // "repo@digest"
+  int uploads_ = 0;
+  int manifests_ = 0;
+};
+
+// Whether `dir` holds a spool file of a blob.
+int SpoolFiles(const std::string& dir) {
+  int n = 0;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() == ".blob") ++n;
+  }
+  return n;
+}
+
+// Waits (at most 30 s) until `done` holds.
+template <typename F>
+bool Eventually(F done) {
+  for (int i = 0; i < 3000 && !done(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+class SpoolReleaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    root_ = dir_.Join("root");
+    scratch_ = dir_.Join("scratch");
+    fs::create_directories(root_ + "/images");
+    fs::create_directories(scratch_);
+  }
+
+  // Writes images/NAME.tar with one image of the given layers (80 KiB
+  // ones are taken out of the file as it is unpacked) and returns its bytes.
+  std::string WriteImage(const std::string& name, std::vector<LayerSpec> layers) {
+    ImageSpec app{{"ibmcom/" + name + ":1.0"}, "linux", "amd64", "", {"/bin/sh"},
+                  std::move(layers)};
+    ImageTarballSpec spec{samples::ImageTarballFormat::kDockerLegacy, false, 6, {app}};
+    const std::string path = root_ + "/images/" + name + ".tar";
+    auto written = samples::WriteImageTarballFile(spec, path);
+    EXPECT_TRUE(written.ok()) << written.status().ToString();
+    auto bytes = test::ReadFileToString(path);
+    EXPECT_TRUE(bytes.ok());
+    pristine_[name] = scratch_ + "/pristine-" + name + ".tar";
+    test::WriteFileOrDie(pristine_[name], *bytes);
+    return *bytes;
+  }
+
+  // The manifest.yaml naming images/NAME.tar under each of `names`.
+  void WriteManifest(const std::vector<std::pair<std::string, std::string>>& names) {
+    std::vector<samples::YamlImage> images;
+    for (const auto& [name, file] : names) {
+      samples::YamlReference ref{name + "-amd64", "", "linux", "amd64", "",
+                                 "images/" + file + ".tar"};
+      images.push_back(samples::YamlImage{name, {ref}});
+    }
+    test::WriteFileOrDie(root_ + "/manifest.yaml", samples::RenderManifestYaml(images, {}));
+  }
+
+  // Options of a run whose image files can be restored (a file archive).
+  PreparerOptions Options() {
+    PreparerOptions options;
+    options.format = ManifestFormat::kOci;
+    options.spool_dir = scratch_;
+    options.jobs = 2;
+    options.cache_scope = "fake";
+    options.restore_image_file = [this](const std::string& origin) -> Result<std::string> {
+      ++restored_;
+      return pristine_.at(fs::path(origin).stem().string());
+    };
+    return options;
+  }
+
+  PlanInput Input(LayerPreparer& preparer) {
+    return PlanInput{root_,
+                     {},
+                     std::nullopt,
+                     scratch_,
+                     "",
+                     "ns",
+                     {},
+                     [&preparer](const std::string& path, const std::string& rel) {
+                       return preparer.ImageFile(path, rel);
+                     }};
+  }
+
+  test::TempDir dir_{"ppa-spool"};
+  std::string root_, scratch_;
+  std::map<std::string, std::string> pristine_;  // image name -> untouched copy
+  int restored_ = 0;
+};
+
+// Writes the image file `rel` through `ahead` as Unpack would.
+void Unpack(AheadOfUnpack& ahead, const std::string& root, const std::string& rel,
+            const std::string& bytes) {
+  const std::string path = root + "/" + rel;
+  fs::remove(path);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  UniqueFd file(fd);
+  const UnpackOptions::BlockWriter write = [&](uint64_t at, std::string_view data) {
+    return PwriteAll(file.get(), data.data(), data.size(), at, path);
+  };
+  ahead.OnFileBegin(rel);
+  for (size_t at = 0; at < bytes.size(); at += 10000) {
+    ASSERT_TRUE(ahead.OnData(rel, at, std::string_view(bytes).substr(at, 10000), write).ok());
+  }
+  ASSERT_EQ(::ftruncate(file.get(), static_cast<off_t>(bytes.size())), 0);
+  file.Reset();
+  ahead.OnFile(rel);
+}
+
+// A file archive: one repository holding the blob is enough (later ones
+// mount it); the spool file goes, Pending then gives the blob without bytes,
+// and Reprepare makes it again from a restored image file.
+TEST_F(SpoolReleaseTest, ASpoolFileGoesOnceItsBlobLandsAndIsMadeAgainFromTheImageFile) {
+  WriteImage("app", {LayerSpec{1, 20, 4096}});
+  LandingSink sink(/*mounts=*/true);
+  LayerPreparer preparer(sink, Options());
+  auto sources = ReadImageTarball(root_ + "/images/app.tar", "images/app.tar");
+  ASSERT_TRUE(sources.ok()) << sources.status().ToString();
+  const ImageSource& source = sources->front();
+  const LayerSource& layer = source.layers[0];
+  const Result<LayerBlob>& blob = preparer.Pending(source, layer, "ns/a").get();
+  ASSERT_TRUE(blob.ok()) << blob.status().ToString();
+  ASSERT_TRUE(blob->spooled);
+  const std::string path = blob->file.path;
+  ASSERT_TRUE(fs::exists(path));
+  EXPECT_EQ(preparer.SpooledBytes(), blob->size);
+
+  preparer.Landed(layer, "ns/a");
+  EXPECT_FALSE(fs::exists(path));
+  EXPECT_EQ(preparer.SpooledBytes(), 0u);
+  EXPECT_EQ(preparer.SpooledPeak(), blob->size);
+  const Result<LayerBlob>& landed = preparer.Pending(source, layer, "ns/b").get();
+  ASSERT_TRUE(landed.ok());
+  EXPECT_TRUE(landed->file.path.empty());
+  EXPECT_FALSE(landed->spooled);
+  EXPECT_EQ(landed->digest, blob->digest);
+  EXPECT_EQ(landed->size, blob->size);
+  EXPECT_EQ(restored_, 0);
+
+  auto again = preparer.Reprepare(source, layer);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ((*again)->digest, blob->digest);
+  EXPECT_EQ(restored_, 1);
+}
+
+// An archive read from a pipe (no image file to restore), or a dry run (a
+// target that keeps nothing to mount from): the spool file stays until every
+// repository the final plan names for it holds the blob.
+TEST_F(SpoolReleaseTest, WithoutASecondSourceTheFileStaysUntilEveryPlannedRepositoryHasIt) {
+  WriteImage("app", {LayerSpec{1, 20, 4096}});
+  LandingSink sink(/*mounts=*/true);
+  auto sources = ReadImageTarball(root_ + "/images/app.tar", "images/app.tar");
+  ASSERT_TRUE(sources.ok());
+  const ImageSource& source = sources->front();
+  const LayerSource& layer = source.layers[0];
+  PreparerOptions pipe = Options();
+  pipe.restore_image_file = nullptr;
+  PreparerOptions dry_run = Options();
+  dry_run.cache_scope.clear();
+  for (const PreparerOptions& options : {pipe, dry_run}) {
+    LayerPreparer preparer(sink, options);
+    const Result<LayerBlob>& blob = preparer.Pending(source, layer, "ns/a").get();
+    ASSERT_TRUE(blob.ok());
+    const std::string path = blob->file.path;
+    (void)preparer.Pending(source, layer, "ns/b");
+    preparer.Landed(layer, "ns/a");
+    preparer.Landed(layer, "ns/b");
+    EXPECT_TRUE(fs::exists(path));  // the plan may still grow: unpacking goes on
+    preparer.EndOfUnpack();
+    (void)preparer.Pending(source, layer, "ns/c");  // the final plan names a third
+    preparer.Landed(layer, "ns/a");
+    EXPECT_TRUE(fs::exists(path));
+    preparer.Landed(layer, "ns/c");
+    EXPECT_FALSE(fs::exists(path));
+    EXPECT_TRUE(preparer.Pending(source, layer, "ns/c").get()->file.path.empty());
+  }
+  EXPECT_EQ(restored_, 0);
+}
+
+// The whole push of one image file named twice by the PPA manifest (two
+// repositories): every spool file goes as its blob lands, and no blob a
+// manifest needs is lost. When the target refuses mounts, the second
+// repository gets the bytes made again from the restored image file.
+TEST_F(SpoolReleaseTest, EveryRepositoryGetsItsBlobsWhetherMountsWorkOrNot) {
+  WriteImage("app", {LayerSpec{1, 20, 4096}, LayerSpec{2, 20, 4096}});
+  WriteManifest({{"ibmcom/app:1.0", "app"}, {"ibmcom/copy:1.0", "app"}});
+  for (bool mounts : {true, false}) {
+    SCOPED_TRACE(mounts ? "mounts" : "no mounts");
+    restored_ = 0;
+    fs::copy_file(pristine_.at("app"), root_ + "/images/app.tar",
+                  fs::copy_options::overwrite_existing);  // the last run freed its layers
+    LandingSink sink(mounts);
+    LayerPreparer preparer(sink, Options());
+    ImagesStage images(sink, preparer, PushOptions{.format = ManifestFormat::kOci});
+    PlanInput input = Input(preparer);
+    input.files = {"manifest.yaml", "images/app.tar"};
+    auto manifest = ReadPpaManifest(root_, input.files);
+    ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();
+    input.manifest = *manifest;
+    ImportPlan plan = BuildImportPlan(input);
+    preparer.EndOfUnpack();
+    std::ostringstream out, err;
+    Reporter reporter(out, err, /*quiet=*/true);
+    images.Push(plan, reporter);
+    EXPECT_EQ(reporter.failed_items(), 0) << err.str();
+    ASSERT_EQ(plan.ImageCount(), 2);
+    const ImageSource& source = *plan.groups[0].images[0].source;
+    for (const auto& layer : source.layers) {
+      const Result<LayerBlob>& blob = preparer.Pending(source, layer, "").get();
+      ASSERT_TRUE(blob.ok());
+      for (const char* repo : {"ns/ibmcom/app", "ns/ibmcom/copy"}) {
+        EXPECT_TRUE(*sink.HasBlob(repo, blob->digest)) << repo;
+      }
+    }
+    EXPECT_EQ(preparer.SpooledBytes(), 0u);
+    // Two layers sent once each with mounts, twice each without.
+    EXPECT_EQ(sink.uploads(), mounts ? 2 : 4);
+    EXPECT_EQ(restored_, mounts ? 0 : 1);
+  }
+}
+
+// Three image files, the PPA manifest first, a spool budget of one byte:
+// each layer taken out of an image file waits, before it starts, for the
+// blobs of the files before it to be uploaded ahead and their spool files
+// released, so the spool never holds more than one file's blobs.
+TEST_F(SpoolReleaseTest, UnpackingWaitsWhileTheSpoolIsOverItsBudget) {
+  std::vector<std::pair<std::string, std::string>> files;  // rel, bytes
+  std::vector<std::pair<std::string, std::string>> names;
+  for (int i = 1; i <= 3; ++i) {
+    const std::string name = "app" + std::to_string(i);
+    files.emplace_back("images/" + name + ".tar",
+                       WriteImage(name, {LayerSpec{static_cast<uint64_t>(i), 20, 4096, true}}));
+    names.emplace_back("ibmcom/" + name + ":1.0", name);
+  }
+  WriteManifest(names);
+  LandingSink sink(/*mounts=*/true);
+  RangeDigests digests;
+  PreparerOptions options = Options();
+  options.digests = &digests;
+  options.take_layers = true;
+  options.spool_budget = 1;
+  std::mutex mu;
+  uint64_t peak = 0;
+  int made = 0;  // blobs finished
+  options.on_spool_grown = [&](uint64_t spooled) {
+    std::lock_guard lock(mu);
+    peak = std::max(peak, spooled);
+    ++made;
+  };
+  LayerPreparer preparer(sink, options);
+  ImagesStage images(sink, preparer, PushOptions{.format = ManifestFormat::kOci});
+  AheadOfUnpack ahead(Input(preparer), preparer, &images);
+  ahead.OnFile("manifest.yaml");
+  int unpacked = 0;
+  for (const auto& [rel, bytes] : files) {
+    Unpack(ahead, root_, rel, bytes);
+    // The file's blob is made before the next file starts (so the budget,
+    // which counts finished blobs, sees it).
+    ++unpacked;
+    ASSERT_TRUE(Eventually([&] {
+      std::lock_guard lock(mu);
+      return made >= unpacked;
+    }));
+  }
+  ASSERT_TRUE(Eventually([&] { return sink.uploads() == 3; }));
+  ahead.Stop();
+  uint64_t largest = 0, total = 0;
+  for (const auto& [rel, bytes] : files) {
+    auto sources = preparer.ImageFile(root_ + "/" + rel, rel);
+    ASSERT_TRUE(sources.ok());
+    const Result<LayerBlob>& blob =
+        preparer.Pending(sources->front(), sources->front().layers[0], "").get();
+    ASSERT_TRUE(blob.ok());
+    largest = std::max(largest, blob->size);
+    total += blob->size;
+  }
+  EXPECT_LE(peak, largest);
+  EXPECT_LT(peak, total);
+  EXPECT_EQ(preparer.SpooledBytes(), 0u);
+  EXPECT_EQ(SpoolFiles(scratch_), 0);
+  EXPECT_EQ(restored_, 0);
+}
+
+}  // namespace
+}  // namespace ppa
