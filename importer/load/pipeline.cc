@@ -469,7 +469,8 @@ ArchiveOutcome ImportOne(const std::string& archive, const Target& target,
   reporter.SetProgressDisplay(progress);
   reporter.SetVerdictLine(verdict_line);  // -q with several archives: one line for the run
   RecordingSink sink(target.sink());  // what this archive wrote, should it prove unreadable
-  WarmImport warm(archive, target.sink(), options);  // imported before, and still there?
+  // Imported before, and still there?
+  WarmImport warm(archive, target.sink(), target.Describe(), options);
   StageResults results;  // what the stages did, when they ran
   bool warm_done = false;
   try {

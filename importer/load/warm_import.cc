@@ -79,12 +79,14 @@ Result<std::string> FileSha256(const std::string& path) {
   return hash.Finish();
 }
 
-std::string WarmSettings(const LoadOptions& options) {
+std::string WarmSettings(const LoadOptions& options, const std::string& target) {
   std::vector<std::string> architectures = options.architectures;
   std::sort(architectures.begin(), architectures.end());
   Json settings = {
+      {"target", target},
       {"namespace", options.target_namespace},
       {"format", static_cast<int>(options.format)},
+      {"format_given", options.format_given},
       {"compression", options.compression.Key()},
       {"architectures", architectures},
       {"keep_chart_values", options.charts.keep_values},
@@ -250,14 +252,15 @@ Status ConfirmWarmItems(const std::vector<WarmItem>& items, BlobSink& sink) {
   return Status::Ok();
 }
 
-WarmImport::WarmImport(const std::string& archive, BlobSink& sink, const LoadOptions& options)
+WarmImport::WarmImport(const std::string& archive, BlobSink& sink, const std::string& target,
+                       const LoadOptions& options)
     : sink_(sink) {
   enabled_ = !options.no_blob_cache && !options.dry_run && options.charts.chartmuseum_uri.empty() &&
              archive != "-" && IsRegularFile(archive);
   if (!enabled_) return;
   cache_path_ = BlobCache::DefaultPath();
   location_ = sink.Locate("");
-  settings_ = WarmSettings(options);
+  settings_ = WarmSettings(options, target);
   archive_ = archive;
   charts_dir_ = AbsolutePath(options.workdir) + "/charts";  // as PrepareWorkspace makes it
   if (cache_path_.empty()) {

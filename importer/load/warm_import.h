@@ -43,12 +43,13 @@ namespace ppa {
 // EVP through Sha256).
 Result<std::string> FileSha256(const std::string& path);
 
-// Every option that changes what lands, as one canonical text (pure):
-// namespace, format, compression, architectures (sorted), chart flags
+// Every option that changes what lands, as one canonical text (pure): the
+// target (Target::Describe(), with its path prefix), namespace, format
+// (and whether --format was given), compression, architectures (sorted), chart flags
 // (--keep-chart-values, --charts-oci). The charts folder is not: a chart
 // file missing there is written again (RestoreWarmCharts). Credentials,
 // --jobs, --timeout and other flags that change only how are left out.
-std::string WarmSettings(const LoadOptions& options);
+std::string WarmSettings(const LoadOptions& options, const std::string& target = "");
 
 // One recorded item and how to confirm it.
 struct WarmItem {
@@ -96,7 +97,10 @@ class WarmImport {
   // it does and some import into this target with these options was
   // recorded, hashes the archive and looks its record up (else the hash
   // waits for Record: a first import pays for it only when it succeeds).
-  WarmImport(const std::string& archive, BlobSink& sink, const LoadOptions& options);
+  // `target` names the whole destination (Target::Describe(): host and
+  // path prefix, or the layout): a record is found only for the same one.
+  WarmImport(const std::string& archive, BlobSink& sink, const std::string& target,
+             const LoadOptions& options);
 
   // True when the archive was found imported: prints the one line, records
   // the items into `reporter` (the report lists them as the first run did)

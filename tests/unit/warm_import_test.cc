@@ -64,7 +64,12 @@ TEST(WarmImportTest, SettingsChangeWithEveryOptionThatChangesWhatLands) {
   with("architectures", [](LoadOptions& o) { o.architectures = {"linux/amd64"}; });
   with("chart values", [](LoadOptions& o) { o.charts.keep_values = true; });
   with("charts oci", [](LoadOptions& o) { o.charts.oci = true; });
+  with("format given", [](LoadOptions& o) { o.format_given = true; });
   for (const auto& [name, o] : changed) EXPECT_NE(WarmSettings(o), key) << name;
+  // The bug: the key named the registry host only, so an import into
+  // host/mirror was taken for one done into host before.
+  EXPECT_NE(WarmSettings(base, "127.0.0.1:5000/mirror"), WarmSettings(base, "127.0.0.1:5000"));
+  EXPECT_NE(WarmSettings(base, "oci:/tmp/a"), WarmSettings(base, "oci:/tmp/b"));
 
   // How, not what: the same key.
   LoadOptions how = base;
