@@ -248,6 +248,11 @@ std::optional<std::string> BlobCache::LoadFile(const std::string& sha256) {
 
 bool BlobCache::HasImports(const std::string& target, const std::string& settings) {
   MutexLock lock(&mu_);
+  // Asked before the archive is read: no cache yet means no record, and
+  // none is created here (an archive found unreadable leaves nothing
+  // outside the work directory).
+  std::error_code ec;
+  if (!opened_ && !std::filesystem::exists(path_, ec)) return false;
   Db* db = OpenLocked();
   if (!db) return false;
   Stmt s = Prepare(db->handle,

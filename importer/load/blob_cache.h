@@ -69,7 +69,8 @@ class BlobCache {
   std::optional<std::string> LookupImport(const std::string& archive_sha256,
                                           const std::string& target, const std::string& settings);
   // Whether any import into `target` under `settings` was recorded: when
-  // none was, the archive need not be hashed to look its record up.
+  // none was, the archive need not be hashed to look its record up. Never
+  // creates the database (false when there is none yet).
   bool HasImports(const std::string& target, const std::string& settings);
   // Replaces that record.
   void RecordImport(const std::string& archive_sha256, const std::string& target,

@@ -5,7 +5,6 @@
 // /etc/passwd are the same before and after.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <zlib.h>
 
 #include <chrono>
 #include <cstring>
@@ -16,6 +15,7 @@
 #include "tests/support/load_fixture.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_tar.h"
+#include "tests/support/zero_bomb.h"
 
 namespace ppa {
 namespace {
@@ -49,52 +49,6 @@ std::map<std::string, std::string> Snapshot(const std::string& root, const std::
     out[p] = desc;
   }
   return out;
-}
-
-// A gzip stream (single member) of a tar holding one file `name` of
-// `zero_bytes` zeros, built without compressing them all: raw deflate with a
-// full flush after every 1 MiB of zeros resets the compressor, so each
-// following MiB compresses to the same bytes, which are repeated. The gzip
-// trailer's CRC comes from crc32_combine. ~1 KiB per MiB.
-std::string ZeroBomb(const std::string& name, uint64_t zero_bytes) {
-  constexpr uint64_t kChunk = 1 << 20;
-  std::string header = test::BuildRawTar({{name, '0', ""}}).substr(0, 512);
-  std::snprintf(&header[124], 12, "%011llo", static_cast<unsigned long long>(zero_bytes));
-  std::memset(&header[148], ' ', 8);
-  unsigned sum = 0;
-  for (unsigned char c : header) sum += c;
-  std::snprintf(&header[148], 8, "%06o", sum);
-  const std::string zeros(kChunk, '\0');
-  const std::string trailer(1024, '\0');  // end-of-archive (zero_bytes is a multiple of 512)
-
-  z_stream z{};
-  deflateInit2(&z, 9, Z_DEFLATED, -15, 9, Z_DEFAULT_STRATEGY);
-  auto deflate_part = [&](const std::string& in, int flush) {
-    std::string out(in.size() + 4096, '\0');
-    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-    z.avail_in = static_cast<uInt>(in.size());
-    z.next_out = reinterpret_cast<Bytef*>(out.data());
-    z.avail_out = static_cast<uInt>(out.size());
-    deflate(&z, flush);
-    out.resize(out.size() - z.avail_out);
-    return out;
-  };
-  std::string gz("\x1f\x8b\x08\0\0\0\0\0\0\x03", 10);
-  gz += deflate_part(header, Z_FULL_FLUSH);
-  std::string chunk = deflate_part(zeros, Z_FULL_FLUSH);
-  for (uint64_t i = 0; i < zero_bytes / kChunk; ++i) gz += chunk;
-  gz += deflate_part(trailer, Z_FINISH);
-  deflateEnd(&z);
-
-  uLong crc = crc32(0, reinterpret_cast<const Bytef*>(header.data()), 512);
-  uLong zero_crc = crc32(0, reinterpret_cast<const Bytef*>(zeros.data()), kChunk);
-  for (uint64_t i = 0; i < zero_bytes / kChunk; ++i) crc = crc32_combine(crc, zero_crc, kChunk);
-  crc = crc32_combine(crc, crc32(0, reinterpret_cast<const Bytef*>(trailer.data()), 1024), 1024);
-  uint64_t total = 512 + zero_bytes + 1024;
-  for (uint64_t v : {static_cast<uint64_t>(crc), total}) {
-    for (int i = 0; i < 4; ++i) gz += static_cast<char>((v >> (8 * i)) & 0xff);
-  }
-  return gz;
 }
 
 class HostileArchiveTest : public ::testing::Test {
@@ -186,7 +140,7 @@ TEST_F(HostileArchiveTest, SymlinkedDirectoryThenFileBelowIt) {
 }
 
 TEST_F(HostileArchiveTest, DecompressionBombOf2GiBIn2MB) {
-  std::string bomb = ZeroBomb("images/bomb.tar", 2ull << 30);
+  std::string bomb = test::ZeroBombTgz("images/bomb.tar", 2ull << 30);
   ASSERT_LT(bomb.size(), 3u << 20) << "the bomb should compress to about 2 MB";
   auto started = std::chrono::steady_clock::now();
   ExpectRefused("bomb", bomb, "images/bomb.tar");
@@ -197,7 +151,7 @@ TEST_F(HostileArchiveTest, BombGeneratorIsAValidArchiveAndTheLimitCanBeRaised) {
   // The same generator, small: gzip and tar accept it, and ppa-import refuses
   // it only for its size (passing --max-unpacked-size lower than it).
   std::string path = dir_.Join("small-bomb.tgz");
-  test::WriteFileOrDie(path, ZeroBomb("images/zeros", 8u << 20));
+  test::WriteFileOrDie(path, test::ZeroBombTgz("images/zeros", 8u << 20));
   ProcessResult listed = test::RunProcess({"tar", "-tvzf", path});
   ASSERT_EQ(listed.exit_code, 0) << Output(listed);
   EXPECT_NE(listed.stdout_text.find("8388608"), std::string::npos) << listed.stdout_text;
