@@ -32,6 +32,7 @@ void AheadOfUnpack::OnFileBegin(const std::string& rel) {
   tap_.reset();
   inflating_.reset();
   sniffing_ = false;
+  early_repo_.clear();
   RangeDigests* digests = preparer_.options().digests;
   if (!digests) return;
   std::string path = input_.root + "/" + rel;
@@ -39,6 +40,9 @@ void AheadOfUnpack::OnFileBegin(const std::string& rel) {
   // Every file: a name says nothing (PPA image files named .tar.gz are often
   // plain tar), and the tap stops at the first block that is no tar header.
   if (other_architectures_.count(rel)) return;
+  early_rel_ = rel;
+  early_path_ = path;
+  early_repo_ = EarlyRepository(rel);
   tap_ = std::make_unique<TarDigestTap>(
       *digests, path, kMinHashedEntry,
       [this, path, rel](const HashedEntry& entry) { preparer_.SpeculateLayer(path, rel, entry); },
@@ -55,10 +59,60 @@ bool AheadOfUnpack::MayTakeFrom(const std::string& rel) const {
   return !chart_files_.count(rel) && rel.rfind("charts/", 0) != 0;
 }
 
+class AheadOfUnpack::EarlyTaken : public TakenLayer {
+ public:
+  EarlyTaken(std::unique_ptr<TakenLayer> inner, AheadOfUnpack& owner, EarlyLayer layer)
+      : inner_(std::move(inner)), owner_(owner), layer_(std::move(layer)) {}
+  void Write(std::string_view bytes) override { inner_->Write(bytes); }
+  void Finish(const std::string& digest) override {
+    inner_->Finish(digest);  // files the blob under `digest` first
+    if (digest.empty()) return;
+    layer_.diff_id = digest;
+    owner_.QueueEarly(std::move(layer_));
+  }
+
+ private:
+  std::unique_ptr<TakenLayer> inner_;
+  AheadOfUnpack& owner_;
+  EarlyLayer layer_;
+};
+
+// A layer of a `docker save` file is uploaded as soon as its blob is made,
+// to the repository the PPA manifest names for the file, so its spool file
+// goes before the file ends (the config, and so the image, comes last).
 LayerTaker AheadOfUnpack::Taker() {
-  return [this](std::string_view name, uint64_t, uint64_t size, bool first_sighting) {
-    return preparer_.TakeLayer(name, size, first_sighting);
+  return [this](std::string_view name, uint64_t, uint64_t size,
+                bool first_sighting) -> std::unique_ptr<TakenLayer> {
+    auto taken = preparer_.TakeLayer(name, size, first_sighting);
+    if (!taken || !first_sighting || early_repo_.empty()) return taken;
+    return std::make_unique<EarlyTaken>(
+        std::move(taken), *this,
+        EarlyLayer{.path = early_path_, .rel = early_rel_, .repo = early_repo_});
   };
+}
+
+std::string AheadOfUnpack::EarlyRepository(const std::string& rel) const {
+  if (!images_ || !manifest_) return "";
+  std::string repo;
+  for (const auto& image : manifest_->images) {
+    for (const auto& ref : image.references) {
+      if (ref.archive != rel) continue;
+      auto target = PlanTarget(ref.repository, input_.registry_prefix, input_.target_namespace);
+      if (!target.ok()) continue;
+      if (!repo.empty() && repo != target->repository) return "";  // several: wait for the plan
+      repo = target->repository;
+    }
+  }
+  return repo;
+}
+
+void AheadOfUnpack::QueueEarly(EarlyLayer layer) {
+  {
+    std::lock_guard lock(mu_);
+    early_.push_back(std::move(layer));
+    preparer_.SetUploadingAhead(true);
+  }
+  cv_.notify_one();
 }
 
 Status AheadOfUnpack::OnData(const std::string& rel, uint64_t offset, std::string_view data,
@@ -95,7 +149,9 @@ void AheadOfUnpack::OnFile(const std::string& rel) {
     other_architectures_.clear();
     chart_files_.clear();
     manifest_unpacked_ = manifest.ok() && *manifest;
+    manifest_.reset();
     if (manifest_unpacked_) {
+      manifest_ = **manifest;
       if (!input_.architectures.empty()) {
         other_architectures_ = ImageFilesOfOtherArchitectures(**manifest, input_.architectures);
       }
@@ -133,9 +189,10 @@ void AheadOfUnpack::Stop() {
 void AheadOfUnpack::Run() {
   while (true) {
     std::vector<std::string> batch;
+    std::vector<EarlyLayer> early;
     {
       std::unique_lock lock(mu_);
-      auto woken = [this] { return closing_ || !finished_.empty(); };
+      auto woken = [this] { return closing_ || !finished_.empty() || !early_.empty(); };
       if (!give_up_ && images_->AheadQueued()) {
         // Layers wait for their blobs: look again soon, or when a file is done.
         cv_.wait_for(lock, std::chrono::milliseconds(20), woken);
@@ -145,6 +202,19 @@ void AheadOfUnpack::Run() {
       if (closing_) return;
       batch.assign(finished_.begin(), finished_.end());
       finished_.clear();
+      early.assign(early_.begin(), early_.end());
+      early_.clear();
+    }
+    for (const EarlyLayer& layer : early) {
+      if (give_up_ || !preparer_.Filed(layer.diff_id)) continue;  // only a blob made on the way
+      ImageSource image;
+      image.tarball = layer.path;
+      image.origin = layer.rel;
+      LayerSource source;
+      source.diff_id = layer.diff_id;
+      source.compression = Compression::kNone;
+      image.layers.push_back(std::move(source));
+      images_->QueueAhead(image, layer.repo);
     }
     bool manifest_changed = false;
     for (auto& rel : batch) {
@@ -170,7 +240,8 @@ void AheadOfUnpack::Run() {
     // Whether the unpacking may wait for uploads ahead to release spool
     // files: set under mu_, so a file OnFile has just queued is not missed.
     std::lock_guard lock(mu_);
-    preparer_.SetUploadingAhead(!give_up_ && (images_->AheadQueued() || !finished_.empty()));
+    preparer_.SetUploadingAhead(!give_up_ && (images_->AheadQueued() || !finished_.empty() ||
+                                              !early_.empty()));
   }
 }
 

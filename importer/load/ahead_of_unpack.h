@@ -85,6 +85,17 @@ class AheadOfUnpack {
   // images not handled yet for upload (each once its blob is ready).
   void QueuePlanned();
 
+  // A layer taken out of the image file `rel` (at `path`) whose blob is
+  // made: uploaded to `repo` before the file ends (QueueEarly).
+  struct EarlyLayer {
+    std::string path, rel, diff_id, repo;
+  };
+  class EarlyTaken;  // the TakenLayer that tells QueueEarly
+  void QueueEarly(EarlyLayer layer);
+  // The repository the PPA manifest (unpacked first) sends the image file
+  // `rel` to, or "" (no manifest yet, several images, or none).
+  std::string EarlyRepository(const std::string& rel) const;
+
   PlanInput input_;  // files and manifest: what has been unpacked so far
   LayerPreparer& preparer_;
   ImagesStage* images_;
@@ -100,6 +111,8 @@ class AheadOfUnpack {
   // Whether a readable PPA manifest has been unpacked, and the files it
   // names as charts.
   bool manifest_unpacked_ = false;
+  std::optional<PpaManifest> manifest_;  // the one unpacked (unpacking thread)
+  std::string early_repo_, early_rel_, early_path_;  // of the file being unpacked
   std::set<std::string> chart_files_;
   std::set<std::string> done_;  // "repository@config digest" handled already
   bool give_up_ = false;        // the manifest is unreadable, or an upload failed
@@ -107,6 +120,7 @@ class AheadOfUnpack {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::string> finished_;  // guarded by mu_: files not yet taken in
+  std::deque<EarlyLayer> early_;      // guarded by mu_: layers to upload early
   bool closing_ = false;              // guarded by mu_
   std::atomic<bool> stop_{false};
   std::thread thread_;  // last: uses the members above

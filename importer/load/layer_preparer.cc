@@ -736,6 +736,14 @@ bool LayerPreparer::OverBudgetLocked() {
   return false;
 }
 
+bool LayerPreparer::Filed(const std::string& diff_id) {
+  LayerSource layer;
+  layer.diff_id = diff_id;
+  layer.compression = Compression::kNone;
+  std::lock_guard lock(mu_);
+  return blobs_.count(KeyOf(layer)) > 0;
+}
+
 void LayerPreparer::SetUploadingAhead(bool uploading) {
   {
     std::lock_guard lock(mu_);

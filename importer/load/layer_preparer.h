@@ -163,6 +163,10 @@ class LayerPreparer {
   //    the plan is final then). Thread-safe.
   void Landed(const LayerSource& layer, const std::string& repo);
 
+  // Whether the blob of the uncompressed layer `diff_id` has an entry (a
+  // layer taken out of its file and made on the way, or known). Thread-safe.
+  bool Filed(const std::string& diff_id);
+
   // Whether uploads ahead of the Unpack stage (AheadOfUnpack) are queued or
   // about to be (a finished image file not yet planned): only then does
   // TakeLayer wait for the spool to shrink below its budget, as their
