@@ -79,6 +79,21 @@ Result<std::string> FileSha256(const std::string& path) {
   return hash.Finish();
 }
 
+namespace {
+
+// `json` as text, or "" when it holds a string that is not UTF-8 (a name
+// from a hostile archive, a layout path): such an import is not recorded,
+// and runs in full every time.
+std::string DumpOrEmpty(const Json& json) {
+  try {
+    return json.dump();
+  } catch (const Json::type_error&) {
+    return "";
+  }
+}
+
+}  // namespace
+
 std::string WarmSettings(const LoadOptions& options, const std::string& target) {
   std::vector<std::string> architectures = options.architectures;
   std::sort(architectures.begin(), architectures.end());
@@ -92,7 +107,7 @@ std::string WarmSettings(const LoadOptions& options, const std::string& target) 
       {"keep_chart_values", options.charts.keep_values},
       {"charts_oci", options.charts.oci},
   };
-  return settings.dump();
+  return DumpOrEmpty(settings);
 }
 
 std::optional<std::pair<std::string, std::string>> SplitWarmTarget(std::string_view target,
@@ -167,7 +182,7 @@ std::string SerializeWarmItems(const std::vector<WarmItem>& items) {
                     {"chart_sha256", w.chart_sha256},
                     {"blobs", w.blobs}});
   }
-  return Json{{"version", 1}, {"items", list}}.dump();
+  return DumpOrEmpty(Json{{"version", 1}, {"items", list}});
 }
 
 Result<std::vector<WarmItem>> ParseWarmItems(std::string_view text) {
@@ -261,6 +276,10 @@ WarmImport::WarmImport(const std::string& archive, BlobSink& sink, const std::st
   cache_path_ = BlobCache::DefaultPath();
   location_ = sink.Locate("");
   settings_ = WarmSettings(options, target);
+  if (settings_.empty()) {  // not UTF-8: never recorded
+    enabled_ = false;
+    return;
+  }
   archive_ = archive;
   charts_dir_ = AbsolutePath(options.workdir) + "/charts";  // as PrepareWorkspace makes it
   if (cache_path_.empty()) {
@@ -320,6 +339,8 @@ void WarmImport::Record(int exit_code, const std::vector<ItemResult>& items) {
     if (!hashed.ok()) return;
     archive_sha256_ = *hashed;
   }
+  const std::string record = SerializeWarmItems(*warm);
+  if (record.empty()) return;  // a name that is not UTF-8: not recorded
   BlobCache cache(cache_path_);
   for (const ItemResult& item : items) {  // the chart files, to write them again
     if (item.kind != ItemResult::Kind::kChart) continue;
@@ -327,7 +348,7 @@ void WarmImport::Record(int exit_code, const std::vector<ItemResult>& items) {
     if (!bytes.ok()) return;
     cache.StoreFile(Sha256Digest(*bytes), *bytes);
   }
-  cache.RecordImport(archive_sha256_, location_, settings_, SerializeWarmItems(*warm));
+  cache.RecordImport(archive_sha256_, location_, settings_, record);
 }
 
 }  // namespace ppa

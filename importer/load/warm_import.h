@@ -49,6 +49,7 @@ Result<std::string> FileSha256(const std::string& path);
 // (--keep-chart-values, --charts-oci). The charts folder is not: a chart
 // file missing there is written again (RestoreWarmCharts). Credentials,
 // --jobs, --timeout and other flags that change only how are left out.
+// "" when a text in them is not UTF-8 (no warm re-import then).
 std::string WarmSettings(const LoadOptions& options, const std::string& target = "");
 
 // One recorded item and how to confirm it.
@@ -68,7 +69,8 @@ struct WarmItem {
 Result<std::vector<WarmItem>> WarmItemsOf(const std::vector<ItemResult>& items,
                                           const std::string& location);
 
-// The record's text and back (JSON). Pure.
+// The record's text and back (JSON). Pure. "" when a name in it is not
+// UTF-8 (such an import is not recorded).
 std::string SerializeWarmItems(const std::vector<WarmItem>& items);
 Result<std::vector<WarmItem>> ParseWarmItems(std::string_view text);
 

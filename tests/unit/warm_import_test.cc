@@ -70,6 +70,8 @@ TEST(WarmImportTest, SettingsChangeWithEveryOptionThatChangesWhatLands) {
   // host/mirror was taken for one done into host before.
   EXPECT_NE(WarmSettings(base, "127.0.0.1:5000/mirror"), WarmSettings(base, "127.0.0.1:5000"));
   EXPECT_NE(WarmSettings(base, "oci:/tmp/a"), WarmSettings(base, "oci:/tmp/b"));
+  // Not UTF-8 (a layout path): no key, so nothing is ever recorded.
+  EXPECT_EQ(WarmSettings(base, "oci:/tmp/\xc0\xaf"), "");
 
   // How, not what: the same key.
   LoadOptions how = base;
@@ -95,6 +97,16 @@ ItemResult Image(const std::string& target, const std::string& digest) {
   item.size = 123;
   item.platform = "linux/amd64";
   return item;
+}
+
+// The bug: a name from the archive that is not UTF-8 made the record's
+// JSON throw after a successful import (exit 1, "internal error").
+TEST(WarmImportTest, ANameThatIsNotUtf8IsNotRecorded) {
+  ItemResult image = Image("reg:5000/ns/app:1.0", Sha256Digest("m"));
+  image.name = "charts/x\xc0\xaf-1.0.0.tgz";
+  auto items = WarmItemsOf({image}, "reg:5000/");
+  ASSERT_TRUE(items.ok()) << items.status().message();
+  EXPECT_EQ(SerializeWarmItems(*items), "");
 }
 
 TEST(WarmImportTest, RecordRoundTripsAndRefusesWhatItCannotConfirm) {
