@@ -529,7 +529,8 @@ Result<UnpackResult> UnpackDirectory(const std::string& src_dir, const std::stri
   std::optional<InflationBudget> own_budget;
   InflationBudget* budget = options.budget;
   if (!budget) budget = &own_budget.emplace(InflationLimitOf(src_dir, options.max_unpacked_bytes));
-  Limits limits{budget, options.max_entries ? options.max_entries : kDefaultMaxEntries};
+  Limits limits{.budget = budget,
+                .max_entries = options.max_entries ? options.max_entries : kDefaultMaxEntries};
   Unpacker unpacker(nullptr, root.get(), dest_dir, src_dir, limits, options);
   Status walked = WalkDirectory(src.get(), src_dir, "", 0, unpacker);
   if (walked.ok()) walked = unpacker.CheckLinks();
@@ -575,7 +576,8 @@ Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::s
   if (!budget) {
     budget = &own_budget.emplace(InflationLimitOf(archive_path, options.max_unpacked_bytes));
   }
-  Limits limits{budget, options.max_entries ? options.max_entries : kDefaultMaxEntries};
+  Limits limits{.budget = budget,
+                .max_entries = options.max_entries ? options.max_entries : kDefaultMaxEntries};
   if (stdin_archive && !options.limit_given && !(options.max_unpacked_bytes && !options.budget)) {
     limits.input_bytes = [&inflate] { return inflate.input_bytes.load(); };
   }

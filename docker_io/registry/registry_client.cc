@@ -900,14 +900,17 @@ Status RegistryClient::Upload(const std::string& repo, const Payload& payload,
 }
 
 Status RegistryClient::UploadBlob(const std::string& repo, const BlobUpload& blob) {
-  Payload payload{blob.digest, blob.size, blob.file, nullptr, blob.on_progress};
+  Payload payload{.digest = blob.digest,
+                  .size = blob.size,
+                  .file = blob.file,
+                  .on_progress = blob.on_progress};
   payload.file->size = blob.size == BlobUpload::kUnknownSize ? 0 : blob.size;
   return Upload(repo, payload, std::nullopt);
 }
 
 Status RegistryClient::UploadBlobBytes(const std::string& repo, const std::string& digest,
                                        const std::string& bytes) {
-  Payload payload{digest, bytes.size(), std::nullopt, &bytes};
+  Payload payload{.digest = digest, .size = bytes.size(), .bytes = &bytes};
   return Upload(repo, payload, std::nullopt);
 }
 
@@ -958,7 +961,10 @@ Result<bool> RegistryClient::MountOrUpload(const std::string& repo, const Payloa
 
 Result<bool> RegistryClient::MountOrUploadBlob(const std::string& repo, const BlobUpload& blob,
                                                const std::string& from) {
-  Payload payload{blob.digest, blob.size, blob.file, nullptr, blob.on_progress};
+  Payload payload{.digest = blob.digest,
+                  .size = blob.size,
+                  .file = blob.file,
+                  .on_progress = blob.on_progress};
   payload.file->size = blob.size == BlobUpload::kUnknownSize ? 0 : blob.size;
   return MountOrUpload(repo, payload, from);
 }

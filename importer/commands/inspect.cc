@@ -204,7 +204,10 @@ int RunInspect(const InspectOptions& options, std::ostream& out, std::ostream& e
     PrintError(err, unpacked.status());
     return UnpackExitCode(unpacked.status());  // as in load
   }
-  PlanInput input{ws->root, unpacked->files, unpacked->manifest, ws->scratch, "", "", {}};
+  PlanInput input{.root = ws->root,
+                  .files = unpacked->files,
+                  .manifest = unpacked->manifest,
+                  .scratch_dir = ws->scratch};
   input.read_image_file = [&](const std::string& path, const std::string& rel) {
     return ReadImageFile(path, rel, ws->scratch, &budget);
   };

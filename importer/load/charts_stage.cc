@@ -164,8 +164,11 @@ Status UploadToChartMuseum(const PreparedChart& chart, const ChartsContext& ctx,
   reporter.Progress("Uploading chart '" + chart.file_name + "' to ChartMuseum '" +
                     RedactUserInfo(ctx.options.chartmuseum_uri) + "'...");
   PPA_ASSIGN_OR_RETURN(ChartMuseumClient * museum, targets.ChartMuseum());
-  ChartUpload upload{chart.file_name, chart.info.metadata.name, chart.info.metadata.version,
-                     chart.bytes, chart.provenance};
+  ChartUpload upload{.file_name = chart.file_name,
+                     .chart_name = chart.info.metadata.name,
+                     .version = chart.info.metadata.version,
+                     .bytes = chart.bytes,
+                     .provenance = chart.provenance};
   PPA_ASSIGN_OR_RETURN(const UploadOutcome outcome, museum->Upload(upload));
   if (outcome == UploadOutcome::kAlreadyPresent) {
     reporter.Result(chart.file_name + ": already present in ChartMuseum (same digest)");

@@ -88,9 +88,12 @@ int RunStages(const std::string& archive, const Workspace* ws, const Target& tar
   // Everything this archive inflates to: the outer unpack and the image
   // files inflated to be read, each at most once.
   InflationBudget budget(InflationLimitOf(archive, options.max_unpacked_bytes));
-  PreparerOptions prepare{format, options.compression, ws->scratch, options.jobs,
-                          cache.enabled() ? &cache : nullptr,
-                          options.dry_run ? "" : sink.Locate("")};
+  PreparerOptions prepare{.format = format,
+                          .compression = options.compression,
+                          .spool_dir = ws->scratch,
+                          .jobs = options.jobs,
+                          .cache = cache.enabled() ? &cache : nullptr,
+                          .cache_scope = options.dry_run ? "" : sink.Locate("")};
   // Layers are taken out of the unpacked tarballs as they are made into
   // blobs (or freed once done with); one needed again comes from a second
   // pass over the archive. Not when the user keeps the unpacked archive.
@@ -113,11 +116,12 @@ int RunStages(const std::string& archive, const Workspace* ws, const Target& tar
                                                      .format_given = options.format_given,
                                                      .oci_only = !target.is_registry(),
                                                  }});
-  PlanInput input{ws->root,       {},
-                  std::nullopt,   ws->scratch,
-                  target.prefix(), options.target_namespace,
-                  options.architectures,
-                  [&](const std::string& path, const std::string& rel) {
+  PlanInput input{.root = ws->root,
+                  .scratch_dir = ws->scratch,
+                  .registry_prefix = target.prefix(),
+                  .target_namespace = options.target_namespace,
+                  .architectures = options.architectures,
+                  .read_image_file = [&](const std::string& path, const std::string& rel) {
                     return preparer.ImageFile(path, rel);
                   }};
   // Layers are verified, compressed and (when the PPA manifest comes first)
@@ -566,7 +570,7 @@ int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostrea
     usage.Fatal(why);
     report.exit_code = code;
     for (const auto& archive : *archives) {
-      report.archives.push_back(ArchiveOutcome{archive, code, why, {}, {}, "", "", {}});
+      report.archives.push_back(ArchiveOutcome{.archive = archive, .exit_code = code, .fatal = why});
     }
     report.finished = NowRfc3339();
     WriteReport(reports, report, stdout_stream, usage);
