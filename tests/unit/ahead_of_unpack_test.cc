@@ -20,6 +20,7 @@
 #include "samples/generator/sample_archive.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_tar.h"
+#include "tests/support/unpack_through.h"
 
 namespace ppa {
 namespace {
@@ -349,27 +350,6 @@ TEST_F(AheadOfUnpackTest, GzipLayersFoundOnTheWayAreVerifiedAhead) {
   ahead.Stop();
 }
 
-// Writes the image file `rel` of the fixture again through `ahead` as Unpack
-// would: OnData stores the bytes it keeps into the (new, empty) file.
-void Unpack(AheadOfUnpack& ahead, const std::string& root, const std::string& rel,
-            const std::string& bytes) {
-  const std::string path = root + "/" + rel;
-  fs::remove(path);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  ASSERT_GE(fd, 0);
-  UniqueFd file(fd);
-  const UnpackOptions::BlockWriter write = [&](uint64_t at, std::string_view data) {
-    return PwriteAll(file.get(), data.data(), data.size(), at, path);
-  };
-  ahead.OnFileBegin(rel);
-  for (size_t at = 0; at < bytes.size(); at += 10000) {
-    ASSERT_TRUE(ahead.OnData(rel, at, std::string_view(bytes).substr(at, 10000), write).ok());
-  }
-  ASSERT_EQ(::ftruncate(file.get(), static_cast<off_t>(bytes.size())), 0);
-  file.Reset();
-  ahead.OnFile(rel);
-}
-
 // A layer large enough to be hashed on the way is taken out of its image
 // file as it is unpacked: its blob is made from the bytes going by, and the
 // file keeps only the layer's first 512 bytes. The plan gets that blob
@@ -400,15 +380,15 @@ TEST_F(AheadOfUnpackTest, LayersTakenOnTheWayAreMadeWithoutTheFileAndRestoredWhe
     LayerPreparer early_preparer(*sink_, NeverRestored(early));
     AheadOfUnpack early_ahead(Input(early_preparer), early_preparer, nullptr);
     fs::create_directories(root_ + "/charts");
-    Unpack(early_ahead, root_, "charts/app.tar", *bytes);
+    test::UnpackThrough(early_ahead, root_, "charts/app.tar", *bytes);
     EXPECT_FALSE(early.LeftOut(root_ + "/charts/app.tar", 0, bytes->size()));
-    Unpack(early_ahead, root_, rel, *bytes);
+    test::UnpackThrough(early_ahead, root_, rel, *bytes);
     EXPECT_TRUE(early.LeftOut(tarball, 0, bytes->size()));
   }
   LayerPreparer preparer(*sink_, options);
   AheadOfUnpack ahead(Input(preparer), preparer, nullptr);
   ahead.OnFile("manifest.yaml");
-  Unpack(ahead, root_, rel, *bytes);
+  test::UnpackThrough(ahead, root_, rel, *bytes);
 
   auto sources = preparer.ImageFile(tarball, rel);
   ASSERT_TRUE(sources.ok()) << sources.status().ToString();
@@ -467,7 +447,7 @@ TEST_F(AheadOfUnpackTest, NothingIsTakenOutOfOrFreedFromAChart) {
       test::BuildRawTar({{"mychart/Chart.yaml", '0', "name: mychart\nversion: 1.0.0\n"},
                          {"mychart/files/rootfs.tar", '0', inner}});
   fs::create_directories(root_ + "/charts");
-  Unpack(ahead, root_, "charts/mychart-1.0.0.tgz", chart);
+  test::UnpackThrough(ahead, root_, "charts/mychart-1.0.0.tgz", chart);
   // The tar file inside was hashed and compressed on the way like a layer;
   // once its blob is made, its bytes in the chart are not freed either.
   ImageSource elsewhere;

@@ -28,6 +28,7 @@
 #include "samples/generator/sample_archive.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_tar.h"
+#include "tests/support/unpack_through.h"
 
 namespace ppa {
 namespace {
@@ -182,26 +183,6 @@ class SpoolReleaseTest : public ::testing::Test {
   int restored_ = 0;
 };
 
-// Writes the image file `rel` through `ahead` as Unpack would.
-void Unpack(AheadOfUnpack& ahead, const std::string& root, const std::string& rel,
-            const std::string& bytes) {
-  const std::string path = root + "/" + rel;
-  fs::remove(path);
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  ASSERT_GE(fd, 0);
-  UniqueFd file(fd);
-  const UnpackOptions::BlockWriter write = [&](uint64_t at, std::string_view data) {
-    return PwriteAll(file.get(), data.data(), data.size(), at, path);
-  };
-  ahead.OnFileBegin(rel);
-  for (size_t at = 0; at < bytes.size(); at += 10000) {
-    ASSERT_TRUE(ahead.OnData(rel, at, std::string_view(bytes).substr(at, 10000), write).ok());
-  }
-  ASSERT_EQ(::ftruncate(file.get(), static_cast<off_t>(bytes.size())), 0);
-  file.Reset();
-  ahead.OnFile(rel);
-}
-
 // A file archive: one repository holding the blob is enough (later ones
 // mount it); the spool file goes, Pending then gives the blob without bytes,
 // and Reprepare makes it again from a restored image file.
@@ -348,7 +329,7 @@ TEST_F(SpoolReleaseTest, UnpackingWaitsWhileTheSpoolIsOverItsBudget) {
   ahead.OnFile("manifest.yaml");
   int unpacked = 0;
   for (const auto& [rel, bytes] : files) {
-    Unpack(ahead, root_, rel, bytes);
+    test::UnpackThrough(ahead, root_, rel, bytes);
     // The file's blob is made before the next file starts (so the budget,
     // which counts finished blobs, sees it).
     ++unpacked;
