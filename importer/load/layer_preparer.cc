@@ -641,7 +641,13 @@ Result<std::string> LayerPreparer::RestoredImageFile(const std::string& origin) 
   }
   if (mine) {  // slow (a pass over the archive): outside the lock
     spdlog::debug("unpacking '{}' again: a layer freed from it is needed after all", origin);
-    promise.set_value(options_.restore_image_file(origin));
+    if (options_.restore_image_file) {
+      promise.set_value(options_.restore_image_file(origin));
+    } else {  // a pipe (or a kept work dir): there is no second pass to make
+      promise.set_value(Unsupported(
+          "a layer of '" + origin + "' is needed again, and the archive cannot be read twice",
+          "import the archive from a file rather than from standard input"));
+    }
   }
   return restored.get();
 }

@@ -518,6 +518,12 @@ ImagesPushed ImagesStage::Push(const ImportPlan& plan, Reporter& reporter) {
       pusher.Prefetch(*image.source, image.target.repository);
       pusher.Queue(uploads, *image.source, image.target.repository, /*eager_stored=*/true);
       pusher.QueueConfig(uploads, *image.source, image.target.repository);
+      // A list may only name manifests of its own repository: the child is
+      // copied there, so its blobs are needed there too (a spool file is
+      // kept until then when nothing can make it again: a pipe, a dry run).
+      if (group.list_target && group.list_target->repository != image.target.repository) {
+        pusher.Prefetch(*image.source, group.list_target->repository);
+      }
     }
   }
   if (!uploads.runner.empty()) {
