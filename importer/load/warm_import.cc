@@ -81,6 +81,16 @@ Result<std::string> FileSha256(const std::string& path) {
 
 namespace {
 
+// Size, modification time and inode of `path`, or "" when it cannot be
+// read: what tells that the file was replaced or changed during the run.
+std::string FileIdentity(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "";
+  return std::to_string(st.st_size) + ":" + std::to_string(st.st_mtim.tv_sec) + "." +
+         std::to_string(st.st_mtim.tv_nsec) + ":" + std::to_string(st.st_ino) + ":" +
+         std::to_string(st.st_dev);
+}
+
 // `json` as text, or "" when it holds a string that is not UTF-8 (a name
 // from a hostile archive, a layout path): such an import is not recorded,
 // and runs in full every time.
@@ -281,6 +291,7 @@ WarmImport::WarmImport(const std::string& archive, BlobSink& sink, const std::st
     return;
   }
   archive_ = archive;
+  file_identity_ = FileIdentity(archive);
   charts_dir_ = AbsolutePath(options.workdir) + "/charts";  // as PrepareWorkspace makes it
   if (cache_path_.empty()) {
     enabled_ = false;
@@ -334,6 +345,9 @@ void WarmImport::Record(int exit_code, const std::vector<ItemResult>& items) {
   }
   Result<std::vector<WarmItem>> warm = WarmItemsOf(items, location_);
   if (!warm.ok()) return;  // confirmable only in part: every run imports in full
+  // Replaced or changed during the run: its hash says nothing of what was
+  // imported.
+  if (file_identity_.empty() || FileIdentity(archive_) != file_identity_) return;
   if (archive_sha256_.empty()) {
     Result<std::string> hashed = FileSha256(archive_);
     if (!hashed.ok()) return;

@@ -127,6 +127,10 @@ class WarmImport {
   std::string charts_dir_;  // where this run's chart files go
   std::string archive_;
   std::string archive_sha256_;           // "" until hashed
+  // The archive file as it was when the run began (size, mtime, inode): a
+  // file replaced meanwhile is not recorded (its hash would name other
+  // content than what was imported).
+  std::string file_identity_;
   std::optional<std::string> recorded_;  // the record found, if any
 };
 
