@@ -20,6 +20,7 @@
 #include "samples/generator/sample_archive.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_tar.h"
+#include "tests/support/eventually.h"
 #include "tests/support/unpack_through.h"
 
 namespace ppa {
@@ -32,15 +33,6 @@ using samples::LayerSpec;
 
 bool HasBlob(const std::string& layout, const std::string& digest) {
   return fs::exists(fs::path(layout) / "blobs/sha256" / digest.substr(7));
-}
-
-// Waits (at most 30 s) until `done` holds.
-template <typename F>
-bool Eventually(F done) {
-  for (int i = 0; i < 3000 && !done(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return done();
 }
 
 class AheadOfUnpackTest : public ::testing::Test {
@@ -137,7 +129,7 @@ TEST_F(AheadOfUnpackTest, UploadsLayersBeforeThePlanAndManifestsOnlyAfter) {
     return n;
   };
   ASSERT_TRUE(
-      Eventually([&] { return fs::exists(layout_ + "/blobs/sha256") && layer_blobs() == 2; }));
+      test::Eventually([&] { return fs::exists(layout_ + "/blobs/sha256") && layer_blobs() == 2; }));
   ahead.Stop();
   EXPECT_FALSE(HasBlob(layout_, image_.config_digest));
   EXPECT_FALSE(HasBlob(layout_, image_.diff_ids[0]));
@@ -319,7 +311,7 @@ TEST_F(AheadOfUnpackTest, GzipLayersFoundOnTheWayAreVerifiedAhead) {
     AheadOfUnpack ahead(Input(preparer), preparer, nullptr);
     ahead.OnFileBegin("images/oci.tar");
     EXPECT_TRUE(ahead.OnData("images/oci.tar", 0, *bytes, written_).ok());
-    ASSERT_TRUE(Eventually([&] { return preparer.Speculative(layer); }));
+    ASSERT_TRUE(test::Eventually([&] { return preparer.Speculative(layer); }));
     const Result<LayerBlob>& blob = preparer.Pending(sources->front(), layer, "").get();
     ASSERT_TRUE(blob.ok()) << blob.status().ToString();
     EXPECT_EQ(blob->digest, written->front().layer_digests[0]);
@@ -500,7 +492,7 @@ TEST_F(AheadOfUnpackTest, ImageFilesOfOtherArchitecturesAreNotPreparedAhead) {
   const LayerSource& left = skipped->front().layers[0];
   EXPECT_TRUE(digests.Find(root_ + "/images/app.tar", kept.offset, kept.size).has_value());
   EXPECT_FALSE(digests.Find(other, left.offset, left.size).has_value());
-  ASSERT_TRUE(Eventually([&] { return preparer.Speculative(wanted->front().layers[1]); }));
+  ASSERT_TRUE(test::Eventually([&] { return preparer.Speculative(wanted->front().layers[1]); }));
   // Both files were queued on the same workers before this point.
   ASSERT_TRUE(preparer.Pending(wanted->front(), wanted->front().layers[1], "").get().ok());
   for (const auto& layer : skipped->front().layers) EXPECT_FALSE(preparer.Speculative(layer));

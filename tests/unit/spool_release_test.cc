@@ -28,6 +28,7 @@
 #include "samples/generator/sample_archive.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_tar.h"
+#include "tests/support/eventually.h"
 #include "tests/support/unpack_through.h"
 
 namespace ppa {
@@ -103,15 +104,6 @@ int SpoolFiles(const std::string& dir) {
     if (entry.path().extension() == ".blob") ++n;
   }
   return n;
-}
-
-// Waits (at most 30 s) until `done` holds.
-template <typename F>
-bool Eventually(F done) {
-  for (int i = 0; i < 3000 && !done(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return done();
 }
 
 class SpoolReleaseTest : public ::testing::Test {
@@ -333,12 +325,12 @@ TEST_F(SpoolReleaseTest, UnpackingWaitsWhileTheSpoolIsOverItsBudget) {
     // The file's blob is made before the next file starts (so the budget,
     // which counts finished blobs, sees it).
     ++unpacked;
-    ASSERT_TRUE(Eventually([&] {
+    ASSERT_TRUE(test::Eventually([&] {
       std::lock_guard lock(mu);
       return made >= unpacked;
     }));
   }
-  ASSERT_TRUE(Eventually([&] { return sink.uploads() == 3; }));
+  ASSERT_TRUE(test::Eventually([&] { return sink.uploads() == 3; }));
   ahead.Stop();
   uint64_t largest = 0, total = 0;
   for (const auto& [rel, bytes] : files) {
