@@ -88,6 +88,29 @@ TEST(WarmImportTest, SettingsChangeWithEveryOptionThatChangesWhatLands) {
   EXPECT_EQ(WarmSettings(a), WarmSettings(b));
 }
 
+// The key's text is what earlier runs recorded under: a change to it (a
+// field renamed, a JSON key spelled differently) makes every existing
+// record miss, and each archive is imported in full again.
+TEST(WarmImportTest, SettingsTextStaysWhatEarlierRunsRecorded) {
+  LoadOptions defaults;
+  defaults.target_namespace = "test_ns";
+  EXPECT_EQ(WarmSettings(defaults, "127.0.0.1:5000"),
+            R"({"architectures":[],"charts_oci":false,"compression":"gzip-isal-2-b1m",)"
+            R"("format":0,"format_given":false,"keep_chart_values":false,)"
+            R"("namespace":"test_ns","target":"127.0.0.1:5000"})");
+  LoadOptions every = defaults;
+  every.format = ManifestFormat::kOci;
+  every.format_given = true;
+  every.compression.algorithm = Compression::kZstd;
+  every.architectures = {"linux/arm64", "linux/amd64"};
+  every.charts.keep_values = true;
+  every.charts.oci = true;
+  EXPECT_EQ(WarmSettings(every, "oci:/tmp/layout"),
+            R"({"architectures":["linux/amd64","linux/arm64"],"charts_oci":true,)"
+            R"("compression":"zstd-3","format":1,"format_given":true,)"
+            R"("keep_chart_values":true,"namespace":"test_ns","target":"oci:/tmp/layout"})");
+}
+
 ItemResult Image(const std::string& target, const std::string& digest) {
   ItemResult item;
   item.kind = ItemResult::Kind::kImage;
