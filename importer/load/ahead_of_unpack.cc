@@ -1,7 +1,5 @@
 #include "importer/load/ahead_of_unpack.h"
 
-#include <chrono>
-
 #include "base/file_util.h"
 #include "archive/tar/safe_path.h"
 #include "importer/load/workspace.h"
@@ -23,7 +21,13 @@ AheadOfUnpack::AheadOfUnpack(PlanInput base, LayerPreparer& preparer, ImagesStag
     : input_(std::move(base)), preparer_(preparer), images_(images) {
   input_.files.clear();
   input_.manifest.reset();
-  if (images_) thread_ = std::thread([this] { Run(); });
+  if (!images_) return;
+  blobs_ = preparer_.blob_ready().Subscribe([this] {
+    MutexLock lock(&mu_);
+    blob_ready_ = true;
+    cv_.Signal();
+  });
+  thread_ = std::thread([this] { Run(); });
 }
 
 AheadOfUnpack::~AheadOfUnpack() { Stop(); }
@@ -107,12 +111,10 @@ std::string AheadOfUnpack::EarlyRepository(const std::string& rel) const {
 }
 
 void AheadOfUnpack::QueueEarly(EarlyLayer layer) {
-  {
-    std::lock_guard lock(mu_);
-    early_.push_back(std::move(layer));
-    preparer_.SetUploadingAhead(true);
-  }
-  cv_.notify_one();
+  MutexLock lock(&mu_);
+  early_.push_back(std::move(layer));
+  preparer_.SetUploadingAhead(true);
+  cv_.Signal();
 }
 
 Status AheadOfUnpack::OnData(const std::string& rel, uint64_t offset, std::string_view data,
@@ -165,41 +167,49 @@ void AheadOfUnpack::OnFile(const std::string& rel) {
     preparer_.Speculate(input_.root + "/" + rel, rel, inflated);
   }
   if (!images_) return;
-  {
-    std::lock_guard lock(mu_);
-    finished_.push_back(rel);
-    // Its layers may be uploaded ahead (and their spool files released).
-    if (manifest_unpacked_) preparer_.SetUploadingAhead(true);
-  }
-  cv_.notify_one();
+  MutexLock lock(&mu_);
+  finished_.push_back(rel);
+  // Its layers may be uploaded ahead (and their spool files released).
+  if (manifest_unpacked_) preparer_.SetUploadingAhead(true);
+  cv_.Signal();
 }
 
 void AheadOfUnpack::Stop() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     closing_ = true;
+    cv_.Signal();
   }
   stop_ = true;
-  cv_.notify_one();
   if (thread_.joinable()) thread_.join();
+  blobs_.Reset();
   preparer_.SetUploadingAhead(false);
   preparer_.EndOfUnpack();
+}
+
+uint64_t AheadOfUnpack::wakeups() const {
+  MutexLock lock(&mu_);
+  return wakeups_;
 }
 
 void AheadOfUnpack::Run() {
   while (true) {
     std::vector<std::string> batch;
     std::vector<EarlyLayer> early;
+    // Layers queued wait for their blobs: a blob made wakes this thread too.
+    // (Only this thread queues uploads, so this holds until it looks again.)
+    const bool waits_for_blobs = !give_up_ && images_->AheadQueued();
     {
-      std::unique_lock lock(mu_);
-      auto woken = [this] { return closing_ || !finished_.empty() || !early_.empty(); };
-      if (!give_up_ && images_->AheadQueued()) {
-        // Layers wait for their blobs: look again soon, or when a file is done.
-        cv_.wait_for(lock, std::chrono::milliseconds(20), woken);
-      } else {
-        cv_.wait(lock, woken);
+      MutexLock lock(&mu_);
+      while (!closing_ && finished_.empty() && early_.empty() &&
+             !(waits_for_blobs && blob_ready_)) {
+        cv_.Wait(&mu_);
       }
       if (closing_) return;
+      ++wakeups_;
+      // Cleared before UploadReadyAhead looks at the blobs: a blob made
+      // from now on sets it again, so the next wait does not begin.
+      blob_ready_ = false;
       batch.assign(finished_.begin(), finished_.end());
       finished_.clear();
       early.assign(early_.begin(), early_.end());
@@ -239,7 +249,7 @@ void AheadOfUnpack::Run() {
     if (!images_->UploadReadyAhead(stop_).ok()) give_up_ = true;
     // Whether the unpacking may wait for uploads ahead to release spool
     // files: set under mu_, so a file OnFile has just queued is not missed.
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     preparer_.SetUploadingAhead(!give_up_ && (images_->AheadQueued() || !finished_.empty() ||
                                               !early_.empty()));
   }

@@ -18,7 +18,8 @@
 //    images it plans onto finished files get their layers uploaded to their
 //    target repositories, on a thread of this class, each as soon as its
 //    blob is ready (not in plan order: a layer still being compressed holds
-//    up no other).
+//    up no other). The thread sleeps until a file is finished, a layer is
+//    taken, or a blob is ready (LayerPreparer::blob_ready), never on a timer.
 //
 // Nothing here decides anything: configs and manifests wait for the final
 // plan, made after Unpack from the complete archive, and every blob is
@@ -29,10 +30,8 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <deque>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -41,9 +40,11 @@
 #include <vector>
 
 #include "archive/manifest/ppa_manifest.h"
+#include "base/mutex.h"
 #include "importer/load/layer_preparer.h"
 #include "importer/load/plan.h"
 #include "importer/load/push_images.h"
+#include "importer/load/ready_signal.h"
 
 namespace ppa {
 
@@ -66,14 +67,18 @@ class AheadOfUnpack {
   Status OnData(const std::string& rel, uint64_t offset, std::string_view data,
                 const UnpackOptions::BlockWriter& write);
   // UnpackOptions::on_file: `rel` has been written completely.
-  void OnFile(const std::string& rel);
+  void OnFile(const std::string& rel) EXCLUDES(mu_);
 
   // Finishes the upload in flight and joins the thread; `images` is the
   // caller's alone afterwards. Idempotent.
-  void Stop();
+  void Stop() EXCLUDES(mu_);
+
+  // How many times the upload thread has woken to look at its work, for
+  // tests: once per file finished, layer taken, or blob made it waits for.
+  uint64_t wakeups() const EXCLUDES(mu_);
 
  private:
-  void Run();
+  void Run() EXCLUDES(mu_);
   // The file being unpacked is gzip: it is inflated on the way into a copy
   // in the spool folder, whose layers are hashed and queued as they come.
   void StartInflating(const std::string& rel);
@@ -91,7 +96,7 @@ class AheadOfUnpack {
     std::string path, rel, diff_id, repo;
   };
   class EarlyTaken;  // the TakenLayer that tells QueueEarly
-  void QueueEarly(EarlyLayer layer);
+  void QueueEarly(EarlyLayer layer) EXCLUDES(mu_);
   // The repository the PPA manifest (unpacked first) sends the image file
   // `rel` to, or "" (no manifest yet, several images, or none).
   std::string EarlyRepository(const std::string& rel) const;
@@ -117,12 +122,17 @@ class AheadOfUnpack {
   std::set<std::string> done_;  // "repository@config digest" handled already
   bool give_up_ = false;        // the manifest is unreadable, or an upload failed
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::string> finished_;  // guarded by mu_: files not yet taken in
-  std::deque<EarlyLayer> early_;      // guarded by mu_: layers to upload early
-  bool closing_ = false;              // guarded by mu_
+  mutable Mutex mu_;
+  CondVar cv_;  // signalled when one of the members below changes
+  std::deque<std::string> finished_ GUARDED_BY(mu_);  // files not yet taken in
+  std::deque<EarlyLayer> early_ GUARDED_BY(mu_);      // layers to upload early
+  bool closing_ GUARDED_BY(mu_) = false;
+  // A blob became ready since Run last looked at the uploads queued.
+  bool blob_ready_ GUARDED_BY(mu_) = false;
+  uint64_t wakeups_ GUARDED_BY(mu_) = 0;
   std::atomic<bool> stop_{false};
+  // Sets blob_ready_ (preparer_.blob_ready()); after mu_ and cv_, which it uses.
+  ReadySignal::Subscription blobs_;
   std::thread thread_;  // last: uses the members above
 };
 

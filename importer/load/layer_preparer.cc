@@ -218,20 +218,22 @@ class DroppedLayer : public TakenLayer {
 
 class LayerPreparer::StreamedLayer : public TakenLayer {
  public:
-  StreamedLayer(LayerPreparer& preparer, LayerStream& stream)
-      : preparer_(preparer), stream_(stream) {}
+  StreamedLayer(LayerPreparer& preparer, LayerStream& stream,
+                std::shared_future<Result<LayerBlob>> blob)
+      : preparer_(preparer), stream_(stream), blob_(std::move(blob)) {}
   ~StreamedLayer() override {
     if (!finished_) stream_.Abandon();
   }
   void Write(std::string_view bytes) override { stream_.Write(bytes); }
   void Finish(const std::string& digest) override {
     finished_ = true;
-    preparer_.Streamed(stream_, digest);
+    preparer_.Streamed(stream_, digest, blob_);
   }
 
  private:
   LayerPreparer& preparer_;
   LayerStream& stream_;
+  std::shared_future<Result<LayerBlob>> blob_;
   bool finished_ = false;
 };
 
@@ -276,7 +278,12 @@ std::unique_ptr<TakenLayer> LayerPreparer::TakeLayer(std::string_view name, uint
     std::erase_if(streams_, [](const auto& stream) { return stream->finished(); });
     ++active_streams_;
   }
-  auto done = [this, cache, settings, name = std::string(name),
+  // The entry's future is this promise, not the stream's: the stream makes
+  // its own ready only after `done`, which here sets this one, then tells
+  // the waiters (blob_ready_).
+  auto filed = std::make_shared<std::promise<Result<LayerBlob>>>();
+  std::shared_future<Result<LayerBlob>> filed_blob = filed->get_future().share();
+  auto done = [this, cache, settings, filed, name = std::string(name),
                size](const Result<LayerBlob>& blob) {
     if (cache && blob.ok()) {
       cache->Store(blob->diff_id, settings, {blob->digest, blob->size});
@@ -286,11 +293,13 @@ std::unique_ptr<TakenLayer> LayerPreparer::TakeLayer(std::string_view name, uint
     {
       std::lock_guard lock(mu_);
       --active_streams_;
-      // (The stream's blob becomes ready just after this: counted here.)
+      // (Its blob becomes ready just after this: counted here.)
       spooled = SpooledBytesLocked() + (blob.ok() && blob->spooled ? blob->size : 0);
     }
     stream_done_.notify_all();
     NoteSpoolGrown(spooled);
+    filed->set_value(blob);
+    blob_ready_.Notify();
   };
   spdlog::debug("compressing '{}' ({} bytes) as it is unpacked", name, size);
   auto stream = std::make_unique<LayerStream>(std::move(spool).value(), stream_budget_, done);
@@ -299,10 +308,11 @@ std::unique_ptr<TakenLayer> LayerPreparer::TakeLayer(std::string_view name, uint
     std::lock_guard lock(mu_);
     streams_.push_back(std::move(stream));
   }
-  return std::make_unique<StreamedLayer>(*this, made);
+  return std::make_unique<StreamedLayer>(*this, made, std::move(filed_blob));
 }
 
-void LayerPreparer::Streamed(LayerStream& stream, const std::string& diff_id) {
+void LayerPreparer::Streamed(LayerStream& stream, const std::string& diff_id,
+                             const std::shared_future<Result<LayerBlob>>& blob) {
   LayerSource layer;
   layer.diff_id = diff_id;
   layer.compression = Compression::kNone;
@@ -314,7 +324,7 @@ void LayerPreparer::Streamed(LayerStream& stream, const std::string& diff_id) {
       return;
     }
     Entry entry;
-    entry.blob = stream.blob();
+    entry.blob = blob;
     entry.speculative = true;
     entry.freed = true;  // its bytes never were in the file
     blobs_.emplace(key, std::move(entry));
@@ -463,6 +473,7 @@ LayerPreparer::Entry& LayerPreparer::QueueLocked(const ImageSource& image, const
     // (Counted before it is ready, so a waiter on it sees the peak.)
     if (blob.ok() && blob->spooled) NoteSpoolGrown(SpooledBytes() + blob->size);
     promise->set_value(std::move(blob));
+    blob_ready_.Notify();
   });
   return it->second;
 }

@@ -33,6 +33,7 @@
 #include "docker_io/target/blob_sink.h"
 #include "importer/load/blob_cache.h"
 #include "importer/load/layer_stream.h"
+#include "importer/load/ready_signal.h"
 
 namespace ppa {
 
@@ -137,6 +138,7 @@ class LayerPreparer {
   // The blob of `layer` (an element of image.layers) of `image`, being prepared on a worker (queued
   // now unless it already is). `repo` is where it will be pushed: a blob the cache knows and `repo`
   // has is only verified, not compressed. The future stays valid for the life of the preparer.
+  // When it becomes ready (a blob or an error), blob_ready() is notified after.
   const std::shared_future<Result<LayerBlob>>& Pending(const ImageSource& image,
                                                        const LayerSource& layer,
                                                        const std::string& repo);
@@ -162,6 +164,12 @@ class LayerPreparer {
   //    Pending named for it, once the Unpack stage has ended (EndOfUnpack:
   //    the plan is final then). Thread-safe.
   void Landed(const LayerSource& layer, const std::string& repo);
+
+  // Notified each time a blob Pending gives (or will give) becomes ready,
+  // on the thread that made it, holding no lock of the preparer: what
+  // waiters for blobs subscribe to instead of looking on a timer. A
+  // subscription must end before the preparer does.
+  ReadySignal& blob_ready() { return blob_ready_; }
 
   // Whether the blob of the uncompressed layer `diff_id` has an entry (a
   // layer taken out of its file and made on the way, or known). Thread-safe.
@@ -202,9 +210,11 @@ class LayerPreparer {
   class KnownLayer;     // the TakenLayer of a layer the target has (Known)
 
   static std::string KeyOf(const LayerSource& layer);
-  // Files the blob `stream` makes under `diff_id` (unless one is there
-  // already: then the stream is abandoned) and closes the stream.
-  void Streamed(LayerStream& stream, const std::string& diff_id);
+  // Files `blob`, the blob `stream` makes (set, then blob_ready_ notified,
+  // by its done callback), under `diff_id` (unless one is there already:
+  // then the stream is abandoned) and closes the stream.
+  void Streamed(LayerStream& stream, const std::string& diff_id,
+                const std::shared_future<Result<LayerBlob>>& blob);
   // Files under `diff_id` (a taken layer's, hashed on the way) the blob the
   // cache says it became, without its bytes (as KnownLayerBlob): the Images
   // stage checks that the target has it, mounts it, or else prepares it
@@ -278,6 +288,7 @@ class LayerPreparer {
 
   BlobSink& sink_;
   PreparerOptions options_;
+  ReadySignal blob_ready_;  // before the workers and streams that notify it
   std::mutex mu_;
   std::map<std::string, Entry> blobs_;  // guarded by mu_
   // image file path -> what Speculate read in it; guarded by mu_

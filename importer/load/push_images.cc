@@ -57,6 +57,8 @@ class ImagePusher {
         options_(options),
         blobs_(sink, BlobOptionsOf(preparer.options())) {}
 
+  LayerPreparer& preparer() { return preparer_; }
+
   // Starts preparing every layer of `image` (pushed to `repo`) on the workers.
   void Prefetch(const ImageSource& image, const std::string& repo) {
     for (const auto& layer : image.layers) preparer_.Pending(image, layer, repo);
@@ -304,12 +306,12 @@ void ImagePusher::Queue(LayerUploads& uploads, const ImageSource& image, const s
     std::shared_ptr<std::atomic<bool>> done_flag = first ? it->second : nullptr;
     std::shared_ptr<const std::atomic<bool>> wait_for = first ? nullptr : it->second;
     const bool at_once = eager_stored && PushedAsStored(layer);
-    auto ready = [this, shared, &layer, repo, at_once, wait_for](std::chrono::milliseconds wait) {
-      if (wait_for && !*wait_for) {
-        if (wait.count() > 0) std::this_thread::sleep_for(wait);
-        return false;
-      }
-      return at_once || preparer_.Pending(*shared, layer, repo).wait_for(wait) ==
+    // Changes only when the preparer's blob_ready() is notified (which
+    // Push and AheadOfUnpack pass on to the runner), or when the upload to
+    // the first repository, a task of the same runner, is done.
+    auto ready = [this, shared, &layer, repo, at_once, wait_for] {
+      if (wait_for && !*wait_for) return false;
+      return at_once || preparer_.Pending(*shared, layer, repo).wait_for(std::chrono::seconds(0)) ==
                             std::future_status::ready;
     };
     auto run = [this, shared, &layer, repo, done_flag]() -> Status {
@@ -327,7 +329,7 @@ void ImagePusher::QueueConfig(LayerUploads& uploads, const ImageSource& image,
                               const std::string& repo) {
   if (!uploads.queued.insert(repo + "@" + image.config_digest).second) return;
   auto shared = std::make_shared<const ImageSource>(image);
-  auto ready = [](std::chrono::milliseconds) { return true; };
+  auto ready = [] { return true; };
   auto run = [this, shared, repo]() -> Status {
     PPA_ASSIGN_OR_RETURN(BlobResult done,
                          EnsureBlob(repo, MemoryBlob(*shared->config, shared->config_digest),
@@ -532,7 +534,11 @@ ImagesPushed ImagesStage::Push(const ImportPlan& plan, Reporter& reporter) {
   }
   // A failure stops these uploads; the loop below then pushes (and reports)
   // each image in plan order, as it would without them.
-  (void)uploads.runner.RunAll(options_.upload_jobs);
+  {
+    ReadySignal::Subscription woken =
+        pusher.preparer().blob_ready().Subscribe([&uploads] { uploads.runner.Wake(); });
+    (void)uploads.runner.RunAll(options_.upload_jobs);
+  }
   for (const auto& group : plan.groups) {
     std::vector<PushedManifest> children;
     for (const auto& image : group.images) {

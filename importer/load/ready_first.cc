@@ -5,85 +5,90 @@
 #include <vector>
 
 namespace ppa {
-namespace {
 
-// How long a thread with nothing ready waits on one task before looking at
-// all of them again.
-constexpr std::chrono::milliseconds kPoll{20};
-
-}  // namespace
+void ReadyFirst::WakeLocked() {
+  ++wakes_;
+  changed_.SignalAll();
+}
 
 void ReadyFirst::Add(Task task) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   tasks_.push_back(std::move(task));
+  WakeLocked();
 }
 
 bool ReadyFirst::empty() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return tasks_.empty();
 }
 
 void ReadyFirst::Clear() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   tasks_.clear();
   failed_ = Status::Ok();
+  WakeLocked();
 }
 
-void ReadyFirst::Fail(const Status& status) {
-  std::lock_guard lock(mu_);
-  if (failed_.ok()) failed_ = status;
+void ReadyFirst::Wake() {
+  MutexLock lock(&mu_);
+  WakeLocked();
 }
 
-bool ReadyFirst::TakeReady(std::chrono::milliseconds wait, Task* out) {
-  std::function<bool(std::chrono::milliseconds)> first;
-  {
-    std::lock_guard lock(mu_);
-    if (!failed_.ok() || tasks_.empty()) return false;
-    auto it = std::find_if(tasks_.begin(), tasks_.end(),
-                           [](const Task& t) { return t.ready(std::chrono::milliseconds(0)); });
-    if (it != tasks_.end()) {
-      *out = std::move(*it);
-      tasks_.erase(it);
-      return true;
-    }
-    if (wait.count() == 0) return false;
-    first = tasks_.front().ready;
-  }
-  first(wait);  // then look at all of them again
-  return false;
+uint64_t ReadyFirst::wakes() const {
+  MutexLock lock(&mu_);
+  return wakes_;
+}
+
+bool ReadyFirst::TakeReadyLocked(Task* out) {
+  if (!failed_.ok()) return false;
+  auto it = std::find_if(tasks_.begin(), tasks_.end(), [](const Task& t) { return t.ready(); });
+  if (it == tasks_.end()) return false;
+  *out = std::move(*it);
+  tasks_.erase(it);
+  return true;
+}
+
+void ReadyFirst::RunLocked(Task& task) {
+  mu_.Unlock();
+  Status s = task.run();
+  task = Task{};  // what it holds goes before the lock is taken again
+  mu_.Lock();
+  if (!s.ok() && failed_.ok()) failed_ = s;
+  WakeLocked();  // a task done may make another ready, or a failure stops all
 }
 
 Status ReadyFirst::RunReady(const std::atomic<bool>& stop) {
+  MutexLock lock(&mu_);
   Task task;
-  while (!stop && TakeReady(std::chrono::milliseconds(0), &task)) {
-    if (Status s = task.run(); !s.ok()) Fail(s);
-  }
-  std::lock_guard lock(mu_);
+  while (!stop && TakeReadyLocked(&task)) RunLocked(task);
   return failed_;
 }
 
 Status ReadyFirst::RunAll(int threads) {
   auto work = [this] {
-    Task task;
-    while (true) {
-      {
-        std::lock_guard lock(mu_);
-        if (!failed_.ok() || tasks_.empty()) return;
+    MutexLock lock(&mu_);
+    while (failed_.ok() && !tasks_.empty()) {
+      Task task;
+      if (TakeReadyLocked(&task)) {
+        RunLocked(task);
+        continue;
       }
-      if (!TakeReady(kPoll, &task)) continue;
-      if (Status s = task.run(); !s.ok()) Fail(s);
+      // The tasks were checked under the lock, which Wait releases only
+      // once this thread waits: a change signalled after the check wakes it.
+      const uint64_t seen = wakes_;
+      while (wakes_ == seen) changed_.Wait(&mu_);
     }
   };
   size_t n = std::max(threads, 1);
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     n = std::min(n, tasks_.size());
   }
   std::vector<std::thread> helpers;
   for (size_t i = 1; i < n; ++i) helpers.emplace_back(work);
   work();
   for (auto& h : helpers) h.join();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return failed_;
 }
 
