@@ -68,16 +68,16 @@ void SetUpLogging(bool verbose, bool quiet) {
 // Resolves the registry credentials once, before any work (README,
 // Credentials; importer/cli/credentials.h): load, its charts' OCI push and
 // doctor use the same order.
-Status ResolveCredentials(LoadOptions& options, bool password_stdin,
+Status ResolveCredentials(TargetOptions& target, bool password_stdin,
                           const CredentialFlags& flags) {
   CredentialRequest request{.creds = flags.creds,
-                            .username = options.credentials.username,
+                            .username = target.credentials.username,
                             .password_stdin = password_stdin,
                             .authfile = flags.authfile};
-  SetRegistryOfRequest(options.registry, options.plain_http, options.target_namespace, &request);
+  SetRegistryOfRequest(target.registry, target.plain_http, target.target_namespace, &request);
   PPA_ASSIGN_OR_RETURN(ResolvedCredentials resolved,
                        ResolveCredentials(request, DefaultCredentialIo()));
-  options.credentials = std::move(resolved.credentials);
+  target.credentials = std::move(resolved.credentials);
   return Status::Ok();
 }
 
@@ -127,33 +127,39 @@ void AddLoadCommand(CLI::App& app, LoadFlags& f) {
         return IsStdinArchive(path) ? std::string() : CLI::ExistingPath(path);
       },
       "PATH|-");
-  load->add_option("ARCHIVE", o.archives,
+  load->add_option("ARCHIVE", o.selection.archives,
                    "PPA archive(s) to import, or directories of them; - reads one from standard "
                    "input")
       ->check(path_or_stdin);
   load->add_option("--archive", f.archive_flags, "PPA archive to import (repeatable; - for "
                    "standard input)")
       ->check(path_or_stdin);
-  load->add_option("--from-list", o.list_files, "File listing archives, one path per line")
+  load->add_option("--from-list", o.selection.list_files,
+                   "File listing archives, one path per line")
       ->check(CLI::ExistingFile);
-  load->add_option("--parallel-archives", o.parallel_archives, "Archives imported at once")
+  load->add_option("--parallel-archives", o.work.parallel_archives, "Archives imported at once")
       ->check(CLI::Range(1, 64));
-  load->add_option("--shard", o.shard,
+  load->add_option("--shard", o.selection.shard,
                    "I/N: import every Nth archive of the sorted list, starting at I (0-based)");
-  load->add_option("--shard-count", o.shard_count,
+  load->add_option("--shard-count", o.selection.shard_count,
                    "N for Kubernetes Indexed Jobs: the shard index comes from JOB_COMPLETION_INDEX")
       ->check(CLI::Range(1, 100000))
       ->excludes("--shard");
-  load->add_option("--json", o.json_reports,
+  load->add_option("--json", o.report.json_reports,
                    "Write the JSON report to FILE ('-' for stdout); repeatable: with FILE and -, "
                    "the report is also the last line of stdout")
       ->type_name("FILE|-")
       ->allow_extra_args(false);  // one value per --json: `--json r.json DIR` keeps DIR
-  load->add_option("--namespace", o.target_namespace, "Target namespace in the registry")
+  load->add_option("--namespace", o.target.target_namespace, "Target namespace in the registry")
       ->required();
-  AddConnectionFlags(load, {&o.registry, &o.namespace_rules, &o.plain_http, &o.transport,
-                            &o.credentials.username, &f.password_stdin, &f.credential_flags});
-  load->add_option("--architectures,--platform", o.architectures,
+  AddConnectionFlags(load, {.registry = &o.target.registry,
+                            .namespace_rules = &o.target.namespace_rules,
+                            .plain_http = &o.target.plain_http,
+                            .transport = &o.target.transport,
+                            .username = &o.target.credentials.username,
+                            .password_stdin = &f.password_stdin,
+                            .credentials = &f.credential_flags});
+  load->add_option("--architectures,--platform", o.images.architectures,
                    "Import only these platforms, e.g. amd64,ppc64le or linux/arm64/v8 "
                    "(comma lists or repeats; default: all)")
       ->type_name("PLATFORM")
@@ -162,10 +168,10 @@ void AddLoadCommand(CLI::App& app, LoadFlags& f) {
                    "Manifest media types: docker (default) or oci (the default with zstd)")
       ->type_name("docker|oci")
       ->check(CLI::IsMember({"docker", "oci"}).description(""));
-  load->add_option("--compression-level", o.compression.gzip_level,
+  load->add_option("--compression-level", o.images.compression.gzip_level,
                    "gzip level for uncompressed layers (1-9)")
       ->check(CLI::Range(1, 9));
-  load->add_option("--compression", o.compression.algorithm,
+  load->add_option("--compression", o.images.compression.algorithm,
                    "What uncompressed layers become: gzip (default), zstd or none")
       ->type_name("gzip|zstd|none")
       ->transform(CLI::CheckedTransformer(
@@ -174,24 +180,25 @@ void AddLoadCommand(CLI::App& app, LoadFlags& f) {
                                                          {"none", Compression::kNone}},
                       CLI::ignore_case)
                       .description(""));
-  load->add_option("--jobs", o.jobs, "Layers verified, compressed and uploaded in parallel (default: cores)")
+  load->add_option("--jobs", o.work.jobs,
+                   "Layers verified, compressed and uploaded in parallel (default: cores)")
       ->check(CLI::Range(1, 256));
-  load->add_flag("--no-cache", o.no_blob_cache,
+  load->add_flag("--no-cache", o.work.no_blob_cache,
                  "Do not use the local blob cache or inflate indexes (~/.cache/ppa-import)");
-  load->add_option("--workdir", o.workdir, "Work directory (default ./ppa-import)");
-  load->add_flag("--keep-workdir", o.keep_workdir, "Keep the unpacked archive after success");
-  load->add_option("--max-unpacked-size", o.max_unpacked_bytes,
+  load->add_option("--workdir", o.work.workdir, "Work directory (default ./ppa-import)");
+  load->add_flag("--keep-workdir", o.work.keep_workdir, "Keep the unpacked archive after success");
+  load->add_option("--max-unpacked-size", o.work.max_unpacked_bytes,
                    "Refuse an archive unpacking to more than SIZE (e.g. 2T; default: 100 x its "
                    "size, at least 1G, at most 1T)")
       ->transform(CLI::AsSizeValue(false));
-  load->add_option("--timeout", o.transport.timeout_seconds,
+  load->add_option("--timeout", o.target.transport.timeout_seconds,
                    "Seconds a server may keep a request waiting: to connect, with nothing "
                    "moving, and for a whole request without a large body (default 20; a server "
                    "that times out twice in a row is given up on)")
       ->check(CLI::Range(1, 600));
   load->add_flag("--dry-run", o.dry_run,
                  "Unpack, verify every layer and check the registry, but write nothing");
-  load->add_flag("-q,--quiet", o.quiet, "Print only failures and the verdict");
+  load->add_flag("-q,--quiet", o.report.quiet, "Print only failures and the verdict");
   load->add_flag("-v,--verbose", f.verbose, "Log requests (never credentials) to stderr");
   AddChartFlags(load, o.charts);
   UseEnvironmentForFlags(load);
@@ -201,22 +208,24 @@ void AddLoadCommand(CLI::App& app, LoadFlags& f) {
 // `cmd` is the parsed `load` subcommand (where each value came from).
 int RunLoadCommand(LoadFlags& f, const CLI::App& cmd) {
   LoadOptions& o = f.options;
-  o.archives.insert(o.archives.end(), f.archive_flags.begin(), f.archive_flags.end());
-  if (o.registry.empty()) o.registry = Env("PPA_IMPORT_REGISTRY");
-  o.job_completion_index = Env("JOB_COMPLETION_INDEX");
-  SetUpLogging(f.verbose, o.quiet);
+  std::vector<std::string>& archives = o.selection.archives;
+  archives.insert(archives.end(), f.archive_flags.begin(), f.archive_flags.end());
+  if (o.target.registry.empty()) o.target.registry = Env("PPA_IMPORT_REGISTRY");
+  o.selection.job_completion_index = Env("JOB_COMPLETION_INDEX");
+  SetUpLogging(f.verbose, o.report.quiet);
   auto usage_error = [&](const Status& error) {
-    return ReportUsageError(error, o.json_reports, o.target_namespace, std::cout, std::cerr);
+    return ReportUsageError(error, o.report.json_reports, o.target.target_namespace, std::cout,
+                            std::cerr);
   };
   std::string format_warning;
   Result<ManifestFormat> format =
-      ChooseManifestFormat(f.format, o.compression.algorithm, &format_warning);
+      ChooseManifestFormat(f.format, o.images.compression.algorithm, &format_warning);
   if (!format.ok()) return usage_error(format.status());
-  o.format = *format;
-  o.format_given = !f.format.empty();
+  o.images.format = *format;
+  o.images.format_given = !f.format.empty();
   if (Status usage = CheckLoadUsage(o); !usage.ok()) return usage_error(usage);
   // Standard input carries either the archive or a password, not both.
-  if (std::any_of(o.archives.begin(), o.archives.end(), IsStdinArchive) &&
+  if (std::any_of(archives.begin(), archives.end(), IsStdinArchive) &&
       (f.password_stdin || cmd.count("--chartmuseum-password-stdin") > 0)) {
     return usage_error(InvalidInput(
         "the archive '-' and a --*password-stdin flag both read standard input",
@@ -227,12 +236,12 @@ int RunLoadCommand(LoadFlags& f, const CLI::App& cmd) {
   NoteChartSecretsOnCommandLine(cmd, o.charts);
   // Only a secret on the command line itself is in the process list.
   for (const std::string& warning : SecretsOnCommandLineWarnings(
-           cmd, o.registry, o.charts.chartmuseum_uri, f.credential_flags)) {
+           cmd, o.target.registry, o.charts.chartmuseum_uri, f.credential_flags)) {
     spdlog::warn(warning);
   }
-  Status creds = ResolveCredentials(o, f.password_stdin, f.credential_flags);
+  Status creds = ResolveCredentials(o.target, f.password_stdin, f.credential_flags);
   if (!creds.ok()) return usage_error(creds);
-  if (o.transport.insecure) {
+  if (o.target.transport.insecure) {
     spdlog::warn("--insecure: TLS certificates are NOT verified; anyone on the path can read "
                  "and change what is pushed");
   }

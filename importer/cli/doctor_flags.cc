@@ -22,8 +22,13 @@ void AddDoctorCommand(CLI::App& app, DoctorFlags& f) {
   DoctorOptions& o = f.options;
   cmd->add_option("--namespace", o.target_namespace,
                   "Namespace to check the name of and the push permission in");
-  AddConnectionFlags(cmd, {&o.registry, &o.namespace_rules, &o.plain_http, &o.transport,
-                           &f.username, &f.password_stdin, &o.credential_flags});
+  AddConnectionFlags(cmd, {.registry = &o.registry,
+                           .namespace_rules = &o.namespace_rules,
+                           .plain_http = &o.plain_http,
+                           .transport = &o.transport,
+                           .username = &f.username,
+                           .password_stdin = &f.password_stdin,
+                           .credentials = &o.credential_flags});
   f.command = cmd;
   cmd->add_option("--chartmuseum-uri", f.chartmuseum_uri,
                   "ChartMuseum repository URI to check (as `helm repo add` takes it)");

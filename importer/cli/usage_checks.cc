@@ -29,19 +29,22 @@ Result<ManifestFormat> ChooseManifestFormat(const std::string& format_flag,
 }
 
 Status CheckLoadUsage(const LoadOptions& o) {
-  for (const std::string& file : ReportDestinationsOf(o.json_reports).files) {
+  for (const std::string& file : ReportDestinationsOf(o.report.json_reports).files) {
     PPA_RETURN_IF_ERROR(CheckReportPathWritable(file));
   }
   PPA_RETURN_IF_ERROR(ValidateChartMuseumUri(o.charts.chartmuseum_uri));
-  PPA_RETURN_IF_ERROR(ResolveShard(o.shard, o.job_completion_index, o.shard_count).status());
-  PPA_RETURN_IF_ERROR(ValidateNamespace(o.target_namespace, o.namespace_rules));
-  if (o.archives.empty() && o.list_files.empty()) {
+  const ArchiveSelection& selection = o.selection;
+  PPA_RETURN_IF_ERROR(
+      ResolveShard(selection.shard, selection.job_completion_index, selection.shard_count)
+          .status());
+  PPA_RETURN_IF_ERROR(ValidateNamespace(o.target.target_namespace, o.target.namespace_rules));
+  if (selection.archives.empty() && selection.list_files.empty()) {
     return InvalidInput("no archive given",
                         "pass archive files or directories as arguments, --archive or --from-list");
   }
   // Only existence: what a directory holds is ExpandArchives's to judge, in
   // the run itself.
-  for (const auto& path : o.archives) {
+  for (const auto& path : selection.archives) {
     std::error_code ec;
     if (!IsStdinArchive(path) && !std::filesystem::exists(path, ec)) {
       return NotFound("archive '" + path + "' does not exist",

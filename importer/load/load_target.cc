@@ -9,34 +9,36 @@
 namespace ppa {
 namespace {
 
-// The target `spec` names, with the credentials and TLS settings of `options`.
-Result<TargetConfig> ConfigOf(const TargetSpec& spec, const LoadOptions& options) {
+// The target `spec` names, with the credentials and TLS settings of
+// `target`; a dry run's target writes nothing.
+Result<TargetConfig> ConfigOf(const TargetSpec& spec, const TargetOptions& target, bool dry_run) {
   TargetConfig config{.kind = TargetKind::kLayout,
                       .layout_dir = spec.layout_dir,
-                      .transport = options.transport,
-                      .dry_run = options.dry_run,
-                      .make_transport = options.make_transport};
+                      .transport = target.transport,
+                      .dry_run = dry_run,
+                      .make_transport = target.make_transport};
   if (spec.kind == TargetSpec::Kind::kRegistry) {
     config.kind = TargetKind::kRegistry;
     config.endpoint = spec.registry.endpoint;
     config.prefix = spec.registry.prefix;
-    PPA_ASSIGN_OR_RETURN(config.credentials, TargetCredentials(spec.registry, options));
+    PPA_ASSIGN_OR_RETURN(config.credentials, TargetCredentials(spec.registry, target));
   }
   return config;
 }
 
 }  // namespace
 
-Result<Credentials> TargetCredentials(const RegistryAddress& address, const LoadOptions& options) {
-  if (!options.credentials.empty() || !options.credentials.source.empty()) {
-    return options.credentials;
+Result<Credentials> TargetCredentials(const RegistryAddress& address,
+                                      const TargetOptions& target) {
+  if (!target.credentials.empty() || !target.credentials.source.empty()) {
+    return target.credentials;
   }
   CredentialRequest request{.host = address.endpoint.host,
                             .repository_path = address.prefix,
                             .userinfo = address.userinfo};
-  if (!options.target_namespace.empty()) {
+  if (!target.target_namespace.empty()) {
     request.repository_path +=
-        (request.repository_path.empty() ? "" : "/") + options.target_namespace;
+        (request.repository_path.empty() ? "" : "/") + target.target_namespace;
   }
   PPA_ASSIGN_OR_RETURN(ResolvedCredentials resolved,
                        ResolveCredentials(request, DefaultCredentialIo()));
@@ -44,14 +46,15 @@ Result<Credentials> TargetCredentials(const RegistryAddress& address, const Load
 }
 
 Result<std::unique_ptr<Target>> OpenLoadTarget(const LoadOptions& options, Reporter& reporter) {
+  const TargetOptions& target = options.target;
   PPA_ASSIGN_OR_RETURN(
       TargetSpec spec,
-      ParseTarget(options.registry, options.workdir,
-                  {.plain_http = options.plain_http,
-                   .transport = &options.transport,
+      ParseTarget(target.registry, options.work.workdir,
+                  {.plain_http = target.plain_http,
+                   .transport = &target.transport,
                    .tls_server_besides = !options.charts.chartmuseum_uri.empty()}));
   if (spec.kind == TargetSpec::Kind::kRegistry) {
-    std::string doubled = DoubledNamespaceWarning(spec.registry, options.target_namespace);
+    std::string doubled = DoubledNamespaceWarning(spec.registry, target.target_namespace);
     if (!doubled.empty()) reporter.Warning(doubled);
   }
   if (spec.default_layout) {
@@ -59,7 +62,7 @@ Result<std::unique_ptr<Target>> OpenLoadTarget(const LoadOptions& options, Repor
                       (options.dry_run ? "would write" : "writing") +
                       " images to the OCI image layout '" + AbsolutePath(spec.layout_dir) + "'.");
   }
-  PPA_ASSIGN_OR_RETURN(TargetConfig config, ConfigOf(spec, options));
+  PPA_ASSIGN_OR_RETURN(TargetConfig config, ConfigOf(spec, target, options.dry_run));
   return Target::Open(std::move(config));
 }
 

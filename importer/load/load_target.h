@@ -13,14 +13,18 @@
 
 namespace ppa {
 
-// The credentials the target uses: those the CLI resolved (`options.
+// The credentials the target uses: those the CLI resolved (`target.
 // credentials`); a caller that did not resolve them (source still empty)
 // gets the same resolution without the flags: user info in --registry,
-// IBMCLOUD_API_KEY, then the auth files.
-Result<Credentials> TargetCredentials(const RegistryAddress& address, const LoadOptions& options);
+// IBMCLOUD_API_KEY, then the auth files, for the repositories below
+// `target.target_namespace`.
+Result<Credentials> TargetCredentials(const RegistryAddress& address,
+                                      const TargetOptions& target);
 
 // ParseTarget, the doubled-namespace warning, then Target::Open; a default
-// layout target (no --registry) is announced through `reporter`. Errors:
+// layout target (no --registry) is announced through `reporter`. Reads
+// `options.target`, the work directory (where the default layout is), the
+// ChartMuseum URI (the TLS flags apply to it) and --dry-run. Errors:
 // kInvalidInput for a usage error (exit 2), else the connection's.
 Result<std::unique_ptr<Target>> OpenLoadTarget(const LoadOptions& options, Reporter& reporter);
 

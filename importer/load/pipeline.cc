@@ -41,11 +41,11 @@ namespace {
 // a new folder of the scratch directory (and inflated when compressed as a
 // whole), charged to the archive's `budget` like the first time.
 Result<std::string> RestoreImageFile(const std::string& archive, const Workspace& ws,
-                                     const std::string& origin, const LoadOptions& options,
+                                     const std::string& origin, const WorkOptions& work,
                                      InflationBudget& budget) {
   UnpackOptions unpack;
   unpack.budget = &budget;
-  unpack.inflate_index = CachedInflateIndex(options.no_blob_cache);
+  unpack.inflate_index = CachedInflateIndex(work.no_blob_cache);
   PPA_ASSIGN_OR_RETURN(std::string dir, RestoreArchiveFile(archive, ws, origin, unpack));
   return PrepareImageTarball(dir + "/" + origin, dir, &budget);
 }
@@ -82,27 +82,27 @@ int RunStages(const std::string& archive, const Workspace* ws, const Target& tar
               Reporter& reporter, StageResults& results) {
   // The OCI image layout spec (and skopeo's reader) index OCI manifests
   // only, so a layout target always gets OCI media types.
-  ManifestFormat format = target.is_registry() ? options.format : ManifestFormat::kOci;
-  BlobCache cache(options.no_blob_cache ? "" : BlobCache::DefaultPath());
+  ManifestFormat format = target.is_registry() ? options.images.format : ManifestFormat::kOci;
+  BlobCache cache(options.work.no_blob_cache ? "" : BlobCache::DefaultPath());
   RangeDigests hashed_on_unpack;
   // Everything this archive inflates to: the outer unpack and the image
   // files inflated to be read, each at most once.
-  InflationBudget budget(InflationLimitOf(archive, options.max_unpacked_bytes));
+  InflationBudget budget(InflationLimitOf(archive, options.work.max_unpacked_bytes));
   PreparerOptions prepare{.format = format,
-                          .compression = options.compression,
+                          .compression = options.images.compression,
                           .spool_dir = ws->scratch,
-                          .jobs = options.jobs,
+                          .jobs = options.work.jobs,
                           .cache = cache.enabled() ? &cache : nullptr,
                           .cache_scope = options.dry_run ? "" : sink.Locate("")};
   // Layers are taken out of the unpacked tarballs as they are made into
   // blobs (or freed once done with); one needed again comes from a second
   // pass over the archive. Not when the user keeps the unpacked archive.
-  if (!options.keep_workdir && !IsStdinArchive(archive)) {  // a pipe is read once
+  if (!options.work.keep_workdir && !IsStdinArchive(archive)) {  // a pipe is read once
     prepare.restore_image_file = [&](const std::string& origin) {
-      return RestoreImageFile(archive, *ws, origin, options, budget);
+      return RestoreImageFile(archive, *ws, origin, options.work, budget);
     };
   }
-  prepare.take_layers = !options.keep_workdir;
+  prepare.take_layers = !options.work.keep_workdir;
   prepare.digests = &hashed_on_unpack;
   prepare.budget = &budget;
   prepare.spool_budget = SpoolBudgetOf(archive);  // README, Disk
@@ -110,17 +110,17 @@ int RunStages(const std::string& archive, const Workspace* ws, const Target& tar
   ArchiveProgressScope shown(progress, archive);  // unpack, then push, on the display
   ImagesStage images(sink, preparer, PushOptions{.format = format,
                                                  .progress = progress,
-                                                 .upload_jobs = JobsFor(options.jobs),
+                                                 .upload_jobs = JobsFor(options.work.jobs),
                                                  .progress_archive = shown.id(),
                                                  .keep_digests = {
-                                                     .format_given = options.format_given,
+                                                     .format_given = options.images.format_given,
                                                      .oci_only = !target.is_registry(),
                                                  }});
   PlanInput input{.root = ws->root,
                   .scratch_dir = ws->scratch,
                   .registry_prefix = target.prefix(),
-                  .target_namespace = options.target_namespace,
-                  .architectures = options.architectures,
+                  .target_namespace = options.target.target_namespace,
+                  .architectures = options.images.architectures,
                   .read_image_file = [&](const std::string& path, const std::string& rel) {
                     return preparer.ImageFile(path, rel);
                   }};
@@ -131,8 +131,8 @@ int RunStages(const std::string& archive, const Workspace* ws, const Target& tar
   reporter.Progress("Unpacking archive to '" + ws->root + "'...");
   UnpackOptions unpack_options;
   unpack_options.budget = &budget;
-  unpack_options.limit_given = options.max_unpacked_bytes != 0;
-  unpack_options.inflate_index = CachedInflateIndex(options.no_blob_cache);
+  unpack_options.limit_given = options.work.max_unpacked_bytes != 0;
+  unpack_options.inflate_index = CachedInflateIndex(options.work.no_blob_cache);
   unpack_options.on_file = [&](const std::string& rel) { ahead.OnFile(rel); };
   unpack_options.on_file_begin = [&](const std::string& rel) { ahead.OnFileBegin(rel); };
   unpack_options.on_data = [&](const std::string& rel, uint64_t offset, std::string_view data,
@@ -175,7 +175,7 @@ int RunStages(const std::string& archive, const Workspace* ws, const Target& tar
                        .options = options.charts,
                        .target = &target,
                        .sink = &sink,
-                       .target_namespace = options.target_namespace,
+                       .target_namespace = options.target.target_namespace,
                        .unimported_repositories = UnimportedRepositories(plan, pushed.items)};
   std::vector<ItemResult> charted = HandleCharts(plan, charts, reporter);
   results.items = std::move(pushed.items);
@@ -189,7 +189,7 @@ int RunStages(const std::string& archive, const Workspace* ws, const Target& tar
 int ImportArchive(const std::string& archive, const Target& target, RecordingSink& sink,
                   const LoadOptions& options, ProgressDisplay* progress,
                   Reporter& reporter, StageResults& results) {
-  auto ws = PrepareWorkspace(options.workdir, archive);
+  auto ws = PrepareWorkspace(options.work.workdir, archive);
   if (!ws.ok()) {
     reporter.SetFatal(ws.status(), kExitItemFailed);
     return kExitItemFailed;
@@ -202,9 +202,9 @@ int ImportArchive(const std::string& archive, const Target& target, RecordingSin
     ~RemoveOnThrow() {
       if (std::uncaught_exceptions() > uncaught) RemoveWorkspace(ws);
     }
-  } remove_on_throw{*ws};
+  } remove_on_throw{.ws = *ws};
   int code = RunStages(archive, &*ws, target, sink, options, progress, reporter, results);
-  if (!reporter.fatal().ok() || (code == kExitOk && !options.keep_workdir)) {
+  if (!reporter.fatal().ok() || (code == kExitOk && !options.work.keep_workdir)) {
     RemoveWorkspace(*ws);
   } else {
     (void)RemoveTree(ws->scratch);
@@ -449,16 +449,16 @@ namespace {
 
 // The archives of this run: arguments, directories and lists expanded, then
 // this pod's shard.
-Result<std::vector<std::string>> SelectArchives(const LoadOptions& options) {
+Result<std::vector<std::string>> SelectArchives(const ArchiveSelection& selection) {
   // A PPA archive extracted before is one archive, not a folder of them.
   std::vector<std::string> paths, extracted;
-  for (const auto& a : options.archives) {
+  for (const auto& a : selection.archives) {
     (IsExtractedPpaDirectory(a) ? extracted : paths).push_back(a);
   }
-  PPA_ASSIGN_OR_RETURN(auto archives, ExpandArchives(paths, options.list_files));
+  PPA_ASSIGN_OR_RETURN(auto archives, ExpandArchives(paths, selection.list_files));
   archives.insert(archives.end(), extracted.begin(), extracted.end());
-  PPA_ASSIGN_OR_RETURN(auto shard, ResolveShard(options.shard, options.job_completion_index,
-                                                options.shard_count));
+  PPA_ASSIGN_OR_RETURN(auto shard, ResolveShard(selection.shard, selection.job_completion_index,
+                                                selection.shard_count));
   if (shard) archives = SelectShard(std::move(archives), *shard);
   return archives;
 }
@@ -469,7 +469,7 @@ ArchiveOutcome ImportOne(const std::string& archive, const Target& target,
   ArchiveOutcome outcome;
   outcome.archive = archive;
   outcome.started = NowRfc3339();
-  Reporter reporter(out, err, options.quiet, options.dry_run);
+  Reporter reporter(out, err, options.report.quiet, options.dry_run);
   reporter.SetProgressDisplay(progress);
   reporter.SetVerdictLine(verdict_line);  // -q with several archives: one line for the run
   RecordingSink sink(target.sink());  // what this archive wrote, should it prove unreadable
@@ -507,11 +507,11 @@ std::vector<ArchiveOutcome> ImportAll(ThreadPool& pool, const std::vector<std::s
                                       ProgressDisplay* progress, std::ostream& out,
                                       std::ostream& err) {
   std::vector<ArchiveOutcome> outcomes(archives.size());
-  TaskGroup imports(pool, std::max(1, options.parallel_archives));
+  TaskGroup imports(pool, std::max(1, options.work.parallel_archives));
   for (size_t i = 0; i < archives.size(); ++i) {
     imports.Submit([&, i] {
       outcomes[i] = ImportOne(archives[i], target, options, progress, out, err,
-                              !options.quiet || archives.size() == 1);
+                              !options.report.quiet || archives.size() == 1);
     });
   }
   imports.Wait();
@@ -531,23 +531,23 @@ void WriteReport(const ReportDestinations& destinations, const RunReport& report
 int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostream& err) {
   // With --json - alone, stdout carries the JSON report and nothing else;
   // beside a --json FILE, the report is the last line of the usual output.
-  const ReportDestinations reports = ReportDestinationsOf(options.json_reports);
+  const ReportDestinations reports = ReportDestinationsOf(options.report.json_reports);
   std::ostream discard(nullptr);
   std::ostream& out = reports.stdout_only() ? discard : stdout_stream;
   RunReport report;
   report.started = NowRfc3339();
-  report.target_namespace = options.target_namespace;
-  Reporter usage(out, err, options.quiet);
+  report.target_namespace = options.target.target_namespace;
+  Reporter usage(out, err, options.report.quiet);
   // A usage error found here is reported as one found while parsing:
   // Error/Hint, and the JSON report with the error (--json).
   auto usage_error = [&](const Status& error) {
-    return ReportUsageError(error, options.json_reports, options.target_namespace, stdout_stream,
-                            err);
+    return ReportUsageError(error, options.report.json_reports, options.target.target_namespace,
+                            stdout_stream, err);
   };
-  auto archives = SelectArchives(options);
+  auto archives = SelectArchives(options.selection);
   if (!archives.ok()) return usage_error(archives.status());
   if (archives->empty()) {
-    if (!options.shard.empty() || !options.job_completion_index.empty()) {
+    if (!options.selection.shard.empty() || !options.selection.job_completion_index.empty()) {
       // A pod of an Indexed Job with more shards than archives: its report
       // says so too (no archive, exit 0), where the other pods' reports are.
       usage.Progress("This shard has no archive to import.");
@@ -558,9 +558,9 @@ int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostrea
     return usage_error(InvalidInput(
         "no archive given", "pass archive files or directories as arguments, --archive or --from-list"));
   }
-  Status ns = ValidateNamespace(options.target_namespace, options.namespace_rules);
+  Status ns = ValidateNamespace(options.target.target_namespace, options.target.namespace_rules);
   if (!ns.ok()) return usage_error(ns);
-  for (const auto& platform : options.architectures) {
+  for (const auto& platform : options.images.architectures) {
     auto filter = ParsePlatformFilter(platform);
     if (!filter.ok()) return usage_error(filter.status());
   }
@@ -582,8 +582,8 @@ int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostrea
                                         ? kExitUsage
                                         : kExitItemFailed);
   }
-  auto lock = LockWorkdir(options.workdir, [&](const std::string& line) { usage.Progress(line); },
-                          *archives);
+  auto lock = LockWorkdir(
+      options.work.workdir, [&](const std::string& line) { usage.Progress(line); }, *archives);
   if (!lock.ok()) return stopped(lock.status(), kExitItemFailed);
   report.target = (*target)->Describe();
   // Progress redrawn on a terminal; in a pipe or a log, a plain line every
@@ -593,8 +593,8 @@ int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostrea
   {
     // The run's one pool: --jobs workers (default: the cores), plus one per
     // archive imported at once, whose task mostly waits for its stages.
-    ThreadPool pool(JobsFor(options.jobs) + std::max(1, options.parallel_archives));
-    ProgressDisplay progress(options.quiet || reports.stdout_only() ? ProgressMode::kOff
+    ThreadPool pool(JobsFor(options.work.jobs) + std::max(1, options.work.parallel_archives));
+    ProgressDisplay progress(options.report.quiet || reports.stdout_only() ? ProgressMode::kOff
                              : ProgressDisplay::TerminalAttached()  ? ProgressMode::kTerminal
                                                                     : ProgressMode::kLog,
                              stderr, &out, LogIntervalFromEnvironment());
@@ -604,8 +604,8 @@ int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostrea
   }
   for (const auto& a : report.archives) report.exit_code = std::max(report.exit_code, a.exit_code);
   report.finished = NowRfc3339();
-  if (report.archives.size() > 1 && !options.quiet) out << RenderSummaryTable(report);
-  if (report.archives.size() > 1 && options.quiet) {
+  if (report.archives.size() > 1 && !options.report.quiet) out << RenderSummaryTable(report);
+  if (report.archives.size() > 1 && options.report.quiet) {
     out << RunVerdictLine(report.archives,
                           std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
                               .count(),

@@ -2,55 +2,15 @@
 // Images, Charts, Report) for each archive.
 #pragma once
 
-#include <cstdint>
 #include <ostream>
 #include <string>
-#include <vector>
 
 #include "base/status.h"
 #include "docker_io/registry/http_transport.h"
-#include "docker_io/image/layer_blob.h"
 #include "docker_io/registry/registry_client.h"
-#include "docker_io/target/target.h"
-#include "importer/load/chart_options.h"
+#include "importer/load/load_options.h"
 
 namespace ppa {
-
-struct LoadOptions {
-  std::vector<std::string> archives;    // files or directories of archives
-  std::vector<std::string> list_files;  // --from-list: one archive path per line
-  std::string shard;                    // "I/N": every Nth archive of the sorted list
-  int shard_count = 0;                  // with JOB_COMPLETION_INDEX (Indexed Jobs)
-  std::string job_completion_index;     // env JOB_COMPLETION_INDEX
-  int parallel_archives = 1;
-  // --json FILE|- (repeatable): where the report goes, see
-  // importer/report/report_destinations.h.
-  std::vector<std::string> json_reports;
-  std::string target_namespace;
-  std::string namespace_rules = "ibm";  // "ibm" or "none"
-  std::string registry;                 // HOST[:PORT][/PREFIX]
-  TransportOptions transport;           // TLS options, --timeout
-  bool plain_http = false;
-  Credentials credentials;
-  std::string workdir = "ppa-import";
-  bool keep_workdir = false;
-  uint64_t max_unpacked_bytes = 0;  // --max-unpacked-size; 0: derived from the archive size
-  bool dry_run = false;  // everything but the writes: verify, plan, HEAD checks
-  std::vector<std::string> architectures;  // empty: every platform
-  ManifestFormat format = ManifestFormat::kDocker;
-  // --format given by the user (flag, environment or config file): every
-  // image is converted to `format`; without it, an image whose manifest is
-  // in the archive keeps it (docker_io/image/kept_digest.h).
-  bool format_given = false;
-  CompressionOptions compression;
-  int jobs = 0;                // --jobs: layers prepared concurrently (0: the cores)
-  bool no_blob_cache = false;  // --no-cache: no blob cache (importer/load/blob_cache.h), no inflate index
-  bool quiet = false;
-  ChartOptions charts;  // chart flags (importer/cli/chart_flags.h)
-  // Makes the run's HTTP transport (docker_io/target/target.h): the seam of
-  // in-process tests of the whole load; null: curl.
-  TransportFactory make_transport;
-};
 
 // Runs `ppa-import load`; returns the exit status (README, Usage).
 int RunLoad(const LoadOptions& options, std::ostream& out, std::ostream& err);

@@ -105,14 +105,17 @@ std::string DumpOrEmpty(const Json& json) {
 }  // namespace
 
 std::string WarmSettings(const LoadOptions& options, const std::string& target) {
-  std::vector<std::string> architectures = options.architectures;
+  const ImageOptions& images = options.images;
+  std::vector<std::string> architectures = images.architectures;
   std::sort(architectures.begin(), architectures.end());
+  // The text is what earlier runs recorded under: keep it byte for byte
+  // (WarmImportTest.SettingsTextStaysWhatEarlierRunsRecorded).
   Json settings = {
       {"target", target},
-      {"namespace", options.target_namespace},
-      {"format", static_cast<int>(options.format)},
-      {"format_given", options.format_given},
-      {"compression", options.compression.Key()},
+      {"namespace", options.target.target_namespace},
+      {"format", static_cast<int>(images.format)},
+      {"format_given", images.format_given},
+      {"compression", images.compression.Key()},
       {"architectures", architectures},
       {"keep_chart_values", options.charts.keep_values},
       {"charts_oci", options.charts.oci},
@@ -280,8 +283,8 @@ Status ConfirmWarmItems(const std::vector<WarmItem>& items, BlobSink& sink) {
 WarmImport::WarmImport(const std::string& archive, BlobSink& sink, const std::string& target,
                        const LoadOptions& options)
     : sink_(sink) {
-  enabled_ = !options.no_blob_cache && !options.dry_run && options.charts.chartmuseum_uri.empty() &&
-             archive != "-" && IsRegularFile(archive);
+  enabled_ = !options.work.no_blob_cache && !options.dry_run &&
+             options.charts.chartmuseum_uri.empty() && archive != "-" && IsRegularFile(archive);
   if (!enabled_) return;
   cache_path_ = BlobCache::DefaultPath();
   location_ = sink.Locate("");
@@ -292,7 +295,7 @@ WarmImport::WarmImport(const std::string& archive, BlobSink& sink, const std::st
   }
   archive_ = archive;
   file_identity_ = FileIdentity(archive);
-  charts_dir_ = AbsolutePath(options.workdir) + "/charts";  // as PrepareWorkspace makes it
+  charts_dir_ = AbsolutePath(options.work.workdir) + "/charts";  // as PrepareWorkspace makes it
   if (cache_path_.empty()) {
     enabled_ = false;
     return;

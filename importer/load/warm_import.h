@@ -44,11 +44,12 @@ namespace ppa {
 Result<std::string> FileSha256(const std::string& path);
 
 // Every option that changes what lands, as one canonical text (pure): the
-// target (Target::Describe(), with its path prefix), namespace, format
-// (and whether --format was given), compression, architectures (sorted), chart flags
-// (--keep-chart-values, --charts-oci). The charts folder is not: a chart
-// file missing there is written again (RestoreWarmCharts). Credentials,
-// --jobs, --timeout and other flags that change only how are left out.
+// target (Target::Describe(), with its path prefix), namespace, every
+// ImageOptions field (format and whether --format was given, compression,
+// architectures sorted), chart flags (--keep-chart-values, --charts-oci).
+// The charts folder is not: a chart file missing there is written again
+// (RestoreWarmCharts). Credentials, --timeout, WorkOptions (--jobs...) and
+// other flags that change only how are left out.
 // "" when a text in them is not UTF-8 (no warm re-import then).
 std::string WarmSettings(const LoadOptions& options, const std::string& target = "");
 

@@ -215,15 +215,13 @@ class ScopedEnv {
 TEST_F(ChartsOciAuthTest, RunLoadWithDockerConfigOnlyPushesChartsWithItToo) {
   Write("dockercfg/config.json", AuthJson(registry_->host()));
   ScopedEnv env(CleanEnv({{"DOCKER_CONFIG", dir_.Join("dockercfg")}}));
-  LoadOptions options;
-  options.archives = {archive_};
-  options.target_namespace = "test_ns";
-  options.registry = registry_->host();
-  options.plain_http = true;
-  options.workdir = dir_.Join("inproc");
-  options.no_blob_cache = true;
-  options.quiet = true;
-  options.charts.oci = true;
+  const LoadOptions options{
+      .selection = {.archives = {archive_}},
+      .target = {.registry = registry_->host(), .target_namespace = "test_ns", .plain_http = true},
+      .charts = {.oci = true},
+      .work = {.workdir = dir_.Join("inproc"), .no_blob_cache = true},
+      .report = {.quiet = true},
+  };
   std::ostringstream out, err;
   ASSERT_EQ(RunLoad(options, out, err), 0) << out.str() << err.str();
   auto manifest = SkopeoInspect(Ref(kChartRef), /*raw=*/true, registry_->creds());

@@ -1,6 +1,6 @@
 // The whole load, in process, through a fake transport: no binary, no
 // server. RunLoad gets an in-memory registry through the Target's transport
-// seam (LoadOptions::make_transport), and the test checks what went over
+// seam (TargetOptions::make_transport), and the test checks what went over
 // the wire: blobs checked and uploaded before the manifests that name them,
 // manifest lists after their images, the Helm chart pushed through the same
 // transport with the same Authorization as the images, and the JSON report
@@ -217,19 +217,17 @@ class LoadInProcessTest : public ::testing::Test {
   }
 
   LoadOptions Options() {
-    LoadOptions o;
-    o.archives = {archive_};
-    o.target_namespace = "test_ns";
-    o.registry = "registry.test:5000";
-    o.credentials = Credentials(kUser, kPassword);
-    o.credentials.source = "the test";
-    o.workdir = dir_.Join("work");
-    o.no_blob_cache = true;
-    o.quiet = true;
-    o.jobs = 2;
-    o.json_reports = {dir_.Join("report.json")};
-    o.charts.oci = true;
-    o.make_transport = [this](const TransportOptions&) { return registry_; };
+    LoadOptions o{
+        .selection = {.archives = {archive_}},
+        .target = {.registry = "registry.test:5000",
+                   .target_namespace = "test_ns",
+                   .credentials = Credentials(kUser, kPassword),
+                   .make_transport = [this](const TransportOptions&) { return registry_; }},
+        .charts = {.oci = true},
+        .work = {.workdir = dir_.Join("work"), .no_blob_cache = true, .jobs = 2},
+        .report = {.json_reports = {dir_.Join("report.json")}, .quiet = true},
+    };
+    o.target.credentials.source = "the test";
     return o;
   }
 

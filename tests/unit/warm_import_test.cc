@@ -50,7 +50,7 @@ TEST(WarmImportTest, SplitWarmTargetTable) {
 
 TEST(WarmImportTest, SettingsChangeWithEveryOptionThatChangesWhatLands) {
   LoadOptions base;
-  base.target_namespace = "test_ns";
+  base.target.target_namespace = "test_ns";
   const std::string key = WarmSettings(base);
   std::vector<std::pair<const char*, LoadOptions>> changed;
   auto with = [&](const char* name, auto change) {
@@ -58,13 +58,13 @@ TEST(WarmImportTest, SettingsChangeWithEveryOptionThatChangesWhatLands) {
     change(o);
     changed.emplace_back(name, o);
   };
-  with("namespace", [](LoadOptions& o) { o.target_namespace = "other_ns"; });
-  with("format", [](LoadOptions& o) { o.format = ManifestFormat::kOci; });
-  with("compression", [](LoadOptions& o) { o.compression.algorithm = Compression::kZstd; });
-  with("architectures", [](LoadOptions& o) { o.architectures = {"linux/amd64"}; });
+  with("namespace", [](LoadOptions& o) { o.target.target_namespace = "other_ns"; });
+  with("format", [](LoadOptions& o) { o.images.format = ManifestFormat::kOci; });
+  with("compression", [](LoadOptions& o) { o.images.compression.algorithm = Compression::kZstd; });
+  with("architectures", [](LoadOptions& o) { o.images.architectures = {"linux/amd64"}; });
   with("chart values", [](LoadOptions& o) { o.charts.keep_values = true; });
   with("charts oci", [](LoadOptions& o) { o.charts.oci = true; });
-  with("format given", [](LoadOptions& o) { o.format_given = true; });
+  with("format given", [](LoadOptions& o) { o.images.format_given = true; });
   for (const auto& [name, o] : changed) EXPECT_NE(WarmSettings(o), key) << name;
   // The bug: the key named the registry host only, so an import into
   // host/mirror was taken for one done into host before.
@@ -75,16 +75,16 @@ TEST(WarmImportTest, SettingsChangeWithEveryOptionThatChangesWhatLands) {
 
   // How, not what: the same key.
   LoadOptions how = base;
-  how.jobs = 7;
-  how.quiet = true;
-  how.transport.timeout_seconds = 99;
-  how.credentials = Credentials("u", "p");
-  how.workdir = "/elsewhere";  // chart files missing there are written again
+  how.work.jobs = 7;
+  how.report.quiet = true;
+  how.target.transport.timeout_seconds = 99;
+  how.target.credentials = Credentials("u", "p");
+  how.work.workdir = "/elsewhere";  // chart files missing there are written again
   EXPECT_EQ(WarmSettings(how), key);
   // Architectures in another order.
   LoadOptions a = base, b = base;
-  a.architectures = {"linux/amd64", "linux/arm64"};
-  b.architectures = {"linux/arm64", "linux/amd64"};
+  a.images.architectures = {"linux/amd64", "linux/arm64"};
+  b.images.architectures = {"linux/arm64", "linux/amd64"};
   EXPECT_EQ(WarmSettings(a), WarmSettings(b));
 }
 
@@ -93,16 +93,16 @@ TEST(WarmImportTest, SettingsChangeWithEveryOptionThatChangesWhatLands) {
 // record miss, and each archive is imported in full again.
 TEST(WarmImportTest, SettingsTextStaysWhatEarlierRunsRecorded) {
   LoadOptions defaults;
-  defaults.target_namespace = "test_ns";
+  defaults.target.target_namespace = "test_ns";
   EXPECT_EQ(WarmSettings(defaults, "127.0.0.1:5000"),
             R"({"architectures":[],"charts_oci":false,"compression":"gzip-isal-2-b1m",)"
             R"("format":0,"format_given":false,"keep_chart_values":false,)"
             R"("namespace":"test_ns","target":"127.0.0.1:5000"})");
   LoadOptions every = defaults;
-  every.format = ManifestFormat::kOci;
-  every.format_given = true;
-  every.compression.algorithm = Compression::kZstd;
-  every.architectures = {"linux/arm64", "linux/amd64"};
+  every.images.format = ManifestFormat::kOci;
+  every.images.format_given = true;
+  every.images.compression.algorithm = Compression::kZstd;
+  every.images.architectures = {"linux/arm64", "linux/amd64"};
   every.charts.keep_values = true;
   every.charts.oci = true;
   EXPECT_EQ(WarmSettings(every, "oci:/tmp/layout"),
