@@ -87,7 +87,7 @@ Result<Shard> ParseShard(const std::string& text) {
   if (count == 0 || index >= count) {
     return InvalidInput("invalid shard '" + text + "'", "the index counts from 0 and is below the count");
   }
-  return Shard{index, count};
+  return Shard{.index = index, .count = count};
 }
 
 Result<std::optional<Shard>> ResolveShard(const std::string& flag, const std::string& env_index,
@@ -113,7 +113,7 @@ Result<std::optional<Shard>> ResolveShard(const std::string& flag, const std::st
                         hint);
   }
   const int valid_index = *index;
-  return std::optional<Shard>(Shard{valid_index, count});
+  return std::optional<Shard>(Shard{.index = valid_index, .count = count});
 }
 
 std::vector<std::string> SelectShard(std::vector<std::string> archives, const Shard& shard) {

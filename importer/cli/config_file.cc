@@ -85,7 +85,8 @@ Result<ConfigEntries> ParseConfigYaml(std::string_view text) {
                           "PPA_IMPORT_CHARTMUSEUM_PASSWORD) or pass them on stdin");
     }
     PPA_ASSIGN_OR_RETURN(auto values, Values(key, kv.second));
-    out.push_back(ConfigEntry{key, std::move(values), kv.first.Mark().line + 1});
+    out.push_back(
+        ConfigEntry{.key = key, .values = std::move(values), .line = kv.first.Mark().line + 1});
   }
   return out;
 }

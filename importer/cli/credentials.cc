@@ -127,7 +127,7 @@ Result<ResolvedCredentials> FromFlags(const CredentialRequest& r, const Credenti
       Credentials c(user, "");
       c.source = user_from + " (user '" + user + "', no password yet)";
       std::string source = c.source;
-      return ResolvedCredentials{std::move(c), std::move(source)};
+      return ResolvedCredentials{.credentials = std::move(c), .source = std::move(source)};
     }
     PPA_ASSIGN_OR_RETURN(password, AskPassword(user, r.host, user_from, io));
     password_from = "the terminal prompt";
@@ -135,7 +135,7 @@ Result<ResolvedCredentials> FromFlags(const CredentialRequest& r, const Credenti
   std::string source = DescribeFlagSource(user_from, user, password_from);
   Credentials c(user, password);
   c.source = source;
-  return ResolvedCredentials{std::move(c), std::move(source)};
+  return ResolvedCredentials{.credentials = std::move(c), .source = std::move(source)};
 }
 
 // Step 4: the first auth file with an entry for the repository.
@@ -155,7 +155,7 @@ Result<ResolvedCredentials> FromAuthFiles(const CredentialRequest& r, const Cred
     }
     Credentials c = entry->credentials;
     c.source = source;
-    return ResolvedCredentials{std::move(c), std::move(source)};
+    return ResolvedCredentials{.credentials = std::move(c), .source = std::move(source)};
   }
   return ResolvedCredentials{};
 }
@@ -174,7 +174,7 @@ std::string ProcessEnv(const char* name) {
 }
 
 Result<std::string> ReadSecretFromTerminal(const std::string& prompt) {
-  Fd tty{open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)};
+  Fd tty{.fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC)};
   if (tty.fd < 0) {
     return InvalidInput("cannot open the terminal to ask for a password: " +
                             std::string(std::strerror(errno)),
@@ -246,7 +246,7 @@ std::vector<AuthFilePath> AuthFileSearchPath(const std::string& authfile,
   };
   std::vector<AuthFilePath> out;
   auto add = [&](const std::string& path, const std::string& shown) {
-    out.push_back({path, shown.empty() ? display(path) : shown});
+    out.push_back({.path = path, .display = shown.empty() ? display(path) : shown});
   };
   std::string given = authfile;
   std::string given_from = "--authfile ";
@@ -282,7 +282,7 @@ Result<ResolvedCredentials> ResolveCredentials(const CredentialRequest& request,
     Credentials c = request.userinfo;
     c.source = "the user info in --registry (user '" + c.username + "')";
     std::string source = c.source;
-    return ResolvedCredentials{std::move(c), std::move(source)};
+    return ResolvedCredentials{.credentials = std::move(c), .source = std::move(source)};
   }
   looked_in.push_back("IBMCLOUD_API_KEY");
   const std::string api_key = io.getenv("IBMCLOUD_API_KEY");
@@ -290,7 +290,7 @@ Result<ResolvedCredentials> ResolveCredentials(const CredentialRequest& request,
     Credentials c("iamapikey", api_key);
     c.source = "IBMCLOUD_API_KEY (user 'iamapikey')";
     std::string source = c.source;
-    return ResolvedCredentials{std::move(c), std::move(source)};
+    return ResolvedCredentials{.credentials = std::move(c), .source = std::move(source)};
   }
   if (!api_key.empty()) looked_in.back() += " (set, but only for IBM Cloud registries)";
   PPA_ASSIGN_OR_RETURN(found, FromAuthFiles(request, io, &looked_in));
