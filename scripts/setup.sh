@@ -45,14 +45,22 @@ ppa_install_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-# ppa_build BUILD_TYPE [extra cmake args...]
+# ppa_build BUILD_TYPE [extra cmake args...] [-- TARGET...]
+# Without targets, builds everything.
 ppa_build() {
   local type="$1"; shift
   local werror=OFF
   [ -n "${CI:-}" ] && werror=ON
+  local args=() targets=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do args+=("$1"); shift; done
+  [ $# -gt 0 ] && shift && targets=("$@")
   cmake -S "$PPA_ROOT" -B "$PPA_BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE="$type" \
-    -DPPA_WERROR="$werror" "$@" >/dev/null
-  cmake --build "$PPA_BUILD_DIR" -j "$(nproc)"
+    -DPPA_WERROR="$werror" "${args[@]}" >/dev/null
+  if [ ${#targets[@]} -gt 0 ]; then
+    cmake --build "$PPA_BUILD_DIR" -j "$(nproc)" --target "${targets[@]}"
+  else
+    cmake --build "$PPA_BUILD_DIR" -j "$(nproc)"
+  fi
 }
 
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
