@@ -19,7 +19,9 @@ namespace ppa {
 struct Descriptor {
   std::string media_type;
   std::string digest;
-  uint64_t size = 0;
+  // The blob's size in bytes; unset when the document gives none (or not
+  // as an unsigned number).
+  std::optional<uint64_t> size;
   std::map<std::string, std::string> annotations;
   std::optional<Platform> platform;
 };

@@ -216,6 +216,16 @@ StoredDocument Stored(std::string bytes, const std::string& digest, const std::s
                         .bytes = std::make_shared<const std::string>(std::move(bytes))};
 }
 
+// A descriptor's size, when it gives one, must be the blob's: a manifest
+// pushed byte for byte (kept_digest.h) that states other sizes names blobs
+// no client can fetch and verify. `what` names the blob in the message.
+Status CheckDeclaredSize(const Descriptor& desc, uint64_t actual, const std::string& what) {
+  if (!desc.size || *desc.size == actual) return Status::Ok();
+  return InvalidInput(what + " " + desc.digest + " is " + std::to_string(actual) +
+                      " bytes in the image file, but its descriptor says " +
+                      std::to_string(*desc.size));
+}
+
 // The image of one manifest descriptor, reached through the index blob
 // `parent` (null: listed by index.json itself). Fails (the whole file) only
 // when the file's limits are passed; anything else is the image's `problem`.
@@ -237,6 +247,10 @@ Result<ImageSource> ReadOciImage(TarballReader& tar, const Descriptor& desc,
     image.problem = InvalidInput("manifest blob does not match its digest " + desc.digest);
     return image;
   }
+  if (Status s = CheckDeclaredSize(desc, manifest_bytes->size(), "manifest"); !s.ok()) {
+    image.problem = s;
+    return image;
+  }
   auto manifest = ParseImageManifest(*manifest_bytes);
   if (!manifest.ok()) {
     image.problem = manifest.status();
@@ -247,6 +261,10 @@ Result<ImageSource> ReadOciImage(TarballReader& tar, const Descriptor& desc,
     auto layer = tar.Layer(BlobPath(l.digest));
     if (!layer.ok()) {
       image.problem = layer.status().WithContext("layer " + l.digest);
+      return image;
+    }
+    if (Status s = CheckDeclaredSize(l, layer->size, "layer"); !s.ok()) {
+      image.problem = s;
       return image;
     }
     layer->digest = l.digest;
@@ -260,6 +278,9 @@ Result<ImageSource> ReadOciImage(TarballReader& tar, const Descriptor& desc,
   AttachConfig(image, **config);
   if (image.problem.ok() && image.config_digest != manifest->config.digest) {
     image.problem = InvalidInput("config blob does not match its digest " + manifest->config.digest);
+  }
+  if (image.problem.ok() && image.config) {
+    image.problem = CheckDeclaredSize(manifest->config, image.config->size(), "config");
   }
   if (desc.platform && image.platform.architecture.empty()) image.platform = *desc.platform;
   if (image.problem.ok()) {
@@ -277,6 +298,7 @@ Result<std::pair<OciIndex, std::shared_ptr<const StoredIndex>>> ReadIndexBlob(
   if (Sha256Digest(bytes) != desc.digest) {
     return InvalidInput("index blob does not match its digest " + desc.digest);
   }
+  PPA_RETURN_IF_ERROR(CheckDeclaredSize(desc, bytes.size(), "index"));
   PPA_ASSIGN_OR_RETURN(OciIndex nested, ParseOciIndex(bytes));
   auto stored = std::make_shared<StoredIndex>();
   stored->document =

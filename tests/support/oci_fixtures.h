@@ -9,6 +9,7 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,8 @@ struct OciTestLayer {
   std::string tar;         // the layer's uncompressed tar: its diff_id
   std::string stored;      // its blob as stored (compressed or the tar itself)
   std::string media_type;  // in the manifest
+  // The size the manifest gives it; unset: the stored blob's true size.
+  std::optional<size_t> declared_size;
 };
 
 // A layer of one file `name` holding `content`, stored gzip-compressed.
@@ -58,6 +61,10 @@ struct OciTestImage {
   std::string manifest_media_type = std::string(media_types::kOciManifest);
   std::string config_media_type = std::string(media_types::kOciConfig);
   std::string name;  // ref.name annotation of its descriptor; "" for none
+  // The sizes the manifest gives its config and the index gives the
+  // manifest; unset: the true sizes.
+  std::optional<size_t> config_declared_size;
+  std::optional<size_t> manifest_declared_size;
 };
 
 struct OciTestLayout {
@@ -97,7 +104,8 @@ inline nlohmann::ordered_json AddTestImage(OciTestLayout& layout, const OciTestI
   nlohmann::ordered_json layers = nlohmann::ordered_json::array();
   for (const auto& l : image.layers) {
     diff_ids.push_back(Sha256Digest(l.tar));
-    layers.push_back(TestDescriptor(l.media_type, layout.Add(l.stored), l.stored.size()));
+    layers.push_back(TestDescriptor(l.media_type, layout.Add(l.stored),
+                                    l.declared_size.value_or(l.stored.size())));
   }
   nlohmann::ordered_json config = {{"architecture", image.architecture},
                                    {"os", image.os},
@@ -108,13 +116,15 @@ inline nlohmann::ordered_json AddTestImage(OciTestLayout& layout, const OciTestI
       {"schemaVersion", 2},
       {"mediaType", image.manifest_media_type},
       {"config",
-       TestDescriptor(image.config_media_type, layout.Add(config_bytes), config_bytes.size())},
+       TestDescriptor(image.config_media_type, layout.Add(config_bytes),
+                      image.config_declared_size.value_or(config_bytes.size()))},
       {"layers", layers},
       {"annotations", {{"org.opencontainers.image.vendor", "Test Vendor"}}}};
   std::string manifest_bytes = manifest.dump(3);
   std::string digest = layout.Add(manifest_bytes);
   layout.manifests.push_back(digest);
-  auto desc = TestDescriptor(image.manifest_media_type, digest, manifest_bytes.size());
+  auto desc = TestDescriptor(image.manifest_media_type, digest,
+                             image.manifest_declared_size.value_or(manifest_bytes.size()));
   desc["platform"] = {{"architecture", image.architecture}, {"os", image.os}};
   if (!image.name.empty()) {
     desc["annotations"] = {{std::string(media_types::kRefNameAnnotation), image.name}};

@@ -6,6 +6,10 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+
 #include "docker_io/image/digest.h"
 #include "docker_io/image/manifest_builder.h"
 #include "docker_io/image/media_types.h"
@@ -193,6 +197,80 @@ TEST(ReadImageTarball, IndexBlobNotMatchingItsDigestFailsTheFile) {
   ASSERT_FALSE(images.ok());
   EXPECT_NE(images.status().message().find("does not match its digest"), std::string::npos)
       << images.status().ToString();
+}
+
+// A manifest kept byte for byte must name its blobs with their true sizes:
+// one that states others lands as an image no client can pull. Each blob a
+// descriptor names (layer, config, manifest) fails its image; an index blob
+// whose size is wrong fails the file, as its digest would.
+TEST(ReadImageTarball, DescriptorSizesOtherThanTheBlobsFailTheImage) {
+  auto layer = [](std::optional<size_t> declared) {
+    test::OciTestLayer l = test::GzipTestLayer("a", "1");
+    l.declared_size = declared;
+    return l;
+  };
+  const size_t stored = test::GzipTestLayer("a", "1").stored.size();
+  struct Case {
+    const char* what;
+    test::OciTestImage image;
+    const char* problem;  // "" when the image is fine
+  } cases[] = {
+      {"true sizes", {.layers = {layer(std::nullopt)}}, ""},
+      {"a layer said one byte larger", {.layers = {layer(stored + 1)}}, "layer sha256:"},
+      {"a layer said empty", {.layers = {layer(0)}}, "layer sha256:"},
+      {"a layer said 2^64-1 bytes", {.layers = {layer(SIZE_MAX)}}, "layer sha256:"},
+      {"the config said smaller",
+       {.layers = {layer(std::nullopt)}, .config_declared_size = 10},
+       "config sha256:"},
+      {"the manifest said larger",
+       {.layers = {layer(std::nullopt)}, .manifest_declared_size = 1 << 20},
+       "manifest sha256:"},
+  };
+  for (const auto& c : cases) {
+    test::TempDir dir("ppa-kept");
+    auto images = ReadLayout(test::OciSingleImageLayout(c.image), dir);
+    ASSERT_TRUE(images.ok()) << c.what << ": " << images.status().ToString();
+    ASSERT_EQ(images->size(), 1u) << c.what;
+    const ImageSource& image = images->front();
+    if (std::string(c.problem).empty()) {
+      EXPECT_TRUE(image.problem.ok()) << c.what << ": " << image.problem.ToString();
+      EXPECT_TRUE(image.manifest.has_value()) << c.what;
+      continue;
+    }
+    ASSERT_FALSE(image.problem.ok()) << c.what;
+    EXPECT_NE(image.problem.message().find(c.problem), std::string::npos)
+        << c.what << ": " << image.problem.ToString();
+    EXPECT_NE(image.problem.message().find("its descriptor says"), std::string::npos)
+        << c.what << ": " << image.problem.ToString();
+    EXPECT_FALSE(image.manifest.has_value()) << c.what << ": never kept";
+  }
+}
+
+TEST(ReadImageTarball, IndexBlobOfAnotherSizeThanItsDescriptorFailsTheFile) {
+  test::TempDir dir("ppa-kept");
+  test::OciTestLayout layout = test::OciMultiArchLayout(
+      {{.layers = {test::GzipTestLayer("a", "1")}, .name = "m/x:1-amd64"}}, "m/x:1");
+  auto index_json = nlohmann::json::parse(layout.index_json);
+  index_json["manifests"][0]["size"] = layout.blobs.at(layout.index).size() - 1;
+  layout.index_json = index_json.dump();
+  auto images = ReadLayout(layout, dir);
+  ASSERT_FALSE(images.ok());
+  EXPECT_NE(images.status().message().find("its descriptor says"), std::string::npos)
+      << images.status().ToString();
+}
+
+// The size is required by the OCI specification, but a descriptor without
+// one names no wrong size: the image reads (and may keep its digest).
+TEST(ReadImageTarball, DescriptorsWithoutASizeAreRead) {
+  test::TempDir dir("ppa-kept");
+  test::OciTestLayout layout = test::OciMultiArchLayout(
+      {{.layers = {test::GzipTestLayer("a", "1")}, .name = "m/x:1-amd64"}}, "m/x:1");
+  auto index_json = nlohmann::json::parse(layout.index_json);
+  index_json["manifests"][0].erase("size");
+  layout.index_json = index_json.dump();
+  auto images = ReadLayout(layout, dir);
+  ASSERT_TRUE(images.ok()) << images.status().ToString();
+  EXPECT_TRUE(images->front().problem.ok()) << images->front().problem.ToString();
 }
 
 TEST(ReadImageTarball, UncompressedOciLayersAreConverted) {
