@@ -68,18 +68,50 @@ bool HasName(const ImageSource& img, const std::string& key) {
   return false;
 }
 
+// Whether `image` is of the platform a reference gives (its os, architecture
+// and variant where given). No platform given, or none in the image's
+// config: any.
+bool OfPlatform(const ImageSource& image, const std::optional<Platform>& wanted) {
+  if (!wanted || image.platform.empty()) return true;
+  const Platform& p = image.platform;
+  return (wanted->os.empty() || wanted->os == p.os) &&
+         (wanted->architecture.empty() || wanted->architecture == p.architecture) &&
+         (wanted->variant.empty() || wanted->variant == p.variant);
+}
+
+// The images of `images` named `key` (all of them for ""), and of the
+// reference's platform.
+std::vector<const ImageSource*> Candidates(const std::vector<const ImageSource*>& images,
+                                           const std::string& key,
+                                           const std::optional<Platform>& platform) {
+  std::vector<const ImageSource*> out;
+  for (const ImageSource* img : images) {
+    if ((key.empty() || HasName(*img, key)) && OfPlatform(*img, platform)) out.push_back(img);
+  }
+  return out;
+}
+
 // Picks the image a reference means among the images of one file: the only
-// one, else the one named like `repository`, then like `pull_repository`.
+// one; else the one named like `repository`, then like `pull_repository`;
+// else the only one of the reference's platform. Where several images
+// carry the name (the platform images of a multi-arch OCI tarball inherit
+// its index's name), the reference's platform picks among them. Null when
+// none or several remain (`ambiguous` then says so).
 const ImageSource* SelectImage(const std::vector<const ImageSource*>& images,
-                               const PpaImageReference& ref) {
+                               const PpaImageReference& ref, bool* ambiguous) {
+  *ambiguous = false;
   if (images.size() == 1) return images.front();
   for (const std::string* name : {&ref.repository, &ref.pull_repository}) {
     std::string key = NameMatchKey(*name);
-    for (const ImageSource* img : images) {
-      if (HasName(*img, key)) return img;
-    }
+    if (key.empty() || Candidates(images, key, std::nullopt).empty()) continue;
+    std::vector<const ImageSource*> named = Candidates(images, key, ref.platform);
+    if (named.size() == 1) return named.front();
+    *ambiguous = named.size() > 1;
+    return nullptr;
   }
-  return nullptr;
+  if (!ref.platform) return nullptr;
+  std::vector<const ImageSource*> of_platform = Candidates(images, "", ref.platform);
+  return of_platform.size() == 1 ? of_platform.front() : nullptr;
 }
 
 // Resolves one reference to an image in the archive.
@@ -90,11 +122,22 @@ Status ResolveSource(const PpaImageReference& ref, ImageFiles& files, const Imag
       return NotFound("image file '" + ref.archive + "' named by the manifest is not in the archive");
     }
     PPA_ASSIGN_OR_RETURN(auto images, files.Load(rel));
-    out = SelectImage(images, ref);
+    bool ambiguous = false;
+    out = SelectImage(images, ref, &ambiguous);
+    if (!out && ambiguous) {
+      return InvalidInput("image file '" + rel + "' holds several images named '" +
+                              ref.repository + "'" +
+                              (ref.platform ? " of platform " + ref.platform->ToString() : "") +
+                              ": which one the reference means is unclear",
+                          "give the reference in the PPA manifest its platform (os, "
+                          "architecture, variant)");
+    }
     if (!out) {
+      std::string platform = ref.platform ? " (" + ref.platform->ToString() + ")" : "";
       return NotFound("image file '" + rel + "' holds " + std::to_string(images.size()) +
                       " images and none is named '" + ref.repository + "'" +
-                      (ref.pull_repository.empty() ? "" : " or '" + ref.pull_repository + "'"));
+                      (ref.pull_repository.empty() ? "" : " or '" + ref.pull_repository + "'") +
+                      platform);
     }
     return Status::Ok();
   }

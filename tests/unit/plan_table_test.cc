@@ -97,6 +97,11 @@ std::vector<std::string> Render(const ImportPlan& plan) {
         line += " -> " + TargetText(i.target);
         if (i.platform) line += " (" + i.platform->ToString() + ")";
         if (i.source) line += " from " + i.source->origin + " " + i.source->names.at(0);
+        // The image picked is of another platform than the one planned.
+        if (i.source && i.platform && !i.source->platform.empty() &&
+            i.source->platform.architecture != i.platform->architecture) {
+          line += " [image is " + i.source->platform.ToString() + "]";
+        }
       }
       out.push_back(line);
     }
@@ -358,6 +363,47 @@ const std::vector<Row>& Rows() {
                 "images/p-amd64.tar up/platform:1.0-amd64",
                 "  ibmcom/platform:1.0-p -> ns/ibmcom/platform:1.0-p (linux/ppc64le) from "
                 "images/p-ppc64le.tar up/platform:1.0-ppc64le"}},
+      {.what = "a multi-arch tarball whose platform images share its name: each reference "
+               "gets the image of its platform",
+       .manifest = Manifest(
+           {Entry("ibmcom/fat:1", {Ref("ibmcom/fat:1-amd64", "images/fat.tar", "amd64", "up/fat:1"),
+                                   Ref("ibmcom/fat:1-ppc64le", "images/fat.tar", "ppc64le",
+                                       "up/fat:1"),
+                                   Ref("ibmcom/fat:1-s390x", "images/fat.tar", "s390x",
+                                       "up/fat:1")})}),
+       .images = {{"images/fat.tar",
+                   {.images = {{.names = {"up/fat:1"}, .arch = "amd64"},
+                               {.names = {"up/fat:1"}, .arch = "ppc64le"},
+                               {.names = {"up/fat:1"}, .arch = "s390x"}}}}},
+       .want = {"group ibmcom/fat:1 list ns/ibmcom/fat:1",
+                "  ibmcom/fat:1-amd64 -> ns/ibmcom/fat:1-amd64 (linux/amd64) from images/fat.tar "
+                "up/fat:1",
+                "  ibmcom/fat:1-ppc64le -> ns/ibmcom/fat:1-ppc64le (linux/ppc64le) from "
+                "images/fat.tar up/fat:1",
+                "  ibmcom/fat:1-s390x -> ns/ibmcom/fat:1-s390x (linux/s390x) from images/fat.tar "
+                "up/fat:1"}},
+      {.what = "a multi-arch tarball without names: the reference's platform picks the image",
+       .manifest = Manifest(
+           {Entry("ibmcom/fat:1", {Ref("ibmcom/fat:1-amd64", "images/fat.tar", "amd64"),
+                                   Ref("ibmcom/fat:1-ppc64le", "images/fat.tar", "ppc64le"),
+                                   Ref("ibmcom/fat:1-arm64", "images/fat.tar", "arm64")})}),
+       .images = {{"images/fat.tar",
+                   {.images = {{.names = {"x"}, .arch = "ppc64le"},
+                               {.names = {"x"}, .arch = "amd64"}}}}},
+       .want = {"group ibmcom/fat:1 list ns/ibmcom/fat:1",
+                "  ibmcom/fat:1-amd64 -> ns/ibmcom/fat:1-amd64 (linux/amd64) from images/fat.tar x",
+                "  ibmcom/fat:1-ppc64le -> ns/ibmcom/fat:1-ppc64le (linux/ppc64le) from "
+                "images/fat.tar x",
+                "  ibmcom/fat:1-arm64 ! image file 'images/fat.tar' holds 2 images and none is "
+                "named 'ibmcom/fat:1-arm64' (linux/arm64)"}},
+      {.what = "images sharing a name and a reference without a platform: refused, not guessed",
+       .manifest = Manifest({Single("up/fat:1", "images/fat.tar")}),
+       .images = {{"images/fat.tar",
+                   {.images = {{.names = {"up/fat:1"}, .arch = "amd64"},
+                               {.names = {"up/fat:1"}, .arch = "ppc64le"}}}}},
+       .want = {"group up/fat:1",
+                "  up/fat:1 ! image file 'images/fat.tar' holds several images named 'up/fat:1': "
+                "which one the reference means is unclear"}},
       {.what = "--architectures amd64 leaves out the ppc64le image and names its repository",
        .manifest = PlatformManifest(),
        .images = PlatformFiles(),
