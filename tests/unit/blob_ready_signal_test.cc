@@ -18,6 +18,7 @@
 #include "importer/load/ready_signal.h"
 #include "samples/generator/sample_archive.h"
 #include "tests/support/eventually.h"
+#include "tests/support/preparer_archive.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_tar.h"
 #include "tests/support/unpack_through.h"
@@ -95,33 +96,15 @@ class BlobReadySignalTest : public ::testing::Test {
     root_ = dir_.Join("root");
     scratch_ = dir_.Join("scratch");
     layout_ = dir_.Join("layout");
-    fs::create_directories(root_ + "/images");
     fs::create_directories(scratch_);
-    samples::ImageSpec app{{"ibmcom/app:1.0"},
-                           "linux",
-                           "amd64",
-                           "",
-                           {"/bin/sh"},
-                           {samples::LayerSpec{1, 20, 4096}, samples::LayerSpec{2, 10, 2048}}};
-    samples::ImageTarballSpec spec{samples::ImageTarballFormat::kDockerLegacy, false, 6, {app}};
-    auto written = samples::WriteImageTarballFile(spec, root_ + "/images/app.tar");
-    ASSERT_TRUE(written.ok()) << written.status().ToString();
-    samples::YamlReference ref{"ibmcom/app:1.0-amd64", "", "linux", "amd64", "", "images/app.tar"};
-    test::WriteFileOrDie(root_ + "/manifest.yaml",
-                         samples::RenderManifestYaml({{"ibmcom/app:1.0", {ref}}}, {}));
+    test::WriteOneAppArchive(root_);
     auto sink = MakeOciLayoutSink(layout_);
     ASSERT_TRUE(sink.ok()) << sink.status().ToString();
     sink_ = std::move(sink).value();
   }
 
   PlanInput Input(LayerPreparer& preparer) {
-    return PlanInput{
-        .root = root_,
-        .scratch_dir = scratch_,
-        .target_namespace = "ns",
-        .read_image_file = [&preparer](const std::string& path, const std::string& rel) {
-          return preparer.ImageFile(path, rel);
-        }};
+    return test::PreparerPlanInput(root_, scratch_, preparer);
   }
 
   // Each blob made (compressed into a spool file) becomes ready `delay`

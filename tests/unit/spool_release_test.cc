@@ -26,6 +26,7 @@
 #include "importer/load/workspace.h"
 #include "importer/report/report.h"
 #include "samples/generator/sample_archive.h"
+#include "tests/support/preparer_archive.h"
 #include "tests/support/process.h"
 #include "tests/support/raw_tar.h"
 #include "tests/support/eventually.h"
@@ -157,16 +158,7 @@ class SpoolReleaseTest : public ::testing::Test {
   }
 
   PlanInput Input(LayerPreparer& preparer) {
-    return PlanInput{root_,
-                     {},
-                     std::nullopt,
-                     scratch_,
-                     "",
-                     "ns",
-                     {},
-                     [&preparer](const std::string& path, const std::string& rel) {
-                       return preparer.ImageFile(path, rel);
-                     }};
+    return test::PreparerPlanInput(root_, scratch_, preparer);
   }
 
   test::TempDir dir_{"ppa-spool"};
