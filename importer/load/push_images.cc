@@ -444,6 +444,7 @@ void PushList(const PlannedGroup& group, const std::vector<PushedManifest>& chil
       if (!copy.ok()) return Fail(reporter, item, copy.status(), out);
     }
     entries.push_back({child.ref, child.platform});
+    item.children.push_back(child.ref.digest);
   }
   std::vector<const ImageSource*> sources;
   for (const auto& child : children) sources.push_back(child.source);

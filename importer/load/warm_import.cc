@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "archive/tar/tar_index.h"
@@ -137,6 +139,31 @@ std::optional<std::pair<std::string, std::string>> SplitWarmTarget(std::string_v
   return std::make_pair(std::string(repo), std::string(rest.substr(split + 1)));
 }
 
+namespace {
+
+// A list's platform images pushed to other repositories were copied into
+// the list's: their blobs are there too, and are confirmed there.
+void AddCopiedChildBlobs(std::vector<WarmItem>& items) {
+  for (WarmItem& list : items) {
+    if (list.item.kind != ItemResult::Kind::kManifestList) continue;
+    std::set<std::string> blobs(list.blobs.begin(), list.blobs.end());
+    for (const std::string& child : list.children) {
+      for (const WarmItem& image : items) {
+        if (image.item.kind != ItemResult::Kind::kImage || image.item.digest != child ||
+            image.repository == list.repository) {
+          continue;
+        }
+        for (const std::string& blob : image.blobs) {
+          if (blobs.insert(blob).second) list.blobs.push_back(blob);
+        }
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace
+
 Result<std::vector<WarmItem>> WarmItemsOf(const std::vector<ItemResult>& items,
                                           const std::string& location) {
   std::vector<WarmItem> out;
@@ -151,6 +178,7 @@ Result<std::vector<WarmItem>> WarmItemsOf(const std::vector<ItemResult>& items,
       w.reference = split->second;
       for (const BlobResult& blob : item.blobs) w.blobs.push_back(blob.digest);
       w.item.blobs.clear();  // the report's per-blob actions were this run's
+      w.children = item.children;
       out.push_back(std::move(w));
       continue;
     }
@@ -171,6 +199,7 @@ Result<std::vector<WarmItem>> WarmItemsOf(const std::vector<ItemResult>& items,
     }
     out.push_back(std::move(w));
   }
+  AddCopiedChildBlobs(out);
   return out;
 }
 
@@ -193,7 +222,8 @@ std::string SerializeWarmItems(const std::vector<WarmItem>& items) {
                     {"reference", w.reference},
                     {"chart_file", w.chart_file},
                     {"chart_sha256", w.chart_sha256},
-                    {"blobs", w.blobs}});
+                    {"blobs", w.blobs},
+                    {"children", w.children}});
   }
   return DumpOrEmpty(Json{{"version", 1}, {"items", list}});
 }
@@ -226,6 +256,8 @@ Result<std::vector<WarmItem>> ParseWarmItems(std::string_view text) {
       w.chart_file = j.at("chart_file").get<std::string>();
       w.chart_sha256 = j.at("chart_sha256").get<std::string>();
       w.blobs = j.at("blobs").get<std::vector<std::string>>();
+      // Absent from records of versions that did not confirm list children.
+      w.children = j.value("children", std::vector<std::string>());
       out.push_back(std::move(w));
     }
   } catch (const Json::exception&) {
@@ -268,6 +300,14 @@ Status ConfirmWarmItems(const std::vector<WarmItem>& items, BlobSink& sink) {
     if (!digest) return NotFound(Describe(w) + " is not in the target");
     if (*digest != w.item.digest) {
       return NotFound(Describe(w) + " now names " + *digest + " (recorded " + w.item.digest + ")");
+    }
+    for (const std::string& child : w.children) {
+      PPA_ASSIGN_OR_RETURN(std::optional<std::string> listed,
+                           sink.TaggedManifest(w.repository, child));
+      if (!listed) {
+        return NotFound("platform manifest " + child.substr(0, 19) + " of " + Describe(w) +
+                        " is not in the target");
+      }
     }
     for (const std::string& blob : w.blobs) {
       PPA_ASSIGN_OR_RETURN(bool present, sink.HasBlob(w.repository, blob));

@@ -60,7 +60,12 @@ struct WarmItem {
   std::string reference;   // its tag (or digest)
   std::string chart_file;  // charts: the .tgz's name in the charts folder
   std::string chart_sha256;
-  std::vector<std::string> blobs;  // images: the layer and config blobs, in `repository`
+  // Images: the layer and config blobs, in `repository`. Lists: those of
+  // the platform images copied into its repository from another.
+  std::vector<std::string> blobs;
+  // Lists: the platform manifests it lists, which must be in `repository`
+  // too (a list whose tag stands over a deleted child pulls broken).
+  std::vector<std::string> children;
 };
 
 // The items to record for a successful import, from its report items;

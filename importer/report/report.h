@@ -46,6 +46,10 @@ struct ItemResult {
   std::string platform;  // "linux/amd64"
   std::string config_digest;
   std::vector<BlobResult> blobs;
+  // Manifest lists: the digests of the platform manifests it lists, all in
+  // its own repository. Not in the JSON report (the warm re-import confirms
+  // them, importer/load/warm_import.h).
+  std::vector<std::string> children;
   // Images and lists the target stored: whether it holds the archive's own
   // manifest (or index) bytes, so the digest is the archive's
   // (docker_io/image/kept_digest.h); unset when nothing was stored.

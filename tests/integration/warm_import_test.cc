@@ -169,6 +169,44 @@ TEST_F(WarmImportTest, DeletedOrMovedTagFallsBackToTheFullImport) {
   for (const char* ref : kSampleImageRefs) ExpectVerified(ref);
 }
 
+// The bug: the warm check confirmed a list's tag, not the platform
+// manifests the list names in its repository. A platform image pushed to a
+// repository of its own is copied into the list's by digest; with that copy
+// deleted the list's tag still stood, the run ended warm, and pulling the
+// platform through the list failed.
+TEST_F(WarmImportTest, AListWhosePlatformManifestIsGoneFromItsRepositoryIsImportedAgain) {
+  auto spec = ::ppa::samples::DemoSampleSpec();
+  // The ppc64le image goes to ibmcom/portal-ppc; the list stays ibmcom/portal.
+  const std::string from = "ibmcom/portal:2.1.0-ppc64le", to = "ibmcom/portal-ppc:2.1.0-ppc64le";
+  std::string& yaml = *spec.manifest_yaml;
+  for (size_t at = yaml.find(from); at != std::string::npos; at = yaml.find(from, at + to.size())) {
+    yaml.replace(at, from.size(), to);
+  }
+  spec.manifest_json.reset();
+  const std::string archive = Archive(spec, "split.tgz");
+  ProcessResult cold = Load(archive);
+  ASSERT_EQ(cold.exit_code, 0) << Output(cold);
+  ASSERT_TRUE(Warm(Load(archive)));
+
+  auto ppc = SkopeoInspect(Ref(to), /*raw=*/false);
+  ASSERT_TRUE(ppc.ok()) << ppc.status().ToString();
+  const std::string digest = (*ppc)["Digest"];
+  const std::string copy = "docker://" + registry_->host() + "/test_ns/ibmcom/portal@" + digest;
+  ProcessResult deleted = RunSkopeo({"delete", "--tls-verify=false", copy});
+  ASSERT_EQ(deleted.exit_code, 0) << Output(deleted);
+  ASSERT_FALSE(SkopeoInspect(copy, /*raw=*/true).ok()) << "the copy is gone";
+
+  ProcessResult again = Load(archive);
+  ASSERT_EQ(again.exit_code, 0) << Output(again);
+  EXPECT_FALSE(Warm(again)) << Output(again);
+  EXPECT_NE(again.stdout_text.find("platform manifest " + digest.substr(0, 19) +
+                                   " of 'test_ns/ibmcom/portal:2.1.0' is not in the target"),
+            std::string::npos)
+      << Output(again);
+  EXPECT_TRUE(SkopeoInspect(copy, /*raw=*/true).ok()) << "copied again by the full import";
+  ExpectVerified("ibmcom/portal:2.1.0");
+}
+
 TEST_F(WarmImportTest, OtherContentOptionsOrRunKindsAreNotWarm) {
   std::string archive = SampleArchive("sample.tgz");
   // --dry-run never records; --no-cache neither.

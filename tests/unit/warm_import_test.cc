@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 
 #include "docker_io/image/digest.h"
@@ -227,6 +228,62 @@ TEST(WarmImportTest, ConfirmWarmItemsTable) {
       EXPECT_EQ(got.message(), c.why);
     }
   }
+}
+
+// The bug: a list's tag was confirmed, not the platform manifests it lists
+// in its repository; with one of them deleted the tag still stood, the run
+// ended warm, and pulling that platform through the list failed. A platform
+// image pushed to another repository is copied into the list's with its
+// blobs, which are confirmed there too.
+TEST(WarmImportTest, AListIsConfirmedWithThePlatformManifestsAndBlobsInItsRepository) {
+  const std::string amd = Sha256Digest("amd"), ppc = Sha256Digest("ppc");
+  const std::string list_digest = Sha256Digest("list");
+  const std::string amd_layer = Sha256Digest("amd-layer"), ppc_layer = Sha256Digest("ppc-layer");
+  ItemResult amd_image = Image("reg:5000/ns/fat:1-amd64", amd);  // the list's own repository
+  amd_image.blobs.push_back(BlobResult{.digest = amd_layer, .size = 5});
+  ItemResult ppc_image = Image("reg:5000/ns/fat-ppc:1", ppc);  // another: copied
+  ppc_image.blobs.push_back(BlobResult{.digest = ppc_layer, .size = 5});
+  ItemResult list = Image("reg:5000/ns/fat:1", list_digest);
+  list.kind = ItemResult::Kind::kManifestList;
+  list.children = {amd, ppc};
+  auto items = WarmItemsOf({amd_image, ppc_image, list}, "reg:5000/");
+  ASSERT_TRUE(items.ok()) << items.status().message();
+  EXPECT_EQ((*items)[2].children, (std::vector<std::string>{amd, ppc}));
+  EXPECT_EQ((*items)[2].blobs, std::vector<std::string>{ppc_layer}) << "only the copied child's";
+  auto parsed = ParseWarmItems(SerializeWarmItems(*items));
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ((*parsed)[2].children, (*items)[2].children);
+  EXPECT_EQ((*parsed)[2].blobs, (*items)[2].blobs);
+
+  auto sink_with = [&](bool amd_in_list_repo, bool ppc_in_list_repo, bool ppc_layer_there) {
+    TagSink sink;
+    sink.tags = {{"ns/fat:1-amd64", amd}, {"ns/fat-ppc:1", ppc}, {"ns/fat:1", list_digest}};
+    if (amd_in_list_repo) sink.tags["ns/fat:" + amd] = amd;
+    if (ppc_in_list_repo) sink.tags["ns/fat:" + ppc] = ppc;
+    sink.blobs = {"ns/fat@" + amd_layer, "ns/fat-ppc@" + ppc_layer};
+    if (ppc_layer_there) sink.blobs.insert("ns/fat@" + ppc_layer);
+    return sink;
+  };
+  TagSink all = sink_with(true, true, true);
+  EXPECT_TRUE(ConfirmWarmItems(*parsed, all).ok());
+  TagSink copy_gone = sink_with(true, false, true);
+  Status got = ConfirmWarmItems(*parsed, copy_gone);
+  EXPECT_EQ(got.message(),
+            "platform manifest " + ppc.substr(0, 19) + " of 'ns/fat:1' is not in the target");
+  TagSink own_gone = sink_with(false, true, true);
+  EXPECT_FALSE(ConfirmWarmItems(*parsed, own_gone).ok());
+  TagSink blob_gone = sink_with(true, true, false);
+  EXPECT_EQ(ConfirmWarmItems(*parsed, blob_gone).message(),
+            "blob " + ppc_layer.substr(0, 19) + " of 'ns/fat:1' is not in the target");
+
+  // A record written before children were recorded still reads (and
+  // confirms what it holds).
+  std::string old = SerializeWarmItems(*items);
+  auto doc = nlohmann::json::parse(old);
+  for (auto& item : doc["items"]) item.erase("children");
+  auto older = ParseWarmItems(doc.dump());
+  ASSERT_TRUE(older.ok()) << older.status().message();
+  EXPECT_TRUE((*older)[2].children.empty());
 }
 
 TEST(WarmImportTest, RestoreWarmChartsKeepsOrWritesTheRecordedFile) {
