@@ -287,7 +287,7 @@ std::vector<ItemResult> HandleCharts(const ImportPlan& plan, const ChartsContext
   Status last_printed;
   int repeated = 0;
   for (const auto& chart : plan.charts) {
-    ItemResult item{ItemResult::Kind::kChart, chart.name, "", "", 0, {}};
+    ItemResult item{.kind = ItemResult::Kind::kChart, .name = chart.name};
     item.status = HandleChart(chart, ctx, targets, reporter, item);
     if (!item.status.ok()) {
       if (!last_printed.ok() && item.status.message() == last_printed.message()) {

@@ -372,11 +372,11 @@ std::optional<PushedManifest> PushOne(const PlannedImage& image, ImagePusher& pu
                                       BlobSink& sink, Reporter& reporter, ImagesPushed& out) {
   // An image that failed planning has no target (its name may be what is
   // wrong): none is shown for it.
-  ItemResult item{ItemResult::Kind::kImage, image.name,
-                  image.target.repository.empty()
-                      ? std::string()
-                      : Describe(sink.Locate(image.target.repository), image.target.tag),
-                  "", 0, {}};
+  ItemResult item{.kind = ItemResult::Kind::kImage,
+                  .name = image.name,
+                  .target = image.target.repository.empty()
+                                ? std::string()
+                                : Describe(sink.Locate(image.target.repository), image.target.tag)};
   if (!image.problem.ok()) {
     Fail(reporter, item, image.problem, out);
     return std::nullopt;
@@ -409,8 +409,10 @@ std::optional<PushedManifest> PushOne(const PlannedImage& image, ImagePusher& pu
                                    .size = pushed->size,
                                    .platform = item.platform});
   Record(reporter, std::move(item), out);
-  return PushedManifest{*pushed, image.platform.value_or(image.source->platform), image.source,
-                        image.target.repository};
+  return PushedManifest{.ref = *pushed,
+                        .platform = image.platform.value_or(image.source->platform),
+                        .source = image.source,
+                        .repository = image.target.repository};
 }
 
 void PushList(const PlannedGroup& group, const std::vector<PushedManifest>& children,
@@ -418,15 +420,16 @@ void PushList(const PlannedGroup& group, const std::vector<PushedManifest>& chil
               Reporter& reporter, ImagesPushed& out) {
   if (!group.problem.ok() || !group.list_target) {
     // No target: its name is invalid. Nothing is sent for it.
-    ItemResult item{ItemResult::Kind::kManifestList, group.name, "", "", 0, {}};
+    ItemResult item{.kind = ItemResult::Kind::kManifestList, .name = group.name};
     return Fail(reporter, item,
                 group.problem.ok() ? InvalidInput("manifest list has no target")
                                    : group.problem.status(),
                 out);
   }
   const ImageTarget& target = *group.list_target;
-  ItemResult item{ItemResult::Kind::kManifestList, group.name,
-                  Describe(sink.Locate(target.repository), target.tag), "", 0, {}};
+  ItemResult item{.kind = ItemResult::Kind::kManifestList,
+                  .name = group.name,
+                  .target = Describe(sink.Locate(target.repository), target.tag)};
   if (children.size() != group.images.size()) {
     return Fail(reporter, item,
                 InvalidInput("manifest list not pushed: " +
