@@ -1,7 +1,13 @@
 #include "docker_io/target/blob_pusher.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 
+#include <spdlog/spdlog.h>
+
+#include "base/file_util.h"
 #include "docker_io/image/digest.h"
 
 namespace ppa {
@@ -26,6 +32,22 @@ Status MemoryBlob::SendTo(BlobSink& sink, const std::string& repo,
   Status sent = sink.PutBlobBytes(repo, digest_, bytes_);
   if (sent.ok() && on_progress) on_progress(bytes_.size());
   return sent;
+}
+
+Status HeldBlob::SendTo(BlobSink& sink, const std::string& repo,
+                        const std::function<void(uint64_t)>& on_progress) const {
+  const std::string path = ScratchName(dir_, "held", ".blob");
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (fd.get() < 0) return ErrnoError("cannot create", path, errno);
+  struct Unlink {
+    const std::string& path;
+    ~Unlink() { ::unlink(path.c_str()); }
+  } unlink_after{path};
+  PPA_RETURN_IF_ERROR(sink.ReadBlob(from_, digest_, size_, fd.get()));
+  return sink.PutBlob(repo, BlobUpload{.digest = digest_,
+                                       .size = size_,
+                                       .file = FileBody{.path = path, .offset = 0, .size = size_},
+                                       .on_progress = on_progress});
 }
 
 BlobPusher::BlobPusher(BlobSink& sink, BlobPusherOptions options)
@@ -56,6 +78,26 @@ Result<std::optional<BlobOutcome>> BlobPusher::Reuse(const std::string& repo,
   PPA_ASSIGN_OR_RETURN(bool mounted, TryMounts(repo, digest));
   if (!mounted) return std::optional<BlobOutcome>();
   return std::optional<BlobOutcome>(BlobOutcome{.action = BlobOutcome::Action::kMounted});
+}
+
+Result<std::optional<BlobOutcome>> BlobPusher::CopyFromHolders(const std::string& repo,
+                                                               const std::string& digest,
+                                                               uint64_t size) {
+  if (options_.copy_dir.empty()) return std::optional<BlobOutcome>();
+  for (const std::string& from : MountSources(repo, digest)) {
+    Status copied = HeldBlob(from, digest, size, options_.copy_dir).SendTo(sink_, repo, {});
+    if (!copied.ok()) {
+      spdlog::info("{} could not be copied from '{}' to '{}': {}", digest, from, repo,
+                   copied.message());
+      continue;
+    }
+    spdlog::debug("{} was read back from '{}' and uploaded to '{}'", digest, from, repo);
+    Count(BlobOutcome::Action::kUploaded, size);
+    Remember(repo, digest);
+    return std::optional<BlobOutcome>(
+        BlobOutcome{.action = BlobOutcome::Action::kUploaded, .bytes_sent = size});
+  }
+  return std::optional<BlobOutcome>();
 }
 
 Result<bool> BlobPusher::TryMounts(const std::string& repo, const std::string& digest) {

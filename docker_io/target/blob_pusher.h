@@ -8,6 +8,11 @@
 //      e.g. the blob cache) is mounted from there, sending no bytes;
 //   3. upload, then commit (the registry checks the digest of what it got).
 //
+// A blob whose bytes are no longer at hand (its spool file deleted once it
+// landed) can still reach another repository that cannot mount it:
+// CopyFromHolders reads it back from a repository holding it into a file of
+// `copy_dir` and uploads that (HeldBlob).
+//
 // The sink decides what each step means for its target (a registry, an OCI
 // layout, a dry run that writes nothing): see blob_sink.h. Retries and
 // authentication live below, in the registry client.
@@ -75,6 +80,24 @@ class MemoryBlob final : public BlobProvider {
   std::string digest_;
 };
 
+// A blob that repository `from` of the sink holds: read back (checked
+// against its digest) into a new file of `dir`, uploaded from there, and
+// the file deleted, so the disk holds one such blob per upload at a time.
+class HeldBlob final : public BlobProvider {
+ public:
+  HeldBlob(std::string from, std::string digest, uint64_t size, std::string dir)
+      : from_(std::move(from)), digest_(std::move(digest)), size_(size), dir_(std::move(dir)) {}
+  const std::string& digest() const override { return digest_; }
+  uint64_t size() const override { return size_; }
+  Status SendTo(BlobSink& sink, const std::string& repo,
+                const std::function<void(uint64_t)>& on_progress) const override;
+
+ private:
+  std::string from_, digest_;
+  uint64_t size_ = 0;
+  std::string dir_;
+};
+
 // What the push of one blob to one repository came to.
 struct BlobOutcome {
   enum class Action { kPresent, kMounted, kUploaded };
@@ -105,6 +128,9 @@ struct BlobPusherOptions {
   // Told each (repository, digest) the target holds: found, mounted or
   // uploaded; may be empty.
   std::function<void(const std::string& repo, const std::string& digest)> on_present;
+  // Where CopyFromHolders keeps a blob it read back until it is uploaded;
+  // empty: blobs are never read back.
+  std::string copy_dir;
 };
 
 class BlobPusher {
@@ -127,6 +153,14 @@ class BlobPusher {
   // it nowhere it could be mounted from.
   Result<std::optional<BlobOutcome>> Reuse(const std::string& repo, const std::string& digest,
                                            uint64_t size);
+
+  // After Reuse found no way: reads the blob back from a repository of the
+  // target holding it and uploads it to `repo` (HeldBlob), trying each
+  // holder Reuse would mount from. nullopt when none could give it (no
+  // holder, no copy_dir, or each read-back or upload failed: the caller
+  // then makes the blob again, and its own upload reports what fails).
+  Result<std::optional<BlobOutcome>> CopyFromHolders(const std::string& repo,
+                                                     const std::string& digest, uint64_t size);
 
   // Whether this pusher saw `digest` present in `repo`.
   bool Known(const std::string& repo, const std::string& digest) const EXCLUDES(mu_);

@@ -27,20 +27,14 @@ class BlobSink {
     (void)repo, (void)digest, (void)from;
     return false;
   }
-  // Makes `blob` present in `repo`: mounted from `from` when possible, else
-  // uploaded (a registry that declines the mount starts the upload session
-  // that is then used). True when mounted (no bytes sent).
-  virtual Result<bool> MountOrPutBlob(const std::string& repo, const BlobUpload& blob,
-                                      const std::string& from) {
-    PPA_ASSIGN_OR_RETURN(bool mounted, MountBlob(repo, blob.digest, from));
-    if (!mounted) PPA_RETURN_IF_ERROR(PutBlob(repo, blob));
-    return mounted;
-  }
-  virtual Result<bool> MountOrPutBlobBytes(const std::string& repo, const std::string& digest,
-                                           const std::string& bytes, const std::string& from) {
-    PPA_ASSIGN_OR_RETURN(bool mounted, MountBlob(repo, digest, from));
-    if (!mounted) PPA_RETURN_IF_ERROR(PutBlobBytes(repo, digest, bytes));
-    return mounted;
+  // Reads blob `digest` (`size` bytes) of `repo` back, checked against its
+  // digest, into `fd` at its position: for a repository that needs a blob
+  // another repository of this sink holds, when it cannot be mounted. A
+  // sink that cannot read blobs back says kUnsupported.
+  virtual Status ReadBlob(const std::string& repo, const std::string& digest, uint64_t size,
+                          int fd) {
+    (void)repo, (void)digest, (void)size, (void)fd;
+    return Unsupported("this target cannot read blobs back");
   }
   // Stores a manifest under `reference` (a tag or its digest); returns its digest.
   virtual Result<std::string> PutManifest(const std::string& repo, const std::string& reference,

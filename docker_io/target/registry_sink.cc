@@ -21,13 +21,9 @@ class RegistrySink : public BlobSink {
                          const std::string& from) override {
     return client_->MountBlob(repo, digest, from);
   }
-  Result<bool> MountOrPutBlob(const std::string& repo, const BlobUpload& blob,
-                              const std::string& from) override {
-    return client_->MountOrUploadBlob(repo, blob, from);
-  }
-  Result<bool> MountOrPutBlobBytes(const std::string& repo, const std::string& digest,
-                                   const std::string& bytes, const std::string& from) override {
-    return client_->MountOrUploadBlobBytes(repo, digest, bytes, from);
+  Status ReadBlob(const std::string& repo, const std::string& digest, uint64_t size,
+                  int fd) override {
+    return client_->GetBlobToFd(repo, digest, size, fd);
   }
   Result<std::string> PutManifest(const std::string& repo, const std::string& reference,
                                   const std::string& media_type, const std::string& body) override {

@@ -656,8 +656,11 @@ Result<std::string> LayerPreparer::RestoredImageFile(const std::string& origin) 
       promise.set_value(options_.restore_image_file(origin));
     } else {  // a pipe (or a kept work dir): there is no second pass to make
       promise.set_value(Unsupported(
-          "a layer of '" + origin + "' is needed again, and the archive cannot be read twice",
-          "import the archive from a file rather than from standard input"));
+          "a layer of '" + origin +
+              "' is needed again (the target could neither mount it nor give it back from a "
+              "repository holding it), and the archive cannot be read twice",
+          "import the archive from a file rather than from standard input, or let the "
+          "credentials pull from the namespace"));
     }
   }
   return restored.get();
@@ -666,10 +669,12 @@ Result<std::string> LayerPreparer::RestoredImageFile(const std::string& origin) 
 // A spool file whose blob has landed where it is needed is deleted; the
 // entry keeps the blob's digest and size (no bytes), as for a blob the cache
 // knows. The old future stays (a caller may still hold a reference into it).
-void LayerPreparer::Landed(const LayerSource& layer, const std::string& repo) {
+void LayerPreparer::Landed(const LayerSource& layer, const std::string& repo,
+                           const LayerBlob* sent) {
   std::string path;
   {
     std::lock_guard lock(mu_);
+    ReleaseRepreparedLocked(sent);
     auto it = blobs_.find(KeyOf(layer));
     if (it == blobs_.end()) return;
     Entry& entry = it->second;
@@ -689,6 +694,16 @@ void LayerPreparer::Landed(const LayerSource& layer, const std::string& repo) {
   stream_done_.notify_all();
 }
 
+void LayerPreparer::ReleaseRepreparedLocked(const LayerBlob* sent) {
+  if (!sent) return;
+  for (const auto& made : reprepared_) {
+    if (!made->ok() || &**made != sent) continue;
+    if (sent->spooled) ::unlink(sent->file.path.c_str());
+    made->value().spooled = false;  // gone: the destructor leaves it alone
+    return;
+  }
+}
+
 const LayerBlob* LayerPreparer::SpooledLocked(const Entry& entry) {
   if (entry.released || !entry.blob.valid() ||
       entry.blob.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
@@ -699,8 +714,9 @@ const LayerBlob* LayerPreparer::SpooledLocked(const Entry& entry) {
 }
 
 bool LayerPreparer::ReleaseOnFirstLanding() const {
-  // A dry run's target keeps nothing (no cache scope then): it cannot mount.
-  return static_cast<bool>(options_.restore_image_file) && !options_.cache_scope.empty();
+  // A dry run's target keeps nothing (no cache scope then): it can neither
+  // mount nor give a blob back.
+  return !options_.cache_scope.empty();
 }
 
 bool LayerPreparer::ReleasableLocked(const Entry& entry) const {

@@ -124,8 +124,8 @@ class LayerPreparer {
   // Only with options().take_layers. A layer left out that is needed after
   // all (its blob failed, or the target lacks a known blob) is read from a
   // restored copy of the image file (restore_image_file); without one (an
-  // archive read from a pipe) its image fails, so a known layer is then
-  // compressed on the way like a new one. At most three layers are made on
+  // archive read from a pipe) it can only come back from the target (see
+  // Landed), so a known layer is then compressed on the way like a new one. At most three layers are made on
   // the way at once: the unpacking thread waits for one of them to finish
   // before it starts a fourth (bounded memory and threads, never a layer
   // left in the file for that). Thread-safe.
@@ -155,15 +155,17 @@ class LayerPreparer {
   // The push side confirmed `layer`'s blob in `repo` of the target
   // (uploaded, found by HEAD, or mounted). Once that is enough, the blob's
   // spool file is deleted, and Pending then gives a blob without bytes (as
-  // for a blob the cache knows): a later repository gets it by HEAD or by a
-  // mount, or when both fail, Reprepare makes it again. Enough means:
-  //  - one repository, when Reprepare can read the layer again from a
-  //    restored image file and the target keeps what it is sent (not a dry
-  //    run): later repositories mount it from there;
-  //  - otherwise (an archive read from a pipe, a dry run), every repository
-  //    Pending named for it, once the Unpack stage has ended (EndOfUnpack:
-  //    the plan is final then). Thread-safe.
-  void Landed(const LayerSource& layer, const std::string& repo);
+  // for a blob the cache knows): a later repository gets it by HEAD, by a
+  // mount, or read back from a repository holding it
+  // (BlobPusher::CopyFromHolders); when all fail, Reprepare makes it again
+  // (from a file archive; from a pipe that image fails). Enough means:
+  //  - one repository, when the target keeps what it is sent (not a dry
+  //    run): later repositories get the blob from there;
+  //  - in a dry run, every repository Pending named for it, once the Unpack
+  //    stage has ended (EndOfUnpack: the plan is final then). Thread-safe.
+  // `sent` is the blob the caller pushed: one Reprepare made has its spool
+  // file deleted here too, since nothing else uses it.
+  void Landed(const LayerSource& layer, const std::string& repo, const LayerBlob* sent = nullptr);
 
   // Notified each time a blob Pending gives (or will give) becomes ready,
   // on the thread that made it, holding no lock of the preparer: what
@@ -267,6 +269,9 @@ class LayerPreparer {
   Result<std::string> RestoredImageFile(const std::string& origin);
   // Called by the task of `key` once its blob is ready.
   void Finished(const std::string& key, const Result<LayerBlob>& blob);
+  // Deletes the spool file of `sent` when Reprepare made it; the caller
+  // holds mu_.
+  void ReleaseRepreparedLocked(const LayerBlob* sent);
   // The ready blob of `entry` when it is in a spool file not released yet;
   // the caller holds mu_.
   static const LayerBlob* SpooledLocked(const Entry& entry);

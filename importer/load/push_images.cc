@@ -143,14 +143,14 @@ class ImagePusher {
       PPA_ASSIGN_OR_RETURN(BlobResult done, EnsureBlob(repo, stored, work, /*show_upload=*/true));
       PPA_ASSIGN_OR_RETURN(const LayerBlob* blob, Blob(image, layer, repo));  // checks both digests
       done.diff_id = blob->diff_id;
-      preparer_.Landed(layer, repo);  // its spool file may go
+      preparer_.Landed(layer, repo, blob);  // its spool file may go
       return LayerPush{blob, done};
     }
     PPA_ASSIGN_OR_RETURN(const LayerBlob* blob, Blob(image, layer, repo));
     FileRangeBlob upload(BlobUpload{.digest = blob->digest, .size = blob->size, .file = blob->file});
     PPA_ASSIGN_OR_RETURN(BlobResult done, EnsureBlob(repo, upload, work, /*show_upload=*/true));
     done.diff_id = blob->diff_id;
-    preparer_.Landed(layer, repo);  // its spool file may go
+    preparer_.Landed(layer, repo, blob);  // its spool file may go
     return LayerPush{blob, done};
   }
 
@@ -189,9 +189,11 @@ class ImagePusher {
                                                                 : media_types::kDockerConfig);
   }
 
-  // Waits for the prepared blob of `layer`. A blob known only from the cache
-  // (no bytes at hand) that `repo` lacks and cannot mount, or one prepared
-  // ahead from a speculative read that failed, is prepared again here.
+  // Waits for the prepared blob of `layer`. A blob whose bytes are not at
+  // hand (known from the cache, or its spool file deleted once it landed
+  // elsewhere) that `repo` lacks is mounted, else read back from a
+  // repository holding it and uploaded; failing both, it is prepared again
+  // here, as is one prepared ahead from a speculative read that failed.
   Result<const LayerBlob*> Blob(const ImageSource& image, const LayerSource& layer,
                                 const std::string& repo) {
     const Result<LayerBlob>& blob = preparer_.Pending(image, layer, repo).get();
@@ -202,6 +204,9 @@ class ImagePusher {
     if (!blob->file.path.empty() || blobs_.Known(repo, blob->digest)) return &*blob;
     PPA_ASSIGN_OR_RETURN(std::optional<BlobOutcome> reused,
                          blobs_.Reuse(repo, blob->digest, blob->size));
+    if (!reused) {
+      PPA_ASSIGN_OR_RETURN(reused, blobs_.CopyFromHolders(repo, blob->digest, blob->size));
+    }
     if (!reused) return preparer_.Reprepare(image, layer);
     blobs_.Defer(repo, blob->digest, *reused);
     return &*blob;
@@ -274,19 +279,21 @@ class ImagePusher {
   }
 
   // The BlobPusher's options: mounts from repositories the blob cache saw
-  // holding a blob on this target, and what it finds recorded there.
+  // holding a blob on this target, and what it finds recorded there; a blob
+  // read back from another repository waits for its upload beside the
+  // spool files.
   static BlobPusherOptions BlobOptionsOf(const PreparerOptions& prep) {
-    if (!prep.cache || prep.cache_scope.empty()) return {};
+    BlobPusherOptions options{.copy_dir = prep.spool_dir};
+    if (!prep.cache || prep.cache_scope.empty()) return options;
     BlobCache* cache = prep.cache;
     const std::string scope = prep.cache_scope;
-    return BlobPusherOptions{
-        .known_holders = [cache, scope](const std::string& digest) {
-          return cache->SeenIn(scope, digest);
-        },
-        .on_present = [cache, scope](const std::string& repo, const std::string& digest) {
-          cache->RecordSeen(scope, repo, digest);
-        },
+    options.known_holders = [cache, scope](const std::string& digest) {
+      return cache->SeenIn(scope, digest);
     };
+    options.on_present = [cache, scope](const std::string& repo, const std::string& digest) {
+      cache->RecordSeen(scope, repo, digest);
+    };
+    return options;
   }
 
   BlobSink& sink_;

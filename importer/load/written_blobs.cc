@@ -53,20 +53,9 @@ Result<bool> RecordingSink::MountBlob(const std::string& repo, const std::string
   return mounted;
 }
 
-Result<bool> RecordingSink::MountOrPutBlob(const std::string& repo, const BlobUpload& blob,
-                                           const std::string& from) {
-  PPA_ASSIGN_OR_RETURN(bool mounted, inner_.MountOrPutBlob(repo, blob, from));
-  Record(repo, blob.digest, blob.size);
-  return mounted;
-}
-
-Result<bool> RecordingSink::MountOrPutBlobBytes(const std::string& repo,
-                                                const std::string& digest,
-                                                const std::string& bytes,
-                                                const std::string& from) {
-  PPA_ASSIGN_OR_RETURN(bool mounted, inner_.MountOrPutBlobBytes(repo, digest, bytes, from));
-  Record(repo, digest, bytes.size());
-  return mounted;
+Status RecordingSink::ReadBlob(const std::string& repo, const std::string& digest,
+                               uint64_t size, int fd) {
+  return inner_.ReadBlob(repo, digest, size, fd);  // a read writes nothing
 }
 
 Result<std::string> RecordingSink::PutManifest(const std::string& repo,

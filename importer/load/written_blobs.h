@@ -42,10 +42,8 @@ class RecordingSink : public BlobSink {
                       const std::string& bytes) override;
   Result<bool> MountBlob(const std::string& repo, const std::string& digest,
                          const std::string& from) override;
-  Result<bool> MountOrPutBlob(const std::string& repo, const BlobUpload& blob,
-                              const std::string& from) override;
-  Result<bool> MountOrPutBlobBytes(const std::string& repo, const std::string& digest,
-                                   const std::string& bytes, const std::string& from) override;
+  Status ReadBlob(const std::string& repo, const std::string& digest, uint64_t size,
+                  int fd) override;
   Result<std::string> PutManifest(const std::string& repo, const std::string& reference,
                                   const std::string& media_type, const std::string& body) override;
   std::string Locate(const std::string& repo) const override { return inner_.Locate(repo); }

@@ -166,6 +166,8 @@ const char* FaultKindName(FaultKind kind) {
       return "stall";
     case FaultKind::kExpireToken:
       return "expire-token";
+    case FaultKind::kDeclineMount:
+      return "decline-mount";
   }
   return "?";
 }
@@ -412,6 +414,13 @@ void FaultProxy::Serve(int client_fd) {
                   "WWW-Authenticate: " + Challenge(*fault, request.method, request.path) + "\r\n");
   }
   if (fault && fault->kind == FaultKind::kStall) std::this_thread::sleep_for(fault->stall);
+  if (fault && fault->kind == FaultKind::kDeclineMount) {
+    const size_t query = request.path.find('?');
+    const size_t at = request.head.find(request.path);
+    if (query != std::string::npos && at != std::string::npos) {
+      request.head.erase(at + query, request.path.size() - query);
+    }
+  }
   uint64_t budget = kUnlimited;
   if (fault && fault->kind == FaultKind::kResetBody) {
     budget = request.chunked ? fault->reset_after_bytes

@@ -28,6 +28,12 @@
 //                  after the 401 gets through; an expired token stays
 //                  expired (every later request with it gets the 401 too,
 //                  counted as injected).
+//  - kDeclineMount: forward the request without its query, so a
+//                  cross-repository mount (`POST .../blobs/uploads/?mount=
+//                  ...&from=...`) reaches the registry as a plain upload
+//                  start: a registry that declines every mount (202 and a
+//                  new upload session, as registries without mount support
+//                  answer).
 //
 // Every forwarded request is sent with `Connection: close` and the client's
 // Host header unchanged, so one client connection carries one request and
@@ -55,9 +61,9 @@
 
 namespace ppa::test {
 
-enum class FaultKind { kRefuse, kResetBody, kStatus, kStall, kExpireToken };
+enum class FaultKind { kRefuse, kResetBody, kStatus, kStall, kExpireToken, kDeclineMount };
 
-// "refuse", "reset-body", "status", "stall", "expire-token".
+// "refuse", "reset-body", "status", "stall", "expire-token", "decline-mount".
 const char* FaultKindName(FaultKind kind);
 
 struct FaultRule {

@@ -369,9 +369,10 @@ TEST(RecordingSink, RecordsEveryBlobOnceAndCountsManifests) {
   MemorySink inner;
   RecordingSink sink(inner);
   BlobUpload layer{"sha256:l", 100, {}, {}};
-  ASSERT_TRUE(sink.MountOrPutBlob("ns/a", layer, "").ok());
-  ASSERT_TRUE(sink.MountOrPutBlob("ns/a", layer, "").ok());
-  ASSERT_TRUE(sink.MountOrPutBlobBytes("ns/a", "sha256:c", "{}", "").ok());
+  ASSERT_TRUE(sink.PutBlob("ns/a", layer).ok());
+  ASSERT_TRUE(sink.PutBlob("ns/a", layer).ok());
+  ASSERT_TRUE(sink.MountBlob("ns/a", "sha256:c", "").ok());  // not mounted: nothing recorded
+  ASSERT_TRUE(sink.PutBlobBytes("ns/a", "sha256:c", "{}").ok());
   ASSERT_TRUE(sink.MountBlob("ns/b", "sha256:l", "ns/a").ok());
   EXPECT_EQ(sink.manifests(), 0);
   auto written = sink.written();

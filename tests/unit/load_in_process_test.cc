@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -21,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "base/file_util.h"
 #include "docker_io/image/digest.h"
 #include "docker_io/target/blob_pusher.h"
 #include "importer/load/pipeline.h"
@@ -413,6 +415,106 @@ TEST(BlobPusher, DeferredOutcomeIsReportedOnceAndObserverSeesOnlyUploads) {
   EXPECT_EQ(started, 1);
   EXPECT_EQ(finished, 1);
   EXPECT_EQ(sink.uploads, 1);
+}
+
+// A MemorySink that keeps each blob's bytes, checks every file it is sent,
+// refuses mounts, and gives a blob back (ReadBlob) from any repository but
+// those in `unreadable`.
+class ReadBackSink : public MemorySink {
+ public:
+  Status PutBlob(const std::string& repo, const BlobUpload& blob) override {
+    auto bytes = test::ReadFileToString(blob.file.path);
+    if (!bytes.ok()) return bytes.status();
+    std::string body = bytes->substr(blob.file.offset, blob.file.size);
+    if (Sha256Digest(body) != blob.digest) return InvalidInput("not " + blob.digest);
+    sent_from.push_back(blob.file.path);
+    bodies[blob.digest] = body;
+    return MemorySink::PutBlob(repo, blob);
+  }
+  Result<bool> MountBlob(const std::string&, const std::string&, const std::string&) override {
+    ++mounts;
+    return false;
+  }
+  Status ReadBlob(const std::string& repo, const std::string& digest, uint64_t size,
+                  int fd) override {
+    ++reads;
+    if (unreadable.count(repo)) return HttpError("pull from '" + repo + "' denied (403)");
+    if (!blobs.count(repo + "@" + digest)) return NotFound("no " + digest + " in " + repo);
+    const std::string& body = bodies.at(digest);
+    if (body.size() != size) return InvalidInput("size");
+    return PwriteAll(fd, body.data(), body.size(), 0, "read-back");
+  }
+
+  std::set<std::string> unreadable;
+  std::map<std::string, std::string> bodies;  // digest -> bytes
+  std::vector<std::string> sent_from;         // the file of each upload
+  int reads = 0;
+};
+
+// A blob whose bytes are gone (a spool file deleted once it landed) reaches a
+// repository that cannot mount it by being read back from a repository
+// holding it and uploaded: each holder in turn, the first that gives it;
+// the file it waited in is deleted. Without copy_dir, or when no holder
+// gives it, the pusher says so (nullopt) and the caller makes it again.
+TEST(BlobPusher, ABlobWhoseBytesAreGoneIsReadBackFromAHolderAndUploaded) {
+  test::TempDir dir;
+  const std::string bytes = "layer blob bytes";
+  const std::string digest = Sha256Digest(bytes);
+  ASSERT_TRUE(test::WriteStringToFile(dir.Join("spool"), bytes).ok());
+  const FileRangeBlob spooled(BlobUpload{
+      .digest = digest,
+      .size = bytes.size(),
+      .file = FileBody{.path = dir.Join("spool"), .offset = 0, .size = bytes.size()}});
+  ReadBackSink sink;
+  sink.unreadable = {"known"};
+  sink.blobs.insert("known@" + digest);  // an earlier run's, which cannot be read
+  BlobPusher pusher(sink, {.known_holders = [](const std::string&) {
+                             return std::vector<std::string>{"known"};
+                           },
+                           .copy_dir = dir.Join("copies")});
+  ASSERT_TRUE(MakeDirs(dir.Join("copies")).ok());
+  ASSERT_TRUE(pusher.Push("first", spooled).ok());
+  ::unlink(dir.Join("spool").c_str());  // landed: the spool file goes
+
+  // "first" (this pusher's) is tried before "known" (the cache's).
+  auto reused = pusher.Reuse("second", digest, bytes.size());
+  ASSERT_TRUE(reused.ok());
+  EXPECT_FALSE(reused->has_value());  // no mount
+  auto copied = pusher.CopyFromHolders("second", digest, bytes.size());
+  ASSERT_TRUE(copied.ok()) << copied.status().ToString();
+  ASSERT_TRUE(copied->has_value());
+  EXPECT_EQ((*copied)->action, BlobOutcome::Action::kUploaded);
+  EXPECT_EQ((*copied)->bytes_sent, bytes.size());
+  EXPECT_TRUE(sink.blobs.count("second@" + digest));
+  EXPECT_EQ(sink.reads, 1);
+  EXPECT_TRUE(pusher.Known("second", digest));
+  ASSERT_EQ(sink.sent_from.size(), 2u);
+  EXPECT_EQ(sink.sent_from[1].rfind(dir.Join("copies") + "/", 0), 0u) << sink.sent_from[1];
+  EXPECT_TRUE(std::filesystem::is_empty(dir.Join("copies")));  // deleted once sent
+
+  // Every holder refuses: nullopt. The first refuses: the next gives it.
+  sink.unreadable = {"first", "known"};
+  auto third = pusher.CopyFromHolders("third", digest, bytes.size());
+  ASSERT_TRUE(third.ok());
+  EXPECT_FALSE(third->has_value());
+  EXPECT_FALSE(sink.blobs.count("third@" + digest));
+  sink.unreadable = {"first"};
+  auto fourth = pusher.CopyFromHolders("fourth", digest, bytes.size());
+  ASSERT_TRUE(fourth.ok());
+  ASSERT_TRUE(fourth->has_value());
+  EXPECT_TRUE(sink.blobs.count("fourth@" + digest));
+  EXPECT_TRUE(std::filesystem::is_empty(dir.Join("copies")));
+
+  // No copy_dir: never read back.
+  BlobPusher plain(sink);
+  const int reads = sink.reads;
+  auto none = plain.CopyFromHolders("fifth", digest, bytes.size());
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  EXPECT_EQ(sink.reads, reads);
+  BlobCounts counts = pusher.TakeCounts();
+  EXPECT_EQ(counts.uploaded, 3);  // first, second and fourth
+  EXPECT_EQ(counts.bytes_uploaded, 3 * bytes.size());
 }
 
 }  // namespace

@@ -41,10 +41,11 @@ using samples::ImageTarballSpec;
 using samples::LayerSpec;
 
 // A target in memory. Every blob sent is read from its file and must hash to
-// its digest; mounts are refused unless `mounts`.
+// its digest; mounts are refused unless `mounts`, reading a blob back
+// (ReadBlob) unless `reads`.
 class LandingSink : public BlobSink {
  public:
-  explicit LandingSink(bool mounts) : mounts_(mounts) {}
+  explicit LandingSink(bool mounts, bool reads = true) : mounts_(mounts), reads_(reads) {}
   Result<bool> HasBlob(const std::string& repo, const std::string& digest) override {
     std::lock_guard lock(mu_);
     return held_.count(repo + "@" + digest) > 0;
@@ -60,8 +61,22 @@ class LandingSink : public BlobSink {
     }
     std::lock_guard lock(mu_);
     held_.insert(repo + "@" + blob.digest);
+    bytes_[blob.digest] = std::move(bytes);
     ++uploads_;
     return Status::Ok();
+  }
+  Status ReadBlob(const std::string& repo, const std::string& digest, uint64_t size,
+                  int fd) override {
+    std::string bytes;
+    {
+      std::lock_guard lock(mu_);
+      if (!reads_) return HttpError("reading '" + repo + "' is denied (403)");
+      if (!held_.count(repo + "@" + digest)) return NotFound(digest + " is not in " + repo);
+      bytes = bytes_.at(digest);
+      ++reads_done_;
+    }
+    if (bytes.size() != size) return InvalidInput("size");
+    return PwriteAll(fd, bytes.data(), bytes.size(), 0, "read-back");
   }
   Status PutBlobBytes(const std::string& repo, const std::string& digest,
                       const std::string&) override {
@@ -89,12 +104,18 @@ class LandingSink : public BlobSink {
     std::lock_guard lock(mu_);
     return uploads_;
   }
+  int reads() {
+    std::lock_guard lock(mu_);
+    return reads_done_;
+  }
 
  private:
-  const bool mounts_;
+  const bool mounts_, reads_;
   std::mutex mu_;
-  std::set<std::string> held_;  // "repo@digest"
+  std::set<std::string> held_;               // "repo@digest"
+  std::map<std::string, std::string> bytes_;  // digest -> the blob
   int uploads_ = 0;
+  int reads_done_ = 0;
   int manifests_ = 0;
 };
 
@@ -203,10 +224,40 @@ TEST_F(SpoolReleaseTest, ASpoolFileGoesOnceItsBlobLandsAndIsMadeAgainFromTheImag
   EXPECT_EQ(restored_, 1);
 }
 
-// An archive read from a pipe (no image file to restore), or a dry run (a
-// target that keeps nothing to mount from): the spool file stays until every
-// repository the final plan names for it holds the blob.
-TEST_F(SpoolReleaseTest, WithoutASecondSourceTheFileStaysUntilEveryPlannedRepositoryHasIt) {
+// A dry run (a target that keeps nothing to get a blob back from): the
+// spool file stays until every repository the final plan names for it
+// holds the blob.
+TEST_F(SpoolReleaseTest, InADryRunTheFileStaysUntilEveryPlannedRepositoryHasIt) {
+  WriteImage("app", {LayerSpec{1, 20, 4096}});
+  LandingSink sink(/*mounts=*/true);
+  auto sources = ReadImageTarball(root_ + "/images/app.tar", "images/app.tar");
+  ASSERT_TRUE(sources.ok());
+  const ImageSource& source = sources->front();
+  const LayerSource& layer = source.layers[0];
+  PreparerOptions dry_run = Options();
+  dry_run.cache_scope.clear();
+  LayerPreparer preparer(sink, dry_run);
+  const Result<LayerBlob>& blob = preparer.Pending(source, layer, "ns/a").get();
+  ASSERT_TRUE(blob.ok());
+  const std::string path = blob->file.path;
+  (void)preparer.Pending(source, layer, "ns/b");
+  preparer.Landed(layer, "ns/a");
+  preparer.Landed(layer, "ns/b");
+  EXPECT_TRUE(fs::exists(path));  // the plan may still grow: unpacking goes on
+  preparer.EndOfUnpack();
+  (void)preparer.Pending(source, layer, "ns/c");  // the final plan names a third
+  preparer.Landed(layer, "ns/a");
+  EXPECT_TRUE(fs::exists(path));
+  preparer.Landed(layer, "ns/c");
+  EXPECT_FALSE(fs::exists(path));
+  EXPECT_TRUE(preparer.Pending(source, layer, "ns/c").get()->file.path.empty());
+  EXPECT_EQ(restored_, 0);
+}
+
+// An archive read from a pipe (no image file to restore): one repository
+// holding the blob is enough, as from a file, since a later repository can
+// mount it or get it read back from there; the spool stays bounded.
+TEST_F(SpoolReleaseTest, FromAPipeASpoolFileGoesOnceItsBlobLandsOnce) {
   WriteImage("app", {LayerSpec{1, 20, 4096}});
   LandingSink sink(/*mounts=*/true);
   auto sources = ReadImageTarball(root_ + "/images/app.tar", "images/app.tar");
@@ -215,42 +266,48 @@ TEST_F(SpoolReleaseTest, WithoutASecondSourceTheFileStaysUntilEveryPlannedReposi
   const LayerSource& layer = source.layers[0];
   PreparerOptions pipe = Options();
   pipe.restore_image_file = nullptr;
-  PreparerOptions dry_run = Options();
-  dry_run.cache_scope.clear();
-  for (const PreparerOptions& options : {pipe, dry_run}) {
-    LayerPreparer preparer(sink, options);
-    const Result<LayerBlob>& blob = preparer.Pending(source, layer, "ns/a").get();
-    ASSERT_TRUE(blob.ok());
-    const std::string path = blob->file.path;
-    (void)preparer.Pending(source, layer, "ns/b");
-    preparer.Landed(layer, "ns/a");
-    preparer.Landed(layer, "ns/b");
-    EXPECT_TRUE(fs::exists(path));  // the plan may still grow: unpacking goes on
-    preparer.EndOfUnpack();
-    (void)preparer.Pending(source, layer, "ns/c");  // the final plan names a third
-    preparer.Landed(layer, "ns/a");
-    EXPECT_TRUE(fs::exists(path));
-    preparer.Landed(layer, "ns/c");
-    EXPECT_FALSE(fs::exists(path));
-    EXPECT_TRUE(preparer.Pending(source, layer, "ns/c").get()->file.path.empty());
-  }
+  LayerPreparer preparer(sink, pipe);
+  const Result<LayerBlob>& blob = preparer.Pending(source, layer, "ns/a").get();
+  ASSERT_TRUE(blob.ok());
+  const std::string path = blob->file.path;
+  (void)preparer.Pending(source, layer, "ns/b");
+  preparer.Landed(layer, "ns/a");
+  EXPECT_FALSE(fs::exists(path));  // before the unpacking ended, and ns/b lacks it
+  EXPECT_EQ(preparer.SpooledBytes(), 0u);
+  EXPECT_TRUE(preparer.Pending(source, layer, "ns/b").get()->file.path.empty());
   EXPECT_EQ(restored_, 0);
 }
 
 // The whole push of one image file named twice by the PPA manifest (two
-// repositories): every spool file goes as its blob lands, and no blob a
-// manifest needs is lost. When the target refuses mounts, the second
-// repository gets the bytes made again from the restored image file.
-TEST_F(SpoolReleaseTest, EveryRepositoryGetsItsBlobsWhetherMountsWorkOrNot) {
+// repositories), from a file and from a pipe: every spool file goes as its
+// blob lands, and no blob a manifest needs is lost. The second repository
+// mounts each blob; a target that refuses mounts reads it back from the
+// first repository (uploaded again); one that refuses that too gets it made
+// again from the restored image file, and from a pipe that image fails.
+TEST_F(SpoolReleaseTest, EveryRepositoryGetsItsBlobsByMountReadBackOrSecondPass) {
   WriteImage("app", {LayerSpec{1, 20, 4096}, LayerSpec{2, 20, 4096}});
   WriteManifest({{"ibmcom/app:1.0", "app"}, {"ibmcom/copy:1.0", "app"}});
-  for (bool mounts : {true, false}) {
-    SCOPED_TRACE(mounts ? "mounts" : "no mounts");
+  struct Case {
+    bool mounts, reads, pipe;
+    int uploads, read_backs, restored, failed;
+  };
+  for (const Case& c : {Case{true, true, false, 2, 0, 0, 0},
+                        Case{false, true, false, 4, 2, 0, 0},
+                        Case{false, false, false, 4, 0, 1, 0},
+                        Case{true, false, true, 2, 0, 0, 0},
+                        Case{false, true, true, 4, 2, 0, 0},
+                        Case{false, false, true, 2, 0, 0, 2}}) {  // the image and its list fail
+    SCOPED_TRACE(std::string(c.mounts ? "mounts" : "no mounts") +
+                 (c.reads ? ", reads" : ", no reads") + (c.pipe ? ", pipe" : ", file"));
     restored_ = 0;
     fs::copy_file(pristine_.at("app"), root_ + "/images/app.tar",
                   fs::copy_options::overwrite_existing);  // the last run freed its layers
-    LandingSink sink(mounts);
-    LayerPreparer preparer(sink, Options());
+    LandingSink sink(c.mounts, c.reads);
+    RangeDigests digests;
+    PreparerOptions options = Options();
+    options.digests = &digests;
+    if (c.pipe) options.restore_image_file = nullptr;
+    LayerPreparer preparer(sink, options);
     ImagesStage images(sink, preparer, PushOptions{.format = ManifestFormat::kOci});
     PlanInput input = Input(preparer);
     input.files = {"manifest.yaml", "images/app.tar"};
@@ -258,24 +315,36 @@ TEST_F(SpoolReleaseTest, EveryRepositoryGetsItsBlobsWhetherMountsWorkOrNot) {
     ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();
     input.manifest = *manifest;
     ImportPlan plan = BuildImportPlan(input);
+    ASSERT_EQ(plan.ImageCount(), 2);
+    // As when the layers were taken out while the archive was unpacked:
+    // their blobs are made, and their bytes are no longer in the file.
+    const ImageSource& planned = *plan.groups[0].images[0].source;
+    for (const auto& layer : planned.layers) {
+      ASSERT_TRUE(preparer.Pending(planned, layer, "").get().ok());
+      digests.LeaveOut(planned.tarball, layer.offset, layer.size);
+    }
     preparer.EndOfUnpack();
     std::ostringstream out, err;
     Reporter reporter(out, err, /*quiet=*/true);
     images.Push(plan, reporter);
-    EXPECT_EQ(reporter.failed_items(), 0) << err.str();
-    ASSERT_EQ(plan.ImageCount(), 2);
-    const ImageSource& source = *plan.groups[0].images[0].source;
+    EXPECT_EQ(reporter.failed_items(), c.failed) << err.str();
+    if (c.failed) {
+      EXPECT_NE(err.str().find("cannot be read twice"), std::string::npos) << err.str();
+    }
+    const ImageSource& source = planned;
     for (const auto& layer : source.layers) {
       const Result<LayerBlob>& blob = preparer.Pending(source, layer, "").get();
       ASSERT_TRUE(blob.ok());
       for (const char* repo : {"ns/ibmcom/app", "ns/ibmcom/copy"}) {
+        if (c.failed && std::string(repo) == "ns/ibmcom/copy") continue;
         EXPECT_TRUE(*sink.HasBlob(repo, blob->digest)) << repo;
       }
     }
     EXPECT_EQ(preparer.SpooledBytes(), 0u);
-    // Two layers sent once each with mounts, twice each without.
-    EXPECT_EQ(sink.uploads(), mounts ? 2 : 4);
-    EXPECT_EQ(restored_, mounts ? 0 : 1);
+    EXPECT_EQ(SpoolFiles(scratch_), 0);  // read back or made again: gone once sent
+    EXPECT_EQ(sink.uploads(), c.uploads);
+    EXPECT_EQ(sink.reads(), c.read_backs);
+    EXPECT_EQ(restored_, c.restored);
   }
 }
 
