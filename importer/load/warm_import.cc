@@ -64,7 +64,7 @@ bool IsRegularFile(const std::string& path) {
 
 }  // namespace
 
-Result<std::string> FileSha256(const std::string& path) {
+Result<std::string> FileSha256(const std::string& path, const std::atomic<bool>* stop) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoError("cannot open", path, errno);
   UniqueFd file(fd);
@@ -72,6 +72,7 @@ Result<std::string> FileSha256(const std::string& path) {
   std::vector<char> block(kHashBlock);
   Sha256 hash;
   for (;;) {
+    if (stop && stop->load()) return IoError("hashing '" + path + "' stopped");
     ssize_t n = ::read(fd, block.data(), block.size());
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return ErrnoError("cannot read", path, errno);
@@ -343,7 +344,14 @@ WarmImport::WarmImport(const std::string& archive, BlobSink& sink, const std::st
   BlobCache cache(cache_path_);
   // Nothing recorded for this target and these options: no record to find,
   // the archive is hashed only if its import succeeds (Record).
-  if (!cache.HasImports(location_, settings_)) return;
+  if (!cache.HasImports(location_, settings_)) {
+    pool_ = ThreadPool::Current();
+    if (!pool_) return;  // hashed in Record
+    stop_hashing_ = std::make_shared<std::atomic<bool>>(false);
+    hashing_ = pool_->Submit(
+        [archive, stop = stop_hashing_] { return FileSha256(archive, stop.get()); });
+    return;
+  }
   Result<std::string> hashed = FileSha256(archive);
   if (!hashed.ok()) {
     enabled_ = false;  // the full import reports an unreadable archive
@@ -351,6 +359,10 @@ WarmImport::WarmImport(const std::string& archive, BlobSink& sink, const std::st
   }
   archive_sha256_ = *hashed;
   recorded_ = cache.LookupImport(archive_sha256_, location_, settings_);
+}
+
+WarmImport::~WarmImport() {
+  if (stop_hashing_) *stop_hashing_ = true;
 }
 
 bool WarmImport::Done(Reporter& reporter) {
@@ -392,7 +404,8 @@ void WarmImport::Record(int exit_code, const std::vector<ItemResult>& items) {
   // imported.
   if (file_identity_.empty() || FileIdentity(archive_) != file_identity_) return;
   if (archive_sha256_.empty()) {
-    Result<std::string> hashed = FileSha256(archive_);
+    Result<std::string> hashed =
+        hashing_.valid() ? pool_->Await(std::move(hashing_)) : FileSha256(archive_);
     if (!hashed.ok()) return;
     archive_sha256_ = *hashed;
   }

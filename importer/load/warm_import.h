@@ -26,13 +26,17 @@
 // Not thread-safe; one WarmImport per archive of a run.
 #pragma once
 
+#include <atomic>
 #include <functional>
+#include <future>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "base/status.h"
+#include "base/thread_pool.h"
 #include "docker_io/target/blob_sink.h"
 #include "importer/load/pipeline.h"
 #include "importer/report/report.h"
@@ -41,7 +45,8 @@ namespace ppa {
 
 // "sha256:<hex>" of the file at `path`, read in blocks of 4 MiB (OpenSSL
 // EVP through Sha256).
-Result<std::string> FileSha256(const std::string& path);
+// `stop` (may be null) set: stops early with kIo "stopped".
+Result<std::string> FileSha256(const std::string& path, const std::atomic<bool>* stop = nullptr);
 
 // Every option that changes what lands, as one canonical text (pure): the
 // target (Target::Describe(), with its path prefix), namespace, every
@@ -103,12 +108,17 @@ class WarmImport {
  public:
   // Decides whether the warm path applies to `archive` (see above); when
   // it does and some import into this target with these options was
-  // recorded, hashes the archive and looks its record up (else the hash
-  // waits for Record: a first import pays for it only when it succeeds).
+  // recorded, hashes the archive and looks its record up. Else the hash is
+  // made beside the import, as a task of the run's pool when the caller is
+  // one of its workers (else in Record), and Record waits for it: a first
+  // import records its archive without a pass of its own at the end.
   // `target` names the whole destination (Target::Describe(): host and
   // path prefix, or the layout): a record is found only for the same one.
   WarmImport(const std::string& archive, BlobSink& sink, const std::string& target,
              const LoadOptions& options);
+  ~WarmImport();  // a hash still being made stops
+  WarmImport(const WarmImport&) = delete;
+  WarmImport& operator=(const WarmImport&) = delete;
 
   // True when the archive was found imported: prints the one line, records
   // the items into `reporter` (the report lists them as the first run did)
@@ -138,6 +148,11 @@ class WarmImport {
   // content than what was imported).
   std::string file_identity_;
   std::optional<std::string> recorded_;  // the record found, if any
+  // The archive's hash being made on `pool_` beside the import (when no
+  // record could be looked up first); `stop_hashing_` ends it early.
+  ThreadPool* pool_ = nullptr;
+  std::future<Result<std::string>> hashing_;
+  std::shared_ptr<std::atomic<bool>> stop_hashing_;
 };
 
 }  // namespace ppa

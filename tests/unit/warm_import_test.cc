@@ -11,7 +11,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
+#include "base/thread_pool.h"
 #include "docker_io/image/digest.h"
 
 namespace ppa {
@@ -349,6 +351,57 @@ TEST(WarmImportTest, FileSha256IsTheContentHash) {
   ASSERT_TRUE(got.ok());
   EXPECT_EQ(*got, Sha256Digest(content));
   EXPECT_FALSE(FileSha256("/nonexistent/archive.tgz").ok());
+}
+
+// A first import has no record to look up: its archive is hashed as a task
+// of the run's pool beside the import, and Record waits for that hash. The
+// next run finds the record under the archive's content hash. A run that
+// records nothing stops its hash; a stopped hash says so.
+TEST(WarmImportTest, AFirstImportHashesItsArchiveOnThePoolBesideTheImport) {
+  char dir[] = "/tmp/warm_pool_test_XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string root = dir;
+  const char* xdg = std::getenv("XDG_CACHE_HOME");
+  const std::string saved = xdg ? xdg : "";
+  setenv("XDG_CACHE_HOME", (root + "/cache").c_str(), 1);
+  const std::string archive = root + "/app.tgz";
+  std::string content(6 << 20, 'a');
+  content[3 << 20] = 'b';
+  std::ofstream(archive, std::ios::binary) << content;
+  const std::string d = Sha256Digest("m");
+  TagSink sink;
+  sink.tags["ns/app:1.0"] = d;
+  LoadOptions options;
+  options.target.target_namespace = "ns";
+  options.work.workdir = root;
+  {
+    ThreadPool pool(2);
+    pool.Submit([&] {
+          WarmImport first(archive, sink, "reg:5000", options);
+          first.Record(0, {Image("reg:5000/ns/app:1.0", d)});
+        })
+        .get();
+    // Destroyed without recording (a failed import): its hash stops, and
+    // the pool shuts down.
+    pool.Submit([&] { WarmImport failed(archive + ".other", sink, "reg:5000", options); }).get();
+  }
+  WarmImport second(archive, sink, "reg:5000", options);
+  std::ostringstream out, err;
+  Reporter reporter(out, err, /*quiet=*/false);
+  EXPECT_TRUE(second.Done(reporter)) << out.str() << err.str();
+  EXPECT_NE(out.str().find("(archive " + Sha256Digest(content) + ")"), std::string::npos)
+      << out.str();
+
+  std::atomic<bool> stop{true};
+  Result<std::string> stopped = FileSha256(archive, &stop);
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_NE(stopped.status().message().find("stopped"), std::string::npos);
+  if (saved.empty()) {
+    unsetenv("XDG_CACHE_HOME");
+  } else {
+    setenv("XDG_CACHE_HOME", saved.c_str(), 1);
+  }
+  std::filesystem::remove_all(root);
 }
 
 }  // namespace
