@@ -166,4 +166,19 @@ size_t TaskGroup::Cancel() {
   return dropped;
 }
 
+void RunAlongside(int helpers, const std::function<void()>& work) {
+  ThreadPool* pool = ThreadPool::Current();
+  if (pool == nullptr) {
+    std::vector<std::thread> threads;
+    for (int i = 0; i < helpers; ++i) threads.emplace_back(work);
+    work();
+    for (auto& t : threads) t.join();
+    return;
+  }
+  TaskGroup group(*pool);
+  for (int i = 0; i < helpers; ++i) group.Submit(work);
+  work();
+  group.Wait();
+}
+
 }  // namespace ppa

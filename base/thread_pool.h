@@ -156,4 +156,12 @@ class TaskGroup {
   std::exception_ptr error_ GUARDED_BY(pool_.mu_);
 };
 
+// Runs `work` on the calling thread and on `helpers` more at once: tasks of
+// the calling thread's pool (ThreadPool::Current()), or threads of their
+// own when the caller is no pool worker. Returns when every call of `work`
+// has returned. `work` should take its items from a shared queue until it
+// is empty: a helper that starts late (the pool busy) then finds nothing
+// and returns at once, so the caller never waits for a worker to be free.
+void RunAlongside(int helpers, const std::function<void()>& work);
+
 }  // namespace ppa

@@ -591,9 +591,12 @@ int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostrea
   // progress line may follow the summary or the report.
   const auto started = std::chrono::steady_clock::now();
   {
-    // The run's one pool: --jobs workers (default: the cores), plus one per
-    // archive imported at once, whose task mostly waits for its stages.
-    ThreadPool pool(JobsFor(options.work.jobs) + std::max(1, options.work.parallel_archives));
+    // The run's one pool. For each archive imported at once: its task,
+    // which mostly waits for its stages; the upload helpers beside it
+    // (RunAlongside: --jobs in all, default the cores, with that task); and
+    // the hash of the archive for the warm record. Idle workers cost nothing.
+    ThreadPool pool(std::max(1, options.work.parallel_archives) *
+                    (JobsFor(options.work.jobs) + 1));
     ProgressDisplay progress(options.report.quiet || reports.stdout_only() ? ProgressMode::kOff
                              : ProgressDisplay::TerminalAttached()  ? ProgressMode::kTerminal
                                                                     : ProgressMode::kLog,

@@ -10,8 +10,8 @@
 #include <memory>
 #include <mutex>
 #include <set>
-#include <thread>
 
+#include "base/thread_pool.h"
 #include "docker_io/image/digest.h"
 #include "docker_io/image/manifest_builder.h"
 #include "docker_io/image/media_types.h"
@@ -172,10 +172,7 @@ class ImagePusher {
       }
     };
     size_t threads = std::min<size_t>(std::max(options_.upload_jobs, 1), first.size());
-    std::vector<std::thread> helpers;
-    for (size_t t = 1; t < threads; ++t) helpers.emplace_back(work);
-    work();
-    for (auto& h : helpers) h.join();
+    RunAlongside(static_cast<int>(threads) - 1, work);  // on the run's pool
     for (size_t i : repeated) pushed[i] = PushLayer(image, image.layers[i], repo);
     return pushed;
   }

@@ -1,8 +1,9 @@
 #include "importer/load/ready_first.h"
 
 #include <algorithm>
-#include <thread>
 #include <vector>
+
+#include "base/thread_pool.h"
 
 namespace ppa {
 
@@ -84,10 +85,7 @@ Status ReadyFirst::RunAll(int threads) {
     MutexLock lock(&mu_);
     n = std::min(n, tasks_.size());
   }
-  std::vector<std::thread> helpers;
-  for (size_t i = 1; i < n; ++i) helpers.emplace_back(work);
-  work();
-  for (auto& h : helpers) h.join();
+  RunAlongside(static_cast<int>(n) - 1, work);  // on the run's pool
   MutexLock lock(&mu_);
   return failed_;
 }

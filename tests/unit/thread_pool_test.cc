@@ -307,5 +307,65 @@ TEST(MutexLockTest, UnlockAndLockAgainWithinTheScope) {
   EXPECT_FALSE(FreeElsewhere(mu));
 }
 
+// RunAlongside from a pool task: the helpers are tasks of that pool (no
+// thread of their own), they run at the same time as the caller, and every
+// item of the shared queue is done once.
+TEST(RunAlongside, HelpersAreTasksOfTheCallersPoolAndRunAtOnce) {
+  ThreadPool pool(4);
+  std::atomic<int> next{0}, arrived{0};
+  std::vector<std::atomic<int>> done(100);
+  Mutex mu;
+  std::set<std::thread::id> threads;
+  bool all_pool = true;
+  pool.Submit([&] {
+        RunAlongside(2, [&] {
+          {
+            MutexLock lock(&mu);
+            threads.insert(std::this_thread::get_id());
+            all_pool = all_pool && ThreadPool::Current() == &pool;
+          }
+          // The three wait for each other: they run at once.
+          ++arrived;
+          const auto deadline = std::chrono::steady_clock::now() + 10s;
+          while (arrived < 3 && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::yield();
+          }
+          for (int k; (k = next++) < 100;) ++done[static_cast<size_t>(k)];
+        });
+      })
+      .get();
+  EXPECT_EQ(arrived, 3);
+  MutexLock lock(&mu);
+  EXPECT_EQ(threads.size(), 3u);
+  EXPECT_TRUE(all_pool);
+  for (const auto& d : done) EXPECT_EQ(d, 1);
+}
+
+// A pool whose only worker is the caller: the helpers cannot start, and the
+// caller does every item itself (no deadlock). Outside a pool, the helpers
+// are threads of their own.
+TEST(RunAlongside, ABusyPoolLeavesTheWorkToTheCallerAndNoPoolMeansThreads) {
+  ThreadPool pool(1);
+  std::atomic<int> next{0}, items{0};
+  pool.Submit([&] {
+        RunAlongside(3, [&] {
+          for (int k; (k = next++) < 50;) ++items;
+        });
+      })
+      .get();
+  EXPECT_EQ(items, 50);
+
+  std::atomic<int> arrived{0};
+  std::atomic<bool> in_pool{false};
+  RunAlongside(2, [&] {
+    in_pool = in_pool || ThreadPool::Current() != nullptr;
+    ++arrived;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (arrived < 3 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  });
+  EXPECT_EQ(arrived, 3);
+  EXPECT_FALSE(in_pool);
+}
+
 }  // namespace
 }  // namespace ppa
