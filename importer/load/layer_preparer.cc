@@ -801,7 +801,7 @@ uint64_t SpoolBudgetOf(const std::string& archive) {
   if (archive == "-" || ::stat(archive.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
     return 256 * kMiB;
   }
-  return std::max<uint64_t>(64 * kMiB, static_cast<uint64_t>(st.st_size) / 5);
+  return std::max<uint64_t>(64 * kMiB, static_cast<uint64_t>(st.st_size) / 8);
 }
 
 }  // namespace ppa

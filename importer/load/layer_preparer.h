@@ -76,7 +76,7 @@ struct PreparerOptions {
 };
 
 // The spool budget for `archive` (a path; "-" for standard input): the
-// environment variable PPA_SPOOL_BUDGET (bytes) when set, else a fifth of
+// environment variable PPA_SPOOL_BUDGET (bytes) when set, else an eighth of
 // the archive's size, at least 64 MiB (256 MiB for a pipe: no size known).
 uint64_t SpoolBudgetOf(const std::string& archive);
 
