@@ -5,11 +5,12 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <mutex>
 #include <nlohmann/json.hpp>
 #include <vector>
 
 #include "base/file_util.h"
+#include "base/mutex.h"
+#include "base/thread_annotations.h"
 #include "archive/tar/tar_index.h"
 #include "docker_io/image/digest.h"
 #include "docker_io/image/image_reference.h"
@@ -140,8 +141,8 @@ class OciLayoutSink : public BlobSink {
   }
 
   // The digest index.json names `ref` with, "" when it names no such entry.
-  Result<std::string> IndexedDigest(const std::string& ref) {
-    std::lock_guard lock(mu_);
+  Result<std::string> IndexedDigest(const std::string& ref) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     PPA_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(IndexPath()));
     Json index = Json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (index.is_discarded() || !index.is_object() || !index.contains("manifests") ||
@@ -168,8 +169,8 @@ class OciLayoutSink : public BlobSink {
 
   // Adds (or replaces) the index entry named `ref`.
   Status AddToIndex(const std::string& ref, const std::string& media_type,
-                    const std::string& digest, uint64_t size) {
-    std::lock_guard lock(mu_);
+                    const std::string& digest, uint64_t size) EXCLUDES(mu_) {
+    MutexLock lock(&mu_);
     PPA_ASSIGN_OR_RETURN(std::string text, ReadSmallFile(IndexPath()));
     Json index = Json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (index.is_discarded() || !index.is_object()) {
@@ -190,7 +191,9 @@ class OciLayoutSink : public BlobSink {
   }
 
   std::string dir_;
-  std::mutex mu_;
+  // Held while index.json is read or rewritten (a file, so no member is
+  // GUARDED_BY it): one manifest's entry never overwrites another's.
+  Mutex mu_;
 };
 
 }  // namespace

@@ -22,28 +22,28 @@ Reporter::Reporter(std::ostream& out, std::ostream& err, bool quiet, bool dry_ru
 
 void Reporter::SetFatal(const Status& status, int exit_code) {
   Fatal(status);
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   fatal_ = status;
   fatal_exit_code_ = exit_code;
 }
 
 void Reporter::Progress(const std::string& line) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (!quiet_) Print([&] { out_ << DisplayLine(line) << std::endl; });
 }
 
 void Reporter::Result(const std::string& line) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (!quiet_) Print([&] { out_ << DisplayLine(line) << std::endl; });
 }
 
 void Reporter::Warning(const std::string& line) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Print([&] { err_ << "Warning: " << DisplayLine(line) << std::endl; });
 }
 
 void Reporter::Failure(const Status& status) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Print([&] { PrintError(err_, status); });
 }
 
@@ -51,46 +51,65 @@ void Reporter::Record(ItemResult item) {
   if (!dry_run_ && item.status.ok() && item.kind != ItemResult::Kind::kChart) {
     NoteImagePushed(item.name);  // named should the run be interrupted
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   items_.push_back(std::move(item));
 }
 
 void Reporter::AddTransfer(const TransferStats& stats) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   transfer_.blobs_uploaded += stats.blobs_uploaded;
   transfer_.blobs_present += stats.blobs_present;
   transfer_.bytes_uploaded += stats.bytes_uploaded;
 }
 
+Status Reporter::fatal() const {
+  MutexLock lock(&mu_);
+  return fatal_;
+}
+
+int Reporter::fatal_exit_code() const {
+  MutexLock lock(&mu_);
+  return fatal_exit_code_;
+}
+
+std::vector<ItemResult> Reporter::items() const {
+  MutexLock lock(&mu_);
+  return items_;
+}
+
 int Reporter::failed_items() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   int n = 0;
   for (const auto& i : items_) n += i.status.ok() ? 0 : 1;
   return n;
 }
 
 TransferStats Reporter::transfer() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return transfer_;
 }
 
 void Reporter::Finish() {
   int failed = failed_items();
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   VerdictCounts counts = CountItems(items_);
   counts.seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
   counts.dry_run = dry_run_;
+  // What the lines below print, read under the lock (the lambda is a
+  // function of its own to the analysis).
+  const std::vector<ItemResult> items = items_;
+  const TransferStats transfer = transfer_;
   Print([&] {
     if (!quiet_) {
       out_ << (dry_run_ ? "Dry run, nothing was written: would upload " : "Uploaded ")
-           << transfer_.blobs_uploaded << " blob(s) (" << HumanBytes(transfer_.bytes_uploaded)
-           << "); " << transfer_.blobs_present << " already present." << std::endl;
+           << transfer.blobs_uploaded << " blob(s) (" << HumanBytes(transfer.bytes_uploaded)
+           << "); " << transfer.blobs_present << " already present." << std::endl;
     }
     if (verdict_line_) out_ << FormatVerdict(failed == 0, counts) << std::endl;
     if (failed == 0) return;
-    err_ << failed << " of " << items_.size() << " item(s) failed:" << std::endl;
-    for (const auto& i : items_) {
+    err_ << failed << " of " << items.size() << " item(s) failed:" << std::endl;
+    for (const auto& i : items) {
       if (!i.status.ok()) {
         err_ << "  " << DisplayLine(i.name + ": " + i.status.message()) << std::endl;
       }
@@ -100,7 +119,7 @@ void Reporter::Finish() {
 
 void Reporter::Fatal(const Status& status) {
   Failure(status);
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (verdict_line_) Print([&] { out_ << "FAILED" << std::endl; });
 }
 

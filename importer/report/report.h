@@ -10,14 +10,15 @@
 
 #include <chrono>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/mutex.h"
 #include "base/status.h"
+#include "base/thread_annotations.h"
 #include "importer/report/progress.h"
 
 namespace ppa {
@@ -112,28 +113,28 @@ class Reporter {
 
   // Marks the archive itself as unreadable/unsafe (exit status 3) or the run
   // as stopped before any item (usage, target unreachable).
-  void SetFatal(const Status& status, int exit_code);
-  const Status& fatal() const { return fatal_; }
-  int fatal_exit_code() const { return fatal_exit_code_; }
+  void SetFatal(const Status& status, int exit_code) EXCLUDES(mu_);
+  Status fatal() const EXCLUDES(mu_);
+  int fatal_exit_code() const EXCLUDES(mu_);
 
-  void Progress(const std::string& line);  // "Importing ... and pushing it to ..."
-  void Result(const std::string& line);    // "tag: digest: sha256:... size: N"
-  void Warning(const std::string& line);
+  void Progress(const std::string& line) EXCLUDES(mu_);  // "Importing ... and pushing it to ..."
+  void Result(const std::string& line) EXCLUDES(mu_);    // "tag: digest: sha256:... size: N"
+  void Warning(const std::string& line) EXCLUDES(mu_);
   // "Error: <message>" then "Hint: <hint>" when there is one.
-  void Failure(const Status& status);
+  void Failure(const Status& status) EXCLUDES(mu_);
 
-  void Record(ItemResult item);
-  void AddTransfer(const TransferStats& stats);
+  void Record(ItemResult item) EXCLUDES(mu_);
+  void AddTransfer(const TransferStats& stats) EXCLUDES(mu_);
 
   // Prints the closing lines: the transfer line, the verdict (FormatVerdict,
   // with the time since the Reporter was made), and the failed items.
-  void Finish();
+  void Finish() EXCLUDES(mu_);
   // Closing for an error that stopped the run (archive unreadable, usage).
-  void Fatal(const Status& status);
+  void Fatal(const Status& status) EXCLUDES(mu_);
 
-  int failed_items() const;
-  const std::vector<ItemResult>& items() const { return items_; }
-  TransferStats transfer() const;
+  int failed_items() const EXCLUDES(mu_);
+  std::vector<ItemResult> items() const EXCLUDES(mu_);
+  TransferStats transfer() const EXCLUDES(mu_);
 
  private:
   std::ostream& out_;
@@ -155,11 +156,11 @@ class Reporter {
   }
   // One lock for every Reporter: archives imported in parallel print whole
   // lines, never interleaved ones.
-  inline static std::mutex mu_;
-  std::vector<ItemResult> items_;
-  TransferStats transfer_;
-  Status fatal_;
-  int fatal_exit_code_ = 0;
+  inline static Mutex mu_;
+  std::vector<ItemResult> items_ GUARDED_BY(mu_);
+  TransferStats transfer_ GUARDED_BY(mu_);
+  Status fatal_ GUARDED_BY(mu_);
+  int fatal_exit_code_ GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace ppa

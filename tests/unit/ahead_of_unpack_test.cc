@@ -125,10 +125,11 @@ TEST_F(AheadOfUnpackTest, UploadsLayersBeforeThePlanAndManifestsOnlyAfter) {
   EXPECT_TRUE(HasBlob(layout_, image_.config_digest));
   // The image, then its manifest list. The layers sent ahead are reported as
   // uploaded (once), the config too.
-  ASSERT_EQ(reporter.items().size(), 2u);
-  ASSERT_EQ(reporter.items()[0].kind, ItemResult::Kind::kImage);
+  const std::vector<ItemResult> items = reporter.items();
+  ASSERT_EQ(items.size(), 2u);
+  ASSERT_EQ(items[0].kind, ItemResult::Kind::kImage);
   int uploaded = 0;
-  for (const auto& blob : reporter.items()[0].blobs) {
+  for (const auto& blob : items[0].blobs) {
     if (blob.action == BlobResult::Action::kUploaded) ++uploaded;
   }
   EXPECT_EQ(uploaded, 3);
