@@ -224,57 +224,46 @@ TEST_F(SpoolReleaseTest, ASpoolFileGoesOnceItsBlobLandsAndIsMadeAgainFromTheImag
   EXPECT_EQ(restored_, 1);
 }
 
-// A dry run (a target that keeps nothing to get a blob back from): the
-// spool file stays until every repository the final plan names for it
-// holds the blob.
-TEST_F(SpoolReleaseTest, InADryRunTheFileStaysUntilEveryPlannedRepositoryHasIt) {
+// Before the unpacking ends, two repositories named for a blob, and it has
+// landed in one. From a pipe (no image file to restore) that is enough, as
+// from a file: a later repository mounts it or gets it read back from
+// there, so the spool stays bounded. A dry run's target keeps nothing to
+// get it back from: the spool file stays until every repository of the
+// final plan holds the blob.
+TEST_F(SpoolReleaseTest, APipeReleasesOnTheFirstLandingADryRunOnceEveryPlannedRepositoryHasIt) {
   WriteImage("app", {LayerSpec{1, 20, 4096}});
   LandingSink sink(/*mounts=*/true);
   auto sources = ReadImageTarball(root_ + "/images/app.tar", "images/app.tar");
   ASSERT_TRUE(sources.ok());
   const ImageSource& source = sources->front();
   const LayerSource& layer = source.layers[0];
-  PreparerOptions dry_run = Options();
-  dry_run.cache_scope.clear();
-  LayerPreparer preparer(sink, dry_run);
-  const Result<LayerBlob>& blob = preparer.Pending(source, layer, "ns/a").get();
-  ASSERT_TRUE(blob.ok());
-  const std::string path = blob->file.path;
-  (void)preparer.Pending(source, layer, "ns/b");
-  preparer.Landed(layer, "ns/a");
-  preparer.Landed(layer, "ns/b");
-  EXPECT_TRUE(fs::exists(path));  // the plan may still grow: unpacking goes on
-  preparer.EndOfUnpack();
-  (void)preparer.Pending(source, layer, "ns/c");  // the final plan names a third
-  preparer.Landed(layer, "ns/a");
-  EXPECT_TRUE(fs::exists(path));
-  preparer.Landed(layer, "ns/c");
-  EXPECT_FALSE(fs::exists(path));
-  EXPECT_TRUE(preparer.Pending(source, layer, "ns/c").get()->file.path.empty());
-  EXPECT_EQ(restored_, 0);
-}
-
-// An archive read from a pipe (no image file to restore): one repository
-// holding the blob is enough, as from a file, since a later repository can
-// mount it or get it read back from there; the spool stays bounded.
-TEST_F(SpoolReleaseTest, FromAPipeASpoolFileGoesOnceItsBlobLandsOnce) {
-  WriteImage("app", {LayerSpec{1, 20, 4096}});
-  LandingSink sink(/*mounts=*/true);
-  auto sources = ReadImageTarball(root_ + "/images/app.tar", "images/app.tar");
-  ASSERT_TRUE(sources.ok());
-  const ImageSource& source = sources->front();
-  const LayerSource& layer = source.layers[0];
-  PreparerOptions pipe = Options();
-  pipe.restore_image_file = nullptr;
-  LayerPreparer preparer(sink, pipe);
-  const Result<LayerBlob>& blob = preparer.Pending(source, layer, "ns/a").get();
-  ASSERT_TRUE(blob.ok());
-  const std::string path = blob->file.path;
-  (void)preparer.Pending(source, layer, "ns/b");
-  preparer.Landed(layer, "ns/a");
-  EXPECT_FALSE(fs::exists(path));  // before the unpacking ended, and ns/b lacks it
-  EXPECT_EQ(preparer.SpooledBytes(), 0u);
-  EXPECT_TRUE(preparer.Pending(source, layer, "ns/b").get()->file.path.empty());
+  for (const bool pipe : {true, false}) {
+    SCOPED_TRACE(pipe ? "pipe" : "dry run");
+    PreparerOptions options = Options();
+    if (pipe) options.restore_image_file = nullptr;
+    if (!pipe) options.cache_scope.clear();
+    LayerPreparer preparer(sink, options);
+    const Result<LayerBlob>& blob = preparer.Pending(source, layer, "ns/a").get();
+    ASSERT_TRUE(blob.ok());
+    const std::string path = blob->file.path;
+    (void)preparer.Pending(source, layer, "ns/b");
+    preparer.Landed(layer, "ns/a");
+    if (pipe) {
+      EXPECT_FALSE(fs::exists(path));  // before the unpacking ended, and ns/b lacks it
+      EXPECT_EQ(preparer.SpooledBytes(), 0u);
+      EXPECT_TRUE(preparer.Pending(source, layer, "ns/b").get()->file.path.empty());
+      continue;
+    }
+    preparer.Landed(layer, "ns/b");
+    EXPECT_TRUE(fs::exists(path));  // the plan may still grow: unpacking goes on
+    preparer.EndOfUnpack();
+    (void)preparer.Pending(source, layer, "ns/c");  // the final plan names a third
+    preparer.Landed(layer, "ns/a");
+    EXPECT_TRUE(fs::exists(path));
+    preparer.Landed(layer, "ns/c");
+    EXPECT_FALSE(fs::exists(path));
+    EXPECT_TRUE(preparer.Pending(source, layer, "ns/c").get()->file.path.empty());
+  }
   EXPECT_EQ(restored_, 0);
 }
 
