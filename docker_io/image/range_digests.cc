@@ -123,8 +123,9 @@ std::string_view TarDigestTap::GatherHead(std::string_view bytes) {
   head_.append(bytes.substr(0, take));
   bytes.remove_prefix(take);
   if (head_.size() < kTarHeader || !may_take_ || entry_.size <= kTarHeader) return bytes;
-  if (LayerKind(head_) != Compression::kNone) return bytes;
-  taken_ = taker_(entry_.name, entry_.offset, entry_.size, first_sighting_);
+  const std::optional<Compression> kind = LayerKind(head_);
+  if (!kind) return bytes;
+  taken_ = taker_(entry_.name, entry_.offset, entry_.size, *kind, first_sighting_);
   if (!taken_) return bytes;
   digests_.LeaveOut(path_, entry_.offset + kTarHeader, entry_.size - kTarHeader);
   taken_->Write(head_);

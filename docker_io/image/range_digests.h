@@ -99,10 +99,11 @@ class TakenLayer {
 
 // Asked by a TarDigestTap about each file of `size` bytes (at least its
 // min_size) named `name` at `offset` of the tar file, once its first 512
-// bytes turn out to be a tar header (a layer): returns where its bytes go
-// instead of the file, or null to leave them in the file.
-using LayerTaker = std::function<std::unique_ptr<TakenLayer>(std::string_view name, uint64_t offset,
-                                                             uint64_t size, bool first_sighting)>;
+// bytes turn out to be a layer: a tar header (`kind` kNone), or the start of
+// a gzip or zstd stream (a layer stored compressed). Returns where its bytes
+// go instead of the file, or null to leave them in the file.
+using LayerTaker = std::function<std::unique_ptr<TakenLayer>(
+    std::string_view name, uint64_t offset, uint64_t size, Compression kind, bool first_sighting)>;
 
 // Hashes the files of one tar file as its bytes are written, in order.
 // Entries smaller than `min_size` are skipped (configs and manifests are read

@@ -50,7 +50,7 @@ void AheadOfUnpack::OnFileBegin(const std::string& rel) {
   tap_ = std::make_unique<TarDigestTap>(
       *digests, path, kMinHashedEntry,
       [this, path, rel](const HashedEntry& entry) { preparer_.SpeculateLayer(path, rel, entry); },
-      MayTakeFrom(rel) ? Taker() : nullptr);
+      MayTakeFrom(rel) ? Taker(path) : nullptr);
   sniffing_ = true;
 }
 
@@ -71,7 +71,7 @@ class AheadOfUnpack::EarlyTaken : public TakenLayer {
   void Finish(const std::string& digest) override {
     inner_->Finish(digest);  // files the blob under `digest` first
     if (digest.empty()) return;
-    layer_.diff_id = digest;
+    (layer_.stored == Compression::kNone ? layer_.diff_id : layer_.digest) = digest;
     owner_.QueueEarly(std::move(layer_));
   }
 
@@ -83,10 +83,24 @@ class AheadOfUnpack::EarlyTaken : public TakenLayer {
 
 // A layer of a `docker save` file is uploaded as soon as its blob is made,
 // to the repository the PPA manifest names for the file, so its spool file
-// goes before the file ends (the config, and so the image, comes last).
-LayerTaker AheadOfUnpack::Taker() {
-  return [this](std::string_view name, uint64_t, uint64_t size,
-                bool first_sighting) -> std::unique_ptr<TakenLayer> {
+// goes before the file ends (the config, and so the image, comes last). A
+// layer stored compressed (an OCI blob) is copied to a spool file; a copy
+// of one sighted before stays in its file (the plan finds it there).
+LayerTaker AheadOfUnpack::Taker(const std::string& path) {
+  return [this, path](std::string_view name, uint64_t offset, uint64_t size, Compression kind,
+                      bool first_sighting) -> std::unique_ptr<TakenLayer> {
+    if (kind != Compression::kNone) {
+      if (!first_sighting) return nullptr;
+      auto taken = preparer_.TakeStoredLayer(path, offset, size, kind);
+      if (!taken || early_repo_.empty()) return taken;
+      return std::make_unique<EarlyTaken>(std::move(taken), *this,
+                                          EarlyLayer{.path = path,
+                                                     .rel = early_rel_,
+                                                     .repo = early_repo_,
+                                                     .stored = kind,
+                                                     .offset = offset,
+                                                     .size = size});
+    }
     auto taken = preparer_.TakeLayer(name, size, first_sighting);
     if (!taken || !first_sighting || early_repo_.empty()) return taken;
     return std::make_unique<EarlyTaken>(
@@ -136,7 +150,7 @@ void AheadOfUnpack::StartInflating(const std::string& rel) {
   auto tap = InflatingTap::Create(
       *options.digests, copy, kMinHashedEntry,
       [this, copy, rel](const HashedEntry& entry) { preparer_.SpeculateLayer(copy, rel, entry); },
-      options.budget, Taker());
+      options.budget, Taker(copy));
   if (tap.ok()) inflating_ = std::move(tap).value();  // else: inflated after Unpack, as before
 }
 
@@ -196,9 +210,11 @@ void AheadOfUnpack::Run() {
   while (true) {
     std::vector<std::string> batch;
     std::vector<EarlyLayer> early;
-    // Layers queued wait for their blobs: a blob made wakes this thread too.
-    // (Only this thread queues uploads, so this holds until it looks again.)
-    const bool waits_for_blobs = !give_up_ && images_->AheadQueued();
+    // Layers queued wait for their blobs, and stored layers taken early for
+    // their check: a blob made wakes this thread too. (Only this thread
+    // queues uploads, so this holds until it looks again.)
+    const bool waits_for_blobs =
+        !give_up_ && (images_->AheadQueued() || !early_checking_.empty());
     {
       MutexLock lock(&mu_);
       while (!closing_ && finished_.empty() && early_.empty() &&
@@ -215,16 +231,10 @@ void AheadOfUnpack::Run() {
       early.assign(early_.begin(), early_.end());
       early_.clear();
     }
+    early.insert(early.end(), early_checking_.begin(), early_checking_.end());
+    early_checking_.clear();
     for (const EarlyLayer& layer : early) {
-      if (give_up_ || !preparer_.Filed(layer.diff_id)) continue;  // only a blob made on the way
-      ImageSource image;
-      image.tarball = layer.path;
-      image.origin = layer.rel;
-      LayerSource source;
-      source.diff_id = layer.diff_id;
-      source.compression = Compression::kNone;
-      image.layers.push_back(std::move(source));
-      images_->QueueAhead(image, layer.repo);
+      if (!give_up_ && !QueueEarlyUpload(layer)) early_checking_.push_back(layer);
     }
     bool manifest_changed = false;
     for (auto& rel : batch) {
@@ -253,6 +263,30 @@ void AheadOfUnpack::Run() {
     preparer_.SetUploadingAhead(!give_up_ && (images_->AheadQueued() || !finished_.empty() ||
                                               !early_.empty()));
   }
+}
+
+bool AheadOfUnpack::QueueEarlyUpload(const EarlyLayer& layer) {
+  ImageSource image;
+  image.tarball = layer.path;
+  image.origin = layer.rel;
+  LayerSource source;
+  source.compression = layer.stored;
+  if (layer.stored == Compression::kNone) {
+    if (!preparer_.Filed(layer.diff_id)) return true;  // only a blob made on the way
+    source.diff_id = layer.diff_id;
+  } else {
+    auto checked = preparer_.StoredChecked(layer.path, layer.offset);
+    if (!checked) return false;  // still being checked
+    if (!*checked || (*checked)->digest != layer.digest) return true;  // the plan says why
+    source.diff_id = (*checked)->diff_id;
+    source.digest = layer.digest;
+    source.offset = layer.offset;
+    source.size = layer.size;
+    source.entry = layer.rel + " at offset " + std::to_string(layer.offset);
+  }
+  image.layers.push_back(std::move(source));
+  images_->QueueAhead(image, layer.repo);
+  return true;
 }
 
 void AheadOfUnpack::QueuePlanned() {

@@ -83,7 +83,7 @@ class AheadOfUnpack {
   // in the spool folder, whose layers are hashed and queued as they come.
   void StartInflating(const std::string& rel);
   // The taps' LayerTaker: the LayerPreparer's.
-  LayerTaker Taker();
+  LayerTaker Taker(const std::string& path);  // for the tap writing `path`
   // Whether layers may be taken out of the file `rel` (not a chart).
   bool MayTakeFrom(const std::string& rel) const;
   // Plans with what has been unpacked so far and queues the layers of the
@@ -91,10 +91,18 @@ class AheadOfUnpack {
   void QueuePlanned();
 
   // A layer taken out of the image file `rel` (at `path`) whose blob is
-  // made: uploaded to `repo` before the file ends (QueueEarly).
+  // made: uploaded to `repo` before the file ends (QueueEarly). A tar layer
+  // by its diff_id; a layer stored compressed (`stored` gzip or zstd) by its
+  // range and stored digest, once its check has told its diff_id.
   struct EarlyLayer {
     std::string path, rel, diff_id, repo;
+    Compression stored = Compression::kNone;
+    uint64_t offset = 0, size = 0;
+    std::string digest;  // a stored layer's
   };
+  // Queues `layer` (taken out of its file) for upload ahead; false for a
+  // stored layer still being checked (asked again on the next blob made).
+  bool QueueEarlyUpload(const EarlyLayer& layer);
   class EarlyTaken;  // the TakenLayer that tells QueueEarly
   void QueueEarly(EarlyLayer layer) EXCLUDES(mu_);
   // The repository the PPA manifest (unpacked first) sends the image file
@@ -126,6 +134,9 @@ class AheadOfUnpack {
   CondVar cv_;  // signalled when one of the members below changes
   std::deque<std::string> finished_ GUARDED_BY(mu_);  // files not yet taken in
   std::deque<EarlyLayer> early_ GUARDED_BY(mu_);      // layers to upload early
+  // Stored layers taken early whose check was not done when Run looked
+  // (Run's thread only).
+  std::vector<EarlyLayer> early_checking_;
   bool closing_ GUARDED_BY(mu_) = false;
   // A blob became ready since Run last looked at the uploads queued.
   bool blob_ready_ GUARDED_BY(mu_) = false;

@@ -267,17 +267,7 @@ std::unique_ptr<TakenLayer> LayerPreparer::TakeLayer(std::string_view name, uint
   }
   auto spool = SpoolCompressor::Create(options_.spool_dir, options_.format, options_.compression);
   if (!spool.ok()) return nullptr;  // "none", or no spool file: read from the file as usual
-  {
-    // Back-pressure: wait for a stream to finish rather than leave the
-    // layer in the file.
-    std::unique_lock lock(mu_);
-    stream_done_.wait(lock, [this] {
-      return cancelled_ || (active_streams_ < kMaxStreams && !OverBudgetLocked());
-    });
-    if (cancelled_) return nullptr;
-    std::erase_if(streams_, [](const auto& stream) { return stream->finished(); });
-    ++active_streams_;
-  }
+  if (!WaitForStreamRoom()) return nullptr;
   // The entry's future is this promise, not the stream's: the stream makes
   // its own ready only after `done`, which here sets this one, then tells
   // the waiters (blob_ready_).
@@ -309,6 +299,172 @@ std::unique_ptr<TakenLayer> LayerPreparer::TakeLayer(std::string_view name, uint
     streams_.push_back(std::move(stream));
   }
   return std::make_unique<StreamedLayer>(*this, made, std::move(filed_blob));
+}
+
+bool LayerPreparer::WaitForStreamRoom() {
+  // Back-pressure: wait for a stream to finish rather than leave the layer
+  // in the file.
+  std::unique_lock lock(mu_);
+  stream_done_.wait(lock, [this] {
+    return cancelled_ || (active_streams_ < kMaxStreams && !OverBudgetLocked());
+  });
+  if (cancelled_) return false;
+  std::erase_if(streams_, [](const auto& stream) { return stream->finished(); });
+  ++active_streams_;
+  return true;
+}
+
+// The bytes of a stored layer, written to its spool file on the unpacking
+// thread as they come (as they would have been to the image file); its
+// check (decompressed for the diff_id) runs on a worker once they are all
+// there (StoredWritten).
+class LayerPreparer::StoredLayer : public TakenLayer {
+ public:
+  StoredLayer(LayerPreparer& preparer, StoredSpoolFile spool)
+      : preparer_(preparer), spool_(std::move(spool)) {}
+  ~StoredLayer() override {
+    if (!finished_) Finish("");  // cut short
+  }
+  void Write(std::string_view bytes) override {
+    if (written_.ok()) {
+      written_ = PwriteAll(spool_.fd.get(), bytes.data(), bytes.size(), spool_.size, spool_.path);
+    }
+    spool_.size += bytes.size();
+  }
+  void Finish(const std::string& digest) override {
+    finished_ = true;
+    spool_.fd.Reset();
+    preparer_.StoredWritten(std::move(spool_), digest, written_);
+  }
+
+ private:
+  LayerPreparer& preparer_;
+  StoredSpoolFile spool_;
+  Status written_;
+  bool finished_ = false;
+};
+
+std::unique_ptr<TakenLayer> LayerPreparer::TakeStoredLayer(const std::string& path,
+                                                           uint64_t offset, uint64_t size,
+                                                           Compression kind) {
+  if (!options_.take_layers || cancelled_) return nullptr;
+  // No wait for the spool's budget: these bytes would otherwise be in the
+  // image file, and what releases them (an upload to the file's repository)
+  // comes after they are all written.
+  StoredSpoolFile spool{.path = options_.spool_dir + "/layer-" + NewUuid() + ".blob",
+                        .kind = kind,
+                        .entry = path + " at offset " + std::to_string(offset),
+                        .at = {path, offset}};
+  spool.fd = UniqueFd(
+      ::open(spool.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (spool.fd.get() < 0) return nullptr;  // left in the file, read from there as before
+  spdlog::debug("copying the stored {} layer at {} of '{}' ({} bytes) as it is unpacked",
+                CompressionName(kind), offset, path, size);
+  return std::make_unique<StoredLayer>(*this, std::move(spool));
+}
+
+void LayerPreparer::StoredWritten(StoredSpoolFile spool, const std::string& digest,
+                                  const Status& written) {
+  if (!written.ok() || digest.empty()) {  // cut short: the plan reads it again, and says why
+    ::unlink(spool.path.c_str());
+    std::lock_guard lock(mu_);
+    stored_written_[spool.at] = std::nullopt;
+    return;
+  }
+  // The check, at most once, on whichever thread asks first: this task, or
+  // the plan's (StoredAhead).
+  auto shared = std::make_shared<StoredSpoolFile>(std::move(spool));
+  shared->fd.Reset();
+  auto once = std::make_shared<OnceBlob>([this, shared, digest]() -> std::optional<LayerBlob> {
+    ImageSource image;
+    image.tarball = shared->path;
+    LayerSource layer;
+    layer.entry = shared->entry;
+    layer.size = shared->size;
+    layer.compression = shared->kind;
+    layer.content_digest = digest;  // hashed on the way
+    Result<LayerBlob> blob = ReadStoredLayerBlob(image, layer, options_.format);
+    if (!blob.ok()) {
+      spdlog::debug("'{}' is no {} stream: {}", shared->entry, CompressionName(shared->kind),
+                    blob.status().message());
+      {
+        std::lock_guard lock(mu_);
+        stored_written_[shared->at] = std::nullopt;  // the plan reads it again, and says why
+      }
+      ::unlink(shared->path.c_str());
+      return std::nullopt;
+    }
+    blob->spooled = true;
+    FileStored(shared->kind, *blob);
+    NoteSpoolGrown(SpooledBytes());
+    return *blob;
+  });
+  {
+    std::lock_guard lock(mu_);
+    stored_written_[shared->at] = FileBody{shared->path, 0, shared->size};
+    stored_ahead_[shared->at] = once;
+  }
+  blob_ready_.Notify();  // its bytes may be sent (StoredBytes) while they are checked
+  pool_->Submit([this, once] {
+    once->Get();
+    blob_ready_.Notify();
+  });
+}
+
+std::optional<std::optional<LayerBlob>> LayerPreparer::StoredChecked(const std::string& path,
+                                                                     uint64_t offset) {
+  std::shared_ptr<OnceBlob> once;
+  {
+    std::lock_guard lock(mu_);
+    auto it = stored_ahead_.find({path, offset});
+    if (it == stored_ahead_.end()) {
+      auto written = stored_written_.find({path, offset});
+      if (written != stored_written_.end() && !written->second) {
+        return std::optional<LayerBlob>();  // cut short
+      }
+      return std::nullopt;
+    }
+    once = it->second;
+  }
+  if (once->result.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
+    return std::nullopt;
+  }
+  return once->result.get();
+}
+
+void LayerPreparer::FileStored(Compression kind, const LayerBlob& blob) {
+  if (options_.cache) {
+    options_.cache->Store(blob.diff_id, std::string("stored-") + CompressionName(kind),
+                          {blob.digest, blob.size});
+  }
+  LayerSource found;
+  found.diff_id = blob.diff_id;
+  found.digest = blob.digest;
+  found.compression = kind;
+  std::promise<Result<LayerBlob>> ready;
+  ready.set_value(blob);
+  std::lock_guard lock(mu_);
+  if (blobs_.count(KeyOf(found))) return;  // the plan asked first: StoredAhead answers it
+  Entry entry;
+  entry.blob = ready.get_future().share();
+  entry.speculative = true;
+  entry.freed = true;  // its bytes never were in the file
+  blobs_.emplace(KeyOf(found), std::move(entry));
+}
+
+bool LayerPreparer::InImageFile(const ImageSource& image, const LayerSource& layer) const {
+  return !options_.digests || !options_.digests->LeftOut(image.tarball, layer.offset, layer.size);
+}
+
+std::optional<FileBody> LayerPreparer::StoredBytes(const ImageSource& image,
+                                                   const LayerSource& layer) {
+  if (InImageFile(image, layer)) return FileBody{image.tarball, layer.offset, layer.size};
+  std::lock_guard lock(mu_);
+  auto it = stored_written_.find({image.tarball, layer.offset});
+  if (it == stored_written_.end() || !it->second || it->second->size != layer.size) {
+    return std::nullopt;
+  }
+  return it->second;
 }
 
 void LayerPreparer::Streamed(LayerStream& stream, const std::string& diff_id,
@@ -566,7 +722,8 @@ Result<LayerBlob> LayerPreparer::Prepare(const ImageSource& image, const LayerSo
     if (auto ahead = StoredAhead(image, layer)) return *ahead;
   }
   if (cache && layer.compression != Compression::kNone && !layer.digest.empty()) {
-    return PrepareStored(image, layer, generation);
+    PPA_ASSIGN_OR_RETURN(ImageSource source, Readable(image, layer));  // taken out, its stream failed
+    return PrepareStored(source, layer, generation);
   }
   const std::string settings = options_.compression.Key();
   bool cacheable = cache && layer.compression == Compression::kNone;
@@ -688,6 +845,9 @@ void LayerPreparer::Landed(const LayerSource& layer, const std::string& repo,
     landed.set_value(std::move(known));
     entry.landed_blob = landed.get_future().share();
     entry.released = true;
+    for (auto& [at, bytes] : stored_written_) {  // a stored layer's: no longer at hand
+      if (bytes && bytes->path == path) bytes.reset();
+    }
   }
   spdlog::debug("{} has landed in '{}': its spool file is deleted", layer.diff_id, repo);
   ::unlink(path.c_str());

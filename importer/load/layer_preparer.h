@@ -131,6 +131,38 @@ class LayerPreparer {
   // left in the file for that). Thread-safe.
   std::unique_ptr<TakenLayer> TakeLayer(std::string_view name, uint64_t size, bool first_sighting);
 
+  // A TarDigestTap's taker for the first sighting of a layer stored
+  // compressed (`kind` gzip or zstd) at `offset` of the image file `path`,
+  // `size` bytes: its bytes go to a spool file as they are (StoredLayer,
+  // written on the unpacking thread as the image file would have been),
+  // never into the image file. Once all have passed, a worker decompresses
+  // the spool file for the diff_id (StoredWritten) and the blob is filed
+  // under its diff_id and stored digest; the plan's layer at that range gets
+  // it (StoredAhead): it is pushed from the spool file, its digest kept, and
+  // the spool file goes once it has landed, as for a layer compressed on the
+  // way. The unpacking waits while the spool is over its budget (see
+  // TakeLayer). Only with options().take_layers. Thread-safe.
+  std::unique_ptr<TakenLayer> TakeStoredLayer(const std::string& path, uint64_t offset,
+                                              uint64_t size, Compression kind);
+
+  // Whether the bytes of `layer` are in image.tarball (not taken out of it
+  // while it was unpacked): a stored layer may then be pushed from there.
+  bool InImageFile(const ImageSource& image, const LayerSource& layer) const;
+
+  // Where the stored bytes of `layer` are: its range of image.tarball, or
+  // the spool file TakeStoredLayer wrote them to, once all are written (its
+  // diff_id may still be being checked: Pending waits for that). nullopt
+  // while they are being written, or when they were lost (cut short, not
+  // written: Pending then makes the blob again). Thread-safe.
+  std::optional<FileBody> StoredBytes(const ImageSource& image, const LayerSource& layer);
+
+  // The check of the stored layer TakeStoredLayer took at `offset` of
+  // `path`: nullopt while its bytes are written or it is being checked
+  // (blob_ready() is notified once it is done); then the blob (its diff_id
+  // known), or an empty optional when it was cut short or is no stream of its
+  // kind. Never waits. Thread-safe.
+  std::optional<std::optional<LayerBlob>> StoredChecked(const std::string& path, uint64_t offset);
+
   // The images of the image file `path` (archive-relative `rel`): those
   // Speculate read when it did, else read now (ReadImageFile).
   Result<std::vector<ImageSource>> ImageFile(const std::string& path, const std::string& rel);
@@ -209,6 +241,22 @@ class LayerPreparer {
   };
 
   class StreamedLayer;  // the TakenLayer of a LayerStream
+  class StoredLayer;    // the TakenLayer of a layer stored compressed
+  // The spool file of a stored layer being taken (StoredLayer).
+  struct StoredSpoolFile {
+    std::string path;
+    Compression kind = Compression::kGzip;
+    std::string entry;  // where it was: "<image file> at offset N", for errors
+    UniqueFd fd;        // open while its bytes are written
+    uint64_t size = 0;
+    std::pair<std::string, uint64_t> at;  // (image file, offset): key of stored_written_
+  };
+  // All the bytes of `spool` are written (`written` says whether they all
+  // were; `digest` is their sha256, empty when cut short): its check (the
+  // file decompressed for its diff_id, then filed: FileStored) is queued on
+  // a worker as stored_ahead_'s OnceBlob, and blob_ready_ notified once it is
+  // done; else the file goes.
+  void StoredWritten(StoredSpoolFile spool, const std::string& digest, const Status& written);
   class KnownLayer;     // the TakenLayer of a layer the target has (Known)
 
   static std::string KeyOf(const LayerSource& layer);
@@ -251,6 +299,14 @@ class LayerPreparer {
   // Reads the compressed `layer` (diff_id unknown) and files its blob under
   // the key its content gives; returns it (nullopt when it could not).
   std::optional<LayerBlob> SpeculateStored(const ImageSource& image, const LayerSource& layer);
+  // Files `blob`, made of a compressed layer of `kind`, under the key its
+  // content gives (unless the plan asked first: StoredAhead then gives it),
+  // and tells the blob cache what it decompresses to.
+  void FileStored(Compression kind, const LayerBlob& blob);
+  // Waits, before a layer is made on the way, for fewer than kMaxStreams
+  // streams and a spool within its budget; then counts one more stream.
+  // False when cancelled meanwhile.
+  bool WaitForStreamRoom();
   // The blob SpeculateStored made (or is making) of the compressed layer at
   // `layer`'s range of image.tarball, when it is `layer`'s: computed at most
   // once, on whichever thread asks first.
@@ -304,6 +360,10 @@ class LayerPreparer {
   // for the same layer, which then need not decompress it again).
   struct OnceBlob;
   std::map<std::pair<std::string, uint64_t>, std::shared_ptr<OnceBlob>> stored_ahead_;  // mu_
+  // (image file, offset) -> the spool file a taken stored layer's bytes are
+  // all in (StoredBytes), or nullopt when they were lost or the spool file
+  // went (Landed); absent while written. Guarded by mu_.
+  std::map<std::pair<std::string, uint64_t>, std::optional<FileBody>> stored_written_;
   // origin -> its restored image file (RestoredImageFile); guarded by mu_
   std::map<std::string, std::shared_future<Result<std::string>>> restored_;
   // Deflates the blocks of gzip layers (options_.compression.runner): its

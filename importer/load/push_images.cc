@@ -66,8 +66,10 @@ class ImagePusher {
 
   // Adds to `uploads` a task for each layer of `image` not queued for `repo`
   // yet: it pushes the layer to `repo` as soon as its blob is ready. With
-  // `eager_stored`, a gzip/zstd layer pushed as stored is ready at once (its
-  // upload overlaps its diff_id check, see PushLayer). Of the repositories
+  // `eager_stored`, a gzip/zstd layer pushed as stored is ready as soon as
+  // its stored bytes are at hand (in its tarball, or all in the spool file
+  // they were taken to: LayerPreparer::StoredBytes); its upload overlaps its
+  // diff_id check, see PushLayer. Of the repositories
   // that get one diff_id, the first is sent the blob; the others wait for it,
   // to mount it from there instead of uploading it again.
   void Queue(LayerUploads& uploads, const ImageSource& image, const std::string& repo,
@@ -128,18 +130,19 @@ class ImagePusher {
   };
 
   // One layer: its blob (Blob), then onto `repo` (EnsureBlob). A gzip/zstd
-  // layer with a stored digest is pushed as it lies in the tarball, so its
+  // layer with a stored digest is pushed as it lies in its tarball, or in the
+  // spool file it was taken to as it was unpacked (StoredBytes), so its
   // upload starts at once, while a worker still checks that it decompresses
   // to its diff_id; the registry checks the digest of what it receives, and
   // the manifest waits for both.
   Result<LayerPush> PushLayer(const ImageSource& image, const LayerSource& layer,
                               const std::string& repo) {
     const Work work = LayerWork(repo, layer);
-    if (PushedAsStored(layer)) {
-      FileRangeBlob stored(BlobUpload{
-          .digest = layer.digest,
-          .size = layer.size,
-          .file = FileBody{.path = image.tarball, .offset = layer.offset, .size = layer.size}});
+    std::optional<FileBody> bytes =
+        PushedAsStored(layer) ? preparer_.StoredBytes(image, layer) : std::nullopt;
+    if (bytes) {
+      FileRangeBlob stored(
+          BlobUpload{.digest = layer.digest, .size = layer.size, .file = std::move(*bytes)});
       PPA_ASSIGN_OR_RETURN(BlobResult done, EnsureBlob(repo, stored, work, /*show_upload=*/true));
       PPA_ASSIGN_OR_RETURN(const LayerBlob* blob, Blob(image, layer, repo));  // checks both digests
       done.diff_id = blob->diff_id;
@@ -309,14 +312,15 @@ void ImagePusher::Queue(LayerUploads& uploads, const ImageSource& image, const s
     // Only the first repository of a diff_id sets its flag; the others wait for it.
     std::shared_ptr<std::atomic<bool>> done_flag = first ? it->second : nullptr;
     std::shared_ptr<const std::atomic<bool>> wait_for = first ? nullptr : it->second;
-    const bool at_once = eager_stored && PushedAsStored(layer);
+    const bool stored = eager_stored && PushedAsStored(layer);
     // Changes only when the preparer's blob_ready() is notified (which
     // Push and AheadOfUnpack pass on to the runner), or when the upload to
     // the first repository, a task of the same runner, is done.
-    auto ready = [this, shared, &layer, repo, at_once, wait_for] {
+    auto ready = [this, shared, &layer, repo, stored, wait_for] {
       if (wait_for && !*wait_for) return false;
-      return at_once || preparer_.Pending(*shared, layer, repo).wait_for(std::chrono::seconds(0)) ==
-                            std::future_status::ready;
+      return (stored && preparer_.StoredBytes(*shared, layer)) ||
+             preparer_.Pending(*shared, layer, repo).wait_for(std::chrono::seconds(0)) ==
+                 std::future_status::ready;
     };
     auto run = [this, shared, &layer, repo, done_flag]() -> Status {
       Result<LayerPush> pushed = PushLayer(*shared, layer, repo);

@@ -167,6 +167,52 @@ TEST_F(LoadStdinTest, ARegistryDecliningMountsGetsASharedBlobReadBackFromTheFirs
   EXPECT_EQ(from_file.exit_code, 0) << Output(from_file);  // made again from the file
 }
 
+// An OCI image file whose layers are stored gzip (128 KiB of random bytes
+// each: taken out as the archive is unpacked). From the file and from a
+// pipe alike, each layer goes to a spool file, never into the image file,
+// and the image lands with the digest it has in the archive (read back by
+// skopeo).
+TEST_F(LoadStdinTest, StoredLayersAreCopiedOutOfTheirImageFileAndKeepTheDigest) {
+  samples::LayerSpec layer{.seed = 21, .file_count = 4, .file_size = 32 << 10,
+                           .random_content = true, .directory = "opt/a"};
+  samples::LayerSpec other = layer;
+  other.seed = 22;
+  other.directory = "opt/b";
+  samples::PpaArchiveSpec spec;
+  samples::ImageSpec image{.repo_tags = {"ibmcom/oci:1.0"}, .layers = {layer, other}};
+  spec.images.push_back(
+      {"images/oci.tar", samples::ImageTarballSpec{.format = samples::ImageTarballFormat::kOciLayout,
+                                                   .images = {image}}});
+  spec.manifest_yaml = samples::RenderManifestYaml(
+      {samples::YamlImage{"ibmcom/oci:1.0",
+                          {samples::YamlReference{"ibmcom/oci:1.0-amd64", "", "linux", "amd64", "",
+                                                  "images/oci.tar"}}}},
+      {});
+  std::string archive = Archive(spec, "oci.tgz");
+  auto bytes = test::ReadFileToString(archive);
+  ASSERT_TRUE(bytes.ok());
+  ProcessResult file = LoadWith({archive, "--verbose"}, "file_ns", std::nullopt);
+  ASSERT_EQ(file.exit_code, 0) << Output(file);
+  ProcessResult pipe = LoadWith({"-", "--verbose"}, "pipe_ns", *bytes);
+  ASSERT_EQ(pipe.exit_code, 0) << Output(pipe);
+  for (const ProcessResult* r : {&file, &pipe}) {
+    size_t copied = 0;
+    for (size_t at = 0; (at = r->stderr_text.find("copying the stored gzip layer", at)) !=
+                        std::string::npos;
+         ++at) {
+      ++copied;
+    }
+    EXPECT_EQ(copied, 2u) << r->stderr_text;
+    const auto report = nlohmann::json::parse(r->stdout_text);
+    const auto& items = report["archives"][0]["images"];
+    ASSERT_FALSE(items.empty());
+    EXPECT_EQ(items[0]["digest_kept"], true) << items[0].dump();
+    EXPECT_EQ(items[0]["manifest_digest"], items[0]["archive_digest"]) << items[0].dump();
+  }
+  auto from_file = LandedDigests(nlohmann::json::parse(file.stdout_text), "file_ns");
+  EXPECT_EQ(LandedDigests(nlohmann::json::parse(pipe.stdout_text), "pipe_ns"), from_file);
+}
+
 TEST_F(LoadStdinTest, StandardInputNamedTwiceIsAUsageError) {
   ProcessResult r = LoadWith({"-", "--archive", "-"}, "test_ns", std::string("x"));
   EXPECT_EQ(r.exit_code, 2) << Output(r);

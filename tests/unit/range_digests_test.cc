@@ -94,6 +94,7 @@ TEST(TarDigestTap, AGapInTheWritesStopsIt) {
 // What a taker was given for one layer.
 struct Taken {
   std::string name;
+  Compression kind = Compression::kNone;
   bool first_sighting = false;
   std::string bytes;
   std::optional<std::string> finished;  // the digest Finish was given
@@ -116,8 +117,9 @@ std::string TapAndTake(RangeDigests& digests, const std::string& path, const std
                        std::vector<Taken>& taken, std::vector<HashedEntry>& seen,
                        std::optional<size_t> gap_at = std::nullopt) {
   std::string file(tar.size(), '\0');
-  LayerTaker taker = [&](std::string_view name, uint64_t, uint64_t, bool first) {
-    taken.push_back(Taken{std::string(name), first, "", std::nullopt});
+  LayerTaker taker = [&](std::string_view name, uint64_t, uint64_t, Compression kind,
+                         bool first) {
+    taken.push_back(Taken{std::string(name), kind, first, "", std::nullopt});
     return std::make_unique<RecordingLayer>(taken.back());
   };
   taken.reserve(16);  // RecordingLayer keeps a reference
@@ -193,7 +195,7 @@ TEST(TarDigestTap, ALayerNotTakenIsWritten) {
   };
   int asked = 0;
   TarDigestTap tap(digests, "/w/a.tar", 4096, nullptr,
-                   [&](std::string_view, uint64_t, uint64_t, bool) {
+                   [&](std::string_view, uint64_t, uint64_t, Compression, bool) {
                      ++asked;
                      return std::unique_ptr<TakenLayer>();
                    });
@@ -266,8 +268,9 @@ TEST(InflatingTap, ATakenLayerIsLeftOutOfTheCopy) {
   const TarEntry& e = index->entries().at("abc/layer.tar");
   std::vector<Taken> taken;
   taken.reserve(4);
-  LayerTaker taker = [&](std::string_view name, uint64_t, uint64_t, bool first) {
-    taken.push_back(Taken{std::string(name), first, "", std::nullopt});
+  LayerTaker taker = [&](std::string_view name, uint64_t, uint64_t, Compression kind,
+                         bool first) {
+    taken.push_back(Taken{std::string(name), kind, first, "", std::nullopt});
     return std::make_unique<RecordingLayer>(taken.back());
   };
   const std::string path = dir.Join("a.tar");

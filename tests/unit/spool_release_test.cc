@@ -62,6 +62,7 @@ class LandingSink : public BlobSink {
     std::lock_guard lock(mu_);
     held_.insert(repo + "@" + blob.digest);
     bytes_[blob.digest] = std::move(bytes);
+    sent_from_.push_back(blob.file.path);
     ++uploads_;
     return Status::Ok();
   }
@@ -108,12 +109,17 @@ class LandingSink : public BlobSink {
     std::lock_guard lock(mu_);
     return reads_done_;
   }
+  std::vector<std::string> sent_from() {  // the file of each upload
+    std::lock_guard lock(mu_);
+    return sent_from_;
+  }
 
  private:
   const bool mounts_, reads_;
   std::mutex mu_;
   std::set<std::string> held_;               // "repo@digest"
   std::map<std::string, std::string> bytes_;  // digest -> the blob
+  std::vector<std::string> sent_from_;
   int uploads_ = 0;
   int reads_done_ = 0;
   int manifests_ = 0;
@@ -139,10 +145,12 @@ class SpoolReleaseTest : public ::testing::Test {
 
   // Writes images/NAME.tar with one image of the given layers (80 KiB
   // ones are taken out of the file as it is unpacked) and returns its bytes.
-  std::string WriteImage(const std::string& name, std::vector<LayerSpec> layers) {
+  std::string WriteImage(const std::string& name, std::vector<LayerSpec> layers,
+                         samples::ImageTarballFormat format =
+                             samples::ImageTarballFormat::kDockerLegacy) {
     ImageSpec app{{"ibmcom/" + name + ":1.0"}, "linux", "amd64", "", {"/bin/sh"},
                   std::move(layers)};
-    ImageTarballSpec spec{samples::ImageTarballFormat::kDockerLegacy, false, 6, {app}};
+    ImageTarballSpec spec{format, false, 6, {app}};
     const std::string path = root_ + "/images/" + name + ".tar";
     auto written = samples::WriteImageTarballFile(spec, path);
     EXPECT_TRUE(written.ok()) << written.status().ToString();
@@ -397,6 +405,107 @@ TEST_F(SpoolReleaseTest, UnpackingWaitsWhileTheSpoolIsOverItsBudget) {
   EXPECT_EQ(preparer.SpooledBytes(), 0u);
   EXPECT_EQ(SpoolFiles(scratch_), 0);
   EXPECT_EQ(restored_, 0);
+}
+
+// An OCI image file whose layers are stored gzip (128 KiB of random bytes
+// each), the PPA manifest first: each layer's bytes go to a spool file as
+// they pass, never into the image file; once checked (decompressed for its
+// diff_id) it is uploaded ahead to the file's one repository from that
+// file, which then goes. The image keeps its archive digest, and nothing is
+// left in the spool.
+TEST_F(SpoolReleaseTest, AStoredLayerIsCopiedToASpoolFileUploadedAheadAndReleased) {
+  const LayerSpec one{.seed = 1, .file_count = 4, .file_size = 32 << 10, .random_content = true};
+  LayerSpec two = one;
+  two.seed = 2;
+  const std::string bytes =
+      WriteImage("oci", {one, two}, samples::ImageTarballFormat::kOciLayout);
+  WriteManifest({{"ibmcom/oci:1.0", "oci"}});
+  LandingSink sink(/*mounts=*/true);
+  RangeDigests digests;
+  PreparerOptions options = Options();
+  options.digests = &digests;
+  options.take_layers = true;
+  LayerPreparer preparer(sink, options);
+  ImagesStage images(sink, preparer, PushOptions{.format = ManifestFormat::kOci});
+  {
+    AheadOfUnpack ahead(Input(preparer), preparer, &images);
+    ahead.OnFile("manifest.yaml");
+    test::UnpackThrough(ahead, root_, "images/oci.tar", bytes);
+    ASSERT_TRUE(test::Eventually([&] { return sink.uploads() == 2; }));
+    ahead.Stop();
+  }
+  for (const std::string& from : sink.sent_from()) {
+    EXPECT_EQ(from.rfind(scratch_ + "/layer-", 0), 0u) << from;  // a spool file
+  }
+  PlanInput input = Input(preparer);
+  input.files = {"manifest.yaml", "images/oci.tar"};
+  auto manifest = ReadPpaManifest(root_, input.files);
+  ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();
+  input.manifest = *manifest;
+  ImportPlan plan = BuildImportPlan(input);
+  ASSERT_EQ(plan.ImageCount(), 1);
+  const ImageSource& source = *plan.groups[0].images[0].source;
+  ASSERT_EQ(source.layers.size(), 2u);
+  for (const auto& layer : source.layers) {
+    EXPECT_EQ(layer.compression, Compression::kGzip);
+    EXPECT_FALSE(preparer.InImageFile(source, layer));  // never written there
+  }
+  preparer.EndOfUnpack();
+  std::ostringstream out, err;
+  Reporter reporter(out, err, /*quiet=*/true);
+  ImagesPushed pushed = images.Push(plan, reporter);
+  EXPECT_EQ(reporter.failed_items(), 0) << err.str();
+  ASSERT_FALSE(pushed.items.empty());
+  EXPECT_TRUE(pushed.items[0].digest_kept) << pushed.items[0].digest_note;
+  EXPECT_EQ(sink.uploads(), 2);  // the two layers, ahead (a config is sent from memory)
+  EXPECT_EQ(preparer.SpooledBytes(), 0u);
+  EXPECT_EQ(SpoolFiles(scratch_), 0);
+  EXPECT_EQ(restored_, 0);
+}
+
+// A stored layer whose bytes changed in the archive (no longer a gzip
+// stream that checks): taken to a spool file like any other, its check
+// fails, its spool file goes, and its image fails with the layer named, read
+// again from the restored image file; nothing is uploaded for it.
+TEST_F(SpoolReleaseTest, AStoredLayerThatDoesNotDecompressFailsItsImage) {
+  const LayerSpec one{.seed = 3, .file_count = 4, .file_size = 32 << 10, .random_content = true};
+  std::string bytes = WriteImage("bad", {one}, samples::ImageTarballFormat::kOciLayout);
+  WriteManifest({{"ibmcom/bad:1.0", "bad"}});
+  // The gzip blob's last bytes (its CRC and size trailer), somewhere after
+  // the first 64 KiB: a stream that no longer checks.
+  const size_t gzip_at = bytes.find(std::string("\x1f\x8b\x08", 3));
+  ASSERT_NE(gzip_at, std::string::npos);
+  bytes[gzip_at + (100 << 10)] ^= 0x55;
+  test::WriteFileOrDie(pristine_.at("bad"), bytes);  // what a second pass reads too
+  LandingSink sink(/*mounts=*/true);
+  RangeDigests digests;
+  PreparerOptions options = Options();
+  options.digests = &digests;
+  options.take_layers = true;
+  LayerPreparer preparer(sink, options);
+  ImagesStage images(sink, preparer, PushOptions{.format = ManifestFormat::kOci});
+  {
+    AheadOfUnpack ahead(Input(preparer), preparer, &images);
+    ahead.OnFile("manifest.yaml");
+    test::UnpackThrough(ahead, root_, "images/bad.tar", bytes);
+    ahead.Stop();
+  }
+  PlanInput input = Input(preparer);
+  input.files = {"manifest.yaml", "images/bad.tar"};
+  auto manifest = ReadPpaManifest(root_, input.files);
+  ASSERT_TRUE(manifest.ok());
+  input.manifest = *manifest;
+  ImportPlan plan = BuildImportPlan(input);
+  preparer.EndOfUnpack();
+  std::ostringstream out, err;
+  Reporter reporter(out, err, /*quiet=*/true);
+  images.Push(plan, reporter);
+  EXPECT_GE(reporter.failed_items(), 1) << err.str();
+  EXPECT_NE(err.str().find("layer 'blobs/sha256/"), std::string::npos) << err.str();
+  EXPECT_NE(err.str().find("corrupt gzip stream"), std::string::npos) << err.str();
+  EXPECT_EQ(restored_, 1);
+  EXPECT_EQ(sink.uploads(), 0);
+  EXPECT_EQ(SpoolFiles(scratch_), 0);
 }
 
 }  // namespace
