@@ -426,10 +426,9 @@ std::optional<std::optional<LayerBlob>> LayerPreparer::StoredChecked(const std::
     }
     once = it->second;
   }
-  if (once->result.wait_for(std::chrono::seconds(0)) != std::future_status::ready) {
-    return std::nullopt;
-  }
-  return once->result.get();
+  std::shared_future<std::optional<LayerBlob>> result = once->result;  // this thread's copy
+  if (result.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return std::nullopt;
+  return result.get();
 }
 
 void LayerPreparer::FileStored(Compression kind, const LayerBlob& blob) {
