@@ -143,8 +143,11 @@ class ImagePusher {
     if (bytes) {
       FileRangeBlob stored(
           BlobUpload{.digest = layer.digest, .size = layer.size, .file = std::move(*bytes)});
-      PPA_ASSIGN_OR_RETURN(BlobResult done, EnsureBlob(repo, stored, work, /*show_upload=*/true));
-      PPA_ASSIGN_OR_RETURN(const LayerBlob* blob, Blob(image, layer, repo));  // checks both digests
+      Result<BlobResult> sent = EnsureBlob(repo, stored, work, /*show_upload=*/true);
+      // Checks both digests; when the bytes are not the layer's, that says
+      // more than the registry refusing them (whichever came first).
+      PPA_ASSIGN_OR_RETURN(const LayerBlob* blob, Blob(image, layer, repo));
+      PPA_ASSIGN_OR_RETURN(BlobResult done, std::move(sent));
       done.diff_id = blob->diff_id;
       preparer_.Landed(layer, repo, blob);  // its spool file may go
       return LayerPush{blob, done};
