@@ -13,6 +13,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <set>
 #include <sstream>
@@ -186,8 +187,40 @@ class SpoolReleaseTest : public ::testing::Test {
     return options;
   }
 
+  // Options() for an unpacking that takes layers out of the image files,
+  // recording what it left out in `digests`.
+  PreparerOptions TakingOptions(RangeDigests& digests) {
+    PreparerOptions options = Options();
+    options.digests = &digests;
+    options.take_layers = true;
+    return options;
+  }
+
   PlanInput Input(LayerPreparer& preparer) {
     return test::PreparerPlanInput(root_, scratch_, preparer);
+  }
+
+  // Unpacks `bytes` as images/NAME.tar through an AheadOfUnpack, the PPA
+  // manifest first, then (once `before_stop` returns) plans the archive:
+  // what a run has when its Images stage starts.
+  ImportPlan UnpackAndPlan(LayerPreparer& preparer, ImagesStage& images, const std::string& name,
+                           const std::string& bytes,
+                           const std::function<void()>& before_stop = [] {}) {
+    const std::string rel = "images/" + name + ".tar";
+    {
+      AheadOfUnpack ahead(Input(preparer), preparer, &images);
+      ahead.OnFile("manifest.yaml");
+      test::UnpackThrough(ahead, root_, rel, bytes);
+      before_stop();
+      ahead.Stop();
+    }
+    PlanInput input = Input(preparer);
+    input.files = {"manifest.yaml", rel};
+    auto manifest = ReadPpaManifest(root_, input.files);
+    EXPECT_TRUE(manifest.ok()) << manifest.status().ToString();
+    if (manifest.ok()) input.manifest = *manifest;
+    preparer.EndOfUnpack();
+    return BuildImportPlan(input);
   }
 
   test::TempDir dir_{"ppa-spool"};
@@ -422,27 +455,16 @@ TEST_F(SpoolReleaseTest, AStoredLayerIsCopiedToASpoolFileUploadedAheadAndRelease
   WriteManifest({{"ibmcom/oci:1.0", "oci"}});
   LandingSink sink(/*mounts=*/true);
   RangeDigests digests;
-  PreparerOptions options = Options();
-  options.digests = &digests;
-  options.take_layers = true;
-  LayerPreparer preparer(sink, options);
+  LayerPreparer preparer(sink, TakingOptions(digests));
   ImagesStage images(sink, preparer, PushOptions{.format = ManifestFormat::kOci});
-  {
-    AheadOfUnpack ahead(Input(preparer), preparer, &images);
-    ahead.OnFile("manifest.yaml");
-    test::UnpackThrough(ahead, root_, "images/oci.tar", bytes);
-    ASSERT_TRUE(test::Eventually([&] { return sink.uploads() == 2; }));
-    ahead.Stop();
-  }
+  bool ahead = false;
+  ImportPlan plan = UnpackAndPlan(preparer, images, "oci", bytes, [&] {
+    ahead = test::Eventually([&] { return sink.uploads() == 2; });
+  });
+  EXPECT_TRUE(ahead);
   for (const std::string& from : sink.sent_from()) {
     EXPECT_EQ(from.rfind(scratch_ + "/layer-", 0), 0u) << from;  // a spool file
   }
-  PlanInput input = Input(preparer);
-  input.files = {"manifest.yaml", "images/oci.tar"};
-  auto manifest = ReadPpaManifest(root_, input.files);
-  ASSERT_TRUE(manifest.ok()) << manifest.status().ToString();
-  input.manifest = *manifest;
-  ImportPlan plan = BuildImportPlan(input);
   ASSERT_EQ(plan.ImageCount(), 1);
   const ImageSource& source = *plan.groups[0].images[0].source;
   ASSERT_EQ(source.layers.size(), 2u);
@@ -450,7 +472,6 @@ TEST_F(SpoolReleaseTest, AStoredLayerIsCopiedToASpoolFileUploadedAheadAndRelease
     EXPECT_EQ(layer.compression, Compression::kGzip);
     EXPECT_FALSE(preparer.InImageFile(source, layer));  // never written there
   }
-  preparer.EndOfUnpack();
   std::ostringstream out, err;
   Reporter reporter(out, err, /*quiet=*/true);
   ImagesPushed pushed = images.Push(plan, reporter);
@@ -479,24 +500,9 @@ TEST_F(SpoolReleaseTest, AStoredLayerThatDoesNotDecompressFailsItsImage) {
   test::WriteFileOrDie(pristine_.at("bad"), bytes);  // what a second pass reads too
   LandingSink sink(/*mounts=*/true);
   RangeDigests digests;
-  PreparerOptions options = Options();
-  options.digests = &digests;
-  options.take_layers = true;
-  LayerPreparer preparer(sink, options);
+  LayerPreparer preparer(sink, TakingOptions(digests));
   ImagesStage images(sink, preparer, PushOptions{.format = ManifestFormat::kOci});
-  {
-    AheadOfUnpack ahead(Input(preparer), preparer, &images);
-    ahead.OnFile("manifest.yaml");
-    test::UnpackThrough(ahead, root_, "images/bad.tar", bytes);
-    ahead.Stop();
-  }
-  PlanInput input = Input(preparer);
-  input.files = {"manifest.yaml", "images/bad.tar"};
-  auto manifest = ReadPpaManifest(root_, input.files);
-  ASSERT_TRUE(manifest.ok());
-  input.manifest = *manifest;
-  ImportPlan plan = BuildImportPlan(input);
-  preparer.EndOfUnpack();
+  ImportPlan plan = UnpackAndPlan(preparer, images, "bad", bytes);
   std::ostringstream out, err;
   Reporter reporter(out, err, /*quiet=*/true);
   images.Push(plan, reporter);
