@@ -313,6 +313,7 @@ TEST(MutexLockTest, UnlockAndLockAgainWithinTheScope) {
 TEST(RunAlongside, HelpersAreTasksOfTheCallersPoolAndRunAtOnce) {
   ThreadPool pool(4);
   std::atomic<int> next{0}, arrived{0};
+  std::atomic<bool> gave_up{false};
   std::vector<std::atomic<int>> done(100);
   Mutex mu;
   std::set<std::thread::id> threads;
@@ -324,17 +325,20 @@ TEST(RunAlongside, HelpersAreTasksOfTheCallersPoolAndRunAtOnce) {
             threads.insert(std::this_thread::get_id());
             all_pool = all_pool && ThreadPool::Current() == &pool;
           }
-          // The three wait for each other: they run at once.
+          // The three wait for each other: they run at once (run one after
+          // another, the first would give up waiting).
           ++arrived;
           const auto deadline = std::chrono::steady_clock::now() + 10s;
           while (arrived < 3 && std::chrono::steady_clock::now() < deadline) {
             std::this_thread::yield();
           }
+          if (arrived < 3) gave_up = true;
           for (int k; (k = next++) < 100;) ++done[static_cast<size_t>(k)];
         });
       })
       .get();
   EXPECT_EQ(arrived, 3);
+  EXPECT_FALSE(gave_up);
   MutexLock lock(&mu);
   EXPECT_EQ(threads.size(), 3u);
   EXPECT_TRUE(all_pool);
@@ -356,14 +360,16 @@ TEST(RunAlongside, ABusyPoolLeavesTheWorkToTheCallerAndNoPoolMeansThreads) {
   EXPECT_EQ(items, 50);
 
   std::atomic<int> arrived{0};
-  std::atomic<bool> in_pool{false};
+  std::atomic<bool> in_pool{false}, gave_up{false};
   RunAlongside(2, [&] {
     in_pool = in_pool || ThreadPool::Current() != nullptr;
     ++arrived;
     const auto deadline = std::chrono::steady_clock::now() + 10s;
     while (arrived < 3 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    if (arrived < 3) gave_up = true;  // not at once
   });
   EXPECT_EQ(arrived, 3);
+  EXPECT_FALSE(gave_up);
   EXPECT_FALSE(in_pool);
 }
 
