@@ -6,20 +6,54 @@
 namespace ppa {
 namespace {
 
+// The pool of the calling thread, and whether the thread is one of its
+// general workers (which run queued tasks while they wait, and may still
+// queue tasks during shutdown).
 thread_local ThreadPool* current_pool = nullptr;
+thread_local bool general_worker = false;
+
+unsigned ThreadsFor(int requested) {
+  unsigned n =
+      requested > 0 ? static_cast<unsigned>(requested) : std::thread::hardware_concurrency();
+  return std::max(n, 1u);
+}
 
 }  // namespace
 
-ThreadPool::ThreadPool(int threads) {
-  unsigned n = threads > 0 ? static_cast<unsigned>(threads) : std::thread::hardware_concurrency();
-  n = std::max(n, 1u);
+struct ThreadPool::LoopRun {
+  std::function<void()> loop;
+  std::promise<void> done;
+};
+
+ThreadPool::ThreadPool(int threads, int leaf_threads) {
+  const unsigned n = ThreadsFor(threads), leaves = ThreadsFor(leaf_threads);
   workers_.reserve(n);
   for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this] { Worker(); });
+  leaf_workers_.reserve(leaves);
+  for (unsigned i = 0; i < leaves; ++i) leaf_workers_.emplace_back([this] { LeafWorker(); });
 }
 
-ThreadPool::~ThreadPool() { Shutdown(); }
+ThreadPool::~ThreadPool() {
+  Shutdown();
+  std::vector<std::thread> late;  // loops started after Shutdown() (a misuse)
+  {
+    MutexLock lock(&mu_);
+    late.swap(loop_threads_);
+  }
+  for (std::thread& loop : late) loop.join();
+}
 
 ThreadPool* ThreadPool::Current() { return current_pool; }
+
+ThreadPool& ThreadPool::Here() {
+  if (current_pool != nullptr) return *current_pool;
+  // Never destroyed: a thread may still use it while the process exits.
+  static ThreadPool* const process_pool = [] {
+    const int cores = static_cast<int>(ThreadsFor(0));
+    return new ThreadPool(2 * cores + 2, cores);
+  }();
+  return *process_pool;
+}
 
 void ThreadPool::Shutdown() {
   {
@@ -29,16 +63,108 @@ void ThreadPool::Shutdown() {
     work_.SignalAll();
   }
   for (std::thread& worker : workers_) worker.join();
-  MutexLock lock(&mu_);
-  joined_ = true;
-  // Workers leave only with the queue empty, and once stopping_ is set a
-  // thread that is not a worker runs its task itself: nothing is left. Run
-  // anything here all the same rather than drop it.
-  while (!queue_.empty()) {
-    Item item = std::move(queue_.front());
-    queue_.pop_front();
-    RunLocked(std::move(item));
+  std::vector<std::thread> loops;
+  {
+    MutexLock lock(&mu_);
+    joined_ = true;
+    // Workers leave only with the queue empty, and once stopping_ is set a
+    // thread that is not a worker runs its task itself: nothing is left. Run
+    // anything here all the same rather than drop it.
+    while (!queue_.empty()) {
+      Item item = std::move(queue_.front());
+      queue_.pop_front();
+      RunLocked(std::move(item));
+    }
+    // No task is left to queue leaf tasks; the leaf workers run what is
+    // queued, then leave. Loop threads leave once their loop returned.
+    tasks_done_ = true;
+    leaf_work_.SignalAll();
+    loop_work_.SignalAll();
+    loops.swap(loop_threads_);
   }
+  for (std::thread& worker : leaf_workers_) worker.join();
+  for (std::thread& loop : loops) loop.join();
+}
+
+void ThreadPool::EnqueueLeaf(std::function<void()> run) {
+  MutexLock lock(&mu_);
+  if (tasks_done_) {  // the leaf workers are gone or going
+    lock.Unlock();
+    run();
+    return;
+  }
+  leaf_queue_.push_back(std::move(run));
+  leaf_work_.Signal();
+}
+
+void ThreadPool::LeafWorker() {
+  current_pool = this;
+  MutexLock lock(&mu_);
+  while (true) {
+    while (leaf_queue_.empty() && !tasks_done_) leaf_work_.Wait(&mu_);
+    if (leaf_queue_.empty()) return;
+    std::function<void()> run = std::move(leaf_queue_.front());
+    leaf_queue_.pop_front();
+    lock.Unlock();
+    run();  // a packaged_task: it keeps what the task throws
+    run = nullptr;
+    lock.Lock();
+  }
+}
+
+ThreadPool::Loop ThreadPool::Start(std::function<void()> loop) {
+  auto run = std::make_shared<LoopRun>();
+  run->loop = std::move(loop);
+  Loop handle(run->done.get_future());
+  MutexLock lock(&mu_);
+  loop_queue_.push_back(std::move(run));
+  if (idle_loop_threads_ > 0) {
+    --idle_loop_threads_;  // set aside for this loop
+    loop_work_.SignalAll();
+  } else {
+    loop_threads_.emplace_back([this] { LoopWorker(); });
+  }
+  return handle;
+}
+
+void ThreadPool::LoopWorker() {
+  current_pool = this;
+  MutexLock lock(&mu_);
+  while (true) {
+    // A thread comes here with a loop queued for it: new, or set aside.
+    while (loop_queue_.empty() && !tasks_done_) loop_work_.Wait(&mu_);
+    if (loop_queue_.empty()) return;
+    std::shared_ptr<LoopRun> run = std::move(loop_queue_.front());
+    loop_queue_.pop_front();
+    lock.Unlock();
+    try {
+      run->loop();
+      run->loop = nullptr;  // its captures go before it counts as done
+      run->done.set_value();
+    } catch (...) {
+      run->loop = nullptr;
+      run->done.set_exception(std::current_exception());
+    }
+    run.reset();
+    lock.Lock();
+    ++idle_loop_threads_;
+  }
+}
+
+ThreadPool::Loop& ThreadPool::Loop::operator=(Loop&& other) noexcept {
+  if (this != &other) {
+    if (done_.valid()) done_.wait();
+    done_ = std::move(other.done_);
+  }
+  return *this;
+}
+
+ThreadPool::Loop::~Loop() {
+  if (done_.valid()) done_.wait();
+}
+
+void ThreadPool::Loop::Join() {
+  if (done_.valid()) done_.get();
 }
 
 void ThreadPool::Enqueue(Item item) {
@@ -46,15 +172,19 @@ void ThreadPool::Enqueue(Item item) {
   EnqueueLocked(std::move(item));
 }
 
-void ThreadPool::EnqueueLocked(Item item) {
+void ThreadPool::EnqueueLocked(Item item, bool first) {
   // After shutdown began, only a worker still queues (it is draining); any
   // other thread runs its task itself, so nothing is queued behind workers
   // that already left.
-  if (joined_ || (stopping_ && current_pool != this)) {
+  if (joined_ || (stopping_ && !(current_pool == this && general_worker))) {
     RunLocked(std::move(item));
     return;
   }
-  queue_.push_back(std::move(item));
+  if (first) {
+    queue_.push_front(std::move(item));
+  } else {
+    queue_.push_back(std::move(item));
+  }
   work_.Signal();
   if (waiters_ > 0) finished_.SignalAll();  // a helping waiter may run it
 }
@@ -80,6 +210,7 @@ void ThreadPool::RunLocked(Item item) {
 
 void ThreadPool::Worker() {
   current_pool = this;
+  general_worker = true;
   MutexLock lock(&mu_);
   while (true) {
     while (queue_.empty() && !stopping_) work_.Wait(&mu_);
@@ -91,7 +222,7 @@ void ThreadPool::Worker() {
 }
 
 void ThreadPool::WaitUntil(const std::function<bool()>& done) {
-  const bool helps = current_pool == this;
+  const bool helps = current_pool == this && general_worker;
   MutexLock lock(&mu_);
   ++waiters_;
   while (!done()) {
@@ -118,13 +249,26 @@ TaskGroup::~TaskGroup() {
 
 void TaskGroup::Submit(std::function<void()> task) {
   MutexLock lock(&pool_.mu_);
+  SubmitLocked(std::move(task), /*first=*/false);
+}
+
+void TaskGroup::SubmitFirst(std::function<void()> task) {
+  MutexLock lock(&pool_.mu_);
+  SubmitLocked(std::move(task), /*first=*/true);
+}
+
+void TaskGroup::SubmitLocked(std::function<void()> task, bool first) {
   ++pending_;
   if (max_parallel_ > 0 && running_ >= max_parallel_) {
-    held_.push_back(std::move(task));
+    if (first) {
+      held_.push_front(std::move(task));
+    } else {
+      held_.push_back(std::move(task));
+    }
     return;
   }
   ++running_;
-  pool_.EnqueueLocked({.run = std::move(task), .group = this});
+  pool_.EnqueueLocked({.run = std::move(task), .group = this}, first);
 }
 
 void TaskGroup::FinishedLocked(std::exception_ptr error) {
@@ -167,15 +311,7 @@ size_t TaskGroup::Cancel() {
 }
 
 void RunAlongside(int helpers, const std::function<void()>& work) {
-  ThreadPool* pool = ThreadPool::Current();
-  if (pool == nullptr) {
-    std::vector<std::thread> threads;
-    for (int i = 0; i < helpers; ++i) threads.emplace_back(work);
-    work();
-    for (auto& t : threads) t.join();
-    return;
-  }
-  TaskGroup group(*pool);
+  TaskGroup group(ThreadPool::Here());
   for (int i = 0; i < helpers; ++i) group.Submit(work);
   work();
   group.Wait();

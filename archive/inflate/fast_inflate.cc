@@ -23,19 +23,20 @@
 #include "archive/inflate/stream_window.h"
 #include "archive/tar/libarchive_internal.h"
 #include "base/file_util.h"
+#include "base/thread_pool.h"
 
 namespace ppa::internal {
 namespace {
 
-// Inflating threads for an archive read from its index.
+// Inflating loops for an archive read from its index.
 unsigned InflateWorkers(const InflateIndexOptions& options) {
   unsigned n = options.workers ? options.workers : std::thread::hardware_concurrency();
   return std::clamp(n, 1u, 4u);
 }
 
-// Standard input read ahead by a thread of its own into a pipe of this
+// Standard input read ahead by a loop of the run's pool into a pipe of this
 // process, so the readers below take it as any file descriptor: its first
-// bytes are read (and kept) before the thread starts, then written to the
+// bytes are read (and kept) before the loop starts, then written to the
 // pipe first. Counts the bytes read (InflateReport::input_bytes).
 class StdinFeed {
  public:
@@ -63,13 +64,13 @@ class StdinFeed {
       report->head = head;
       report->input_bytes = have;
     }
-    feed->thread_ = std::thread([f = feed.get()] { f->Run(); });
+    feed->loop_ = ThreadPool::Here().Start([f = feed.get()] { f->Run(); });
     return feed;
   }
 
   ~StdinFeed() {
     if (stop_write_ >= 0) (void)!::write(stop_write_, "x", 1);
-    if (thread_.joinable()) thread_.join();
+    loop_.Join();
     for (int fd : {read_end_, write_end_, stop_read_, stop_write_}) {
       if (fd >= 0) ::close(fd);
     }
@@ -95,11 +96,20 @@ class StdinFeed {
 
   void Run() {
     // A reader that stops early makes writes fail with EPIPE, not kill the
-    // process (the signal stays pending in this thread and ends with it).
-    sigset_t pipe_signal;
+    // process: SIGPIPE is blocked on this thread while the feed runs, then
+    // taken off it (the thread is the pool's, and runs other loops later).
+    sigset_t pipe_signal, before;
     sigemptyset(&pipe_signal);
     sigaddset(&pipe_signal, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_signal, nullptr);
+    pthread_sigmask(SIG_BLOCK, &pipe_signal, &before);
+    Copy();
+    const timespec now{};
+    while (sigtimedwait(&pipe_signal, nullptr, &now) == SIGPIPE) {
+    }
+    pthread_sigmask(SIG_SETMASK, &before, nullptr);
+  }
+
+  void Copy() {
     std::vector<char> buffer(kInflateBlock);
     bool open = WriteAll(head_.data(), head_.size());
     while (open) {
@@ -121,10 +131,10 @@ class StdinFeed {
   InflateReport* report_;
   std::string head_;
   int read_end_ = -1, write_end_ = -1, stop_read_ = -1, stop_write_ = -1;
-  std::thread thread_;
+  ThreadPool::Loop loop_;
 };
 
-// One open archive. For gzip, a producer thread inflates ahead into a few
+// One open archive. For gzip, a producer (a loop) inflates ahead into a few
 // fixed buffers while libarchive (on the caller's thread) parses and writes
 // the previous ones: the two halves of unpacking run on two cores, with
 // bounded memory (ChunkPipe::kPipeChunks x kInflateBlock). With an index

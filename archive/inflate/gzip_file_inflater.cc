@@ -14,26 +14,29 @@
 namespace ppa::internal {
 
 ChunkPipe::ChunkPipe(std::function<void(Chunk&)> fill) : fill_(std::move(fill)) {
-  for (int i = 0; i < kPipeChunks; ++i) free_.push_back(std::make_unique<Chunk>());
-  producer_ = std::thread([this] { Produce(); });
+  {
+    MutexLock lock(&mu_);
+    for (int i = 0; i < kPipeChunks; ++i) free_.push_back(std::make_unique<Chunk>());
+  }
+  producer_ = ThreadPool::Here().Start([this] { Produce(); });
 }
 
 ChunkPipe::~ChunkPipe() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
+    changed_.SignalAll();
   }
-  cv_.notify_all();
-  producer_.join();
+  producer_.Join();
 }
 
 const Chunk& ChunkPipe::Next() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   if (current_) {  // the consumer is done with the previous block
     free_.push_back(std::move(current_));
-    cv_.notify_all();
+    changed_.SignalAll();
   }
-  cv_.wait(lock, [this] { return !full_.empty(); });
+  while (full_.empty()) changed_.Wait(&mu_);
   current_ = std::move(full_.front());
   full_.pop_front();
   if (current_->size <= 0) full_.push_front(std::make_unique<Chunk>(*current_));  // sticky
@@ -44,8 +47,8 @@ void ChunkPipe::Produce() {
   while (true) {
     std::unique_ptr<Chunk> chunk;
     {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] { return stopping_ || !free_.empty(); });
+      MutexLock lock(&mu_);
+      while (!stopping_ && free_.empty()) changed_.Wait(&mu_);
       if (stopping_) return;
       chunk = std::move(free_.front());
       free_.pop_front();
@@ -53,10 +56,10 @@ void ChunkPipe::Produce() {
     fill_(*chunk);
     bool last = chunk->size <= 0;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       full_.push_back(std::move(chunk));
+      changed_.SignalAll();
     }
-    cv_.notify_all();
     if (last) return;
   }
 }

@@ -6,19 +6,18 @@
 #include <isa-l/igzip_lib.h>
 #include <sys/types.h>
 
-#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "base/file_util.h"
+#include "base/mutex.h"
+#include "base/thread_pool.h"
 
 namespace ppa::internal {
 
@@ -33,9 +32,10 @@ struct Chunk {
   std::string error;
 };
 
-// A few fixed blocks passed from a producer thread, which fills them with
-// `fill` (setting size: > 0 bytes, 0 at the end, -1 with error), to one
-// consumer thread (Next), so the two run on two cores with bounded memory
+// A few fixed blocks passed from a producer (a loop of the run's pool,
+// ThreadPool::Start), which fills them with `fill` (setting size: > 0 bytes,
+// 0 at the end, -1 with error), to one consumer thread (Next), so the two
+// run on two cores with bounded memory
 // (kPipeChunks x kInflateBlock). The producer stops after the end or an
 // error, which Next then returns again and again.
 class ChunkPipe {
@@ -48,19 +48,19 @@ class ChunkPipe {
   ChunkPipe& operator=(const ChunkPipe&) = delete;
 
   // The next block; valid until the next call.
-  const Chunk& Next();
+  const Chunk& Next() EXCLUDES(mu_);
 
  private:
-  void Produce();
+  void Produce() EXCLUDES(mu_);
 
   std::function<void(Chunk&)> fill_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::unique_ptr<Chunk>> free_;
-  std::deque<std::unique_ptr<Chunk>> full_;
-  std::unique_ptr<Chunk> current_;  // the consumer's
-  bool stopping_ = false;
-  std::thread producer_;  // last: uses the members above
+  Mutex mu_;
+  CondVar changed_;  // a chunk was filled or freed, or the pipe stops
+  std::deque<std::unique_ptr<Chunk>> free_ GUARDED_BY(mu_);
+  std::deque<std::unique_ptr<Chunk>> full_ GUARDED_BY(mu_);
+  std::unique_ptr<Chunk> current_ GUARDED_BY(mu_);  // the consumer's
+  bool stopping_ GUARDED_BY(mu_) = false;
+  ThreadPool::Loop producer_;  // last: uses the members above
 };
 
 // Fills `chunk` with input block `block` of `fd`: kInflateBlock bytes (fewer

@@ -13,37 +13,40 @@ ParallelInflate::ParallelInflate(int fd, std::unique_ptr<InflateIndex> index, un
       ahead_(std::max(1u, workers) - 1),
       segments_(count_),
       last_(count_ - 1) {
-  for (unsigned w = 0; w < std::max(1u, workers); ++w) workers_.emplace_back([this] { Work(); });
+  ThreadPool& pool = ThreadPool::Here();
+  for (unsigned w = 0; w < std::max(1u, workers); ++w) {
+    workers_.push_back(pool.Start([this] { Work(); }));
+  }
 }
 
 ParallelInflate::~ParallelInflate() {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
+    changed_.SignalAll();
   }
-  cv_.notify_all();
-  for (std::thread& t : workers_) t.join();
+  for (ThreadPool::Loop& worker : workers_) worker.Join();
 }
 
 const Chunk& ParallelInflate::Next() {
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   if (in_use_) {
     if (in_use_->size <= 0) return *in_use_;  // the end or an error, again
     free_.push_back(std::move(in_use_));
-    cv_.notify_all();
+    changed_.SignalAll();
   }
   while (true) {
     Segment& s = segments_[current_];
-    cv_.wait(lock, [&s] { return !s.ready.empty() || s.finished; });
+    while (s.ready.empty() && !s.finished) changed_.Wait(&mu_);
     if (!s.ready.empty()) {
       in_use_ = std::move(s.ready.front());
       s.ready.pop_front();
-      cv_.notify_all();
+      changed_.SignalAll();
       return *in_use_;
     }
     if (s.verified && current_ < last_) {  // the next segment's start is proven
       ++current_;
-      cv_.notify_all();
+      changed_.SignalAll();
       continue;
     }
     in_use_ = std::make_unique<Chunk>();  // not reached: a segment that is read ends verified or with a final chunk
@@ -54,12 +57,12 @@ const Chunk& ParallelInflate::Next() {
 }
 
 size_t ParallelInflate::segments_verified() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return verified_;
 }
 
 bool ParallelInflate::missed_checkpoint() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return missed_;
 }
 
@@ -67,10 +70,10 @@ void ParallelInflate::Work() {
   while (true) {
     size_t i;
     {
-      std::unique_lock lock(mu_);
-      cv_.wait(lock, [this] {
-        return stopping_ || next_start_ > last_ || next_start_ <= current_ + ahead_;
-      });
+      MutexLock lock(&mu_);
+      while (!stopping_ && next_start_ <= last_ && next_start_ > current_ + ahead_) {
+        changed_.Wait(&mu_);
+      }
       if (stopping_ || next_start_ > last_) return;
       i = next_start_++;
     }
@@ -123,11 +126,11 @@ void ParallelInflate::RunSegment(size_t i) {
 }
 
 std::unique_ptr<Chunk> ParallelInflate::TakeChunk(size_t i) {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [this, i] {
-    size_t budget = i == current_ ? kCurrentChunks : kAheadChunks;
-    return stopping_ || i > last_ || segments_[i].ready.size() < budget;
-  });
+  MutexLock lock(&mu_);
+  while (!stopping_ && i <= last_ &&
+         segments_[i].ready.size() >= (i == current_ ? kCurrentChunks : kAheadChunks)) {
+    changed_.Wait(&mu_);
+  }
   if (stopping_ || i > last_) return nullptr;
   if (free_.empty()) return std::make_unique<Chunk>();
   std::unique_ptr<Chunk> chunk = std::move(free_.back());
@@ -136,7 +139,7 @@ std::unique_ptr<Chunk> ParallelInflate::TakeChunk(size_t i) {
 }
 
 void ParallelInflate::Put(size_t i, std::unique_ptr<Chunk> chunk) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (i > last_) {  // dropped
     free_.push_back(std::move(chunk));
     return;
@@ -147,26 +150,26 @@ void ParallelInflate::Put(size_t i, std::unique_ptr<Chunk> chunk) {
     last_ = i;
   }
   s.ready.push_back(std::move(chunk));
-  cv_.notify_all();
+  changed_.SignalAll();
 }
 
 void ParallelInflate::Finish(size_t i, bool verified) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   segments_[i].finished = true;
   segments_[i].verified = verified;
   if (verified) ++verified_;
-  cv_.notify_all();
+  changed_.SignalAll();
 }
 
 void ParallelInflate::Missed(size_t i) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   missed_ = true;
   last_ = std::min(last_, i);
   for (size_t j = last_ + 1; j < count_ && j < next_start_; ++j) {  // give back what was made
     for (std::unique_ptr<Chunk>& c : segments_[j].ready) free_.push_back(std::move(c));
     segments_[j].ready.clear();
   }
-  cv_.notify_all();
+  changed_.SignalAll();
 }
 
 }  // namespace ppa::internal

@@ -270,15 +270,20 @@ Result<LayerBlob> CompressLayer(int fd, const ImageSource& image, const LayerSou
 
 }  // namespace
 
+Result<SpoolFile> CreateSpoolFile(const std::string& spool_dir) {
+  std::string path = spool_dir + "/layer-" + NewUuid() + ".blob";
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (fd.get() < 0) return ErrnoError("cannot create", path, errno);
+  return SpoolFile{.path = std::move(path), .fd = std::move(fd)};
+}
+
 Result<std::unique_ptr<SpoolCompressor>> SpoolCompressor::Create(
     const std::string& spool_dir, ManifestFormat format, const CompressionOptions& options) {
   Compression algorithm = OutputCompression(options);
   if (algorithm == Compression::kNone) return InvalidInput("no compression to spool");
-  std::string path = spool_dir + "/layer-" + NewUuid() + ".blob";
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) return ErrnoError("cannot create", path, errno);
-  std::unique_ptr<SpoolCompressor> spool(
-      new SpoolCompressor(std::move(path), UniqueFd(fd), MediaTypeFor(algorithm, format)));
+  PPA_ASSIGN_OR_RETURN(SpoolFile file, CreateSpoolFile(spool_dir));
+  std::unique_ptr<SpoolCompressor> spool(new SpoolCompressor(
+      std::move(file.path), std::move(file.fd), MediaTypeFor(algorithm, format)));
   ByteConsumer sink = [s = spool.get()](const char* data, size_t size) -> Status {
     s->hash_.Update(data, size);
     s->size_ += size;

@@ -51,6 +51,14 @@ struct LayerBlob {
   bool spooled = false;    // `file` is a temporary file of ours
 };
 
+// A new spool file in `spool_dir` ("layer-<uuid>.blob"), created (never an
+// existing name) and open for writing; mode 0600.
+struct SpoolFile {
+  std::string path;
+  UniqueFd fd;
+};
+Result<SpoolFile> CreateSpoolFile(const std::string& spool_dir);
+
 // Compresses a layer's bytes, given in order, into a spool file in
 // `spool_dir`, hashing the output: the blob of an uncompressed layer whose
 // bytes come from elsewhere than a tarball on disk (a layer as it is

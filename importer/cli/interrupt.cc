@@ -80,6 +80,8 @@ void InstallInterruptHandlers() {
     int fds[2];
     if (::pipe2(fds, O_CLOEXEC) != 0) return;  // no handler: the default action stays
     g_pipe_write = fds[1];
+    // The process's signal watcher: it lives as long as the process, before
+    // and after any run and its pool, so it is the one thread of its own.
     std::thread(Watch, fds[0]).detach();
     struct sigaction action {};
     action.sa_handler = OnInterrupt;

@@ -27,7 +27,7 @@ AheadOfUnpack::AheadOfUnpack(PlanInput base, LayerPreparer& preparer, ImagesStag
     blob_ready_ = true;
     cv_.Signal();
   });
-  thread_ = std::thread([this] { Run(); });
+  loop_ = preparer_.pool().Start([this] { Run(); });
 }
 
 AheadOfUnpack::~AheadOfUnpack() { Stop(); }
@@ -195,7 +195,7 @@ void AheadOfUnpack::Stop() {
     cv_.Signal();
   }
   stop_ = true;
-  if (thread_.joinable()) thread_.join();
+  loop_.Join();
   blobs_.Reset();
   preparer_.SetUploadingAhead(false);
   preparer_.EndOfUnpack();

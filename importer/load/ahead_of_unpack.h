@@ -8,7 +8,7 @@
 //    tarball is written;
 //  - or, better, a tar layer is taken out of the file as it goes by
 //    (LayerPreparer::TakeLayer): its blob is compressed from those bytes on
-//    a thread of its own (LayerStream), so they are never written to disk
+//    a loop of the run's pool (LayerStream), so they are never written to disk
 //    nor read back; a copy of a layer sighted before is simply left out;
 //  - every finished image file is read and its layers are queued on the
 //    LayerPreparer (verified and compressed by its workers);
@@ -16,10 +16,11 @@
 //    only for platforms --architectures leaves out;
 //  - once the PPA manifest has been unpacked (it usually comes first), the
 //    images it plans onto finished files get their layers uploaded to their
-//    target repositories, on a thread of this class, each as soon as its
-//    blob is ready (not in plan order: a layer still being compressed holds
-//    up no other). The thread sleeps until a file is finished, a layer is
-//    taken, or a blob is ready (LayerPreparer::blob_ready), never on a timer.
+//    target repositories, on a loop of the run's pool (ThreadPool::Start)
+//    kept by this class, each as soon as its blob is ready (not in plan
+//    order: a layer still being compressed holds up no other). The loop
+//    sleeps until a file is finished, a layer is taken, or a blob is ready
+//    (LayerPreparer::blob_ready), never on a timer.
 //
 // Nothing here decides anything: configs and manifests wait for the final
 // plan, made after Unpack from the complete archive, and every blob is
@@ -36,7 +37,6 @@
 #include <set>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "archive/manifest/ppa_manifest.h"
@@ -69,11 +69,11 @@ class AheadOfUnpack {
   // UnpackOptions::on_file: `rel` has been written completely.
   void OnFile(const std::string& rel) EXCLUDES(mu_);
 
-  // Finishes the upload in flight and joins the thread; `images` is the
+  // Finishes the upload in flight and joins the loop; `images` is the
   // caller's alone afterwards. Idempotent.
   void Stop() EXCLUDES(mu_);
 
-  // How many times the upload thread has woken to look at its work, for
+  // How many times the upload loop has woken to look at its work, for
   // tests: once per file finished, layer taken, or blob made it waits for.
   uint64_t wakeups() const EXCLUDES(mu_);
 
@@ -144,7 +144,7 @@ class AheadOfUnpack {
   std::atomic<bool> stop_{false};
   // Sets blob_ready_ (preparer_.blob_ready()); after mu_ and cv_, which it uses.
   ReadySignal::Subscription blobs_;
-  std::thread thread_;  // last: uses the members above
+  ThreadPool::Loop loop_;  // last: uses the members above
 };
 
 }  // namespace ppa

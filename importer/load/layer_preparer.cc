@@ -7,68 +7,12 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <thread>
 
 #include "base/confined.h"
 
 namespace ppa {
-
-// A fixed set of worker threads running queued tasks in FIFO order. The
-// destructor finishes the queued tasks and joins. Thread-safe.
-class WorkerPool {
- public:
-  explicit WorkerPool(int threads) {
-    for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
-  }
-  ~WorkerPool() { Finish(); }
-  // Runs every queued task, and those they queue, then ends the threads.
-  // The pool stays usable by its own tasks meanwhile.
-  void Finish() {
-    {
-      std::lock_guard lock(mu_);
-      stopping_ = true;
-    }
-    cv_.notify_all();
-    for (auto& t : threads_) {
-      if (t.joinable()) t.join();
-    }
-  }
-  // Queues `task` last, or first when `urgent`.
-  void Submit(std::function<void()> task, bool urgent = false) {
-    {
-      std::lock_guard lock(mu_);
-      if (urgent) {
-        tasks_.push_front(std::move(task));
-      } else {
-        tasks_.push_back(std::move(task));
-      }
-    }
-    cv_.notify_one();
-  }
-
- private:
-  void Run() {
-    while (true) {
-      std::function<void()> task;
-      {
-        std::unique_lock lock(mu_);
-        cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
-        if (tasks_.empty()) return;
-        task = std::move(tasks_.front());
-        tasks_.pop_front();
-      }
-      task();
-    }
-  }
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;
-  bool stopping_ = false;
-  std::vector<std::thread> threads_;
-};
 
 int JobsFor(int requested) {
   if (requested > 0) return requested;
@@ -109,19 +53,23 @@ struct LayerPreparer::OnceBlob {
 LayerPreparer::LayerPreparer(BlobSink& sink, PreparerOptions options)
     : sink_(sink),
       options_(std::move(options)),
-      blocks_(std::make_unique<WorkerPool>(JobsFor(options_.jobs))),
-      pool_(std::make_unique<WorkerPool>(JobsFor(options_.jobs))) {
-  options_.compression.runner = [pool = blocks_.get()](std::function<void()> task) {
-    pool->Submit(std::move(task));
+      pool_(ThreadPool::Here()),
+      tasks_(std::make_unique<TaskGroup>(pool_, JobsFor(options_.jobs))) {
+  // The blocks of a layer being compressed are leaf tasks: they never wait,
+  // so the tasks below and the LayerStreams may wait for them.
+  options_.compression.runner = [pool = &pool_](std::function<void()> task) {
+    (void)pool->SubmitLeaf(std::move(task));
   };
 }
 
 LayerPreparer::~LayerPreparer() {
   cancelled_ = true;  // what is still queued is not needed any more
   streams_.clear();   // every stream has finished now (abandoned unless closed)
-  // Every queued task has finished after this. (The pool stays: a running
-  // task may still queue another, which then runs too.)
-  pool_->Finish();
+  // Every task has finished after this, those queued by running ones too.
+  try {
+    tasks_->Wait();
+  } catch (...) {  // the tasks keep their results in promises: not reached
+  }
   auto remove = [](const Result<LayerBlob>& blob) {
     if (blob.ok() && blob->spooled) ::unlink(blob->file.path.c_str());
   };
@@ -144,15 +92,14 @@ void LayerPreparer::Speculate(const std::string& path, const std::string& rel,
   if (!LooksLikeImageFile(rel)) return;
   auto promise = std::make_shared<std::promise<Result<std::vector<ImageSource>>>>();
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     // A later entry of the same name replaced the file: read it again.
     image_files_[path] = promise->get_future().share();
   }
   // Reading an image file takes little and tells the plan what it holds: it
   // goes before the layers already queued.
-  pool_->Submit(
-      [this, promise, path, rel, inflated] { promise->set_value(ReadAhead(path, rel, inflated)); },
-      /*urgent=*/true);
+  tasks_->SubmitFirst(
+      [this, promise, path, rel, inflated] { promise->set_value(ReadAhead(path, rel, inflated)); });
 }
 
 void LayerPreparer::SpeculateLayer(const std::string& path, const std::string& rel,
@@ -170,7 +117,7 @@ void LayerPreparer::SpeculateLayer(const std::string& path, const std::string& r
     layer.diff_id = entry.digest;
     if (options_.cache) options_.cache->RecordEntry(entry.name, entry.size, entry.digest);
     image.layers.push_back(std::move(layer));
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     QueueLocked(image, image.layers.front(), "", true, /*in_image_file=*/false);
     return;
   }
@@ -178,17 +125,17 @@ void LayerPreparer::SpeculateLayer(const std::string& path, const std::string& r
   auto once =
       std::make_shared<OnceBlob>([this, image, layer] { return SpeculateStored(image, layer); });
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stored_ahead_[{path, entry.offset}] = once;
   }
-  pool_->Submit([once] { once->Get(); });
+  tasks_->Submit([once] { once->Get(); });
 }
 
 std::optional<LayerBlob> LayerPreparer::StoredAhead(const ImageSource& image,
                                                     const LayerSource& layer) {
   std::shared_ptr<OnceBlob> once;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = stored_ahead_.find({image.tarball, layer.offset});
     if (it == stored_ahead_.end()) return std::nullopt;
     once = it->second;
@@ -281,21 +228,21 @@ std::unique_ptr<TakenLayer> LayerPreparer::TakeLayer(std::string_view name, uint
     }
     uint64_t spooled = 0;
     {
-      std::lock_guard lock(mu_);
+      MutexLock lock(&mu_);
       --active_streams_;
       // (Its blob becomes ready just after this: counted here.)
       spooled = SpooledBytesLocked() + (blob.ok() && blob->spooled ? blob->size : 0);
     }
-    stream_done_.notify_all();
+    stream_done_.SignalAll();
     NoteSpoolGrown(spooled);
     filed->set_value(blob);
     blob_ready_.Notify();
   };
   spdlog::debug("compressing '{}' ({} bytes) as it is unpacked", name, size);
-  auto stream = std::make_unique<LayerStream>(std::move(spool).value(), stream_budget_, done);
+  auto stream = std::make_unique<LayerStream>(std::move(spool).value(), stream_budget_, done, pool_);
   LayerStream& made = *stream;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     streams_.push_back(std::move(stream));
   }
   return std::make_unique<StreamedLayer>(*this, made, std::move(filed_blob));
@@ -304,10 +251,10 @@ std::unique_ptr<TakenLayer> LayerPreparer::TakeLayer(std::string_view name, uint
 bool LayerPreparer::WaitForStreamRoom() {
   // Back-pressure: wait for a stream to finish rather than leave the layer
   // in the file.
-  std::unique_lock lock(mu_);
-  stream_done_.wait(lock, [this] {
-    return cancelled_ || (active_streams_ < kMaxStreams && !OverBudgetLocked());
-  });
+  MutexLock lock(&mu_);
+  while (!cancelled_ && (active_streams_ >= kMaxStreams || OverBudgetLocked())) {
+    stream_done_.Wait(&mu_);
+  }
   if (cancelled_) return false;
   std::erase_if(streams_, [](const auto& stream) { return stream->finished(); });
   ++active_streams_;
@@ -351,13 +298,13 @@ std::unique_ptr<TakenLayer> LayerPreparer::TakeStoredLayer(const std::string& pa
   // No wait for the spool's budget: these bytes would otherwise be in the
   // image file, and what releases them (an upload to the file's repository)
   // comes after they are all written.
-  StoredSpoolFile spool{.path = options_.spool_dir + "/layer-" + NewUuid() + ".blob",
+  Result<SpoolFile> file = CreateSpoolFile(options_.spool_dir);
+  if (!file.ok()) return nullptr;  // left in the file, read from there as before
+  StoredSpoolFile spool{.path = std::move(file->path),
                         .kind = kind,
                         .entry = path + " at offset " + std::to_string(offset),
+                        .fd = std::move(file->fd),
                         .at = {path, offset}};
-  spool.fd = UniqueFd(
-      ::open(spool.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (spool.fd.get() < 0) return nullptr;  // left in the file, read from there as before
   spdlog::debug("copying the stored {} layer at {} of '{}' ({} bytes) as it is unpacked",
                 CompressionName(kind), offset, path, size);
   return std::make_unique<StoredLayer>(*this, std::move(spool));
@@ -367,7 +314,7 @@ void LayerPreparer::StoredWritten(StoredSpoolFile spool, const std::string& dige
                                   const Status& written) {
   if (!written.ok() || digest.empty()) {  // cut short: the plan reads it again, and says why
     ::unlink(spool.path.c_str());
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stored_written_[spool.at] = std::nullopt;
     return;
   }
@@ -388,7 +335,7 @@ void LayerPreparer::StoredWritten(StoredSpoolFile spool, const std::string& dige
       spdlog::debug("'{}' is no {} stream: {}", shared->entry, CompressionName(shared->kind),
                     blob.status().message());
       {
-        std::lock_guard lock(mu_);
+        MutexLock lock(&mu_);
         stored_written_[shared->at] = std::nullopt;  // the plan reads it again, and says why
       }
       ::unlink(shared->path.c_str());
@@ -400,12 +347,12 @@ void LayerPreparer::StoredWritten(StoredSpoolFile spool, const std::string& dige
     return *blob;
   });
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     stored_written_[shared->at] = FileBody{shared->path, 0, shared->size};
     stored_ahead_[shared->at] = once;
   }
   blob_ready_.Notify();  // its bytes may be sent (StoredBytes) while they are checked
-  pool_->Submit([this, once] {
+  tasks_->Submit([this, once] {
     once->Get();
     blob_ready_.Notify();
   });
@@ -415,7 +362,7 @@ std::optional<std::optional<LayerBlob>> LayerPreparer::StoredChecked(const std::
                                                                      uint64_t offset) {
   std::shared_ptr<OnceBlob> once;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = stored_ahead_.find({path, offset});
     if (it == stored_ahead_.end()) {
       auto written = stored_written_.find({path, offset});
@@ -442,7 +389,7 @@ void LayerPreparer::FileStored(Compression kind, const LayerBlob& blob) {
   found.compression = kind;
   std::promise<Result<LayerBlob>> ready;
   ready.set_value(blob);
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (blobs_.count(KeyOf(found))) return;  // the plan asked first: StoredAhead answers it
   Entry entry;
   entry.blob = ready.get_future().share();
@@ -458,7 +405,7 @@ bool LayerPreparer::InImageFile(const ImageSource& image, const LayerSource& lay
 std::optional<FileBody> LayerPreparer::StoredBytes(const ImageSource& image,
                                                    const LayerSource& layer) {
   if (InImageFile(image, layer)) return FileBody{image.tarball, layer.offset, layer.size};
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = stored_written_.find({image.tarball, layer.offset});
   if (it == stored_written_.end() || !it->second || it->second->size != layer.size) {
     return std::nullopt;
@@ -472,7 +419,7 @@ void LayerPreparer::Streamed(LayerStream& stream, const std::string& diff_id,
   layer.diff_id = diff_id;
   layer.compression = Compression::kNone;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     const std::string key = KeyOf(layer);
     if (blobs_.count(key)) {  // the same layer under another name, made already
       stream.Abandon();
@@ -512,7 +459,7 @@ void LayerPreparer::Known(const std::string& diff_id) {
   std::promise<Result<LayerBlob>> made;
   made.set_value(KnownLayerBlob(ImageSource{}, layer, options_.format, options_.compression,
                                 hit->digest, hit->size));
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Entry entry;
   entry.blob = made.get_future().share();
   entry.speculative = true;
@@ -547,7 +494,7 @@ std::optional<LayerBlob> LayerPreparer::SpeculateStored(const ImageSource& image
   if (cache) cache->Store(blob->diff_id, settings, {blob->digest, blob->size});
   LayerSource found = layer;
   found.diff_id = blob->diff_id;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (blobs_.count(KeyOf(found))) return *blob;  // the plan asked first: StoredAhead answers it
   std::promise<Result<LayerBlob>> ready;
   Entry entry;
@@ -565,7 +512,7 @@ Result<std::vector<ImageSource>> LayerPreparer::ReadAhead(const std::string& pat
   auto images = inflated.empty() ? ReadImageFile(path, rel, options_.spool_dir, options_.budget)
                                  : ReadImageTarball(inflated, rel);
   if (!images.ok()) return images;  // not an image file (a chart?): the plan will say
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   for (const auto& image : *images) {
     if (!image.problem.ok()) continue;
     for (const auto& layer : image.layers) QueueLocked(image, layer, "", true);
@@ -577,7 +524,7 @@ Result<std::vector<ImageSource>> LayerPreparer::ImageFile(const std::string& pat
                                                           const std::string& rel) {
   std::shared_future<Result<std::vector<ImageSource>>> ahead;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = image_files_.find(path);
     if (it != image_files_.end()) ahead = it->second;
   }
@@ -590,13 +537,13 @@ Result<std::vector<ImageSource>> LayerPreparer::ImageFile(const std::string& pat
 const std::shared_future<Result<LayerBlob>>& LayerPreparer::Pending(const ImageSource& image,
                                                                     const LayerSource& layer,
                                                                     const std::string& repo) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   Entry& entry = QueueLocked(image, layer, repo, false);
   return entry.released ? entry.landed_blob : entry.blob;
 }
 
 bool LayerPreparer::Speculative(const LayerSource& layer) {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   auto it = blobs_.find(KeyOf(layer));
   return it != blobs_.end() && it->second.speculative;
 }
@@ -622,7 +569,7 @@ LayerPreparer::Entry& LayerPreparer::QueueLocked(const ImageSource& image, const
   // list), so it may outlive the plan it came from.
   auto copy = std::make_shared<const ImageSource>(image);
   size_t index = static_cast<size_t>(&layer - image.layers.data());
-  pool_->Submit([this, promise, copy, index, repo, key] {
+  tasks_->Submit([this, promise, copy, index, repo, key] {
     Result<LayerBlob> blob = PrepareHashed(*copy, copy->layers[index], repo);
     Finished(key, blob);
     // (Counted before it is ready, so a waiter on it sees the peak.)
@@ -669,7 +616,7 @@ void LayerPreparer::Finished(const std::string& key, const Result<LayerBlob>& bl
   if (!blob->spooled && !blob->file.path.empty()) return;  // the blob is the tar range itself
   std::vector<Range> copies;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     Entry& entry = blobs_.at(key);
     entry.freed = true;
     copies.swap(entry.copies);
@@ -770,7 +717,7 @@ Result<const LayerBlob*> LayerPreparer::Reprepare(const ImageSource& image,
   ImageSource source = image;
   bool freed = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = blobs_.find(KeyOf(layer));
     freed = it != blobs_.end() && it->second.freed;
   }
@@ -787,7 +734,7 @@ Result<const LayerBlob*> LayerPreparer::Reprepare(const ImageSource& image,
     options_.cache->Store(layer.diff_id, options_.compression.Key(),
                           {(*fresh)->digest, (*fresh)->size});
   }
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   reprepared_.push_back(std::move(fresh));
   return &*(*reprepared_.back());
 }
@@ -798,7 +745,7 @@ Result<std::string> LayerPreparer::RestoredImageFile(const std::string& origin) 
   std::promise<Result<std::string>> promise;
   bool mine = false;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     auto it = restored_.find(origin);
     if (it == restored_.end()) {
       it = restored_.emplace(origin, promise.get_future().share()).first;
@@ -829,7 +776,7 @@ void LayerPreparer::Landed(const LayerSource& layer, const std::string& repo,
                            const LayerBlob* sent) {
   std::string path;
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     ReleaseRepreparedLocked(sent);
     auto it = blobs_.find(KeyOf(layer));
     if (it == blobs_.end()) return;
@@ -850,7 +797,7 @@ void LayerPreparer::Landed(const LayerSource& layer, const std::string& repo,
   }
   spdlog::debug("{} has landed in '{}': its spool file is deleted", layer.diff_id, repo);
   ::unlink(path.c_str());
-  stream_done_.notify_all();
+  stream_done_.SignalAll();
 }
 
 void LayerPreparer::ReleaseRepreparedLocked(const LayerBlob* sent) {
@@ -895,18 +842,18 @@ uint64_t LayerPreparer::SpooledBytesLocked() const {
 }
 
 uint64_t LayerPreparer::SpooledBytes() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return SpooledBytesLocked();
 }
 
 uint64_t LayerPreparer::SpooledPeak() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return spooled_peak_;
 }
 
 void LayerPreparer::NoteSpoolGrown(uint64_t spooled) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     spooled_peak_ = std::max(spooled_peak_, spooled);
   }
   if (options_.on_spool_grown) options_.on_spool_grown(spooled);
@@ -932,20 +879,20 @@ bool LayerPreparer::Filed(const std::string& diff_id) {
   LayerSource layer;
   layer.diff_id = diff_id;
   layer.compression = Compression::kNone;
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return blobs_.count(KeyOf(layer)) > 0;
 }
 
 void LayerPreparer::SetUploadingAhead(bool uploading) {
   {
-    std::lock_guard lock(mu_);
+    MutexLock lock(&mu_);
     uploading_ahead_ = uploading;
   }
-  stream_done_.notify_all();
+  stream_done_.SignalAll();
 }
 
 void LayerPreparer::EndOfUnpack() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   unpack_ended_ = true;
 }
 

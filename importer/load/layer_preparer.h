@@ -13,20 +13,21 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
 #include <future>
 #include <map>
 #include <memory>
-#include <mutex>
+#include <mutex>  // std::once_flag
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "base/mutex.h"
+#include "base/thread_pool.h"
 #include "docker_io/image/image_source.h"
 #include "docker_io/image/layer_blob.h"
 #include "docker_io/image/range_digests.h"
@@ -36,8 +37,6 @@
 #include "importer/load/ready_signal.h"
 
 namespace ppa {
-
-class WorkerPool;
 
 struct PreparerOptions {
   ManifestFormat format = ManifestFormat::kDocker;
@@ -90,6 +89,8 @@ class LayerPreparer {
   LayerPreparer& operator=(const LayerPreparer&) = delete;
 
   const PreparerOptions& options() const { return options_; }
+  // The run's pool the preparer works on (ThreadPool::Here() when made).
+  ThreadPool& pool() const { return pool_; }
 
   // Unpack's on_file hook: `path` (absolute) is a finished file of the
   // archive, `rel` its archive-relative name. A file that looks like an image
@@ -285,7 +286,7 @@ class LayerPreparer {
   // there may be freed once its blob is made (never those of a file only
   // tapped while unpacked: it may be a chart, read as it is).
   Entry& QueueLocked(const ImageSource& image, const LayerSource& layer, const std::string& repo,
-                     bool speculative, bool in_image_file = true);
+                     bool speculative, bool in_image_file = true) REQUIRES(mu_);
   // `generation`: of the image file when layer.content_digest was taken
   // from options_.digests (0: it was not).
   Result<LayerBlob> Prepare(const ImageSource& image, const LayerSource& layer,
@@ -321,72 +322,76 @@ class LayerPreparer {
   bool CacheKnowsTargetHas(const std::string& digest, const std::string& repo);
   // Records where `layer` is (and frees it if the entry's are freed
   // already); the caller holds mu_.
-  void AddCopyLocked(Entry& entry, const ImageSource& image, const LayerSource& layer);
+  void AddCopyLocked(Entry& entry, const ImageSource& image, const LayerSource& layer)
+      REQUIRES(mu_);
   Result<std::string> RestoredImageFile(const std::string& origin);
   // Called by the task of `key` once its blob is ready.
   void Finished(const std::string& key, const Result<LayerBlob>& blob);
   // Deletes the spool file of `sent` when Reprepare made it; the caller
   // holds mu_.
-  void ReleaseRepreparedLocked(const LayerBlob* sent);
+  void ReleaseRepreparedLocked(const LayerBlob* sent) REQUIRES(mu_);
   // The ready blob of `entry` when it is in a spool file not released yet;
   // the caller holds mu_.
-  static const LayerBlob* SpooledLocked(const Entry& entry);
+  static const LayerBlob* SpooledLocked(const Entry& entry);  // (entry is guarded)
   // Whether the spool file of `entry` may be deleted now (Landed); the
   // caller holds mu_.
-  bool ReleasableLocked(const Entry& entry) const;
+  bool ReleasableLocked(const Entry& entry) const REQUIRES(mu_);
   // Whether one repository holding a blob is enough to release it (Landed).
   bool ReleaseOnFirstLanding() const;
   // Whether TakeLayer waits before starting a layer: the spool holds more
   // than its budget and uploads ahead are under way (their landing releases
   // spool files). Notes once when the budget is exceeded with no upload to
   // wait for (the PPA manifest not unpacked yet). Caller holds mu_.
-  bool OverBudgetLocked();
+  bool OverBudgetLocked() REQUIRES(mu_);
   // The bytes of the ready blobs in spool files not released; the caller
   // holds mu_.
-  uint64_t SpooledBytesLocked() const;
+  uint64_t SpooledBytesLocked() const REQUIRES(mu_);
   // Records the spool's size `spooled` after it grew (peak, test hook).
   void NoteSpoolGrown(uint64_t spooled);
 
   BlobSink& sink_;
   PreparerOptions options_;
   ReadySignal blob_ready_;  // before the workers and streams that notify it
-  std::mutex mu_;
-  std::map<std::string, Entry> blobs_;  // guarded by mu_
-  // image file path -> what Speculate read in it; guarded by mu_
-  std::map<std::string, std::shared_future<Result<std::vector<ImageSource>>>> image_files_;
-  std::vector<std::unique_ptr<Result<LayerBlob>>> reprepared_;  // guarded by mu_
+  mutable Mutex mu_;
+  std::map<std::string, Entry> blobs_ GUARDED_BY(mu_);
+  // image file path -> what Speculate read in it
+  std::map<std::string, std::shared_future<Result<std::vector<ImageSource>>>> image_files_
+      GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<Result<LayerBlob>>> reprepared_ GUARDED_BY(mu_);
   // (tarball, offset) -> SpeculateStored of the compressed layer there, run
   // by the first thread to get to it (its worker task, or a planned request
   // for the same layer, which then need not decompress it again).
   struct OnceBlob;
-  std::map<std::pair<std::string, uint64_t>, std::shared_ptr<OnceBlob>> stored_ahead_;  // mu_
+  std::map<std::pair<std::string, uint64_t>, std::shared_ptr<OnceBlob>> stored_ahead_
+      GUARDED_BY(mu_);
   // (image file, offset) -> the spool file a taken stored layer's bytes are
   // all in (StoredBytes), or nullopt when they were lost or the spool file
-  // went (Landed); absent while written. Guarded by mu_.
-  std::map<std::pair<std::string, uint64_t>, std::optional<FileBody>> stored_written_;
-  // origin -> its restored image file (RestoredImageFile); guarded by mu_
-  std::map<std::string, std::shared_future<Result<std::string>>> restored_;
-  // Deflates the blocks of gzip layers (options_.compression.runner): its
-  // tasks never wait, so the tasks of pool_ and the LayerStreams can wait
-  // for them. Destroyed last.
-  std::unique_ptr<WorkerPool> blocks_;
+  // went (Landed); absent while written.
+  std::map<std::pair<std::string, uint64_t>, std::optional<FileBody>> stored_written_
+      GUARDED_BY(mu_);
+  // origin -> its restored image file (RestoredImageFile)
+  std::map<std::string, std::shared_future<Result<std::string>>> restored_ GUARDED_BY(mu_);
   // The bytes queued for all LayerStreams of the run, and the layers being
   // made on the way (TakeLayer; finished ones are dropped at the next
-  // TakeLayer; guarded by mu_).
+  // TakeLayer).
   QueueBudget stream_budget_{64 << 20};
-  std::vector<std::unique_ptr<LayerStream>> streams_;
-  size_t active_streams_ = 0;            // of streams_ not yet done; guarded by mu_
+  std::vector<std::unique_ptr<LayerStream>> streams_ GUARDED_BY(mu_);
+  size_t active_streams_ GUARDED_BY(mu_) = 0;  // of streams_ not yet done
   // Signalled when a stream is done, a spool file is released, or uploads
   // ahead stop: what TakeLayer waits for.
-  std::condition_variable stream_done_;
-  bool uploading_ahead_ = false;  // SetUploadingAhead; guarded by mu_
-  bool unpack_ended_ = false;     // EndOfUnpack; guarded by mu_
-  bool over_budget_noted_ = false;  // guarded by mu_
-  uint64_t spooled_peak_ = 0;     // guarded by mu_
+  CondVar stream_done_;
+  bool uploading_ahead_ GUARDED_BY(mu_) = false;  // SetUploadingAhead
+  bool unpack_ended_ GUARDED_BY(mu_) = false;     // EndOfUnpack
+  bool over_budget_noted_ GUARDED_BY(mu_) = false;
+  uint64_t spooled_peak_ GUARDED_BY(mu_) = 0;
   std::atomic<bool> cancelled_{false};
   std::once_flag target_checked_;     // TargetHoldsKnown's question to the target
   bool target_holds_known_ = false;   // its answer (set within target_checked_)
-  std::unique_ptr<WorkerPool> pool_;  // last: its tasks use the members above
+  // The run's pool (ThreadPool::Here() when made): the blocks of gzip layers
+  // go to its leaf workers (options_.compression.runner), the preparer's
+  // tasks to tasks_, at most --jobs at once.
+  ThreadPool& pool_;
+  std::unique_ptr<TaskGroup> tasks_;  // last: its tasks use the members above
 };
 
 // Worker threads for `requested` jobs (<= 0: the number of cores).

@@ -11,31 +11,30 @@ constexpr size_t kSpareChunks = 4;
 }  // namespace
 
 void QueueBudget::Take(size_t bytes) {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [&] { return used_ == 0 || used_ + bytes <= limit_; });
+  MutexLock lock(&mu_);
+  while (used_ != 0 && used_ + bytes > limit_) room_.Wait(&mu_);
   used_ += bytes;
 }
 
 void QueueBudget::Give(size_t bytes) {
-  {
-    std::lock_guard lock(mu_);
-    used_ -= bytes;
-  }
-  cv_.notify_all();
+  MutexLock lock(&mu_);
+  used_ -= bytes;
+  room_.SignalAll();
 }
 
-LayerStream::LayerStream(std::unique_ptr<SpoolCompressor> spool, QueueBudget& budget, Done done)
+LayerStream::LayerStream(std::unique_ptr<SpoolCompressor> spool, QueueBudget& budget, Done done,
+                         ThreadPool& pool)
     : spool_(std::move(spool)),
       budget_(budget),
       done_(std::move(done)),
       blob_(promise_.get_future().share()),
-      thread_([this] { Run(); }) {
+      loop_(pool.Start([this] { Run(); })) {
   filling_.reserve(kChunk);
 }
 
 LayerStream::~LayerStream() {
   Abandon();
-  thread_.join();
+  loop_.Join();
 }
 
 void LayerStream::Write(std::string_view bytes) {
@@ -49,7 +48,7 @@ void LayerStream::Write(std::string_view bytes) {
 
 void LayerStream::Push() {
   budget_.Take(filling_.size());
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (end_ != End::kOpen) {
     budget_.Give(filling_.size());
     filling_.clear();
@@ -63,57 +62,57 @@ void LayerStream::Push() {
     filling_ = std::string();
     filling_.reserve(kChunk);
   }
-  cv_.notify_all();
+  changed_.SignalAll();
 }
 
 void LayerStream::Close(std::string diff_id) {
   if (!filling_.empty()) Push();
   std::string().swap(filling_);
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (end_ != End::kOpen) return;
   diff_id_ = std::move(diff_id);
   end_ = End::kClosed;
-  cv_.notify_all();
+  changed_.SignalAll();
 }
 
 void LayerStream::Abandon() {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   if (end_ != End::kOpen) return;
   end_ = End::kAbandoned;
-  cv_.notify_all();
+  changed_.SignalAll();
 }
 
 bool LayerStream::finished() const {
-  std::lock_guard lock(mu_);
+  MutexLock lock(&mu_);
   return finished_;
 }
 
 void LayerStream::Run() {
   Status status = Status::Ok();
-  std::unique_lock lock(mu_);
+  MutexLock lock(&mu_);
   while (true) {
-    cv_.wait(lock, [this] { return !queued_.empty() || end_ != End::kOpen; });
+    while (queued_.empty() && end_ == End::kOpen) changed_.Wait(&mu_);
     if (end_ == End::kAbandoned) break;
     if (queued_.empty()) break;  // closed and drained
     std::string chunk = std::move(queued_.front());
     queued_.pop_front();
-    lock.unlock();
+    lock.Unlock();
     const size_t size = chunk.size();
     if (status.ok()) status = spool_->WriteBlock(chunk);  // may swap in another buffer
     budget_.Give(size);
-    lock.lock();
+    lock.Lock();
     chunk.clear();
     // A few emptied buffers are kept for the writer; the rest go back to
     // the allocator, so memory stays what the budget lets wait.
     if (spare_.size() < kSpareChunks) spare_.push_back(std::move(chunk));
-    cv_.notify_all();
+    changed_.SignalAll();
   }
   const bool closed = end_ == End::kClosed;
   std::string diff_id = diff_id_;
   for (const auto& chunk : queued_) budget_.Give(chunk.size());  // abandoned with bytes queued
   queued_.clear();
   spare_.clear();
-  lock.unlock();
+  lock.Unlock();
 
   Result<LayerBlob> blob =
       !closed        ? Result<LayerBlob>(IoError("the layer was cut short while it was unpacked"))
@@ -122,7 +121,7 @@ void LayerStream::Run() {
   spool_.reset();  // removes the spool file unless Finish returned it
   if (done_) done_(blob);
   {
-    std::lock_guard done(mu_);
+    MutexLock done(&mu_);
     finished_ = true;
   }
   promise_.set_value(std::move(blob));

@@ -591,16 +591,22 @@ int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostrea
   // progress line may follow the summary or the report.
   const auto started = std::chrono::steady_clock::now();
   {
-    // The run's one pool. For each archive imported at once: its task,
-    // which mostly waits for its stages; the upload helpers beside it
-    // (RunAlongside: --jobs in all, default the cores, with that task); and
-    // the hash of the archive for the warm record. Idle workers cost nothing.
-    ThreadPool pool(std::max(1, options.work.parallel_archives) *
-                    (JobsFor(options.work.jobs) + 1));
+    // The run's one pool; every thread of the import is one of its. General
+    // workers, for each archive imported at once: its task, which mostly
+    // waits for its stages; the upload helpers beside it (RunAlongside:
+    // --jobs in all, default the cores, with that task, during the unpack
+    // or after it); the layer preparer's tasks (at most --jobs); and the
+    // hash of the archive for the warm record. Leaf workers: --jobs for the
+    // blocks of the layers being compressed. Loops (layer streams, the
+    // upload ahead, the inflate producer, the progress ticker) get threads
+    // as they start. Idle workers cost nothing.
+    const int archives_at_once = std::max(1, options.work.parallel_archives);
+    const int jobs = JobsFor(options.work.jobs);
+    ThreadPool pool(archives_at_once * (2 * jobs + 1), archives_at_once * jobs);
     ProgressDisplay progress(options.report.quiet || reports.stdout_only() ? ProgressMode::kOff
                              : ProgressDisplay::TerminalAttached()  ? ProgressMode::kTerminal
                                                                     : ProgressMode::kLog,
-                             stderr, &out, LogIntervalFromEnvironment());
+                             stderr, &out, LogIntervalFromEnvironment(), pool);
     progress.ShowLabels(archives->size() > 1);
     progress.SetDryRun(options.dry_run);
     report.archives = ImportAll(pool, *archives, **target, options, &progress, out, err);

@@ -217,12 +217,12 @@ ProgressDisplay::ProgressDisplay(std::FILE* terminal, bool enabled)
                       kDefaultLogInterval) {}
 
 ProgressDisplay::ProgressDisplay(ProgressMode mode, std::FILE* terminal, std::ostream* log,
-                                 std::chrono::milliseconds log_interval)
+                                 std::chrono::milliseconds log_interval, ThreadPool& pool)
     : mode_(mode == ProgressMode::kLog && !log ? ProgressMode::kOff : mode),
       terminal_(terminal),
       log_(log),
       interval_(mode_ == ProgressMode::kLog ? log_interval : kTerminalTick) {
-  if (mode_ != ProgressMode::kOff) ticker_ = std::thread([this] { Tick(); });
+  if (mode_ != ProgressMode::kOff) ticker_ = pool.Start([this] { Tick(); });
 }
 
 ProgressDisplay::~ProgressDisplay() {
@@ -231,7 +231,7 @@ ProgressDisplay::~ProgressDisplay() {
     stopping_ = true;
     stop_.SignalAll();
   }
-  if (ticker_.joinable()) ticker_.join();
+  ticker_.Join();
   MutexLock lock(&mu_);
   ClearLocked();
 }

@@ -7,7 +7,7 @@
 //    every log interval (default 10 s) with bytes done, total, rate and ETA,
 //    whatever the run is doing (a long unpack too): never minutes of silence.
 // kOff (with -q, --json -) writes nothing. Thread-safe: every method may be
-// called from any thread; a ticker thread of its own redraws and logs.
+// called from any thread; a ticker (a loop of the run's pool) redraws and logs.
 #pragma once
 
 #include <chrono>
@@ -17,10 +17,10 @@
 #include <optional>
 #include <ostream>
 #include <string>
-#include <thread>
 
 #include "base/mutex.h"
 #include "base/thread_annotations.h"
+#include "base/thread_pool.h"
 
 namespace ppa {
 
@@ -78,8 +78,9 @@ class ProgressDisplay {
   // kTerminal when `enabled`, else kOff; draws on `terminal` (stderr).
   ProgressDisplay(std::FILE* terminal, bool enabled);
   // kTerminal draws on `terminal`; kLog writes to `log` every `log_interval`.
+  // The ticker is a loop of `pool` (the run's).
   ProgressDisplay(ProgressMode mode, std::FILE* terminal, std::ostream* log,
-                  std::chrono::milliseconds log_interval);
+                  std::chrono::milliseconds log_interval, ThreadPool& pool = ThreadPool::Here());
   // Stops the ticker and removes the terminal lines.
   ~ProgressDisplay();
   ProgressDisplay(const ProgressDisplay&) = delete;
@@ -176,7 +177,7 @@ class ProgressDisplay {
   int next_archive_ GUARDED_BY(mu_) = 0;
   int lines_drawn_ GUARDED_BY(mu_) = 0;
   std::chrono::steady_clock::time_point last_draw_ GUARDED_BY(mu_){};
-  std::thread ticker_;  // last: started once the rest is set up
+  ThreadPool::Loop ticker_;  // last: started once the rest is set up
 };
 
 // An archive shown by a display (which may be null or off) for the scope's

@@ -1,5 +1,6 @@
-// base/thread_pool.h and base/mutex.h: one fixed pool, completion signals,
-// nested submit-and-wait without deadlock, bounded groups, shutdown.
+// base/thread_pool.h and base/mutex.h: one pool with general workers, leaf
+// workers and loops; completion signals, nested submit-and-wait without
+// deadlock, bounded groups, shutdown.
 #include "base/thread_pool.h"
 
 #include <gtest/gtest.h>
@@ -347,8 +348,9 @@ TEST(RunAlongside, HelpersAreTasksOfTheCallersPoolAndRunAtOnce) {
 
 // A pool whose only worker is the caller: the helpers cannot start, and the
 // caller does every item itself (no deadlock). Outside a pool, the helpers
-// are threads of their own.
-TEST(RunAlongside, ABusyPoolLeavesTheWorkToTheCallerAndNoPoolMeansThreads) {
+// are tasks of the process's pool (ThreadPool::Here()), which has room for
+// them.
+TEST(RunAlongside, ABusyPoolLeavesTheWorkToTheCallerAndNoPoolMeansTheProcesssPool) {
   ThreadPool pool(1);
   std::atomic<int> next{0}, items{0};
   pool.Submit([&] {
@@ -359,10 +361,11 @@ TEST(RunAlongside, ABusyPoolLeavesTheWorkToTheCallerAndNoPoolMeansThreads) {
       .get();
   EXPECT_EQ(items, 50);
 
-  std::atomic<int> arrived{0};
-  std::atomic<bool> in_pool{false}, gave_up{false};
+  std::atomic<int> arrived{0}, in_process_pool{0};
+  std::atomic<bool> gave_up{false};
+  ThreadPool* process_pool = &ThreadPool::Here();
   RunAlongside(2, [&] {
-    in_pool = in_pool || ThreadPool::Current() != nullptr;
+    if (ThreadPool::Current() == process_pool) ++in_process_pool;
     ++arrived;
     const auto deadline = std::chrono::steady_clock::now() + 10s;
     while (arrived < 3 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
@@ -370,7 +373,191 @@ TEST(RunAlongside, ABusyPoolLeavesTheWorkToTheCallerAndNoPoolMeansThreads) {
   });
   EXPECT_EQ(arrived, 3);
   EXPECT_FALSE(gave_up);
-  EXPECT_FALSE(in_pool);
+  EXPECT_EQ(in_process_pool, 2);  // the two helpers; the caller is no worker
+}
+
+// Every general worker blocked in a plain wait for a leaf task: the leaf
+// workers still run it (the deflate blocks a layer's compressing task
+// waits for).
+TEST(ThreadPoolLeafTest, PlainWaitsForLeafTasksFromEveryGeneralWorkerFinish) {
+  ThreadPool pool(2, 1);
+  EXPECT_EQ(pool.leaf_size(), 1);
+  std::vector<std::future<int>> outer;
+  for (int i = 0; i < 4; ++i) {
+    outer.push_back(pool.Submit([&pool, i] {
+      int sum = 0;
+      for (int k = 0; k < 10; ++k) sum += pool.SubmitLeaf([i, k] { return i + k; }).get();
+      return sum;
+    }));
+  }
+  for (int i = 0; i < 4; ++i) {
+    ASSERT_EQ(outer[i].wait_for(30s), std::future_status::ready) << "deadlocked";
+    EXPECT_EQ(outer[i].get(), 10 * i + 45);
+  }
+}
+
+// Leaf tasks run on the leaf workers only, never on a general worker nor
+// the caller; a general task queued meanwhile does not wait for them.
+TEST(ThreadPoolLeafTest, LeafTasksRunOnTheLeafWorkersOnly) {
+  ThreadPool pool(2, 2);
+  Mutex mu;
+  std::set<std::thread::id> leaf_threads, general_threads;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::vector<std::future<void>> leaves;
+  for (int i = 0; i < 2; ++i) {  // both leaf workers held
+    leaves.push_back(pool.SubmitLeaf([&] {
+      {
+        MutexLock lock(&mu);
+        leaf_threads.insert(std::this_thread::get_id());
+      }
+      released.wait();
+    }));
+  }
+  // A general task runs although every leaf worker is busy.
+  auto general = pool.Submit([&] {
+    MutexLock lock(&mu);
+    general_threads.insert(std::this_thread::get_id());
+  });
+  ASSERT_EQ(general.wait_for(30s), std::future_status::ready);
+  release.set_value();
+  for (int i = 0; i < 40; ++i) {
+    leaves.push_back(pool.SubmitLeaf([&] {
+      MutexLock lock(&mu);
+      leaf_threads.insert(std::this_thread::get_id());
+    }));
+  }
+  for (auto& l : leaves) l.get();
+  MutexLock lock(&mu);
+  EXPECT_EQ(leaf_threads.size(), 2u);
+  for (const auto& id : general_threads) EXPECT_EQ(leaf_threads.count(id), 0u);
+  EXPECT_EQ(leaf_threads.count(std::this_thread::get_id()), 0u);
+}
+
+// A loop starts at once, even with every worker of both kinds busy, so a
+// task may wait in a plain wait for what a loop does (a reader waiting for
+// its producer).
+TEST(ThreadPoolLoopTest, ALoopStartsAtOnceWithEveryWorkerBusy) {
+  ThreadPool pool(1, 1);
+  std::promise<void> release_leaf;
+  auto leaf = pool.SubmitLeaf([f = release_leaf.get_future().share()] { f.wait(); });
+  auto task = pool.Submit([&pool] {
+    std::promise<int> produced;
+    ThreadPool::Loop producer = pool.Start([&produced] { produced.set_value(42); });
+    int value = produced.get_future().get();  // the only general worker waits
+    producer.Join();
+    return value;
+  });
+  ASSERT_EQ(task.wait_for(30s), std::future_status::ready) << "the loop never started";
+  EXPECT_EQ(task.get(), 42);
+  release_leaf.set_value();
+  leaf.get();
+}
+
+// Two loops at once run at the same time (each waits for the other); a
+// loop thread that finished is reused by the next loop; Join rethrows.
+TEST(ThreadPoolLoopTest, LoopsRunTogetherReuseFinishedThreadsAndJoinRethrows) {
+  ThreadPool pool(1, 1);
+  std::atomic<int> arrived{0};
+  std::atomic<bool> gave_up{false};
+  auto meet = [&] {
+    ++arrived;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (arrived < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    if (arrived < 2) gave_up = true;
+  };
+  std::thread::id a_id, b_id;
+  {
+    ThreadPool::Loop a = pool.Start([&] {
+      a_id = std::this_thread::get_id();
+      meet();
+    });
+    ThreadPool::Loop b = pool.Start([&] {
+      b_id = std::this_thread::get_id();
+      meet();
+    });
+    a.Join();
+    b.Join();
+  }
+  EXPECT_EQ(arrived, 2);
+  EXPECT_FALSE(gave_up);
+
+  std::set<std::thread::id> later;
+  for (int i = 0; i < 5; ++i) {
+    pool.Start([&] {
+          later.insert(std::this_thread::get_id());
+          EXPECT_EQ(ThreadPool::Current(), &pool);
+        })
+        .Join();
+  }
+  EXPECT_NE(a_id, b_id);
+  for (const auto& id : later) {  // no new thread: one of the two kept for loops
+    EXPECT_TRUE(id == a_id || id == b_id);
+  }
+
+  ThreadPool::Loop failing = pool.Start([] { throw std::runtime_error("loop failed"); });
+  EXPECT_THROW(failing.Join(), std::runtime_error);
+}
+
+// A loop that waits for tasks does not run them itself (it would hold up
+// what it is there to do): they run on the general workers.
+TEST(ThreadPoolLoopTest, ALoopWaitingForTasksLeavesThemToTheWorkers) {
+  ThreadPool pool(2, 1);
+  std::thread::id loop_id;
+  Mutex mu;
+  std::set<std::thread::id> ran_on;
+  pool.Start([&] {
+        loop_id = std::this_thread::get_id();
+        TaskGroup group(ThreadPool::Here());
+        for (int i = 0; i < 20; ++i) {
+          group.Submit([&] {
+            MutexLock lock(&mu);
+            ran_on.insert(std::this_thread::get_id());
+          });
+        }
+        group.Wait();
+      })
+      .Join();
+  MutexLock lock(&mu);
+  EXPECT_EQ(ran_on.count(loop_id), 0u);
+  EXPECT_FALSE(ran_on.empty());
+}
+
+// Here() is the calling worker's pool, and the one process pool elsewhere.
+TEST(ThreadPoolTest, HereIsTheWorkersPoolElseTheProcesssOwn) {
+  ThreadPool pool(1);
+  EXPECT_EQ(pool.Submit([] { return &ThreadPool::Here(); }).get(), &pool);
+  EXPECT_EQ(pool.SubmitLeaf([] { return &ThreadPool::Here(); }).get(), &pool);
+  EXPECT_EQ(ThreadPool::Current(), nullptr);
+  ThreadPool& process = ThreadPool::Here();
+  EXPECT_NE(&process, &pool);
+  EXPECT_EQ(&ThreadPool::Here(), &process);
+  EXPECT_EQ(std::async(std::launch::async, [] { return &ThreadPool::Here(); }).get(), &process);
+  EXPECT_GE(process.size(), 4);
+}
+
+// SubmitFirst goes ahead of what is queued, in a bounded group too.
+TEST(TaskGroupTest, SubmitFirstRunsAheadOfTheQueuedTasks) {
+  ThreadPool pool(1);
+  std::promise<void> release;
+  std::vector<int> order;  // the one worker's only
+  TaskGroup group(pool, /*max_parallel=*/1);
+  group.Submit([f = release.get_future().share()] { f.wait(); });
+  for (int i = 1; i <= 3; ++i) group.Submit([&order, i] { order.push_back(i); });
+  group.SubmitFirst([&order] { order.push_back(0); });
+  release.set_value();
+  group.Wait();
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 2, 3}));
+
+  std::promise<void> hold;
+  std::vector<int> plain;
+  TaskGroup unbounded(pool);
+  unbounded.Submit([f = hold.get_future().share()] { f.wait(); });
+  unbounded.Submit([&plain] { plain.push_back(1); });
+  unbounded.SubmitFirst([&plain] { plain.push_back(0); });
+  hold.set_value();
+  unbounded.Wait();
+  EXPECT_EQ(plain, (std::vector<int>{0, 1}));
 }
 
 }  // namespace
