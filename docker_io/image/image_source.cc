@@ -73,6 +73,8 @@ class TarballReader {
     return ReadFileRange(path_, e.offset, e.size);
   }
 
+  Result<TarEntry> Entry(const std::string& name) const { return index_.Find(name); }
+
   Result<LayerSource> Layer(const std::string& name) const {
     PPA_ASSIGN_OR_RETURN(TarEntry e, index_.Find(name));
     LayerSource l;
@@ -290,8 +292,56 @@ Result<ImageSource> ReadOciImage(TarballReader& tar, const Descriptor& desc,
   return image;
 }
 
+// Whether `desc` names an artifact rather than a platform image (a
+// BuildKit attestation: it says what it refers to).
+bool IsArtifact(const Descriptor& desc) {
+  return desc.annotations.count("vnd.docker.reference.type") > 0;
+}
+
+// The artifact manifest `desc` and its blobs, each checked against its
+// digest; what cannot be pushed as it is goes to its `problem`.
+StoredArtifact ReadArtifact(const TarballReader& tar, const Descriptor& desc) {
+  StoredArtifact artifact;
+  artifact.tarball = tar.path();
+  artifact.manifest.digest = desc.digest;
+  artifact.manifest.bytes = std::make_shared<const std::string>();
+  auto fail = [&](Status status) {
+    artifact.problem = status.WithContext("attestation " + desc.digest);
+    return artifact;
+  };
+  auto bytes = tar.ReadDocument(BlobPath(desc.digest), kMaxManifestBytes);
+  if (!bytes.ok()) return fail(bytes.status());
+  if (Sha256Digest(*bytes) != desc.digest) {
+    return fail(InvalidInput("manifest blob does not match its digest"));
+  }
+  if (Status s = CheckDeclaredSize(desc, bytes->size(), "manifest"); !s.ok()) return fail(s);
+  auto manifest = ParseImageManifest(*bytes);
+  if (!manifest.ok()) return fail(manifest.status());
+  artifact.manifest = Stored(std::move(*bytes), desc.digest, manifest->media_type,
+                             desc.media_type, media_types::kOciManifest);
+  std::vector<Descriptor> blobs = {manifest->config};
+  blobs.insert(blobs.end(), manifest->layers.begin(), manifest->layers.end());
+  for (const Descriptor& b : blobs) {
+    auto entry = tar.Entry(BlobPath(b.digest));
+    if (!entry.ok()) return fail(entry.status().WithContext("blob " + b.digest));
+    if (Status s = CheckDeclaredSize(b, entry->size, "blob"); !s.ok()) return fail(s);
+    if (entry->size > kMaxArtifactBlobBytes) {
+      return fail(InvalidInput("blob " + b.digest + " is " + std::to_string(entry->size) +
+                               " bytes, more than the " +
+                               std::to_string(kMaxArtifactBlobBytes) + " read whole"));
+    }
+    auto content = ReadFileRange(tar.path(), entry->offset, entry->size);
+    if (!content.ok()) return fail(content.status());
+    if (Sha256Digest(*content) != b.digest) {
+      return fail(InvalidInput("blob " + b.digest + " does not match its digest"));
+    }
+    artifact.blobs.push_back({.digest = b.digest, .offset = entry->offset, .size = entry->size});
+  }
+  return artifact;
+}
+
 // The index blob of `desc`, checked against its digest, and what it lists.
-Result<std::pair<OciIndex, std::shared_ptr<const StoredIndex>>> ReadIndexBlob(
+Result<std::pair<OciIndex, std::shared_ptr<StoredIndex>>> ReadIndexBlob(
     const TarballReader& tar, const Descriptor& desc) {
   PPA_ASSIGN_OR_RETURN(std::string bytes,
                        tar.ReadDocument(BlobPath(desc.digest), kMaxManifestBytes));
@@ -304,12 +354,13 @@ Result<std::pair<OciIndex, std::shared_ptr<const StoredIndex>>> ReadIndexBlob(
   stored->document =
       Stored(std::move(bytes), desc.digest, nested.media_type, desc.media_type, "");
   for (const auto& child : nested.manifests) stored->children.push_back(child.digest);
-  return std::make_pair(std::move(nested), std::shared_ptr<const StoredIndex>(std::move(stored)));
+  return std::make_pair(std::move(nested), std::move(stored));
 }
 
-// `parent`: the index blob `index` is (null for index.json itself).
+// `parent`: the index blob `index` is (null for index.json itself); its
+// artifacts are added as they are met.
 Status WalkOciIndex(TarballReader& tar, const OciIndex& index,
-                    const std::shared_ptr<const StoredIndex>& parent,
+                    const std::shared_ptr<StoredIndex>& parent,
                     const std::vector<std::string>& inherited_names, const std::string& origin,
                     int depth, std::vector<ImageSource>& out) {
   if (depth > kMaxIndexDepth) return InvalidInput("image indexes nested too deeply");
@@ -321,12 +372,16 @@ Status WalkOciIndex(TarballReader& tar, const OciIndex& index,
       PPA_ASSIGN_OR_RETURN(auto nested, ReadIndexBlob(tar, desc));
       PPA_RETURN_IF_ERROR(
           WalkOciIndex(tar, nested.first, nested.second, names, origin, depth + 1, out));
+    } else if (parent && IsArtifact(desc)) {
+      PPA_RETURN_IF_ERROR(tar.Charge(1, 0));
+      parent->artifacts.push_back(ReadArtifact(tar, desc));
     } else if (IsImageManifestMediaType(desc.media_type) || desc.media_type.empty()) {
       PPA_RETURN_IF_ERROR(tar.Charge(1, 0));
       PPA_ASSIGN_OR_RETURN(ImageSource image, ReadOciImage(tar, desc, names, parent, origin));
       out.push_back(std::move(image));
     }
-    // Other artifacts (attestations, signatures) are not images: skipped.
+    // Other artifacts (signatures, artifacts of index.json itself) are not
+    // images: skipped.
   }
   return Status::Ok();
 }

@@ -41,12 +41,35 @@ struct StoredDocument {
   std::shared_ptr<const std::string> bytes;  // never null
 };
 
+// A manifest an index names that is no platform image: a BuildKit
+// attestation (annotation `vnd.docker.reference.type`, platform
+// unknown/unknown, in-toto layers). Pushed as it is, with its blobs, when
+// its index keeps its digest (kept_digest.h); else left out with the index.
+struct StoredArtifact {
+  struct Blob {
+    std::string digest;
+    uint64_t offset = 0;  // its byte range in `tarball`
+    uint64_t size = 0;
+  };
+  StoredDocument manifest;
+  std::string tarball;      // the image file its blobs are in
+  std::vector<Blob> blobs;  // its config, then its layers
+  // Not OK when it cannot be pushed as it is (a blob missing, larger than
+  // kMaxArtifactBlobBytes, or not matching its digest).
+  Status problem;
+};
+
+// The most bytes a blob of an artifact may have (each is read whole).
+inline constexpr uint64_t kMaxArtifactBlobBytes = 16 << 20;
+
 // An image index (manifest list) blob of the archive and what it references.
 struct StoredIndex {
   StoredDocument document;
   // The digest of every manifest it references (images, and artifacts such
   // as attestations), in its order.
   std::vector<std::string> children;
+  // The artifacts among them, in their order.
+  std::vector<StoredArtifact> artifacts;
 };
 
 struct ImageSource {

@@ -64,7 +64,9 @@ DigestDecision DecideListDigest(const std::vector<const ImageSource*>& children,
       return Converted(digest, "a platform image of it was converted: a new list is made");
     }
   }
+  // The manifests it names, its artifacts aside (they go with it).
   std::set<std::string> named(index->children.begin(), index->children.end());
+  for (const StoredArtifact& artifact : index->artifacts) named.erase(artifact.manifest.digest);
   std::set<std::string> pushed;
   for (const ImageSource* child : children) pushed.insert(child->manifest->digest);
   if (named != pushed) {
@@ -72,6 +74,12 @@ DigestDecision DecideListDigest(const std::vector<const ImageSource*>& children,
                                  " manifest(s) and " + std::to_string(pushed.size()) +
                                  " of them are pushed (--architectures or the PPA manifest leave "
                                  "some out): a new list is made");
+  }
+  for (const StoredArtifact& artifact : index->artifacts) {
+    if (!artifact.problem.ok()) {
+      return Converted(digest, "an attestation its index names cannot be pushed as it is (" +
+                                   artifact.problem.message() + "): a new list is made");
+    }
   }
   if (!IsIndexMediaType(index->document.media_type)) {
     return Converted(

@@ -10,7 +10,8 @@
 // cannot hold its manifest's media type (an OCI layout holds OCI manifests
 // only: skopeo converts a Docker manifest there too). A multi-arch image
 // keeps its index when every platform image of it kept its digest and the
-// platform images pushed are exactly those the index names.
+// platform images pushed, with the index's artifacts (BuildKit
+// attestations, each pushed as it is), are exactly what the index names.
 // Pure functions, no I/O.
 #pragma once
 

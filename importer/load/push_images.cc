@@ -11,6 +11,7 @@
 #include <mutex>
 #include <set>
 
+#include "archive/tar/tar_index.h"  // ReadFileRange
 #include "base/thread_pool.h"
 #include "docker_io/image/digest.h"
 #include "docker_io/image/manifest_builder.h"
@@ -99,6 +100,29 @@ class ImagePusher {
                          ImageManifestToPush(image, DecideImageDigest(image, options_.keep_digests),
                                              options_.format, config, layers));
     return PutManifest(repo, tag, manifest);
+  }
+
+  // An artifact of a kept index (a BuildKit attestation) onto `repo` as it
+  // is: its blobs, each read from its image file and checked again against
+  // its digest, then its manifest by digest.
+  Status PushArtifact(const StoredArtifact& artifact, const std::string& repo) {
+    PPA_RETURN_IF_ERROR(artifact.problem);
+    for (const StoredArtifact::Blob& blob : artifact.blobs) {
+      PPA_ASSIGN_OR_RETURN(std::string bytes,
+                           ReadFileRange(artifact.tarball, blob.offset, blob.size));
+      if (Sha256Digest(bytes) != blob.digest) {
+        return InvalidInput("attestation blob " + blob.digest +
+                            " no longer matches its digest in its image file");
+      }
+      PPA_RETURN_IF_ERROR(EnsureBlob(repo, MemoryBlob(bytes, blob.digest),
+                                     Work{.key = repo + "@" + blob.digest, .size = 0},
+                                     /*show_upload=*/false)
+                              .status());
+    }
+    return PutManifest(repo, "",
+                       BuiltManifest{.media_type = artifact.manifest.media_type,
+                                     .body = *artifact.manifest.bytes})
+        .status();
   }
 
   Result<BlobRef> PutManifest(const std::string& repo, const std::string& tag,
@@ -463,6 +487,16 @@ void PushList(const PlannedGroup& group, const std::vector<PushedManifest>& chil
   std::vector<const ImageSource*> sources;
   for (const auto& child : children) sources.push_back(child.source);
   DigestDecision kept = DecideListDigest(sources, options.keep_digests);
+  if (kept.kept) {  // the index's attestations go with it, before it
+    for (const StoredArtifact& artifact : sources.front()->index->artifacts) {
+      Status sent = pusher.PushArtifact(artifact, target.repository);
+      if (!sent.ok()) {
+        return Fail(reporter, item, sent.WithContext("attestation " + artifact.manifest.digest),
+                    out);
+      }
+      item.children.push_back(artifact.manifest.digest);
+    }
+  }
   auto pushed = pusher.PutManifest(target.repository, target.tag,
                                    ManifestListToPush(sources, kept, options.format, entries));
   if (!pushed.ok()) return Fail(reporter, item, pushed.status(), out);

@@ -6,6 +6,7 @@
 // no longer verified after our import.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -27,6 +28,8 @@ struct KeptArchive {
   std::string path;
   std::map<std::string, std::string> archive_digests;  // ref -> the archive's digest
   std::string multi_index;                             // the multi-arch image's index digest
+  std::string attested_index;  // the index of the image with BuildKit attestations
+  std::vector<std::string> attestations;  // the attestation manifests it names
 };
 
 class KeptDigestTest : public test::LoadFixture {
@@ -77,6 +80,17 @@ class KeptDigestTest : public test::LoadFixture {
     out.archive_digests["kd/multi:1-arm64"] = multi.manifests[1];
     out.archive_digests["kd/multi:1"] = multi.index;
     out.multi_index = multi.index;
+    // As `docker buildx build` writes it: an attestation beside each platform.
+    auto attested = test::OciMultiArchLayout(
+        {{.architecture = "amd64", .layers = {test::GzipTestLayer("etc/att", "attested amd64")}},
+         {.architecture = "arm64", .layers = {test::GzipTestLayer("etc/att", "attested arm64")}}},
+        "kd/attested:1", std::string(media_types::kOciIndex), /*attested=*/true);
+    Put("attested.tar", attested.Tar());
+    out.archive_digests["kd/attested:1-amd64"] = attested.manifests[0];
+    out.archive_digests["kd/attested:1-arm64"] = attested.manifests[1];
+    out.archive_digests["kd/attested:1"] = attested.index;
+    out.attested_index = attested.index;
+    out.attestations = attested.attestations;
     // Written by skopeo itself: an OCI archive with gzip layers.
     Status skopeo = test::SkopeoCopy("docker-archive:" + data + "test_image_2.tar",
                                      "oci-archive:" + root_ + "/images/skopeo.tar:kd/skopeo:1");
@@ -98,6 +112,10 @@ class KeptDigestTest : public test::LoadFixture {
   references:
   - {repository: kd/multi:1-amd64, platform: {os: linux, architecture: amd64}, archive: images/multi.tar}
   - {repository: kd/multi:1-arm64, platform: {os: linux, architecture: arm64}, archive: images/multi.tar}
+- image: kd/attested:1
+  references:
+  - {repository: kd/attested:1-amd64, platform: {os: linux, architecture: amd64}, archive: images/attested.tar}
+  - {repository: kd/attested:1-arm64, platform: {os: linux, architecture: arm64}, archive: images/attested.tar}
 )";
     out.path = dir_.Join("kept.tgz");
     auto tar = test::RunProcess({"tar", "-C", root_, "-czf", out.path, "."});
@@ -157,6 +175,23 @@ TEST_F(KeptDigestTest, OciImagesWithCompressedLayersLandWithTheirArchiveDigests)
         << r.stdout_text;
     ExpectVerified(ref);
   }
+  // The index with BuildKit attestations kept its digest: each attestation
+  // landed beside it, and skopeo copies the whole list, every manifest and
+  // blob it names checked.
+  ASSERT_EQ(archive.attestations.size(), 2u);
+  for (const std::string& attestation : archive.attestations) {
+    EXPECT_EQ(RawDigest(Ref("kd/attested") + "@" + attestation), attestation);
+  }
+  test::TempDir all("ppa-skopeo-all");
+  test::ProcessResult copied = test::RunSkopeo(
+      {"copy", "--all", "--src-tls-verify=false", Ref("kd/attested:1"), "dir:" + all.Join("c")});
+  EXPECT_EQ(copied.exit_code, 0) << copied.stderr_text;
+  std::vector<std::string> children =
+      Item(report, "kd/attested:1").value("manifests", std::vector<std::string>());
+  for (const std::string& attestation : archive.attestations) {
+    EXPECT_NE(std::find(children.begin(), children.end(), attestation), children.end())
+        << attestation << " is not among the list's children in the report";
+  }
   // Stored uncompressed: compressed, so converted, and the report says so.
   ExpectVerified("kd/tar-layers:1");
   nlohmann::json tar = Item(report, "kd/tar-layers:1");
@@ -174,7 +209,7 @@ TEST_F(KeptDigestTest, ExplicitFormatConvertsAndTheReportSaysSo) {
   test::ProcessResult r = Load(archive.path, {"--format", "oci", "--json", json});
   ASSERT_EQ(r.exit_code, 0) << Output(r);
   auto report = nlohmann::json::parse(test::ReadFileOr(json));
-  for (const char* ref : {"kd/buildkit:1", "kd/gzip:1", "kd/zstd:1", "kd/multi:1"}) {
+  for (const char* ref : {"kd/buildkit:1", "kd/gzip:1", "kd/zstd:1", "kd/multi:1", "kd/attested:1"}) {
     const std::string& digest = archive.archive_digests.at(ref);
     EXPECT_NE(RawDigest(Ref(ref)), digest) << ref;
     nlohmann::json item = Item(report, ref);
@@ -200,6 +235,11 @@ TEST_F(KeptDigestTest, ArchitecturesLeavingAPlatformOutMakeANewIndex) {
   EXPECT_EQ(list.value("archive_digest", ""), archive.multi_index);
   EXPECT_NE(list.value("digest_note", "").find("--architectures"), std::string::npos)
       << list.dump();
+  // A new list leaves the attestations out: they describe the archive's index.
+  EXPECT_NE(RawDigest(Ref("kd/attested:1")), archive.attested_index);
+  platforms = test::CheckManifestListPlatforms(Ref("kd/attested:1"), {"linux/amd64"});
+  EXPECT_TRUE(platforms.ok()) << platforms.ToString();
+  EXPECT_EQ(Item(report, "kd/attested:1").value("digest_kept", true), false);
 }
 
 TEST_F(KeptDigestTest, LayoutTargetKeepsOciDigestsAndConvertsDockerManifests) {
@@ -213,7 +253,7 @@ TEST_F(KeptDigestTest, LayoutTargetKeepsOciDigestsAndConvertsDockerManifests) {
   ASSERT_EQ(r.exit_code, 0) << Output(r);
   auto report = nlohmann::json::parse(test::ReadFileOr(json));
   for (const char* ref : {"kd/buildkit:1", "kd/gzip:1", "kd/zstd:1", "kd/oci-name:1", "kd/skopeo:1",
-                          "kd/multi:1", "kd/multi:1-arm64"}) {
+                          "kd/multi:1", "kd/multi:1-arm64", "kd/attested:1"}) {
     EXPECT_EQ(RawDigest("oci:" + layout + ":test_ns/" + ref), archive.archive_digests.at(ref))
         << ref;
     EXPECT_EQ(Item(report, ref).value("digest_kept", false), true) << ref;

@@ -71,6 +71,7 @@ struct OciTestLayout {
   std::map<std::string, std::string> blobs;  // digest -> bytes
   std::string index_json;
   std::vector<std::string> manifests;  // digests of the image manifests, in order
+  std::vector<std::string> attestations;  // digests of the attestation manifests
   std::string index;                   // digest of the index blob; "" without one
 
   std::string Tar() const {
@@ -141,15 +142,60 @@ inline OciTestLayout OciSingleImageLayout(const OciTestImage& image) {
   return layout;
 }
 
+// A BuildKit provenance attestation of the image manifest `subject`, as
+// `docker buildx build` writes one beside each platform image: an OCI image
+// manifest of platform unknown/unknown whose layer is an in-toto statement.
+// Returns its descriptor for the index.
+inline nlohmann::ordered_json AddTestAttestation(OciTestLayout& layout,
+                                                 const std::string& subject) {
+  nlohmann::ordered_json statement = {
+      {"_type", "https://in-toto.io/Statement/v0.1"},
+      {"predicateType", "https://slsa.dev/provenance/v0.2"},
+      {"subject", {{{"name", "_"}, {"digest", {{"sha256", std::string(DigestHex(subject))}}}}}},
+      {"predicate", {{"buildType", "https://mobyproject.org/buildkit@v1"}}}};
+  std::string statement_bytes = statement.dump();
+  std::string statement_digest = layout.Add(statement_bytes);
+  nlohmann::ordered_json config = {
+      {"architecture", "unknown"},
+      {"os", "unknown"},
+      {"config", nlohmann::ordered_json::object()},
+      {"rootfs", {{"type", "layers"}, {"diff_ids", {statement_digest}}}}};
+  std::string config_bytes = config.dump();
+  auto layer = TestDescriptor("application/vnd.in-toto+json", statement_digest,
+                              statement_bytes.size());
+  layer["annotations"] = {{"in-toto.io/predicate-type", "https://slsa.dev/provenance/v0.2"}};
+  nlohmann::ordered_json manifest = {
+      {"schemaVersion", 2},
+      {"mediaType", media_types::kOciManifest},
+      {"config", TestDescriptor(std::string(media_types::kOciConfig), layout.Add(config_bytes),
+                                config_bytes.size())},
+      {"layers", {layer}}};
+  std::string bytes = manifest.dump();
+  std::string digest = layout.Add(bytes);
+  layout.attestations.push_back(digest);
+  auto desc = TestDescriptor(std::string(media_types::kOciManifest), digest, bytes.size());
+  desc["annotations"] = {{"vnd.docker.reference.digest", subject},
+                         {"vnd.docker.reference.type", "attestation-manifest"}};
+  desc["platform"] = {{"architecture", "unknown"}, {"os", "unknown"}};
+  return desc;
+}
+
 // A multi-arch image: index.json lists one index blob (named `name`) of
 // `index_media_type` that lists `images` (each named by its own `name`, so
-// a PPA manifest can pick each from the one file).
+// a PPA manifest can pick each from the one file), and with `attested` a
+// BuildKit attestation of each after them.
 inline OciTestLayout OciMultiArchLayout(
     const std::vector<OciTestImage>& images, const std::string& name,
-    const std::string& index_media_type = std::string(media_types::kOciIndex)) {
+    const std::string& index_media_type = std::string(media_types::kOciIndex),
+    bool attested = false) {
   OciTestLayout layout;
   nlohmann::ordered_json children = nlohmann::ordered_json::array();
   for (const auto& image : images) children.push_back(AddTestImage(layout, image));
+  if (attested) {
+    for (size_t i = 0; i < images.size(); ++i) {
+      children.push_back(AddTestAttestation(layout, layout.manifests[i]));
+    }
+  }
   nlohmann::ordered_json blob = {
       {"schemaVersion", 2}, {"mediaType", index_media_type}, {"manifests", children}};
   std::string bytes = blob.dump(3);

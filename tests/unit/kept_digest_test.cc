@@ -6,10 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "archive/tar/tar_index.h"
 #include "docker_io/image/digest.h"
 #include "docker_io/image/manifest_builder.h"
 #include "docker_io/image/media_types.h"
@@ -108,10 +110,31 @@ TEST(DecideListDigest, KeepsTheIndexOnlyWhenItsChildrenAreExactlyThePushedKeptIm
   EXPECT_EQ(one.archive_digest, whole.index->document.digest);
   EXPECT_NE(one.reason.find("names 2 manifest(s) and 1"), std::string::npos) << one.reason;
 
-  // The index also names an attestation that is not pushed.
+  // The index also names a manifest that is neither a pushed image nor one
+  // of its artifacts.
+  MultiArch unknown;
+  unknown.index->children.push_back(Sha256Digest("something else"));
+  EXPECT_FALSE(DecideListDigest(unknown.All(), registry).kept);
+
+  // Its attestations go with it (StoredIndex::artifacts)...
   MultiArch attested;
   attested.index->children.push_back(Sha256Digest("attestation"));
-  EXPECT_FALSE(DecideListDigest(attested.All(), registry).kept);
+  attested.index->artifacts.push_back(
+      {.manifest = {.digest = Sha256Digest("attestation"),
+                    .bytes = std::make_shared<const std::string>("attestation")}});
+  DigestDecision with = DecideListDigest(attested.All(), registry);
+  EXPECT_TRUE(with.kept) << with.reason;
+  // ... but not without the platform image they describe,
+  DigestDecision without = DecideListDigest({&attested.images[0]}, registry);
+  EXPECT_FALSE(without.kept);
+  EXPECT_NE(without.reason.find("names 2 manifest(s) and 1"), std::string::npos)
+      << without.reason;
+  // ... nor when one cannot be pushed as it is.
+  attested.index->artifacts.back().problem = InvalidInput("blob sha256:x is missing");
+  DigestDecision broken = DecideListDigest(attested.All(), registry);
+  EXPECT_FALSE(broken.kept);
+  EXPECT_NE(broken.reason.find("attestation"), std::string::npos) << broken.reason;
+  EXPECT_NE(broken.reason.find("sha256:x is missing"), std::string::npos) << broken.reason;
 
   MultiArch converted(std::string(media_types::kOciIndex), Compression::kNone);
   DigestDecision c = DecideListDigest(converted.All(), registry);
@@ -186,6 +209,77 @@ TEST(ReadImageTarball, KeepsTheIndexBlobOfAMultiArchImage) {
       ManifestListToPush(children, DecideListDigest(children, {}), ManifestFormat::kDocker, {});
   EXPECT_EQ(Sha256Digest(list.body), layout.index);
   EXPECT_EQ(list.media_type, std::string(media_types::kOciIndex));
+}
+
+// BuildKit's attestations are artifacts of their index, never images: the
+// file holds its two platform images, and each attestation's manifest and
+// blobs are found and checked against their digests.
+TEST(ReadImageTarball, BuildKitAttestationsAreArtifactsOfTheirIndex) {
+  test::TempDir dir("ppa-kept");
+  auto attested = [] {
+    return test::OciMultiArchLayout(
+        {{.architecture = "amd64", .layers = {test::GzipTestLayer("a", "amd")}},
+         {.architecture = "arm64", .layers = {test::GzipTestLayer("a", "arm")}}},
+        "m/x:1", std::string(media_types::kOciIndex), /*attested=*/true);
+  };
+  test::OciTestLayout layout = attested();
+  auto images = ReadLayout(layout, dir);
+  ASSERT_TRUE(images.ok()) << images.status().ToString();
+  ASSERT_EQ(images->size(), 2u);
+  for (const auto& image : *images) {
+    EXPECT_TRUE(image.problem.ok()) << image.problem.ToString();
+    EXPECT_NE(image.platform.architecture, "unknown");
+  }
+  const StoredIndex& index = *images->front().index;
+  ASSERT_EQ(index.artifacts.size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    const StoredArtifact& a = index.artifacts[i];
+    EXPECT_TRUE(a.problem.ok()) << a.problem.ToString();
+    EXPECT_EQ(a.manifest.digest, layout.attestations[i]);
+    EXPECT_EQ(*a.manifest.bytes, layout.blobs.at(layout.attestations[i]));
+    EXPECT_EQ(a.manifest.media_type, kOci);
+    ASSERT_EQ(a.blobs.size(), 2u);  // config and in-toto statement
+    for (const auto& blob : a.blobs) {
+      auto bytes = ReadFileRange(a.tarball, blob.offset, blob.size);
+      ASSERT_TRUE(bytes.ok());
+      EXPECT_EQ(Sha256Digest(*bytes), blob.digest);
+    }
+  }
+  std::vector<const ImageSource*> children = {&(*images)[0], &(*images)[1]};
+  EXPECT_TRUE(DecideListDigest(children, {}).kept);
+
+  // A statement changed after its manifest was written, or gone: the
+  // attestation cannot be pushed as it is, so the index is not kept; the
+  // images still are.
+  for (bool remove : {false, true}) {
+    test::OciTestLayout broken = attested();
+    const std::string statement = [&] {
+      for (const auto& [digest, bytes] : broken.blobs) {
+        if (bytes.find("in-toto.io/Statement") != std::string::npos) return digest;
+      }
+      return std::string();
+    }();
+    ASSERT_FALSE(statement.empty());
+    if (remove) {
+      broken.blobs.erase(statement);
+    } else {
+      broken.blobs[statement] += " ";
+    }
+    test::TempDir d("ppa-kept");
+    auto read = ReadLayout(broken, d);
+    ASSERT_TRUE(read.ok()) << read.status().ToString();
+    ASSERT_EQ(read->size(), 2u);
+    EXPECT_TRUE(read->front().problem.ok()) << read->front().problem.ToString();
+    const StoredIndex& idx = *read->front().index;
+    ASSERT_EQ(idx.artifacts.size(), 2u);
+    EXPECT_EQ(std::count_if(idx.artifacts.begin(), idx.artifacts.end(),
+                            [](const StoredArtifact& a) { return !a.problem.ok(); }),
+              1)
+        << (remove ? "removed" : "changed");
+    DigestDecision d2 = DecideListDigest({&(*read)[0], &(*read)[1]}, {});
+    EXPECT_FALSE(d2.kept);
+    EXPECT_NE(d2.reason.find("attestation"), std::string::npos) << d2.reason;
+  }
 }
 
 TEST(ReadImageTarball, IndexBlobNotMatchingItsDigestFailsTheFile) {
