@@ -103,6 +103,9 @@ struct Limits {
   // (DefaultUnpackLimit), and a file is charged as its data passes, not
   // at its header (its size says nothing about the bytes read by then).
   std::function<uint64_t()> input_bytes;
+  // Set for an archive read from a pipe: the bytes read from it so far, told
+  // to UnpackOptions::on_input_read as they grow.
+  std::function<uint64_t()> read_so_far;
 };
 
 class Unpacker {
@@ -114,7 +117,8 @@ class Unpacker {
       : a_(a), root_(root), root_path_(std::move(root_path)), archive_path_(archive_path),
         limits_(limits),
         on_file_(options.on_file), on_file_begin_(options.on_file_begin),
-        on_data_(options.on_data), select_(options.select) {}
+        on_data_(options.on_data), select_(options.select),
+        on_input_read_(limits_.read_so_far ? options.on_input_read : nullptr) {}
 
   // One entry of the archive (a_), its data read from a_.
   Status Entry(struct archive_entry* entry) {
@@ -253,6 +257,7 @@ class Unpacker {
   Status Charge(const std::string& path, uint64_t bytes) {
     result_.unpacked_bytes += bytes;
     if (limits_.input_bytes) limits_.budget->RaiseLimit(DefaultUnpackLimit(limits_.input_bytes()));
+    if (on_input_read_) on_input_read_(limits_.read_so_far());
     Status charged = limits_.budget->Charge(bytes, path);
     if (!charged.ok()) return charged.WithContext("entry '" + path + "'");
     return Status::Ok();
@@ -328,6 +333,7 @@ class Unpacker {
   std::function<void(const std::string&)> on_file_begin_;
   decltype(UnpackOptions::on_data) on_data_;
   std::function<bool(const std::string&)> select_;
+  std::function<void(uint64_t)> on_input_read_;  // set only for a pipe (Limits::read_so_far)
   uint64_t entries_ = 0;
   uint64_t name_bytes_ = 0;         // of the entry names so far
   uint64_t declared_ = 0;           // logical size of the regular file being written
@@ -581,6 +587,7 @@ Result<UnpackResult> UnpackArchive(const std::string& archive_path, const std::s
   if (stdin_archive && !options.limit_given && !(options.max_unpacked_bytes && !options.budget)) {
     limits.input_bytes = [&inflate] { return inflate.input_bytes.load(); };
   }
+  if (stdin_archive) limits.read_so_far = [&inflate] { return inflate.input_bytes.load(); };
   Unpacker unpacker(a.get(), root, dest_dir, archive_path, limits, options);
   while (true) {
     struct archive_entry* entry = nullptr;

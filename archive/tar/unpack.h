@@ -88,6 +88,10 @@ struct UnpackOptions {
   bool limit_given = false;
   // Refuse an archive with more entries than this (0: kDefaultMaxEntries).
   uint64_t max_entries = 0;
+  // For standard input (IsStdinArchive), whose size is not known: told the
+  // bytes read from it so far (as they came, compressed), on the unpacking
+  // thread as the data of its files passes.
+  std::function<void(uint64_t bytes)> on_input_read;
   // Called on the unpacking thread once each regular file (not a hard link)
   // is completely written and closed, with its clean relative path, so later
   // stages can start on it while the rest of the archive is unpacked. The

@@ -860,7 +860,10 @@ void LayerPreparer::NoteSpoolGrown(uint64_t spooled) {
 }
 
 bool LayerPreparer::OverBudgetLocked() {
-  const uint64_t budget = options_.spool_budget;
+  uint64_t budget = options_.spool_budget;
+  if (budget != 0 && options_.archive_read) {
+    budget = std::max(budget, SpoolBudgetFor(options_.archive_read()));
+  }
   if (budget == 0 || !ReleaseOnFirstLanding()) return false;
   const uint64_t spooled = SpooledBytesLocked();
   if (spooled <= budget) return false;
@@ -896,18 +899,34 @@ void LayerPreparer::EndOfUnpack() {
   unpack_ended_ = true;
 }
 
-uint64_t SpoolBudgetOf(const std::string& archive) {
+uint64_t SpoolBudgetFor(uint64_t archive_bytes) {
   constexpr uint64_t kMiB = 1 << 20;
-  if (const char* env = std::getenv("PPA_SPOOL_BUDGET"); env && *env) {
-    char* end = nullptr;
-    unsigned long long bytes = std::strtoull(env, &end, 10);
-    if (end && *end == '\0') return bytes;
-  }
+  return std::max<uint64_t>(64 * kMiB, archive_bytes / 8);
+}
+
+namespace {
+
+// PPA_SPOOL_BUDGET in bytes, when set to a number.
+std::optional<uint64_t> SpoolBudgetFromEnvironment() {
+  const char* env = std::getenv("PPA_SPOOL_BUDGET");
+  if (!env || !*env) return std::nullopt;
+  char* end = nullptr;
+  unsigned long long bytes = std::strtoull(env, &end, 10);
+  if (!end || *end != '\0') return std::nullopt;
+  return bytes;
+}
+
+}  // namespace
+
+bool SpoolBudgetFixed() { return SpoolBudgetFromEnvironment().has_value(); }
+
+uint64_t SpoolBudgetOf(const std::string& archive) {
+  if (auto fixed = SpoolBudgetFromEnvironment()) return *fixed;
   struct stat st {};
   if (archive == "-" || ::stat(archive.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return 256 * kMiB;
+    return SpoolBudgetFor(0);
   }
-  return std::max<uint64_t>(64 * kMiB, static_cast<uint64_t>(st.st_size) / 8);
+  return SpoolBudgetFor(static_cast<uint64_t>(st.st_size));
 }
 
 }  // namespace ppa

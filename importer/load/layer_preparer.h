@@ -69,15 +69,26 @@ struct PreparerOptions {
   // the Unpack stage can release some of them (0: no bound; SpoolBudgetOf).
   // Beyond it, TakeLayer waits for a release before it starts a layer.
   uint64_t spool_budget = 0;
+  // For an archive of unknown size (a pipe): the bytes of it read so far
+  // (may be empty). The budget then grows with them (SpoolBudgetFor), from
+  // spool_budget up.
+  std::function<uint64_t()> archive_read;
   // Test hook (may be empty): told the bytes of finished blobs in the spool
   // each time that number grows, on the thread that made it grow.
   std::function<void(uint64_t spooled)> on_spool_grown;
 };
 
+// The spool budget for an archive of `archive_bytes` bytes: an eighth of
+// them, at least 64 MiB.
+uint64_t SpoolBudgetFor(uint64_t archive_bytes);
 // The spool budget for `archive` (a path; "-" for standard input): the
-// environment variable PPA_SPOOL_BUDGET (bytes) when set, else an eighth of
-// the archive's size, at least 64 MiB (256 MiB for a pipe: no size known).
+// environment variable PPA_SPOOL_BUDGET (bytes) when set, else
+// SpoolBudgetFor the archive's size (for a pipe, whose size is unknown, the
+// least: it then grows with the bytes read, PreparerOptions::archive_read).
 uint64_t SpoolBudgetOf(const std::string& archive);
+// Whether PPA_SPOOL_BUDGET (a number of bytes) sets the budget: it then
+// stays as it is.
+bool SpoolBudgetFixed();
 
 class LayerPreparer {
  public:

@@ -106,6 +106,12 @@ int RunStages(const std::string& archive, const Workspace* ws, const Target& tar
   prepare.digests = &hashed_on_unpack;
   prepare.budget = &budget;
   prepare.spool_budget = SpoolBudgetOf(archive);  // README, Disk
+  // A pipe's size is unknown: its budget grows with the bytes read
+  // (told by the unpacking, on_input_read below).
+  auto archive_read = std::make_shared<std::atomic<uint64_t>>(0);
+  if (IsStdinArchive(archive) && !SpoolBudgetFixed()) {
+    prepare.archive_read = [archive_read] { return archive_read->load(); };
+  }
   LayerPreparer preparer(sink, std::move(prepare));
   ArchiveProgressScope shown(progress, archive);  // unpack, then push, on the display
   ImagesStage images(sink, preparer, PushOptions{.format = format,
@@ -133,6 +139,7 @@ int RunStages(const std::string& archive, const Workspace* ws, const Target& tar
   unpack_options.budget = &budget;
   unpack_options.limit_given = options.work.max_unpacked_bytes != 0;
   unpack_options.inflate_index = CachedInflateIndex(options.work.no_blob_cache);
+  unpack_options.on_input_read = [archive_read](uint64_t bytes) { archive_read->store(bytes); };
   unpack_options.on_file = [&](const std::string& rel) { ahead.OnFile(rel); };
   unpack_options.on_file_begin = [&](const std::string& rel) { ahead.OnFileBegin(rel); };
   unpack_options.on_data = [&](const std::string& rel, uint64_t offset, std::string_view data,

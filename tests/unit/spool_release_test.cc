@@ -378,6 +378,33 @@ TEST_F(SpoolReleaseTest, EveryRepositoryGetsItsBlobsByMountReadBackOrSecondPass)
   }
 }
 
+// The budget is an eighth of the archive, at least 64 MiB; a pipe starts at
+// the least (its size is unknown) and its budget grows with the bytes read
+// (PreparerOptions::archive_read); PPA_SPOOL_BUDGET fixes it.
+TEST(SpoolBudget, AnEighthOfTheArchiveAtLeast64MiBAndAPipeStartsAtTheLeast) {
+  constexpr uint64_t kMiB = 1 << 20;
+  EXPECT_EQ(SpoolBudgetFor(0), 64 * kMiB);
+  EXPECT_EQ(SpoolBudgetFor(512 * kMiB), 64 * kMiB);
+  EXPECT_EQ(SpoolBudgetFor(800 * kMiB), 100 * kMiB);
+  EXPECT_EQ(SpoolBudgetFor(40ull << 30), 5ull << 30);
+  ASSERT_EQ(::unsetenv("PPA_SPOOL_BUDGET"), 0);
+  EXPECT_FALSE(SpoolBudgetFixed());
+  test::TempDir dir("ppa-budget");
+  const std::string archive = dir.Join("big.tgz");
+  {
+    std::ofstream(archive) << "x";
+  }
+  ASSERT_EQ(::truncate(archive.c_str(), static_cast<off_t>(1024 * kMiB)), 0);  // sparse
+  EXPECT_EQ(SpoolBudgetOf(archive), 128 * kMiB);
+  EXPECT_EQ(SpoolBudgetOf("-"), 64 * kMiB);
+  EXPECT_EQ(SpoolBudgetOf(dir.Join("missing.tgz")), 64 * kMiB);
+  ASSERT_EQ(::setenv("PPA_SPOOL_BUDGET", "12345", 1), 0);
+  EXPECT_TRUE(SpoolBudgetFixed());
+  EXPECT_EQ(SpoolBudgetOf(archive), 12345u);
+  EXPECT_EQ(SpoolBudgetOf("-"), 12345u);
+  ASSERT_EQ(::unsetenv("PPA_SPOOL_BUDGET"), 0);
+}
+
 // Three image files, the PPA manifest first, a spool budget of one byte:
 // each layer taken out of an image file waits, before it starts, for the
 // blobs of the files before it to be uploaded ahead and their spool files
