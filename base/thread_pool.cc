@@ -121,8 +121,13 @@ ThreadPool::Loop ThreadPool::Start(std::function<void()> loop) {
   if (idle_loop_threads_ > 0) {
     --idle_loop_threads_;  // set aside for this loop
     loop_work_.SignalAll();
-  } else {
+    return handle;
+  }
+  try {
     loop_threads_.emplace_back([this] { LoopWorker(); });
+  } catch (...) {  // no thread for it: the loop never runs (its handle is ready)
+    loop_queue_.pop_back();
+    throw;
   }
   return handle;
 }
@@ -133,21 +138,28 @@ void ThreadPool::LoopWorker() {
   while (true) {
     // A thread comes here with a loop queued for it: new, or set aside.
     while (loop_queue_.empty() && !tasks_done_) loop_work_.Wait(&mu_);
-    if (loop_queue_.empty()) return;
+    if (loop_queue_.empty()) {
+      --idle_loop_threads_;  // leaving: no longer there to be set aside
+      return;
+    }
     std::shared_ptr<LoopRun> run = std::move(loop_queue_.front());
     loop_queue_.pop_front();
     lock.Unlock();
+    std::exception_ptr error;
     try {
       run->loop();
-      run->loop = nullptr;  // its captures go before it counts as done
-      run->done.set_value();
     } catch (...) {
-      run->loop = nullptr;
-      run->done.set_exception(std::current_exception());
+      error = std::current_exception();
     }
-    run.reset();
+    run->loop = nullptr;  // its captures go before it counts as done
     lock.Lock();
+    // Idle before its handle is ready, so a Start after a Join reuses it.
     ++idle_loop_threads_;
+    if (error) {
+      run->done.set_exception(error);
+    } else {
+      run->done.set_value();
+    }
   }
 }
 
@@ -221,16 +233,20 @@ void ThreadPool::Worker() {
   }
 }
 
-void ThreadPool::WaitUntil(const std::function<bool()>& done) {
+void ThreadPool::WaitUntil(const std::function<bool()>& done, const TaskGroup* group) {
   const bool helps = current_pool == this && general_worker;
+  auto mine = [group](const Item& item) { return item.group == group; };
   MutexLock lock(&mu_);
   ++waiters_;
   while (!done()) {
-    if (helps && !queue_.empty()) {
-      Item item = std::move(queue_.front());
-      queue_.pop_front();
-      RunLocked(std::move(item));
-      continue;
+    if (helps) {
+      auto it = std::find_if(queue_.begin(), queue_.end(), mine);
+      if (it != queue_.end()) {
+        Item item = std::move(*it);
+        queue_.erase(it);
+        RunLocked(std::move(item));
+        continue;
+      }
     }
     finished_.Wait(&mu_);  // signalled when a task finishes or is queued
   }
@@ -284,10 +300,12 @@ void TaskGroup::FinishedLocked(std::exception_ptr error) {
 }
 
 void TaskGroup::Wait() {
-  pool_.WaitUntil([this] {
-    pool_.mu_.AssertHeld();  // WaitUntil evaluates it with the lock held
-    return pending_ == 0;
-  });
+  pool_.WaitUntil(
+      [this] {
+        pool_.mu_.AssertHeld();  // WaitUntil evaluates it with the lock held
+        return pending_ == 0;
+      },
+      this);
   std::exception_ptr error;
   {
     MutexLock lock(&pool_.mu_);

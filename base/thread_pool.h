@@ -1,6 +1,6 @@
 // The run's thread pool: every thread a run uses belongs to it.
 //
-// One pool per run. The pipeline creates it (sizes: RunPoolShape in
+// One pool per run. The pipeline creates it (sized in RunLoad,
 // importer/load/pipeline.cc) and the stages reach it as ThreadPool::Here();
 // a stage does not start threads of its own, it hands its work to the pool
 // and waits for it on a completion signal, never by sleeping and polling.
@@ -27,10 +27,11 @@
 //     nothing to wait for) any wait is fine: TaskGroup::Wait, future.get(),
 //     ThreadPool::Await.
 //   - Inside a task, wait for other tasks only with TaskGroup::Wait or
-//     ThreadPool::Await. Both run queued tasks of the pool on the waiting
-//     thread until what they wait for has finished, so a task that submits and
-//     waits makes progress even when every worker is busy (a pool of one
-//     thread included). Never future.get() on a Submit()ted future, a
+//     ThreadPool::Await. Both run queued tasks on the waiting thread until
+//     what they wait for has finished (Wait: the group's own; Await: tasks
+//     Submit()ted outside a group), so a task that submits and waits makes
+//     progress even when every worker is busy (a pool of one thread
+//     included). Never future.get() on a Submit()ted future, a
 //     condition variable, or any blocking queue that only a queued task can
 //     release: with every worker blocked so, nothing runs it.
 //   - Waiting for a leaf task or for a loop is fine anywhere, by any means:
@@ -119,11 +120,12 @@ class ThreadPool {
 
   // Waits for a future returned by this pool's Submit and returns its value
   // (or rethrows its exception). From a worker of this pool, runs queued
-  // tasks meanwhile (see the rule above). Only for futures of this pool: the
+  // tasks Submit()ted outside a group meanwhile (see the rule above). Only for futures of this pool: the
   // wait wakes when one of its tasks finishes.
   template <typename T>
   T Await(std::future<T> future) EXCLUDES(mu_) {
-    WaitUntil([&] { return future.wait_for(std::chrono::seconds(0)) == std::future_status::ready; });
+    WaitUntil([&] { return future.wait_for(std::chrono::seconds(0)) == std::future_status::ready; },
+              /*group=*/nullptr);
     return future.get();
   }
 
@@ -158,8 +160,10 @@ class ThreadPool {
   // Runs `item` unlocked, then counts it done (its group, waiters).
   void RunLocked(Item item) REQUIRES(mu_);
   // Blocks until `done()` (evaluated with mu_ held) is true; from a worker
-  // of this pool, runs queued tasks meanwhile.
-  void WaitUntil(const std::function<bool()>& done) EXCLUDES(mu_);
+  // of this pool, runs queued tasks of `group` meanwhile (null: tasks
+  // Submit()ted outside a group), never others: a wait does not take up
+  // unrelated work, such as another archive's whole import.
+  void WaitUntil(const std::function<bool()>& done, const TaskGroup* group) EXCLUDES(mu_);
 
   Mutex mu_;
   CondVar work_;          // a task was queued, or shutdown
@@ -224,7 +228,8 @@ class TaskGroup {
   void SubmitFirst(std::function<void()> task);
 
   // Waits for every task submitted so far. Rethrows the first exception a
-  // task threw (once). From inside a pool task, runs queued tasks meanwhile.
+  // task threw (once). From inside a pool task, runs the group's queued
+  // tasks meanwhile.
   void Wait();
 
   // Drops the group's tasks that have not started (a failure makes them
@@ -249,7 +254,8 @@ class TaskGroup {
 // the calling thread's pool (ThreadPool::Here()). Returns when every call of
 // `work` has returned. `work` should take its items from a shared queue until it
 // is empty: a helper that starts late (the pool busy) then finds nothing
-// and returns at once, so the caller never waits for a worker to be free.
+// and returns at once; a caller that is a worker of the pool runs the
+// helpers not yet started itself, so it never waits for a worker to be free.
 void RunAlongside(int helpers, const std::function<void()>& work);
 
 }  // namespace ppa

@@ -14,12 +14,19 @@ ParallelInflate::ParallelInflate(int fd, std::unique_ptr<InflateIndex> index, un
       segments_(count_),
       last_(count_ - 1) {
   ThreadPool& pool = ThreadPool::Here();
-  for (unsigned w = 0; w < std::max(1u, workers); ++w) {
-    workers_.push_back(pool.Start([this] { Work(); }));
+  try {
+    for (unsigned w = 0; w < std::max(1u, workers); ++w) {
+      workers_.push_back(pool.Start([this] { Work(); }));
+    }
+  } catch (...) {  // no thread for one: stop those started
+    Stop();
+    throw;
   }
 }
 
-ParallelInflate::~ParallelInflate() {
+ParallelInflate::~ParallelInflate() { Stop(); }
+
+void ParallelInflate::Stop() {
   {
     MutexLock lock(&mu_);
     stopping_ = true;

@@ -57,6 +57,8 @@ class ParallelInflate {
     bool verified = false;  // ended at the next checkpoint
   };
 
+  // Stops the workers and joins them.
+  void Stop() EXCLUDES(mu_);
   void Work() EXCLUDES(mu_);
   void RunSegment(size_t i) EXCLUDES(mu_);
   std::unique_ptr<GzipFileInflater> StartOf(size_t i);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <exception>
 #include <future>
 #include <string>
 #include <vector>
@@ -121,9 +122,16 @@ class IsalGzipCompressor : public StreamCompressor {
     auto done = std::make_shared<std::promise<void>>();
     job->finished = done->get_future();
     auto run = [level = level_, job, last, done] {
-      Result<size_t> size = DeflateBlock(level, job->dict, job->input, last, job->output);
-      job->status = size.status();
-      job->output_size = size.ok() ? *size : 0;
+      // Whatever happens, the block ends with a status (a leaf task's
+      // exception would otherwise be lost, and the block read as done).
+      try {
+        Result<size_t> size = DeflateBlock(level, job->dict, job->input, last, job->output);
+        job->status = size.status();
+        job->output_size = size.ok() ? *size : 0;
+      } catch (const std::exception& e) {
+        job->status = IoError(std::string("cannot compress a block: ") + e.what());
+        job->output_size = 0;
+      }
       done->set_value();
     };
     if (!runner_) {

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <set>
 
 #include "archive/tar/safe_path.h"
 #include "archive/tar/tar_index.h"
@@ -120,6 +121,29 @@ class TarballReader {
   bool Has(const std::string& name) const { return index_.Contains(name); }
   const std::string& path() const { return path_; }
 
+  // Checks the artifact blob at `offset`, `size` bytes, against `digest`
+  // (read whole), once per file whatever number of artifacts name it; the
+  // bytes read so count against kMaxArtifactBytesPerFile.
+  Status CheckArtifactBlob(uint64_t offset, uint64_t size, const std::string& digest) {
+    if (checked_artifact_blobs_.count(digest)) return Status::Ok();
+    if (size > kMaxArtifactBlobBytes) {
+      return InvalidInput("blob " + digest + " is " + std::to_string(size) +
+                          " bytes, more than the " + std::to_string(kMaxArtifactBlobBytes) +
+                          " read whole");
+    }
+    artifact_bytes_ += size;
+    if (artifact_bytes_ > kMaxArtifactBytesPerFile) {
+      return InvalidInput("the attestations of the file hold more than " +
+                          std::to_string(kMaxArtifactBytesPerFile) + " bytes");
+    }
+    PPA_ASSIGN_OR_RETURN(std::string bytes, ReadFileRange(path_, offset, size));
+    if (Sha256Digest(bytes) != digest) {
+      return InvalidInput("blob " + digest + " does not match its digest");
+    }
+    checked_artifact_blobs_.insert(digest);
+    return Status::Ok();
+  }
+
  private:
   Result<std::shared_ptr<const LoadedConfig>> LoadConfig(const std::string& name) const {
     PPA_ASSIGN_OR_RETURN(std::string bytes, ReadDocument(name, kMaxConfigBytes));
@@ -135,6 +159,8 @@ class TarballReader {
   std::map<std::string, Result<std::shared_ptr<const LoadedConfig>>> configs_;
   size_t manifests_ = 0;
   size_t layers_ = 0;
+  std::set<std::string> checked_artifact_blobs_;
+  uint64_t artifact_bytes_ = 0;
 };
 
 std::string BlobPath(const std::string& digest) {
@@ -299,8 +325,10 @@ bool IsArtifact(const Descriptor& desc) {
 }
 
 // The artifact manifest `desc` and its blobs, each checked against its
-// digest; what cannot be pushed as it is goes to its `problem`.
-StoredArtifact ReadArtifact(const TarballReader& tar, const Descriptor& desc) {
+// digest; what cannot be pushed as it is goes to its `problem`. Fails (the
+// whole file) only when the file's limits are passed: its blobs count as
+// layers.
+Result<StoredArtifact> ReadArtifact(TarballReader& tar, const Descriptor& desc) {
   StoredArtifact artifact;
   artifact.tarball = tar.path();
   artifact.manifest.digest = desc.digest;
@@ -317,24 +345,19 @@ StoredArtifact ReadArtifact(const TarballReader& tar, const Descriptor& desc) {
   if (Status s = CheckDeclaredSize(desc, bytes->size(), "manifest"); !s.ok()) return fail(s);
   auto manifest = ParseImageManifest(*bytes);
   if (!manifest.ok()) return fail(manifest.status());
+  PPA_RETURN_IF_ERROR(tar.Charge(0, manifest->layers.size() + 1));
   artifact.manifest = Stored(std::move(*bytes), desc.digest, manifest->media_type,
                              desc.media_type, media_types::kOciManifest);
   std::vector<Descriptor> blobs = {manifest->config};
   blobs.insert(blobs.end(), manifest->layers.begin(), manifest->layers.end());
+  std::set<std::string> seen;
   for (const Descriptor& b : blobs) {
+    if (!seen.insert(b.digest).second) continue;  // named twice: pushed once
     auto entry = tar.Entry(BlobPath(b.digest));
     if (!entry.ok()) return fail(entry.status().WithContext("blob " + b.digest));
     if (Status s = CheckDeclaredSize(b, entry->size, "blob"); !s.ok()) return fail(s);
-    if (entry->size > kMaxArtifactBlobBytes) {
-      return fail(InvalidInput("blob " + b.digest + " is " + std::to_string(entry->size) +
-                               " bytes, more than the " +
-                               std::to_string(kMaxArtifactBlobBytes) + " read whole"));
-    }
-    auto content = ReadFileRange(tar.path(), entry->offset, entry->size);
-    if (!content.ok()) return fail(content.status());
-    if (Sha256Digest(*content) != b.digest) {
-      return fail(InvalidInput("blob " + b.digest + " does not match its digest"));
-    }
+    Status checked = tar.CheckArtifactBlob(entry->offset, entry->size, b.digest);
+    if (!checked.ok()) return fail(checked);
     artifact.blobs.push_back({.digest = b.digest, .offset = entry->offset, .size = entry->size});
   }
   return artifact;
@@ -374,7 +397,8 @@ Status WalkOciIndex(TarballReader& tar, const OciIndex& index,
           WalkOciIndex(tar, nested.first, nested.second, names, origin, depth + 1, out));
     } else if (parent && IsArtifact(desc)) {
       PPA_RETURN_IF_ERROR(tar.Charge(1, 0));
-      parent->artifacts.push_back(ReadArtifact(tar, desc));
+      PPA_ASSIGN_OR_RETURN(StoredArtifact artifact, ReadArtifact(tar, desc));
+      parent->artifacts.push_back(std::move(artifact));
     } else if (IsImageManifestMediaType(desc.media_type) || desc.media_type.empty()) {
       PPA_RETURN_IF_ERROR(tar.Charge(1, 0));
       PPA_ASSIGN_OR_RETURN(ImageSource image, ReadOciImage(tar, desc, names, parent, origin));

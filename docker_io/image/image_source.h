@@ -59,8 +59,10 @@ struct StoredArtifact {
   Status problem;
 };
 
-// The most bytes a blob of an artifact may have (each is read whole).
+// The most bytes a blob of an artifact may have (each is read whole), and
+// the most the distinct blobs of all artifacts of one image file may have.
 inline constexpr uint64_t kMaxArtifactBlobBytes = 16 << 20;
+inline constexpr uint64_t kMaxArtifactBytesPerFile = 64 << 20;
 
 // An image index (manifest list) blob of the archive and what it references.
 struct StoredIndex {

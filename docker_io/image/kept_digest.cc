@@ -76,9 +76,17 @@ DigestDecision DecideListDigest(const std::vector<const ImageSource*>& children,
                                  "some out): a new list is made");
   }
   for (const StoredArtifact& artifact : index->artifacts) {
-    if (!artifact.problem.ok()) {
+    Status pushable = artifact.problem;
+    if (pushable.ok() && !IsImageManifestMediaType(artifact.manifest.media_type)) {
+      pushable = Unsupported("its media type '" + artifact.manifest.media_type +
+                             "' is not pushed as is");
+    }
+    if (pushable.ok() && rules.oci_only && IsDockerType(artifact.manifest.media_type)) {
+      pushable = Unsupported("an OCI layout holds OCI manifests");
+    }
+    if (!pushable.ok()) {
       return Converted(digest, "an attestation its index names cannot be pushed as it is (" +
-                                   artifact.problem.message() + "): a new list is made");
+                                   pushable.message() + "): a new list is made");
     }
   }
   if (!IsIndexMediaType(index->document.media_type)) {

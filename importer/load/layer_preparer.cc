@@ -34,6 +34,23 @@ bool LooksLikeImageFile(const std::string& rel) {
 
 Status Cancelled() { return IoError("layer preparation cancelled"); }
 
+// A task of the preparer. What it makes goes to promises that others wait
+// for, so an exception (a bug, or memory exhausted) would leave them broken
+// under their waiters: it ends the process instead, with a line saying why.
+std::function<void()> Guarded(std::function<void()> task) {
+  return [task = std::move(task)] {
+    try {
+      task();
+    } catch (const std::exception& e) {
+      spdlog::critical("internal error while preparing layers: {}", e.what());
+      std::terminate();
+    } catch (...) {
+      spdlog::critical("internal error while preparing layers");
+      std::terminate();
+    }
+  };
+}
+
 }  // namespace
 
 struct LayerPreparer::OnceBlob {
@@ -98,8 +115,8 @@ void LayerPreparer::Speculate(const std::string& path, const std::string& rel,
   }
   // Reading an image file takes little and tells the plan what it holds: it
   // goes before the layers already queued.
-  tasks_->SubmitFirst(
-      [this, promise, path, rel, inflated] { promise->set_value(ReadAhead(path, rel, inflated)); });
+  tasks_->SubmitFirst(Guarded(
+      [this, promise, path, rel, inflated] { promise->set_value(ReadAhead(path, rel, inflated)); }));
 }
 
 void LayerPreparer::SpeculateLayer(const std::string& path, const std::string& rel,
@@ -128,7 +145,7 @@ void LayerPreparer::SpeculateLayer(const std::string& path, const std::string& r
     MutexLock lock(&mu_);
     stored_ahead_[{path, entry.offset}] = once;
   }
-  tasks_->Submit([once] { once->Get(); });
+  tasks_->Submit(Guarded([once] { once->Get(); }));
 }
 
 std::optional<LayerBlob> LayerPreparer::StoredAhead(const ImageSource& image,
@@ -352,10 +369,10 @@ void LayerPreparer::StoredWritten(StoredSpoolFile spool, const std::string& dige
     stored_ahead_[shared->at] = once;
   }
   blob_ready_.Notify();  // its bytes may be sent (StoredBytes) while they are checked
-  tasks_->Submit([this, once] {
+  tasks_->Submit(Guarded([this, once] {
     once->Get();
     blob_ready_.Notify();
-  });
+  }));
 }
 
 std::optional<std::optional<LayerBlob>> LayerPreparer::StoredChecked(const std::string& path,
@@ -569,14 +586,14 @@ LayerPreparer::Entry& LayerPreparer::QueueLocked(const ImageSource& image, const
   // list), so it may outlive the plan it came from.
   auto copy = std::make_shared<const ImageSource>(image);
   size_t index = static_cast<size_t>(&layer - image.layers.data());
-  tasks_->Submit([this, promise, copy, index, repo, key] {
+  tasks_->Submit(Guarded([this, promise, copy, index, repo, key] {
     Result<LayerBlob> blob = PrepareHashed(*copy, copy->layers[index], repo);
     Finished(key, blob);
     // (Counted before it is ready, so a waiter on it sees the peak.)
     if (blob.ok() && blob->spooled) NoteSpoolGrown(SpooledBytes() + blob->size);
     promise->set_value(std::move(blob));
     blob_ready_.Notify();
-  });
+  }));
   return it->second;
 }
 
@@ -922,9 +939,10 @@ bool SpoolBudgetFixed() { return SpoolBudgetFromEnvironment().has_value(); }
 
 uint64_t SpoolBudgetOf(const std::string& archive) {
   if (auto fixed = SpoolBudgetFromEnvironment()) return *fixed;
+  if (archive == "-") return SpoolBudgetFor(0);  // grows with the bytes read
   struct stat st {};
-  if (archive == "-" || ::stat(archive.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
-    return SpoolBudgetFor(0);
+  if (::stat(archive.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return 256 << 20;  // a named pipe: its size unknown, its bytes not counted
   }
   return SpoolBudgetFor(static_cast<uint64_t>(st.st_size));
 }

@@ -83,8 +83,10 @@ struct PreparerOptions {
 uint64_t SpoolBudgetFor(uint64_t archive_bytes);
 // The spool budget for `archive` (a path; "-" for standard input): the
 // environment variable PPA_SPOOL_BUDGET (bytes) when set, else
-// SpoolBudgetFor the archive's size (for a pipe, whose size is unknown, the
-// least: it then grows with the bytes read, PreparerOptions::archive_read).
+// SpoolBudgetFor the archive's size. For standard input, whose size is
+// unknown, the least: it then grows with the bytes read
+// (PreparerOptions::archive_read); for another file of unknown size (a
+// named pipe), 256 MiB.
 uint64_t SpoolBudgetOf(const std::string& archive);
 // Whether PPA_SPOOL_BUDGET (a number of bytes) sets the budget: it then
 // stays as it is.

@@ -600,9 +600,9 @@ int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostrea
   {
     // The run's one pool; every thread of the import is one of its. General
     // workers, for each archive imported at once: its task, which mostly
-    // waits for its stages; the upload helpers beside it (RunAlongside:
-    // --jobs in all, default the cores, with that task, during the unpack
-    // or after it); the layer preparer's tasks (at most --jobs); and the
+    // waits for its stages; the upload helpers beside it after the unpack
+    // (RunAlongside: --jobs in all, default the cores, with that task); the
+    // layer preparer's tasks (at most --jobs); and the
     // hash of the archive for the warm record. Leaf workers: --jobs for the
     // blocks of the layers being compressed. Loops (layer streams, the
     // upload ahead, the inflate producer, the progress ticker) get threads

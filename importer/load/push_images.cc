@@ -488,14 +488,20 @@ void PushList(const PlannedGroup& group, const std::vector<PushedManifest>& chil
   for (const auto& child : children) sources.push_back(child.source);
   DigestDecision kept = DecideListDigest(sources, options.keep_digests);
   if (kept.kept) {  // the index's attestations go with it, before it
+    std::vector<std::string> attestations;
     for (const StoredArtifact& artifact : sources.front()->index->artifacts) {
       Status sent = pusher.PushArtifact(artifact, target.repository);
-      if (!sent.ok()) {
-        return Fail(reporter, item, sent.WithContext("attestation " + artifact.manifest.digest),
-                    out);
+      if (!sent.ok()) {  // (a registry refusing in-toto layers): a list without them
+        kept = {.kept = false,
+                .archive_digest = kept.archive_digest,
+                .reason = "the target refused its attestation " + artifact.manifest.digest +
+                          " (" + sent.message() + "): a new list is made without them"};
+        attestations.clear();
+        break;
       }
-      item.children.push_back(artifact.manifest.digest);
+      attestations.push_back(artifact.manifest.digest);
     }
+    item.children.insert(item.children.end(), attestations.begin(), attestations.end());
   }
   auto pushed = pusher.PutManifest(target.repository, target.tag,
                                    ManifestListToPush(sources, kept, options.format, entries));

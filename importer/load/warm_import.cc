@@ -259,6 +259,7 @@ Result<std::vector<WarmItem>> ParseWarmItems(std::string_view text) {
       w.blobs = j.at("blobs").get<std::vector<std::string>>();
       // Absent from records of versions that did not confirm list children.
       w.children = j.value("children", std::vector<std::string>());
+      w.item.children = w.children;  // the report's `manifests` of a list
       out.push_back(std::move(w));
     }
   } catch (const Json::exception&) {

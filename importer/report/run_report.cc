@@ -44,7 +44,8 @@ Json ImageJson(const ItemResult& item) {
   if (!item.platform.empty()) SetJsonText(j, "platform", item.platform);
   if (!item.digest.empty()) j["manifest_digest"] = item.digest, j["manifest_size"] = item.size;
   if (!item.config_digest.empty()) j["config_digest"] = item.config_digest;
-  if (item.kind == ItemResult::Kind::kManifestList && !item.digest.empty()) {
+  if (item.kind == ItemResult::Kind::kManifestList && !item.digest.empty() &&
+      !item.children.empty()) {
     j["manifests"] = item.children;
   }
   if (item.digest_kept) {

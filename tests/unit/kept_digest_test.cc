@@ -120,7 +120,8 @@ TEST(DecideListDigest, KeepsTheIndexOnlyWhenItsChildrenAreExactlyThePushedKeptIm
   MultiArch attested;
   attested.index->children.push_back(Sha256Digest("attestation"));
   attested.index->artifacts.push_back(
-      {.manifest = {.digest = Sha256Digest("attestation"),
+      {.manifest = {.media_type = std::string(media_types::kOciManifest),
+                    .digest = Sha256Digest("attestation"),
                     .bytes = std::make_shared<const std::string>("attestation")}});
   DigestDecision with = DecideListDigest(attested.All(), registry);
   EXPECT_TRUE(with.kept) << with.reason;
@@ -129,6 +130,14 @@ TEST(DecideListDigest, KeepsTheIndexOnlyWhenItsChildrenAreExactlyThePushedKeptIm
   EXPECT_FALSE(without.kept);
   EXPECT_NE(without.reason.find("names 2 manifest(s) and 1"), std::string::npos)
       << without.reason;
+  // ... nor when its manifest is of a type not pushed as it is, or a Docker
+  // manifest for an OCI layout,
+  attested.index->artifacts.back().manifest.media_type = "application/vnd.example+json";
+  EXPECT_FALSE(DecideListDigest(attested.All(), registry).kept);
+  attested.index->artifacts.back().manifest.media_type = std::string(media_types::kDockerManifest);
+  EXPECT_TRUE(DecideListDigest(attested.All(), registry).kept);
+  EXPECT_FALSE(DecideListDigest(attested.All(), {.oci_only = true}).kept);
+  attested.index->artifacts.back().manifest.media_type = std::string(media_types::kOciManifest);
   // ... nor when one cannot be pushed as it is.
   attested.index->artifacts.back().problem = InvalidInput("blob sha256:x is missing");
   DigestDecision broken = DecideListDigest(attested.All(), registry);
@@ -280,6 +289,55 @@ TEST(ReadImageTarball, BuildKitAttestationsAreArtifactsOfTheirIndex) {
     EXPECT_FALSE(d2.kept);
     EXPECT_NE(d2.reason.find("attestation"), std::string::npos) << d2.reason;
   }
+}
+
+// An attestation is no way around the file's limits: a blob it names many
+// times is checked and pushed once, and its blobs count as layers, so a
+// manifest naming thousands fails the file as an image's would.
+TEST(ReadImageTarball, AttestationBlobsCountAgainstTheFilesLimits) {
+  auto layout_naming = [](size_t times) {
+    test::OciTestLayout layout = test::OciMultiArchLayout(
+        {{.architecture = "amd64", .layers = {test::GzipTestLayer("a", "amd")}}}, "m/x:1");
+    const std::string statement = layout.Add(R"({"_type":"https://in-toto.io/Statement/v0.1"})");
+    nlohmann::ordered_json layers = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < times; ++i) {
+      layers.push_back(test::TestDescriptor("application/vnd.in-toto+json", statement,
+                                            layout.blobs.at(statement).size()));
+    }
+    const std::string config = layout.Add("{}");
+    nlohmann::ordered_json manifest = {
+        {"schemaVersion", 2},
+        {"mediaType", media_types::kOciManifest},
+        {"config", test::TestDescriptor(std::string(media_types::kOciConfig), config, 2)},
+        {"layers", layers}};
+    const std::string bytes = manifest.dump();
+    const std::string digest = layout.Add(bytes);
+    auto desc = test::TestDescriptor(std::string(media_types::kOciManifest), digest, bytes.size());
+    desc["annotations"] = {{"vnd.docker.reference.type", "attestation-manifest"}};
+    // A new index naming the image and the attestation.
+    nlohmann::ordered_json index = nlohmann::json::parse(layout.blobs.at(layout.index));
+    index["manifests"].push_back(desc);
+    const std::string index_bytes = index.dump();
+    layout.index = layout.Add(index_bytes);
+    auto top = test::TestDescriptor(std::string(media_types::kOciIndex), layout.index,
+                                    index_bytes.size());
+    top["annotations"] = {{std::string(media_types::kRefNameAnnotation), "m/x:1"}};
+    layout.index_json = nlohmann::ordered_json{{"schemaVersion", 2}, {"manifests", {top}}}.dump();
+    return layout;
+  };
+  test::TempDir dir("ppa-kept");
+  auto twice = ReadLayout(layout_naming(3), dir);
+  ASSERT_TRUE(twice.ok()) << twice.status().ToString();
+  ASSERT_EQ(twice->size(), 1u);
+  const StoredIndex& index = *twice->front().index;
+  ASSERT_EQ(index.artifacts.size(), 1u);
+  EXPECT_TRUE(index.artifacts[0].problem.ok()) << index.artifacts[0].problem.ToString();
+  EXPECT_EQ(index.artifacts[0].blobs.size(), 2u);  // the config and the statement, once
+
+  test::TempDir dir2("ppa-kept");
+  auto many = ReadLayout(layout_naming(20000), dir2);
+  ASSERT_FALSE(many.ok());
+  EXPECT_NE(many.status().message().find("layers"), std::string::npos) << many.status().ToString();
 }
 
 TEST(ReadImageTarball, IndexBlobNotMatchingItsDigestFailsTheFile) {
