@@ -112,6 +112,17 @@ ConfinedDir::~ConfinedDir() {
   dirs.erase(std::remove(dirs.begin(), dirs.end(), this), dirs.end());
 }
 
+void PunchHole(const std::string& path, uint64_t offset, uint64_t size) {
+  constexpr uint64_t kBlock = 4096;
+  uint64_t start = (offset + kBlock - 1) / kBlock * kBlock;
+  uint64_t end = (offset + size) / kBlock * kBlock;
+  if (end <= start) return;
+  auto fd = OpenFile(path, O_WRONLY | O_NOFOLLOW);
+  if (!fd.ok()) return;
+  (void)::fallocate(fd->get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                    static_cast<off_t>(start), static_cast<off_t>(end - start));
+}
+
 Result<UniqueFd> OpenFile(const std::string& path, int flags, mode_t mode) {
   UniqueFd dir;  // a duplicate: the ConfinedDir may go away meanwhile
   std::string rel;

@@ -65,6 +65,11 @@ class ConfinedDir {
 // does. Errors as OpenBeneath's.
 Result<UniqueFd> OpenFile(const std::string& path, int flags, mode_t mode = 0);
 
+// Frees the whole 4 KiB blocks of `size` bytes at `offset` of `path`,
+// opened as OpenFile does (best effort: a file system without hole
+// punching keeps them). The file keeps its size; the range reads as zeros.
+void PunchHole(const std::string& path, uint64_t offset, uint64_t size);
+
 // Whether `path` is a regular file (following links as OpenFile does):
 // false when nothing is there; an error when the path leads out of its
 // confined directory or cannot be looked at.

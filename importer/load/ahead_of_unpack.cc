@@ -1,5 +1,9 @@
 #include "importer/load/ahead_of_unpack.h"
 
+#include <filesystem>
+#include <system_error>
+
+#include "base/confined.h"
 #include "base/file_util.h"
 #include "archive/tar/safe_path.h"
 #include "importer/load/workspace.h"
@@ -35,6 +39,7 @@ AheadOfUnpack::~AheadOfUnpack() { Stop(); }
 void AheadOfUnpack::OnFileBegin(const std::string& rel) {
   tap_.reset();
   inflating_.reset();
+  inflated_only_ = false;
   sniffing_ = false;
   early_repo_.clear();
   RangeDigests* digests = preparer_.options().digests;
@@ -61,6 +66,16 @@ void AheadOfUnpack::OnFileBegin(const std::string& rel) {
 // bytes are written as they are (only its inflated copy would lose layers).
 bool AheadOfUnpack::MayTakeFrom(const std::string& rel) const {
   return !chart_files_.count(rel) && rel.rfind("charts/", 0) != 0;
+}
+
+bool AheadOfUnpack::NamedImageFile(const std::string& rel) const {
+  if (!manifest_) return false;
+  for (const auto& image : manifest_->images) {
+    for (const auto& ref : image.references) {
+      if (ref.archive == rel) return true;
+    }
+  }
+  return false;
 }
 
 class AheadOfUnpack::EarlyTaken : public TakenLayer {
@@ -151,7 +166,13 @@ void AheadOfUnpack::StartInflating(const std::string& rel) {
       *options.digests, copy, kMinHashedEntry,
       [this, copy, rel](const HashedEntry& entry) { preparer_.SpeculateLayer(copy, rel, entry); },
       options.budget, Taker(copy));
-  if (tap.ok()) inflating_ = std::move(tap).value();  // else: inflated after Unpack, as before
+  if (!tap.ok()) return;  // inflated after Unpack, as before
+  inflating_ = std::move(tap).value();
+  // Once inflated, only the copy is read (Speculate; a layer needed again
+  // comes from a restored file): the file itself is then freed (OnFile) when
+  // the PPA manifest names it as an image file. A chart, or a file the
+  // manifest does not name, stays as it is.
+  inflated_only_ = options.take_layers && MayTakeFrom(rel) && NamedImageFile(rel);
 }
 
 void AheadOfUnpack::OnFile(const std::string& rel) {
@@ -159,6 +180,13 @@ void AheadOfUnpack::OnFile(const std::string& rel) {
   std::string inflated;
   if (inflating_) inflated = inflating_->Finish().value_or("");
   inflating_.reset();
+  if (inflated_only_ && !inflated.empty()) {  // the copy is complete: the file is not read
+    const std::string file = input_.root + "/" + rel;
+    std::error_code error;
+    const uintmax_t size = std::filesystem::file_size(file, error);
+    if (!error) PunchHole(file, 0, size);
+  }
+  inflated_only_ = false;
   unpacked_.push_back(rel);
   if (IsPpaManifest(rel)) {
     auto manifest = ReadPpaManifest(input_.root, unpacked_);

@@ -86,6 +86,9 @@ class AheadOfUnpack {
   LayerTaker Taker(const std::string& path);  // for the tap writing `path`
   // Whether layers may be taken out of the file `rel` (not a chart).
   bool MayTakeFrom(const std::string& rel) const;
+  // Whether the PPA manifest, unpacked already, names `rel` as the image
+  // file of one of its references.
+  bool NamedImageFile(const std::string& rel) const;
   // Plans with what has been unpacked so far and queues the layers of the
   // images not handled yet for upload (each once its blob is ready).
   void QueuePlanned();
@@ -118,6 +121,10 @@ class AheadOfUnpack {
   // prepared ahead.
   std::unique_ptr<TarDigestTap> tap_;
   std::unique_ptr<InflatingTap> inflating_;  // instead of tap_ for a gzip file
+  // The gzip file being inflated is one the PPA manifest names as an image
+  // file, and layers may be taken: once its inflated copy is complete, only
+  // the copy is read, and the file's own blocks are freed (PunchHole).
+  bool inflated_only_ = false;
   bool sniffing_ = false;                    // the file's first bytes are still to come
   std::vector<std::string> unpacked_;
   std::set<std::string> other_architectures_;

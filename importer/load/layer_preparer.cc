@@ -597,22 +597,6 @@ LayerPreparer::Entry& LayerPreparer::QueueLocked(const ImageSource& image, const
   return it->second;
 }
 
-namespace {
-
-// Frees the whole 4 KiB blocks of `size` bytes at `offset` of `path`
-// (best effort: a file system without hole punching keeps them).
-void PunchHole(const std::string& path, uint64_t offset, uint64_t size) {
-  constexpr uint64_t kBlock = 4096;
-  uint64_t start = (offset + kBlock - 1) / kBlock * kBlock;
-  uint64_t end = (offset + size) / kBlock * kBlock;
-  if (end <= start) return;
-  auto fd = OpenFile(path, O_WRONLY | O_NOFOLLOW);  // beneath the work directory
-  if (!fd.ok()) return;
-  (void)::fallocate(fd->get(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                    static_cast<off_t>(start), static_cast<off_t>(end - start));
-}
-
-}  // namespace
 
 void LayerPreparer::AddCopyLocked(Entry& entry, const ImageSource& image,
                                   const LayerSource& layer) {

@@ -5,6 +5,8 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <map>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -565,6 +567,70 @@ TEST_F(AheadOfUnpackTest, GzipImageFileIsInflatedOnTheWay) {
   for (const auto& entry : fs::directory_iterator(scratch_)) {
     EXPECT_NE(entry.path().filename().string().rfind("cut.tar.gz", 0), 0u) << entry.path();
   }
+  ahead.Stop();
+}
+
+// A gzip image file the PPA manifest names, once inflated on the way: only
+// its copy is read, so the file's own blocks are freed (it keeps its size).
+// A gzip file the manifest does not name (or a chart) keeps them, and so
+// does a named one whose stream is cut short (the plan reads it and says
+// what is wrong).
+TEST_F(AheadOfUnpackTest, AGzipImageFileIsFreedOnceItsInflatedCopyIsComplete) {
+  ImageSpec gz{{"ibmcom/gz:1.0"}, "linux", "amd64", "", {"/bin/sh"},
+               {LayerSpec{8, 20, 4096, true}, LayerSpec{9, 10, 2048, true}}};
+  ImageTarballSpec spec{samples::ImageTarballFormat::kDockerLegacy, /*gzip=*/true, 6, {gz}};
+  for (const char* rel : {"images/named.tar.gz", "images/other.tar.gz", "images/cut.tar.gz"}) {
+    ASSERT_TRUE(samples::WriteImageTarballFile(spec, root_ + "/" + rel).ok());
+  }
+  {  // "cut": named, but cut short
+    auto whole = test::ReadFileToString(root_ + "/images/cut.tar.gz");
+    ASSERT_TRUE(whole.ok());
+    test::WriteFileOrDie(root_ + "/images/cut.tar.gz", whole->substr(0, whole->size() - 100));
+  }
+  samples::YamlReference named{"ibmcom/gz:1.0-amd64", "", "linux", "amd64", "",
+                               "images/named.tar.gz"};
+  samples::YamlReference cut{"ibmcom/cut:1.0-amd64", "", "linux", "amd64", "",
+                             "images/cut.tar.gz"};
+  test::WriteFileOrDie(root_ + "/manifest.yaml",
+                       samples::RenderManifestYaml(
+                           {{"ibmcom/gz:1.0", {named}}, {"ibmcom/cut:1.0", {cut}}}, {}));
+  RangeDigests digests;
+  LayerPreparer preparer(*sink_, NeverRestored(digests));
+  AheadOfUnpack ahead(Input(preparer), preparer, nullptr);
+  ahead.OnFileBegin("manifest.yaml");
+  ahead.OnFile("manifest.yaml");
+  auto allocated = [](const std::string& path) {
+    struct stat st {};
+    EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+    return static_cast<uint64_t>(st.st_blocks) * 512;
+  };
+  std::map<std::string, uint64_t> sizes;
+  for (const char* rel : {"images/named.tar.gz", "images/other.tar.gz", "images/cut.tar.gz"}) {
+    const std::string file = root_ + "/" + rel;
+    auto bytes = test::ReadFileToString(file);
+    ASSERT_TRUE(bytes.ok());
+    sizes[rel] = bytes->size();
+    ASSERT_GT(allocated(file), bytes->size() / 2) << rel;
+    ahead.OnFileBegin(rel);
+    ASSERT_TRUE(ahead.OnData(rel, 0, *bytes, written_).ok());
+    ahead.OnFile(rel);
+  }
+  const std::string named_file = root_ + "/images/named.tar.gz";
+  EXPECT_LT(allocated(named_file), 8192u) << "the named gzip image file was not freed";
+  EXPECT_EQ(fs::file_size(named_file), sizes["images/named.tar.gz"]);
+  auto sources = preparer.ImageFile(named_file, "images/named.tar.gz");
+  ASSERT_TRUE(sources.ok()) << sources.status().ToString();
+  EXPECT_EQ(sources->front().tarball.rfind(scratch_ + "/named.tar.gz.", 0), 0u);
+  const Result<LayerBlob>& blob =
+      preparer.Pending(sources->front(), sources->front().layers[0], "").get();
+  EXPECT_TRUE(blob.ok()) << blob.status().ToString();
+
+  EXPECT_GT(allocated(root_ + "/images/other.tar.gz"), sizes["images/other.tar.gz"] / 2);
+  EXPECT_GT(allocated(root_ + "/images/cut.tar.gz"), sizes["images/cut.tar.gz"] / 2);
+  auto read = preparer.ImageFile(root_ + "/images/cut.tar.gz", "images/cut.tar.gz");
+  ASSERT_FALSE(read.ok());
+  EXPECT_NE(read.status().message().find("cut.tar.gz"), std::string::npos)
+      << read.status().ToString();
   ahead.Stop();
 }
 
