@@ -405,15 +405,20 @@ TEST(ThreadPoolLeafTest, LeafTasksRunOnTheLeafWorkersOnly) {
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
   std::vector<std::future<void>> leaves;
-  for (int i = 0; i < 2; ++i) {  // both leaf workers held
+  std::atomic<int> holding{0};
+  for (int i = 0; i < 2; ++i) {  // both leaf workers held, at once
     leaves.push_back(pool.SubmitLeaf([&] {
       {
         MutexLock lock(&mu);
         leaf_threads.insert(std::this_thread::get_id());
       }
+      ++holding;
       released.wait();
     }));
   }
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (holding < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  EXPECT_EQ(holding, 2) << "the two leaf workers did not run at once";
   // A general task runs although every leaf worker is busy.
   auto general = pool.Submit([&] {
     MutexLock lock(&mu);
