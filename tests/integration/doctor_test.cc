@@ -157,9 +157,9 @@ TEST_F(DoctorTest, MissingCredentialsSayHowToLogIn) {
 }
 
 TEST_F(DoctorTest, ClosedPortIsRefused) {
-  auto port = PickFreePort();
-  ASSERT_TRUE(port.ok());
-  const std::string host = "127.0.0.1:" + std::to_string(*port);
+  auto closed = RefusingPort::Open();
+  ASSERT_TRUE(closed.ok()) << closed.status().ToString();
+  const std::string host = closed->host();
   ProcessResult r = Doctor({"--registry", host, "--plain-http", "--namespace", "test_ns"});
   EXPECT_EQ(r.exit_code, 1) << Output(r);
   ExpectLine(r, "PASS  name resolution: ");

@@ -20,27 +20,12 @@
 
 #include "docker_io/image/digest.h"
 #include "docker_io/registry/registry_client.h"
+#include "tests/support/registry_server.h"
 
 namespace ppa {
 namespace {
 
 constexpr char kRegistryBinary[] = "/usr/bin/docker-registry";
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  int port = -1;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
 
 bool RunShell(const std::string& command) { return std::system(command.c_str()) == 0; }
 
@@ -52,8 +37,9 @@ class RegistryClientItTest : public ::testing::Test {
     char tmpl[] = "/tmp/ppa-registry-it-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
-    port_ = FreePort();
-    ASSERT_GT(port_, 0);
+    auto port = test::PickFreePort();
+    ASSERT_TRUE(port.ok()) << port.status().ToString();
+    port_ = *port;
     std::ofstream config(dir_ + "/config.yml");
     config << "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: "
            << dir_ << "/data\nhttp:\n  addr: 127.0.0.1:" << port_ << "\n";
@@ -195,7 +181,9 @@ TEST_F(RegistryClientItTest, HttpsToPlainHttpRegistrySuggestsPlainHttp) {
 }
 
 TEST_F(RegistryClientItTest, ClosedPortIsNetworkErrorWithHint) {
-  port_ = FreePort();
+  auto closed = test::RefusingPort::Open();
+  ASSERT_TRUE(closed.ok()) << closed.status().ToString();
+  port_ = closed->port();
   RegistryClient client = Client({});
   Status ping = client.Ping();
   EXPECT_EQ(ping.code(), StatusCode::kNetwork);

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 namespace ppa::test {
 namespace {
@@ -87,18 +88,33 @@ std::string RegistryConfig(const std::string& dir, int port, bool auth,
 
 }  // namespace
 
-Result<int> PickFreePort() {
-  FdCloser s{socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)};
-  if (s.fd < 0) return ErrnoError("socket", "127.0.0.1", errno);
+namespace {
+
+// A socket bound to a port of 127.0.0.1 chosen by the kernel, and that port.
+Result<std::pair<UniqueFd, int>> BindLoopbackPort() {
+  UniqueFd s(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (s.get() < 0) return ErrnoError("socket", "127.0.0.1", errno);
   sockaddr_in addr = Loopback(0);
-  if (bind(s.fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+  if (bind(s.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     return ErrnoError("bind", "127.0.0.1:0", errno);
   }
   socklen_t len = sizeof addr;
-  if (getsockname(s.fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+  if (getsockname(s.get(), reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
     return ErrnoError("getsockname", "127.0.0.1", errno);
   }
-  return static_cast<int>(ntohs(addr.sin_port));
+  return std::make_pair(std::move(s), static_cast<int>(ntohs(addr.sin_port)));
+}
+
+}  // namespace
+
+Result<int> PickFreePort() {
+  PPA_ASSIGN_OR_RETURN(auto bound, BindLoopbackPort());
+  return bound.second;
+}
+
+Result<RefusingPort> RefusingPort::Open() {
+  PPA_ASSIGN_OR_RETURN(auto bound, BindLoopbackPort());
+  return RefusingPort(std::move(bound.first), bound.second);
 }
 
 int SimpleHttpGetStatus(const std::string& host, int port, const std::string& path,

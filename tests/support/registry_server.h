@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "base/file_util.h"
 #include "base/status.h"
 #include "tests/support/process.h"
 
@@ -85,8 +86,23 @@ class RegistryServer {
   std::unique_ptr<ChildProcess> process_;
 };
 
-// Picks a free TCP port on 127.0.0.1 (bind port 0, read it, close).
+// Picks a free TCP port on 127.0.0.1 (bind port 0, read it, close). Another process may
+// take it before the caller does: use it for a server about to start, never to mean "closed".
 Result<int> PickFreePort();
+
+// A port on 127.0.0.1 that refuses connections for as long as this object lives: it holds a
+// bound socket that never listens, so no server of a concurrent test can take the port.
+class RefusingPort {
+ public:
+  static Result<RefusingPort> Open();
+  int port() const { return port_; }
+  std::string host() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  RefusingPort(UniqueFd fd, int port) : fd_(std::move(fd)), port_(port) {}
+  UniqueFd fd_;
+  int port_;
+};
 
 // Minimal HTTP/1.1 GET over a plain socket; returns the status code or -1.
 int SimpleHttpGetStatus(const std::string& host, int port, const std::string& path,
