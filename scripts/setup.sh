@@ -15,7 +15,7 @@ PPA_BUILD_PACKAGES=(
   build-essential cmake ninja-build pkg-config file
   libarchive-dev libcurl4-openssl-dev libyaml-cpp-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev libssl-dev libcli11-dev
-  zlib1g-dev libzstd-dev libisal-dev libsqlite3-dev
+  zlib1g-dev libzstd-dev libisal-dev libsqlite3-dev libgpgme-dev
   help2man
 )
 # What the tests, the demo and the benchmark add.
@@ -23,7 +23,7 @@ PPA_TEST_PACKAGES=(
   git ca-certificates curl
   libgtest-dev libgmock-dev libcpp-httplib-dev libbenchmark-dev
   docker-registry skopeo apache2-utils tar gzip xz-utils zstd bzip2 time pigz
-  lintian rpm umoci zsh bash-completion openssl
+  lintian rpm umoci zsh bash-completion openssl gnupg
 )
 PPA_PACKAGES=("${PPA_BUILD_PACKAGES[@]}" "${PPA_TEST_PACKAGES[@]}")
 

@@ -513,7 +513,10 @@ Status RegistryClient::Ping() {
     // Keep the transport's own message for network failures (it names the host).
     return response.status();
   }
-  if (IsSuccess(response->status)) return Status::Ok();
+  if (IsSuccess(response->status)) {
+    supports_signatures_ = response->Header("x-registry-supports-signatures") == "1";
+    return Status::Ok();
+  }
   return ErrorFor(*response, what);
 }
 
@@ -560,6 +563,71 @@ Result<std::string> RegistryClient::PutManifest(const std::string& repo,
   if (!IsSuccess(response.status)) return ErrorFor(response, what);
   std::string digest = response.Header("docker-content-digest");
   return IsValidSha256Digest(digest) ? digest : Sha256Digest(body);
+}
+
+// ---------------------------------------------------------------------------
+// Signatures (the X-Registry-Supports-Signatures API extension)
+
+namespace {
+
+constexpr size_t kMaxSignatureListBytes = 4 << 20;
+
+Result<std::string> SignaturesUrl(const std::string& base, const std::string& repo,
+                                  const std::string& digest) {
+  PPA_RETURN_IF_ERROR(CheckRepositoryName(repo));
+  if (!IsValidSha256Digest(digest)) return InvalidInput("invalid digest '" + digest + "'");
+  return base + "/extensions/v2/" + repo + "/signatures/" + digest;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> RegistryClient::GetSignatures(const std::string& repo,
+                                                               const std::string& digest) {
+  HttpRequest request;
+  request.method = "GET";
+  PPA_ASSIGN_OR_RETURN(request.url, SignaturesUrl(endpoint_.BaseUrl(), repo, digest));
+  request.headers.emplace_back("Accept", "application/json");
+  request.max_response_body = kMaxSignatureListBytes;
+  const std::string what = "read of the signatures of '" + repo + "@" + digest + "'";
+  PPA_ASSIGN_OR_RETURN(HttpResponse response, Send(request, PullScope(repo), what));
+  if (response.status == 404) return std::vector<std::string>();
+  if (response.status != 200) return ErrorFor(response, what);
+  auto doc = nlohmann::json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    return InvalidInput(what + ": the registry's answer is not a JSON object");
+  }
+  std::vector<std::string> out;
+  auto list = doc.find("signatures");
+  if (list == doc.end() || list->is_null()) return out;
+  if (!list->is_array()) return InvalidInput(what + ": 'signatures' is not a list");
+  for (const auto& sig : *list) {
+    if (!sig.is_object() || sig.value("schemaVersion", 0) != 2 ||
+        sig.value("type", std::string()) != "atomic" || !sig.contains("content") ||
+        !sig["content"].is_string()) {
+      continue;  // another kind of signature: not ours to read
+    }
+    auto content = Base64Decode(sig["content"].get<std::string>());
+    if (!content) return InvalidInput(what + ": a signature's content is not base64");
+    out.push_back(std::move(*content));
+  }
+  return out;
+}
+
+Status RegistryClient::PutSignature(const std::string& repo, const std::string& digest,
+                                    const std::string& name, const std::string& content) {
+  HttpRequest request;
+  request.method = "PUT";
+  PPA_ASSIGN_OR_RETURN(request.url, SignaturesUrl(endpoint_.BaseUrl(), repo, digest));
+  request.headers.emplace_back("Content-Type", "application/json");
+  request.body = nlohmann::json{{"schemaVersion", 2},
+                                {"name", name},
+                                {"type", "atomic"},
+                                {"content", Base64Encode(content)}}
+                     .dump();
+  const std::string what = "push of a signature of '" + repo + "@" + digest + "'";
+  PPA_ASSIGN_OR_RETURN(HttpResponse response, Send(request, PushScope(repo), what));
+  if (!IsSuccess(response.status)) return ErrorFor(response, what);
+  return Status::Ok();
 }
 
 // ---------------------------------------------------------------------------

@@ -23,6 +23,7 @@
 // Thread-safe: one client may be shared by upload workers.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -32,6 +33,7 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/mutex.h"
 #include "base/status.h"
@@ -187,6 +189,23 @@ class RegistryClient {
   // Same, written to `fd` at its current position.
   Status GetBlobToFd(const std::string& repo, const std::string& digest, uint64_t size, int fd);
 
+  // --- Signatures (the X-Registry-Supports-Signatures API extension) ---
+
+  // Whether the registry's /v2/ answer (Ping) carried
+  // "X-Registry-Supports-Signatures: 1", as OpenShift's registry does:
+  // simple-signing signatures are then stored in the registry, through the
+  // two calls below, instead of a lookaside directory. False before Ping.
+  bool supports_signatures() const { return supports_signatures_.load(); }
+  // GET /extensions/v2/<repo>/signatures/<digest>: the contents of the
+  // atomic signatures (schemaVersion 2) stored for manifest `digest`; none
+  // when the registry has none (404 too).
+  Result<std::vector<std::string>> GetSignatures(const std::string& repo,
+                                                 const std::string& digest);
+  // PUT of the same path: stores one signature under the new name `name`
+  // ("<digest>@<32 hex digits>", as containers/image names them).
+  Status PutSignature(const std::string& repo, const std::string& digest, const std::string& name,
+                      const std::string& content);
+
   const RegistryEndpoint& endpoint() const { return endpoint_; }
 
  private:
@@ -267,6 +286,7 @@ class RegistryClient {
   std::string bearer_challenge_ GUARDED_BY(mu_);  // last Bearer WWW-Authenticate seen
   bool basic_challenged_ GUARDED_BY(mu_) = false;  // the registry asked for Basic
   std::minstd_rand jitter_ GUARDED_BY(mu_);
+  std::atomic<bool> supports_signatures_{false};  // set by Ping
 };
 
 // "repository:<repo>:pull"

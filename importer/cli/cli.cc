@@ -15,6 +15,7 @@
 #include "archive/tar/unpack.h"
 #include "base/url_userinfo.h"
 #include "importer/cli/chart_flags.h"
+#include "importer/cli/sign_flags.h"
 #include "importer/cli/completion.h"
 #include "importer/cli/config_file.h"
 #include "importer/cli/connection_flags.h"
@@ -201,6 +202,7 @@ void AddLoadCommand(CLI::App& app, LoadFlags& f) {
   load->add_flag("-q,--quiet", o.report.quiet, "Print only failures and the verdict");
   load->add_flag("-v,--verbose", f.verbose, "Log requests (never credentials) to stderr");
   AddChartFlags(load, o.charts);
+  AddSignFlags(load, o.sign);
   UseEnvironmentForFlags(load);
   load->footer(kEnvironmentFooter);
 }

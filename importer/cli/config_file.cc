@@ -105,7 +105,7 @@ Status CheckConfigKeys(const ConfigEntries& entries, const std::vector<std::stri
 std::string ConfigEnvName(std::string_view key) {
   std::string out = "PPA_IMPORT_";
   for (char c : key) {
-    out += c == '-' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    out += c == '-' || c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
   return out;
 }

@@ -1,5 +1,7 @@
 #include "importer/cli/usage_checks.h"
 
+#include "importer/cli/sign_flags.h"
+
 #include <filesystem>
 
 #include "archive/tar/unpack.h"
@@ -33,6 +35,7 @@ Status CheckLoadUsage(const LoadOptions& o) {
     PPA_RETURN_IF_ERROR(CheckReportPathWritable(file));
   }
   PPA_RETURN_IF_ERROR(ValidateChartMuseumUri(o.charts.chartmuseum_uri));
+  PPA_RETURN_IF_ERROR(CheckSignUsage(o.sign));
   const ArchiveSelection& selection = o.selection;
   PPA_RETURN_IF_ERROR(
       ResolveShard(selection.shard, selection.job_completion_index, selection.shard_count)

@@ -23,7 +23,8 @@ Result<ManifestFormat> ChooseManifestFormat(const std::string& format_flag,
 
 // The usage errors `load` would otherwise find late, in this order: a
 // --json FILE cannot be written (each in turn) (importer/cli/usage_errors.h); a malformed
-// --chartmuseum-uri (importer/cli/chart_flags.h); --shard / --shard-count with
+// --chartmuseum-uri (importer/cli/chart_flags.h); a signing flag without a
+// key, or a malformed --sign-identity (importer/cli/sign_flags.h); --shard / --shard-count with
 // JOB_COMPLETION_INDEX (importer/cli/archive_list.h); a namespace that breaks
 // --namespace-rules; no archive given, or an archive path that does not
 // exist (what a directory holds is judged by the run, ExpandArchives).

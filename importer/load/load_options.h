@@ -71,6 +71,19 @@ struct WorkOptions {
   int parallel_archives = 1;  // --parallel-archives: archives imported at once
 };
 
+// What the run signs the images it stores with, and where signatures go
+// (importer/load/sign_images.h). Empty: nothing is signed.
+struct SignOptions {
+  std::string sign_by;          // --sign-by: OpenPGP key (simple signing)
+  std::string passphrase_file;  // --sign-passphrase-file: the key's passphrase
+  // --sign-identity REGISTRY[/PREFIX]: what the signatures name in place of
+  // the target's host and prefix (where clusters pull from, when that is not
+  // the address pushed to); required for an OCI layout target.
+  std::string identity;
+  std::string registries_d;  // --registries.d DIR (default: as containers/image)
+  bool enabled() const { return !sign_by.empty(); }
+};
+
 // What the run says about itself.
 struct ReportOptions {
   // --json FILE|- (repeatable): where the JSON report goes, see
@@ -87,6 +100,7 @@ struct LoadOptions {
   TargetOptions target;
   ImageOptions images;
   ChartOptions charts;  // chart flags (importer/cli/chart_flags.h)
+  SignOptions sign;
   WorkOptions work;
   ReportOptions report;
   // --dry-run: everything but the writes (verify, plan, HEAD checks). Read

@@ -22,6 +22,7 @@
 #include "importer/cli/cli.h"
 #include "importer/cli/credentials.h"
 #include "importer/load/plan.h"
+#include "importer/load/sign_images.h"
 #include "importer/load/layer_preparer.h"
 #include "importer/load/load_target.h"
 #include "importer/report/progress.h"
@@ -470,7 +471,20 @@ Result<std::vector<std::string>> SelectArchives(const ArchiveSelection& selectio
   return archives;
 }
 
-ArchiveOutcome ImportOne(const std::string& archive, const Target& target,
+// The Signing stage of one archive (importer/load/sign_images.h): what the
+// import stored, or what a warm re-import found, is signed. A signing
+// failure fails its item, and so the archive (exit 1).
+int SignArchive(ImageSigner& signer, int exit_code, bool warm_done, StageResults& results,
+                Reporter& reporter) {
+  std::vector<ItemResult> items = warm_done ? reporter.items() : std::move(results.items);
+  signer.SignItems(items, reporter);
+  bool failed = std::any_of(items.begin(), items.end(),
+                            [](const ItemResult& item) { return !item.status.ok(); });
+  if (!warm_done) results.items = std::move(items);
+  return failed ? std::max(exit_code, kExitItemFailed) : exit_code;
+}
+
+ArchiveOutcome ImportOne(const std::string& archive, const Target& target, ImageSigner* signer,
                          const LoadOptions& options, ProgressDisplay* progress, std::ostream& out,
                          std::ostream& err, bool verdict_line) {
   ArchiveOutcome outcome;
@@ -489,6 +503,9 @@ ArchiveOutcome ImportOne(const std::string& archive, const Target& target,
     outcome.exit_code =
         warm_done ? kExitOk
                   : ImportArchive(archive, target, sink, options, progress, reporter, results);
+    if (signer != nullptr && reporter.fatal().ok()) {
+      outcome.exit_code = SignArchive(*signer, outcome.exit_code, warm_done, results, reporter);
+    }
   } catch (const std::exception& e) {  // a bug: this archive fails, the run goes on
     outcome.exit_code = kExitItemFailed;
     reporter.SetFatal(Unsupported(std::string("internal error: ") + e.what(),
@@ -510,14 +527,14 @@ ArchiveOutcome ImportOne(const std::string& archive, const Target& target,
 // Imports every archive on the run's pool, --parallel-archives at a time;
 // one failed archive does not stop the others.
 std::vector<ArchiveOutcome> ImportAll(ThreadPool& pool, const std::vector<std::string>& archives,
-                                      const Target& target, const LoadOptions& options,
-                                      ProgressDisplay* progress, std::ostream& out,
-                                      std::ostream& err) {
+                                      const Target& target, ImageSigner* signer,
+                                      const LoadOptions& options, ProgressDisplay* progress,
+                                      std::ostream& out, std::ostream& err) {
   std::vector<ArchiveOutcome> outcomes(archives.size());
   TaskGroup imports(pool, std::max(1, options.work.parallel_archives));
   for (size_t i = 0; i < archives.size(); ++i) {
     imports.Submit([&, i] {
-      outcomes[i] = ImportOne(archives[i], target, options, progress, out, err,
+      outcomes[i] = ImportOne(archives[i], target, signer, options, progress, out, err,
                               !options.report.quiet || archives.size() == 1);
     });
   }
@@ -589,6 +606,17 @@ int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostrea
                                         ? kExitUsage
                                         : kExitItemFailed);
   }
+  // The signing key is opened (and used once) before anything is pushed: a
+  // missing key or a wrong passphrase stops the run here, as a
+  // configuration error (exit 2).
+  std::unique_ptr<ImageSigner> signer;
+  if (options.sign.enabled()) {
+    auto opened = ImageSigner::Open(options.sign, **target, options.dry_run);
+    if (!opened.ok()) return stopped(opened.status(), kExitUsage);  // configuration
+    signer = std::move(*opened);
+    usage.Progress(std::string(options.dry_run ? "Would sign" : "Signing") +
+                   " every image and manifest list with " + signer->DescribeKey() + ".");
+  }
   auto lock = LockWorkdir(
       options.work.workdir, [&](const std::string& line) { usage.Progress(line); }, *archives);
   if (!lock.ok()) return stopped(lock.status(), kExitItemFailed);
@@ -616,7 +644,8 @@ int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostrea
                              stderr, &out, LogIntervalFromEnvironment(), pool);
     progress.ShowLabels(archives->size() > 1);
     progress.SetDryRun(options.dry_run);
-    report.archives = ImportAll(pool, *archives, **target, options, &progress, out, err);
+    report.archives =
+        ImportAll(pool, *archives, **target, signer.get(), options, &progress, out, err);
   }
   for (const auto& a : report.archives) report.exit_code = std::max(report.exit_code, a.exit_code);
   report.finished = NowRfc3339();

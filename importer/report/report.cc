@@ -55,6 +55,17 @@ void Reporter::Record(ItemResult item) {
   items_.push_back(std::move(item));
 }
 
+void Reporter::Amend(const ItemResult& item) {
+  MutexLock lock(&mu_);
+  for (auto& recorded : items_) {
+    if (recorded.kind == item.kind && recorded.name == item.name &&
+        recorded.target == item.target) {
+      recorded = item;
+      return;
+    }
+  }
+}
+
 void Reporter::AddTransfer(const TransferStats& stats) {
   MutexLock lock(&mu_);
   transfer_.blobs_uploaded += stats.blobs_uploaded;

@@ -34,6 +34,16 @@ struct BlobResult {
 };
 const char* BlobActionName(BlobResult::Action action);
 
+// A signature of a stored image or manifest list (README, "Signing").
+struct SignatureResult {
+  std::string scheme;     // "simple-signing" or "cosign"
+  std::string reference;  // the docker-reference it names: "host/repo:tag"
+  std::string digest;     // the manifest digest it signs
+  std::string key;        // the signing key: an OpenPGP fingerprint, a public key's digest
+  std::string stored;     // where it is: a file, a registry URL, a tag
+  bool added = true;      // false: an equal signature by the same key was there already
+};
+
 struct ItemResult {
   enum class Kind { kImage, kManifestList, kChart };
   Kind kind = Kind::kImage;
@@ -61,6 +71,9 @@ struct ItemResult {
   std::string chart_name;
   std::string chart_version;
   std::vector<std::string> destinations;
+  // Images and lists: the signatures made (or found) for it; with
+  // --sign-by / --sign-key only.
+  std::vector<SignatureResult> signatures;
 };
 
 // What a verdict line says: "OK (6 images, 2 charts, 103.3 MiB in 12.4 s)".
@@ -124,6 +137,9 @@ class Reporter {
   void Failure(const Status& status) EXCLUDES(mu_);
 
   void Record(ItemResult item) EXCLUDES(mu_);
+  // Replaces the recorded item of the same kind, name and target by `item`
+  // (a later stage's additions: its signatures, or why signing failed).
+  void Amend(const ItemResult& item) EXCLUDES(mu_);
   void AddTransfer(const TransferStats& stats) EXCLUDES(mu_);
 
   // Prints the closing lines: the transfer line, the verdict (FormatVerdict,

@@ -53,6 +53,19 @@ Json ImageJson(const ItemResult& item) {
     if (!item.archive_digest.empty()) j["archive_digest"] = item.archive_digest;
     if (!item.digest_note.empty()) j["digest_note"] = item.digest_note;
   }
+  if (!item.signatures.empty()) {
+    Json signatures = Json::array();
+    for (const auto& sig : item.signatures) {
+      Json sj{{"scheme", sig.scheme}};
+      SetJsonText(sj, "reference", sig.reference);
+      sj["digest"] = sig.digest;
+      SetJsonText(sj, "key", sig.key);
+      SetJsonText(sj, "stored", sig.stored);  // a path or our own URL: no user info
+      sj["added"] = sig.added;
+      signatures.push_back(sj);
+    }
+    j["signatures"] = signatures;
+  }
   if (!item.blobs.empty()) {
     Json blobs = Json::array();
     for (const auto& b : item.blobs) {

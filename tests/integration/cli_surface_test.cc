@@ -86,7 +86,7 @@ TEST_F(CliSurfaceTest, UnknownOptionsNameThemselvesBeforeThePositionalCheck) {
       {{"--regsitry=r.example"}, "unknown option --regsitry; did you mean --registry?"},
       {{"-n", "x"}, "unknown option -n; did you mean --no-cache, --namespace"},
       {{"-z"}, "unknown option -z"},
-      {{"--sign-by", "key"}, "unknown option --sign-by"},
+      {{"--frobnicate", "key"}, "unknown option --frobnicate"},
   };
   for (const auto& c : cases) {
     std::vector<std::string> args = {"load", archive_, "--namespace", "test_ns"};

@@ -1,0 +1,209 @@
+#include "importer/load/sign_images.h"
+
+#include <ctime>
+#include <map>
+#include <set>
+
+#include "base/mutex.h"
+#include "base/secret.h"
+#include "base/thread_annotations.h"
+#include "docker_io/image/digest.h"
+#include "docker_io/sign/openpgp.h"
+#include "docker_io/sign/registries_d.h"
+#include "docker_io/sign/signature_store.h"
+#include "docker_io/sign/simple_signing.h"
+#include "importer/load/warm_import.h"
+
+namespace ppa {
+
+std::string ReferencePath(const std::string& reference) {
+  std::string name = reference.substr(0, reference.find('@'));
+  size_t slash = name.find('/');
+  std::string path = slash == std::string::npos ? "" : name.substr(slash + 1);
+  size_t colon = path.rfind(':');
+  if (colon != std::string::npos) path.resize(colon);
+  return path;
+}
+
+std::vector<SignTask> PlanSignatures(const std::vector<ItemResult>& items,
+                                     const std::string& location, const std::string& prefix,
+                                     const std::string& identity) {
+  std::vector<SignTask> tasks;
+  std::set<std::string> image_digests;
+  for (const auto& item : items) {
+    if (item.kind == ItemResult::Kind::kImage && item.status.ok()) {
+      image_digests.insert(item.digest);
+    }
+  }
+  for (size_t i = 0; i < items.size(); ++i) {
+    const ItemResult& item = items[i];
+    if (item.kind == ItemResult::Kind::kChart || !item.status.ok() || item.digest.empty()) {
+      continue;
+    }
+    auto split = SplitWarmTarget(item.target, location);
+    if (!split) continue;
+    const auto& [repo, ref] = *split;
+    std::string name;
+    if (identity.empty()) {
+      name = location + repo;
+    } else {
+      std::string below = repo;
+      if (!prefix.empty() && below.rfind(prefix + "/", 0) == 0) below.erase(0, prefix.size() + 1);
+      name = identity + "/" + below;
+    }
+    // By digest only: the signature names the repository.
+    const std::string reference = ref.rfind("sha256:", 0) == 0 ? name : name + ":" + ref;
+    tasks.push_back({.reference = reference, .digest = item.digest, .repository = repo, .item = i});
+    if (item.kind != ItemResult::Kind::kManifestList) continue;
+    for (const std::string& child : item.children) {
+      if (image_digests.count(child) == 0) continue;  // an attestation
+      tasks.push_back({.reference = reference, .digest = child, .repository = repo, .item = i});
+    }
+  }
+  return tasks;
+}
+
+struct ImageSigner::State {
+  std::unique_ptr<OpenPgpKey> key;
+  const Target* target = nullptr;
+  SignOptions options;
+  bool dry_run = false;
+  RegistriesD registries_d;
+  // Lookaside directory used when registries.d configures none.
+  std::string default_lookaside;
+  std::unique_ptr<SignatureStore> registry_store;  // the registry's API extension, when offered
+
+  Mutex mu;
+  std::map<std::string, std::unique_ptr<SignatureStore>> lookasides GUARDED_BY(mu);  // by dir
+
+  // Where the signature of `reference` goes: the registry, or a lookaside.
+  Result<SignatureStore*> StoreFor(const std::string& reference) {
+    if (registry_store) return registry_store.get();
+    std::string dir = default_lookaside;
+    if (auto url = LookasideForWriting(registries_d, reference)) {
+      PPA_ASSIGN_OR_RETURN(dir, LookasideDirectory(*url));
+    }
+    MutexLock lock(&mu);
+    auto& store = lookasides[dir];
+    if (!store) store = MakeLookasideStore(dir);
+    return store.get();
+  }
+
+  // The repository a store files the signature of `task` under.
+  std::string StoredRepository(const SignTask& task) const {
+    return registry_store ? task.repository : ReferencePath(task.reference);
+  }
+
+  // The signature by this key over the same claim among `stored`, if any.
+  std::optional<std::string> FindOurs(const std::vector<StoredSignature>& stored,
+                                      const SignedClaim& claim) {
+    for (const auto& sig : stored) {
+      auto read = key->Verify(sig.bytes);
+      if (!read.ok() || !read->valid || !key->Owns(read->fingerprint)) continue;
+      auto found = ParseAtomicSignaturePayload(read->payload);
+      if (found.ok() && found->reference == claim.reference && found->digest == claim.digest) {
+        return sig.location;
+      }
+    }
+    return std::nullopt;
+  }
+
+  Result<SignatureResult> Sign(const SignTask& task) {
+    SignatureResult result{.scheme = "simple-signing",
+                           .reference = task.reference,
+                           .digest = task.digest,
+                           .key = key->fingerprint()};
+    PPA_ASSIGN_OR_RETURN(SignatureStore * store, StoreFor(task.reference));
+    const std::string repository = StoredRepository(task);
+    if (dry_run) {
+      result.stored = store->Describe();
+      return result;
+    }
+    const SignedClaim claim{.reference = task.reference, .digest = task.digest};
+    PPA_ASSIGN_OR_RETURN(auto stored, store->List(repository, task.digest));
+    if (auto found = FindOurs(stored, claim)) {
+      result.stored = *found;
+      result.added = false;
+      return result;
+    }
+    const std::string payload = AtomicSignaturePayload(
+        claim, std::string("ppa-import ") + PPA_IMPORT_VERSION, static_cast<int64_t>(time(nullptr)));
+    PPA_ASSIGN_OR_RETURN(std::string signature, key->Sign(payload));
+    PPA_ASSIGN_OR_RETURN(result.stored, store->Add(repository, task.digest, signature));
+    return result;
+  }
+};
+
+ImageSigner::ImageSigner(std::unique_ptr<State> state) : state_(std::move(state)) {}
+ImageSigner::~ImageSigner() = default;
+
+Result<std::unique_ptr<ImageSigner>> ImageSigner::Open(const SignOptions& options,
+                                                       const Target& target, bool dry_run) {
+  auto state = std::make_unique<State>();
+  state->target = &target;
+  state->options = options;
+  state->dry_run = dry_run;
+  if (!target.is_registry() && options.identity.empty()) {
+    return InvalidInput("signing into an OCI image layout needs --sign-identity",
+                        "pass --sign-identity REGISTRY[/PREFIX]: where clusters will pull the "
+                        "images from once the layout is copied there");
+  }
+  Secret passphrase;
+  if (!options.passphrase_file.empty()) {
+    auto read = ReadSecretFile(options.passphrase_file);
+    if (!read.ok()) {
+      return read.status().WithContext("--sign-passphrase-file").WithHint(
+          "give a readable file whose first line is the key's passphrase");
+    }
+    passphrase = std::move(*read);
+  }
+  PPA_ASSIGN_OR_RETURN(state->key, OpenPgpKey::Open(options.sign_by, std::move(passphrase)));
+  PPA_RETURN_IF_ERROR(state->key->CheckPassphrase());
+  const std::string dir = RegistriesDDirectory(options.registries_d);
+  auto config = LoadRegistriesD(dir);
+  if (!config.ok()) {
+    return config.status().WithContext("registries.d").WithHint(
+        "fix the file, or point --registries.d at another directory");
+  }
+  state->registries_d = std::move(*config);
+  if (target.is_registry()) {
+    state->default_lookaside = DefaultLookasideDirectory();
+    if (target.registry() && target.registry()->supports_signatures()) {
+      state->registry_store = MakeRegistrySignatureStore(target.registry());
+    }
+  } else {
+    state->default_lookaside = target.layout_dir() + ".sigstore";
+  }
+  return std::unique_ptr<ImageSigner>(new ImageSigner(std::move(state)));
+}
+
+std::string ImageSigner::DescribeKey() const {
+  return "OpenPGP key " + state_->key->fingerprint();
+}
+
+void ImageSigner::SignItems(std::vector<ItemResult>& items, Reporter& reporter) {
+  const Target& target = *state_->target;
+  std::vector<SignTask> tasks = PlanSignatures(items, target.sink().Locate(""), target.prefix(),
+                                               state_->options.identity);
+  std::set<size_t> changed;
+  for (const SignTask& task : tasks) {
+    ItemResult& item = items[task.item];
+    if (!item.status.ok()) continue;  // an earlier signature of it failed
+    changed.insert(task.item);
+    auto signed_ = state_->Sign(task);
+    if (!signed_.ok()) {
+      item.status = signed_.status().WithContext("signing '" + task.reference + "' (" +
+                                                 task.digest + ")");
+      reporter.Failure(item.status.WithContext("'" + item.name + "'"));
+      continue;
+    }
+    const SignatureResult& sig = *signed_;
+    reporter.Result(reporter.Verb(sig.added ? "Signed " : "Already signed ", "Would sign ") +
+                    task.reference + "@" + task.digest + (reporter.dry_run() ? " into " : ": ") +
+                    sig.stored);
+    item.signatures.push_back(sig);
+  }
+  for (size_t i : changed) reporter.Amend(items[i]);
+}
+
+}  // namespace ppa

@@ -1,0 +1,280 @@
+// Signed imports (README, "Signing"), judged by the real skopeo: images
+// land signed with simple signing (containers-signature(5)) into a
+// lookaside directory from registries.d or into the registry's signature
+// API extension, and skopeo, under a `signedBy` policy, accepts each of
+// them with the signing key and refuses them with another key, with a
+// tampered signature and with a signature of another digest.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "docker_io/image/digest.h"
+#include "tests/support/gnupg.h"
+#include "tests/support/load_fixture.h"
+#include "tests/support/signature_api_proxy.h"
+
+namespace ppa::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr char kPassphrase[] = "correct horse";
+
+class SignTest : public LoadFixture {
+ protected:
+  void SetUp() override {
+    LoadFixture::SetUp();
+    auto fpr = keyring_.AddKey("signer@example.com", kPassphrase);
+    ASSERT_TRUE(fpr.ok()) << fpr.status().ToString();
+    fingerprint_ = *fpr;
+    ASSERT_TRUE(keyring_.ExportPublic(fingerprint_, dir_.Join("signer.gpg")).ok());
+    ASSERT_TRUE(WriteStringToFile(dir_.Join("pass.txt"), std::string(kPassphrase) + "\n").ok());
+    fs::create_directories(RegistriesD());
+    ASSERT_TRUE(WriteStringToFile(RegistriesD() + "/sigs.yaml",
+                                  "default-docker:\n  lookaside: file://" + Lookaside() +
+                                      "\n")
+                    .ok());
+  }
+
+  std::string RegistriesD() { return dir_.Join("registries.d"); }
+  std::string Lookaside() { return dir_.Join("sigstore"); }
+
+  // `load` of the demo sample, signing with the test key.
+  ProcessResult SignedLoad(std::vector<std::string> extra = {}, const std::string& host = "") {
+    std::vector<std::string> args = {"--sign-by", fingerprint_, "--sign-passphrase-file",
+                                     dir_.Join("pass.txt"), "--registries.d", RegistriesD()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    if (host.empty()) return Load(Sample(), args, keyring_.env());
+    // Another registry address than the fixture's.
+    std::vector<std::string> argv = {PPA_IMPORT_BINARY, "load",      "--archive", Sample(),
+                                     "--namespace",     "test_ns",   "--registry", host,
+                                     "--plain-http"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto env = keyring_.env();
+    env.emplace("HOME", dir_.path());
+    return RunProcess(argv, std::nullopt, env, dir_.path());
+  }
+  std::string Sample() {
+    if (sample_.empty()) sample_ = Archive(samples::DemoSampleSpec(), "sample.tgz");
+    return sample_;
+  }
+  Status Verify(const std::string& repo_tag, const std::string& key = "", bool all = false) {
+    return SkopeoCopyWithPolicy(Ref(repo_tag),
+                                SignedByPolicy(key.empty() ? dir_.Join("signer.gpg") : key),
+                                RegistriesD(), all);
+  }
+  std::vector<fs::path> SignatureFiles() {
+    std::vector<fs::path> out;
+    if (!fs::exists(Lookaside())) return out;
+    for (const auto& e : fs::recursive_directory_iterator(Lookaside())) {
+      if (e.is_regular_file()) out.push_back(e.path());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+  // The lookaside folder of test_ns/<repo>'s manifest `digest`.
+  std::string SignatureFolder(const std::string& repo, const std::string& digest) {
+    return Lookaside() + "/test_ns/" + repo + "@sha256=" + digest.substr(7);
+  }
+  std::string DigestOf(const std::string& repo_tag) {
+    auto raw = SkopeoInspect(Ref(repo_tag), /*raw=*/false);
+    EXPECT_TRUE(raw.ok()) << raw.status().ToString();
+    return raw.ok() ? (*raw)["Digest"].get<std::string>() : "";
+  }
+
+  TestKeyring keyring_;
+  std::string fingerprint_;
+  std::string sample_;
+};
+
+TEST_F(SignTest, SkopeoAcceptsEveryImportedImageWithTheSigningKey) {
+  ProcessResult r = SignedLoad();
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  EXPECT_NE(r.stdout_text.find("Signing every image and manifest list with OpenPGP key " +
+                               fingerprint_),
+            std::string::npos)
+      << Output(r);
+  for (const char* ref : kSampleImageRefs) {
+    Status verified = Verify(ref);
+    EXPECT_TRUE(verified.ok()) << ref << ": " << verified.ToString();
+  }
+  // Every platform image of a list too, as `copy --all` reads them.
+  Status all = Verify("ibmcom/portal:2.1.0", "", /*all=*/true);
+  EXPECT_TRUE(all.ok()) << all.ToString();
+  // skopeo's layout: <repository>@sha256=<hex>/signature-N, readable by all.
+  const std::string digest = DigestOf("ibmcom/portal-db:2.1.0-amd64");
+  const std::string first = SignatureFolder("ibmcom/portal-db", digest) + "/signature-1";
+  struct stat st{};
+  ASSERT_EQ(stat(first.c_str(), &st), 0) << first;
+  EXPECT_EQ(st.st_mode & 0777, 0644u);
+}
+
+TEST_F(SignTest, SkopeoRefusesAnotherKey) {
+  ASSERT_EQ(SignedLoad().exit_code, 0);
+  auto other = keyring_.AddKey("other@example.com", "");
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  ASSERT_TRUE(keyring_.ExportPublic(*other, dir_.Join("other.gpg")).ok());
+  Status refused = Verify("ibmcom/portal-db:2.1.0-amd64", dir_.Join("other.gpg"));
+  EXPECT_FALSE(refused.ok()) << "accepted with a key that signed nothing";
+  EXPECT_TRUE(Verify("ibmcom/portal-db:2.1.0-amd64").ok());
+}
+
+TEST_F(SignTest, SkopeoRefusesATamperedSignature) {
+  ASSERT_EQ(SignedLoad().exit_code, 0);
+  const std::string digest = DigestOf("ibmcom/portal-worker:2.1.0-amd64");
+  const std::string folder = SignatureFolder("ibmcom/portal-worker", digest);
+  ASSERT_TRUE(fs::exists(folder)) << folder;
+  for (const auto& e : fs::directory_iterator(folder)) {
+    std::string bytes = ReadFileOr(e.path());
+    ASSERT_GT(bytes.size(), 40u);
+    bytes[bytes.size() - 20] ^= 0x01;  // inside the signature packet
+    ASSERT_TRUE(WriteStringToFile(e.path(), bytes).ok());
+  }
+  EXPECT_FALSE(Verify("ibmcom/portal-worker:2.1.0-amd64").ok());
+}
+
+TEST_F(SignTest, SkopeoRefusesASignatureOfAnotherDigest) {
+  ASSERT_EQ(SignedLoad().exit_code, 0);
+  // portal-tools's signature, filed as portal-init's: it names another
+  // digest (and reference), so it proves nothing about portal-init.
+  const std::string tools = SignatureFolder("ibmcom/portal-tools",
+                                            DigestOf("ibmcom/portal-tools:2.1.0-amd64"));
+  const std::string init = SignatureFolder("ibmcom/portal-init",
+                                           DigestOf("ibmcom/portal-init:2.1.0-amd64"));
+  fs::remove_all(init);
+  fs::create_directories(init);
+  fs::copy_file(tools + "/signature-1", init + "/signature-1");
+  EXPECT_FALSE(Verify("ibmcom/portal-init:2.1.0-amd64").ok());
+}
+
+TEST_F(SignTest, ReImportAddsNoDuplicateSignature) {
+  ASSERT_EQ(SignedLoad().exit_code, 0);
+  std::vector<fs::path> first = SignatureFiles();
+  ASSERT_FALSE(first.empty());
+  ProcessResult again = SignedLoad({"--json", dir_.Join("report.json")});
+  ASSERT_EQ(again.exit_code, 0) << Output(again);
+  EXPECT_EQ(SignatureFiles(), first);
+  EXPECT_NE(again.stdout_text.find("Already signed "), std::string::npos) << Output(again);
+  auto report = nlohmann::json::parse(ReadFileOr(dir_.Join("report.json")));
+  int signatures = 0;
+  for (const auto& item : report["archives"][0]["images"]) {
+    for (const auto& sig : item.value("signatures", nlohmann::json::array())) {
+      ++signatures;
+      EXPECT_EQ(sig["scheme"], "simple-signing");
+      EXPECT_EQ(sig["key"], fingerprint_);
+      EXPECT_FALSE(sig["added"].get<bool>()) << sig.dump();
+    }
+  }
+  EXPECT_EQ(signatures, static_cast<int>(first.size()));
+}
+
+TEST_F(SignTest, JsonReportListsEachSignatureWhereItIs) {
+  ProcessResult r = SignedLoad({"--json", "-"});
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  auto report = nlohmann::json::parse(r.stdout_text);
+  bool found = false;
+  for (const auto& item : report["archives"][0]["images"]) {
+    if (item["target"] != registry_->host() + "/test_ns/ibmcom/portal-db:2.1.0-amd64") continue;
+    ASSERT_EQ(item["signatures"].size(), 1u) << item.dump();
+    const auto& sig = item["signatures"][0];
+    EXPECT_EQ(sig["reference"], registry_->host() + "/test_ns/ibmcom/portal-db:2.1.0-amd64");
+    EXPECT_EQ(sig["digest"], item["manifest_digest"]);
+    EXPECT_EQ(sig["stored"],
+              SignatureFolder("ibmcom/portal-db", item["manifest_digest"]) + "/signature-1");
+    EXPECT_TRUE(sig["added"].get<bool>());
+    found = true;
+  }
+  EXPECT_TRUE(found) << r.stdout_text;
+  // No passphrase in the report, the output or the work directory.
+  EXPECT_EQ(r.stdout_text.find(kPassphrase), std::string::npos);
+  EXPECT_EQ(r.stderr_text.find(kPassphrase), std::string::npos);
+}
+
+TEST_F(SignTest, WrongPassphraseStopsTheRunBeforeAnyPush) {
+  ASSERT_TRUE(WriteStringToFile(dir_.Join("pass.txt"), "wrong\n").ok());
+  ProcessResult r = SignedLoad();
+  EXPECT_EQ(r.exit_code, 2) << Output(r);
+  EXPECT_NE(r.stderr_text.find("Error: the passphrase of signing key " + fingerprint_ +
+                               " is wrong"),
+            std::string::npos)
+      << Output(r);
+  EXPECT_NE(r.stderr_text.find("Hint: "), std::string::npos);
+  EXPECT_EQ(registry_->CountLogLines("\"PUT /v2/"), 0);
+  EXPECT_TRUE(SignatureFiles().empty());
+}
+
+TEST_F(SignTest, ProtectedKeyWithoutPassphraseIsAUsageError) {
+  ProcessResult r = Load(Sample(), {"--sign-by", fingerprint_, "--registries.d", RegistriesD()},
+                         keyring_.env());
+  EXPECT_EQ(r.exit_code, 2) << Output(r);
+  EXPECT_NE(r.stderr_text.find("is protected by a passphrase"), std::string::npos) << Output(r);
+  EXPECT_NE(r.stderr_text.find("Hint: pass it in a file with --sign-passphrase-file"),
+            std::string::npos);
+  EXPECT_EQ(registry_->CountLogLines("\"PUT /v2/"), 0);
+}
+
+TEST_F(SignTest, UnknownKeyIsAUsageError) {
+  ProcessResult r = Load(Sample(), {"--sign-by", "0123456789ABCDEF0123456789ABCDEF01234567"},
+                         keyring_.env());
+  EXPECT_EQ(r.exit_code, 2) << Output(r);
+  EXPECT_NE(r.stderr_text.find("no secret key '0123456789ABCDEF0123456789ABCDEF01234567'"),
+            std::string::npos)
+      << Output(r);
+  EXPECT_EQ(registry_->CountLogLines("\"PUT /v2/"), 0);
+}
+
+TEST_F(SignTest, DryRunSaysWhatItWouldSignAndWritesNothing) {
+  ProcessResult r = SignedLoad({"--dry-run"});
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  EXPECT_NE(r.stdout_text.find("Would sign " + registry_->host() +
+                               "/test_ns/ibmcom/portal-db:2.1.0-amd64@sha256:"),
+            std::string::npos)
+      << Output(r);
+  EXPECT_NE(r.stdout_text.find(" into lookaside " + Lookaside()), std::string::npos);
+  EXPECT_TRUE(SignatureFiles().empty());
+}
+
+TEST_F(SignTest, SignIdentityNamesThePublicRegistryInTheSignature) {
+  ProcessResult r = SignedLoad({"--sign-identity", "registry.example.com/mirror", "--json", "-"});
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  auto report = nlohmann::json::parse(r.stdout_text);
+  for (const auto& item : report["archives"][0]["images"]) {
+    for (const auto& sig : item.value("signatures", nlohmann::json::array())) {
+      const std::string ref = sig["reference"];
+      EXPECT_EQ(ref.rfind("registry.example.com/mirror/test_ns/ibmcom/", 0), 0u) << ref;
+      // Filed under the path clusters pull from.
+      EXPECT_EQ(sig["stored"].get<std::string>().rfind(Lookaside() + "/mirror/test_ns/", 0), 0u)
+          << sig.dump();
+    }
+  }
+}
+
+TEST_F(SignTest, RegistryWithTheSignatureExtensionStoresThemAndSkopeoReadsThem) {
+  auto proxy = SignatureApiProxy::Start(registry_->port());
+  ASSERT_TRUE(proxy.ok()) << proxy.status().ToString();
+  const std::string host = (*proxy)->host();
+  ProcessResult r = SignedLoad({}, host);
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  EXPECT_TRUE(SignatureFiles().empty()) << "the registry takes them, not the lookaside";
+  const size_t stored = (*proxy)->SignatureCount();
+  EXPECT_GT(stored, 0u);
+  const std::string ref = "docker://" + host + "/test_ns/ibmcom/portal-db:2.1.0-amd64";
+  Status accepted =
+      SkopeoCopyWithPolicy(ref, SignedByPolicy(dir_.Join("signer.gpg")), RegistriesD());
+  EXPECT_TRUE(accepted.ok()) << accepted.ToString();
+  // A second import adds none.
+  ProcessResult again = SignedLoad({}, host);
+  ASSERT_EQ(again.exit_code, 0) << Output(again);
+  EXPECT_EQ((*proxy)->SignatureCount(), stored);
+  // Another key is refused by skopeo reading from the registry as well.
+  auto other = keyring_.AddKey("other@example.com", "");
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(keyring_.ExportPublic(*other, dir_.Join("other.gpg")).ok());
+  EXPECT_FALSE(
+      SkopeoCopyWithPolicy(ref, SignedByPolicy(dir_.Join("other.gpg")), RegistriesD()).ok());
+}
+
+}  // namespace
+}  // namespace ppa::test
