@@ -64,12 +64,35 @@ std::string Contents(gpgme_data_t data) {
 
 }  // namespace
 
+// Forgets what gpg-agent caches for the key parts `keygrips`, so the next
+// operation asks for the passphrase (and a wrong one fails instead of the
+// agent's cached one signing). Best effort: an agent that cannot be reached
+// has cached nothing.
+void ForgetCachedPassphrases(const std::vector<std::string>& keygrips) {
+  gpgme_ctx_t raw = nullptr;
+  if (gpgme_new(&raw) != 0) return;
+  Context agent(raw);
+  if (gpgme_set_protocol(raw, GPGME_PROTOCOL_ASSUAN) != 0) return;
+  for (const auto& grip : keygrips) {
+    const std::string command = "CLEAR_PASSPHRASE --mode=normal " + grip;
+    gpgme_error_t op_err = 0;
+    (void)gpgme_op_assuan_transact_ext(raw, command.c_str(), nullptr, nullptr, nullptr, nullptr,
+                                       nullptr, nullptr, &op_err);
+  }
+}
+
 struct OpenPgpKey::State {
+  ~State() {
+    // What this run gave the agent does not outlive it.
+    if (!passphrase.empty()) ForgetCachedPassphrases(keygrips);
+  }
+
   Mutex mu;
   Context ctx GUARDED_BY(mu);
   Key key GUARDED_BY(mu);
   std::string fingerprint;                // the primary key's; set once by Open
   std::vector<std::string> fingerprints;  // primary and subkeys; set once by Open
+  std::vector<std::string> keygrips;      // of the same; set once by Open
   Secret passphrase;                      // read by the callback only, under `mu`
   bool asked GUARDED_BY(mu) = false;    // the agent asked for the passphrase
   bool refused GUARDED_BY(mu) = false;  // ... and refused the one given
@@ -124,6 +147,7 @@ Result<std::unique_ptr<OpenPgpKey>> OpenPgpKey::Open(const std::string& key_id,
   }
   state->passphrase = std::move(passphrase);
   gpgme_set_passphrase_cb(ctx, &State::Callback, state.get());
+  gpgme_set_keylist_mode(ctx, gpgme_get_keylist_mode(ctx) | GPGME_KEYLIST_MODE_WITH_KEYGRIP);
   gpgme_key_t key = nullptr;
   gpgme_error_t err = gpgme_get_key(ctx, key_id.c_str(), &key, /*secret=*/1);
   if (gpgme_err_code(err) == GPG_ERR_EOF) {
@@ -139,7 +163,10 @@ Result<std::unique_ptr<OpenPgpKey>> OpenPgpKey::Open(const std::string& key_id,
   state->fingerprint = key->fpr;
   for (gpgme_subkey_t sub = key->subkeys; sub != nullptr; sub = sub->next) {
     if (sub->fpr != nullptr) state->fingerprints.emplace_back(sub->fpr);
+    if (sub->keygrip != nullptr) state->keygrips.emplace_back(sub->keygrip);
   }
+  // A passphrase given is the one checked: not one the agent remembers.
+  if (!state->passphrase.empty()) ForgetCachedPassphrases(state->keygrips);
   std::string why = key->revoked    ? "is revoked"
                     : key->expired  ? "has expired"
                     : key->disabled ? "is disabled"

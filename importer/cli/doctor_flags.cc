@@ -6,6 +6,7 @@
 #include <ostream>
 
 #include "importer/cli/chart_flags.h"
+#include "importer/cli/sign_flags.h"
 #include "importer/load/charts_stage.h"
 #include "importer/cli/cli.h"
 #include "importer/cli/connection_flags.h"
@@ -37,6 +38,7 @@ void AddDoctorCommand(CLI::App& app, DoctorFlags& f) {
   cmd->add_option("--timeout", o.timeout_seconds,
                   "Seconds to wait for each connection and answer (default 10)")
       ->check(CLI::Range(1, 600));
+  AddSignFlags(cmd, o.sign);
 }
 
 int RunDoctorCommand(DoctorFlags& f, std::istream& in, std::ostream& out, std::ostream& err) {
@@ -44,6 +46,10 @@ int RunDoctorCommand(DoctorFlags& f, std::istream& in, std::ostream& out, std::o
   if (o.registry.empty()) o.registry = ProcessEnv("PPA_IMPORT_REGISTRY");
   if (Status uri = ValidateChartMuseumUri(f.chartmuseum_uri); !uri.ok()) {
     PrintError(err, uri);
+    return kExitUsage;
+  }
+  if (Status sign = CheckSignUsage(o.sign); !sign.ok()) {
+    PrintError(err, sign);
     return kExitUsage;
   }
   Result<ResolvedCredentials> credentials =

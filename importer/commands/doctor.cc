@@ -22,6 +22,9 @@
 #include "importer/cli/connection_flags.h"
 #include "importer/report/display_text.h"
 #include "importer/load/pipeline.h"
+#include "importer/load/sign_images.h"
+#include "docker_io/sign/openpgp.h"
+#include "docker_io/sign/registries_d.h"
 
 namespace ppa {
 namespace {
@@ -184,6 +187,8 @@ class Doctor {
     CheckPush(accepted, ns_ok);
     CheckPull(accepted, ns_ok);
     CheckChartMuseum();
+    bool key = CheckSigningKey();
+    CheckSignatureStorage(v2, key);
     out_ << (failed_ == 0 ? "All checks passed.\n"
                           : std::to_string(failed_) + " check(s) failed.\n");
     return failed_ == 0 ? kExitOk : kExitItemFailed;
@@ -306,6 +311,69 @@ class Doctor {
       return;
     }
     Report("chartmuseum", ClassifyChartMuseum(*recorder->last(), config.uri, has_auth));
+  }
+
+  // The signing key opens and signs with the passphrase given (nothing is
+  // stored): what `load --sign-by` does before it pushes anything.
+  bool CheckSigningKey() {
+    if (options_.sign.sign_by.empty()) return Report("signing key", Skip("no --sign-by given"));
+    auto key = OpenSigningKey(options_.sign);
+    if (!key.ok()) {
+      return Report("signing key",
+                    Fail(key.status().message(), HintOr(key.status(), "check --sign-by")));
+    }
+    return Report("signing key", Pass("OpenPGP key " + (*key)->fingerprint() +
+                                      " signs" +
+                                      (options_.sign.passphrase_file.empty()
+                                           ? ""
+                                           : " (the passphrase is right)")));
+  }
+
+  // Where `load --sign-by` would store this namespace's signatures, and
+  // whether it can: the registry's API extension, or a lookaside directory
+  // this user can write.
+  void CheckSignatureStorage(const std::optional<Result<HttpResponse>>& v2, bool key) {
+    const char* name = "signature storage";
+    if (options_.sign.sign_by.empty()) {
+      Report(name, Skip("no --sign-by given"));
+      return;
+    }
+    if (!key) {
+      Report(name, Skip("needs the 'signing key' check to pass"));
+      return;
+    }
+    if (v2 && v2->ok() && (*v2)->Header("x-registry-supports-signatures") == "1") {
+      Report(name, Pass("the registry stores them (X-Registry-Supports-Signatures)"));
+      return;
+    }
+    const std::string dir_of_config = RegistriesDDirectory(options_.sign.registries_d);
+    auto config = LoadRegistriesD(dir_of_config);
+    if (!config.ok()) {
+      Report(name, Fail(config.status().message(), HintOr(config.status(), "fix registries.d")));
+      return;
+    }
+    std::string reference = address_.endpoint.host + "/" +
+                            (address_.prefix.empty() ? "" : address_.prefix + "/") +
+                            (options_.target_namespace.empty() ? "ns" : options_.target_namespace) +
+                            "/" + kProbeRepository + ":latest";
+    auto dir = LookasideDirFor(*config, reference, DefaultLookasideDirectory());
+    if (!dir.ok()) {
+      Report(name, Fail(dir.status().message(), HintOr(dir.status(), "fix registries.d")));
+      return;
+    }
+    // The deepest folder that exists must be writable: the rest is made.
+    std::string existing = *dir;
+    while (existing.size() > 1 && access(existing.c_str(), F_OK) != 0) {
+      existing = existing.substr(0, std::max<size_t>(1, existing.rfind('/')));
+    }
+    if (access(existing.c_str(), W_OK) != 0) {
+      Report(name, Fail("lookaside '" + *dir + "' is not writable ('" + existing +
+                            "': " + std::strerror(errno) + ")",
+                        "make it writable for this user, or set lookaside-staging for the "
+                        "registry in " + dir_of_config + " (--registries.d)"));
+      return;
+    }
+    Report(name, Pass("lookaside " + *dir + " (registries.d: " + dir_of_config + ")"));
   }
 
   RegistryClient& Client() {

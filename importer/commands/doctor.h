@@ -9,7 +9,8 @@
 // Checks: name resolution, TCP reachability, TLS, the /v2/ API, credentials
 // (found and accepted), clock skew, namespace rules, push permission (an
 // upload session started and cancelled), pull permission (a manifest read
-// with pull scope) and, when configured, ChartMuseum.
+// with pull scope) and, when configured, ChartMuseum, the signing key (it
+// signs, the passphrase is right) and where signatures would be stored.
 // A check whose precondition failed is skipped. Nothing printed ever holds
 // a password, API key or token.
 //
@@ -28,6 +29,7 @@
 #include "docker_io/registry/registry_client.h"
 #include "helm_io/chartmuseum_client.h"
 #include "importer/cli/credentials.h"
+#include "importer/load/load_options.h"
 
 namespace ppa {
 
@@ -59,6 +61,7 @@ struct DoctorOptions {
   CredentialFlags credential_flags;  // --creds, --authfile
   ChartMuseumConfig chartmuseum;    // uri "": the ChartMuseum check is skipped
   int timeout_seconds = 10;         // per connection attempt and request
+  SignOptions sign;                 // --sign-by ...: the signing checks; none without
 };
 
 // Runs every check against the registry, printing to `out`. Returns 0 when

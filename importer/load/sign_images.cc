@@ -63,6 +63,28 @@ std::vector<SignTask> PlanSignatures(const std::vector<ItemResult>& items,
   return tasks;
 }
 
+Result<std::unique_ptr<OpenPgpKey>> OpenSigningKey(const SignOptions& options) {
+  Secret passphrase;
+  if (!options.passphrase_file.empty()) {
+    auto read = ReadSecretFile(options.passphrase_file);
+    if (!read.ok()) {
+      return read.status().WithContext("--sign-passphrase-file").WithHint(
+          "give a readable file whose first line is the key's passphrase");
+    }
+    passphrase = std::move(*read);
+  }
+  PPA_ASSIGN_OR_RETURN(auto key, OpenPgpKey::Open(options.sign_by, std::move(passphrase)));
+  PPA_RETURN_IF_ERROR(key->CheckPassphrase());
+  return key;
+}
+
+Result<std::string> LookasideDirFor(const RegistriesD& config, const std::string& reference,
+                                    const std::string& fallback) {
+  auto url = LookasideForWriting(config, reference);
+  if (!url) return fallback;
+  return LookasideDirectory(*url);
+}
+
 struct ImageSigner::State {
   std::unique_ptr<OpenPgpKey> key;
   const Target* target = nullptr;
@@ -79,10 +101,8 @@ struct ImageSigner::State {
   // Where the signature of `reference` goes: the registry, or a lookaside.
   Result<SignatureStore*> StoreFor(const std::string& reference) {
     if (registry_store) return registry_store.get();
-    std::string dir = default_lookaside;
-    if (auto url = LookasideForWriting(registries_d, reference)) {
-      PPA_ASSIGN_OR_RETURN(dir, LookasideDirectory(*url));
-    }
+    PPA_ASSIGN_OR_RETURN(std::string dir,
+                         LookasideDirFor(registries_d, reference, default_lookaside));
     MutexLock lock(&mu);
     auto& store = lookasides[dir];
     if (!store) store = MakeLookasideStore(dir);
@@ -148,17 +168,7 @@ Result<std::unique_ptr<ImageSigner>> ImageSigner::Open(const SignOptions& option
                         "pass --sign-identity REGISTRY[/PREFIX]: where clusters will pull the "
                         "images from once the layout is copied there");
   }
-  Secret passphrase;
-  if (!options.passphrase_file.empty()) {
-    auto read = ReadSecretFile(options.passphrase_file);
-    if (!read.ok()) {
-      return read.status().WithContext("--sign-passphrase-file").WithHint(
-          "give a readable file whose first line is the key's passphrase");
-    }
-    passphrase = std::move(*read);
-  }
-  PPA_ASSIGN_OR_RETURN(state->key, OpenPgpKey::Open(options.sign_by, std::move(passphrase)));
-  PPA_RETURN_IF_ERROR(state->key->CheckPassphrase());
+  PPA_ASSIGN_OR_RETURN(state->key, OpenSigningKey(options));
   const std::string dir = RegistriesDDirectory(options.registries_d);
   auto config = LoadRegistriesD(dir);
   if (!config.ok()) {

@@ -48,6 +48,20 @@ std::vector<SignTask> PlanSignatures(const std::vector<ItemResult>& items,
 // the host, the tag or the digest ("host:5000/ns/app:1" -> "ns/app"). Pure.
 std::string ReferencePath(const std::string& reference);
 
+class OpenPgpKey;
+struct RegistriesD;
+
+// Opens the key of --sign-by with the passphrase of --sign-passphrase-file
+// and signs a throwaway payload with it: a missing key or a wrong or
+// missing passphrase fails here (kInvalidInput, kNotFound, kUnsupported),
+// with a hint. Shared by `load` and `doctor`.
+Result<std::unique_ptr<OpenPgpKey>> OpenSigningKey(const SignOptions& options);
+
+// The lookaside directory signatures of `reference` are written to: the
+// file:// URL registries.d gives for it, else `fallback`.
+Result<std::string> LookasideDirFor(const RegistriesD& config, const std::string& reference,
+                                    const std::string& fallback);
+
 class ImageSigner {
  public:
   // Opens the signing key from the keyring and signs a throwaway payload

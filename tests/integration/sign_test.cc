@@ -205,6 +205,46 @@ TEST_F(SignTest, WrongPassphraseStopsTheRunBeforeAnyPush) {
   EXPECT_TRUE(SignatureFiles().empty());
 }
 
+// gpg-agent remembers a passphrase for minutes: a wrong one given right
+// after the right one must still fail, not sign with the remembered one.
+TEST_F(SignTest, AWrongPassphraseFailsEvenWhenTheAgentRemembersTheRightOne) {
+  ASSERT_EQ(SignedLoad().exit_code, 0);
+  ASSERT_TRUE(WriteStringToFile(dir_.Join("pass.txt"), "wrong\n").ok());
+  ProcessResult r = SignedLoad();
+  EXPECT_EQ(r.exit_code, 2) << Output(r);
+  EXPECT_NE(r.stderr_text.find(" is wrong"), std::string::npos) << Output(r);
+}
+
+TEST_F(SignTest, DoctorChecksTheKeyThePassphraseAndWhereSignaturesGo) {
+  auto doctor = [&](const std::string& pass_file) {
+    return RunProcess({PPA_IMPORT_BINARY, "doctor", "--registry", registry_->host(),
+                       "--plain-http", "--namespace", "test_ns", "--sign-by", fingerprint_,
+                       "--sign-passphrase-file", pass_file, "--registries.d", RegistriesD()},
+                      std::nullopt, keyring_.env(), dir_.path());
+  };
+  ProcessResult good = doctor(dir_.Join("pass.txt"));
+  EXPECT_EQ(good.exit_code, 0) << Output(good);
+  EXPECT_NE(good.stdout_text.find("PASS  signing key: OpenPGP key " + fingerprint_ +
+                                  " signs (the passphrase is right)"),
+            std::string::npos)
+      << Output(good);
+  EXPECT_NE(good.stdout_text.find("PASS  signature storage: lookaside " + Lookaside()),
+            std::string::npos)
+      << Output(good);
+  ASSERT_TRUE(WriteStringToFile(dir_.Join("bad.txt"), "wrong\n").ok());
+  ProcessResult bad = doctor(dir_.Join("bad.txt"));
+  EXPECT_EQ(bad.exit_code, 1) << Output(bad);
+  EXPECT_NE(bad.stdout_text.find("FAIL  signing key: the passphrase of signing key " +
+                                 fingerprint_ + " is wrong"),
+            std::string::npos)
+      << Output(bad);
+  EXPECT_NE(bad.stdout_text.find("      fix: check the file given to --sign-passphrase-file"),
+            std::string::npos);
+  EXPECT_NE(bad.stdout_text.find("SKIP  signature storage: needs the 'signing key' check"),
+            std::string::npos);
+  EXPECT_TRUE(SignatureFiles().empty()) << "doctor stores nothing";
+}
+
 TEST_F(SignTest, ProtectedKeyWithoutPassphraseIsAUsageError) {
   ProcessResult r = Load(Sample(), {"--sign-by", fingerprint_, "--registries.d", RegistriesD()},
                          keyring_.env());
