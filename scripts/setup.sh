@@ -16,6 +16,7 @@ PPA_BUILD_PACKAGES=(
   libarchive-dev libcurl4-openssl-dev libyaml-cpp-dev nlohmann-json3-dev
   libspdlog-dev libfmt-dev libssl-dev libcli11-dev
   zlib1g-dev libzstd-dev libisal-dev libsqlite3-dev libgpgme-dev
+  libsodium-dev
   help2man
 )
 # What the tests, the demo and the benchmark add.

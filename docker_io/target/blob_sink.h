@@ -49,6 +49,14 @@ class BlobSink {
     (void)repo, (void)reference;
     return std::optional<std::string>();
   }
+  // The bytes of the manifest `reference` (a tag or a digest) names in
+  // `repo`; nullopt when there is none. For documents the run appends to
+  // (a cosign signature manifest); at most kMaxManifestBytes.
+  virtual Result<std::optional<std::string>> ManifestBytes(const std::string& repo,
+                                                           const std::string& reference) {
+    (void)repo, (void)reference;
+    return std::optional<std::string>();
+  }
   // How users name `repo` here: "host:port/repo".
   virtual std::string Locate(const std::string& repo) const = 0;
 };

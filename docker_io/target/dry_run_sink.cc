@@ -36,6 +36,11 @@ class DryRunSink : public BlobSink {
     if (!inner_) return std::optional<std::string>();
     return inner_->TaggedManifest(repo, reference);
   }
+  Result<std::optional<std::string>> ManifestBytes(const std::string& repo,
+                                                   const std::string& reference) override {
+    if (!inner_) return std::optional<std::string>();
+    return inner_->ManifestBytes(repo, reference);
+  }
   std::string Locate(const std::string& repo) const override {
     return inner_ ? inner_->Locate(repo) : location_ + repo;
   }

@@ -110,6 +110,14 @@ class OciLayoutSink : public BlobSink {
     return stored ? std::optional<std::string>(digest) : std::optional<std::string>();
   }
 
+  Result<std::optional<std::string>> ManifestBytes(const std::string& repo,
+                                                   const std::string& reference) override {
+    PPA_ASSIGN_OR_RETURN(auto digest, TaggedManifest(repo, reference));
+    if (!digest) return std::optional<std::string>();
+    PPA_ASSIGN_OR_RETURN(std::string body, ReadSmallFile(BlobPath(*digest), kMaxManifestBytes));
+    return std::optional<std::string>(std::move(body));
+  }
+
   std::string Locate(const std::string& repo) const override { return "oci:" + dir_ + ":" + repo; }
 
  private:

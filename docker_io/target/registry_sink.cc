@@ -36,6 +36,15 @@ class RegistrySink : public BlobSink {
     if (!found) return std::optional<std::string>();
     return std::optional<std::string>(found->digest);
   }
+  Result<std::optional<std::string>> ManifestBytes(const std::string& repo,
+                                                   const std::string& reference) override {
+    auto pulled = client_->GetManifest(repo, reference);
+    if (!pulled.ok() && pulled.status().code() == StatusCode::kNotFound) {
+      return std::optional<std::string>();
+    }
+    PPA_RETURN_IF_ERROR(pulled.status());
+    return std::optional<std::string>(std::move(pulled->body));
+  }
   std::string Locate(const std::string& repo) const override {
     return client_->endpoint().host + "/" + repo;
   }

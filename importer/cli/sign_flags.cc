@@ -10,8 +10,14 @@ void AddSignFlags(CLI::App* load, SignOptions& options) {
                    "Sign every image and list pushed with this OpenPGP key (simple signing, "
                    "GNUPGHOME's keyring)")
       ->type_name("FINGERPRINT");
+  load->add_option("--sign-key", options.sign_key,
+                   "Also sign with this private key file as cosign does (a tag sha256-<hex>.sig "
+                   "per image; cosign, Kyverno and policy-controller verify it)")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
   load->add_option("--sign-passphrase-file", options.passphrase_file,
-                   "File whose first line is the signing key's passphrase")
+                   "File whose first line is the signing key's passphrase (--sign-key: else "
+                   "COSIGN_PASSWORD)")
       ->type_name("FILE");
   load->add_option("--sign-identity", options.identity,
                    "Registry and path the signatures name instead of --registry's (where "
@@ -29,7 +35,8 @@ Status CheckSignUsage(const SignOptions& options) {
                                       std::pair{"--sign-identity", &options.identity}}) {
       if (!value->empty()) {
         return InvalidInput(std::string(flag) + " is given but no signing key",
-                            "add --sign-by FINGERPRINT, or drop " + std::string(flag));
+                            "add --sign-by FINGERPRINT or --sign-key FILE, or drop " +
+                                std::string(flag));
       }
     }
     return Status::Ok();

@@ -7,7 +7,7 @@
 
 namespace ppa {
 
-// Adds --sign-by, --sign-passphrase-file, --sign-identity and
+// Adds --sign-by, --sign-key, --sign-passphrase-file, --sign-identity and
 // --registries.d, writing into `options` (which must outlive parsing).
 void AddSignFlags(CLI::App* load, SignOptions& options);
 

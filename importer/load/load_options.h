@@ -75,13 +75,16 @@ struct WorkOptions {
 // (importer/load/sign_images.h). Empty: nothing is signed.
 struct SignOptions {
   std::string sign_by;          // --sign-by: OpenPGP key (simple signing)
-  std::string passphrase_file;  // --sign-passphrase-file: the key's passphrase
+  std::string sign_key;         // --sign-key: private key file (cosign signatures)
+  // --sign-passphrase-file: the key's passphrase (both keys' when both are
+  // given); for --sign-key, COSIGN_PASSWORD when not given.
+  std::string passphrase_file;
   // --sign-identity REGISTRY[/PREFIX]: what the signatures name in place of
   // the target's host and prefix (where clusters pull from, when that is not
   // the address pushed to); required for an OCI layout target.
   std::string identity;
   std::string registries_d;  // --registries.d DIR (default: as containers/image)
-  bool enabled() const { return !sign_by.empty(); }
+  bool enabled() const { return !sign_by.empty() || !sign_key.empty(); }
 };
 
 // What the run says about itself.

@@ -1,5 +1,6 @@
 #include "importer/load/sign_images.h"
 
+#include <cstdlib>
 #include <ctime>
 #include <map>
 #include <set>
@@ -8,6 +9,8 @@
 #include "base/secret.h"
 #include "base/thread_annotations.h"
 #include "docker_io/image/digest.h"
+#include "docker_io/image/media_types.h"
+#include "docker_io/sign/cosign.h"
 #include "docker_io/sign/openpgp.h"
 #include "docker_io/sign/registries_d.h"
 #include "docker_io/sign/signature_store.h"
@@ -85,8 +88,37 @@ Result<std::string> LookasideDirFor(const RegistriesD& config, const std::string
   return LookasideDirectory(*url);
 }
 
+// "host/repo" of "host/repo:tag" or "host/repo@sha256:...": what a cosign
+// signature names.
+std::string RepositoryOfReference(const std::string& reference) {
+  std::string name = reference.substr(0, reference.find('@'));
+  size_t slash = name.rfind('/');
+  size_t colon = name.rfind(':');
+  if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) {
+    name.resize(colon);
+  }
+  return name;
+}
+
+Result<std::unique_ptr<SigstoreKey>> OpenCosignKey(const SignOptions& options) {
+  Secret passphrase;
+  if (!options.passphrase_file.empty()) {
+    auto read = ReadSecretFile(options.passphrase_file);
+    if (!read.ok()) {
+      return read.status().WithContext("--sign-passphrase-file").WithHint(
+          "give a readable file whose first line is the key's passphrase");
+    }
+    passphrase = std::move(*read);
+  } else if (const char* env = std::getenv("COSIGN_PASSWORD"); env != nullptr) {
+    passphrase = Secret(std::string(env));
+  }
+  return SigstoreKey::Load(options.sign_key, passphrase);
+}
+
 struct ImageSigner::State {
-  std::unique_ptr<OpenPgpKey> key;
+  std::unique_ptr<OpenPgpKey> key;        // --sign-by; may be null
+  std::unique_ptr<SigstoreKey> cosign;    // --sign-key; may be null
+  Mutex cosign_mu;  // one append to a signature manifest at a time
   const Target* target = nullptr;
   SignOptions options;
   bool dry_run = false;
@@ -126,6 +158,48 @@ struct ImageSigner::State {
       }
     }
     return std::nullopt;
+  }
+
+  // A cosign signature of `task`, appended to the manifest tagged
+  // sha256-<hex>.sig in the image's repository (made when there is none).
+  // The payload has no timestamp, so the same claim is the same payload:
+  // a layer with its digest whose signature this key verifies is ours.
+  Result<SignatureResult> SignCosign(const SignTask& task) {
+    const std::string repository = RepositoryOfReference(task.reference);
+    const std::string tag = CosignSignatureTag(task.digest);
+    BlobSink& sink = target->sink();
+    SignatureResult result{.scheme = "cosign",
+                           .reference = repository,
+                           .digest = task.digest,
+                           .key = cosign->KeyId(),
+                           .stored = sink.Locate(task.repository) + ":" + tag};
+    if (dry_run) return result;
+    const std::string payload = CosignPayload({.reference = repository, .digest = task.digest});
+    const std::string payload_digest = Sha256Digest(payload);
+    MutexLock lock(&cosign_mu);
+    PPA_ASSIGN_OR_RETURN(auto existing, sink.ManifestBytes(task.repository, tag));
+    std::vector<CosignManifestLayer> layers;
+    if (existing) {
+      PPA_ASSIGN_OR_RETURN(layers, ParseCosignManifest(*existing));
+    }
+    for (const auto& layer : layers) {
+      auto signature = Base64Decode(layer.signature);
+      if (layer.digest == payload_digest && signature && cosign->Verify(payload, *signature)) {
+        result.added = false;
+        return result;
+      }
+    }
+    PPA_ASSIGN_OR_RETURN(std::string signature, cosign->Sign(payload));
+    PPA_RETURN_IF_ERROR(sink.PutBlobBytes(task.repository, payload_digest, payload));
+    layers.push_back({.digest = payload_digest,
+                      .size = payload.size(),
+                      .signature = Base64Encode(signature)});
+    CosignDocuments docs = BuildCosignManifest(layers);
+    PPA_RETURN_IF_ERROR(sink.PutBlobBytes(task.repository, Sha256Digest(docs.config), docs.config));
+    PPA_RETURN_IF_ERROR(sink.PutManifest(task.repository, tag,
+                                         std::string(media_types::kOciManifest), docs.manifest)
+                            .status());
+    return result;
   }
 
   Result<SignatureResult> Sign(const SignTask& task) {
@@ -168,7 +242,12 @@ Result<std::unique_ptr<ImageSigner>> ImageSigner::Open(const SignOptions& option
                         "pass --sign-identity REGISTRY[/PREFIX]: where clusters will pull the "
                         "images from once the layout is copied there");
   }
-  PPA_ASSIGN_OR_RETURN(state->key, OpenSigningKey(options));
+  if (!options.sign_by.empty()) {
+    PPA_ASSIGN_OR_RETURN(state->key, OpenSigningKey(options));
+  }
+  if (!options.sign_key.empty()) {
+    PPA_ASSIGN_OR_RETURN(state->cosign, OpenCosignKey(options));
+  }
   const std::string dir = RegistriesDDirectory(options.registries_d);
   auto config = LoadRegistriesD(dir);
   if (!config.ok()) {
@@ -188,7 +267,12 @@ Result<std::unique_ptr<ImageSigner>> ImageSigner::Open(const SignOptions& option
 }
 
 std::string ImageSigner::DescribeKey() const {
-  return "OpenPGP key " + state_->key->fingerprint();
+  std::string keys;
+  if (state_->key) keys = "OpenPGP key " + state_->key->fingerprint();
+  if (state_->cosign) {
+    keys += (keys.empty() ? "" : " and ") + std::string("cosign key ") + state_->cosign->KeyId();
+  }
+  return keys;
 }
 
 void ImageSigner::SignItems(std::vector<ItemResult>& items, Reporter& reporter) {
@@ -200,18 +284,23 @@ void ImageSigner::SignItems(std::vector<ItemResult>& items, Reporter& reporter) 
     ItemResult& item = items[task.item];
     if (!item.status.ok()) continue;  // an earlier signature of it failed
     changed.insert(task.item);
-    auto signed_ = state_->Sign(task);
-    if (!signed_.ok()) {
-      item.status = signed_.status().WithContext("signing '" + task.reference + "' (" +
-                                                 task.digest + ")");
-      reporter.Failure(item.status.WithContext("'" + item.name + "'"));
-      continue;
+    for (bool cosign : {false, true}) {
+      if (!item.status.ok() || !(cosign ? state_->cosign != nullptr : state_->key != nullptr)) {
+        continue;
+      }
+      auto signed_ = cosign ? state_->SignCosign(task) : state_->Sign(task);
+      if (!signed_.ok()) {
+        item.status = signed_.status().WithContext("signing '" + task.reference + "' (" +
+                                                   task.digest + ")");
+        reporter.Failure(item.status.WithContext("'" + item.name + "'"));
+        continue;
+      }
+      const SignatureResult& sig = *signed_;
+      reporter.Result(reporter.Verb(sig.added ? "Signed " : "Already signed ", "Would sign ") +
+                      sig.reference + "@" + task.digest + " (" + sig.scheme + ")" +
+                      (reporter.dry_run() ? " into " : ": ") + sig.stored);
+      item.signatures.push_back(sig);
     }
-    const SignatureResult& sig = *signed_;
-    reporter.Result(reporter.Verb(sig.added ? "Signed " : "Already signed ", "Would sign ") +
-                    task.reference + "@" + task.digest + (reporter.dry_run() ? " into " : ": ") +
-                    sig.stored);
-    item.signatures.push_back(sig);
   }
   for (size_t i : changed) reporter.Amend(items[i]);
 }

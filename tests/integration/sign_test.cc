@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "docker_io/image/digest.h"
+#include "docker_io/sign/cosign.h"
 #include "tests/support/gnupg.h"
 #include "tests/support/load_fixture.h"
 #include "tests/support/signature_api_proxy.h"
@@ -314,6 +315,178 @@ TEST_F(SignTest, RegistryWithTheSignatureExtensionStoresThemAndSkopeoReadsThem) 
   ASSERT_TRUE(keyring_.ExportPublic(*other, dir_.Join("other.gpg")).ok());
   EXPECT_FALSE(
       SkopeoCopyWithPolicy(ref, SignedByPolicy(dir_.Join("other.gpg")), RegistriesD()).ok());
+}
+
+}  // namespace
+}  // namespace ppa::test
+
+namespace ppa::test {
+namespace {
+
+// Cosign signatures, checked the way `cosign verify --key` checks them,
+// written here from cosign's signature specification with independent
+// tools: skopeo copies the manifest tagged sha256-<hex>.sig out (checking
+// every blob's digest), and the openssl CLI checks each signature over the
+// payload with the public key. A signature counts when its payload's type
+// is cosign's and it names the expected repository and digest.
+class CosignTest : public LoadFixture {
+ protected:
+  std::string Key(const std::string& name) {
+    return std::string(PPA_TEST_DATA_DIR) + "/cosign/" + name;
+  }
+  ProcessResult SignedLoad(const std::string& key, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args = {"--sign-key", Key(key)};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return Load(Sample(), args, {{"COSIGN_PASSWORD", "hello"}});
+  }
+  std::string Sample() {
+    if (sample_.empty()) sample_ = Archive(samples::DemoSampleSpec(), "sample.tgz");
+    return sample_;
+  }
+  // The public half of a key file, as PEM, written by openssl.
+  std::string PublicKey(const std::string& key) {
+    const std::string out = dir_.Join(key + ".pub");
+    ProcessResult r = RunProcess({"openssl", "pkey", "-in", Key(key), "-pubout", "-out", out});
+    EXPECT_EQ(r.exit_code, 0) << r.stderr_text;
+    return out;
+  }
+  std::string DigestOf(const std::string& repo_tag) {
+    auto info = SkopeoInspect(Ref(repo_tag), /*raw=*/false);
+    EXPECT_TRUE(info.ok()) << info.status().ToString();
+    return info.ok() ? (*info)["Digest"].get<std::string>() : "";
+  }
+  // How many signatures of `digest` in test_ns/`repo` verify with the PEM
+  // public key `pub` and name `reference` (default: the repository).
+  int Verified(const std::string& repo, const std::string& digest, const std::string& pub,
+               std::string reference = "") {
+    if (reference.empty()) reference = registry_->host() + "/test_ns/" + repo;
+    TempDir out("ppa-cosign-verify");
+    const std::string tag = "sha256-" + digest.substr(7) + ".sig";
+    if (!SkopeoCopyToDir(Ref(repo + ":" + tag), out.Join("sig")).ok()) return 0;
+    auto manifest = nlohmann::json::parse(ReadFileOr(out.Join("sig/manifest.json")));
+    int verified = 0;
+    for (const auto& layer : manifest["layers"]) {
+      if (layer["mediaType"] != "application/vnd.dev.cosign.simplesigning.v1+json") continue;
+      const std::string blob = out.Join("sig/" + layer["digest"].get<std::string>().substr(7));
+      auto payload = nlohmann::json::parse(ReadFileOr(blob), nullptr, false);
+      if (payload.is_discarded()) continue;
+      const auto& critical = payload["critical"];
+      if (critical["type"] != "cosign container image signature" ||
+          critical["identity"]["docker-reference"] != reference ||
+          critical["image"]["docker-manifest-digest"] != digest) {
+        continue;
+      }
+      auto signature =
+          Base64Decode(layer["annotations"]["dev.cosignproject.cosign/signature"].get<std::string>());
+      if (!signature) continue;
+      const std::string sig_file = out.Join("signature");
+      EXPECT_TRUE(WriteStringToFile(sig_file, *signature).ok());
+      ProcessResult check = RunProcess({"openssl", "dgst", "-sha256", "-verify", pub,
+                                        "-signature", sig_file, blob});
+      if (check.exit_code == 0 && check.stdout_text.find("Verified OK") != std::string::npos) {
+        ++verified;
+      }
+    }
+    return verified;
+  }
+
+  std::string sample_;
+};
+
+TEST_F(CosignTest, EveryImageAndListGetsASignatureTheKeyVerifies) {
+  ProcessResult r = SignedLoad("sigstore-ec.key");
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  const std::string pub = PublicKey("ec-p256-pkcs8.key");  // another key
+  const std::string ours = dir_.Join("ours.pub");
+  {
+    // The public half of the encrypted key: what `cosign public-key` prints.
+    auto key = SigstoreKey::Load(Key("sigstore-ec.key"), Secret(std::string("hello")));
+    ASSERT_TRUE(key.ok());
+    ASSERT_TRUE(WriteStringToFile(ours, (*key)->PublicKeyPem()).ok());
+  }
+  for (const char* ref : kSampleImageRefs) {
+    const std::string repo_tag = ref;
+    const std::string repo = repo_tag.substr(0, repo_tag.find(':'));
+    const std::string digest = DigestOf(repo_tag);
+    EXPECT_EQ(Verified(repo, digest, ours), 1) << ref;
+    EXPECT_EQ(Verified(repo, digest, pub), 0) << ref << ": verified with another key";
+    // A signature proves nothing for another repository or digest.
+    EXPECT_EQ(Verified(repo, digest, ours, registry_->host() + "/test_ns/other"), 0) << ref;
+  }
+}
+
+TEST_F(CosignTest, ATamperedPayloadOrAnotherDigestDoesNotVerify) {
+  ASSERT_EQ(SignedLoad("ec-p256-pkcs8.key").exit_code, 0);
+  const std::string pub = PublicKey("ec-p256-pkcs8.key");
+  const std::string repo = "ibmcom/portal-tools";
+  const std::string digest = DigestOf(repo + ":2.1.0-amd64");
+  ASSERT_EQ(Verified(repo, digest, pub), 1);
+  // The signature manifest of portal-tools, re-tagged as portal-init's:
+  // its payload names portal-tools's digest.
+  const std::string init = DigestOf("ibmcom/portal-init:2.1.0-amd64");
+  ASSERT_TRUE(SkopeoCopy(Ref(repo + ":sha256-" + digest.substr(7) + ".sig"),
+                         Ref("ibmcom/portal-init:sha256-" + init.substr(7) + ".sig"))
+                  .ok());
+  EXPECT_EQ(Verified("ibmcom/portal-init", init, pub), 0);
+  // A payload changed after signing: same signature, other bytes.
+  TempDir work("ppa-cosign-tamper");
+  ASSERT_TRUE(SkopeoCopyToDir(Ref(repo + ":sha256-" + digest.substr(7) + ".sig"),
+                              work.Join("sig"))
+                  .ok());
+  auto manifest = nlohmann::json::parse(ReadFileOr(work.Join("sig/manifest.json")));
+  const std::string blob = work.Join("sig/" + manifest["layers"][0]["digest"].get<std::string>().substr(7));
+  std::string payload = ReadFileOr(blob);
+  payload.replace(payload.find("portal-tools"), 12, "portal-toolz");
+  const std::string tampered = work.Join("tampered");
+  ASSERT_TRUE(WriteStringToFile(tampered, payload).ok());
+  auto signature = Base64Decode(
+      manifest["layers"][0]["annotations"]["dev.cosignproject.cosign/signature"].get<std::string>());
+  ASSERT_TRUE(signature.has_value());
+  ASSERT_TRUE(WriteStringToFile(work.Join("signature"), *signature).ok());
+  ProcessResult check = RunProcess(
+      {"openssl", "dgst", "-sha256", "-verify", pub, "-signature", work.Join("signature"), tampered});
+  EXPECT_NE(check.exit_code, 0) << check.stdout_text;
+}
+
+TEST_F(CosignTest, ReImportAppendsNothingAndAnotherKeyAppendsItsOwn) {
+  ASSERT_EQ(SignedLoad("ec-p256-pkcs8.key").exit_code, 0);
+  const std::string repo = "ibmcom/portal-db";
+  const std::string digest = DigestOf(repo + ":2.1.0-amd64");
+  const std::string first_key = PublicKey("ec-p256-pkcs8.key");
+  ProcessResult again = SignedLoad("ec-p256-pkcs8.key", {"--json", dir_.Join("again.json")});
+  ASSERT_EQ(again.exit_code, 0) << Output(again);
+  EXPECT_NE(again.stdout_text.find("Already signed "), std::string::npos) << Output(again);
+  auto sig = SkopeoInspect(Ref(repo + ":sha256-" + digest.substr(7) + ".sig"), /*raw=*/true);
+  ASSERT_TRUE(sig.ok());
+  EXPECT_EQ((*sig)["layers"].size(), 1u);
+  // A second key adds its layer; the first signature stays.
+  ProcessResult other = SignedLoad("rsa-2048-pkcs8.key");
+  ASSERT_EQ(other.exit_code, 0) << Output(other);
+  sig = SkopeoInspect(Ref(repo + ":sha256-" + digest.substr(7) + ".sig"), /*raw=*/true);
+  ASSERT_TRUE(sig.ok());
+  EXPECT_EQ((*sig)["layers"].size(), 2u);
+  EXPECT_EQ(Verified(repo, digest, first_key), 1);
+  EXPECT_EQ(Verified(repo, digest, PublicKey("rsa-2048-pkcs8.key")), 1);
+  auto report = nlohmann::json::parse(ReadFileOr(dir_.Join("again.json")));
+  for (const auto& item : report["archives"][0]["images"]) {
+    for (const auto& s : item.value("signatures", nlohmann::json::array())) {
+      EXPECT_EQ(s["scheme"], "cosign");
+      EXPECT_FALSE(s["added"].get<bool>()) << s.dump();
+    }
+  }
+}
+
+TEST_F(CosignTest, AnEncryptedKeyWithoutItsPassphraseStopsTheRunBeforeAnyPush) {
+  ProcessResult r = Load(Sample(), {"--sign-key", Key("cosign-ec.key")}, {});
+  EXPECT_EQ(r.exit_code, 2) << Output(r);
+  EXPECT_NE(r.stderr_text.find("is encrypted and no passphrase is given"), std::string::npos)
+      << Output(r);
+  EXPECT_EQ(registry_->CountLogLines("\"PUT /v2/"), 0);
+  ProcessResult wrong = Load(Sample(), {"--sign-key", Key("cosign-ec.key")},
+                             {{"COSIGN_PASSWORD", "not hello"}});
+  EXPECT_EQ(wrong.exit_code, 2) << Output(wrong);
+  EXPECT_NE(wrong.stderr_text.find("passphrase of the signing key is wrong"), std::string::npos);
+  EXPECT_EQ(wrong.stderr_text.find("not hello"), std::string::npos);
 }
 
 }  // namespace

@@ -1,0 +1,101 @@
+// Cosign signatures (docker_io/sign/cosign.h): keys as cosign writes them
+// (its own published test keys, tests/data/cosign/), the payload and the
+// signature manifest, signing and verifying.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "docker_io/image/digest.h"
+#include "docker_io/sign/cosign.h"
+
+namespace ppa {
+namespace {
+
+const std::string kDigest = "sha256:" + std::string(64, 'a');
+
+std::string KeyFile(const std::string& name) {
+  return std::string(PPA_TEST_DATA_DIR) + "/cosign/" + name;
+}
+
+TEST(CosignKeyTest, ReadsCosignsPublishedKeysAndSignsWithEach) {
+  const struct {
+    const char* file;
+    const char* passphrase;
+  } keys[] = {{"sigstore-ec.key", "hello"},
+              {"cosign-ec.key", "hello"},
+              {"ec-p256-pkcs8.key", ""},
+              {"ed25519-pkcs8.key", ""},
+              {"rsa-2048-pkcs8.key", ""}};
+  const std::string payload = CosignPayload({.reference = "reg/ns/app", .digest = kDigest});
+  for (const auto& k : keys) {
+    auto key = SigstoreKey::Load(KeyFile(k.file), Secret(std::string(k.passphrase)));
+    ASSERT_TRUE(key.ok()) << k.file << ": " << key.status().ToString();
+    auto signature = (*key)->Sign(payload);
+    ASSERT_TRUE(signature.ok()) << k.file;
+    EXPECT_TRUE((*key)->Verify(payload, *signature)) << k.file;
+    EXPECT_FALSE((*key)->Verify(payload + " ", *signature)) << k.file;
+    auto with_pem = VerifyWithPublicKey((*key)->PublicKeyPem(), payload, *signature);
+    ASSERT_TRUE(with_pem.ok());
+    EXPECT_TRUE(*with_pem) << k.file;
+    EXPECT_TRUE(IsValidSha256Digest((*key)->KeyId())) << (*key)->KeyId();
+  }
+}
+
+TEST(CosignKeyTest, RefusesWrongPassphrasesWeakKeysAndOtherFiles) {
+  auto wrong = SigstoreKey::Load(KeyFile("sigstore-ec.key"), Secret(std::string("nope")));
+  ASSERT_FALSE(wrong.ok());
+  EXPECT_NE(wrong.status().message().find("passphrase of the signing key is wrong"),
+            std::string::npos);
+  auto none = SigstoreKey::Load(KeyFile("cosign-ec.key"), Secret());
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("no passphrase is given"), std::string::npos);
+  for (const char* file : {"ec-p384.key", "rsa-1024.key", "README.md", "missing.key"}) {
+    auto key = SigstoreKey::Load(KeyFile(file), Secret());
+    EXPECT_FALSE(key.ok()) << file;
+    if (!key.ok()) EXPECT_FALSE(key.status().hint().empty()) << file;
+  }
+}
+
+TEST(CosignPayloadTest, IsCosignsDocumentAndReadsBack) {
+  const std::string payload = CosignPayload({.reference = "reg:5000/ns/app", .digest = kDigest});
+  EXPECT_EQ(payload,
+            R"({"critical":{"identity":{"docker-reference":"reg:5000/ns/app"},)"
+            R"("image":{"docker-manifest-digest":")" +
+                kDigest + R"("},"type":"cosign container image signature"},"optional":null})");
+  auto claim = ParseCosignPayload(payload);
+  ASSERT_TRUE(claim.ok());
+  EXPECT_EQ(claim->reference, "reg:5000/ns/app");
+  EXPECT_EQ(claim->digest, kDigest);
+  for (const char* bad :
+       {"{", "[]", R"({"critical":{}})",
+        R"({"critical":{"identity":{"docker-reference":"r"},"image":{"docker-manifest-digest":"d"},"type":"atomic container signature"}})",
+        R"({"critical":{"identity":{"docker-reference":1},"image":{"docker-manifest-digest":"d"},"type":"cosign container image signature"}})"}) {
+    EXPECT_FALSE(ParseCosignPayload(bad).ok()) << bad;
+  }
+  EXPECT_EQ(CosignSignatureTag(kDigest), "sha256-" + std::string(64, 'a') + ".sig");
+}
+
+TEST(CosignManifestTest, BuildsWhatItParsesAndKeepsEveryLayer) {
+  std::vector<CosignManifestLayer> layers = {
+      {.digest = Sha256Digest("one"), .size = 3, .signature = "c2lnMQ=="},
+      {.digest = Sha256Digest("two"), .size = 3, .signature = "c2lnMg=="}};
+  CosignDocuments docs = BuildCosignManifest(layers);
+  auto manifest = nlohmann::json::parse(docs.manifest);
+  EXPECT_EQ(manifest["mediaType"], "application/vnd.oci.image.manifest.v1+json");
+  EXPECT_EQ(manifest["config"]["digest"], Sha256Digest(docs.config));
+  EXPECT_EQ(manifest["config"]["size"], docs.config.size());
+  EXPECT_EQ(manifest["layers"][1]["mediaType"], kCosignPayloadMediaType);
+  EXPECT_EQ(manifest["layers"][1]["annotations"][kCosignSignatureAnnotation], "c2lnMg==");
+  auto config = nlohmann::json::parse(docs.config);
+  EXPECT_EQ(config["rootfs"]["diff_ids"].size(), 2u);
+  auto parsed = ParseCosignManifest(docs.manifest);
+  ASSERT_TRUE(parsed.ok());
+  ASSERT_EQ(parsed->size(), 2u);
+  EXPECT_EQ((*parsed)[0].digest, layers[0].digest);
+  EXPECT_EQ((*parsed)[1].signature, "c2lnMg==");
+  EXPECT_FALSE(ParseCosignManifest("{}").ok());
+  EXPECT_FALSE(ParseCosignManifest("not json").ok());
+}
+
+}  // namespace
+}  // namespace ppa
