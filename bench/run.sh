@@ -4,7 +4,7 @@
 # of the benchmark table of bench/RESULTS.md in one run.
 #
 #   bench/run.sh [--corpus main|skopeo|all] [--scale N] [--rounds R] [--cache DIR]
-#                [--ppa-import BIN] [-- EXTRA ppa-import FLAGS]
+#                [--ppa-import BIN] [--sign] [-- EXTRA ppa-import FLAGS]
 #
 # --corpus main uses bench/make_corpus.sh's corpus at --scale N (default 1);
 # --corpus skopeo the differently made one of bench/make_corpus_skopeo.sh;
@@ -18,7 +18,11 @@
 #            import again, into the same registry, caches kept);
 #  - pipe:   a cold import of `cat ARCHIVE | ppa-import load - ...` (only when
 #            the binary reads an archive from standard input; probed first);
-#  - skopeo: cold, then warm, as for ppa.
+#  - skopeo: cold, then warm, as for ppa;
+#  - signed: with --sign only, a cold import of the file that also signs
+#            every image both ways (--sign-by with a key of a private
+#            GnuPG home, --sign-key with a P-256 key, into a lookaside in the
+#            cache folder): the signing row is its time over ppa's cold one.
 # Each run is timed by /usr/bin/time -v (wall time, peak RSS of the largest
 # process). While it runs, the allocated bytes of its work directory tree
 # (du --block-size=1) are sampled every 0.2 s. After the warm run, the bytes
@@ -33,7 +37,8 @@ rounds=2
 cache=/tmp/ppa-bench
 ppa_import="$here/../build-perf/importer/ppa-import"
 extra=()
-usage="usage: $0 [--corpus main|skopeo|all] [--scale N] [--rounds R] [--cache DIR] [--ppa-import BIN] [-- FLAGS]"
+sign=0
+usage="usage: $0 [--corpus main|skopeo|all] [--scale N] [--rounds R] [--cache DIR] [--ppa-import BIN] [--sign] [-- FLAGS]"
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale) scale="$2"; shift 2 ;;
@@ -41,6 +46,7 @@ while [ $# -gt 0 ]; do
     --rounds) rounds="$2"; shift 2 ;;
     --cache) cache="$2"; shift 2 ;;
     --ppa-import) ppa_import="$2"; shift 2 ;;
+    --sign) sign=1; shift ;;
     --) shift; extra=("$@"); break ;;
     *) echo "$usage" >&2; exit 2 ;;
   esac
@@ -88,6 +94,13 @@ tool_pipe() {
   cat "$corpus" | "$ppa_import" load - --namespace bench --registry "$host" --plain-http \
     --workdir "$work" -q "${extra[@]}"
 }
+tool_signed() {
+  local host="$1" work="$2"
+  rm -rf "$sign_dir/sigstore"
+  "$ppa_import" load "$corpus" --namespace bench --registry "$host" --plain-http \
+    --workdir "$work" -q --sign-by "$sign_fpr" --sign-key "$sign_dir/cosign.key" \
+    --registries.d "$sign_dir/registries.d" "${extra[@]}"
+}
 tool_skopeo() {
   local host="$1" work="$2"
   mkdir -p "$work"
@@ -97,7 +110,24 @@ tool_skopeo() {
       "docker://$host/bench/$ref" >/dev/null
   done <"$images"
 }
-export ppa_import
+# --sign: the keys, made once in the cache folder (unprotected: the bench
+# measures signing, not typing).
+sign_dir="$cache/sign"
+sign_fpr=""
+if [ "$sign" = 1 ]; then
+  export GNUPGHOME="$sign_dir/gnupg"
+  mkdir -p "$GNUPGHOME" "$sign_dir/registries.d" && chmod 700 "$GNUPGHOME"
+  if ! gpg --batch --list-secret-keys bench@example.com >/dev/null 2>&1; then
+    gpg --batch --pinentry-mode loopback --passphrase '' \
+      --quick-gen-key "Bench <bench@example.com>" ed25519 sign never >/dev/null 2>&1
+  fi
+  sign_fpr="$(gpg --batch --with-colons --list-secret-keys bench@example.com | awk -F: '/^fpr/ {print $10; exit}')"
+  [ -s "$sign_dir/cosign.key" ] ||
+    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$sign_dir/cosign.key"
+  printf 'default-docker:\n  lookaside-staging: file://%s/sigstore\n' "$sign_dir" \
+    >"$sign_dir/registries.d/bench.yaml"
+fi
+export ppa_import sign_dir sign_fpr
 export extra_flags="${extra[*]:-}"
 
 # timed CORPUS NAME PHASE HOST: runs the tool; appends
@@ -160,12 +190,13 @@ for kind in "${kinds[@]}"; do
   : >"$results"
   sizes+=("$kind=$(stat -c %s "$corpus")")
   for round in $(seq 1 "$rounds"); do
-    for name in ppa pipe skopeo; do
+    for name in ppa pipe skopeo signed; do
       [ "$name" = pipe ] && [ "$stdin_ok" = 0 ] && continue
+      [ "$name" = signed ] && [ "$sign" = 0 ] && continue
       ppa_registry_start
       fresh_caches
       timed "$kind" "$name" cold "$PPA_REGISTRY_HOST"
-      if [ "$name" != pipe ]; then
+      if [ "$name" != pipe ] && [ "$name" != signed ]; then
         timed "$kind" "$name" warm "$PPA_REGISTRY_HOST"
         echo "$kind $name bytes $(du -sb "$PPA_REGISTRY_DIR/data" | cut -f1) 0 0" | tee -a "$results"
       fi
@@ -216,6 +247,12 @@ for k in size:
     a, b = med(k, "ppa", "bytes"), med(k, "skopeo", "bytes")
     row(f"bytes stored ({label[k]})", f"{a / MiB:.0f} MiB", f"{b / MiB:.0f} MiB",
         f"{a / b:.3f}x skopeo's", "<= 1.1x", a / b <= 1.1)
+for k in size:
+    s, f = vals(k, "signed", "cold", 3), vals(k, "ppa", "cold", 3)
+    if s:
+        s, f = statistics.median(s), statistics.median(f)
+        row(f"cold with signing ({label[k]})", f"{s:.2f} s", f"unsigned {f:.2f} s",
+            f"{s / f:.3f}x the unsigned time", "<= 1.05x", s / f <= 1.05)
 for k in size:
     if stdin_ok != "1":
         out.append((f"`load -` from a pipe ({label[k]})", "-", "-",

@@ -88,8 +88,10 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # TLS to registries verifies servers against the system CA bundle
 # (/etc/ssl/certs), a data file libcurl opens at run time: no shared-library
 # dependency shows it, so dpkg-shlibdeps cannot compute it. Recommends, not
-# Depends: plain-HTTP registries and --ca-file work without it.
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS ca-certificates)
+# Depends: plain-HTTP registries and --ca-file work without it. Likewise
+# gnupg: --sign-by signs through GPGME, which runs gpg (a program, not a
+# library); everything else works without it.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "ca-certificates, gnupg")
 # md5sums: CPack's DEB generator always writes DEBIAN/md5sums (dpkg --verify).
 
 # --- RPM ----------------------------------------------------------------------
@@ -104,7 +106,7 @@ set(CPACK_RPM_PACKAGE_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION}")
 # binary's NEEDED entries; the CA bundle is a weak dependency as above.
 # (CMake 3.25's CPackRPM looks for weak-dependency support with an undefined
 # RPM_EXECUTABLE and drops the tag: cmake/PpaCPackProjectConfig.cmake sets it.)
-set(CPACK_RPM_PACKAGE_SUGGESTS ca-certificates)
+set(CPACK_RPM_PACKAGE_SUGGESTS "ca-certificates, gnupg2")
 # No /usr/lib/.build-id links: they are for debuginfo packages, which this is
 # not, and would make the package own files beside /usr/bin/ppa-import.
 set(CPACK_RPM_SPEC_MORE_DEFINE "%define _build_id_links none")

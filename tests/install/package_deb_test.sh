@@ -100,7 +100,7 @@ case "$(field Version)" in
   *) fail "Version '$(field Version)' is not the project's $version with a Debian revision" ;;
 esac
 [ "$(field Architecture)" = "$(dpkg --print-architecture)" ] || fail "Architecture is '$(field Architecture)'"
-[ "$(field Recommends)" = ca-certificates ] || fail "Recommends is '$(field Recommends)'"
+[ "$(field Recommends)" = "ca-certificates, gnupg" ] || fail "Recommends is '$(field Recommends)'"
 [ -n "$(field Section)" ] && [ -n "$(field Priority)" ] || fail "Section or Priority missing"
 depends="$(field Depends)"
 echo "Depends: $depends"

@@ -292,6 +292,58 @@ TEST_F(SignTest, SignIdentityNamesThePublicRegistryInTheSignature) {
   }
 }
 
+// An OCI image layout target: simple signatures go to a lookaside beside
+// the layout, cosign's signature manifests into the layout, both naming the
+// registry of --sign-identity (a layout has no registry of its own).
+TEST_F(SignTest, AnOciLayoutGetsItsSignaturesBesideAndInsideIt) {
+  const std::string layout = dir_.Join("layout");
+  const std::string cosign_key = std::string(PPA_TEST_DATA_DIR) + "/cosign/ec-p256-pkcs8.key";
+  // Without --sign-identity: a usage error, nothing written.
+  std::vector<std::string> argv = {PPA_IMPORT_BINARY, "load",        "--archive",
+                                   Sample(),          "--namespace", "test_ns",
+                                   "--registry",      "oci:" + layout,
+                                   "--sign-by",       fingerprint_,
+                                   "--sign-passphrase-file", dir_.Join("pass.txt"),
+                                   "--sign-key",      cosign_key,
+                                   "--registries.d",  dir_.Join("empty.d")};
+  auto env = keyring_.env();
+  env.emplace("HOME", dir_.path());
+  ProcessResult refused = RunProcess(argv, std::nullopt, env, dir_.path());
+  EXPECT_EQ(refused.exit_code, 2) << Output(refused);
+  EXPECT_NE(refused.stderr_text.find("needs --sign-identity"), std::string::npos);
+  argv.insert(argv.end(), {"--sign-identity", "registry.example.com/cp", "--json", "-"});
+  ProcessResult r = RunProcess(argv, std::nullopt, env, dir_.path());
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  auto report = nlohmann::json::parse(r.stdout_text);
+  int simple = 0, cosign = 0;
+  for (const auto& item : report["archives"][0]["images"]) {
+    for (const auto& sig : item.value("signatures", nlohmann::json::array())) {
+      const std::string ref = sig["reference"];
+      EXPECT_EQ(ref.rfind("registry.example.com/cp/test_ns/ibmcom/", 0), 0u) << ref;
+      if (sig["scheme"] == "simple-signing") {
+        ++simple;
+        EXPECT_EQ(sig["stored"].get<std::string>().rfind(layout + ".sigstore/cp/test_ns/", 0), 0u)
+            << sig.dump();
+        EXPECT_TRUE(fs::exists(sig["stored"].get<std::string>()));
+      } else {
+        ++cosign;
+        EXPECT_EQ(sig["stored"].get<std::string>().rfind("oci:" + layout + ":test_ns/", 0), 0u)
+            << sig.dump();
+      }
+    }
+  }
+  EXPECT_GT(simple, 0);
+  EXPECT_EQ(simple, cosign);
+  // skopeo reads a signature manifest out of the layout by its tag.
+  const std::string digest =
+      SkopeoInspect("oci:" + layout + ":test_ns/ibmcom/portal-db:2.1.0-amd64", /*raw=*/false)
+          .value()["Digest"];
+  auto sig = SkopeoInspect(
+      "oci:" + layout + ":test_ns/ibmcom/portal-db:sha256-" + digest.substr(7) + ".sig", true);
+  ASSERT_TRUE(sig.ok()) << sig.status().ToString();
+  EXPECT_EQ((*sig)["layers"][0]["mediaType"], "application/vnd.dev.cosign.simplesigning.v1+json");
+}
+
 TEST_F(SignTest, RegistryWithTheSignatureExtensionStoresThemAndSkopeoReadsThem) {
   auto proxy = SignatureApiProxy::Start(registry_->port());
   ASSERT_TRUE(proxy.ok()) << proxy.status().ToString();
