@@ -2,7 +2,11 @@
 
 #include <gpgme.h>
 
+#include <stdlib.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <filesystem>
 #include <cctype>
 #include <mutex>
 #include <vector>
@@ -59,6 +63,34 @@ std::string Contents(gpgme_data_t data) {
     if (n <= 0) break;
     out.append(buf, static_cast<size_t>(n));
   }
+  return out;
+}
+
+// Reads the signed message `message` with `ctx`: its payload and signer.
+Result<VerifiedMessage> VerifyMessage(gpgme_ctx_t ctx, std::string_view message) {
+  gpgme_data_t sig = nullptr, plain = nullptr;
+  if (gpgme_error_t err = gpgme_data_new_from_mem(&sig, message.data(), message.size(), 0);
+      err != 0) {
+    return GpgError("reading a signature", err);
+  }
+  Data sig_owner(sig);
+  if (gpgme_error_t err = gpgme_data_new(&plain); err != 0) {
+    return GpgError("reading a signature", err);
+  }
+  Data plain_owner(plain);
+  gpgme_error_t err = gpgme_op_verify(ctx, sig, nullptr, plain);
+  if (err != 0) {
+    return InvalidInput(std::string("not an OpenPGP signed message: ") + gpgme_strerror(err));
+  }
+  gpgme_verify_result_t result = gpgme_op_verify_result(ctx);
+  if (result == nullptr || result->signatures == nullptr) {
+    return InvalidInput("an OpenPGP message without a signature");
+  }
+  VerifiedMessage out;
+  out.payload = Contents(plain);
+  gpgme_signature_t first = result->signatures;
+  out.fingerprint = first->fpr != nullptr ? first->fpr : "";
+  out.valid = gpgme_err_code(first->status) == GPG_ERR_NO_ERROR && first->next == nullptr;
   return out;
 }
 
@@ -224,32 +256,65 @@ Status OpenPgpKey::CheckPassphrase() {
 }
 
 Result<VerifiedMessage> OpenPgpKey::Verify(std::string_view message) {
-  State& s = *state_;
-  MutexLock lock(&s.mu);
-  gpgme_data_t sig = nullptr, plain = nullptr;
-  if (gpgme_error_t err = gpgme_data_new_from_mem(&sig, message.data(), message.size(), 0);
+  MutexLock lock(&state_->mu);
+  return VerifyMessage(state_->ctx.get(), message);
+}
+
+struct OpenPgpKeyring::State {
+  Mutex mu;
+  Context ctx GUARDED_BY(mu);
+  std::string home;  // the private GnuPG home; removed by the destructor
+  ~State() {
+    if (home.empty()) return;
+    // gpg may have started an agent for this home: it ends with its socket.
+    std::error_code ec;
+    std::filesystem::remove_all(home, ec);
+  }
+};
+
+OpenPgpKeyring::OpenPgpKeyring(std::unique_ptr<State> state) : state_(std::move(state)) {}
+OpenPgpKeyring::~OpenPgpKeyring() = default;
+
+Result<std::unique_ptr<OpenPgpKeyring>> OpenPgpKeyring::Create() {
+  PPA_RETURN_IF_ERROR(InitGpgme());
+  auto state = std::make_unique<State>();
+  std::string tmpl = (std::filesystem::temp_directory_path() / "ppa-import-keyring-XXXXXX").string();
+  if (mkdtemp(tmpl.data()) == nullptr) return ErrnoError("cannot create", tmpl, errno);
+  state->home = tmpl;
+  MutexLock lock(&state->mu);
+  gpgme_ctx_t raw = nullptr;
+  if (gpgme_error_t err = gpgme_new(&raw); err != 0) return GpgError("GnuPG context", err);
+  state->ctx.reset(raw);
+  gpgme_set_protocol(raw, GPGME_PROTOCOL_OpenPGP);
+  gpgme_set_offline(raw, 1);
+  if (gpgme_error_t err =
+          gpgme_ctx_set_engine_info(raw, GPGME_PROTOCOL_OpenPGP, nullptr, state->home.c_str());
       err != 0) {
-    return GpgError("reading a signature", err);
+    return GpgError("a private GnuPG home", err);
   }
-  Data sig_owner(sig);
-  if (gpgme_error_t err = gpgme_data_new(&plain); err != 0) {
-    return GpgError("reading a signature", err);
+  return std::unique_ptr<OpenPgpKeyring>(new OpenPgpKeyring(std::move(state)));
+}
+
+Result<int> OpenPgpKeyring::Import(std::string_view key_data) {
+  MutexLock lock(&state_->mu);
+  gpgme_data_t data = nullptr;
+  if (gpgme_error_t err = gpgme_data_new_from_mem(&data, key_data.data(), key_data.size(), 0);
+      err != 0) {
+    return GpgError("reading a public key", err);
   }
-  Data plain_owner(plain);
-  gpgme_error_t err = gpgme_op_verify(s.ctx.get(), sig, nullptr, plain);
-  if (err != 0) {
-    return InvalidInput(std::string("not an OpenPGP signed message: ") + gpgme_strerror(err));
+  Data owner(data);
+  if (gpgme_error_t err = gpgme_op_import(state_->ctx.get(), data); err != 0) {
+    return InvalidInput(std::string("not an OpenPGP public key: ") + gpgme_strerror(err));
   }
-  gpgme_verify_result_t result = gpgme_op_verify_result(s.ctx.get());
-  if (result == nullptr || result->signatures == nullptr) {
-    return InvalidInput("an OpenPGP message without a signature");
-  }
-  VerifiedMessage out;
-  out.payload = Contents(plain);
-  gpgme_signature_t first = result->signatures;
-  out.fingerprint = first->fpr != nullptr ? first->fpr : "";
-  out.valid = gpgme_err_code(first->status) == GPG_ERR_NO_ERROR && result->signatures->next == nullptr;
-  return out;
+  gpgme_import_result_t result = gpgme_op_import_result(state_->ctx.get());
+  int imported = result != nullptr ? result->imported + result->unchanged : 0;
+  if (imported == 0) return InvalidInput("no OpenPGP public key in it");
+  return imported;
+}
+
+Result<VerifiedMessage> OpenPgpKeyring::Verify(std::string_view message) {
+  MutexLock lock(&state_->mu);
+  return VerifyMessage(state_->ctx.get(), message);
 }
 
 }  // namespace ppa

@@ -59,4 +59,30 @@ class OpenPgpKey {
   std::unique_ptr<State> state_;
 };
 
+// OpenPgpKeyring: public keys to verify simple signatures with, kept in a
+// private GnuPG home of its own (a temporary folder, removed with it), so
+// verifying never reads or changes the user's keyring, as skopeo's
+// `signedBy` keyPath works.
+// Thread-safety: calls are serialised.
+class OpenPgpKeyring {
+ public:
+  // An empty keyring in a new temporary folder.
+  static Result<std::unique_ptr<OpenPgpKeyring>> Create();
+  ~OpenPgpKeyring();
+  OpenPgpKeyring(const OpenPgpKeyring&) = delete;
+  OpenPgpKeyring& operator=(const OpenPgpKeyring&) = delete;
+
+  // Imports the public key(s) of `key_data` (binary or armored), as
+  // `gpg --export` writes them; returns how many were imported.
+  Result<int> Import(std::string_view key_data);
+  // Reads a signed message (as OpenPgpKey::Verify); valid only when signed
+  // by a key of this keyring.
+  Result<VerifiedMessage> Verify(std::string_view message);
+
+ private:
+  struct State;
+  explicit OpenPgpKeyring(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
 }  // namespace ppa

@@ -130,10 +130,12 @@ std::string RegistriesDDirectory(const std::string& given) {
   return "/etc/containers/registries.d";
 }
 
-std::optional<std::string> LookasideForWriting(const RegistriesD& config,
-                                               std::string_view reference) {
-  auto url_of = [](const LookasideScope& s) -> std::optional<std::string> {
-    if (!s.lookaside_staging.empty()) return s.lookaside_staging;
+namespace {
+
+std::optional<std::string> LookasideFor(const RegistriesD& config, std::string_view reference,
+                                        bool write) {
+  auto url_of = [write](const LookasideScope& s) -> std::optional<std::string> {
+    if (write && !s.lookaside_staging.empty()) return s.lookaside_staging;
     if (!s.lookaside.empty()) return s.lookaside;
     return std::nullopt;
   };
@@ -159,6 +161,18 @@ std::optional<std::string> LookasideForWriting(const RegistriesD& config,
   }
   if (config.default_docker) return url_of(*config.default_docker);
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> LookasideForWriting(const RegistriesD& config,
+                                               std::string_view reference) {
+  return LookasideFor(config, reference, /*write=*/true);
+}
+
+std::optional<std::string> LookasideForReading(const RegistriesD& config,
+                                               std::string_view reference) {
+  return LookasideFor(config, reference, /*write=*/false);
 }
 
 std::string DefaultLookasideDirectory() {

@@ -59,6 +59,11 @@ std::string RegistriesDDirectory(const std::string& given);
 std::optional<std::string> LookasideForWriting(const RegistriesD& config,
                                                std::string_view reference);
 
+// The URL signatures of `reference` are read from: as LookasideForWriting,
+// with `lookaside` (not staging) in each scope. Pure.
+std::optional<std::string> LookasideForReading(const RegistriesD& config,
+                                               std::string_view reference);
+
 // Where containers/image writes signatures when nothing is configured:
 // /var/lib/containers/sigstore for root, else
 // $HOME/.local/share/containers/sigstore.

@@ -146,7 +146,50 @@ class RegistrySignatureStore : public SignatureStore {
   std::shared_ptr<RegistryClient> client_;
 };
 
+class HttpLookasideReader : public SignatureStore {
+ public:
+  HttpLookasideReader(std::shared_ptr<HttpTransport> transport, std::string base)
+      : transport_(std::move(transport)), base_(std::move(base)) {
+    while (!base_.empty() && base_.back() == '/') base_.pop_back();
+  }
+
+  Result<std::vector<StoredSignature>> List(const std::string& repository,
+                                            const std::string& digest) override {
+    PPA_RETURN_IF_ERROR(CheckNames(repository, digest));
+    std::vector<StoredSignature> out;
+    for (int i = 1; i <= kMaxSignatures; ++i) {
+      HttpRequest request;
+      request.method = "GET";
+      request.url = LookasidePath(base_, repository, digest, i);
+      request.max_response_body = kMaxSignatureBytes;
+      PPA_ASSIGN_OR_RETURN(HttpResponse response, transport_->Send(request));
+      if (response.status == 404) break;
+      if (response.status != 200) {
+        return HttpError("lookaside '" + request.url + "' answered HTTP " +
+                         std::to_string(response.status));
+      }
+      out.push_back({.bytes = std::move(response.body), .location = request.url});
+    }
+    return out;
+  }
+
+  Result<std::string> Add(const std::string&, const std::string&, const std::string&) override {
+    return Unsupported("signatures cannot be written to the web lookaside '" + base_ + "'");
+  }
+
+  std::string Describe() const override { return "lookaside " + base_; }
+
+ private:
+  std::shared_ptr<HttpTransport> transport_;
+  std::string base_;
+};
+
 }  // namespace
+
+std::unique_ptr<SignatureStore> MakeHttpLookasideReader(std::shared_ptr<HttpTransport> transport,
+                                                        std::string base_url) {
+  return std::make_unique<HttpLookasideReader>(std::move(transport), std::move(base_url));
+}
 
 std::unique_ptr<SignatureStore> MakeLookasideStore(std::string dir) {
   return std::make_unique<LookasideStore>(std::move(dir));

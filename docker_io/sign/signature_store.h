@@ -47,6 +47,12 @@ std::unique_ptr<SignatureStore> MakeLookasideStore(std::string dir);
 // The registry's signature API extension, through `client`.
 std::unique_ptr<SignatureStore> MakeRegistrySignatureStore(std::shared_ptr<RegistryClient> client);
 
+// A lookaside served over HTTP(S) (registries.d `lookaside: https://...`),
+// for reading only: List fetches signature-1, signature-2, ... until a 404.
+// Add is kUnsupported.
+std::unique_ptr<SignatureStore> MakeHttpLookasideReader(std::shared_ptr<HttpTransport> transport,
+                                                        std::string base_url);
+
 // The path of signature `index` (1-based) of `digest` below `dir`. Pure.
 std::string LookasidePath(const std::string& dir, const std::string& repository,
                           const std::string& digest, int index);

@@ -16,6 +16,7 @@
 #include "base/url_userinfo.h"
 #include "importer/cli/chart_flags.h"
 #include "importer/cli/sign_flags.h"
+#include "importer/commands/verify.h"
 #include "importer/cli/completion.h"
 #include "importer/cli/config_file.h"
 #include "importer/cli/connection_flags.h"
@@ -251,6 +252,79 @@ int RunLoadCommand(LoadFlags& f, const CLI::App& cmd) {
 }
 
 
+// What the `verify` flags set (importer/commands/verify.h).
+struct VerifyFlags {
+  VerifyOptions options;
+  bool password_stdin = false;
+  CredentialFlags credential_flags;
+  std::string format;  // --format, as load's
+};
+
+void AddVerifyCommand(CLI::App& app, VerifyFlags& f) {
+  CLI::App* cmd = app.add_subcommand(
+      "verify", "Check that every image an import stored is in the target at its digest and "
+                "signed: by --key / --gpg-key, or as a policy.json requires");
+  VerifyOptions& o = f.options;
+  cmd->add_option("ARCHIVE", o.archive,
+                  "The PPA archive imported (its images are computed by a dry run)")
+      ->check(CLI::ExistingPath);
+  cmd->add_option("--report", o.report, "The JSON report of the import (load --json FILE)")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--namespace", o.target.target_namespace, "Target namespace (with ARCHIVE)");
+  AddConnectionFlags(cmd, {.registry = &o.target.registry,
+                           .namespace_rules = &o.target.namespace_rules,
+                           .plain_http = &o.target.plain_http,
+                           .transport = &o.target.transport,
+                           .username = &o.target.credentials.username,
+                           .password_stdin = &f.password_stdin,
+                           .credentials = &f.credential_flags});
+  cmd->add_option("--key", o.cosign_keys, "A cosign public key (PEM) whose signature each image "
+                                          "needs (repeatable: any of them)")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--gpg-key", o.gpg_keys, "An OpenPGP public key (gpg --export) whose simple "
+                                           "signature each image needs (repeatable: any of them)")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--policy", o.policy,
+                  "A containers-policy.json whose requirements each image must meet")
+      ->type_name("FILE")
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--registries.d", o.registries_d,
+                  "Where simple signatures are read from (as podman and skopeo)")
+      ->type_name("DIR");
+  cmd->add_option("--architectures,--platform", o.images.architectures,
+                  "With ARCHIVE: the platforms the import took (as load)")
+      ->type_name("PLATFORM")
+      ->delimiter(',');
+  cmd->add_option("--format", f.format, "With ARCHIVE: the --format the import was given")
+      ->type_name("docker|oci")
+      ->check(CLI::IsMember({"docker", "oci"}).description(""));
+  cmd->add_option("--workdir", o.workdir, "Work directory of the dry run (default ./ppa-import)");
+}
+
+int RunVerifyCommand(VerifyFlags& f) {
+  VerifyOptions& o = f.options;
+  if (o.target.registry.empty()) o.target.registry = Env("PPA_IMPORT_REGISTRY");
+  auto usage_error = [&](const Status& error) {
+    return ReportUsageError(error, {}, "", std::cout, std::cerr);
+  };
+  std::string warning;
+  Result<ManifestFormat> format =
+      ChooseManifestFormat(f.format, o.images.compression.algorithm, &warning);
+  if (!format.ok()) return usage_error(format.status());
+  o.images.format = *format;
+  o.images.format_given = !f.format.empty();
+  if (!o.archive.empty() && o.target.target_namespace.empty()) {
+    return usage_error(InvalidInput("verify ARCHIVE needs --namespace",
+                                    "give the namespace the archive was imported to"));
+  }
+  Status creds = ResolveCredentials(o.target, f.password_stdin, f.credential_flags);
+  if (!creds.ok()) return usage_error(creds);
+  return RunVerify(o, std::cout, std::cerr);
+}
+
 // The --json values of `load` known when a usage error stops the run: those
 // parsed from the command line so far, else PPA_IMPORT_JSON.
 std::vector<std::string> JsonValuesOf(const CLI::App& load) {
@@ -354,6 +428,11 @@ int RunCli(int argc, char** argv) {
   CLI::App* doctor_cmd = app.get_subcommand("doctor");
   UseEnvironmentForFlags(doctor_cmd);
   doctor_cmd->footer(kEnvironmentFooter);
+  VerifyFlags verify;
+  AddVerifyCommand(app, verify);
+  CLI::App* verify_cmd = app.get_subcommand("verify");
+  UseEnvironmentForFlags(verify_cmd);
+  verify_cmd->footer(kEnvironmentFooter);
   std::string completion_shell;
   app.add_subcommand("completion",
                      "Print the shell completion script: ppa-import completion bash|zsh")
@@ -391,6 +470,10 @@ int RunCli(int argc, char** argv) {
   if (app.got_subcommand("doctor")) {
     SetUpLogging(false, false);
     return RunDoctorCommand(doctor, std::cin, std::cout, std::cerr);
+  }
+  if (app.got_subcommand("verify")) {
+    SetUpLogging(false, false);
+    return RunVerifyCommand(verify);
   }
   if (app.got_subcommand("inspect")) {
     SetUpLogging(false, false);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "docker_io/image/digest.h"
@@ -342,6 +343,99 @@ TEST_F(SignTest, AnOciLayoutGetsItsSignaturesBesideAndInsideIt) {
       "oci:" + layout + ":test_ns/ibmcom/portal-db:sha256-" + digest.substr(7) + ".sig", true);
   ASSERT_TRUE(sig.ok()) << sig.status().ToString();
   EXPECT_EQ((*sig)["layers"][0]["mediaType"], "application/vnd.dev.cosign.simplesigning.v1+json");
+}
+
+// `ppa-import verify`: every image of the import at its digest and signed.
+class VerifyTest : public SignTest {
+ protected:
+  ProcessResult Verify(std::vector<std::string> args) {
+    std::vector<std::string> argv = {PPA_IMPORT_BINARY, "verify",     "--registry",
+                                     registry_->host(), "--plain-http", "--registries.d",
+                                     RegistriesD()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    auto env = keyring_.env();
+    env.emplace("HOME", dir_.path());
+    return RunProcess(argv, std::nullopt, env, dir_.path());
+  }
+  std::string CosignPub() {
+    const std::string out = dir_.Join("cosign.pub");
+    RunProcess({"openssl", "pkey", "-in", CosignKey(), "-pubout", "-out", out});
+    return out;
+  }
+  std::string CosignKey() {
+    return std::string(PPA_TEST_DATA_DIR) + "/cosign/ec-p256-pkcs8.key";
+  }
+  int Lines(const ProcessResult& r, const std::string& prefix) {
+    int n = 0;
+    std::istringstream lines(r.stdout_text);
+    for (std::string line; std::getline(lines, line);) n += line.rfind(prefix, 0) == 0;
+    return n;
+  }
+};
+
+TEST_F(VerifyTest, EveryImageOfTheReportIsThereAndSignedBothWays) {
+  ASSERT_EQ(SignedLoad({"--sign-key", CosignKey(), "--json", dir_.Join("r.json")}).exit_code, 0);
+  ProcessResult r = Verify({"--report", dir_.Join("r.json"), "--key", CosignPub(), "--gpg-key",
+                            dir_.Join("signer.gpg")});
+  EXPECT_EQ(r.exit_code, 0) << Output(r);
+  EXPECT_EQ(Lines(r, "OK      "), 11) << Output(r);
+  EXPECT_NE(r.stdout_text.find("cosign sha256:"), std::string::npos);
+  EXPECT_NE(r.stdout_text.find("simple-signing " + fingerprint_), std::string::npos);
+  EXPECT_NE(r.stdout_text.find("11 image(s) verified, 0 failed."), std::string::npos);
+}
+
+TEST_F(VerifyTest, FromTheArchiveAgainstAPolicyAsPodmanWouldRequireIt) {
+  ASSERT_EQ(SignedLoad().exit_code, 0);
+  const std::string policy = dir_.Join("policy.json");
+  ASSERT_TRUE(WriteStringToFile(
+                  policy, R"({"default":[{"type":"reject"}],"transports":{"docker":{")" +
+                              registry_->host() + R"(/test_ns":[{"type":"signedBy",)"
+                              R"("keyType":"GPGKeys","keyPath":")" + dir_.Join("signer.gpg") +
+                              R"("}]}}})")
+                  .ok());
+  ProcessResult r = Verify({Sample(), "--namespace", "test_ns", "--policy", policy});
+  EXPECT_EQ(r.exit_code, 0) << Output(r);
+  EXPECT_EQ(Lines(r, "OK      "), 11) << Output(r);
+}
+
+TEST_F(VerifyTest, AnUnsignedImageAnotherKeyAndAMovedTagFail) {
+  ASSERT_EQ(SignedLoad({"--json", dir_.Join("r.json")}).exit_code, 0);
+  auto other = keyring_.AddKey("other@example.com", "");
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(keyring_.ExportPublic(*other, dir_.Join("other.gpg")).ok());
+  ProcessResult wrong_key = Verify({"--report", dir_.Join("r.json"), "--gpg-key", dir_.Join("other.gpg")});
+  EXPECT_EQ(wrong_key.exit_code, 1) << Output(wrong_key);
+  EXPECT_EQ(Lines(wrong_key, "FAILED  "), 11) << Output(wrong_key);
+  EXPECT_NE(wrong_key.stdout_text.find("no simple signature by the --gpg-key key(s) names it"),
+            std::string::npos);
+  ProcessResult unsigned_cosign = Verify({"--report", dir_.Join("r.json"), "--key", CosignPub()});
+  EXPECT_EQ(unsigned_cosign.exit_code, 1) << Output(unsigned_cosign);
+  // A tag moved to another image after the import.
+  ASSERT_TRUE(SkopeoCopy(Ref("ibmcom/portal-db:2.1.0-amd64"), Ref("ibmcom/portal-init:2.1.0-amd64"))
+                  .ok());
+  ProcessResult moved = Verify({"--report", dir_.Join("r.json"), "--gpg-key", dir_.Join("signer.gpg")});
+  EXPECT_EQ(moved.exit_code, 1) << Output(moved);
+  EXPECT_EQ(Lines(moved, "FAILED  "), 1) << Output(moved);
+  EXPECT_NE(moved.stdout_text.find("FAILED  " + registry_->host() +
+                                   "/test_ns/ibmcom/portal-init:2.1.0-amd64: the registry holds "),
+            std::string::npos)
+      << Output(moved);
+}
+
+TEST_F(VerifyTest, UsageErrorsSayWhatIsMissing) {
+  EXPECT_EQ(Verify({"--key", dir_.Join("signer.gpg")}).exit_code, 2);  // no ARCHIVE or --report
+  ASSERT_TRUE(WriteStringToFile(dir_.Join("r.json"), R"({"archives":[]})").ok());
+  ProcessResult nothing = Verify({"--report", dir_.Join("r.json")});
+  EXPECT_EQ(nothing.exit_code, 2) << Output(nothing);
+  EXPECT_NE(nothing.stderr_text.find("--key, --gpg-key or --policy"), std::string::npos);
+  ProcessResult not_pem = Verify({"--report", dir_.Join("r.json"), "--key", dir_.Join("signer.gpg")});
+  EXPECT_EQ(not_pem.exit_code, 2) << Output(not_pem);
+  ASSERT_TRUE(WriteStringToFile(dir_.Join("p.json"),
+                                R"({"default":[{"type":"signedBy","keyType":"X509Certificates","keyPath":"/k"}]})")
+                  .ok());
+  ProcessResult weak = Verify({"--report", dir_.Join("r.json"), "--policy", dir_.Join("p.json")});
+  EXPECT_EQ(weak.exit_code, 2) << Output(weak);
+  EXPECT_NE(weak.stderr_text.find("is not read by ppa-import"), std::string::npos);
 }
 
 TEST_F(SignTest, RegistryWithTheSignatureExtensionStoresThemAndSkopeoReadsThem) {

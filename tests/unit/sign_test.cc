@@ -9,9 +9,11 @@
 
 #include "base/secret.h"
 #include "docker_io/sign/registries_d.h"
+#include "docker_io/sign/policy.h"
 #include "docker_io/sign/signature_store.h"
 #include "docker_io/sign/simple_signing.h"
 #include "importer/cli/sign_flags.h"
+#include "importer/commands/verify.h"
 #include "importer/load/sign_images.h"
 #include "tests/support/process.h"
 
@@ -263,6 +265,93 @@ TEST(SignUsageTest, FlagsThatNeedAKeyAndMalformedIdentities) {
     EXPECT_EQ(s.code(), StatusCode::kInvalidInput) << options.identity << options.passphrase_file;
     EXPECT_EQ(s.message().find("pw"), std::string::npos) << s.message();
   }
+}
+
+}  // namespace
+}  // namespace ppa
+
+namespace ppa {
+namespace {
+
+TEST(SignaturePolicyTest, TheMostSpecificDockerScopeElseDefault) {
+  auto policy = ParseSignaturePolicy(R"({
+    "default": [{"type": "reject"}],
+    "transports": {"docker": {
+      "reg:5000": [{"type": "insecureAcceptAnything"}],
+      "reg:5000/cp": [{"type": "signedBy", "keyType": "GPGKeys", "keyPath": "/k.gpg"}],
+      "reg:5000/cp/app:1.0": [{"type": "sigstoreSigned", "keyData": "UEVN",
+                               "signedIdentity": {"type": "matchRepository"}}]}}})");
+  ASSERT_TRUE(policy.ok()) << policy.status().ToString();
+  using Type = PolicyRequirement::Type;
+  EXPECT_EQ(RequirementsFor(*policy, "reg:5000/cp/app:1.0")[0].type, Type::kSigstoreSigned);
+  EXPECT_EQ(RequirementsFor(*policy, "reg:5000/cp/app:1.0")[0].key_data[0], "PEM");
+  EXPECT_EQ(RequirementsFor(*policy, "reg:5000/cp/app:2.0")[0].type, Type::kSignedBy);
+  EXPECT_EQ(RequirementsFor(*policy, "reg:5000/cp/deep/app@sha256:1")[0].key_paths[0], "/k.gpg");
+  EXPECT_EQ(RequirementsFor(*policy, "reg:5000/other/app:1")[0].type, Type::kAccept);
+  EXPECT_EQ(RequirementsFor(*policy, "reg/cp/app:1.0")[0].type, Type::kReject);
+}
+
+TEST(SignaturePolicyTest, WhatItCannotEnforceIsRefusedNotIgnored) {
+  for (const char* text : {
+           R"({"default":[{"type":"signedBy","keyType":"X509Certificates","keyPath":"/k"}]})",
+           R"({"default":[{"type":"signedBy","keyType":"GPGKeys","keyPath":"/k","signedIdentity":{"type":"remapIdentity","prefix":"a","signedPrefix":"b"}}]})",
+           R"({"default":[{"type":"sigstoreSigned","fulcio":{}}]})",
+           R"({"default":[{"type":"signedBaseLayer"}]})",
+           R"({"default":[{"type":"reject"}],"transports":{"docker":{"*.example.com":[{"type":"reject"}]}}})"}) {
+    auto policy = ParseSignaturePolicy(text);
+    ASSERT_FALSE(policy.ok()) << text;
+    EXPECT_EQ(policy.status().code(), StatusCode::kUnsupported) << text;
+  }
+  for (const char* text : {"{", "[]", R"({"transports":{}})", R"({"default":[]})",
+                           R"({"default":[{"type":"signedBy","keyType":"GPGKeys"}]})"}) {
+    EXPECT_EQ(ParseSignaturePolicy(text).status().code(), StatusCode::kInvalidInput) << text;
+  }
+}
+
+TEST(SignaturePolicyTest, SignedIdentityRules) {
+  using Identity = PolicyRequirement::Identity;
+  const struct {
+    Identity identity;
+    std::string value;
+    const char* image;
+    const char* signed_ref;
+    bool want;
+  } cases[] = {
+      {Identity::kRepoDigestOrExact, "", "r/a:1", "r/a:1", true},
+      {Identity::kRepoDigestOrExact, "", "r/a:1", "r/a:2", false},
+      {Identity::kRepoDigestOrExact, "", "r/a:1", "r/a", false},
+      {Identity::kRepoDigestOrExact, "", "r/a@sha256:1", "r/a:2", true},
+      {Identity::kRepoDigestOrExact, "", "r/a@sha256:1", "r/b:2", false},
+      {Identity::kExact, "", "r/a:1", "r/a:1", true},
+      {Identity::kExact, "", "r/a@sha256:1", "r/a@sha256:1", false},
+      {Identity::kRepository, "", "r/a:1", "r/a", true},
+      {Identity::kRepository, "", "r/a:1", "r/ab", false},
+      {Identity::kExactReference, "pub/a:1", "r/a:1", "pub/a:1", true},
+      {Identity::kExactRepository, "pub/a", "r/a:1", "pub/a:9", true},
+      {Identity::kExactRepository, "pub/a", "r/a:1", "r/a:1", false},
+  };
+  for (const auto& c : cases) {
+    PolicyRequirement rule{.type = PolicyRequirement::Type::kSignedBy,
+                           .identity = c.identity,
+                           .identity_value = c.value};
+    EXPECT_EQ(IdentityMatches(rule, c.image, c.signed_ref), c.want)
+        << c.image << " signed as " << c.signed_ref;
+  }
+}
+
+TEST(VerifyReportTest, TheStoredImagesAndListsOfAReport) {
+  auto images = ExpectedImagesOfReport(R"({"archives":[{"images":[
+      {"target":"r/ns/a:1","manifest_digest":"sha256:1","status":"ok"},
+      {"target":"r/ns/b:1","status":"failed"},
+      {"target":"r/ns/c:1","manifest_digest":"sha256:3","status":"failed"},
+      {"target":"r/ns/l:1","manifest_digest":"sha256:4","status":"ok","kind":"manifest-list"}]},
+      {"exit_code":3}]})");
+  ASSERT_TRUE(images.ok()) << images.status().ToString();
+  ASSERT_EQ(images->size(), 2u);
+  EXPECT_EQ((*images)[0].target, "r/ns/a:1");
+  EXPECT_EQ((*images)[1].digest, "sha256:4");
+  EXPECT_FALSE(ExpectedImagesOfReport("{}").ok());
+  EXPECT_FALSE(ExpectedImagesOfReport("not json").ok());
 }
 
 }  // namespace

@@ -1,0 +1,168 @@
+#include "docker_io/sign/policy.h"
+
+#include <nlohmann/json.hpp>
+
+#include "docker_io/image/digest.h"
+
+namespace ppa {
+namespace {
+
+using Json = nlohmann::json;
+
+// "host/repo" of "host/repo:tag" / "host/repo@sha256:...".
+std::string RepositoryOf(std::string_view reference) {
+  std::string_view name = reference.substr(0, reference.find('@'));
+  size_t slash = name.rfind('/');
+  size_t colon = name.rfind(':');
+  if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash)) {
+    name = name.substr(0, colon);
+  }
+  return std::string(name);
+}
+
+Result<PolicyRequirement> ParseRequirement(const Json& r, const std::string& where) {
+  if (!r.is_object() || !r.value("type", Json()).is_string()) {
+    return InvalidInput(where + ": a requirement without a type");
+  }
+  const std::string type = r["type"];
+  PolicyRequirement req;
+  if (type == "insecureAcceptAnything") {
+    req.type = PolicyRequirement::Type::kAccept;
+    return req;
+  }
+  if (type == "reject") return req;
+  if (type != "signedBy" && type != "sigstoreSigned") {
+    return Unsupported(where + ": requirement type '" + type + "' is not read by ppa-import",
+                       "verify with signedBy, sigstoreSigned, insecureAcceptAnything or reject");
+  }
+  req.type = type == "signedBy" ? PolicyRequirement::Type::kSignedBy
+                                : PolicyRequirement::Type::kSigstoreSigned;
+  if (req.type == PolicyRequirement::Type::kSignedBy && r.value("keyType", "") != "GPGKeys") {
+    return Unsupported(where + ": signedBy keyType '" + r.value("keyType", "") +
+                       "' is not read by ppa-import (GPGKeys is)");
+  }
+  for (const char* unsupported : {"fulcio", "rekorPublicKeyPath", "rekorPublicKeyData",
+                                  "keyDatas", "keyPaths-sigstore"}) {
+    if (req.type == PolicyRequirement::Type::kSigstoreSigned && r.contains(unsupported)) {
+      return Unsupported(where + ": sigstoreSigned '" + unsupported +
+                         "' is not read by ppa-import (keyPath and keyData are)");
+    }
+  }
+  if (r.contains("keyPath")) {
+    if (!r["keyPath"].is_string()) return InvalidInput(where + ": keyPath is not a string");
+    req.key_paths.push_back(r["keyPath"]);
+  }
+  if (r.contains("keyPaths")) {
+    if (!r["keyPaths"].is_array()) return InvalidInput(where + ": keyPaths is not a list");
+    for (const auto& p : r["keyPaths"]) {
+      if (!p.is_string()) return InvalidInput(where + ": keyPaths holds a non-string");
+      req.key_paths.push_back(p);
+    }
+  }
+  if (r.contains("keyData")) {
+    auto data = r["keyData"].is_string() ? Base64Decode(r["keyData"].get<std::string>())
+                                         : std::nullopt;
+    if (!data) return InvalidInput(where + ": keyData is not base64");
+    req.key_data.push_back(std::move(*data));
+  }
+  if (req.key_paths.empty() && req.key_data.empty()) {
+    return InvalidInput(where + ": " + type + " names no key (keyPath, keyPaths or keyData)");
+  }
+  if (r.contains("signedIdentity")) {
+    const Json& id = r["signedIdentity"];
+    const std::string id_type = id.is_object() ? id.value("type", "") : "";
+    if (id_type == "matchRepoDigestOrExact") {
+      req.identity = PolicyRequirement::Identity::kRepoDigestOrExact;
+    } else if (id_type == "matchExact") {
+      req.identity = PolicyRequirement::Identity::kExact;
+    } else if (id_type == "matchRepository") {
+      req.identity = PolicyRequirement::Identity::kRepository;
+    } else if (id_type == "exactReference" && id.value("dockerReference", Json()).is_string()) {
+      req.identity = PolicyRequirement::Identity::kExactReference;
+      req.identity_value = id["dockerReference"];
+    } else if (id_type == "exactRepository" && id.value("dockerRepository", Json()).is_string()) {
+      req.identity = PolicyRequirement::Identity::kExactRepository;
+      req.identity_value = id["dockerRepository"];
+    } else {
+      return Unsupported(where + ": signedIdentity '" + id_type + "' is not read by ppa-import");
+    }
+  }
+  return req;
+}
+
+Result<std::vector<PolicyRequirement>> ParseList(const Json& list, const std::string& where) {
+  if (!list.is_array() || list.empty()) {
+    return InvalidInput(where + " is not a non-empty list of requirements");
+  }
+  std::vector<PolicyRequirement> out;
+  for (const auto& r : list) {
+    PPA_ASSIGN_OR_RETURN(PolicyRequirement req, ParseRequirement(r, where));
+    out.push_back(std::move(req));
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<SignaturePolicy> ParseSignaturePolicy(std::string_view text) {
+  Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!doc.is_object()) return InvalidInput("the policy is not a JSON object");
+  if (!doc.contains("default")) return InvalidInput("the policy has no \"default\"");
+  SignaturePolicy policy;
+  PPA_ASSIGN_OR_RETURN(policy.default_requirements, ParseList(doc["default"], "default"));
+  const Json& transports = doc.value("transports", Json::object());
+  if (!transports.is_object()) return InvalidInput("the policy's transports is not an object");
+  const Json& docker = transports.value("docker", Json::object());
+  if (!docker.is_object()) return InvalidInput("transports.docker is not an object");
+  for (const auto& [scope, list] : docker.items()) {
+    if (scope.find('*') != std::string::npos) {
+      return Unsupported("transports.docker scope '" + scope +
+                         "': wildcard scopes are not read by ppa-import");
+    }
+    PPA_ASSIGN_OR_RETURN(policy.docker[scope], ParseList(list, "transports.docker." + scope));
+  }
+  return policy;
+}
+
+std::vector<std::string> DockerScopes(std::string_view reference) {
+  std::vector<std::string> scopes = {std::string(reference)};
+  std::string name = RepositoryOf(reference);
+  for (;;) {
+    if (scopes.back() != name) scopes.push_back(name);
+    size_t cut = name.rfind('/');
+    if (cut == std::string::npos) break;
+    name.resize(cut);
+  }
+  return scopes;
+}
+
+const std::vector<PolicyRequirement>& RequirementsFor(const SignaturePolicy& policy,
+                                                      std::string_view reference) {
+  for (const auto& scope : DockerScopes(reference)) {
+    auto found = policy.docker.find(scope);
+    if (found != policy.docker.end()) return found->second;
+  }
+  return policy.default_requirements;
+}
+
+bool IdentityMatches(const PolicyRequirement& requirement, std::string_view reference,
+                     std::string_view signed_reference) {
+  using Identity = PolicyRequirement::Identity;
+  const bool by_digest = reference.find('@') != std::string_view::npos;
+  switch (requirement.identity) {
+    case Identity::kExact:
+      return !by_digest && reference == signed_reference;
+    case Identity::kRepoDigestOrExact:
+      return by_digest ? RepositoryOf(reference) == RepositoryOf(signed_reference)
+                       : reference == signed_reference;
+    case Identity::kRepository:
+      return RepositoryOf(reference) == RepositoryOf(signed_reference);
+    case Identity::kExactReference:
+      return signed_reference == requirement.identity_value;
+    case Identity::kExactRepository:
+      return RepositoryOf(signed_reference) == requirement.identity_value;
+  }
+  return false;
+}
+
+}  // namespace ppa
