@@ -256,4 +256,26 @@ std::string JoinRepository(std::string_view a, std::string_view b, std::string_v
   return out;
 }
 
+std::string ReferenceRepository(std::string_view reference) {
+  std::string_view name = reference.substr(0, reference.find('@'));
+  size_t slash = name.rfind('/');
+  size_t colon = name.rfind(':');
+  if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash)) {
+    name = name.substr(0, colon);
+  }
+  return std::string(name);
+}
+
+std::vector<std::string> ReferenceScopes(std::string_view reference) {
+  std::vector<std::string> scopes = {std::string(reference)};
+  std::string name = ReferenceRepository(reference);
+  for (;;) {
+    if (scopes.back() != name) scopes.push_back(name);
+    size_t cut = name.rfind('/');
+    if (cut == std::string::npos) break;
+    name.resize(cut);
+  }
+  return scopes;
+}
+
 }  // namespace ppa

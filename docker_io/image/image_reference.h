@@ -16,6 +16,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 
@@ -67,6 +68,17 @@ inline constexpr std::string_view kImageNameHint =
 
 // The MatchKey of `text`, or "" when it does not parse.
 std::string NameMatchKey(std::string_view text);
+
+// "host/repo" of a full docker reference "host/repo:tag" or
+// "host/repo@sha256:..." (its tag and digest dropped): what a cosign
+// signature names, and what signature rules compare. Pure.
+std::string ReferenceRepository(std::string_view reference);
+
+// The scopes containers-policy.json(5) and containers-registries.d(5)
+// match a full docker reference against, most specific first: the
+// reference itself, its repository, each parent namespace, the host
+// ("h/a/b:t", "h/a/b", "h/a", "h"). Pure.
+std::vector<std::string> ReferenceScopes(std::string_view reference);
 
 // Joins non-empty parts with '/': JoinRepository("pfx", "ns", "org/app").
 // Leading and trailing slashes of each part are dropped; callers check the

@@ -3,22 +3,12 @@
 #include <nlohmann/json.hpp>
 
 #include "docker_io/image/digest.h"
+#include "docker_io/image/image_reference.h"
 
 namespace ppa {
 namespace {
 
 using Json = nlohmann::json;
-
-// "host/repo" of "host/repo:tag" / "host/repo@sha256:...".
-std::string RepositoryOf(std::string_view reference) {
-  std::string_view name = reference.substr(0, reference.find('@'));
-  size_t slash = name.rfind('/');
-  size_t colon = name.rfind(':');
-  if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash)) {
-    name = name.substr(0, colon);
-  }
-  return std::string(name);
-}
 
 Result<PolicyRequirement> ParseRequirement(const Json& r, const std::string& where) {
   if (!r.is_object() || !r.value("type", Json()).is_string()) {
@@ -124,21 +114,9 @@ Result<SignaturePolicy> ParseSignaturePolicy(std::string_view text) {
   return policy;
 }
 
-std::vector<std::string> DockerScopes(std::string_view reference) {
-  std::vector<std::string> scopes = {std::string(reference)};
-  std::string name = RepositoryOf(reference);
-  for (;;) {
-    if (scopes.back() != name) scopes.push_back(name);
-    size_t cut = name.rfind('/');
-    if (cut == std::string::npos) break;
-    name.resize(cut);
-  }
-  return scopes;
-}
-
 const std::vector<PolicyRequirement>& RequirementsFor(const SignaturePolicy& policy,
                                                       std::string_view reference) {
-  for (const auto& scope : DockerScopes(reference)) {
+  for (const auto& scope : ReferenceScopes(reference)) {
     auto found = policy.docker.find(scope);
     if (found != policy.docker.end()) return found->second;
   }
@@ -153,14 +131,14 @@ bool IdentityMatches(const PolicyRequirement& requirement, std::string_view refe
     case Identity::kExact:
       return !by_digest && reference == signed_reference;
     case Identity::kRepoDigestOrExact:
-      return by_digest ? RepositoryOf(reference) == RepositoryOf(signed_reference)
+      return by_digest ? ReferenceRepository(reference) == ReferenceRepository(signed_reference)
                        : reference == signed_reference;
     case Identity::kRepository:
-      return RepositoryOf(reference) == RepositoryOf(signed_reference);
+      return ReferenceRepository(reference) == ReferenceRepository(signed_reference);
     case Identity::kExactReference:
       return signed_reference == requirement.identity_value;
     case Identity::kExactRepository:
-      return RepositoryOf(signed_reference) == requirement.identity_value;
+      return ReferenceRepository(signed_reference) == requirement.identity_value;
   }
   return false;
 }

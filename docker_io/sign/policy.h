@@ -49,8 +49,4 @@ const std::vector<PolicyRequirement>& RequirementsFor(const SignaturePolicy& pol
 bool IdentityMatches(const PolicyRequirement& requirement, std::string_view reference,
                      std::string_view signed_reference);
 
-// The scopes a docker reference falls in, most specific first: the
-// reference, its repository, each parent namespace, the host. Pure.
-std::vector<std::string> DockerScopes(std::string_view reference);
-
 }  // namespace ppa

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "archive/tar/tar_index.h"
+#include "docker_io/image/image_reference.h"
 
 namespace ppa {
 namespace {
@@ -141,19 +142,7 @@ std::optional<std::string> LookasideFor(const RegistriesD& config, std::string_v
   };
   // The reference itself, then its repository and each parent namespace
   // ("host/a/b:t" -> "host/a/b" -> "host/a" -> "host").
-  std::vector<std::string> scopes = {std::string(reference)};
-  std::string_view name = reference.substr(0, reference.find('@'));
-  size_t slash = name.rfind('/');
-  size_t colon = name.rfind(':');
-  if (colon != std::string_view::npos && (slash == std::string_view::npos || colon > slash)) {
-    name = name.substr(0, colon);  // the tag
-  }
-  for (;;) {
-    if (scopes.back() != name) scopes.emplace_back(name);
-    size_t cut = name.rfind('/');
-    if (cut == std::string_view::npos) break;
-    name = name.substr(0, cut);
-  }
+  const std::vector<std::string> scopes = ReferenceScopes(reference);
   for (const auto& scope : scopes) {
     auto found = config.docker.find(scope);
     if (found == config.docker.end()) continue;

@@ -154,13 +154,7 @@ void AddLoadCommand(CLI::App& app, LoadFlags& f) {
       ->allow_extra_args(false);  // one value per --json: `--json r.json DIR` keeps DIR
   load->add_option("--namespace", o.target.target_namespace, "Target namespace in the registry")
       ->required();
-  AddConnectionFlags(load, {.registry = &o.target.registry,
-                            .namespace_rules = &o.target.namespace_rules,
-                            .plain_http = &o.target.plain_http,
-                            .transport = &o.target.transport,
-                            .username = &o.target.credentials.username,
-                            .password_stdin = &f.password_stdin,
-                            .credentials = &f.credential_flags});
+  AddConnectionFlags(load, TargetConnectionFlags(o.target, &f.password_stdin, &f.credential_flags));
   load->add_option("--architectures,--platform", o.images.architectures,
                    "Import only these platforms, e.g. amd64,ppc64le or linux/arm64/v8 "
                    "(comma lists or repeats; default: all)")
@@ -272,13 +266,7 @@ void AddVerifyCommand(CLI::App& app, VerifyFlags& f) {
       ->type_name("FILE")
       ->check(CLI::ExistingFile);
   cmd->add_option("--namespace", o.target.target_namespace, "Target namespace (with ARCHIVE)");
-  AddConnectionFlags(cmd, {.registry = &o.target.registry,
-                           .namespace_rules = &o.target.namespace_rules,
-                           .plain_http = &o.target.plain_http,
-                           .transport = &o.target.transport,
-                           .username = &o.target.credentials.username,
-                           .password_stdin = &f.password_stdin,
-                           .credentials = &f.credential_flags});
+  AddConnectionFlags(cmd, TargetConnectionFlags(o.target, &f.password_stdin, &f.credential_flags));
   cmd->add_option("--key", o.cosign_keys, "A cosign public key (PEM) whose signature each image "
                                           "needs (repeatable: any of them)")
       ->type_name("FILE")

@@ -77,4 +77,15 @@ std::vector<std::string> SecretsOnCommandLineWarnings(const CLI::App& cmd,
   return warnings;
 }
 
+ConnectionFlags TargetConnectionFlags(TargetOptions& target, bool* password_stdin,
+                                      CredentialFlags* credentials) {
+  return {.registry = &target.registry,
+          .namespace_rules = &target.namespace_rules,
+          .plain_http = &target.plain_http,
+          .transport = &target.transport,
+          .username = &target.credentials.username,
+          .password_stdin = password_stdin,
+          .credentials = credentials};
+}
+
 }  // namespace ppa

@@ -4,6 +4,8 @@
 // --authfile, --tls-verify, --cert-dir).
 #pragma once
 
+#include "importer/load/load_options.h"
+
 #include <string>
 #include <vector>
 
@@ -33,6 +35,10 @@ struct ConnectionFlags {
 // --username, --password-stdin, --creds USER[:PASS] (not with --username)
 // and --authfile FILE.
 void AddConnectionFlags(CLI::App* cmd, const ConnectionFlags& flags);
+
+// The ConnectionFlags that write into `target` (load, verify).
+ConnectionFlags TargetConnectionFlags(TargetOptions& target, bool* password_stdin,
+                                      CredentialFlags* credentials);
 
 // True when --creds USER:PASSWORD was given on the command line of `cmd`
 // itself (not PPA_IMPORT_CREDS): visible to every user in the process list.

@@ -9,6 +9,7 @@
 #include "archive/tar/tar_index.h"
 #include "base/file_util.h"
 #include "docker_io/image/digest.h"
+#include "docker_io/image/image_reference.h"
 #include "docker_io/sign/cosign.h"
 #include "docker_io/sign/openpgp.h"
 #include "docker_io/sign/registries_d.h"
@@ -26,17 +27,6 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr uint64_t kMaxPayloadBytes = 1 << 20;
-
-// "host/repo" of a reference (no tag, no digest).
-std::string RepositoryName(const std::string& reference) {
-  std::string name = reference.substr(0, reference.find('@'));
-  size_t slash = name.rfind('/');
-  size_t colon = name.rfind(':');
-  if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) {
-    name.resize(colon);
-  }
-  return name;
-}
 
 // The keys and policy of a run of verify, read once.
 struct Verifier {
@@ -120,7 +110,7 @@ struct Verifier {
       auto claim = ParseCosignPayload(payload);
       if (!claim.ok() || claim->digest != digest) continue;
       bool identity = rule ? IdentityMatches(*rule, reference, claim->reference)
-                           : claim->reference == RepositoryName(reference);
+                           : claim->reference == ReferenceRepository(reference);
       if (!identity) continue;
       for (const auto& pem : pems) {
         auto ok = VerifyWithPublicKey(pem, payload, signature);

@@ -9,6 +9,7 @@
 #include "base/secret.h"
 #include "base/thread_annotations.h"
 #include "docker_io/image/digest.h"
+#include "docker_io/image/image_reference.h"
 #include "docker_io/image/media_types.h"
 #include "docker_io/sign/cosign.h"
 #include "docker_io/sign/openpgp.h"
@@ -20,12 +21,9 @@
 namespace ppa {
 
 std::string ReferencePath(const std::string& reference) {
-  std::string name = reference.substr(0, reference.find('@'));
+  std::string name = ReferenceRepository(reference);
   size_t slash = name.find('/');
-  std::string path = slash == std::string::npos ? "" : name.substr(slash + 1);
-  size_t colon = path.rfind(':');
-  if (colon != std::string::npos) path.resize(colon);
-  return path;
+  return slash == std::string::npos ? "" : name.substr(slash + 1);
 }
 
 std::vector<SignTask> PlanSignatures(const std::vector<ItemResult>& items,
@@ -66,16 +64,32 @@ std::vector<SignTask> PlanSignatures(const std::vector<ItemResult>& items,
   return tasks;
 }
 
-Result<std::unique_ptr<OpenPgpKey>> OpenSigningKey(const SignOptions& options) {
-  Secret passphrase;
+namespace {
+
+// The passphrase of --sign-passphrase-file; else, when `env` names one, that
+// variable's value (cosign's COSIGN_PASSWORD); else none.
+Result<Secret> SigningPassphrase(const SignOptions& options, const char* env) {
   if (!options.passphrase_file.empty()) {
     auto read = ReadSecretFile(options.passphrase_file);
     if (!read.ok()) {
       return read.status().WithContext("--sign-passphrase-file").WithHint(
           "give a readable file whose first line is the key's passphrase");
     }
-    passphrase = std::move(*read);
+    return read;
   }
+  const char* value = env != nullptr ? std::getenv(env) : nullptr;
+  return value != nullptr ? Secret(std::string(value)) : Secret();
+}
+
+Result<std::unique_ptr<SigstoreKey>> OpenCosignKey(const SignOptions& options) {
+  PPA_ASSIGN_OR_RETURN(Secret passphrase, SigningPassphrase(options, "COSIGN_PASSWORD"));
+  return SigstoreKey::Load(options.sign_key, passphrase);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<OpenPgpKey>> OpenSigningKey(const SignOptions& options) {
+  PPA_ASSIGN_OR_RETURN(Secret passphrase, SigningPassphrase(options, nullptr));
   PPA_ASSIGN_OR_RETURN(auto key, OpenPgpKey::Open(options.sign_by, std::move(passphrase)));
   PPA_RETURN_IF_ERROR(key->CheckPassphrase());
   return key;
@@ -86,33 +100,6 @@ Result<std::string> LookasideDirFor(const RegistriesD& config, const std::string
   auto url = LookasideForWriting(config, reference);
   if (!url) return fallback;
   return LookasideDirectory(*url);
-}
-
-// "host/repo" of "host/repo:tag" or "host/repo@sha256:...": what a cosign
-// signature names.
-std::string RepositoryOfReference(const std::string& reference) {
-  std::string name = reference.substr(0, reference.find('@'));
-  size_t slash = name.rfind('/');
-  size_t colon = name.rfind(':');
-  if (colon != std::string::npos && (slash == std::string::npos || colon > slash)) {
-    name.resize(colon);
-  }
-  return name;
-}
-
-Result<std::unique_ptr<SigstoreKey>> OpenCosignKey(const SignOptions& options) {
-  Secret passphrase;
-  if (!options.passphrase_file.empty()) {
-    auto read = ReadSecretFile(options.passphrase_file);
-    if (!read.ok()) {
-      return read.status().WithContext("--sign-passphrase-file").WithHint(
-          "give a readable file whose first line is the key's passphrase");
-    }
-    passphrase = std::move(*read);
-  } else if (const char* env = std::getenv("COSIGN_PASSWORD"); env != nullptr) {
-    passphrase = Secret(std::string(env));
-  }
-  return SigstoreKey::Load(options.sign_key, passphrase);
 }
 
 struct ImageSigner::State {
@@ -165,7 +152,7 @@ struct ImageSigner::State {
   // The payload has no timestamp, so the same claim is the same payload:
   // a layer with its digest whose signature this key verifies is ours.
   Result<SignatureResult> SignCosign(const SignTask& task) {
-    const std::string repository = RepositoryOfReference(task.reference);
+    const std::string repository = ReferenceRepository(task.reference);
     const std::string tag = CosignSignatureTag(task.digest);
     BlobSink& sink = target->sink();
     SignatureResult result{.scheme = "cosign",
