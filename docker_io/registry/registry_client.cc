@@ -601,9 +601,12 @@ Result<std::vector<std::string>> RegistryClient::GetSignatures(const std::string
   if (list == doc.end() || list->is_null()) return out;
   if (!list->is_array()) return InvalidInput(what + ": 'signatures' is not a list");
   for (const auto& sig : *list) {
-    if (!sig.is_object() || sig.value("schemaVersion", 0) != 2 ||
-        sig.value("type", std::string()) != "atomic" || !sig.contains("content") ||
-        !sig["content"].is_string()) {
+    // Fields of another type than expected make another kind of signature.
+    auto field = [&](const char* key) {
+      return sig.is_object() && sig.contains(key) ? sig[key] : nlohmann::json();
+    };
+    if (field("schemaVersion") != 2 || field("type") != "atomic" ||
+        !field("content").is_string()) {
       continue;  // another kind of signature: not ours to read
     }
     auto content = Base64Decode(sig["content"].get<std::string>());

@@ -97,62 +97,67 @@ std::optional<std::string> PemBlock(std::string_view text, const std::string& la
 // cosign's encrypted key: scrypt(passphrase) keys a NaCl secretbox around
 // the PKCS#8 DER key. Returns the DER, in wiped memory.
 Result<Secret> DecryptSigstoreKey(std::string_view json_text, const Secret& passphrase) {
-  Json doc = Json::parse(json_text, nullptr, /*allow_exceptions=*/false);
-  auto bad = [](const std::string& what) {
-    return InvalidInput("the encrypted sigstore key is malformed: " + what, kKeyHint);
-  };
-  if (!doc.is_object()) return bad("not JSON");
-  const Json& kdf = doc.value("kdf", Json::object());
-  const Json& cipher = doc.value("cipher", Json::object());
-  if (kdf.value("name", "") != "scrypt") return bad("its kdf is not scrypt");
-  if (cipher.value("name", "") != "nacl/secretbox") return bad("its cipher is not nacl/secretbox");
-  const Json& params = kdf.value("params", Json::object());
-  if (!params.is_object() || !params.value("N", Json()).is_number_unsigned() ||
-      !params.value("r", Json()).is_number_unsigned() ||
-      !params.value("p", Json()).is_number_unsigned()) {
-    return bad("scrypt parameters N, r, p missing");
+  try {
+    Json doc = Json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+    auto bad = [](const std::string& what) {
+      return InvalidInput("the encrypted sigstore key is malformed: " + what, kKeyHint);
+    };
+    if (!doc.is_object()) return bad("not JSON");
+    const Json& kdf = doc.value("kdf", Json::object());
+    const Json& cipher = doc.value("cipher", Json::object());
+    if (kdf.value("name", "") != "scrypt") return bad("its kdf is not scrypt");
+    if (cipher.value("name", "") != "nacl/secretbox") return bad("its cipher is not nacl/secretbox");
+    const Json& params = kdf.value("params", Json::object());
+    if (!params.is_object() || !params.value("N", Json()).is_number_unsigned() ||
+        !params.value("r", Json()).is_number_unsigned() ||
+        !params.value("p", Json()).is_number_unsigned()) {
+      return bad("scrypt parameters N, r, p missing");
+    }
+    const uint64_t n = params["N"], r = params["r"], p = params["p"];
+    // Bounded: a hostile key file cannot make scrypt take more than 256 MiB
+    // (cosign writes N = 2^15 or 2^16, r = 8, p = 1: 32 or 64 MiB).
+    constexpr uint64_t kMaxScryptBytes = 256ull << 20;
+    if (n < 2 || (n & (n - 1)) != 0 || r == 0 || p == 0 || p > 16 || r > 64 ||
+        128 * n * r > kMaxScryptBytes) {
+      return bad("scrypt parameters out of range");
+    }
+    auto salt = Base64Decode(kdf.value("salt", ""));
+    auto nonce = Base64Decode(cipher.value("nonce", ""));
+    auto sealed = Base64Decode(doc.value("ciphertext", ""));
+    if (!salt || !nonce || nonce->size() != crypto_secretbox_NONCEBYTES || !sealed ||
+        sealed->size() < crypto_secretbox_MACBYTES) {
+      return bad("salt, nonce or ciphertext");
+    }
+    unsigned char key[crypto_secretbox_KEYBYTES];
+    std::string_view pass = passphrase.view();
+    if (EVP_PBE_scrypt(pass.data(), pass.size(), reinterpret_cast<const unsigned char*>(salt->data()),
+                       salt->size(), n, r, p, kMaxScryptBytes + (16 << 20), key, sizeof key) != 1) {
+      return bad("scrypt failed");
+    }
+    Secret der;
+    std::string& plain = der.buffer();
+    plain.resize(sealed->size() - crypto_secretbox_MACBYTES);
+    int opened = crypto_secretbox_open_easy(
+        reinterpret_cast<unsigned char*>(plain.data()),
+        reinterpret_cast<const unsigned char*>(sealed->data()), sealed->size(),
+        reinterpret_cast<const unsigned char*>(nonce->data()), key);
+    sodium_memzero(key, sizeof key);
+    if (opened != 0) {
+      return InvalidInput("the passphrase of the signing key is wrong",
+                          "check --sign-passphrase-file or COSIGN_PASSWORD");
+    }
+    return der;
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidInput(std::string("the encrypted sigstore key is malformed") + std::string(": ") + e.what());
   }
-  const uint64_t n = params["N"], r = params["r"], p = params["p"];
-  // Bounded: a hostile key file cannot make scrypt take more than 256 MiB
-  // (cosign writes N = 2^15 or 2^16, r = 8, p = 1: 32 or 64 MiB).
-  constexpr uint64_t kMaxScryptBytes = 256ull << 20;
-  if (n < 2 || (n & (n - 1)) != 0 || r == 0 || p == 0 || p > 16 || r > 64 ||
-      128 * n * r > kMaxScryptBytes) {
-    return bad("scrypt parameters out of range");
-  }
-  auto salt = Base64Decode(kdf.value("salt", ""));
-  auto nonce = Base64Decode(cipher.value("nonce", ""));
-  auto sealed = Base64Decode(doc.value("ciphertext", ""));
-  if (!salt || !nonce || nonce->size() != crypto_secretbox_NONCEBYTES || !sealed ||
-      sealed->size() < crypto_secretbox_MACBYTES) {
-    return bad("salt, nonce or ciphertext");
-  }
-  unsigned char key[crypto_secretbox_KEYBYTES];
-  std::string_view pass = passphrase.view();
-  if (EVP_PBE_scrypt(pass.data(), pass.size(), reinterpret_cast<const unsigned char*>(salt->data()),
-                     salt->size(), n, r, p, kMaxScryptBytes + (16 << 20), key, sizeof key) != 1) {
-    return bad("scrypt failed");
-  }
-  Secret der;
-  std::string& plain = der.buffer();
-  plain.resize(sealed->size() - crypto_secretbox_MACBYTES);
-  int opened = crypto_secretbox_open_easy(
-      reinterpret_cast<unsigned char*>(plain.data()),
-      reinterpret_cast<const unsigned char*>(sealed->data()), sealed->size(),
-      reinterpret_cast<const unsigned char*>(nonce->data()), key);
-  sodium_memzero(key, sizeof key);
-  if (opened != 0) {
-    return InvalidInput("the passphrase of the signing key is wrong",
-                        "check --sign-passphrase-file or COSIGN_PASSWORD");
-  }
-  return der;
 }
 
 // OpenSSL's PEM passphrase callback: the passphrase given, once.
 int PassphraseCallback(char* buf, int size, int, void* user) {
   const auto* passphrase = static_cast<const Secret*>(user);
+  if (passphrase == nullptr) return -1;  // none given
   std::string_view p = passphrase->view();
-  if (p.empty() || static_cast<int>(p.size()) > size) return -1;
+  if (static_cast<int>(p.size()) > size) return -1;
   std::memcpy(buf, p.data(), p.size());
   return static_cast<int>(p.size());
 }
@@ -170,23 +175,27 @@ std::string CosignPayload(const SignedClaim& claim) {
 }
 
 Result<SignedClaim> ParseCosignPayload(std::string_view text) {
-  Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!doc.is_object() || !doc.contains("critical") || !doc["critical"].is_object()) {
-    return InvalidInput("the cosign payload has no 'critical' section");
+  try {
+    Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!doc.is_object() || !doc.contains("critical") || !doc["critical"].is_object()) {
+      return InvalidInput("the cosign payload has no 'critical' section");
+    }
+    const Json& critical = doc["critical"];
+    if (critical.size() != 3 || critical.value("type", Json()) != kCosignSignatureType) {
+      return InvalidInput("the cosign payload's critical section is not a cosign signature's");
+    }
+    const Json& identity = critical.value("identity", Json());
+    const Json& image = critical.value("image", Json());
+    if (!identity.is_object() || !image.is_object() ||
+        !identity.value("docker-reference", Json()).is_string() ||
+        !image.value("docker-manifest-digest", Json()).is_string()) {
+      return InvalidInput("the cosign payload names no reference or digest");
+    }
+    return SignedClaim{.reference = identity["docker-reference"],
+                       .digest = image["docker-manifest-digest"]};
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidInput(std::string("the cosign payload is malformed") + std::string(": ") + e.what());
   }
-  const Json& critical = doc["critical"];
-  if (critical.size() != 3 || critical.value("type", Json()) != kCosignSignatureType) {
-    return InvalidInput("the cosign payload's critical section is not a cosign signature's");
-  }
-  const Json& identity = critical.value("identity", Json());
-  const Json& image = critical.value("image", Json());
-  if (!identity.is_object() || !image.is_object() ||
-      !identity.value("docker-reference", Json()).is_string() ||
-      !image.value("docker-manifest-digest", Json()).is_string()) {
-    return InvalidInput("the cosign payload names no reference or digest");
-  }
-  return SignedClaim{.reference = identity["docker-reference"],
-                     .digest = image["docker-manifest-digest"]};
 }
 
 std::string CosignSignatureTag(const std::string& digest) {
@@ -194,25 +203,32 @@ std::string CosignSignatureTag(const std::string& digest) {
 }
 
 Result<std::vector<CosignManifestLayer>> ParseCosignManifest(std::string_view body) {
-  Json doc = Json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (!doc.is_object() || doc.value("schemaVersion", 0) != 2 || !doc.contains("layers") ||
-      !doc["layers"].is_array()) {
-    return InvalidInput("the signature manifest is no OCI image manifest");
-  }
-  std::vector<CosignManifestLayer> out;
-  for (const Json& layer : doc["layers"]) {
-    if (!layer.is_object() || layer.value("mediaType", "") != kCosignPayloadMediaType) continue;
-    const Json& annotations = layer.value("annotations", Json::object());
-    if (!layer.value("digest", Json()).is_string() ||
-        !layer.value("size", Json()).is_number_unsigned() || !annotations.is_object() ||
-        !annotations.value(kCosignSignatureAnnotation, Json()).is_string()) {
-      continue;
+  try {
+    Json doc = Json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (!doc.is_object() || doc.value("schemaVersion", 0) != 2 || !doc.contains("layers") ||
+        !doc["layers"].is_array()) {
+      return InvalidInput("the signature manifest is no OCI image manifest");
     }
-    out.push_back({.digest = layer["digest"],
-                   .size = layer["size"],
-                   .signature = annotations[kCosignSignatureAnnotation]});
+    std::vector<CosignManifestLayer> out;
+    for (const Json& layer : doc["layers"]) {
+      // A field of another type than cosign writes makes another layer.
+      auto field = [&](const char* key) {
+        return layer.is_object() && layer.contains(key) ? layer[key] : Json();
+      };
+      const Json annotations = field("annotations");
+      const Json signature = annotations.is_object() && annotations.contains(kCosignSignatureAnnotation)
+                                 ? annotations[kCosignSignatureAnnotation]
+                                 : Json();
+      if (field("mediaType") != kCosignPayloadMediaType || !field("digest").is_string() ||
+          !field("size").is_number_unsigned() || !signature.is_string()) {
+        continue;
+      }
+      out.push_back({.digest = field("digest"), .size = field("size"), .signature = signature});
+    }
+    return out;
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidInput(std::string("the signature manifest is malformed") + std::string(": ") + e.what());
   }
-  return out;
 }
 
 CosignDocuments BuildCosignManifest(const std::vector<CosignManifestLayer>& layers) {
@@ -254,7 +270,8 @@ SigstoreKey::SigstoreKey(std::unique_ptr<State> state) : state_(std::move(state)
 SigstoreKey::~SigstoreKey() = default;
 
 Result<std::unique_ptr<SigstoreKey>> SigstoreKey::Load(const std::string& path,
-                                                       const Secret& passphrase) {
+                                                       const Secret& passphrase,
+                                                       bool passphrase_given) {
   if (sodium_init() < 0) return Unsupported("libsodium cannot be initialised");
   auto file = ReadSmallFile(path, 1 << 20);
   if (!file.ok()) return file.status().WithContext("--sign-key").WithHint(kKeyHint);
@@ -265,7 +282,7 @@ Result<std::unique_ptr<SigstoreKey>> SigstoreKey::Load(const std::string& path,
     if (!sealed) sealed = PemBlock(text.view(), label);
   }
   if (sealed) {
-    if (passphrase.empty()) {
+    if (!passphrase_given) {
       return InvalidInput("the signing key '" + path + "' is encrypted and no passphrase is given",
                           "pass it with --sign-passphrase-file FILE or COSIGN_PASSWORD");
     }
@@ -275,9 +292,10 @@ Result<std::unique_ptr<SigstoreKey>> SigstoreKey::Load(const std::string& path,
   } else {
     Bio bio(BIO_new_mem_buf(text.view().data(), static_cast<int>(text.view().size())));
     key.reset(PEM_read_bio_PrivateKey(bio.get(), nullptr, &PassphraseCallback,
-                                      const_cast<Secret*>(&passphrase)));
+                                      passphrase_given ? const_cast<Secret*>(&passphrase)
+                                                       : nullptr));
     if (!key && text.view().find("ENCRYPTED PRIVATE KEY") != std::string_view::npos) {
-      return InvalidInput(passphrase.empty()
+      return InvalidInput(!passphrase_given
                               ? "the signing key '" + path + "' is encrypted and no passphrase is given"
                               : "the passphrase of the signing key '" + path + "' is wrong",
                           "check --sign-passphrase-file or COSIGN_PASSWORD");

@@ -69,11 +69,14 @@ CosignDocuments BuildCosignManifest(const std::vector<CosignManifestLayer>& laye
 // ("ENCRYPTED SIGSTORE PRIVATE KEY" or "ENCRYPTED COSIGN PRIVATE KEY":
 // scrypt, then NaCl secretbox, around PKCS#8 DER). ECDSA P-256, RSA
 // (2048 bits or more) and Ed25519. Decrypted key bytes are wiped as soon as
-// OpenSSL holds the key. Thread-safe after Load.
+// OpenSSL holds the key. An empty passphrase that is given is a
+// passphrase (cosign makes keys with one); `passphrase_given` false means
+// none was. Thread-safe after Load.
 class SigstoreKey {
  public:
   static Result<std::unique_ptr<SigstoreKey>> Load(const std::string& path,
-                                                   const Secret& passphrase);
+                                                   const Secret& passphrase,
+                                                   bool passphrase_given);
   ~SigstoreKey();
   SigstoreKey(const SigstoreKey&) = delete;
   SigstoreKey& operator=(const SigstoreKey&) = delete;

@@ -66,6 +66,25 @@ std::string Contents(gpgme_data_t data) {
   return out;
 }
 
+// A GPGME output buffer that takes at most kMaxPayloadBytes: a signed
+// message whose (compressed) payload expands past it fails instead of
+// filling memory.
+constexpr size_t kMaxPayloadBytes = 1 << 20;
+struct CappedOutput {
+  std::string bytes;
+  bool over = false;
+  static ssize_t Write(void* handle, const void* buffer, size_t size) {
+    auto* self = static_cast<CappedOutput*>(handle);
+    if (self->bytes.size() + size > kMaxPayloadBytes) {
+      self->over = true;
+      errno = EFBIG;
+      return -1;
+    }
+    self->bytes.append(static_cast<const char*>(buffer), size);
+    return static_cast<ssize_t>(size);
+  }
+};
+
 // Reads the signed message `message` with `ctx`: its payload and signer.
 Result<VerifiedMessage> VerifyMessage(gpgme_ctx_t ctx, std::string_view message) {
   gpgme_data_t sig = nullptr, plain = nullptr;
@@ -74,11 +93,14 @@ Result<VerifiedMessage> VerifyMessage(gpgme_ctx_t ctx, std::string_view message)
     return GpgError("reading a signature", err);
   }
   Data sig_owner(sig);
-  if (gpgme_error_t err = gpgme_data_new(&plain); err != 0) {
+  CappedOutput output;
+  static gpgme_data_cbs callbacks{nullptr, &CappedOutput::Write, nullptr, nullptr};
+  if (gpgme_error_t err = gpgme_data_new_from_cbs(&plain, &callbacks, &output); err != 0) {
     return GpgError("reading a signature", err);
   }
   Data plain_owner(plain);
   gpgme_error_t err = gpgme_op_verify(ctx, sig, nullptr, plain);
+  if (output.over) return InvalidInput("a signed message whose payload is larger than 1 MiB");
   if (err != 0) {
     return InvalidInput(std::string("not an OpenPGP signed message: ") + gpgme_strerror(err));
   }
@@ -87,10 +109,13 @@ Result<VerifiedMessage> VerifyMessage(gpgme_ctx_t ctx, std::string_view message)
     return InvalidInput("an OpenPGP message without a signature");
   }
   VerifiedMessage out;
-  out.payload = Contents(plain);
+  out.payload = std::move(output.bytes);
   gpgme_signature_t first = result->signatures;
   out.fingerprint = first->fpr != nullptr ? first->fpr : "";
-  out.valid = gpgme_err_code(first->status) == GPG_ERR_NO_ERROR && first->next == nullptr;
+  // As containers/image judges it: one good signature, by a key whose
+  // validity is not "never" and that may sign.
+  out.valid = gpgme_err_code(first->status) == GPG_ERR_NO_ERROR && first->next == nullptr &&
+              !first->wrong_key_usage && first->validity != GPGME_VALIDITY_NEVER;
   return out;
 }
 

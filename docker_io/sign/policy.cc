@@ -1,6 +1,7 @@
 #include "docker_io/sign/policy.h"
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "docker_io/image/digest.h"
 #include "docker_io/image/image_reference.h"
@@ -31,12 +32,27 @@ Result<PolicyRequirement> ParseRequirement(const Json& r, const std::string& whe
     return Unsupported(where + ": signedBy keyType '" + r.value("keyType", "") +
                        "' is not read by ppa-import (GPGKeys is)");
   }
-  for (const char* unsupported : {"fulcio", "rekorPublicKeyPath", "rekorPublicKeyData",
-                                  "keyDatas", "keyPaths-sigstore"}) {
-    if (req.type == PolicyRequirement::Type::kSigstoreSigned && r.contains(unsupported)) {
-      return Unsupported(where + ": sigstoreSigned '" + unsupported +
-                         "' is not read by ppa-import (keyPath and keyData are)");
+  // Every field is one this reader enforces: one it does not know (Rekor,
+  // Fulcio, PKI, a field of a later version) would make the policy weaker.
+  const std::set<std::string> known =
+      req.type == PolicyRequirement::Type::kSignedBy
+          ? std::set<std::string>{"type", "keyType", "keyPath", "keyPaths", "keyData",
+                                  "signedIdentity"}
+          : std::set<std::string>{"type", "keyPath", "keyData", "signedIdentity"};
+  for (const auto& [key, value] : r.items()) {
+    if (known.count(key) == 0) {
+      return Unsupported(where + ": " + type + " field '" + key + "' is not read by ppa-import",
+                         type == "signedBy"
+                             ? "ppa-import reads keyType GPGKeys with keyPath, keyPaths or "
+                               "keyData, and signedIdentity"
+                             : "ppa-import reads keyPath or keyData, and signedIdentity");
     }
+  }
+  const int sources = r.contains("keyPath") + r.contains("keyPaths") + r.contains("keyData");
+  if (sources > 1) {
+    return InvalidInput(where + ": " + type + " names its keys in more than one way",
+                        "give exactly one of keyPath, keyPaths or keyData, as containers/image "
+                        "requires");
   }
   if (r.contains("keyPath")) {
     if (!r["keyPath"].is_string()) return InvalidInput(where + ": keyPath is not a string");
@@ -95,23 +111,27 @@ Result<std::vector<PolicyRequirement>> ParseList(const Json& list, const std::st
 }  // namespace
 
 Result<SignaturePolicy> ParseSignaturePolicy(std::string_view text) {
-  Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!doc.is_object()) return InvalidInput("the policy is not a JSON object");
-  if (!doc.contains("default")) return InvalidInput("the policy has no \"default\"");
-  SignaturePolicy policy;
-  PPA_ASSIGN_OR_RETURN(policy.default_requirements, ParseList(doc["default"], "default"));
-  const Json& transports = doc.value("transports", Json::object());
-  if (!transports.is_object()) return InvalidInput("the policy's transports is not an object");
-  const Json& docker = transports.value("docker", Json::object());
-  if (!docker.is_object()) return InvalidInput("transports.docker is not an object");
-  for (const auto& [scope, list] : docker.items()) {
-    if (scope.find('*') != std::string::npos) {
-      return Unsupported("transports.docker scope '" + scope +
-                         "': wildcard scopes are not read by ppa-import");
+  try {
+    Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!doc.is_object()) return InvalidInput("the policy is not a JSON object");
+    if (!doc.contains("default")) return InvalidInput("the policy has no \"default\"");
+    SignaturePolicy policy;
+    PPA_ASSIGN_OR_RETURN(policy.default_requirements, ParseList(doc["default"], "default"));
+    const Json& transports = doc.value("transports", Json::object());
+    if (!transports.is_object()) return InvalidInput("the policy's transports is not an object");
+    const Json& docker = transports.value("docker", Json::object());
+    if (!docker.is_object()) return InvalidInput("transports.docker is not an object");
+    for (const auto& [scope, list] : docker.items()) {
+      if (scope.find('*') != std::string::npos) {
+        return Unsupported("transports.docker scope '" + scope +
+                           "': wildcard scopes are not read by ppa-import");
+      }
+      PPA_ASSIGN_OR_RETURN(policy.docker[scope], ParseList(list, "transports.docker." + scope));
     }
-    PPA_ASSIGN_OR_RETURN(policy.docker[scope], ParseList(list, "transports.docker." + scope));
+    return policy;
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidInput(std::string("the policy is malformed") + std::string(": ") + e.what());
   }
-  return policy;
 }
 
 const std::vector<PolicyRequirement>& RequirementsFor(const SignaturePolicy& policy,

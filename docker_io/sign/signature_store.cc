@@ -14,9 +14,13 @@
 namespace ppa {
 namespace {
 
-// Signatures are small (a few hundred bytes); a larger file is no signature.
-constexpr uint64_t kMaxSignatureBytes = 4 << 20;
-// A directory holding more signatures than this is not read further.
+// Signatures are small (a few hundred bytes, a few KiB with a large key);
+// a larger file is no signature.
+constexpr uint64_t kMaxSignatureBytes = 64 << 10;
+// What a reader takes of one image's signatures, at most: a hostile store
+// cannot make it hold more than kMaxSignaturesRead x kMaxSignatureBytes.
+constexpr int kMaxSignaturesRead = 256;
+// The numbers a writer tries for a new signature file.
 constexpr int kMaxSignatures = 1000;
 
 Status CheckNames(const std::string& repository, const std::string& digest) {
@@ -35,13 +39,14 @@ class LookasideStore : public SignatureStore {
                                             const std::string& digest) override {
     PPA_RETURN_IF_ERROR(CheckNames(repository, digest));
     std::vector<StoredSignature> out;
-    for (int i = 1; i <= kMaxSignatures; ++i) {
+    for (int i = 1; i <= kMaxSignaturesRead; ++i) {
       const std::string path = LookasidePath(dir_, repository, digest, i);
       struct stat st{};
       if (lstat(path.c_str(), &st) != 0) {
         if (errno == ENOENT) break;
         return ErrnoError("cannot read signature", path, errno);
       }
+      if (!S_ISREG(st.st_mode)) continue;  // a link or a folder is no signature file
       PPA_ASSIGN_OR_RETURN(std::string bytes, ReadSmallFile(path, kMaxSignatureBytes));
       out.push_back({.bytes = std::move(bytes), .location = path});
     }
@@ -157,7 +162,7 @@ class HttpLookasideReader : public SignatureStore {
                                             const std::string& digest) override {
     PPA_RETURN_IF_ERROR(CheckNames(repository, digest));
     std::vector<StoredSignature> out;
-    for (int i = 1; i <= kMaxSignatures; ++i) {
+    for (int i = 1; i <= kMaxSignaturesRead; ++i) {
       HttpRequest request;
       request.method = "GET";
       request.url = LookasidePath(base_, repository, digest, i);

@@ -47,32 +47,36 @@ std::string AtomicSignaturePayload(const SignedClaim& claim, const std::string& 
 }
 
 Result<SignedClaim> ParseAtomicSignaturePayload(std::string_view text) {
-  Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return InvalidInput("the signature's payload is not JSON");
-  if (!doc.is_object() || !doc.contains("critical")) {
-    return InvalidInput("the signature's payload has no 'critical' section");
-  }
-  for (const auto& [key, value] : doc.items()) {
-    if (key != "critical" && key != "optional") {
-      return InvalidInput("the signature's payload holds an unknown field '" + key + "'");
+  try {
+    Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded()) return InvalidInput("the signature's payload is not JSON");
+    if (!doc.is_object() || !doc.contains("critical")) {
+      return InvalidInput("the signature's payload has no 'critical' section");
     }
+    for (const auto& [key, value] : doc.items()) {
+      if (key != "critical" && key != "optional") {
+        return InvalidInput("the signature's payload holds an unknown field '" + key + "'");
+      }
+    }
+    const Json& critical = doc["critical"];
+    PPA_RETURN_IF_ERROR(ExactKeys(critical, "critical", {"type", "image", "identity"}));
+    PPA_ASSIGN_OR_RETURN(std::string type, StringAt(critical, "type", "critical"));
+    if (type != kAtomicSignatureType) {
+      return InvalidInput("the signature's type is '" + type + "', not '" + kAtomicSignatureType +
+                          "'");
+    }
+    PPA_RETURN_IF_ERROR(ExactKeys(critical["image"], "critical.image", {"docker-manifest-digest"}));
+    PPA_RETURN_IF_ERROR(
+        ExactKeys(critical["identity"], "critical.identity", {"docker-reference"}));
+    SignedClaim claim;
+    PPA_ASSIGN_OR_RETURN(claim.digest,
+                         StringAt(critical["image"], "docker-manifest-digest", "critical.image"));
+    PPA_ASSIGN_OR_RETURN(claim.reference,
+                         StringAt(critical["identity"], "docker-reference", "critical.identity"));
+    return claim;
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidInput(std::string("the signature's payload is malformed") + std::string(": ") + e.what());
   }
-  const Json& critical = doc["critical"];
-  PPA_RETURN_IF_ERROR(ExactKeys(critical, "critical", {"type", "image", "identity"}));
-  PPA_ASSIGN_OR_RETURN(std::string type, StringAt(critical, "type", "critical"));
-  if (type != kAtomicSignatureType) {
-    return InvalidInput("the signature's type is '" + type + "', not '" + kAtomicSignatureType +
-                        "'");
-  }
-  PPA_RETURN_IF_ERROR(ExactKeys(critical["image"], "critical.image", {"docker-manifest-digest"}));
-  PPA_RETURN_IF_ERROR(
-      ExactKeys(critical["identity"], "critical.identity", {"docker-reference"}));
-  SignedClaim claim;
-  PPA_ASSIGN_OR_RETURN(claim.digest,
-                       StringAt(critical["image"], "docker-manifest-digest", "critical.image"));
-  PPA_ASSIGN_OR_RETURN(claim.reference,
-                       StringAt(critical["identity"], "docker-reference", "critical.identity"));
-  return claim;
 }
 
 }  // namespace ppa

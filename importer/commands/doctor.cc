@@ -23,6 +23,7 @@
 #include "importer/report/display_text.h"
 #include "importer/load/pipeline.h"
 #include "importer/load/sign_images.h"
+#include "docker_io/sign/cosign.h"
 #include "docker_io/sign/openpgp.h"
 #include "docker_io/sign/registries_d.h"
 
@@ -313,20 +314,32 @@ class Doctor {
     Report("chartmuseum", ClassifyChartMuseum(*recorder->last(), config.uri, has_auth));
   }
 
-  // The signing key opens and signs with the passphrase given (nothing is
-  // stored): what `load --sign-by` does before it pushes anything.
+  // The signing keys open (and the OpenPGP one signs) with the passphrase
+  // given (nothing is stored): what `load --sign-by` / `--sign-key` does
+  // before it pushes anything.
   bool CheckSigningKey() {
-    if (options_.sign.sign_by.empty()) return Report("signing key", Skip("no --sign-by given"));
-    auto key = OpenSigningKey(options_.sign);
-    if (!key.ok()) {
-      return Report("signing key",
-                    Fail(key.status().message(), HintOr(key.status(), "check --sign-by")));
+    const SignOptions& sign = options_.sign;
+    if (!sign.enabled()) return Report("signing key", Skip("no --sign-by or --sign-key given"));
+    std::string found;
+    if (!sign.sign_by.empty()) {
+      auto key = OpenSigningKey(sign);
+      if (!key.ok()) {
+        return Report("signing key",
+                      Fail(key.status().message(), HintOr(key.status(), "check --sign-by")));
+      }
+      found = "OpenPGP key " + (*key)->fingerprint() + " signs";
     }
-    return Report("signing key", Pass("OpenPGP key " + (*key)->fingerprint() +
-                                      " signs" +
-                                      (options_.sign.passphrase_file.empty()
-                                           ? ""
-                                           : " (the passphrase is right)")));
+    if (!sign.sign_key.empty()) {
+      auto key = OpenCosignKey(sign);
+      if (!key.ok()) {
+        return Report("signing key",
+                      Fail(key.status().message(), HintOr(key.status(), "check --sign-key")));
+      }
+      found += (found.empty() ? "" : "; ") + std::string("cosign key ") + (*key)->KeyId() +
+               " reads";
+    }
+    return Report("signing key",
+                  Pass(found + (sign.passphrase_file.empty() ? "" : " (the passphrase is right)")));
   }
 
   // Where `load --sign-by` would store this namespace's signatures, and
@@ -335,7 +348,10 @@ class Doctor {
   void CheckSignatureStorage(const std::optional<Result<HttpResponse>>& v2, bool key) {
     const char* name = "signature storage";
     if (options_.sign.sign_by.empty()) {
-      Report(name, Skip("no --sign-by given"));
+      // cosign signatures go into the registry, as the images: the push
+      // permission check covers them.
+      Report(name, Skip(options_.sign.enabled() ? "cosign signatures go with the images"
+                                                : "no --sign-by given"));
       return;
     }
     if (!key) {
@@ -361,16 +377,8 @@ class Doctor {
       Report(name, Fail(dir.status().message(), HintOr(dir.status(), "fix registries.d")));
       return;
     }
-    // The deepest folder that exists must be writable: the rest is made.
-    std::string existing = *dir;
-    while (existing.size() > 1 && access(existing.c_str(), F_OK) != 0) {
-      existing = existing.substr(0, std::max<size_t>(1, existing.rfind('/')));
-    }
-    if (access(existing.c_str(), W_OK) != 0) {
-      Report(name, Fail("lookaside '" + *dir + "' is not writable ('" + existing +
-                            "': " + std::strerror(errno) + ")",
-                        "make it writable for this user, or set lookaside-staging for the "
-                        "registry in " + dir_of_config + " (--registries.d)"));
+    if (Status writable = CheckLookasideWritable(*dir, dir_of_config); !writable.ok()) {
+      Report(name, Fail(writable.message(), writable.hint()));
       return;
     }
     Report(name, Pass("lookaside " + *dir + " (registries.d: " + dir_of_config + ")"));

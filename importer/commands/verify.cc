@@ -27,6 +27,8 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr uint64_t kMaxPayloadBytes = 1 << 20;
+// The signatures of one signature manifest verify reads, at most.
+constexpr size_t kMaxCosignLayers = 64;
 
 // The keys and policy of a run of verify, read once.
 struct Verifier {
@@ -76,44 +78,37 @@ struct Verifier {
     return std::string();
   }
 
-  // The cosign signatures of `digest` in `repo`: each payload with its
-  // raw signature, the payload's digest checked.
-  Result<std::vector<std::pair<std::string, std::string>>> CosignSignatures(
-      const std::string& repo, const std::string& digest) {
-    std::vector<std::pair<std::string, std::string>> out;
+  // The key digest of a cosign signature one of `pems` verifies for the
+  // image (its repository and digest; `rule` for a policy); "" when none.
+  // Layers are read one at a time, at most kMaxCosignLayers of them, each
+  // payload at most kMaxPayloadBytes: a hostile signature manifest cannot
+  // make verify hold more than one payload.
+  Result<std::string> FindCosign(const std::vector<std::string>& pems,
+                                 const PolicyRequirement* rule, const std::string& repo,
+                                 const std::string& reference, const std::string& digest) {
     PPA_ASSIGN_OR_RETURN(auto manifest,
                          target.sink().ManifestBytes(repo, CosignSignatureTag(digest)));
-    if (!manifest) return out;
+    if (!manifest) return std::string();
     PPA_ASSIGN_OR_RETURN(auto layers, ParseCosignManifest(*manifest));
     auto client = target.registry();
+    if (!client) return std::string();
+    if (layers.size() > kMaxCosignLayers) layers.resize(kMaxCosignLayers);
     for (const auto& layer : layers) {
       auto signature = Base64Decode(layer.signature);
-      if (!signature || layer.size > kMaxPayloadBytes || !client) continue;
+      if (!signature || layer.size > kMaxPayloadBytes) continue;
       std::string payload;
       Status got = client->GetBlob(repo, layer.digest, layer.size, [&](std::string_view data) {
         payload.append(data);
         return Status::Ok();
       });
       if (!got.ok()) continue;  // a missing or altered payload proves nothing
-      out.emplace_back(std::move(payload), std::move(*signature));
-    }
-    return out;
-  }
-
-  // The key digest of a cosign signature one of `pems` verifies for the
-  // image (its repository and digest; `rule` for a policy); "" when none.
-  Result<std::string> FindCosign(const std::vector<std::string>& pems,
-                                 const PolicyRequirement* rule, const std::string& repo,
-                                 const std::string& reference, const std::string& digest) {
-    PPA_ASSIGN_OR_RETURN(auto signatures, CosignSignatures(repo, digest));
-    for (const auto& [payload, signature] : signatures) {
       auto claim = ParseCosignPayload(payload);
       if (!claim.ok() || claim->digest != digest) continue;
       bool identity = rule ? IdentityMatches(*rule, reference, claim->reference)
                            : claim->reference == ReferenceRepository(reference);
       if (!identity) continue;
       for (const auto& pem : pems) {
-        auto ok = VerifyWithPublicKey(pem, payload, signature);
+        auto ok = VerifyWithPublicKey(pem, payload, *signature);
         if (ok.ok() && *ok) return PublicKeyId(pem);
       }
     }
@@ -233,6 +228,12 @@ Status LoadKeys(const VerifyOptions& options, Verifier& v) {
           }
           v.policy_keyrings[&rule] = std::move(keyring);
         } else if (rule.type == PolicyRequirement::Type::kSigstoreSigned) {
+          for (const auto& k : keys) {
+            if (!VerifyWithPublicKey(k, "", "").ok()) {
+              return InvalidInput("--policy: a sigstoreSigned key is no PEM public key",
+                                  "give the public key as `cosign public-key` prints it");
+            }
+          }
           v.policy_pems[&rule] = keys;
         }
       }
@@ -276,24 +277,41 @@ Result<std::vector<ExpectedImage>> ExpectedImagesOfArchive(const VerifyOptions& 
 }  // namespace
 
 Result<std::vector<ExpectedImage>> ExpectedImagesOfReport(std::string_view text) {
-  Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (!doc.is_object() || !doc.value("archives", Json()).is_array()) {
-    return InvalidInput("not a ppa-import JSON report (no 'archives' list)",
-                        "give the file `ppa-import load --json FILE` wrote");
-  }
-  std::vector<ExpectedImage> out;
-  for (const auto& archive : doc["archives"]) {
-    if (!archive.is_object() || !archive.value("images", Json()).is_array()) continue;
-    for (const auto& image : archive["images"]) {
-      if (!image.is_object() || image.value("status", "") != "ok" ||
-          !image.value("manifest_digest", Json()).is_string() ||
-          !image.value("target", Json()).is_string()) {
-        continue;
-      }
-      out.push_back({.target = image["target"], .digest = image["manifest_digest"]});
+  try {
+    Json doc = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!doc.is_object() || !doc.value("archives", Json()).is_array()) {
+      return InvalidInput("not a ppa-import JSON report (no 'archives' list)",
+                          "give the file `ppa-import load --json FILE` wrote");
     }
+    std::vector<ExpectedImage> out;
+    for (const auto& archive : doc["archives"]) {
+      if (!archive.is_object() || !archive.value("images", Json()).is_array()) continue;
+      for (const auto& image : archive["images"]) {
+        if (!image.is_object()) continue;
+        const Json target = image.value("target", Json());
+        const Json digest = image.value("manifest_digest", Json());
+        const Json name = image.value("name", Json());
+        const std::string shown = target.is_string() && !target.get<std::string>().empty()
+                                      ? target.get<std::string>()
+                                  : name.is_string() ? name.get<std::string>()
+                                                     : std::string("(unnamed)");
+        if (image.value("status", Json()) != "ok" || !digest.is_string() ||
+            !target.is_string()) {
+          // What the import did not store cannot pass.
+          const Json error = image.value("error", Json());
+          out.push_back({.target = shown,
+                         .failure = "the import failed it" +
+                                    (error.is_string() ? ": " + error.get<std::string>()
+                                                       : std::string())});
+          continue;
+        }
+        out.push_back({.target = shown, .digest = digest});
+      }
+    }
+    return out;
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidInput(std::string("not a ppa-import JSON report") + std::string(": ") + e.what());
   }
-  return out;
 }
 
 int RunVerify(const VerifyOptions& options, std::ostream& out, std::ostream& err) {
@@ -328,6 +346,12 @@ int RunVerify(const VerifyOptions& options, std::ostream& out, std::ostream& err
   load.target = options.target;
   load.work.workdir = options.workdir;
   load.dry_run = true;  // the target is only read
+  const std::string& registry = options.target.registry;
+  if (registry.empty() || (registry.rfind("oci:", 0) == 0 && registry.rfind("oci://", 0) != 0)) {
+    return usage(InvalidInput("verify checks a registry: no --registry HOST is given",
+                              "pass --registry HOST[:PORT][/PREFIX] (or PPA_IMPORT_REGISTRY); "
+                              "an OCI image layout is not verified"));
+  }
   auto target = OpenLoadTarget(load, quiet);
   if (!target.ok()) {
     PrintError(err, target.status());
@@ -355,6 +379,10 @@ int RunVerify(const VerifyOptions& options, std::ostream& out, std::ostream& err
       ++failed;
       out << "FAILED  " << DisplayLine(image.target) << ": " << DisplayLine(why) << std::endl;
     };
+    if (!image.failure.empty()) {
+      fail(image.failure);
+      continue;
+    }
     auto split = SplitWarmTarget(image.target, location);
     if (!split) {
       fail("not in " + (*target)->Describe());
@@ -389,6 +417,13 @@ int RunVerify(const VerifyOptions& options, std::ostream& out, std::ostream& err
     }
   }
   out << expected.size() - failed << " image(s) verified, " << failed << " failed." << std::endl;
+  if (expected.empty()) {
+    // Nothing verified is no pass: a gate must not open on an empty list.
+    PrintError(err, NotFound("no image to verify: the import stored none",
+                             "check the report or the archive; verify only passes images it "
+                             "checked"));
+    return kExitItemFailed;
+  }
   return failed == 0 ? kExitOk : kExitItemFailed;
 }
 

@@ -40,10 +40,12 @@ struct VerifyOptions {
 struct ExpectedImage {
   std::string target;  // "host/repo:tag" or "host/repo@sha256:..."
   std::string digest;
+  std::string failure;  // not empty: the import did not store it, and why
 };
 
-// The stored images and lists of a JSON report (`load --json`): each
-// archives[].images[] with status "ok" and a manifest_digest. Pure.
+// The images and lists of a JSON report (`load --json`): each
+// archives[].images[]; those not stored (status other than "ok", no
+// manifest_digest) with the `failure` that fails them. Pure.
 Result<std::vector<ExpectedImage>> ExpectedImagesOfReport(std::string_view json);
 
 int RunVerify(const VerifyOptions& options, std::ostream& out, std::ostream& err);

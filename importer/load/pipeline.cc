@@ -611,7 +611,8 @@ int RunLoad(const LoadOptions& options, std::ostream& stdout_stream, std::ostrea
   // configuration error (exit 2).
   std::unique_ptr<ImageSigner> signer;
   if (options.sign.enabled()) {
-    auto opened = ImageSigner::Open(options.sign, **target, options.dry_run);
+    auto opened = ImageSigner::Open(options.sign, **target, options.target.target_namespace,
+                                    options.dry_run);
     if (!opened.ok()) return stopped(opened.status(), kExitUsage);  // configuration
     signer = std::move(*opened);
     usage.Progress(std::string(options.dry_run ? "Would sign" : "Signing") +

@@ -1,6 +1,11 @@
 #include "importer/load/sign_images.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <map>
 #include <set>
@@ -66,9 +71,11 @@ std::vector<SignTask> PlanSignatures(const std::vector<ItemResult>& items,
 
 namespace {
 
-// The passphrase of --sign-passphrase-file; else, when `env` names one, that
-// variable's value (cosign's COSIGN_PASSWORD); else none.
-Result<Secret> SigningPassphrase(const SignOptions& options, const char* env) {
+// The passphrase of --sign-passphrase-file; else, when `env` names one that
+// is set, that variable's value (cosign's COSIGN_PASSWORD). `*given` says
+// whether one was (an empty one is a passphrase too).
+Result<Secret> SigningPassphrase(const SignOptions& options, const char* env, bool* given) {
+  *given = true;
   if (!options.passphrase_file.empty()) {
     auto read = ReadSecretFile(options.passphrase_file);
     if (!read.ok()) {
@@ -78,18 +85,21 @@ Result<Secret> SigningPassphrase(const SignOptions& options, const char* env) {
     return read;
   }
   const char* value = env != nullptr ? std::getenv(env) : nullptr;
+  *given = value != nullptr;
   return value != nullptr ? Secret(std::string(value)) : Secret();
-}
-
-Result<std::unique_ptr<SigstoreKey>> OpenCosignKey(const SignOptions& options) {
-  PPA_ASSIGN_OR_RETURN(Secret passphrase, SigningPassphrase(options, "COSIGN_PASSWORD"));
-  return SigstoreKey::Load(options.sign_key, passphrase);
 }
 
 }  // namespace
 
+Result<std::unique_ptr<SigstoreKey>> OpenCosignKey(const SignOptions& options) {
+  bool given = false;
+  PPA_ASSIGN_OR_RETURN(Secret passphrase, SigningPassphrase(options, "COSIGN_PASSWORD", &given));
+  return SigstoreKey::Load(options.sign_key, passphrase, given);
+}
+
 Result<std::unique_ptr<OpenPgpKey>> OpenSigningKey(const SignOptions& options) {
-  PPA_ASSIGN_OR_RETURN(Secret passphrase, SigningPassphrase(options, nullptr));
+  bool given = false;
+  PPA_ASSIGN_OR_RETURN(Secret passphrase, SigningPassphrase(options, nullptr, &given));
   PPA_ASSIGN_OR_RETURN(auto key, OpenPgpKey::Open(options.sign_by, std::move(passphrase)));
   PPA_RETURN_IF_ERROR(key->CheckPassphrase());
   return key;
@@ -100,6 +110,20 @@ Result<std::string> LookasideDirFor(const RegistriesD& config, const std::string
   auto url = LookasideForWriting(config, reference);
   if (!url) return fallback;
   return LookasideDirectory(*url);
+}
+
+Status CheckLookasideWritable(const std::string& dir, const std::string& registries_d) {
+  std::string existing = dir;
+  while (existing.size() > 1 && access(existing.c_str(), F_OK) != 0) {
+    existing = existing.substr(0, std::max<size_t>(1, existing.rfind('/')));
+  }
+  if (access(existing.c_str(), W_OK) != 0) {
+    return IoError("lookaside '" + dir + "' is not writable ('" + existing +
+                       "': " + std::strerror(errno) + ")",
+                   "make it writable for this user, or set lookaside-staging: file:///DIR for "
+                   "the registry in " + registries_d + " (--registries.d)");
+  }
+  return Status::Ok();
 }
 
 struct ImageSigner::State {
@@ -219,7 +243,9 @@ ImageSigner::ImageSigner(std::unique_ptr<State> state) : state_(std::move(state)
 ImageSigner::~ImageSigner() = default;
 
 Result<std::unique_ptr<ImageSigner>> ImageSigner::Open(const SignOptions& options,
-                                                       const Target& target, bool dry_run) {
+                                                       const Target& target,
+                                                       const std::string& options_namespace,
+                                                       bool dry_run) {
   auto state = std::make_unique<State>();
   state->target = &target;
   state->options = options;
@@ -249,6 +275,18 @@ Result<std::unique_ptr<ImageSigner>> ImageSigner::Open(const SignOptions& option
     }
   } else {
     state->default_lookaside = target.layout_dir() + ".sigstore";
+  }
+  // Where this namespace's simple signatures go must take them: found now,
+  // not after the images are pushed (a web-only lookaside, a folder this
+  // user cannot write).
+  if (state->key && !state->registry_store && !dry_run) {
+    const std::string probe =
+        (options.identity.empty() ? target.sink().Locate("") : options.identity + "/") +
+        (options.identity.empty() && !target.prefix().empty() ? target.prefix() + "/" : "") +
+        options_namespace + "/ppa-import:probe";
+    PPA_ASSIGN_OR_RETURN(std::string lookaside,
+                         LookasideDirFor(state->registries_d, probe, state->default_lookaside));
+    PPA_RETURN_IF_ERROR(CheckLookasideWritable(lookaside, dir));
   }
   return std::unique_ptr<ImageSigner>(new ImageSigner(std::move(state)));
 }

@@ -49,6 +49,7 @@ std::vector<SignTask> PlanSignatures(const std::vector<ItemResult>& items,
 std::string ReferencePath(const std::string& reference);
 
 class OpenPgpKey;
+class SigstoreKey;
 struct RegistriesD;
 
 // Opens the key of --sign-by with the passphrase of --sign-passphrase-file
@@ -57,10 +58,20 @@ struct RegistriesD;
 // with a hint. Shared by `load` and `doctor`.
 Result<std::unique_ptr<OpenPgpKey>> OpenSigningKey(const SignOptions& options);
 
+// Reads the key of --sign-key, decrypted with --sign-passphrase-file or
+// COSIGN_PASSWORD (an empty one is a passphrase too). Shared by `load` and
+// `doctor`.
+Result<std::unique_ptr<SigstoreKey>> OpenCosignKey(const SignOptions& options);
+
 // The lookaside directory signatures of `reference` are written to: the
 // file:// URL registries.d gives for it, else `fallback`.
 Result<std::string> LookasideDirFor(const RegistriesD& config, const std::string& reference,
                                     const std::string& fallback);
+
+// Whether signatures can be written below `dir`: the deepest folder of it
+// that exists must be writable by this user (the rest is made). IoError
+// naming the folder and why, with a hint, otherwise.
+Status CheckLookasideWritable(const std::string& dir, const std::string& registries_d);
 
 class ImageSigner {
  public:
@@ -68,9 +79,14 @@ class ImageSigner {
   // with it, so a missing key or a wrong passphrase stops the run before
   // anything is pushed; reads registries.d. kInvalidInput for a flag
   // problem (exit 2), another code otherwise. The passphrase is read here
-  // and kept only in wiped memory.
+  // and kept only in wiped memory. The lookaside simple signatures go to
+  // must be writable.
+  // `target_namespace`: where the images go below the target (the
+  // lookaside of its scope is checked for writing).
   static Result<std::unique_ptr<ImageSigner>> Open(const SignOptions& options,
-                                                   const Target& target, bool dry_run);
+                                                   const Target& target,
+                                                   const std::string& target_namespace,
+                                                   bool dry_run);
   ~ImageSigner();
   ImageSigner(const ImageSigner&) = delete;
   ImageSigner& operator=(const ImageSigner&) = delete;

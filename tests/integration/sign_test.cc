@@ -267,6 +267,18 @@ TEST_F(SignTest, UnknownKeyIsAUsageError) {
   EXPECT_EQ(registry_->CountLogLines("\"PUT /v2/"), 0);
 }
 
+// A lookaside that cannot take the signatures (here a web URL: only
+// file:// is written) is found before any push, not after.
+TEST_F(SignTest, ALookasideThatCannotBeWrittenStopsTheRunBeforeAnyPush) {
+  ASSERT_TRUE(WriteStringToFile(RegistriesD() + "/sigs.yaml",
+                                "default-docker:\n  lookaside: https://sigs.example.com\n")
+                  .ok());
+  ProcessResult r = SignedLoad();
+  EXPECT_EQ(r.exit_code, 2) << Output(r);
+  EXPECT_NE(r.stderr_text.find("file:// lookaside storage only"), std::string::npos) << Output(r);
+  EXPECT_EQ(registry_->CountLogLines("\"PUT /v2/"), 0);
+}
+
 TEST_F(SignTest, DryRunSaysWhatItWouldSignAndWritesNothing) {
   ProcessResult r = SignedLoad({"--dry-run"});
   ASSERT_EQ(r.exit_code, 0) << Output(r);
@@ -422,6 +434,26 @@ TEST_F(VerifyTest, AnUnsignedImageAnotherKeyAndAMovedTagFail) {
       << Output(moved);
 }
 
+TEST_F(VerifyTest, AReportOfFailedOrNoImagesNeverPasses) {
+  ASSERT_TRUE(WriteStringToFile(dir_.Join("none.json"), R"({"archives":[{"images":[]}]})").ok());
+  ProcessResult none = Verify({"--report", dir_.Join("none.json"), "--gpg-key",
+                               dir_.Join("signer.gpg")});
+  EXPECT_EQ(none.exit_code, 1) << Output(none);
+  EXPECT_NE(none.stderr_text.find("no image to verify"), std::string::npos) << Output(none);
+  ASSERT_TRUE(WriteStringToFile(dir_.Join("failed.json"),
+                                R"({"archives":[{"images":[{"name":"a","target":")" +
+                                    registry_->host() +
+                                    R"(/test_ns/a:1","status":"failed","error":"boom"}]}]})")
+                  .ok());
+  ProcessResult failed = Verify({"--report", dir_.Join("failed.json"), "--gpg-key",
+                                 dir_.Join("signer.gpg")});
+  EXPECT_EQ(failed.exit_code, 1) << Output(failed);
+  EXPECT_NE(failed.stdout_text.find("FAILED  " + registry_->host() +
+                                    "/test_ns/a:1: the import failed it: boom"),
+            std::string::npos)
+      << Output(failed);
+}
+
 TEST_F(VerifyTest, UsageErrorsSayWhatIsMissing) {
   EXPECT_EQ(Verify({"--key", dir_.Join("signer.gpg")}).exit_code, 2);  // no ARCHIVE or --report
   ASSERT_TRUE(WriteStringToFile(dir_.Join("r.json"), R"({"archives":[]})").ok());
@@ -546,7 +578,7 @@ TEST_F(CosignTest, EveryImageAndListGetsASignatureTheKeyVerifies) {
   const std::string ours = dir_.Join("ours.pub");
   {
     // The public half of the encrypted key: what `cosign public-key` prints.
-    auto key = SigstoreKey::Load(Key("sigstore-ec.key"), Secret(std::string("hello")));
+    auto key = SigstoreKey::Load(Key("sigstore-ec.key"), Secret(std::string("hello")), true);
     ASSERT_TRUE(key.ok());
     ASSERT_TRUE(WriteStringToFile(ours, (*key)->PublicKeyPem()).ok());
   }
@@ -620,6 +652,26 @@ TEST_F(CosignTest, ReImportAppendsNothingAndAnotherKeyAppendsItsOwn) {
       EXPECT_FALSE(s["added"].get<bool>()) << s.dump();
     }
   }
+}
+
+TEST_F(CosignTest, DoctorReadsTheKeyWithItsPassphrase) {
+  auto doctor = [&](const std::map<std::string, std::string>& env) {
+    auto all = env;
+    all.emplace("HOME", dir_.path());
+    return RunProcess({PPA_IMPORT_BINARY, "doctor", "--registry", registry_->host(),
+                       "--plain-http", "--namespace", "test_ns", "--sign-key",
+                       Key("cosign-ec.key")},
+                      std::nullopt, all, dir_.path());
+  };
+  ProcessResult good = doctor({{"COSIGN_PASSWORD", "hello"}});
+  EXPECT_EQ(good.exit_code, 0) << Output(good);
+  EXPECT_NE(good.stdout_text.find("PASS  signing key: cosign key sha256:"), std::string::npos)
+      << Output(good);
+  ProcessResult bad = doctor({{"COSIGN_PASSWORD", "nope"}});
+  EXPECT_EQ(bad.exit_code, 1) << Output(bad);
+  EXPECT_NE(bad.stdout_text.find("FAIL  signing key: the passphrase of the signing key is wrong"),
+            std::string::npos)
+      << Output(bad);
 }
 
 TEST_F(CosignTest, AnEncryptedKeyWithoutItsPassphraseStopsTheRunBeforeAnyPush) {

@@ -28,7 +28,7 @@ TEST(CosignKeyTest, ReadsCosignsPublishedKeysAndSignsWithEach) {
               {"rsa-2048-pkcs8.key", ""}};
   const std::string payload = CosignPayload({.reference = "reg/ns/app", .digest = kDigest});
   for (const auto& k : keys) {
-    auto key = SigstoreKey::Load(KeyFile(k.file), Secret(std::string(k.passphrase)));
+    auto key = SigstoreKey::Load(KeyFile(k.file), Secret(std::string(k.passphrase)), true);
     ASSERT_TRUE(key.ok()) << k.file << ": " << key.status().ToString();
     auto signature = (*key)->Sign(payload);
     ASSERT_TRUE(signature.ok()) << k.file;
@@ -42,17 +42,19 @@ TEST(CosignKeyTest, ReadsCosignsPublishedKeysAndSignsWithEach) {
 }
 
 TEST(CosignKeyTest, RefusesWrongPassphrasesWeakKeysAndOtherFiles) {
-  auto wrong = SigstoreKey::Load(KeyFile("sigstore-ec.key"), Secret(std::string("nope")));
+  auto wrong = SigstoreKey::Load(KeyFile("sigstore-ec.key"), Secret(std::string("nope")), true);
   ASSERT_FALSE(wrong.ok());
   EXPECT_NE(wrong.status().message().find("passphrase of the signing key is wrong"),
             std::string::npos);
-  auto none = SigstoreKey::Load(KeyFile("cosign-ec.key"), Secret());
+  auto none = SigstoreKey::Load(KeyFile("cosign-ec.key"), Secret(), false);
   ASSERT_FALSE(none.ok());
   EXPECT_NE(none.status().message().find("no passphrase is given"), std::string::npos);
   for (const char* file : {"ec-p384.key", "rsa-1024.key", "README.md", "missing.key"}) {
-    auto key = SigstoreKey::Load(KeyFile(file), Secret());
+    auto key = SigstoreKey::Load(KeyFile(file), Secret(), false);
     EXPECT_FALSE(key.ok()) << file;
-    if (!key.ok()) EXPECT_FALSE(key.status().hint().empty()) << file;
+    if (!key.ok()) {
+      EXPECT_FALSE(key.status().hint().empty()) << file;
+    }
   }
 }
 
@@ -94,6 +96,13 @@ TEST(CosignManifestTest, BuildsWhatItParsesAndKeepsEveryLayer) {
   EXPECT_EQ((*parsed)[0].digest, layers[0].digest);
   EXPECT_EQ((*parsed)[1].signature, "c2lnMg==");
   EXPECT_FALSE(ParseCosignManifest("{}").ok());
+  // Fields of the wrong type are refused or skipped, never thrown.
+  EXPECT_FALSE(ParseCosignManifest(R"({"schemaVersion":"2","layers":[]})").ok());
+  auto odd = ParseCosignManifest(
+      R"({"schemaVersion":2,"layers":[{"mediaType":5},{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","digest":1,"size":"x"}]})");
+  ASSERT_TRUE(odd.ok()) << odd.status().ToString();
+  EXPECT_TRUE(odd->empty());
+  EXPECT_FALSE(ParseCosignPayload(R"({"critical":{"identity":1,"image":2,"type":3}})").ok());
   EXPECT_FALSE(ParseCosignManifest("not json").ok());
 }
 

@@ -70,7 +70,9 @@ TEST(SimpleSigningPayloadTest, RefusesWhatContainersSignatureRefuses) {
   for (const auto& c : cases) {
     auto claim = ParseAtomicSignaturePayload(c.text);
     EXPECT_FALSE(claim.ok()) << c.name;
-    if (!claim.ok()) EXPECT_EQ(claim.status().code(), StatusCode::kInvalidInput) << c.name;
+    if (!claim.ok()) {
+      EXPECT_EQ(claim.status().code(), StatusCode::kInvalidInput) << c.name;
+    }
   }
 }
 
@@ -297,13 +299,18 @@ TEST(SignaturePolicyTest, WhatItCannotEnforceIsRefusedNotIgnored) {
            R"({"default":[{"type":"signedBy","keyType":"GPGKeys","keyPath":"/k","signedIdentity":{"type":"remapIdentity","prefix":"a","signedPrefix":"b"}}]})",
            R"({"default":[{"type":"sigstoreSigned","fulcio":{}}]})",
            R"({"default":[{"type":"signedBaseLayer"}]})",
+           R"({"default":[{"type":"sigstoreSigned","keyPath":"/k","rekorPublicKeyPaths":["/r"]}]})",
+           R"({"default":[{"type":"signedBy","keyType":"GPGKeys","keyPath":"/k","pki":{}}]})",
            R"({"default":[{"type":"reject"}],"transports":{"docker":{"*.example.com":[{"type":"reject"}]}}})"}) {
     auto policy = ParseSignaturePolicy(text);
     ASSERT_FALSE(policy.ok()) << text;
     EXPECT_EQ(policy.status().code(), StatusCode::kUnsupported) << text;
   }
   for (const char* text : {"{", "[]", R"({"transports":{}})", R"({"default":[]})",
-                           R"({"default":[{"type":"signedBy","keyType":"GPGKeys"}]})"}) {
+                           R"({"default":[{"type":"signedBy","keyType":"GPGKeys"}]})",
+                           R"({"default":[{"type":"signedBy","keyType":"GPGKeys","keyPath":"/a","keyData":"QQ=="}]})",
+                           R"({"default":[{"type":5}]})",
+                           R"({"default":[{"type":"signedBy","keyType":["GPGKeys"],"keyPath":"/k"}]})"}) {
     EXPECT_EQ(ParseSignaturePolicy(text).status().code(), StatusCode::kInvalidInput) << text;
   }
 }
@@ -339,7 +346,7 @@ TEST(SignaturePolicyTest, SignedIdentityRules) {
   }
 }
 
-TEST(VerifyReportTest, TheStoredImagesAndListsOfAReport) {
+TEST(VerifyReportTest, EveryImageAndListOfAReportTheFailedOnesFailing) {
   auto images = ExpectedImagesOfReport(R"({"archives":[{"images":[
       {"target":"r/ns/a:1","manifest_digest":"sha256:1","status":"ok"},
       {"target":"r/ns/b:1","status":"failed"},
@@ -347,10 +354,23 @@ TEST(VerifyReportTest, TheStoredImagesAndListsOfAReport) {
       {"target":"r/ns/l:1","manifest_digest":"sha256:4","status":"ok","kind":"manifest-list"}]},
       {"exit_code":3}]})");
   ASSERT_TRUE(images.ok()) << images.status().ToString();
-  ASSERT_EQ(images->size(), 2u);
+  ASSERT_EQ(images->size(), 4u);
   EXPECT_EQ((*images)[0].target, "r/ns/a:1");
-  EXPECT_EQ((*images)[1].digest, "sha256:4");
+  EXPECT_TRUE((*images)[0].failure.empty());
+  EXPECT_EQ((*images)[1].failure, "the import failed it");
+  EXPECT_FALSE((*images)[2].failure.empty());  // failed, though a digest is there
+  EXPECT_EQ((*images)[3].digest, "sha256:4");
   EXPECT_FALSE(ExpectedImagesOfReport("{}").ok());
+  // What the import did not store is listed, failing.
+  auto failed = ExpectedImagesOfReport(R"({"archives":[{"images":[
+      {"target":"r/ns/b:1","status":"failed","error":"layer mismatch"},
+      {"name":"bad name","target":"","status":"failed"},
+      {"target":5,"manifest_digest":"sha256:1","status":"ok"}]}]})");
+  ASSERT_TRUE(failed.ok()) << failed.status().ToString();
+  ASSERT_EQ(failed->size(), 3u);
+  EXPECT_EQ((*failed)[0].failure, "the import failed it: layer mismatch");
+  EXPECT_EQ((*failed)[1].target, "bad name");
+  EXPECT_FALSE((*failed)[2].failure.empty());
   EXPECT_FALSE(ExpectedImagesOfReport("not json").ok());
 }
 
