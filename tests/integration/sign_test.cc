@@ -305,6 +305,24 @@ TEST_F(SignTest, SignIdentityNamesThePublicRegistryInTheSignature) {
   }
 }
 
+// A signature the registry refuses fails its image: exit 1, an Error line,
+// the item failed in the report; never "OK" unsigned.
+TEST_F(SignTest, ASignatureTheRegistryRefusesFailsItsImage) {
+  auto proxy = SignatureApiProxy::Start(registry_->port());
+  ASSERT_TRUE(proxy.ok()) << proxy.status().ToString();
+  (*proxy)->RefuseSignatures();
+  ProcessResult r = SignedLoad({"--json", dir_.Join("r.json")}, (*proxy)->host());
+  EXPECT_EQ(r.exit_code, 1) << Output(r);
+  EXPECT_NE(r.stderr_text.find("Error: "), std::string::npos) << Output(r);
+  EXPECT_NE(r.stderr_text.find("signing '"), std::string::npos) << Output(r);
+  EXPECT_EQ(r.stdout_text.find("\nOK ("), std::string::npos) << Output(r);
+  auto report = nlohmann::json::parse(ReadFileOr(dir_.Join("r.json")));
+  int failed = 0;
+  for (const auto& item : report["archives"][0]["images"]) failed += item["status"] == "failed";
+  EXPECT_EQ(failed, 11) << report.dump();
+  EXPECT_EQ((*proxy)->SignatureCount(), 0u);
+}
+
 // An OCI image layout target: simple signatures go to a lookaside beside
 // the layout, cosign's signature manifests into the layout, both naming the
 // registry of --sign-identity (a layout has no registry of its own).

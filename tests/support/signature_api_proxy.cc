@@ -75,6 +75,12 @@ void SignatureApiProxy::Route(const httplib::Request& req, httplib::Response& re
     res.status = 405;
     return;
   }
+  if (refuse_.load()) {
+    res.status = 403;
+    res.set_content(R"({"errors":[{"code":"DENIED","message":"signatures may not be written"}]})",
+                    "application/json");
+    return;
+  }
   auto sig = nlohmann::json::parse(req.body, nullptr, false);
   bool valid = sig.is_object() && sig.value("schemaVersion", 0) == 2 &&
                sig.value("type", "") == "atomic" &&

@@ -13,6 +13,7 @@
 // Thread-safe; the destructor stops it.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -42,6 +43,9 @@ class SignatureApiProxy {
       EXCLUDES(mu_);
   // Every stored signature, of every image.
   size_t SignatureCount() const EXCLUDES(mu_);
+  // From now on every signature PUT is refused with 403 (a registry whose
+  // signature store refuses this user).
+  void RefuseSignatures() { refuse_.store(true); }
   // Replaces what is stored for "<repo>@<digest>" (a test's tampering).
   void SetSignatures(const std::string& repo, const std::string& digest,
                      std::vector<std::string> objects) EXCLUDES(mu_);
@@ -55,6 +59,7 @@ class SignatureApiProxy {
   int port_ = 0;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
+  std::atomic<bool> refuse_{false};
   mutable Mutex mu_;
   std::map<std::string, std::vector<std::string>> signatures_ GUARDED_BY(mu_);
 };
