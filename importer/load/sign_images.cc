@@ -129,7 +129,11 @@ Status CheckLookasideWritable(const std::string& dir, const std::string& registr
 struct ImageSigner::State {
   std::unique_ptr<OpenPgpKey> key;        // --sign-by; may be null
   std::unique_ptr<SigstoreKey> cosign;    // --sign-key; may be null
+  // Looking for an equal signature and adding one are one step: archives
+  // imported at once that hold the same image must not both add theirs.
+  // (Signing itself is serial anyway: gpg signs one message at a time.)
   Mutex cosign_mu;  // one append to a signature manifest at a time
+  Mutex simple_mu;  // one look-then-add of a simple signature at a time
   const Target* target = nullptr;
   SignOptions options;
   bool dry_run = false;
@@ -225,6 +229,7 @@ struct ImageSigner::State {
       return result;
     }
     const SignedClaim claim{.reference = task.reference, .digest = task.digest};
+    MutexLock lock(&simple_mu);
     PPA_ASSIGN_OR_RETURN(auto stored, store->List(repository, task.digest));
     if (auto found = FindOurs(stored, claim)) {
       result.stored = *found;

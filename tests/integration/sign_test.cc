@@ -172,6 +172,20 @@ TEST_F(SignTest, ReImportAddsNoDuplicateSignature) {
   EXPECT_EQ(signatures, static_cast<int>(first.size()));
 }
 
+// Two archives of the same images imported at once: each image is signed
+// once, not once per archive (looking for an equal signature and adding one
+// are one step).
+TEST_F(SignTest, ArchivesImportedAtOnceSignEachImageOnce) {
+  ASSERT_EQ(SignedLoad().exit_code, 0);
+  const size_t once = SignatureFiles().size();
+  fs::remove_all(Lookaside());
+  const std::string copy = dir_.Join("copy.tgz");
+  fs::copy_file(Sample(), copy);
+  ProcessResult r = SignedLoad({"--archive", copy, "--parallel-archives", "2", "--no-cache"});
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  EXPECT_EQ(SignatureFiles().size(), once) << Output(r);
+}
+
 TEST_F(SignTest, JsonReportListsEachSignatureWhereItIs) {
   ProcessResult r = SignedLoad({"--json", "-"});
   ASSERT_EQ(r.exit_code, 0) << Output(r);
