@@ -282,6 +282,9 @@ void AddVerifyCommand(CLI::App& app, VerifyFlags& f) {
   cmd->add_option("--registries.d", o.registries_d,
                   "Where simple signatures are read from (as podman and skopeo)")
       ->type_name("DIR");
+  cmd->add_option("--sign-identity", o.identity,
+                  "The registry and path the signatures name, when load was given it")
+      ->type_name("REGISTRY[/PREFIX]");
   cmd->add_option("--architectures,--platform", o.images.architectures,
                   "With ARCHIVE: the platforms the import took (as load)")
       ->type_name("PLATFORM")
@@ -307,6 +310,9 @@ int RunVerifyCommand(VerifyFlags& f) {
   if (!o.archive.empty() && o.target.target_namespace.empty()) {
     return usage_error(InvalidInput("verify ARCHIVE needs --namespace",
                                     "give the namespace the archive was imported to"));
+  }
+  if (Status identity = CheckSignUsage({.sign_by = "-", .identity = o.identity}); !identity.ok()) {
+    return usage_error(identity);
   }
   Status creds = ResolveCredentials(o.target, f.password_stdin, f.credential_flags);
   if (!creds.ok()) return usage_error(creds);

@@ -402,9 +402,17 @@ int RunVerify(const VerifyOptions& options, std::ostream& out, std::ostream& err
       fail("the registry holds " + **held + ", expected " + image.digest);
       continue;
     }
-    const std::string reference = ref.rfind("sha256:", 0) == 0
-                                      ? location + repo + "@" + ref
-                                      : location + repo + ":" + ref;
+    // The name the signatures give the image: where it is, or with
+    // --sign-identity where clusters pull it from (as load signed it).
+    std::string name = location + repo;
+    if (!options.identity.empty()) {
+      const std::string& prefix = (*target)->prefix();
+      std::string below = repo;
+      if (!prefix.empty() && below.rfind(prefix + "/", 0) == 0) below.erase(0, prefix.size() + 1);
+      name = options.identity + "/" + below;
+    }
+    const std::string reference =
+        ref.rfind("sha256:", 0) == 0 ? name + "@" + ref : name + ":" + ref;
     std::string proof;
     auto why = v.Check(repo, reference, image.digest, proof);
     if (!why.ok()) {

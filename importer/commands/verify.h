@@ -34,6 +34,9 @@ struct VerifyOptions {
   std::vector<std::string> gpg_keys;     // --gpg-key FILE: OpenPGP public keys
   std::string policy;                    // --policy FILE: containers-policy.json
   std::string registries_d;              // --registries.d DIR: where simple signatures are read
+  // --sign-identity REGISTRY[/PREFIX]: the name the signatures give the
+  // images in place of the target's host and prefix (as `load` took it).
+  std::string identity;
 };
 
 // An image to check: where it is and the digest it must have there.

@@ -466,6 +466,20 @@ TEST_F(VerifyTest, AnUnsignedImageAnotherKeyAndAMovedTagFail) {
       << Output(moved);
 }
 
+TEST_F(VerifyTest, ImagesSignedUnderAnotherIdentityVerifyWithIt) {
+  ASSERT_EQ(SignedLoad({"--sign-identity", "registry.example.com/mirror", "--json",
+                        dir_.Join("r.json")})
+                .exit_code,
+            0);
+  std::vector<std::string> args = {"--report", dir_.Join("r.json"), "--gpg-key",
+                                   dir_.Join("signer.gpg")};
+  ProcessResult plain = Verify(args);
+  EXPECT_EQ(plain.exit_code, 1) << "the signatures name another registry: " << Output(plain);
+  args.insert(args.end(), {"--sign-identity", "registry.example.com/mirror"});
+  ProcessResult named = Verify(args);
+  EXPECT_EQ(named.exit_code, 0) << Output(named);
+}
+
 TEST_F(VerifyTest, AReportOfFailedOrNoImagesNeverPasses) {
   ASSERT_TRUE(WriteStringToFile(dir_.Join("none.json"), R"({"archives":[{"images":[]}]})").ok());
   ProcessResult none = Verify({"--report", dir_.Join("none.json"), "--gpg-key",
