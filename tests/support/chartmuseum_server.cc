@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "docker_io/image/digest.h"
+#include "tests/support/loopback_http.h"
 
 namespace ppa::test {
 namespace {
@@ -158,13 +159,8 @@ Result<std::unique_ptr<ChartMuseumServer>> ChartMuseumServer::Start(
     std::lock_guard lock(raw->mu_);
     raw->log_.push_back(req.method + " " + req.path + " -> " + std::to_string(res.status));
   });
-  s->port_ = s->server_->bind_to_any_port("127.0.0.1");
-  if (s->port_ <= 0) return IoError("ChartMuseum test server: cannot bind 127.0.0.1");
-  s->thread_ = std::thread([raw = s.get()] { raw->server_->listen_after_bind(); });
-  for (int i = 0; i < 200 && !s->server_->is_running(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (!s->server_->is_running()) return IoError("ChartMuseum test server did not start");
+  PPA_ASSIGN_OR_RETURN(s->port_,
+                       ServeOnLoopback(*s->server_, s->thread_, "ChartMuseum test server"));
   return s;
 }
 

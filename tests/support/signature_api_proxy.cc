@@ -2,9 +2,10 @@
 
 #include <httplib.h>
 
-#include <chrono>
 #include <nlohmann/json.hpp>
 #include <regex>
+
+#include "tests/support/loopback_http.h"
 
 namespace ppa::test {
 
@@ -22,13 +23,7 @@ Result<std::unique_ptr<SignatureApiProxy>> SignatureApiProxy::Start(int registry
   p->server_->Patch(".*", handler);
   p->server_->Delete(".*", handler);
   p->server_->set_payload_max_length(256 << 20);
-  p->port_ = p->server_->bind_to_any_port("127.0.0.1");
-  if (p->port_ <= 0) return IoError("signature API proxy: cannot bind 127.0.0.1");
-  p->thread_ = std::thread([raw = p.get()] { raw->server_->listen_after_bind(); });
-  for (int i = 0; i < 200 && !p->server_->is_running(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (!p->server_->is_running()) return IoError("signature API proxy did not start");
+  PPA_ASSIGN_OR_RETURN(p->port_, ServeOnLoopback(*p->server_, p->thread_, "signature API proxy"));
   return p;
 }
 
