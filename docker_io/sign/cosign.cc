@@ -78,6 +78,17 @@ bool VerifyWith(EVP_PKEY* key, std::string_view payload, std::string_view signat
                           payload.size()) == 1;
 }
 
+// "sha256:<hex>" of a public key's DER (SubjectPublicKeyInfo); "" when it
+// has none.
+std::string KeyIdOf(EVP_PKEY* key) {
+  unsigned char* der = nullptr;
+  int len = i2d_PUBKEY(key, &der);
+  if (len <= 0) return "";
+  std::string id = Sha256Digest(std::string_view(reinterpret_cast<char*>(der), len));
+  OPENSSL_free(der);
+  return id;
+}
+
 // The PEM block `label` of `text`: its base64 body decoded; nullopt when
 // there is no such block.
 std::optional<std::string> PemBlock(std::string_view text, const std::string& label) {
@@ -304,11 +315,8 @@ Result<std::unique_ptr<SigstoreKey>> SigstoreKey::Load(const std::string& path,
   if (!key) return InvalidInput("'" + path + "' holds no private key this tool reads", kKeyHint);
   PPA_RETURN_IF_ERROR(CheckKeyKind(key.get()));
   auto state = std::make_unique<State>();
-  unsigned char* der = nullptr;
-  int len = i2d_PUBKEY(key.get(), &der);
-  if (len <= 0) return InvalidInput("the signing key has no public half", kKeyHint);
-  state->key_id = Sha256Digest(std::string_view(reinterpret_cast<char*>(der), len));
-  OPENSSL_free(der);
+  state->key_id = KeyIdOf(key.get());
+  if (state->key_id.empty()) return InvalidInput("the signing key has no public half", kKeyHint);
   state->key = std::move(key);
   return std::unique_ptr<SigstoreKey>(new SigstoreKey(std::move(state)));
 }
@@ -346,6 +354,13 @@ std::string SigstoreKey::PublicKeyPem() const {
 }
 
 const std::string& SigstoreKey::KeyId() const { return state_->key_id; }
+
+Result<std::string> PublicKeyId(std::string_view public_pem) {
+  Bio bio(BIO_new_mem_buf(public_pem.data(), static_cast<int>(public_pem.size())));
+  Pkey key(PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr));
+  if (!key) return InvalidInput("not a PEM public key");
+  return KeyIdOf(key.get());
+}
 
 Result<bool> VerifyWithPublicKey(std::string_view public_pem, std::string_view payload,
                                  std::string_view signature) {

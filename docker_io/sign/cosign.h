@@ -96,6 +96,10 @@ class SigstoreKey {
   std::unique_ptr<State> state_;
 };
 
+// "sha256:<hex>" of the PEM public key's DER: the name SigstoreKey::KeyId
+// gives the same key. kInvalidInput when it cannot be read.
+Result<std::string> PublicKeyId(std::string_view public_pem);
+
 // Whether `signature` (raw bytes) over `payload` verifies with the PEM
 // public key `public_pem`. kInvalidInput when the key cannot be read.
 Result<bool> VerifyWithPublicKey(std::string_view public_pem, std::string_view payload,

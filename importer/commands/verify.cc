@@ -109,25 +109,13 @@ struct Verifier {
       if (!identity) continue;
       for (const auto& pem : pems) {
         auto ok = VerifyWithPublicKey(pem, payload, *signature);
-        if (ok.ok() && *ok) return PublicKeyId(pem);
+        if (ok.ok() && *ok) {
+          auto id = PublicKeyId(pem);
+          return id.ok() ? *id : std::string("(unnamed key)");
+        }
       }
     }
     return std::string();
-  }
-
-  static std::string PublicKeyId(const std::string& pem) {
-    auto der = Base64Decode(PemBody(pem));
-    return der ? Sha256Digest(*der) : "";
-  }
-  static std::string PemBody(const std::string& pem) {
-    std::string body;
-    size_t start = pem.find('\n', pem.find("-----BEGIN"));
-    size_t end = pem.find("-----END");
-    if (start == std::string::npos || end == std::string::npos) return "";
-    for (char c : pem.substr(start, end - start)) {
-      if (c != '\n' && c != '\r') body += c;
-    }
-    return body;
   }
 
   // "" when the image passes; else why it fails. `proof`: what verified.

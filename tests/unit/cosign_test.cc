@@ -38,6 +38,10 @@ TEST(CosignKeyTest, ReadsCosignsPublishedKeysAndSignsWithEach) {
     ASSERT_TRUE(with_pem.ok());
     EXPECT_TRUE(*with_pem) << k.file;
     EXPECT_TRUE(IsValidSha256Digest((*key)->KeyId())) << (*key)->KeyId();
+    // verify names the public half the same way.
+    auto id = PublicKeyId((*key)->PublicKeyPem());
+    ASSERT_TRUE(id.ok()) << k.file;
+    EXPECT_EQ(*id, (*key)->KeyId()) << k.file;
   }
 }
 
