@@ -13,6 +13,7 @@
 
 #include "docker_io/image/digest.h"
 #include "docker_io/sign/cosign.h"
+#include "tests/support/cosign_vector.h"
 #include "tests/support/gnupg.h"
 #include "tests/support/load_fixture.h"
 #include "tests/support/signature_api_proxy.h"
@@ -547,6 +548,18 @@ TEST_F(SignTest, RegistryWithTheSignatureExtensionStoresThemAndSkopeoReadsThem) 
 namespace ppa::test {
 namespace {
 
+// The test's check of one cosign signature: the openssl CLI verifies the raw
+// `signature` over the bytes of `data_file` with the PEM public key file `pub`.
+bool OpensslVerifies(const std::string& pub, const std::string& signature,
+                     const std::string& data_file) {
+  TempDir scratch("ppa-cosign-openssl");
+  const std::string sig_file = scratch.Join("signature");
+  EXPECT_TRUE(WriteStringToFile(sig_file, signature).ok());
+  ProcessResult check =
+      RunProcess({"openssl", "dgst", "-sha256", "-verify", pub, "-signature", sig_file, data_file});
+  return check.exit_code == 0 && check.stdout_text.find("Verified OK") != std::string::npos;
+}
+
 // Cosign signatures, checked the way `cosign verify --key` checks them,
 // written here from cosign's signature specification with independent
 // tools: skopeo copies the manifest tagged sha256-<hex>.sig out (checking
@@ -602,14 +615,7 @@ class CosignTest : public LoadFixture {
       }
       auto signature =
           Base64Decode(layer["annotations"]["dev.cosignproject.cosign/signature"].get<std::string>());
-      if (!signature) continue;
-      const std::string sig_file = out.Join("signature");
-      EXPECT_TRUE(WriteStringToFile(sig_file, *signature).ok());
-      ProcessResult check = RunProcess({"openssl", "dgst", "-sha256", "-verify", pub,
-                                        "-signature", sig_file, blob});
-      if (check.exit_code == 0 && check.stdout_text.find("Verified OK") != std::string::npos) {
-        ++verified;
-      }
+      if (signature && OpensslVerifies(pub, *signature, blob)) ++verified;
     }
     return verified;
   }
@@ -666,10 +672,33 @@ TEST_F(CosignTest, ATamperedPayloadOrAnotherDigestDoesNotVerify) {
   auto signature = Base64Decode(
       manifest["layers"][0]["annotations"]["dev.cosignproject.cosign/signature"].get<std::string>());
   ASSERT_TRUE(signature.has_value());
-  ASSERT_TRUE(WriteStringToFile(work.Join("signature"), *signature).ok());
-  ProcessResult check = RunProcess(
-      {"openssl", "dgst", "-sha256", "-verify", pub, "-signature", work.Join("signature"), tampered});
-  EXPECT_NE(check.exit_code, 0) << check.stdout_text;
+  EXPECT_TRUE(OpensslVerifies(pub, *signature, blob));
+  EXPECT_FALSE(OpensslVerifies(pub, *signature, tampered));
+}
+
+// The check above, proved against a signature cosign itself made with a key
+// pair it publishes (tests/data/cosign/README.md): it accepts that signature
+// and refuses it over changed bytes or with another key.
+TEST(CosignTestVerifier, AcceptsCosignsOwnSignatureAndNothingChanged) {
+  const CosignVector v = LoadCosignVector();
+  ASSERT_FALSE(v.signature.empty());
+  TempDir dir("ppa-cosign-vector");
+  const std::string pub = dir.Join("cosign.pub");
+  const std::string signed_file = dir.Join("signed");
+  const std::string changed_file = dir.Join("changed");
+  ASSERT_TRUE(WriteStringToFile(pub, v.public_pem).ok());
+  ASSERT_TRUE(WriteStringToFile(signed_file, v.signed_bytes).ok());
+  std::string changed = v.payload;
+  changed.replace(changed.find("\"blob\""), 6, "\"blub\"");
+  ASSERT_TRUE(WriteStringToFile(changed_file, DssePae(v.payload_type, changed)).ok());
+  EXPECT_TRUE(OpensslVerifies(pub, v.signature, signed_file));
+  EXPECT_FALSE(OpensslVerifies(pub, v.signature, changed_file));
+  const std::string other = dir.Join("other.pub");
+  ProcessResult r = RunProcess({"openssl", "pkey", "-in",
+                                std::string(PPA_TEST_DATA_DIR) + "/cosign/ec-p256-pkcs8.key",
+                                "-pubout", "-out", other});
+  ASSERT_EQ(r.exit_code, 0) << r.stderr_text;
+  EXPECT_FALSE(OpensslVerifies(other, v.signature, signed_file));
 }
 
 TEST_F(CosignTest, ReImportAppendsNothingAndAnotherKeyAppendsItsOwn) {

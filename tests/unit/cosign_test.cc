@@ -7,6 +7,7 @@
 
 #include "docker_io/image/digest.h"
 #include "docker_io/sign/cosign.h"
+#include "tests/support/cosign_vector.h"
 
 namespace ppa {
 namespace {
@@ -108,6 +109,57 @@ TEST(CosignManifestTest, BuildsWhatItParsesAndKeepsEveryLayer) {
   EXPECT_TRUE(odd->empty());
   EXPECT_FALSE(ParseCosignPayload(R"({"critical":{"identity":1,"image":2,"type":3}})").ok());
   EXPECT_FALSE(ParseCosignManifest("not json").ok());
+}
+
+// Cosign's own signature and public key (tests/data/cosign/README.md): the
+// verifier `ppa-import verify --key` uses accepts what cosign signed, and
+// nothing changed after.
+TEST(CosignVectorTest, VerifiesTheSignatureCosignMadeAndNothingChanged) {
+  using test::CosignVector;
+  using test::DssePae;
+  const CosignVector v = test::LoadCosignVector();
+  ASSERT_FALSE(v.signature.empty());
+  auto ok = VerifyWithPublicKey(v.public_pem, v.signed_bytes, v.signature);
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_TRUE(*ok);
+  auto id = PublicKeyId(v.public_pem);
+  ASSERT_TRUE(id.ok());
+  EXPECT_TRUE(IsValidSha256Digest(*id));
+
+  // Another subject digest in the payload: the signed bytes differ.
+  std::string other_digest = v.payload;
+  const size_t at = other_digest.find("658781cd");
+  ASSERT_NE(at, std::string::npos);
+  other_digest[at] = '7';
+  // Another payload type, the payload unsigned, one signature byte changed,
+  // the signature cut short.
+  std::string flipped = v.signature;
+  flipped[flipped.size() / 2] ^= 0x01;
+  const struct {
+    const char* what;
+    std::string bytes;
+    std::string signature;
+  } rejected[] = {
+      {"another digest", DssePae(v.payload_type, other_digest), v.signature},
+      {"another type", DssePae("application/json", v.payload), v.signature},
+      {"the bare payload", v.payload, v.signature},
+      {"a changed signature", v.signed_bytes, flipped},
+      {"a cut signature", v.signed_bytes, v.signature.substr(0, v.signature.size() - 1)},
+      {"no signature", v.signed_bytes, ""},
+  };
+  for (const auto& r : rejected) {
+    auto verdict = VerifyWithPublicKey(v.public_pem, r.bytes, r.signature);
+    EXPECT_TRUE(!verdict.ok() || !*verdict) << r.what;
+  }
+  // Another key: one of cosign's published test keys.
+  auto other = SigstoreKey::Load(KeyFile("ec-p256-pkcs8.key"), Secret(), false);
+  ASSERT_TRUE(other.ok());
+  auto with_other = VerifyWithPublicKey((*other)->PublicKeyPem(), v.signed_bytes, v.signature);
+  ASSERT_TRUE(with_other.ok());
+  EXPECT_FALSE(*with_other);
+  auto other_id = PublicKeyId((*other)->PublicKeyPem());
+  ASSERT_TRUE(other_id.ok());
+  EXPECT_NE(*other_id, *id);
 }
 
 }  // namespace
