@@ -23,6 +23,7 @@
 #include "importer/cli/credentials.h"
 #include "importer/report/display_text.h"
 #include "importer/cli/doctor_flags.h"
+#include "importer/cli/save_flags.h"
 #include "importer/commands/inspect.h"
 #include "importer/cli/interrupt.h"
 #include "importer/load/pipeline.h"
@@ -427,6 +428,11 @@ int RunCli(int argc, char** argv) {
   CLI::App* verify_cmd = app.get_subcommand("verify");
   UseEnvironmentForFlags(verify_cmd);
   verify_cmd->footer(kEnvironmentFooter);
+  SaveFlags save;
+  AddSaveCommand(app, save);
+  // `save` reads no PPA_IMPORT_* variable of load's flags (a load's
+  // PPA_IMPORT_DRY_RUN or PPA_IMPORT_ARCHITECTURES would change what it
+  // saves); its credentials are resolved as load's, per registry.
   std::string completion_shell;
   app.add_subcommand("completion",
                      "Print the shell completion script: ppa-import completion bash|zsh")
@@ -468,6 +474,10 @@ int RunCli(int argc, char** argv) {
   if (app.got_subcommand("verify")) {
     SetUpLogging(false, false);
     return RunVerifyCommand(verify);
+  }
+  if (app.got_subcommand("save")) {
+    SetUpLogging(false, false);
+    return RunSaveCommand(save);
   }
   if (app.got_subcommand("inspect")) {
     SetUpLogging(false, false);

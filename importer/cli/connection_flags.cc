@@ -10,11 +10,15 @@
 namespace ppa {
 
 void AddConnectionFlags(CLI::App* cmd, const ConnectionFlags& f) {
-  cmd->add_option("--registry", *f.registry,
-                  "Registry HOST[:PORT][/PREFIX] (env PPA_IMPORT_REGISTRY)");
-  cmd->add_option("--namespace-rules", *f.namespace_rules,
-                  "Namespace name rules: ibm (IBM Cloud Container Registry) or none")
-      ->check(CLI::IsMember({"ibm", "none"}));
+  if (f.registry != nullptr) {
+    cmd->add_option("--registry", *f.registry,
+                    "Registry HOST[:PORT][/PREFIX] (env PPA_IMPORT_REGISTRY)");
+  }
+  if (f.namespace_rules != nullptr) {
+    cmd->add_option("--namespace-rules", *f.namespace_rules,
+                    "Namespace name rules: ibm (IBM Cloud Container Registry) or none")
+        ->check(CLI::IsMember({"ibm", "none"}));
+  }
   cmd->add_flag("--plain-http", *f.plain_http, "Talk plain HTTP to the registry (local registries)");
   cmd->add_flag("--insecure", f.transport->insecure, "Skip TLS certificate verification");
   TransportOptions* transport = f.transport;

@@ -19,7 +19,9 @@ class App;
 namespace ppa {
 
 // Where the parsed values go (not owned). `credentials` may be null: then
-// --creds and --authfile are not registered.
+// --creds and --authfile are not registered; `registry` and
+// `namespace_rules` too (`save` reads from the registries its references
+// name).
 struct ConnectionFlags {
   std::string* registry;
   std::string* namespace_rules;

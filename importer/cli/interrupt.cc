@@ -32,6 +32,7 @@ struct Progress {
   std::string last_pushed GUARDED_BY(mu);
   int tty_fd GUARDED_BY(mu) = -1;  // RestoreTerminalOnInterrupt
   termios tty_saved GUARDED_BY(mu){};
+  std::string partial_output GUARDED_BY(mu);  // RemoveOnInterrupt
 };
 
 Progress& State() {
@@ -59,8 +60,13 @@ void Watch(int read_fd) {
   {
     Progress& state = State();
     MutexLock lock(&state.mu);
-    message = InterruptMessage(signal, state.images_pushed, state.last_pushed,
-                               state.work_directories);
+    if (!state.partial_output.empty()) {
+      ::unlink(state.partial_output.c_str());
+      message = SaveInterruptMessage(signal);
+    } else {
+      message = InterruptMessage(signal, state.images_pushed, state.last_pushed,
+                                 state.work_directories);
+    }
     if (state.tty_fd >= 0) ::tcsetattr(state.tty_fd, TCSANOW, &state.tty_saved);
   }
   for (size_t done = 0; done < message.size();) {
@@ -110,6 +116,19 @@ void UnregisterWorkDirectory(const std::string& path) {
   MutexLock lock(&state.mu);
   auto& dirs = state.work_directories;
   dirs.erase(std::remove(dirs.begin(), dirs.end(), path), dirs.end());
+}
+
+void RemoveOnInterrupt(const std::string& path) {
+  Progress& state = State();
+  MutexLock lock(&state.mu);
+  state.partial_output = path;
+}
+
+std::string SaveInterruptMessage(int signal) {
+  const char* name = signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "a signal";
+  return "\nError: interrupted (" + std::string(name) +
+         "): nothing was saved; the partial archive was removed\n"
+         "Hint: run the same command again\n";
 }
 
 void RestoreTerminalOnInterrupt(int fd, const termios* saved) {

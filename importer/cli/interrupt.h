@@ -46,6 +46,13 @@ void NoteImagePushed(const std::string& name);
 // Ctrl-C at the prompt leaves no terminal without echo. `saved` null: none.
 void RestoreTerminalOnInterrupt(int fd, const termios* saved);
 
+// While `save` writes its archive to the temporary file `path`: an
+// interrupt removes it and says nothing was saved. "": none.
+void RemoveOnInterrupt(const std::string& path);
+
+// The lines an interrupt of `save` prints (pure, for tests).
+std::string SaveInterruptMessage(int signal);
+
 // The lines printed on an interrupt by `signal` (pure, for tests).
 std::string InterruptMessage(int signal, int images_pushed,
                              const std::string& last_pushed,

@@ -120,14 +120,22 @@ std::vector<std::string> FlagEnvironmentNames(const CLI::App& app) {
 
 ConfigKeys ConfigKeysFor(const CLI::App& app, const std::string& invoked) {
   ConfigKeys keys;
-  if (invoked != "load" && invoked != "doctor" && invoked != "inspect") return keys;
+  if (invoked != "load" && invoked != "doctor" && invoked != "inspect" && invoked != "verify" &&
+      invoked != "save") {
+    return keys;
+  }
   keys.subcommand = invoked;
   for (const char* name : {"load", "doctor", "inspect"}) {
     if (const CLI::App* sub = Subcommand(app, name)) AddUnique(keys.known, LongFlagNames(*sub));
   }
   if (const CLI::App* sub = Subcommand(app, invoked)) keys.applied = LongFlagNames(*sub);
-  if (invoked == "inspect") {
-    keys.applied.erase(std::remove(keys.applied.begin(), keys.applied.end(), "json"),
+  // Keys the command has with another meaning than load's: skipped. `save`
+  // takes the connection settings only.
+  std::vector<std::string> other_meaning;
+  if (invoked == "inspect") other_meaning = {"json"};
+  if (invoked == "save") other_meaning = {"output", "images-from", "dry-run", "architectures", "platform"};
+  for (const std::string& key : other_meaning) {
+    keys.applied.erase(std::remove(keys.applied.begin(), keys.applied.end(), key),
                        keys.applied.end());
   }
   return keys;

@@ -92,7 +92,8 @@ std::vector<const ImageSource*> Candidates(const std::vector<const ImageSource*>
 }
 
 // Picks the image a reference means among the images of one file: the only
-// one; else the one named like `repository`, then like `pull_repository`;
+// one; else, for a reference by digest, the one whose manifest has it; else
+// the one named like `repository`, then like `pull_repository`;
 // else the only one of the reference's platform. Where several images
 // carry the name (the platform images of a multi-arch OCI tarball inherit
 // its index's name), the reference's platform picks among them. Null when
@@ -101,6 +102,15 @@ const ImageSource* SelectImage(const std::vector<const ImageSource*>& images,
                                const PpaImageReference& ref, bool* ambiguous) {
   *ambiguous = false;
   if (images.size() == 1) return images.front();
+  // A reference by digest ("org/app@sha256:..."): the image whose manifest
+  // in the file has that digest, when one has (`save` names the platform
+  // images of an index so; two of them may share a platform).
+  auto parsed = ParseImageReference(ref.repository);
+  if (parsed.ok() && !parsed->digest.empty()) {
+    for (const ImageSource* img : images) {
+      if (img->manifest && img->manifest->digest == parsed->digest) return img;
+    }
+  }
   for (const std::string* name : {&ref.repository, &ref.pull_repository}) {
     std::string key = NameMatchKey(*name);
     if (key.empty() || Candidates(images, key, std::nullopt).empty()) continue;

@@ -10,12 +10,18 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "samples/generator/tar_writer.h"
+#include "archive/write/tar_writer.h"
 
 namespace ppa::samples {
 namespace {
 
 using json = nlohmann::json;
+using TarEntry = TarWriteEntry;
+
+// Image tarballs and layers end right after their zero blocks; the outer
+// archive is padded to a whole record, as tar writes it.
+constexpr TarOptions kUnpadded{.mtime = kSampleMtime, .pad_to_record = false};
+constexpr TarOptions kPadded{.mtime = kSampleMtime, .pad_to_record = true};
 
 constexpr size_t kChunk = 64 * 1024;
 constexpr const char* kOciManifestType = "application/vnd.oci.image.manifest.v1+json";
@@ -472,7 +478,7 @@ void AddSubchart(const std::string& root, const std::string& sub, const ChartSpe
 // ---------------------------------------------------------------- layers
 
 Status WriteLayer(const LayerSpec& spec, ByteSink& out) {
-  return WriteTar(LayerEntries(spec), out, /*pad_to_record=*/false);
+  return WriteTar(LayerEntries(spec), out, kUnpadded);
 }
 
 Result<LayerInfo> DescribeLayer(const LayerSpec& spec) {
@@ -514,11 +520,11 @@ Result<std::vector<WrittenImage>> WriteImageTarball(const ImageTarballSpec& spec
   std::vector<WrittenImage> written;
   PPA_ASSIGN_OR_RETURN(std::vector<TarEntry> entries, ImageTarballEntries(spec, written));
   if (!spec.gzip) {
-    PPA_RETURN_IF_ERROR(WriteTar(std::move(entries), out, /*pad_to_record=*/false));
+    PPA_RETURN_IF_ERROR(WriteTar(std::move(entries), out, kUnpadded));
     return written;
   }
   GzipSink gz(&out, spec.gzip_level);
-  PPA_RETURN_IF_ERROR(WriteTar(std::move(entries), gz, /*pad_to_record=*/false));
+  PPA_RETURN_IF_ERROR(WriteTar(std::move(entries), gz, kUnpadded));
   PPA_RETURN_IF_ERROR(gz.Close());
   return written;
 }
@@ -578,7 +584,7 @@ Result<std::string> BuildChartTgz(const ChartSpec& chart) {
   std::string out;
   StringSink sink(&out);
   GzipSink gz(&sink, 9);
-  PPA_RETURN_IF_ERROR(WriteTar(std::move(entries), gz, /*pad_to_record=*/false));
+  PPA_RETURN_IF_ERROR(WriteTar(std::move(entries), gz, kUnpadded));
   PPA_RETURN_IF_ERROR(gz.Close());
   return out;
 }
@@ -695,10 +701,10 @@ Status WritePpaArchive(const PpaArchiveSpec& spec, const std::string& out_path) 
   PPA_ASSIGN_OR_RETURN(std::unique_ptr<FileSink> file, FileSink::Create(out_path));
   if (spec.gzip) {
     GzipSink gz(file.get());
-    PPA_RETURN_IF_ERROR(WriteTar(std::move(entries), gz));
+    PPA_RETURN_IF_ERROR(WriteTar(std::move(entries), gz, kPadded));
     PPA_RETURN_IF_ERROR(gz.Close());
   } else {
-    PPA_RETURN_IF_ERROR(WriteTar(std::move(entries), *file));
+    PPA_RETURN_IF_ERROR(WriteTar(std::move(entries), *file, kPadded));
   }
   return file->Close();
 }

@@ -25,6 +25,10 @@
 
 namespace ppa::samples {
 
+// 2024-01-01T00:00:00Z: the one timestamp of every generated file.
+inline constexpr int64_t kSampleMtime = 1704067200;
+inline constexpr const char* kSampleCreated = "2024-01-01T00:00:00Z";
+
 // ---------------------------------------------------------------- layers
 
 // One layer: a tar of `file_count` files under `directory` (with directory

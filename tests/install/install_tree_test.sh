@@ -155,7 +155,7 @@ bash_cases=(
   "ppa-import load --namespace-rules i => ibm"
   "ppa-import load --namespace-rules  => ibm none"
   "ppa-import load --compression =  => gzip none zstd"
-  "ppa-import help  => completion doctor help inspect load verify version"
+  "ppa-import help  => completion doctor help inspect load save verify version"
   "ppa-import help do => doctor"
   "ppa-import completion  => bash zsh"
   "ppa-import load --archive arch => archive.tar archive.tgz"

@@ -31,6 +31,7 @@ struct TarImage {
   std::vector<std::string> names;
   std::string arch = "amd64";
   std::string problem;  // non-empty: the image is unusable (e.g. a layer missing)
+  std::string manifest_digest;  // non-empty: the file holds its manifest, of this digest
 };
 
 // An image file of the archive: the images it holds, or why it is unreadable.
@@ -157,6 +158,11 @@ ImportPlan Plan(const Row& row) {
       source.config_digest = kDigest;
       source.platform = Platform{.os = "linux", .architecture = img.arch, .variant = ""};
       if (!img.problem.empty()) source.problem = InvalidInput(img.problem);
+      if (!img.manifest_digest.empty()) {
+        source.manifest = StoredDocument{.media_type = "application/vnd.oci.image.manifest.v1+json",
+                                         .digest = img.manifest_digest,
+                                         .bytes = std::make_shared<const std::string>()};
+      }
       out.push_back(std::move(source));
     }
     return Result<std::vector<ImageSource>>(std::move(out));
@@ -396,6 +402,25 @@ const std::vector<Row>& Rows() {
                 "images/fat.tar x",
                 "  ibmcom/fat:1-arm64 ! image file 'images/fat.tar' holds 2 images and none is "
                 "named 'ibmcom/fat:1-arm64' (linux/arm64)"}},
+      {.what = "references by digest pick the image of that manifest digest, same platform or not",
+       .manifest = Manifest(
+           {Entry("org/win:1", {Ref("org/win@sha256:" + std::string(64, '1'), "images/w.tar",
+                                    "amd64"),
+                                Ref("org/win@sha256:" + std::string(64, '2'), "images/w.tar",
+                                    "amd64"),
+                                Ref("org/win@sha256:" + std::string(64, '3'), "images/w.tar",
+                                    "amd64")})}),
+       .images = {{"images/w.tar",
+                   {.images = {{.names = {"org/win:1"},
+                                .manifest_digest = "sha256:" + std::string(64, '2')},
+                               {.names = {"org/win:1"},
+                                .manifest_digest = "sha256:" + std::string(64, '1')}}}}},
+       .want = {"group org/win:1 list ns/org/win:1",
+                "  org/win@sha256:" + std::string(64, '1') +
+                    " -> ns/org/win@digest (linux/amd64) from images/w.tar org/win:1",
+                "  org/win@sha256:" + std::string(64, '2') +
+                    " -> ns/org/win@digest (linux/amd64) from images/w.tar org/win:1",
+                "  org/win@sha256:" + std::string(64, '3') + " ! image file 'images/w.tar'..."}},
       {.what = "images sharing a name and a reference without a platform: refused, not guessed",
        .manifest = Manifest({Single("up/fat:1", "images/fat.tar")}),
        .images = {{"images/fat.tar",

@@ -1,4 +1,4 @@
-#include "samples/generator/tar_writer.h"
+#include "archive/write/tar_writer.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <memory>
 
-namespace ppa::samples {
+namespace ppa {
 namespace {
 
 struct ArchiveWriteDeleter {
@@ -67,23 +67,23 @@ class EntryDataSink : public ByteSink {
   uint64_t written_ = 0;
 };
 
-ArchiveEntry MakeHeader(const TarEntry& e) {
+ArchiveEntry MakeHeader(const TarWriteEntry& e, int64_t mtime) {
   ArchiveEntry entry(archive_entry_new());
   archive_entry_set_pathname(entry.get(), e.path.c_str());
-  archive_entry_set_mtime(entry.get(), kSampleMtime, 0);
+  archive_entry_set_mtime(entry.get(), mtime, 0);
   archive_entry_set_uid(entry.get(), 0);
   archive_entry_set_gid(entry.get(), 0);
   switch (e.type) {
-    case TarEntry::Type::kFile:
+    case TarWriteEntry::Type::kFile:
       archive_entry_set_filetype(entry.get(), AE_IFREG);
       archive_entry_set_size(entry.get(),
                              static_cast<la_int64_t>(e.producer ? e.size : e.data.size()));
       break;
-    case TarEntry::Type::kDirectory:
+    case TarWriteEntry::Type::kDirectory:
       archive_entry_set_filetype(entry.get(), AE_IFDIR);
       archive_entry_set_size(entry.get(), 0);
       break;
-    case TarEntry::Type::kSymlink:
+    case TarWriteEntry::Type::kSymlink:
       archive_entry_set_filetype(entry.get(), AE_IFLNK);
       archive_entry_set_symlink(entry.get(), e.link_target.c_str());
       archive_entry_set_size(entry.get(), 0);
@@ -93,10 +93,11 @@ ArchiveEntry MakeHeader(const TarEntry& e) {
   return entry;
 }
 
-Status WriteOne(struct archive* a, const CallbackContext& ctx, const TarEntry& e) {
-  ArchiveEntry header = MakeHeader(e);
+Status WriteOne(struct archive* a, const CallbackContext& ctx, const TarWriteEntry& e,
+                int64_t mtime) {
+  ArchiveEntry header = MakeHeader(e, mtime);
   PPA_RETURN_IF_ERROR(Check(a, archive_write_header(a, header.get()), ctx, "tar header " + e.path));
-  if (e.type != TarEntry::Type::kFile) return Status::Ok();
+  if (e.type != TarWriteEntry::Type::kFile) return Status::Ok();
   EntryDataSink data(a, ctx);
   if (e.producer) {
     PPA_RETURN_IF_ERROR(e.producer(data));
@@ -112,17 +113,17 @@ Status WriteOne(struct archive* a, const CallbackContext& ctx, const TarEntry& e
 
 }  // namespace
 
-TarEntry TarEntry::File(std::string path, std::string data, int mode) {
-  TarEntry e;
+TarWriteEntry TarWriteEntry::File(std::string path, std::string data, int mode) {
+  TarWriteEntry e;
   e.path = std::move(path);
   e.data = std::move(data);
   e.mode = mode;
   return e;
 }
 
-TarEntry TarEntry::Streamed(std::string path, uint64_t size,
+TarWriteEntry TarWriteEntry::Streamed(std::string path, uint64_t size,
                             std::function<Status(ByteSink&)> producer, int mode) {
-  TarEntry e;
+  TarWriteEntry e;
   e.path = std::move(path);
   e.size = size;
   e.producer = std::move(producer);
@@ -130,16 +131,16 @@ TarEntry TarEntry::Streamed(std::string path, uint64_t size,
   return e;
 }
 
-TarEntry TarEntry::Directory(std::string path, int mode) {
-  TarEntry e;
+TarWriteEntry TarWriteEntry::Directory(std::string path, int mode) {
+  TarWriteEntry e;
   e.path = std::move(path);
   e.type = Type::kDirectory;
   e.mode = mode;
   return e;
 }
 
-TarEntry TarEntry::Symlink(std::string path, std::string target) {
-  TarEntry e;
+TarWriteEntry TarWriteEntry::Symlink(std::string path, std::string target) {
+  TarWriteEntry e;
   e.path = std::move(path);
   e.type = Type::kSymlink;
   e.mode = 0777;
@@ -147,24 +148,46 @@ TarEntry TarEntry::Symlink(std::string path, std::string target) {
   return e;
 }
 
-Status WriteTar(std::vector<TarEntry> entries, ByteSink& out, bool pad_to_record) {
+Status WriteTar(std::vector<TarWriteEntry> entries, ByteSink& out, const TarOptions& options) {
   std::stable_sort(entries.begin(), entries.end(),
-                   [](const TarEntry& a, const TarEntry& b) { return a.path < b.path; });
+                   [](const TarWriteEntry& a, const TarWriteEntry& b) { return a.path < b.path; });
   ArchiveWrite a(archive_write_new());
   if (!a) return IoError("archive_write_new failed");
   CallbackContext ctx;
   ctx.sink = &out;
   PPA_RETURN_IF_ERROR(
       Check(a.get(), archive_write_set_format_pax_restricted(a.get()), ctx, "tar format"));
-  if (!pad_to_record) {
+  if (!options.pad_to_record) {
     PPA_RETURN_IF_ERROR(
         Check(a.get(), archive_write_set_bytes_in_last_block(a.get(), 1), ctx, "tar block"));
   }
   PPA_RETURN_IF_ERROR(
       Check(a.get(), archive_write_open2(a.get(), &ctx, nullptr, WriteCallback, nullptr, nullptr),
             ctx, "tar open"));
-  for (const TarEntry& e : entries) PPA_RETURN_IF_ERROR(WriteOne(a.get(), ctx, e));
+  for (const TarWriteEntry& e : entries) PPA_RETURN_IF_ERROR(WriteOne(a.get(), ctx, e, options.mtime));
   return Check(a.get(), archive_write_close(a.get()), ctx, "tar close");
 }
 
-}  // namespace ppa::samples
+Result<uint64_t> TarStreamSize(const std::vector<TarWriteEntry>& entries) {
+  constexpr uint64_t kBlock = 512;
+  constexpr uint64_t kUstarMaxSize = (uint64_t{1} << 33) - 1;  // 11 octal digits
+  uint64_t total = 2 * kBlock;                                   // the end-of-archive blocks
+  for (const TarWriteEntry& e : entries) {
+    // ustar's name field holds 100 bytes; libarchive's pax_restricted adds a
+    // pax header for a longer path (or one it would have to split) and for
+    // a non-ASCII one.
+    bool ascii = std::all_of(e.path.begin(), e.path.end(),
+                             [](char c) { return c > 0 && c < 0x7f; });
+    if (e.path.size() >= 100 || !ascii || e.link_target.size() >= 100) {
+      return InvalidInput("tar entry '" + e.path + "' needs a pax header");
+    }
+    uint64_t size = e.type == TarWriteEntry::Type::kFile ? (e.producer ? e.size : e.data.size()) : 0;
+    if (size > kUstarMaxSize) {
+      return InvalidInput("tar entry '" + e.path + "' is 8 GiB or more");
+    }
+    total += kBlock + (size + kBlock - 1) / kBlock * kBlock;
+  }
+  return total;
+}
+
+}  // namespace ppa

@@ -1,0 +1,402 @@
+#include "importer/save/save.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include "archive/write/byte_sink.h"
+#include "archive/write/tar_writer.h"
+#include "archive/tar/tar_index.h"
+#include "base/file_util.h"
+#include "docker_io/image/digest.h"
+#include "docker_io/image/gzip_isal.h"
+#include "docker_io/image/image_formats.h"
+#include "docker_io/image/media_types.h"
+#include "importer/cli/cli.h"
+#include "importer/cli/interrupt.h"
+#include "importer/load/plan.h"
+#include "importer/report/progress.h"
+#include "importer/report/display_text.h"
+#include "importer/save/save_sources.h"
+#include "importer/save/saved_image.h"
+
+namespace ppa {
+namespace {
+
+// gzip through ISA-L (deterministic: docker_io/image/gzip_isal.h) into `next`.
+// The blobs are compressed already: the fastest level.
+class IsalGzipSink : public ByteSink {
+ public:
+  explicit IsalGzipSink(ByteSink* next)
+      : gzip_(NewIsalGzipCompressor(IsalLevelFor(1), [next](const char* data, size_t size) {
+          return next->Write(data, size);
+        })) {}
+  using ByteSink::Write;
+  Status Write(const void* data, size_t size) override {
+    return gzip_->Write(static_cast<const char*>(data), size);
+  }
+  Status Close() override { return gzip_->Finish(); }
+
+ private:
+  std::unique_ptr<StreamCompressor> gzip_;
+};
+
+// The one mtime of every entry: SOURCE_DATE_EPOCH (reproducible-builds.org)
+// when it is a number ustar can hold (before 2038), else 0.
+int64_t ArchiveMtime() {
+  const char* epoch = std::getenv("SOURCE_DATE_EPOCH");
+  if (epoch == nullptr || *epoch == '\0') return 0;
+  char* end = nullptr;
+  errno = 0;
+  const long long value = std::strtoll(epoch, &end, 10);
+  const bool ok = *end == '\0' && errno == 0 && value >= 0 && value < 0x7fffffff;
+  return ok ? value : 0;
+}
+
+Result<std::vector<SaveSource>> Sources(const SaveOptions& options) {
+  SaveOptions resolved = options;
+  PPA_RETURN_IF_ERROR(ReadSaveList(resolved));
+  if (resolved.references.empty()) {
+    return InvalidInput("nothing to save",
+                        "name images as HOST/REPO:TAG arguments or in --images-from FILE");
+  }
+  for (const std::string& platform : options.architectures) {
+    PPA_RETURN_IF_ERROR(ParsePlatformFilter(platform).status());
+  }
+  return ParseSaveSources(resolved.references);
+}
+
+// The source registries, connected once each.
+class Registries {
+ public:
+  explicit Registries(const SaveOptions& options) : options_(options) {
+    transport_ = options.make_transport ? options.make_transport(options.transport)
+                                        : std::shared_ptr<HttpTransport>(
+                                              MakeCurlTransport(options.transport));
+  }
+
+  Result<RegistryClient*> For(const std::string& host) {
+    auto it = clients_.find(host);
+    if (it != clients_.end()) return it->second.get();
+    auto found = options_.credentials.find(host);
+    // Docker Hub answers the API at registry-1.docker.io.
+    const std::string endpoint = host == "docker.io" ? "registry-1.docker.io" : host;
+    auto client = std::make_unique<RegistryClient>(
+        RegistryEndpoint{.host = endpoint, .plain_http = options_.plain_http},
+        found == options_.credentials.end() ? Credentials() : found->second, transport_);
+    Status ping = client->Ping();
+    if (!ping.ok()) return ping.WithContext("registry '" + host + "'");
+    return clients_.emplace(host, std::move(client)).first->second.get();
+  }
+
+ private:
+  const SaveOptions& options_;
+  std::shared_ptr<HttpTransport> transport_;
+  std::map<std::string, std::unique_ptr<RegistryClient>> clients_;
+};
+
+Result<SavedDocument> Pull(RegistryClient& client, const std::string& repo,
+                           const std::string& reference) {
+  PPA_ASSIGN_OR_RETURN(PulledManifest pulled, client.GetManifest(repo, reference));
+  return SavedDocument{.media_type = pulled.descriptor.media_type,
+                       .digest = pulled.descriptor.digest,
+                       .bytes = std::move(pulled.body)};
+}
+
+void AddBlobs(const std::vector<SavedBlob>& blobs, std::set<std::string>& seen,
+              std::vector<SavedBlob>& out) {
+  for (const SavedBlob& b : blobs) {
+    if (seen.insert(b.digest).second) out.push_back(b);
+  }
+}
+
+// Limits on what one index may make `save` pull and hold: a hostile
+// registry cannot make it hold more than kMaxIndexManifests manifests of at
+// most kMaxManifestBytes each (4 MiB), nor more than kMaxImageDocumentBytes
+// of documents for one image.
+constexpr size_t kMaxIndexManifests = 1024;
+constexpr uint64_t kMaxImageDocumentBytes = 64 << 20;
+
+// The repository to pull `ref` from: Docker Hub's one-word names are its
+// library/ images.
+std::string PullRepository(const ImageReference& ref) {
+  if (ref.domain == "docker.io" && ref.path.find('/') == std::string::npos) {
+    return "library/" + ref.path;
+  }
+  return ref.path;
+}
+
+// Whether index entry `d` goes into the archive under --platform `filters`
+// (empty: all). A BuildKit attestation goes with the image it attests.
+bool Wanted(const Descriptor& d, const std::vector<std::string>& filters,
+            const std::set<std::string>& kept_images) {
+  if (filters.empty()) return true;
+  if (d.platform && d.platform->os == "unknown") {
+    auto ref = d.annotations.find("vnd.docker.reference.digest");
+    return ref != d.annotations.end() && kept_images.count(ref->second) > 0;
+  }
+  return d.platform && PlatformWanted(filters, *d.platform);
+}
+
+std::string PlatformsOf(const OciIndex& index) {
+  std::string platforms;
+  for (const Descriptor& d : index.manifests) {
+    if (d.platform && d.platform->os != "unknown") {
+      platforms += (platforms.empty() ? "" : ", ") + d.platform->ToString();
+    }
+  }
+  return platforms.empty() ? "none named" : platforms;
+}
+
+// The manifests of `index` to save, pulled: each digest once, platform
+// images before the attestations that name them.
+Result<std::vector<SavedDocument>> PullIndexManifests(RegistryClient& client,
+                                                      const std::string& repo,
+                                                      const OciIndex& index,
+                                                      const std::vector<std::string>& filters) {
+  if (index.manifests.size() > kMaxIndexManifests) {
+    return InvalidInput("its index names " + std::to_string(index.manifests.size()) +
+                        " manifests; at most " + std::to_string(kMaxIndexManifests) +
+                        " are saved");
+  }
+  std::vector<SavedDocument> out;
+  std::set<std::string> kept;
+  uint64_t bytes = 0;
+  for (int pass = 0; pass < 2; ++pass) {  // images, then attestations
+    for (const Descriptor& d : index.manifests) {
+      const bool attestation = d.platform && d.platform->os == "unknown";
+      if (attestation != (pass == 1) || kept.count(d.digest) || !Wanted(d, filters, kept)) {
+        continue;
+      }
+      if (!IsImageManifestMediaType(d.media_type)) {
+        return InvalidInput("its index names " + d.digest + " of type '" + d.media_type +
+                            "': only image manifests are saved from an index");
+      }
+      PPA_ASSIGN_OR_RETURN(SavedDocument manifest, Pull(client, repo, d.digest));
+      if (d.size && *d.size != manifest.bytes.size()) {
+        return InvalidInput("its index gives manifest " + d.digest + " " +
+                            std::to_string(*d.size) + " bytes; the registry serves " +
+                            std::to_string(manifest.bytes.size()));
+      }
+      bytes += manifest.bytes.size();
+      if (bytes > kMaxImageDocumentBytes) {
+        return InvalidInput("its manifests pass " + HumanBytes(kMaxImageDocumentBytes));
+      }
+      manifest.platform = d.platform;
+      kept.insert(d.digest);
+      out.push_back(std::move(manifest));
+    }
+  }
+  // In the index's own order.
+  std::vector<SavedDocument> ordered;
+  for (const Descriptor& d : index.manifests) {
+    for (SavedDocument& m : out) {
+      if (m.digest == d.digest && !m.bytes.empty()) ordered.push_back(std::move(m));
+    }
+  }
+  return ordered;
+}
+
+// The documents of one source and the blobs they name: a manifest and its
+// config and layers, or an index, the manifests of the platforms kept and
+// theirs.
+Result<SavedImage> PullImage(RegistryClient& client, const SaveSource& source,
+                             const std::vector<std::string>& filters) {
+  const std::string repo = PullRepository(source.ref);
+  const std::string reference = source.ref.digest.empty() ? source.ref.tag : source.ref.digest;
+  SavedImage image{.source = source};
+  PPA_ASSIGN_OR_RETURN(image.top, Pull(client, repo, reference));
+  std::set<std::string> seen;
+  if (!IsIndexMediaType(image.top.media_type)) {
+    PPA_ASSIGN_OR_RETURN(auto blobs, ManifestBlobs(image.top.bytes));
+    AddBlobs(blobs, seen, image.blobs);
+    return image;
+  }
+  PPA_ASSIGN_OR_RETURN(OciIndex index, ParseOciIndex(image.top.bytes));
+  PPA_ASSIGN_OR_RETURN(image.manifests, PullIndexManifests(client, repo, index, filters));
+  bool images_kept = false;
+  for (const SavedDocument& m : image.manifests) {
+    PPA_ASSIGN_OR_RETURN(auto blobs, ManifestBlobs(m.bytes));
+    AddBlobs(blobs, seen, image.blobs);
+    images_kept = images_kept || !(m.platform && m.platform->os == "unknown");
+  }
+  if (!images_kept) {
+    return InvalidInput("none of its platforms is one --platform selects",
+                        "its platforms: " + PlatformsOf(index));
+  }
+  if (image.manifests.size() != index.manifests.size()) {
+    std::vector<std::string> kept;
+    for (const SavedDocument& m : image.manifests) kept.push_back(m.digest);
+    PPA_ASSIGN_OR_RETURN(image.top.bytes, SubsetIndex(image.top.bytes, kept));
+    image.top.digest = Sha256Digest(image.top.bytes);
+    image.index_rebuilt = true;
+    // Named by digest, it is named by the new index's.
+    if (source.ref.tag.empty()) image.source.archive_name = source.ref.path + "@" + image.top.digest;
+  }
+  return image;
+}
+
+// The outer archive's entries: manifest.yaml, images/ and one layout
+// tarball per image, streamed.
+Result<std::vector<TarWriteEntry>> ArchiveEntries(const std::vector<SavedImage>& images,
+                                             const BlobWriter& write_blob, int64_t mtime) {
+  std::vector<TarWriteEntry> entries;
+  entries.push_back(TarWriteEntry::File("manifest.yaml", SaveManifestYaml(images)));
+  entries.push_back(TarWriteEntry::Directory("images"));
+  for (const SavedImage& image : images) {
+    std::vector<TarWriteEntry> inner = LayoutEntries(image, write_blob);
+    PPA_ASSIGN_OR_RETURN(uint64_t size, TarStreamSize(inner));
+    auto shared = std::make_shared<std::vector<TarWriteEntry>>(std::move(inner));
+    entries.push_back(TarWriteEntry::Streamed(image.source.file, size, [shared, mtime](ByteSink& out) {
+      return WriteTar(*shared, out, {.mtime = mtime, .pad_to_record = false});
+    }));
+  }
+  return entries;
+}
+
+// Checks, before anything is pulled, that `output` can become the archive:
+// not a directory, in a directory that exists.
+Status CheckOutput(const std::string& output) {
+  if (output == "-") return Status::Ok();
+  std::error_code ec;
+  if (std::filesystem::is_directory(output, ec)) {
+    return InvalidInput("-o " + output + " is a directory", "name the archive file to write");
+  }
+  const std::filesystem::path parent = std::filesystem::path(output).parent_path();
+  if (!parent.empty() && !std::filesystem::is_directory(parent, ec)) {
+    return InvalidInput("-o " + output + ": folder " + parent.string() + " does not exist",
+                        "create it, or name a file in an existing folder");
+  }
+  return Status::Ok();
+}
+
+// Writes the archive to `options.output`: standard output, or a new
+// temporary file beside FILE (made with mkstemp: never an existing file,
+// never through a link), synced and renamed over FILE when complete,
+// removed on failure.
+Status WriteArchive(const SaveOptions& options, const std::vector<TarWriteEntry>& entries,
+                    int64_t mtime) {
+  const TarOptions outer{.mtime = mtime, .pad_to_record = true};
+  if (options.output == "-") {
+    FdSink stdout_sink(STDOUT_FILENO, "standard output");
+    IsalGzipSink gz(&stdout_sink);
+    PPA_RETURN_IF_ERROR(WriteTar(entries, gz, outer));
+    return gz.Close();
+  }
+  const std::filesystem::path out(options.output);
+  std::string temp =
+      (out.parent_path() / ("." + out.filename().string() + ".XXXXXX.partial")).string();
+  const int fd = ::mkstemps(temp.data(), static_cast<int>(std::string(".partial").size()));
+  if (fd < 0) return ErrnoError("cannot create", temp, errno);
+  UniqueFd owned(fd);
+  RemoveOnInterrupt(temp);
+  Status written = [&]() -> Status {
+    FdSink file(fd, temp);
+    IsalGzipSink gz(&file);
+    PPA_RETURN_IF_ERROR(WriteTar(entries, gz, outer));
+    PPA_RETURN_IF_ERROR(gz.Close());
+    if (::fsync(fd) != 0) return ErrnoError("cannot sync", temp, errno);
+    if (::fchmod(fd, 0644) != 0) return ErrnoError("cannot set the mode of", temp, errno);
+    return Status::Ok();
+  }();
+  if (written.ok() && std::rename(temp.c_str(), options.output.c_str()) != 0) {
+    written = ErrnoError("cannot rename to " + options.output, temp, errno);
+  }
+  if (!written.ok()) ::unlink(temp.c_str());
+  RemoveOnInterrupt("");
+  return written;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> SaveSourceHosts(const SaveOptions& options) {
+  PPA_ASSIGN_OR_RETURN(std::vector<SaveSource> sources, Sources(options));
+  std::set<std::string> hosts;
+  for (const SaveSource& s : sources) hosts.insert(s.ref.domain);
+  return std::vector<std::string>(hosts.begin(), hosts.end());
+}
+
+Status ReadSaveList(SaveOptions& options) {
+  if (options.images_from.empty()) return Status::Ok();
+  std::ifstream in(options.images_from, std::ios::binary);
+  if (!in) return ErrnoError("cannot read", options.images_from, errno);
+  constexpr size_t kMaxListBytes = 16 << 20;
+  std::string text(kMaxListBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<size_t>(in.gcount()));
+  if (text.size() > kMaxListBytes) {
+    return InvalidInput("--images-from " + options.images_from + " is over 16 MiB",
+                        "split the list into several archives");
+  }
+  for (std::string& ref : ListFileReferences(text)) options.references.push_back(std::move(ref));
+  options.images_from.clear();
+  return Status::Ok();
+}
+
+int RunSave(const SaveOptions& options, std::ostream& out, std::ostream& err) {
+  Result<std::vector<SaveSource>> sources = Sources(options);
+  Status output = sources.ok() ? CheckOutput(options.output) : sources.status();
+  if (output.ok() && options.output == "-" && !options.dry_run && ::isatty(STDOUT_FILENO)) {
+    output = InvalidInput("-o - writes the archive to standard output, which is a terminal",
+                          "redirect it (> FILE, | ppa-import load - ...) or name a file");
+  }
+  if (!output.ok()) {
+    PrintError(err, output);
+    return kExitUsage;
+  }
+  Registries registries(options);
+  std::vector<SavedImage> images;
+  for (const SaveSource& source : *sources) {
+    Result<RegistryClient*> client = registries.For(source.ref.domain);
+    Result<SavedImage> image =
+        client.ok() ? PullImage(**client, source, options.architectures) : client.status();
+    if (!image.ok()) {
+      PrintError(err, image.status().WithContext(source.given));
+      return kExitItemFailed;
+    }
+    images.push_back(std::move(*image));
+  }
+  // The archive does not depend on the order the sources were given in.
+  std::sort(images.begin(), images.end(), [](const SavedImage& a, const SavedImage& b) {
+    return a.source.archive_name < b.source.archive_name;
+  });
+  uint64_t total = 0;
+  for (const SavedImage& image : images) total += image.Bytes();
+  // What was (or would be) saved goes to `out`, unless the archive does.
+  std::ostream& summary = options.output == "-" ? err : out;
+  for (const SavedImage& image : images) {
+    summary << (options.dry_run ? "would save  " : "saving  ") << image.source.archive_name << " "
+            << image.top.digest << (image.index_rebuilt ? " (new index)" : "") << "  "
+            << HumanBytes(image.Bytes()) << "  from " << image.source.given << "\n";
+  }
+  const int64_t mtime = ArchiveMtime();
+  BlobWriter write_blob = [&registries](const SavedImage& image, const SavedBlob& blob,
+                                        ByteSink& sink) -> Status {
+    PPA_ASSIGN_OR_RETURN(RegistryClient * client, registries.For(image.source.ref.domain));
+    return client->GetBlob(PullRepository(image.source.ref), blob.digest, blob.size,
+                           [&sink](std::string_view data) { return sink.Write(data); });
+  };
+  // Laid out (sizes known) before a blob is pulled, in a dry run too.
+  Result<std::vector<TarWriteEntry>> entries = ArchiveEntries(images, write_blob, mtime);
+  if (options.dry_run && entries.ok()) {
+    summary << images.size() << " image(s), " << HumanBytes(total) << " in all\n";
+    return kExitOk;
+  }
+  Status written = entries.ok() ? WriteArchive(options, *entries, mtime) : entries.status();
+  if (!written.ok()) {
+    PrintError(err, written);
+    return kExitItemFailed;
+  }
+  summary << "saved " << images.size() << " image(s), " << HumanBytes(total) << ", to "
+          << (options.output == "-" ? "standard output" : options.output) << "\n";
+  return kExitOk;
+}
+
+}  // namespace ppa

@@ -1,0 +1,84 @@
+#include "importer/save/save_sources.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+namespace ppa {
+namespace {
+
+std::string Trim(std::string_view s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string_view::npos) return "";
+  const auto e = s.find_last_not_of(" \t\r");
+  return std::string(s.substr(b, e - b + 1));
+}
+
+// A file name made of the image's path and tag: only the grammar's
+// characters occur in them, so '/' is the one to replace. A digest-only
+// reference uses the digest's first 12 hex digits.
+std::string FileStem(const ImageReference& ref) {
+  std::string stem = ref.path;
+  for (char& c : stem) {
+    if (c == '/') c = '_';
+  }
+  const std::string version = !ref.tag.empty() ? ref.tag : ref.digest.substr(7, 12);
+  return stem + "_" + version;
+}
+
+}  // namespace
+
+std::vector<std::string> ListFileReferences(std::string_view text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string line = Trim(text.substr(start, end - start));
+    if (!line.empty() && line.front() != '#') out.push_back(std::move(line));
+    start = end + 1;
+  }
+  return out;
+}
+
+Result<std::vector<SaveSource>> ParseSaveSources(const std::vector<std::string>& references) {
+  std::vector<SaveSource> out;
+  std::map<std::string, std::string> given_for;  // archive name -> the reference that named it
+  for (const std::string& given : references) {
+    PPA_ASSIGN_OR_RETURN(ImageReference ref, ParseImageReference(given));
+    if (ref.domain.empty()) {
+      return InvalidInput("image '" + given + "' names no registry",
+                          "write the registry the image is pulled from: HOST[:PORT]/REPO:TAG "
+                          "(for Docker Hub, docker.io/REPO:TAG)");
+    }
+    SaveSource source{.given = given, .ref = ref};
+    // A reference with both tag and digest is pulled by digest and keeps
+    // its tag in the archive.
+    source.archive_name = ref.path + (ref.tag.empty() ? "@" + ref.digest : ":" + ref.tag);
+    auto [it, added] = given_for.emplace(source.archive_name, given);
+    if (!added) {
+      if (ParseImageReference(it->second)->domain == ref.domain) continue;  // named twice
+      return InvalidInput("'" + it->second + "' and '" + given + "' would both be '" +
+                              source.archive_name + "' in the archive",
+                          "save images of the same name from different registries into "
+                          "different archives");
+    }
+    out.push_back(std::move(source));
+  }
+  // Names, then files, in name order: the archive does not depend on the
+  // order the references were given in.
+  std::sort(out.begin(), out.end(), [](const SaveSource& a, const SaveSource& b) {
+    return a.archive_name < b.archive_name;
+  });
+  std::set<std::string> files;
+  for (SaveSource& source : out) {
+    const std::string stem = "images/" + FileStem(source.ref);
+    source.file = stem + ".tar";
+    for (int n = 2; !files.insert(source.file).second; ++n) {
+      source.file = stem + "-" + std::to_string(n) + ".tar";
+    }
+  }
+  return out;
+}
+
+}  // namespace ppa

@@ -1,0 +1,41 @@
+// What `ppa-import save` is asked to save (README, "Air-gapped sites"): image
+// references in registries, given as arguments or in a list file, and the
+// names and files they get in the archive. Pure functions, no I/O.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "docker_io/image/image_reference.h"
+
+namespace ppa {
+
+// One image to save.
+struct SaveSource {
+  std::string given;      // as the user wrote it
+  ImageReference ref;     // domain always set: the registry it is pulled from
+  // The name the archive gives it ("org/app:1.0", "org/app@sha256:..."): the
+  // source's path and tag (or digest) without the registry, which `load`
+  // puts below its target namespace.
+  std::string archive_name;
+  // The image file it is stored in: "images/<path with '/' as '_'>_<tag>.tar",
+  // unique within the run.
+  std::string file;
+};
+
+// The lines of a list file (`--images-from FILE`): one reference a line;
+// blank lines and lines starting with '#' skipped, spaces trimmed.
+std::vector<std::string> ListFileReferences(std::string_view text);
+
+// Parses each reference, which must name its registry ("host[:port]/repo:tag"
+// or "...@sha256:..."): kInvalidInput for the first that does not parse or
+// names none. The same image given twice is kept once; two registries'
+// images of the same archive name are kInvalidInput (one would be lost).
+// The sources come back sorted by archive name, files assigned in that
+// order (names that would share a file get "-2", "-3"... appended), so the
+// order the references were given in changes nothing.
+Result<std::vector<SaveSource>> ParseSaveSources(const std::vector<std::string>& references);
+
+}  // namespace ppa

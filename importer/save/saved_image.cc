@@ -1,0 +1,137 @@
+#include "importer/save/saved_image.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "docker_io/image/digest.h"
+#include "docker_io/image/image_formats.h"
+#include "docker_io/image/json_dump.h"
+#include "docker_io/image/media_types.h"
+
+namespace ppa {
+namespace {
+
+Result<SavedBlob> BlobOf(const Descriptor& d, const std::string& what) {
+  if (!IsValidSha256Digest(d.digest)) {
+    return InvalidInput("manifest names a " + what + " without a sha256 digest ('" + d.digest +
+                        "')");
+  }
+  if (!d.size) return InvalidInput("manifest gives " + what + " " + d.digest + " no size");
+  return SavedBlob{.digest = d.digest, .size = *d.size};
+}
+
+std::string BlobPath(const std::string& digest) { return "blobs/sha256/" + digest.substr(7); }
+
+void EmitPlatform(YAML::Emitter& out, const Platform& p) {
+  out << YAML::Key << "platform" << YAML::Value << YAML::BeginMap;
+  out << YAML::Key << "os" << YAML::Value << p.os;
+  out << YAML::Key << "architecture" << YAML::Value << p.architecture;
+  if (!p.variant.empty()) out << YAML::Key << "variant" << YAML::Value << p.variant;
+  out << YAML::EndMap;
+}
+
+// Whether an index entry is an image of a platform (not a BuildKit
+// attestation, which says unknown/unknown): what manifest.yaml lists.
+bool IsPlatformImage(const SavedDocument& d) {
+  return d.platform && !d.platform->empty() && d.platform->os != "unknown";
+}
+
+}  // namespace
+
+uint64_t SavedImage::Bytes() const {
+  uint64_t total = top.bytes.size();
+  for (const SavedDocument& m : manifests) total += m.bytes.size();
+  for (const SavedBlob& b : blobs) total += b.size;
+  return total;
+}
+
+Result<std::vector<SavedBlob>> ManifestBlobs(const std::string& manifest_json) {
+  PPA_ASSIGN_OR_RETURN(ImageManifest manifest, ParseImageManifest(manifest_json));
+  std::vector<SavedBlob> blobs;
+  PPA_ASSIGN_OR_RETURN(SavedBlob config, BlobOf(manifest.config, "config"));
+  blobs.push_back(config);
+  for (const Descriptor& layer : manifest.layers) {
+    PPA_ASSIGN_OR_RETURN(SavedBlob blob, BlobOf(layer, "layer"));
+    blobs.push_back(blob);
+  }
+  return blobs;
+}
+
+Result<std::string> SubsetIndex(const std::string& index_json,
+                                const std::vector<std::string>& kept) {
+  auto index = nlohmann::ordered_json::parse(index_json, nullptr, /*allow_exceptions=*/false);
+  if (index.is_discarded() || !index.is_object() || !index.contains("manifests") ||
+      !index["manifests"].is_array()) {
+    return InvalidInput("the index to select platforms from is not an image index");
+  }
+  nlohmann::ordered_json manifests = nlohmann::ordered_json::array();
+  for (const auto& entry : index["manifests"]) {
+    if (!entry.is_object() || !entry.contains("digest") || !entry["digest"].is_string()) continue;
+    const std::string digest = entry["digest"].get<std::string>();
+    if (std::find(kept.begin(), kept.end(), digest) != kept.end()) manifests.push_back(entry);
+  }
+  index["manifests"] = std::move(manifests);
+  return DumpJsonDocument(index);
+}
+
+std::vector<TarWriteEntry> LayoutEntries(const SavedImage& image, const BlobWriter& write_blob) {
+  std::vector<TarWriteEntry> entries;
+  entries.push_back(TarWriteEntry::File("oci-layout", R"({"imageLayoutVersion":"1.0.0"})"));
+  nlohmann::json descriptor = {
+      {"mediaType", image.top.media_type},
+      {"digest", image.top.digest},
+      {"size", image.top.bytes.size()},
+      {"annotations", {{std::string(media_types::kRefNameAnnotation), image.source.archive_name}}}};
+  nlohmann::json index = {{"schemaVersion", 2},
+                          {"mediaType", std::string(media_types::kOciIndex)},
+                          {"manifests", nlohmann::json::array({descriptor})}};
+  entries.push_back(TarWriteEntry::File("index.json", DumpJsonDocument(index)));
+  std::set<std::string> written;
+  auto add_document = [&](const SavedDocument& d) {
+    if (written.insert(d.digest).second) {
+      entries.push_back(TarWriteEntry::File(BlobPath(d.digest), d.bytes));
+    }
+  };
+  add_document(image.top);
+  for (const SavedDocument& m : image.manifests) add_document(m);
+  for (const SavedBlob& blob : image.blobs) {
+    if (!written.insert(blob.digest).second) continue;
+    entries.push_back(TarWriteEntry::Streamed(BlobPath(blob.digest), blob.size,
+                                         [&image, blob, write_blob](ByteSink& out) {
+                                           return write_blob(image, blob, out);
+                                         }));
+  }
+  return entries;
+}
+
+std::string SaveManifestYaml(const std::vector<SavedImage>& images) {
+  YAML::Emitter out;
+  out << YAML::BeginMap << YAML::Key << "images" << YAML::Value << YAML::BeginSeq;
+  for (const SavedImage& image : images) {
+    const std::string& name = image.source.archive_name;
+    out << YAML::BeginMap << YAML::Key << "image" << YAML::Value << name;
+    out << YAML::Key << "references" << YAML::Value << YAML::BeginSeq;
+    bool listed = false;
+    for (const SavedDocument& m : image.manifests) {
+      if (!IsPlatformImage(m)) continue;
+      // By digest: `load` pushes it untagged and finds it by its digest.
+      out << YAML::BeginMap << YAML::Key << "repository" << YAML::Value
+          << image.source.ref.path + "@" + m.digest;
+      EmitPlatform(out, *m.platform);
+      out << YAML::Key << "archive" << YAML::Value << image.source.file << YAML::EndMap;
+      listed = true;
+    }
+    if (!listed) {
+      out << YAML::BeginMap << YAML::Key << "repository" << YAML::Value << name;
+      out << YAML::Key << "archive" << YAML::Value << image.source.file << YAML::EndMap;
+    }
+    out << YAML::EndSeq << YAML::EndMap;
+  }
+  out << YAML::EndSeq << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace ppa

@@ -1,0 +1,74 @@
+// One saved image as `save` stores it (README, "Air-gapped sites"): the
+// registry's own manifest or index, its platform manifests and their blobs,
+// laid out as an OCI image layout tarball, and the archive's manifest.yaml
+// entry that names it. Pure functions, no I/O: the blobs' bytes are streamed
+// by the caller's BlobWriter.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "archive/manifest/ppa_manifest.h"  // Platform
+#include "archive/write/tar_writer.h"
+#include "base/status.h"
+#include "importer/save/save_sources.h"
+
+namespace ppa {
+
+// A manifest or index, byte for byte as the registry serves it.
+struct SavedDocument {
+  std::string media_type;
+  std::string digest;  // sha256 of `bytes`
+  std::string bytes;
+  std::optional<Platform> platform;  // an index's platform entry for it
+};
+
+// A config or layer blob, by its descriptor.
+struct SavedBlob {
+  std::string digest;
+  uint64_t size = 0;
+};
+
+struct SavedImage {
+  SaveSource source;
+  SavedDocument top;                     // what the reference names
+  std::vector<SavedDocument> manifests;  // an index's manifests (those kept), in its order
+  std::vector<SavedBlob> blobs;          // every config and layer, each digest once
+  // The index was rebuilt to list only the platforms kept (--platform): its
+  // digest is not the registry's.
+  bool index_rebuilt = false;
+
+  uint64_t Bytes() const;  // documents and blobs: what the image file holds
+};
+
+// Writes blob `blob` of `image` (exactly blob.size bytes) into `out`.
+using BlobWriter =
+    std::function<Status(const SavedImage& image, const SavedBlob& blob, ByteSink& out)>;
+
+// Reads a manifest's blobs (config, then layers), in order. kInvalidInput
+// for a manifest that is none, or a descriptor without a valid sha256
+// digest or a size.
+Result<std::vector<SavedBlob>> ManifestBlobs(const std::string& manifest_json);
+
+// The index `index_json` with only the manifests whose digests are in
+// `kept` (order kept, every other field as it was): what --platform
+// saves for a multi-arch image. kInvalidInput when it is no index.
+Result<std::string> SubsetIndex(const std::string& index_json,
+                                const std::vector<std::string>& kept);
+
+// The entries of the image's OCI layout tarball: oci-layout, index.json
+// (one entry: the top document, its ref.name annotation the archive name)
+// and blobs/sha256/<hex> for every document and blob, each digest once.
+std::vector<TarWriteEntry> LayoutEntries(const SavedImage& image, const BlobWriter& write_blob);
+
+// The archive's manifest.yaml: one `images:` entry per image, named by its
+// archive name. An index lists one reference per platform image, each named
+// by its digest ("org/app@sha256:..."), with its platform: `load` pushes
+// those untagged and the index under the entry's name, keeping its digest
+// (however many platforms it has).
+std::string SaveManifestYaml(const std::vector<SavedImage>& images);
+
+}  // namespace ppa

@@ -1,0 +1,291 @@
+// `ppa-import save` (README, "Air-gapped sites: save, carry, load"), judged
+// by skopeo against two real registries: images saved from registry A and
+// loaded into registry B have in B the digests they had in A (a Docker
+// manifest list, a multi-arch OCI index with BuildKit attestations, a
+// Docker v2 image, an OCI image with zstd layers); the archive is the same
+// bytes for the same sources, goes through a pipe, and holds only plain
+// files under relative paths.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <nlohmann/json.hpp>
+
+#include "docker_io/image/digest.h"
+#include "docker_io/image/media_types.h"
+#include "tests/support/load_fixture.h"
+#include "tests/support/oci_fixtures.h"
+
+namespace ppa {
+namespace {
+
+namespace fs = std::filesystem;
+using test::Output;
+using test::ProcessResult;
+using test::RunProcess;
+
+class SaveTest : public test::LoadFixture {
+ protected:
+  void SetUp() override {
+    LoadFixture::SetUp();
+    auto b = test::RegistryServer::Start();
+    ASSERT_TRUE(b.ok()) << b.status().ToString();
+    b_ = std::move(b).value();
+    // Registry A: the demo sample (a Docker manifest list, single-platform
+    // lists, Docker v2 and OCI images) and the OCI files below, each
+    // landing with the digest it has in its file.
+    ASSERT_EQ(Load(Archive(samples::DemoSampleSpec(), "sample.tgz")).exit_code, 0);
+    ProcessResult oci = Load(OciArchive());
+    ASSERT_EQ(oci.exit_code, 0) << Output(oci);
+  }
+
+  std::string OciArchive() {
+    const std::string root = dir_.Join("tree");
+    fs::create_directories(root + "/images");
+    auto put = [&](const std::string& file, const std::string& bytes) {
+      test::WriteFileOrDie(root + "/images/" + file, bytes);
+    };
+    put("zstd.tar", test::OciSingleImageLayout(
+                        {.layers = {test::ZstdTestLayer("etc/z", "zstd layer", dir_.path()),
+                                    test::GzipTestLayer("etc/g", "and a gzip one")}})
+                        .Tar());
+    put("attested.tar",
+        test::OciMultiArchLayout(
+            {{.architecture = "amd64", .layers = {test::GzipTestLayer("etc/a", "amd64")}},
+             {.architecture = "arm64", .layers = {test::GzipTestLayer("etc/a", "arm64")}}},
+            "sv/attested:1", std::string(media_types::kOciIndex), /*attested=*/true)
+            .Tar());
+    std::ofstream(root + "/manifest.yaml") << R"(images:
+- {image: sv/zstd:1, references: [{repository: sv/zstd:1, archive: images/zstd.tar}]}
+- image: sv/attested:1
+  references:
+  - {repository: sv/attested:1-amd64, platform: {os: linux, architecture: amd64}, archive: images/attested.tar}
+  - {repository: sv/attested:1-arm64, platform: {os: linux, architecture: arm64}, archive: images/attested.tar}
+)";
+    const std::string path = dir_.Join("oci.tgz");
+    ProcessResult tar = RunProcess({"tar", "-C", root, "-czf", path, "."});
+    EXPECT_EQ(tar.exit_code, 0) << tar.stderr_text;
+    return path;
+  }
+
+  // The images of A the tests save, as `save` names them.
+  std::vector<std::string> Sources() const {
+    std::vector<std::string> out;
+    for (const char* name : kImages) out.push_back(registry_->host() + "/test_ns/" + name);
+    return out;
+  }
+
+  ProcessResult Save(std::vector<std::string> args) {
+    std::vector<std::string> argv = {PPA_IMPORT_BINARY, "save", "--plain-http"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return RunProcess(argv, std::nullopt, {{"HOME", dir_.path()}}, dir_.path());
+  }
+
+  ProcessResult LoadIntoB(const std::string& archive, const std::string& ns) {
+    return RunProcess({PPA_IMPORT_BINARY, "load", archive, "--registry", b_->host(),
+                       "--plain-http", "--namespace", ns, "--workdir", dir_.Join("wd-" + ns)},
+                      std::nullopt, {{"HOME", dir_.path()}}, dir_.path());
+  }
+
+  // sha256 of the manifest bytes skopeo reads at `ref` ("" when none).
+  static std::string RawDigest(const std::string& ref) {
+    ProcessResult r = test::RunSkopeo({"inspect", "--raw", "--tls-verify=false", ref});
+    return r.exit_code == 0 ? Sha256Digest(r.stdout_text) : "";
+  }
+
+  // Every saved image is in B (namespace `ns`) at its digest in A.
+  void ExpectSameDigests(const std::string& ns) {
+    for (const char* name : kImages) {
+      const std::string a = RawDigest("docker://" + registry_->host() + "/test_ns/" + name);
+      ASSERT_FALSE(a.empty()) << name;
+      EXPECT_EQ(RawDigest("docker://" + b_->host() + "/" + ns + "/test_ns/" + name), a) << name;
+    }
+  }
+
+  static constexpr const char* kImages[] = {
+      "ibmcom/portal:2.1.0",         // Docker manifest list, two platforms
+      "ibmcom/portal-tools:2.1.0",   // a list of one platform
+      "ibmcom/portal-db:2.1.0-amd64",  // Docker v2 manifest
+      "ibmcom/portal-worker:2.1.0-amd64",  // OCI manifest
+      "sv/zstd:1",                   // OCI, a zstd layer
+      "sv/attested:1",               // OCI index with BuildKit attestations
+  };
+  std::unique_ptr<test::RegistryServer> b_;
+};
+
+TEST_F(SaveTest, LoadedIntoAnotherRegistryEveryImageKeepsItsDigest) {
+  std::vector<std::string> args = Sources();
+  args.insert(args.end(), {"-o", dir_.Join("saved.tgz")});
+  ProcessResult saved = Save(args);
+  ASSERT_EQ(saved.exit_code, 0) << Output(saved);
+  ProcessResult loaded = LoadIntoB(dir_.Join("saved.tgz"), "mirror");
+  ASSERT_EQ(loaded.exit_code, 0) << Output(loaded);
+  ExpectSameDigests("mirror");
+  // skopeo reads every platform of the multi-arch images back.
+  int n = 0;
+  for (const char* name : {"ibmcom/portal:2.1.0", "sv/attested:1"}) {
+    ProcessResult copied = test::RunSkopeo(
+        {"copy", "--all", "--src-tls-verify=false",
+         "docker://" + b_->host() + "/mirror/test_ns/" + name,
+         "dir:" + dir_.Join("all-" + std::to_string(++n))});
+    EXPECT_EQ(copied.exit_code, 0) << name << ": " << copied.stderr_text;
+  }
+  // No tag the source did not have: platform images land by digest.
+  ProcessResult tags = test::RunSkopeo(
+      {"list-tags", "--tls-verify=false", "docker://" + b_->host() + "/mirror/test_ns/ibmcom/portal"});
+  ASSERT_EQ(tags.exit_code, 0) << tags.stderr_text;
+  EXPECT_EQ(nlohmann::json::parse(tags.stdout_text)["Tags"], nlohmann::json::array({"2.1.0"}));
+}
+
+TEST_F(SaveTest, TheSameSourcesGiveTheSameBytesInAnyOrder) {
+  std::vector<std::string> first = Sources();
+  first.insert(first.end(), {"-o", dir_.Join("one.tgz")});
+  const std::vector<std::string> sources = Sources();
+  std::vector<std::string> second(sources.rbegin(), sources.rend());
+  second.insert(second.end(), {"-o", dir_.Join("two.tgz")});
+  ASSERT_EQ(Save(first).exit_code, 0);
+  ASSERT_EQ(Save(second).exit_code, 0);
+  EXPECT_EQ(test::ReadFileOr(dir_.Join("one.tgz")), test::ReadFileOr(dir_.Join("two.tgz")));
+  EXPECT_FALSE(test::ReadFileOr(dir_.Join("one.tgz")).empty());
+}
+
+TEST_F(SaveTest, ThroughAPipeIntoLoad) {
+  std::string command = std::string(PPA_IMPORT_BINARY) + " save --plain-http -o -";
+  for (const std::string& s : Sources()) command += " " + s;
+  command += " | " + std::string(PPA_IMPORT_BINARY) + " load - --registry " + b_->host() +
+             " --plain-http --namespace piped --workdir " + dir_.Join("wd-pipe");
+  ProcessResult r = RunProcess({"bash", "-o", "pipefail", "-c", command}, std::nullopt,
+                               {{"HOME", dir_.path()}}, dir_.path());
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  ExpectSameDigests("piped");
+}
+
+TEST_F(SaveTest, TheArchiveHoldsOnlyFilesUnderRelativePathsInTheIbmLayout) {
+  ASSERT_EQ(Save({Sources()[0], Sources()[4], "-o", dir_.Join("s.tgz")}).exit_code, 0);
+  ProcessResult list = RunProcess({"tar", "-tvzf", dir_.Join("s.tgz")});
+  ASSERT_EQ(list.exit_code, 0);
+  std::istringstream lines(list.stdout_text);
+  std::string line;
+  std::vector<std::string> names;
+  while (std::getline(lines, line)) {
+    EXPECT_TRUE(line[0] == '-' || line[0] == 'd') << line;  // no links, devices, FIFOs
+    names.push_back(line.substr(line.rfind(' ') + 1));
+  }
+  EXPECT_EQ(names, (std::vector<std::string>{"images/", "images/test_ns_ibmcom_portal_2.1.0.tar",
+                                             "images/test_ns_sv_zstd_1.tar", "manifest.yaml"}));
+  // An inner image file: an OCI layout, by its own rules too.
+  ProcessResult inner = RunProcess(
+      {"bash", "-c", "tar -xzOf " + dir_.Join("s.tgz") +
+                         " images/test_ns_sv_zstd_1.tar | tar -tv"});
+  ASSERT_EQ(inner.exit_code, 0);
+  EXPECT_NE(inner.stdout_text.find(" oci-layout"), std::string::npos);
+  EXPECT_NE(inner.stdout_text.find(" index.json"), std::string::npos);
+  EXPECT_EQ(inner.stdout_text.find(" /"), std::string::npos);
+  EXPECT_EQ(inner.stdout_text.find(".."), std::string::npos);
+}
+
+TEST_F(SaveTest, AnImageThatCannotBeSavedLeavesNoArchive) {
+  const std::string out = dir_.Join("failed.tgz");
+  ProcessResult r = Save({Sources()[0], registry_->host() + "/test_ns/ibmcom/missing:1", "-o", out});
+  EXPECT_EQ(r.exit_code, 1) << Output(r);
+  EXPECT_NE(r.stderr_text.find("Error: "), std::string::npos);
+  EXPECT_NE(r.stderr_text.find("ibmcom/missing:1"), std::string::npos);
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(out + ".partial"));
+  // No registry named: a usage error before anything is read.
+  ProcessResult usage = Save({"test_ns/ibmcom/portal:2.1.0", "-o", out});
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_NE(usage.stderr_text.find("Hint: "), std::string::npos);
+}
+
+TEST_F(SaveTest, DryRunListsTheImagesAndTheirSizeAndWritesNothing) {
+  const std::string out = dir_.Join("dry.tgz");
+  std::vector<std::string> args = Sources();
+  args.insert(args.end(), {"--dry-run", "-o", out});
+  ProcessResult r = Save(args);
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  EXPECT_NE(r.stdout_text.find("would save  test_ns/sv/zstd:1 sha256:"), std::string::npos)
+      << r.stdout_text;
+  EXPECT_NE(r.stdout_text.find("6 image(s), "), std::string::npos) << r.stdout_text;
+  EXPECT_FALSE(fs::exists(out));
+}
+
+TEST_F(SaveTest, PlatformKeepsASubsetOfAnIndex) {
+  const std::string out = dir_.Join("arm.tgz");
+  ProcessResult r = Save({Sources()[5], "--platform", "linux/arm64", "-o", out});
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  EXPECT_NE(r.stdout_text.find("(new index)"), std::string::npos);
+  ASSERT_EQ(LoadIntoB(out, "armonly").exit_code, 0);
+  Status platforms = test::CheckManifestListPlatforms(
+      "docker://" + b_->host() + "/armonly/test_ns/sv/attested:1",
+      {"linux/arm64", "unknown/unknown"});  // the arm64 image and its attestation
+  EXPECT_TRUE(platforms.ok()) << platforms.ToString();
+  ProcessResult none = Save({Sources()[5], "--platform", "s390x", "-o", out + ".none"});
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.stderr_text.find("linux/amd64, linux/arm64"), std::string::npos)
+      << none.stderr_text;
+}
+
+
+// Credentials given as one user and password (not per registry, as an auth
+// file's are) would reach every registry named: refused when there are
+// several, before anything is sent.
+TEST_F(SaveTest, OneSetOfCredentialsIsNeverSentToSeveralRegistries) {
+  const std::string out = dir_.Join("creds.tgz");
+  const std::string other = b_->host() + "/x/y:1";
+  const int before = b_->CountLogLines("GET /v2/");  // its start-up check
+  for (std::vector<std::string> flags :
+       {std::vector<std::string>{"--creds", "user:secret"}, {"--username", "user"}}) {
+    std::vector<std::string> args = {Sources()[0], other, "-o", out};
+    args.insert(args.end(), flags.begin(), flags.end());
+    ProcessResult r = Save(args);
+    EXPECT_EQ(r.exit_code, 2) << flags[0] << ": " << Output(r);
+    EXPECT_NE(r.stderr_text.find("would be sent to each"), std::string::npos) << r.stderr_text;
+    EXPECT_EQ(r.stderr_text.find("secret"), std::string::npos);
+  }
+  ProcessResult env = RunProcess(
+      {PPA_IMPORT_BINARY, "save", "--plain-http", Sources()[0], other, "-o", out}, std::nullopt,
+      {{"HOME", dir_.path()}, {"PPA_IMPORT_USERNAME", "u"}, {"PPA_IMPORT_PASSWORD", "p"}},
+      dir_.path());
+  EXPECT_EQ(env.exit_code, 2) << Output(env);
+  EXPECT_EQ(b_->CountLogLines("GET /v2/"), before) << "registry B was contacted";
+  EXPECT_FALSE(fs::exists(out));
+}
+
+// Usage errors come before any pull: an output that is a folder, a platform
+// that does not parse, an empty list.
+TEST_F(SaveTest, UsageErrorsComeBeforeAnyPull) {
+  const int before = registry_->CountLogLines("GET /v2/");
+  fs::create_directories(dir_.Join("folder"));
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{Sources()[0], "-o", dir_.Join("folder")},
+        {Sources()[0], "--platform", "linux/amd64/v8/extra", "-o", dir_.Join("p.tgz")},
+        {Sources()[0], "-o", dir_.Join("no/such/folder/a.tgz")},
+        {"--images-from", "/dev/null", "-o", dir_.Join("e.tgz")}}) {
+    ProcessResult r = Save(args);
+    EXPECT_EQ(r.exit_code, 2) << args[args.size() - 1] << ": " << Output(r);
+    EXPECT_NE(r.stderr_text.find("Hint: "), std::string::npos) << r.stderr_text;
+  }
+  EXPECT_EQ(registry_->CountLogLines("GET /v2/"), before);
+}
+
+// The list may come from a pipe, and a config file of load's keys (as an
+// admin's ~/.config/ppa-import/config.yaml holds) does not stop save.
+TEST_F(SaveTest, ListFromAPipeAndLoadsConfigFile) {
+  fs::create_directories(dir_.Join(".config/ppa-import"));
+  std::ofstream(dir_.Join(".config/ppa-import/config.yaml"))
+      << "registry: reg.example.com\nnamespace: team\ndry-run: true\n";
+  const std::string out = dir_.Join("listed.tgz");
+  std::string command = std::string(PPA_IMPORT_BINARY) +
+                        " save --plain-http -o " + out + " --images-from <(printf '# list\\n" +
+                        Sources()[2] + "\\n" + Sources()[4] + "\\n')";
+  ProcessResult r = RunProcess({"bash", "-c", command}, std::nullopt, {{"HOME", dir_.path()}},
+                               dir_.path());
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  EXPECT_NE(r.stdout_text.find("saved 2 image(s)"), std::string::npos) << r.stdout_text;
+  EXPECT_TRUE(fs::exists(out));  // load's dry-run key is not save's
+}
+
+}  // namespace
+}  // namespace ppa

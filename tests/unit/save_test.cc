@@ -1,0 +1,222 @@
+// `save`'s pure parts (importer/save/): the sources, the OCI layout of one
+// saved image, the archive's manifest.yaml (read back by load's own parser),
+// and the exact size of a streamed tar (archive/write/tar_writer.h).
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "archive/manifest/ppa_manifest.h"
+#include "archive/write/tar_writer.h"
+#include "docker_io/image/digest.h"
+#include "importer/save/save_sources.h"
+#include "importer/save/saved_image.h"
+
+namespace ppa {
+namespace {
+
+std::string D(char c) { return "sha256:" + std::string(64, c); }
+
+TEST(SaveSourcesTest, NamesFilesInNameOrderAndDropsRepeats) {
+  const std::vector<std::string> refs = {"reg:5000/org/app:1.0", "reg:5000/org_app:1.0",
+                                         "reg:5000/org/app:1.0", "reg:5000/org/app@" + D('a'),
+                                         "reg:5000/org/app:2@" + D('b')};
+  auto sources = ParseSaveSources(refs);
+  ASSERT_TRUE(sources.ok()) << sources.status().ToString();
+  ASSERT_EQ(sources->size(), 4u);
+  EXPECT_EQ((*sources)[0].archive_name, "org/app:1.0");
+  EXPECT_EQ((*sources)[0].file, "images/org_app_1.0.tar");
+  EXPECT_EQ((*sources)[0].ref.domain, "reg:5000");
+  // Tag and digest: pulled by digest, named by tag.
+  EXPECT_EQ((*sources)[1].archive_name, "org/app:2");
+  EXPECT_EQ((*sources)[1].ref.digest, D('b'));
+  EXPECT_EQ((*sources)[2].archive_name, "org/app@" + D('a'));
+  EXPECT_EQ((*sources)[2].file, "images/org_app_aaaaaaaaaaaa.tar");
+  // Two names, one file name: the later name gets a suffix.
+  EXPECT_EQ((*sources)[3].archive_name, "org_app:1.0");
+  EXPECT_EQ((*sources)[3].file, "images/org_app_1.0-2.tar");
+  // Any order gives the same names and files.
+  auto reversed = ParseSaveSources(std::vector<std::string>(refs.rbegin(), refs.rend()));
+  ASSERT_TRUE(reversed.ok());
+  for (size_t i = 0; i < sources->size(); ++i) {
+    EXPECT_EQ((*reversed)[i].file, (*sources)[i].file);
+  }
+  // The same name from two registries: one would be lost.
+  auto clash = ParseSaveSources({"reg:5000/org/app:1.0", "other.example/org/app:1.0"});
+  ASSERT_FALSE(clash.ok());
+  EXPECT_NE(clash.status().message().find("would both be 'org/app:1.0'"), std::string::npos);
+}
+
+TEST(SaveSourcesTest, RefusesNamesWithoutARegistryOrOutsideTheGrammar) {
+  for (const char* bad : {"org/app:1.0", "app", "reg:5000/Org/App:1", "reg:5000/../x:1",
+                          "reg:5000/a:b:c", ""}) {
+    auto sources = ParseSaveSources({bad});
+    EXPECT_FALSE(sources.ok()) << bad;
+    if (!sources.ok()) {
+      EXPECT_FALSE(sources.status().hint().empty()) << bad;
+    }
+  }
+}
+
+TEST(SaveSourcesTest, ListFilesSkipBlankLinesAndComments) {
+  EXPECT_EQ(ListFileReferences("# mirror list\n\nreg/a:1\n  reg/b:2  \r\n#reg/c:3\nreg/d:4"),
+            (std::vector<std::string>{"reg/a:1", "reg/b:2", "reg/d:4"}));
+  EXPECT_TRUE(ListFileReferences("").empty());
+}
+
+std::string Manifest(const std::string& config, const std::vector<std::string>& layers) {
+  nlohmann::json m = {{"schemaVersion", 2},
+                      {"mediaType", "application/vnd.oci.image.manifest.v1+json"},
+                      {"config",
+                       {{"mediaType", "application/vnd.oci.image.config.v1+json"},
+                        {"digest", config},
+                        {"size", 7}}},
+                      {"layers", nlohmann::json::array()}};
+  for (const auto& l : layers) {
+    m["layers"].push_back({{"mediaType", "application/vnd.oci.image.layer.v1.tar+zstd"},
+                           {"digest", l},
+                           {"size", 1000}});
+  }
+  return m.dump();
+}
+
+TEST(SavedImageTest, ManifestBlobsNeedDigestsAndSizes) {
+  auto blobs = ManifestBlobs(Manifest(D('c'), {D('1'), D('2')}));
+  ASSERT_TRUE(blobs.ok()) << blobs.status().ToString();
+  ASSERT_EQ(blobs->size(), 3u);
+  EXPECT_EQ((*blobs)[0].digest, D('c'));
+  EXPECT_EQ((*blobs)[0].size, 7u);
+  EXPECT_EQ((*blobs)[2].size, 1000u);
+  auto no_size = nlohmann::json::parse(Manifest(D('c'), {D('1')}));
+  no_size["layers"][0].erase("size");
+  EXPECT_FALSE(ManifestBlobs(no_size.dump()).ok());
+  auto bad_digest = nlohmann::json::parse(Manifest(D('c'), {D('1')}));
+  bad_digest["layers"][0]["digest"] = "sha256:../../etc/passwd";
+  EXPECT_FALSE(ManifestBlobs(bad_digest.dump()).ok());
+  EXPECT_FALSE(ManifestBlobs(R"({"manifests":[]})").ok());
+}
+
+TEST(SavedImageTest, SubsetIndexKeepsOnlyTheChosenManifestsAndEverythingElse) {
+  const std::string index =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[)"
+      R"({"digest":")" + D('1') + R"(","size":1,"platform":{"os":"linux","architecture":"amd64"}},)"
+      R"({"digest":")" + D('2') + R"(","size":2,"platform":{"os":"linux","architecture":"arm64"}}],)"
+      R"("annotations":{"x":"y"}})";
+  auto subset = SubsetIndex(index, {D('2')});
+  ASSERT_TRUE(subset.ok());
+  auto j = nlohmann::json::parse(*subset);
+  ASSERT_EQ(j["manifests"].size(), 1u);
+  EXPECT_EQ(j["manifests"][0]["digest"], D('2'));
+  EXPECT_EQ(j["annotations"]["x"], "y");
+  // Field order is kept: the document reads as the registry's did.
+  EXPECT_LT(subset->find("schemaVersion"), subset->find("manifests"));
+  EXPECT_FALSE(SubsetIndex("[]", {}).ok());
+}
+
+// A multi-arch image sharing a layer between its platforms.
+SavedImage MultiArch() {
+  SavedImage image;
+  auto sources = ParseSaveSources({"reg:5000/org/app:1.0"});
+  image.source = (*sources)[0];
+  image.top = {.media_type = "application/vnd.oci.image.index.v1+json",
+               .digest = Sha256Digest("index"),
+               .bytes = "index"};
+  image.manifests = {
+      {.media_type = "application/vnd.oci.image.manifest.v1+json",
+       .digest = Sha256Digest("m1"),
+       .bytes = "m1",
+       .platform = Platform{"linux", "amd64", ""}},
+      {.media_type = "application/vnd.oci.image.manifest.v1+json",
+       .digest = Sha256Digest("m2"),
+       .bytes = "m2",
+       .platform = Platform{"linux", "arm64", "v8"}},
+      // A BuildKit attestation: an artifact of the index, no platform image.
+      {.media_type = "application/vnd.oci.image.manifest.v1+json",
+       .digest = Sha256Digest("att"),
+       .bytes = "att",
+       .platform = Platform{"unknown", "unknown", ""}}};
+  image.blobs = {{D('1'), 3}, {D('2'), 1025}, {D('3'), 0}};
+  return image;
+}
+
+TEST(SavedImageTest, LayoutHoldsEachDocumentAndBlobOnceAndIsExactlyItsSize) {
+  SavedImage image = MultiArch();
+  int fetched = 0;
+  BlobWriter write = [&](const SavedImage&, const SavedBlob& blob, ByteSink& out) {
+    ++fetched;
+    return out.Write(std::string(blob.size, 'x'));
+  };
+  std::vector<TarWriteEntry> entries = LayoutEntries(image, write);
+  std::set<std::string> paths;
+  for (const auto& e : entries) EXPECT_TRUE(paths.insert(e.path).second) << e.path;
+  EXPECT_TRUE(paths.count("oci-layout"));
+  EXPECT_TRUE(paths.count("blobs/sha256/" + Sha256Digest("index").substr(7)));
+  EXPECT_TRUE(paths.count("blobs/sha256/" + Sha256Digest("att").substr(7)));
+  EXPECT_EQ(paths.size(), 2u + 4u + 3u);
+  for (const auto& e : entries) {
+    if (e.path != "index.json") continue;
+    auto index = nlohmann::json::parse(e.data);
+    ASSERT_EQ(index["manifests"].size(), 1u);
+    EXPECT_EQ(index["manifests"][0]["digest"], image.top.digest);
+    EXPECT_EQ(index["manifests"][0]["size"], 5);
+    EXPECT_EQ(index["manifests"][0]["annotations"]["org.opencontainers.image.ref.name"],
+              "org/app:1.0");
+  }
+  auto size = TarStreamSize(entries);
+  ASSERT_TRUE(size.ok()) << size.status().ToString();
+  std::string tar;
+  StringSink sink(&tar);
+  ASSERT_TRUE(WriteTar(entries, sink, {.mtime = 0, .pad_to_record = false}).ok());
+  EXPECT_EQ(tar.size(), *size);
+  EXPECT_EQ(fetched, 3);
+}
+
+TEST(TarStreamSizeTest, IsWhatTheWriterWritesOrRefused) {
+  for (uint64_t n : {0u, 1u, 511u, 512u, 513u, 70000u}) {
+    std::vector<TarWriteEntry> entries = {
+        TarWriteEntry::File("a", std::string(n, 'a')),
+        TarWriteEntry::Directory("d"),
+        TarWriteEntry::Streamed("d/b", n, [n](ByteSink& out) {
+          return out.Write(std::string(n, 'b'));
+        })};
+    auto size = TarStreamSize(entries);
+    ASSERT_TRUE(size.ok());
+    std::string tar;
+    StringSink sink(&tar);
+    ASSERT_TRUE(WriteTar(entries, sink, {.mtime = 12345, .pad_to_record = false}).ok());
+    EXPECT_EQ(tar.size(), *size) << n;
+  }
+  // A path ustar cannot hold: a pax header whose size libarchive decides.
+  EXPECT_FALSE(TarStreamSize({TarWriteEntry::File(std::string(100, 'p'), "x")}).ok());
+  EXPECT_FALSE(TarStreamSize({TarWriteEntry::File("caf\xc3\xa9", "x")}).ok());
+  auto never = [](ByteSink&) { return Status::Ok(); };
+  EXPECT_FALSE(TarStreamSize({TarWriteEntry::Streamed("big", uint64_t{1} << 33, never)}).ok());
+  EXPECT_TRUE(TarStreamSize({TarWriteEntry::Streamed("big", (uint64_t{1} << 33) - 1, never)}).ok());
+}
+
+TEST(SavedImageTest, ManifestYamlIsReadByLoadAsTheRegistryHadIt) {
+  SavedImage multi = MultiArch();
+  SavedImage single;
+  single.source = (*ParseSaveSources({"reg:5000/org/db@" + D('f')}))[0];
+  single.top = {.media_type = "application/vnd.oci.image.manifest.v1+json",
+                .digest = D('f'),
+                .bytes = "{}"};
+  auto parsed = ParsePpaManifestYaml(SaveManifestYaml({multi, single}));
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  ASSERT_EQ(parsed->images.size(), 2u);
+  const PpaImage& m = parsed->images[0];
+  EXPECT_EQ(m.image, "org/app:1.0");
+  // One reference per platform image, by digest; the attestation is none.
+  ASSERT_EQ(m.references.size(), 2u);
+  EXPECT_EQ(m.references[0].repository, "org/app@" + Sha256Digest("m1"));
+  EXPECT_EQ(m.references[0].archive, "images/org_app_1.0.tar");
+  ASSERT_TRUE(m.references[1].platform.has_value());
+  EXPECT_EQ(m.references[1].platform->ToString(), "linux/arm64/v8");
+  const PpaImage& s = parsed->images[1];
+  EXPECT_EQ(s.image, "org/db@" + D('f'));
+  ASSERT_EQ(s.references.size(), 1u);
+  EXPECT_EQ(s.references[0].repository, "org/db@" + D('f'));
+  EXPECT_FALSE(s.references[0].platform.has_value());
+}
+
+}  // namespace
+}  // namespace ppa
