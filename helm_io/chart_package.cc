@@ -8,23 +8,15 @@
 #include <memory>
 #include <utility>
 
+#include "archive/tar/libarchive_internal.h"
 #include "archive/tar/tar_index.h"
 
 namespace ppa {
 namespace {
 
-struct ArchiveReadDeleter {
-  void operator()(struct archive* a) const noexcept { archive_read_free(a); }
-};
-struct ArchiveWriteDeleter {
-  void operator()(struct archive* a) const noexcept { archive_write_free(a); }
-};
-struct EntryDeleter {
-  void operator()(struct archive_entry* e) const noexcept { archive_entry_free(e); }
-};
-using ArchiveReader = std::unique_ptr<struct archive, ArchiveReadDeleter>;
-using ArchiveWriter = std::unique_ptr<struct archive, ArchiveWriteDeleter>;
-using ArchiveEntry = std::unique_ptr<struct archive_entry, EntryDeleter>;
+using internal::ArchiveReader;
+using internal::ArchiveWriter;
+using ArchiveEntry = internal::ArchiveEntryPtr;
 
 // Upper bound on what one package may hold in memory (the validation limit
 // is 100 MiB unpacked; this only guards against surprises).

@@ -17,23 +17,35 @@
 #                                # bench corpus, built once in /tmp/ppa-bench)
 #                                # through the fault proxy, every image checked
 #                                # with skopeo (tests/stress/; ~12 minutes)
+#   scripts/test.sh --uninstrumented  # the normal build, but of its tests only
+#                                # those the sanitizer builds skip or relax:
+#                                # the install tests (label install: install
+#                                # tree, Debian package, container image), the
+#                                # fuzz corpus replays under their address-space
+#                                # cap, and the peak-memory budgets
+#                                # (HostileMemoryTest, HostileWindowTest).
+#                                # .ci/run uses it with
+#                                # --stress: the whole suite runs in its ASan
+#                                # and TSan passes.
 set -euo pipefail
 
 sanitize=0
 tsan=0
 thread_safety=0
 stress=0
+uninstrumented=0
 for arg in "$@"; do
   case "$arg" in
     --sanitize) sanitize=1 ;;
     --tsan) tsan=1 ;;
     --thread-safety) thread_safety=1 ;;
     --stress) stress=1 ;;
-    *) echo "usage: scripts/test.sh [--sanitize | --tsan | --thread-safety] [--stress]" >&2; exit 2 ;;
+    --uninstrumented) uninstrumented=1 ;;
+    *) echo "usage: scripts/test.sh [--sanitize | --tsan | --thread-safety | --uninstrumented] [--stress]" >&2; exit 2 ;;
   esac
 done
-if [ $((sanitize + tsan + thread_safety)) -gt 1 ]; then
-  echo "scripts/test.sh: --sanitize, --tsan and --thread-safety are separate builds; give one" >&2
+if [ $((sanitize + tsan + thread_safety + uninstrumented)) -gt 1 ]; then
+  echo "scripts/test.sh: --sanitize, --tsan, --thread-safety and --uninstrumented are separate builds; give one" >&2
   exit 2
 fi
 
@@ -153,6 +165,9 @@ elif [ "$sanitize" = 1 ]; then
   (cd "$PPA_BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" --timeout 900 -LE '^unit$') ||
     status=$?
   [ "$status" = 0 ] || exit "$status"
+elif [ "$uninstrumented" = 1 ]; then
+  (cd "$PPA_BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" --timeout 900 \
+    -R '^(install\.|fuzz_replay\.|HostileMemoryTest\.|HostileWindowTest\.)')
 else
   (cd "$PPA_BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" --timeout 900)
 fi

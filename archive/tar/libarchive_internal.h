@@ -22,6 +22,11 @@ struct ArchiveWriteDeleter {
 };
 using ArchiveWriter = std::unique_ptr<struct archive, ArchiveWriteDeleter>;
 
+struct ArchiveEntryDeleter {
+  void operator()(struct archive_entry* e) const noexcept { archive_entry_free(e); }
+};
+using ArchiveEntryPtr = std::unique_ptr<struct archive_entry, ArchiveEntryDeleter>;
+
 // Turns a libarchive return code into a Status. ARCHIVE_WARN is logged and
 // treated as success; ARCHIVE_FAILED and ARCHIVE_FATAL become errors whose
 // message is "<what>: <archive_error_string>". `code` picks the Status code.

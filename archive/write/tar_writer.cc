@@ -6,18 +6,13 @@
 #include <algorithm>
 #include <memory>
 
+#include "archive/tar/libarchive_internal.h"
+
 namespace ppa {
 namespace {
 
-struct ArchiveWriteDeleter {
-  void operator()(struct archive* a) const noexcept { archive_write_free(a); }
-};
-using ArchiveWrite = std::unique_ptr<struct archive, ArchiveWriteDeleter>;
-
-struct ArchiveEntryDeleter {
-  void operator()(struct archive_entry* e) const noexcept { archive_entry_free(e); }
-};
-using ArchiveEntry = std::unique_ptr<struct archive_entry, ArchiveEntryDeleter>;
+using internal::ArchiveWriter;
+using ArchiveEntry = internal::ArchiveEntryPtr;
 
 // What the libarchive write callback forwards to, and the first error seen
 // (Status must not cross the C callback).
@@ -151,7 +146,7 @@ TarWriteEntry TarWriteEntry::Symlink(std::string path, std::string target) {
 Status WriteTar(std::vector<TarWriteEntry> entries, ByteSink& out, const TarOptions& options) {
   std::stable_sort(entries.begin(), entries.end(),
                    [](const TarWriteEntry& a, const TarWriteEntry& b) { return a.path < b.path; });
-  ArchiveWrite a(archive_write_new());
+  ArchiveWriter a(archive_write_new());
   if (!a) return IoError("archive_write_new failed");
   CallbackContext ctx;
   ctx.sink = &out;

@@ -13,7 +13,6 @@
 
 #include "archive/write/byte_sink.h"
 #include "archive/write/tar_writer.h"
-#include "archive/tar/tar_index.h"
 #include "base/file_util.h"
 #include "docker_io/image/digest.h"
 #include "docker_io/image/gzip_isal.h"
@@ -227,13 +226,21 @@ Result<SavedImage> PullImage(RegistryClient& client, const SaveSource& source,
     AddBlobs(blobs, seen, image.blobs);
     images_kept = images_kept || !(m.platform && m.platform->os == "unknown");
   }
+  if (!images_kept && filters.empty()) {
+    return InvalidInput("its index " + image.top.digest + " names no image");
+  }
   if (!images_kept) {
     return InvalidInput("none of its platforms is one --platform selects",
                         "its platforms: " + PlatformsOf(index));
   }
-  if (image.manifests.size() != index.manifests.size()) {
-    std::vector<std::string> kept;
-    for (const SavedDocument& m : image.manifests) kept.push_back(m.digest);
+  std::vector<std::string> kept;
+  for (const SavedDocument& m : image.manifests) kept.push_back(m.digest);
+  const bool dropped = std::any_of(index.manifests.begin(), index.manifests.end(),
+                                   [&](const Descriptor& d) {
+                                     return std::find(kept.begin(), kept.end(), d.digest) ==
+                                            kept.end();
+                                   });
+  if (dropped) {
     PPA_ASSIGN_OR_RETURN(image.top.bytes, SubsetIndex(image.top.bytes, kept));
     image.top.digest = Sha256Digest(image.top.bytes);
     image.index_rebuilt = true;
@@ -303,7 +310,11 @@ Status WriteArchive(const SaveOptions& options, const std::vector<TarWriteEntry>
     PPA_RETURN_IF_ERROR(WriteTar(entries, gz, outer));
     PPA_RETURN_IF_ERROR(gz.Close());
     if (::fsync(fd) != 0) return ErrnoError("cannot sync", temp, errno);
-    if (::fchmod(fd, 0644) != 0) return ErrnoError("cannot set the mode of", temp, errno);
+    // mkstemps makes it 0600; an archive gets a new file's mode (0666 less
+    // the umask), as `>` would give it.
+    const mode_t mask = ::umask(0);
+    ::umask(mask);
+    if (::fchmod(fd, 0666 & ~mask) != 0) return ErrnoError("cannot set the mode of", temp, errno);
     return Status::Ok();
   }();
   if (written.ok() && std::rename(temp.c_str(), options.output.c_str()) != 0) {

@@ -33,11 +33,9 @@ void EmitPlatform(YAML::Emitter& out, const Platform& p) {
   out << YAML::EndMap;
 }
 
-// Whether an index entry is an image of a platform (not a BuildKit
-// attestation, which says unknown/unknown): what manifest.yaml lists.
-bool IsPlatformImage(const SavedDocument& d) {
-  return d.platform && !d.platform->empty() && d.platform->os != "unknown";
-}
+// Whether an index entry is an image (not a BuildKit attestation, which
+// says unknown/unknown): what manifest.yaml lists.
+bool IsImage(const SavedDocument& d) { return !(d.platform && d.platform->os == "unknown"); }
 
 }  // namespace
 
@@ -116,11 +114,11 @@ std::string SaveManifestYaml(const std::vector<SavedImage>& images) {
     out << YAML::Key << "references" << YAML::Value << YAML::BeginSeq;
     bool listed = false;
     for (const SavedDocument& m : image.manifests) {
-      if (!IsPlatformImage(m)) continue;
+      if (!IsImage(m)) continue;
       // By digest: `load` pushes it untagged and finds it by its digest.
       out << YAML::BeginMap << YAML::Key << "repository" << YAML::Value
           << image.source.ref.path + "@" + m.digest;
-      EmitPlatform(out, *m.platform);
+      if (m.platform && !m.platform->empty()) EmitPlatform(out, *m.platform);
       out << YAML::Key << "archive" << YAML::Value << image.source.file << YAML::EndMap;
       listed = true;
     }

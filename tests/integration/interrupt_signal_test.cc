@@ -168,6 +168,35 @@ TEST_F(InterruptSignalTest, CtrlCStopsUploadsAtOnceSaysWhatWasDoneAndExits130) {
   for (const char* ref : test::kSampleImageRefs) ExpectVerified(ref);
 }
 
+// `save` interrupted while it streams a blob into its archive: the partial
+// archive is removed, nothing is left at -o FILE, and the message is save's.
+TEST_F(InterruptSignalTest, CtrlCDuringSaveLeavesNoArchiveAndNoPartialFile) {
+  ASSERT_EQ(Load(archive_).exit_code, 0);  // into the registry behind the proxy
+  FaultRule slow{FaultKind::kStall};
+  slow.method = "GET", slow.path_contains = "/blobs/", slow.stall = std::chrono::seconds(8);
+  proxy_->SetRules({slow});
+  const std::string out_dir = dir_.Join("out");
+  fs::create_directories(out_dir);
+  Spawned run({PPA_IMPORT_BINARY, "save", "--plain-http", "-o", out_dir + "/saved.tgz",
+               proxy_->host() + "/test_ns/ibmcom/portal:2.1.0"},
+              dir_.path(), dir_.path(), dir_.Join("out.log"), dir_.Join("err.log"));
+  ASSERT_TRUE(WaitFor([&] { return proxy_->Injected(FaultKind::kStall) >= 1; },
+                      std::chrono::seconds(60)))
+      << test::ReadFileOr(dir_.Join("err.log"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(out_dir), fs::directory_iterator()), 1)
+      << "the temporary archive is being written";
+  run.Signal(SIGINT);
+  EXPECT_EQ(run.Wait(std::chrono::seconds(20)), 130);
+  proxy_->SetRules({});
+  ProcessResult r = run.Result();
+  EXPECT_NE(r.stderr_text.find("Error: interrupted (SIGINT): nothing was saved"),
+            std::string::npos)
+      << r.stderr_text;
+  EXPECT_EQ(r.stderr_text.find("uploads stopped"), std::string::npos);
+  EXPECT_TRUE(fs::is_empty(out_dir)) << "left: "
+                                     << fs::directory_iterator(out_dir)->path().string();
+}
+
 TEST_F(InterruptSignalTest, SigtermExits143) {
   std::chrono::milliseconds took{};
   ProcessResult r = InterruptMidUpload(SIGTERM, &took);

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <nlohmann/json.hpp>
 
@@ -285,6 +286,27 @@ TEST_F(SaveTest, ListFromAPipeAndLoadsConfigFile) {
   ASSERT_EQ(r.exit_code, 0) << Output(r);
   EXPECT_NE(r.stdout_text.find("saved 2 image(s)"), std::string::npos) << r.stdout_text;
   EXPECT_TRUE(fs::exists(out));  // load's dry-run key is not save's
+}
+
+// `inspect` shows what a saved archive holds: each image, its platforms,
+// no problem.
+TEST_F(SaveTest, InspectShowsWhatASavedArchiveHolds) {
+  const std::string out = dir_.Join("inspected.tgz");
+  ASSERT_EQ(Save({Sources()[0], Sources()[2], Sources()[5], "-o", out}).exit_code, 0);
+  ProcessResult r = RunProcess({PPA_IMPORT_BINARY, "inspect", out, "--json", "--workdir",
+                                dir_.Join("wd-inspect")},
+                               std::nullopt, {{"HOME", dir_.path()}}, dir_.path());
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  auto j = nlohmann::json::parse(r.stdout_text);
+  EXPECT_TRUE(j["problems"].empty()) << j["problems"].dump();
+  std::map<std::string, nlohmann::json> by_name;
+  for (const auto& image : j["images"]) by_name[image["image"].get<std::string>()] = image;
+  ASSERT_EQ(by_name.size(), 3u) << j.dump();
+  EXPECT_EQ(by_name["test_ns/ibmcom/portal:2.1.0"]["platforms"],
+            nlohmann::json::array({"linux/amd64", "linux/ppc64le"}));
+  EXPECT_EQ(by_name["test_ns/sv/attested:1"]["platforms"],
+            nlohmann::json::array({"linux/amd64", "linux/arm64"}));
+  EXPECT_EQ(by_name["test_ns/ibmcom/portal-db:2.1.0-amd64"]["references"].size(), 1u);
 }
 
 }  // namespace
