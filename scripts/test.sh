@@ -118,12 +118,22 @@ else
 fi
 
 # In the sanitizer passes the unit tests (label unit: pure functions and
-# fakes, no servers) run as one process, not one process per test as ctest
-# runs them: a sanitizer's start-up in each of ~700 processes was minutes
-# of CI. The same tests, the same sanitizer; a failure names its test.
-run_unit_tests_in_one_process() {
-  echo "unit tests (one process): $PPA_BUILD_DIR/tests/ppa_unit_tests"
-  "$PPA_BUILD_DIR/tests/ppa_unit_tests" --gtest_brief=1
+# fakes, no servers) run as one process per core (gtest shards), not one
+# process per test as ctest runs them: a sanitizer's start-up in each of
+# ~700 processes was minutes of CI. The same tests, the same sanitizer; a
+# failure names its test.
+run_unit_tests_in_shards() {
+  # One process per core, each a shard of the tests (gtest's sharding).
+  local shards pids=() status=0
+  shards="$(nproc)"
+  echo "unit tests ($shards processes): $PPA_BUILD_DIR/tests/ppa_unit_tests"
+  for ((i = 0; i < shards; i++)); do
+    GTEST_TOTAL_SHARDS="$shards" GTEST_SHARD_INDEX="$i" \
+      "$PPA_BUILD_DIR/tests/ppa_unit_tests" --gtest_brief=1 &
+    pids+=("$!")
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || status=$?; done
+  return "$status"
 }
 
 if [ "$tsan" = 1 ]; then
@@ -149,7 +159,7 @@ if [ "$tsan" = 1 ]; then
   #     TSan report); without TSan it ends at once with 130, as the normal
   #     and ASan passes check. The cause under TSan is not yet known.
   status=0
-  run_unit_tests_in_one_process || status=$?
+  run_unit_tests_in_shards || status=$?
   (cd "$PPA_BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" --timeout 1800 \
     -LE '^(install|fuzz|unit)$' \
     -E '^((Hostile[A-Za-z]*Test|CliSurfaceTest|LoadErrorsTest|DoctorTest|SecretsTest|KubernetesChartTest|SampleGeneratorTest)\.|CredentialsFixture\.CtrlCAtThePasswordPrompt)') || status=$?
@@ -161,7 +171,7 @@ if [ "$tsan" = 1 ]; then
   [ "$status" = 0 ] || exit "$status"
 elif [ "$sanitize" = 1 ]; then
   status=0
-  run_unit_tests_in_one_process || status=$?
+  run_unit_tests_in_shards || status=$?
   (cd "$PPA_BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" --timeout 900 -LE '^unit$') ||
     status=$?
   [ "$status" = 0 ] || exit "$status"
