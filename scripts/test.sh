@@ -144,15 +144,15 @@ if [ "$tsan" = 1 ]; then
   #     to a 256 MiB RSS budget TSan's shadow memory breaks; ASan runs them;
   #   - HostileMemoryTest and HostileWindowTest: peak-RSS budgets and an
   #     address-space limit (RLIMIT_AS) that TSan's shadow memory cannot
-  #     meet; the normal and ASan passes run them;
+  #     meet; the ASan and --uninstrumented passes run them;
   #   - the other integration suites whose subject is a parser, a name, a
   #     message or a file rather than threads meeting (hostile archives and
   #     names, CLI surface and usage errors, doctor, secrets in output, the
   #     Kubernetes chart, the sample generator): each is one short run of the
   #     same pipeline the suites kept here drive harder; they are about half
   #     of the integration tests, which under TSan would push .ci/run past
-  #     its hour. The normal and ASan passes run them. Every unit test runs
-  #     here;
+  #     its hour. The ASan pass (and scripts/test.sh without flags) runs
+  #     them. Every unit test runs here;
   #   - CredentialsFixture.CtrlCAtThePasswordPromptLeavesTheTerminalEchoing:
   #     under TSan the binary does not end on the Ctrl-C sent while its
   #     password prompt waits on the terminal (it is killed after 120 s, no
