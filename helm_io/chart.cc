@@ -301,9 +301,17 @@ Status ScanEntry(struct archive* a, struct archive_entry* entry, const std::stri
   return ReadEntryData(a, name, label, limits, scan, keep);
 }
 
-// Opens `path` for reading as a gzip-compressed tar.
-Result<ArchiveReader> OpenChart(const std::string& path, const std::string& label) {
-  PPA_ASSIGN_OR_RETURN(UniqueFd fd, OpenChartFile(path, label));
+// Checks that `reader` opened a gzip-compressed tar.
+Result<ArchiveReader> CheckGzipTar(ArchiveReader reader, int open_rc, const std::string& label) {
+  if (open_rc != ARCHIVE_OK) return NotGzipTar(label, ArchiveError(reader.get()));
+  if (archive_filter_code(reader.get(), 0) != ARCHIVE_FILTER_GZIP) {
+    return NotGzipTar(label, "not gzip-compressed");
+  }
+  return reader;
+}
+
+// A libarchive reader of gzip'd tars.
+Result<ArchiveReader> NewChartReader(const std::string& label) {
   ArchiveReader reader(archive_read_new());
   if (!reader) return IoError(label + ": out of memory");
   if (archive_read_support_filter_gzip(reader.get()) != ARCHIVE_OK ||
@@ -311,15 +319,44 @@ Result<ArchiveReader> OpenChart(const std::string& path, const std::string& labe
     return Unsupported(label +
                        ": libarchive lacks gzip or tar support: " + ArchiveError(reader.get()));
   }
-  // libarchive frees the source (closing the file) also after a failed open.
-  if (archive_read_open(reader.get(), new ChartFileSource{std::move(fd)}, nullptr, ReadChartBlock,
-                        CloseChartFile) != ARCHIVE_OK) {
-    return NotGzipTar(label, ArchiveError(reader.get()));
-  }
-  if (archive_filter_code(reader.get(), 0) != ARCHIVE_FILTER_GZIP) {
-    return NotGzipTar(label, "not gzip-compressed");
-  }
   return reader;
+}
+
+// Opens `path` for reading as a gzip-compressed tar.
+Result<ArchiveReader> OpenChart(const std::string& path, const std::string& label) {
+  PPA_ASSIGN_OR_RETURN(UniqueFd fd, OpenChartFile(path, label));
+  PPA_ASSIGN_OR_RETURN(ArchiveReader reader, NewChartReader(label));
+  // libarchive frees the source (closing the file) also after a failed open.
+  const int rc = archive_read_open(reader.get(), new ChartFileSource{std::move(fd)}, nullptr,
+                                   ReadChartBlock, CloseChartFile);
+  return CheckGzipTar(std::move(reader), rc, label);
+}
+
+// Reads every entry of an opened chart and checks it (InspectChartArchive).
+Result<ChartInfo> InspectOpenedChart(ArchiveReader reader, const std::string& label,
+                                     const ChartLimits& limits) {
+  ChartScan scan;
+  bool first = true;
+  while (true) {
+    struct archive_entry* entry = nullptr;
+    const int rc = archive_read_next_header(reader.get(), &entry);
+    if (rc == ARCHIVE_EOF) break;
+    if (rc == ARCHIVE_WARN) {
+      spdlog::warn("{}: {}", label, ArchiveError(reader.get()));
+    } else if (rc != ARCHIVE_OK) {
+      if (first) return NotGzipTar(label, ArchiveError(reader.get()));
+      return InvalidInput(label + " is corrupt: " + ArchiveError(reader.get()));
+    }
+    first = false;
+    PPA_RETURN_IF_ERROR(ScanEntry(reader.get(), entry, label, limits, scan));
+  }
+  if (scan.top_dir.empty()) return InvalidInput(label + " contains no files");
+  if (!scan.has_chart_yaml) {
+    return InvalidInput(label + " has no '" + scan.top_dir + "/" + kChartYaml + "'");
+  }
+  Result<ChartMetadata> metadata = ParseChartYaml(scan.chart_yaml);
+  if (!metadata.ok()) return metadata.status().WithContext(label);
+  return ChartInfo{std::move(metadata).value(), scan.top_dir, scan.total};
 }
 
 }  // namespace
@@ -354,28 +391,16 @@ Result<ChartMetadata> ParseChartYaml(std::string_view text) {
 Result<ChartInfo> InspectChartArchive(const std::string& path, const ChartLimits& limits) {
   const std::string label = "chart '" + path + "'";
   PPA_ASSIGN_OR_RETURN(ArchiveReader reader, OpenChart(path, label));
-  ChartScan scan;
-  bool first = true;
-  while (true) {
-    struct archive_entry* entry = nullptr;
-    const int rc = archive_read_next_header(reader.get(), &entry);
-    if (rc == ARCHIVE_EOF) break;
-    if (rc == ARCHIVE_WARN) {
-      spdlog::warn("{}: {}", label, ArchiveError(reader.get()));
-    } else if (rc != ARCHIVE_OK) {
-      if (first) return NotGzipTar(label, ArchiveError(reader.get()));
-      return InvalidInput(label + " is corrupt: " + ArchiveError(reader.get()));
-    }
-    first = false;
-    PPA_RETURN_IF_ERROR(ScanEntry(reader.get(), entry, label, limits, scan));
-  }
-  if (scan.top_dir.empty()) return InvalidInput(label + " contains no files");
-  if (!scan.has_chart_yaml) {
-    return InvalidInput(label + " has no '" + scan.top_dir + "/" + kChartYaml + "'");
-  }
-  Result<ChartMetadata> metadata = ParseChartYaml(scan.chart_yaml);
-  if (!metadata.ok()) return metadata.status().WithContext(label);
-  return ChartInfo{std::move(metadata).value(), scan.top_dir, scan.total};
+  return InspectOpenedChart(std::move(reader), label, limits);
+}
+
+Result<ChartInfo> InspectChartBytes(std::string_view bytes, const std::string& label,
+                                    const ChartLimits& limits) {
+  if (bytes.empty()) return NotGzipTar(label, "it is empty");
+  PPA_ASSIGN_OR_RETURN(ArchiveReader reader, NewChartReader(label));
+  const int rc = archive_read_open_memory(reader.get(), bytes.data(), bytes.size());
+  PPA_ASSIGN_OR_RETURN(reader, CheckGzipTar(std::move(reader), rc, label));
+  return InspectOpenedChart(std::move(reader), label, limits);
 }
 
 }  // namespace ppa

@@ -54,4 +54,9 @@ struct ChartLimits {
 // for everything else.
 Result<ChartInfo> InspectChartArchive(const std::string& path, const ChartLimits& limits = {});
 
+// The same checks of a chart held in memory (`save` reads charts from
+// ChartMuseum and OCI registries); messages name `label` ("chart 'URL'").
+Result<ChartInfo> InspectChartBytes(std::string_view bytes, const std::string& label,
+                                    const ChartLimits& limits = {});
+
 }  // namespace ppa

@@ -243,6 +243,27 @@ Result<UploadOutcome> ChartMuseumClient::Upload(const ChartUpload& chart) {
   return ErrorFor(*answer, chart);
 }
 
+Result<std::optional<std::string>> ChartMuseumClient::Download(const std::string& url,
+                                                              size_t max_bytes) {
+  HttpRequest get = NewRequest("GET", url);
+  get.max_response_body = max_bytes;
+  get.follow_redirects = true;  // never with credentials to another host (HttpRequest)
+  const std::string what = "GET " + RedactUserInfo(url);
+  Result<HttpResponse> answer = Send(get, what);
+  if (!answer.ok() && IsResponseTooLarge(answer.status())) {
+    return InvalidInput(what + ": the answer is over " + std::to_string(max_bytes >> 20) +
+                        " MiB, more than a chart may be");
+  }
+  if (!answer.ok()) return answer.status();
+  if (answer->status == 200) return std::optional<std::string>(std::move(answer->body));
+  if (answer->status == 404) return std::optional<std::string>();
+  if (answer->status == 401 || answer->status == 403) {
+    return HttpError(what + ": HTTP " + std::to_string(answer->status),
+                     "log in to the server (the auth file's entry for its host, or --creds)");
+  }
+  return HttpError(what + ": HTTP " + std::to_string(answer->status));
+}
+
 Result<UploadOutcome> ChartMuseumClient::ExamineConflict(const ChartUpload& chart,
                                                          const std::string& sha256_hex) {
   const std::string what = "chart '" + chart.chart_name + "' version " + chart.version;

@@ -93,6 +93,12 @@ class ChartMuseumClient {
   // and a hint. Discover must have been called.
   Result<UploadOutcome> Upload(const ChartUpload& chart);
 
+  // GETs `url` (a chart or .prov file of this server, as its index.yaml
+  // lists them), under the retry policy, with the credentials; at most
+  // `max_bytes`. nullopt for a 404; 401/403 and other answers are errors.
+  // Needs no Discover.
+  Result<std::optional<std::string>> Download(const std::string& url, size_t max_bytes);
+
   const ChartMuseumRoutes& routes() const { return routes_; }
 
  private:

@@ -23,7 +23,9 @@
 #include "importer/load/plan.h"
 #include "importer/report/progress.h"
 #include "importer/report/display_text.h"
+#include "importer/save/pull_chart.h"
 #include "importer/save/save_sources.h"
+#include "importer/save/saved_chart.h"
 #include "importer/save/saved_image.h"
 
 namespace ppa {
@@ -59,17 +61,35 @@ int64_t ArchiveMtime() {
   return ok ? value : 0;
 }
 
-Result<std::vector<SaveSource>> Sources(const SaveOptions& options) {
+// What the options name: images and charts.
+struct SaveSources {
+  std::vector<SaveSource> images;
+  std::vector<ChartSource> charts;
+};
+
+Result<SaveSources> Sources(const SaveOptions& options) {
   SaveOptions resolved = options;
   PPA_RETURN_IF_ERROR(ReadSaveList(resolved));
   if (resolved.references.empty()) {
     return InvalidInput("nothing to save",
-                        "name images as HOST/REPO:TAG arguments or in --images-from FILE");
+                        "name images (HOST/REPO:TAG) and charts (FILE.tgz, URL, oci://...) "
+                        "as arguments or in --images-from FILE");
   }
   for (const std::string& platform : options.architectures) {
     PPA_RETURN_IF_ERROR(ParsePlatformFilter(platform).status());
   }
-  return ParseSaveSources(resolved.references);
+  SaveSources out;
+  std::vector<std::string> images;
+  for (const std::string& given : resolved.references) {
+    if (!IsChartSource(given)) {
+      images.push_back(given);
+      continue;
+    }
+    PPA_ASSIGN_OR_RETURN(ChartSource chart, ParseChartSource(given));
+    out.charts.push_back(std::move(chart));
+  }
+  PPA_ASSIGN_OR_RETURN(out.images, ParseSaveSources(images));
+  return out;
 }
 
 // The source registries, connected once each.
@@ -79,6 +99,22 @@ class Registries {
     transport_ = options.make_transport ? options.make_transport(options.transport)
                                         : std::shared_ptr<HttpTransport>(
                                               MakeCurlTransport(options.transport));
+  }
+
+  // The clients charts are read through: the registries', and one per
+  // chart repository URL with its host's credentials.
+  ppa::ChartClients ChartClients() {
+    return {.registry = [this](const std::string& host) { return For(host); },
+            .repository = [this](const std::string& url) {
+              ChartMuseumConfig config{.uri = url};
+              auto found = options_.credentials.find(ChartSourceHost(
+                  ChartSource{.kind = ChartSource::Kind::kUrl, .location = url}));
+              if (found != options_.credentials.end()) {
+                config.username = found->second.username;
+                config.password = found->second.password;
+              }
+              return std::make_unique<ChartMuseumClient>(std::move(config), transport_);
+            }};
   }
 
   Result<RegistryClient*> For(const std::string& host) {
@@ -250,12 +286,27 @@ Result<SavedImage> PullImage(RegistryClient& client, const SaveSource& source,
   return image;
 }
 
-// The outer archive's entries: manifest.yaml, images/ and one layout
-// tarball per image, streamed.
+// Reads a chart's package again as the archive is written.
+using ChartReader = std::function<Result<std::string>(const SavedChart& chart)>;
+
+// The outer archive's entries: manifest.yaml, charts/ and the chart
+// packages (read again as they are written) with their provenance files,
+// images/ and one layout tarball per image, streamed.
 Result<std::vector<TarWriteEntry>> ArchiveEntries(const std::vector<SavedImage>& images,
-                                             const BlobWriter& write_blob, int64_t mtime) {
+                                                  const std::vector<SavedChart>& charts,
+                                                  const BlobWriter& write_blob,
+                                                  const ChartReader& read_chart, int64_t mtime) {
   std::vector<TarWriteEntry> entries;
-  entries.push_back(TarWriteEntry::File("manifest.yaml", SaveManifestYaml(images)));
+  entries.push_back(TarWriteEntry::File("manifest.yaml", SaveManifestYaml(images, charts)));
+  if (!charts.empty()) entries.push_back(TarWriteEntry::Directory("charts"));
+  for (const SavedChart& chart : charts) {
+    entries.push_back(TarWriteEntry::Streamed(chart.file, chart.size, [&chart, read_chart](ByteSink& out) {
+      PPA_ASSIGN_OR_RETURN(std::string bytes, read_chart(chart));
+      return out.Write(bytes.data(), bytes.size());
+    }));
+    if (chart.provenance) entries.push_back(TarWriteEntry::File(chart.file + ".prov", *chart.provenance));
+  }
+  if (images.empty()) return entries;
   entries.push_back(TarWriteEntry::Directory("images"));
   for (const SavedImage& image : images) {
     std::vector<TarWriteEntry> inner = LayoutEntries(image, write_blob);
@@ -325,12 +376,42 @@ Status WriteArchive(const SaveOptions& options, const std::vector<TarWriteEntry>
   return written;
 }
 
+// "2 image(s) and 1 chart(s)".
+std::string Counted(size_t images, size_t charts) {
+  std::string text = std::to_string(images) + " image(s)";
+  if (charts > 0) text += " and " + std::to_string(charts) + " chart(s)";
+  return text;
+}
+
+// One line per image and chart saved (or, in a dry run, to be saved);
+// returns their bytes in all.
+uint64_t PrintPlan(std::ostream& summary, const std::vector<SavedImage>& images,
+                   const std::vector<SavedChart>& charts, bool dry_run) {
+  const char* verb = dry_run ? "would save  " : "saving  ";
+  uint64_t total = 0;
+  for (const SavedImage& image : images) {
+    total += image.Bytes();
+    summary << verb << image.source.archive_name << " " << image.top.digest
+            << (image.index_rebuilt ? " (new index)" : "") << "  " << HumanBytes(image.Bytes())
+            << "  from " << image.source.given << "\n";
+  }
+  for (const SavedChart& chart : charts) {
+    total += chart.size + (chart.provenance ? chart.provenance->size() : 0);
+    summary << verb << chart.file << " " << chart.digest << (chart.provenance ? " (+ .prov)" : "")
+            << "  " << HumanBytes(chart.size) << "  from " << chart.source.given << "\n";
+  }
+  return total;
+}
+
 }  // namespace
 
 Result<std::vector<std::string>> SaveSourceHosts(const SaveOptions& options) {
-  PPA_ASSIGN_OR_RETURN(std::vector<SaveSource> sources, Sources(options));
+  PPA_ASSIGN_OR_RETURN(SaveSources sources, Sources(options));
   std::set<std::string> hosts;
-  for (const SaveSource& s : sources) hosts.insert(s.ref.domain);
+  for (const SaveSource& s : sources.images) hosts.insert(s.ref.domain);
+  for (const ChartSource& c : sources.charts) {
+    if (const std::string host = ChartSourceHost(c); !host.empty()) hosts.insert(host);
+  }
   return std::vector<std::string>(hosts.begin(), hosts.end());
 }
 
@@ -352,7 +433,7 @@ Status ReadSaveList(SaveOptions& options) {
 }
 
 int RunSave(const SaveOptions& options, std::ostream& out, std::ostream& err) {
-  Result<std::vector<SaveSource>> sources = Sources(options);
+  Result<SaveSources> sources = Sources(options);
   Status output = sources.ok() ? CheckOutput(options.output) : sources.status();
   if (output.ok() && options.output == "-" && !options.dry_run && ::isatty(STDOUT_FILENO)) {
     output = InvalidInput("-o - writes the archive to standard output, which is a terminal",
@@ -363,8 +444,9 @@ int RunSave(const SaveOptions& options, std::ostream& out, std::ostream& err) {
     return kExitUsage;
   }
   Registries registries(options);
+  ChartClients chart_clients = registries.ChartClients();
   std::vector<SavedImage> images;
-  for (const SaveSource& source : *sources) {
+  for (const SaveSource& source : sources->images) {
     Result<RegistryClient*> client = registries.For(source.ref.domain);
     Result<SavedImage> image =
         client.ok() ? PullImage(**client, source, options.architectures) : client.status();
@@ -374,19 +456,27 @@ int RunSave(const SaveOptions& options, std::ostream& out, std::ostream& err) {
     }
     images.push_back(std::move(*image));
   }
+  std::vector<SavedChart> pulled;
+  for (const ChartSource& source : sources->charts) {
+    Result<SavedChart> chart = PullChart(source, chart_clients);
+    if (!chart.ok()) {
+      PrintError(err, chart.status().WithContext(source.given));
+      return kExitItemFailed;
+    }
+    pulled.push_back(std::move(*chart));
+  }
+  Result<std::vector<SavedChart>> charts = ArrangeCharts(std::move(pulled));
+  if (!charts.ok()) {
+    PrintError(err, charts.status());
+    return kExitUsage;
+  }
   // The archive does not depend on the order the sources were given in.
   std::sort(images.begin(), images.end(), [](const SavedImage& a, const SavedImage& b) {
     return a.source.archive_name < b.source.archive_name;
   });
-  uint64_t total = 0;
-  for (const SavedImage& image : images) total += image.Bytes();
   // What was (or would be) saved goes to `out`, unless the archive does.
   std::ostream& summary = options.output == "-" ? err : out;
-  for (const SavedImage& image : images) {
-    summary << (options.dry_run ? "would save  " : "saving  ") << image.source.archive_name << " "
-            << image.top.digest << (image.index_rebuilt ? " (new index)" : "") << "  "
-            << HumanBytes(image.Bytes()) << "  from " << image.source.given << "\n";
-  }
+  const uint64_t total = PrintPlan(summary, images, *charts, options.dry_run);
   const int64_t mtime = ArchiveMtime();
   BlobWriter write_blob = [&registries](const SavedImage& image, const SavedBlob& blob,
                                         ByteSink& sink) -> Status {
@@ -394,10 +484,15 @@ int RunSave(const SaveOptions& options, std::ostream& out, std::ostream& err) {
     return client->GetBlob(PullRepository(image.source.ref), blob.digest, blob.size,
                            [&sink](std::string_view data) { return sink.Write(data); });
   };
+  ChartReader read_chart = [&chart_clients](const SavedChart& chart) {
+    return ReadChartAgain(chart, chart_clients);
+  };
   // Laid out (sizes known) before a blob is pulled, in a dry run too.
-  Result<std::vector<TarWriteEntry>> entries = ArchiveEntries(images, write_blob, mtime);
+  Result<std::vector<TarWriteEntry>> entries =
+      ArchiveEntries(images, *charts, write_blob, read_chart, mtime);
+  const std::string counted = Counted(images.size(), charts->size()) + ", " + HumanBytes(total);
   if (options.dry_run && entries.ok()) {
-    summary << images.size() << " image(s), " << HumanBytes(total) << " in all\n";
+    summary << counted << " in all\n";
     return kExitOk;
   }
   Status written = entries.ok() ? WriteArchive(options, *entries, mtime) : entries.status();
@@ -405,7 +500,7 @@ int RunSave(const SaveOptions& options, std::ostream& out, std::ostream& err) {
     PrintError(err, written);
     return kExitItemFailed;
   }
-  summary << "saved " << images.size() << " image(s), " << HumanBytes(total) << ", to "
+  summary << "saved " << counted << ", to "
           << (options.output == "-" ? "standard output" : options.output) << "\n";
   return kExitOk;
 }

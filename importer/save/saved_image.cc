@@ -105,7 +105,8 @@ std::vector<TarWriteEntry> LayoutEntries(const SavedImage& image, const BlobWrit
   return entries;
 }
 
-std::string SaveManifestYaml(const std::vector<SavedImage>& images) {
+std::string SaveManifestYaml(const std::vector<SavedImage>& images,
+                             const std::vector<SavedChart>& charts) {
   YAML::Emitter out;
   out << YAML::BeginMap << YAML::Key << "images" << YAML::Value << YAML::BeginSeq;
   for (const SavedImage& image : images) {
@@ -128,7 +129,15 @@ std::string SaveManifestYaml(const std::vector<SavedImage>& images) {
     }
     out << YAML::EndSeq << YAML::EndMap;
   }
-  out << YAML::EndSeq << YAML::EndMap;
+  out << YAML::EndSeq;
+  if (!charts.empty()) {
+    out << YAML::Key << "charts" << YAML::Value << YAML::BeginSeq;
+    for (const SavedChart& chart : charts) {
+      out << YAML::BeginMap << YAML::Key << "archive" << YAML::Value << chart.file << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+  }
+  out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }
 

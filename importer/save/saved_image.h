@@ -15,6 +15,7 @@
 #include "archive/write/tar_writer.h"
 #include "base/status.h"
 #include "importer/save/save_sources.h"
+#include "importer/save/saved_chart.h"
 
 namespace ppa {
 
@@ -69,6 +70,8 @@ std::vector<TarWriteEntry> LayoutEntries(const SavedImage& image, const BlobWrit
 // by its digest ("org/app@sha256:..."), with its platform: `load` pushes
 // those untagged and the index under the entry's name, keeping its digest
 // (however many platforms it has).
-std::string SaveManifestYaml(const std::vector<SavedImage>& images);
+// Then one `charts:` entry per chart (`archive: charts/NAME-VERSION.tgz`).
+std::string SaveManifestYaml(const std::vector<SavedImage>& images,
+                             const std::vector<SavedChart>& charts);
 
 }  // namespace ppa

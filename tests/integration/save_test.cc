@@ -15,6 +15,8 @@
 
 #include "docker_io/image/digest.h"
 #include "docker_io/image/media_types.h"
+#include "tests/integration/charts_support.h"
+#include "tests/support/chartmuseum_server.h"
 #include "tests/support/load_fixture.h"
 #include "tests/support/oci_fixtures.h"
 
@@ -307,6 +309,96 @@ TEST_F(SaveTest, InspectShowsWhatASavedArchiveHolds) {
   EXPECT_EQ(by_name["test_ns/sv/attested:1"]["platforms"],
             nlohmann::json::array({"linux/amd64", "linux/arm64"}));
   EXPECT_EQ(by_name["test_ns/ibmcom/portal-db:2.1.0-amd64"]["references"].size(), 1u);
+}
+
+// Charts from the three places `save` reads them: an OCI registry (pushed by
+// the real helm), a ChartMuseum behind basic auth (credentials from the auth
+// file) and a local file with its provenance. They land in B as Helm OCI
+// artifacts that the real helm pulls, byte for byte as they were.
+TEST_F(SaveTest, ChartsFromOciAChartMuseumAndAFileLandAndHelmPullsThem) {
+  const std::string helm = test::FindHelm();
+  if (helm.empty()) GTEST_SKIP() << "helm not fetched (run scripts/fetch_helm.sh, or set PPA_HELM)";
+  test::TempDir home("ppa-helm");
+  const std::string data = std::string(PPA_TEST_DATA_DIR) + "/charts/";
+  ProcessResult pushed = test::RunHelm(
+      helm, home.path(),
+      {"push", data + "compressedchart-0.1.0.tgz", "oci://" + registry_->host() + "/helm", "--plain-http"});
+  ASSERT_EQ(pushed.exit_code, 0) << Output(pushed);
+  auto museum = test::ChartMuseumServer::Start({.username = "cm", .password = "cm-secret"});
+  ASSERT_TRUE(museum.ok()) << museum.status().ToString();
+  const std::string museum_host = "127.0.0.1:" + std::to_string((*museum)->port());
+  ProcessResult uploaded = RunProcess(
+      {"curl", "-sf", "-u", "cm:cm-secret", "--data-binary",
+       "@" + data + "pre-release-chart-0.1.0-alpha.tgz", (*museum)->url() + "/api/charts"});
+  ASSERT_EQ(uploaded.exit_code, 0) << Output(uploaded);
+  fs::create_directories(dir_.Join(".docker"));
+  std::ofstream(dir_.Join(".docker/config.json"))
+      << R"({"auths":{")" << museum_host << R"(":{"auth":")" << Base64Encode("cm:cm-secret")
+      << R"("}}})";
+  fs::copy_file(data + "frobnitz-1.2.3.tgz", dir_.Join("frobnitz-1.2.3.tgz"));
+  test::WriteFileOrDie(dir_.Join("frobnitz-1.2.3.tgz.prov"), "-----BEGIN PGP SIGNED MESSAGE-----\n");
+
+  const std::string out = dir_.Join("charts.tgz");
+  ProcessResult saved = Save({Sources()[2], "oci://" + registry_->host() + "/helm/compressedchart:0.1.0",
+                              (*museum)->url() + "/charts/pre-release-chart-0.1.0-alpha.tgz",
+                              "frobnitz-1.2.3.tgz", "-o", out});
+  ASSERT_EQ(saved.exit_code, 0) << Output(saved);
+  EXPECT_NE(saved.stdout_text.find("saved 1 image(s) and 3 chart(s)"), std::string::npos)
+      << saved.stdout_text;
+  EXPECT_EQ(saved.stdout_text.find("cm-secret"), std::string::npos);
+  ProcessResult list = RunProcess({"tar", "-tzf", out});
+  ASSERT_EQ(list.exit_code, 0);
+  EXPECT_EQ(list.stdout_text,
+            "charts/\ncharts/compressedchart-0.1.0.tgz\n"
+            "charts/frobnitz-1.2.3.tgz\ncharts/frobnitz-1.2.3.tgz.prov\n"
+            "charts/pre-release-chart-0.1.0-alpha.tgz\nimages/\n"
+            "images/test_ns_ibmcom_portal-db_2.1.0-amd64.tar\nmanifest.yaml\n");
+  ProcessResult manifest = RunProcess({"tar", "-xzOf", out, "manifest.yaml"});
+  EXPECT_NE(manifest.stdout_text.find("charts:\n  - archive: charts/compressedchart-0.1.0.tgz"),
+            std::string::npos)
+      << manifest.stdout_text;
+
+  ProcessResult loaded = RunProcess(
+      {PPA_IMPORT_BINARY, "load", out, "--registry", b_->host(), "--plain-http", "--namespace",
+       "charted", "--charts-oci", "--workdir", dir_.Join("wd-charts")},
+      std::nullopt, {{"HOME", dir_.path()}}, dir_.path());
+  ASSERT_EQ(loaded.exit_code, 0) << Output(loaded);
+  for (const auto& [name, version, file] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"compressedchart", "0.1.0", "compressedchart-0.1.0.tgz"},
+           {"pre-release-chart", "0.1.0-alpha", "pre-release-chart-0.1.0-alpha.tgz"},
+           {"frobnitz", "1.2.3", "frobnitz-1.2.3.tgz"}}) {
+    const std::string into = dir_.Join("pulled-" + name);
+    fs::create_directories(into);
+    ProcessResult pull = test::RunHelm(
+        helm, home.path(),
+        {"pull", "oci://" + b_->host() + "/charted/charts/" + name, "--version", version,
+         "--plain-http", "--destination", into});
+    ASSERT_EQ(pull.exit_code, 0) << name << ": " << Output(pull);
+    EXPECT_EQ(test::ReadFileOr(into + "/" + file), test::ReadFileOr(data + file)) << name;
+  }
+}
+
+// A chart that is not one, a chart URL the server lacks, an OCI artifact
+// that is an image, and an oci:// reference without a version: each fails
+// (1, or 2 for what is wrong in the command) and leaves no archive.
+TEST_F(SaveTest, ChartsThatCannotBeSavedLeaveNoArchive) {
+  const std::string out = dir_.Join("bad-charts.tgz");
+  test::WriteFileOrDie(dir_.Join("notachart.tgz"), "plain text");
+  auto museum = test::ChartMuseumServer::Start();
+  ASSERT_TRUE(museum.ok());
+  for (const auto& [source, code, says] : std::vector<std::tuple<std::string, int, std::string>>{
+           {"notachart.tgz", 1, "not a gzip'd tar"},
+           {"missing-1.0.0.tgz", 1, "does not exist"},
+           {(*museum)->url() + "/charts/absent-1.0.0.tgz", 1, "HTTP 404"},
+           {"oci://" + Sources()[2], 1, "is no Helm chart"},
+           {"oci://" + registry_->host() + "/helm/compressedchart", 2, "names no version"}}) {
+    ProcessResult r = Save({source, "-o", out});
+    EXPECT_EQ(r.exit_code, code) << source << ": " << Output(r);
+    EXPECT_NE(r.stderr_text.find(says), std::string::npos) << source << ": " << r.stderr_text;
+    EXPECT_NE(r.stderr_text.find("Error: "), std::string::npos);
+    EXPECT_FALSE(fs::exists(out));
+  }
 }
 
 }  // namespace

@@ -238,6 +238,10 @@ void ChartMuseumServer::Route(const httplib::Request& req, httplib::Response& re
   if (req.method == "GET" && parts.size() == depth + 1 && parts.back() == "index.yaml") {
     return HandleIndex(Join(parts, 0, depth), res);
   }
+  // /<repo>/charts/<name>-<version>.tgz[.prov]: the files index.yaml lists
+  if (req.method == "GET" && parts.size() == depth + 2 && parts[depth] == "charts") {
+    return HandleDownload(Join(parts, 0, depth), parts.back(), res);
+  }
   if (parts.empty() || parts[0] != "api" || options_.disable_api) {
     return JsonError(res, 404, "not found");
   }
@@ -248,6 +252,21 @@ void ChartMuseumServer::Route(const httplib::Request& req, httplib::Response& re
   if (req.method == "POST" && parts.size() == depth + 2) return HandleUpload(repo, req, res);
   if (req.method == "GET" && parts.size() == depth + 4) {
     return HandleGetVersion(repo, parts[depth + 2], parts[depth + 3], res);
+  }
+  JsonError(res, 404, "not found");
+}
+
+void ChartMuseumServer::HandleDownload(const std::string& repo, const std::string& file,
+                                       httplib::Response& res) const {
+  std::lock_guard lock(mu_);
+  auto r = charts_.find(repo);
+  if (r != charts_.end()) {
+    for (const auto& [key, chart] : r->second) {
+      if (file == key + ".tgz") return res.set_content(chart.tgz, "application/gzip");
+      if (file == key + ".tgz.prov" && chart.prov) {
+        return res.set_content(*chart.prov, "application/pgp-signature");
+      }
+    }
   }
   JsonError(res, 404, "not found");
 }

@@ -13,6 +13,7 @@
 //        or the raw package as body: 201 {"saved":true}; 409 when the
 //        version exists (unless ?force); 400 {"error":...} for a bad chart;
 //        413 above the upload limit
+//   GET  /<repo>/charts/<name>-<version>.tgz[.prov] -> the package (provenance)
 //   GET  /api/<repo>/charts/<name>/<version>     -> {"name","version","digest",...}
 //        (digest: sha256 hex of the .tgz); 404 {"error":...}
 // Every route but /health requires the configured basic or bearer
@@ -88,6 +89,8 @@ class ChartMuseumServer {
   void HandleGetVersion(const std::string& repo, const std::string& name,
                         const std::string& version, httplib::Response& res) const;
   void HandleIndex(const std::string& repo, httplib::Response& res) const;
+  void HandleDownload(const std::string& repo, const std::string& file,
+                      httplib::Response& res) const;
 
   ChartMuseumServerOptions options_;
   std::unique_ptr<httplib::Server> server_;

@@ -8,7 +8,10 @@
 #include "archive/manifest/ppa_manifest.h"
 #include "archive/write/tar_writer.h"
 #include "docker_io/image/digest.h"
+#include "archive/tar/tar_index.h"
+#include "helm_io/chart.h"
 #include "importer/save/save_sources.h"
+#include "importer/save/saved_chart.h"
 #include "importer/save/saved_image.h"
 
 namespace ppa {
@@ -200,7 +203,7 @@ TEST(SavedImageTest, ManifestYamlIsReadByLoadAsTheRegistryHadIt) {
   single.top = {.media_type = "application/vnd.oci.image.manifest.v1+json",
                 .digest = D('f'),
                 .bytes = "{}"};
-  auto parsed = ParsePpaManifestYaml(SaveManifestYaml({multi, single}));
+  auto parsed = ParsePpaManifestYaml(SaveManifestYaml({multi, single}, {}));
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   ASSERT_EQ(parsed->images.size(), 2u);
   const PpaImage& m = parsed->images[0];
@@ -216,6 +219,67 @@ TEST(SavedImageTest, ManifestYamlIsReadByLoadAsTheRegistryHadIt) {
   ASSERT_EQ(s.references.size(), 1u);
   EXPECT_EQ(s.references[0].repository, "org/db@" + D('f'));
   EXPECT_FALSE(s.references[0].platform.has_value());
+}
+
+TEST(SavedChartTest, SourcesAreChartsByTheirFormAndParsedStrictly) {
+  for (const char* chart : {"oci://reg:5000/charts/app:1.0.0", "https://cm.example.com/charts/a-1.tgz",
+                            "http://127.0.0.1:8080/charts/a-1.tgz", "./a-1.0.0.tgz", "a.tar.gz"}) {
+    EXPECT_TRUE(IsChartSource(chart)) << chart;
+  }
+  for (const char* image : {"reg:5000/org/app:1.0", "reg/app@" "sha256:00", "oci-reg/app:tgz"}) {
+    EXPECT_FALSE(IsChartSource(image)) << image;
+  }
+  auto oci = ParseChartSource("oci://reg:5000/charts/app:1.0.0_build");
+  ASSERT_TRUE(oci.ok()) << oci.status().ToString();
+  EXPECT_EQ(oci->kind, ChartSource::Kind::kOci);
+  EXPECT_EQ(oci->ref.path, "charts/app");
+  EXPECT_EQ(oci->ref.tag, "1.0.0_build");
+  EXPECT_EQ(ChartSourceHost(*oci), "reg:5000");
+  auto url = ParseChartSource("https://cm.example.com:8443/team/charts/a-1.tgz");
+  ASSERT_TRUE(url.ok());
+  EXPECT_EQ(url->kind, ChartSource::Kind::kUrl);
+  EXPECT_EQ(ChartSourceHost(*url), "cm.example.com:8443");
+  EXPECT_EQ(ChartSourceHost(*ParseChartSource("a-1.tgz")), "");
+  // No version, no registry, credentials or a query in a URL: refused.
+  for (const char* bad : {"oci://reg:5000/charts/app", "oci://charts/app:1.0.0",
+                          "https://user:pw@cm.example.com/charts/a-1.tgz",
+                          "https://cm.example.com/charts/a-1.tgz?x=1", "https://cm.example.com",
+                          "oci://reg:5000/Charts/App:1"}) {
+    auto parsed = ParseChartSource(bad);
+    EXPECT_FALSE(parsed.ok()) << bad;
+    if (!parsed.ok()) EXPECT_EQ(parsed.status().message().find("pw"), std::string::npos);
+  }
+}
+
+TEST(SavedChartTest, ArrangeSortsKeepsOneOfEachAndRefusesTwoPackagesOfOneVersion) {
+  auto chart = [](const std::string& name, const std::string& given, char digest) {
+    SavedChart c{.source = {.given = given}, .metadata = {.name = name, .version = "1.0.0"},
+                 .digest = D(digest)};
+    c.file = ChartFileName(c.metadata);
+    return c;
+  };
+  auto arranged = ArrangeCharts({chart("web", "web.tgz", 'a'), chart("db", "db.tgz", 'b'),
+                                 chart("web", "oci://r/web:1.0.0", 'a')});
+  ASSERT_TRUE(arranged.ok());
+  ASSERT_EQ(arranged->size(), 2u);
+  EXPECT_EQ((*arranged)[0].file, "charts/db-1.0.0.tgz");
+  EXPECT_EQ((*arranged)[1].file, "charts/web-1.0.0.tgz");
+  auto clash = ArrangeCharts({chart("web", "web.tgz", 'a'), chart("web", "other/web.tgz", 'c')});
+  ASSERT_FALSE(clash.ok());
+  EXPECT_NE(clash.status().message().find("different packages"), std::string::npos);
+}
+
+TEST(SavedChartTest, ChartsInMemoryAreCheckedAsChartFilesAre) {
+  EXPECT_FALSE(InspectChartBytes("", "chart 'x'").ok());
+  EXPECT_FALSE(InspectChartBytes("plain text", "chart 'x'").ok());
+  auto frobnitz = ReadSmallFile(std::string(PPA_TEST_DATA_DIR) + "/charts/frobnitz-1.2.3.tgz");
+  ASSERT_TRUE(frobnitz.ok());
+  auto info = InspectChartBytes(*frobnitz, "chart 'x'");
+  ASSERT_TRUE(info.ok()) << info.status().ToString();
+  EXPECT_EQ(info->metadata.name, "frobnitz");
+  EXPECT_EQ(info->metadata.version, "1.2.3");
+  auto cut = InspectChartBytes(frobnitz->substr(0, frobnitz->size() / 2), "chart 'x'");
+  EXPECT_FALSE(cut.ok());
 }
 
 }  // namespace
