@@ -1,5 +1,7 @@
 #include "docker_io/image/image_formats.h"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "archive/manifest/bounded_json.h"
@@ -148,6 +150,25 @@ bool IsIndexMediaType(std::string_view media_type) {
 
 bool IsImageManifestMediaType(std::string_view media_type) {
   return media_type == media_types::kOciManifest || media_type == media_types::kDockerManifest;
+}
+
+bool IsArtifactManifest(const ImageManifest& manifest) {
+  const std::string& config = manifest.config.media_type;
+  if (!config.empty() && config != media_types::kOciConfig && config != media_types::kDockerConfig) {
+    return true;
+  }
+  // The layer media types of both formats, compressed or not, distributable
+  // or not ("application/vnd.docker.image.rootfs.foreign.diff.tar.gzip").
+  constexpr std::string_view kLayerPrefixes[] = {"application/vnd.oci.image.layer.",
+                                                 "application/vnd.docker.image.rootfs."};
+  for (const Descriptor& layer : manifest.layers) {
+    const std::string_view type = layer.media_type;
+    const bool filesystem =
+        type.empty() || std::any_of(std::begin(kLayerPrefixes), std::end(kLayerPrefixes),
+                                    [&](std::string_view p) { return type.substr(0, p.size()) == p; });
+    if (!filesystem) return true;
+  }
+  return false;
 }
 
 }  // namespace ppa

@@ -62,4 +62,12 @@ bool IsIndexMediaType(std::string_view media_type);
 // True for single-image manifest media types.
 bool IsImageManifestMediaType(std::string_view media_type);
 
+// Whether `manifest` describes no container image but an OCI artifact in an
+// image manifest: a config that is no image config (a Helm chart's), or a
+// layer that is no filesystem layer (cosign's signatures and attestations,
+// SBOMs). Such a manifest is pushed as it is, its blobs untouched: they
+// are no tar to verify against diff_ids or to compress. Descriptors without
+// a media type count as an image's.
+bool IsArtifactManifest(const ImageManifest& manifest);
+
 }  // namespace ppa

@@ -133,7 +133,7 @@ class TarballReader {
     }
     artifact_bytes_ += size;
     if (artifact_bytes_ > kMaxArtifactBytesPerFile) {
-      return InvalidInput("the attestations of the file hold more than " +
+      return InvalidInput("the artifacts (attestations, signatures) of the file hold more than " +
                           std::to_string(kMaxArtifactBytesPerFile) + " bytes");
     }
     PPA_ASSIGN_OR_RETURN(std::string bytes, ReadFileRange(path_, offset, size));
@@ -254,6 +254,49 @@ Status CheckDeclaredSize(const Descriptor& desc, uint64_t actual, const std::str
                       std::to_string(*desc.size));
 }
 
+bool IsArtifact(const Descriptor& desc) {
+  return desc.annotations.count("vnd.docker.reference.type") > 0;
+}
+
+// The artifact manifest `desc` and its blobs, each checked against its
+// digest; what cannot be pushed as it is goes to its `problem`. Fails (the
+// whole file) only when the file's limits are passed: its blobs count as
+// layers.
+Result<StoredArtifact> ReadArtifact(TarballReader& tar, const Descriptor& desc) {
+  StoredArtifact artifact;
+  artifact.tarball = tar.path();
+  artifact.manifest.digest = desc.digest;
+  artifact.manifest.bytes = std::make_shared<const std::string>();
+  auto fail = [&](Status status) {
+    artifact.problem = status.WithContext("artifact " + desc.digest);
+    return artifact;
+  };
+  auto bytes = tar.ReadDocument(BlobPath(desc.digest), kMaxManifestBytes);
+  if (!bytes.ok()) return fail(bytes.status());
+  if (Sha256Digest(*bytes) != desc.digest) {
+    return fail(InvalidInput("manifest blob does not match its digest"));
+  }
+  if (Status s = CheckDeclaredSize(desc, bytes->size(), "manifest"); !s.ok()) return fail(s);
+  auto manifest = ParseImageManifest(*bytes);
+  if (!manifest.ok()) return fail(manifest.status());
+  PPA_RETURN_IF_ERROR(tar.Charge(0, manifest->layers.size() + 1));
+  artifact.manifest = Stored(std::move(*bytes), desc.digest, manifest->media_type,
+                             desc.media_type, media_types::kOciManifest);
+  std::vector<Descriptor> blobs = {manifest->config};
+  blobs.insert(blobs.end(), manifest->layers.begin(), manifest->layers.end());
+  std::set<std::string> seen;
+  for (const Descriptor& b : blobs) {
+    if (!seen.insert(b.digest).second) continue;  // named twice: pushed once
+    auto entry = tar.Entry(BlobPath(b.digest));
+    if (!entry.ok()) return fail(entry.status().WithContext("blob " + b.digest));
+    if (Status s = CheckDeclaredSize(b, entry->size, "blob"); !s.ok()) return fail(s);
+    Status checked = tar.CheckArtifactBlob(entry->offset, entry->size, b.digest);
+    if (!checked.ok()) return fail(checked);
+    artifact.blobs.push_back({.digest = b.digest, .offset = entry->offset, .size = entry->size});
+  }
+  return artifact;
+}
+
 // The image of one manifest descriptor, reached through the index blob
 // `parent` (null: listed by index.json itself). Fails (the whole file) only
 // when the file's limits are passed; anything else is the image's `problem`.
@@ -282,6 +325,13 @@ Result<ImageSource> ReadOciImage(TarballReader& tar, const Descriptor& desc,
   auto manifest = ParseImageManifest(*manifest_bytes);
   if (!manifest.ok()) {
     image.problem = manifest.status();
+    return image;
+  }
+  if (IsArtifactManifest(*manifest)) {
+    PPA_ASSIGN_OR_RETURN(StoredArtifact artifact, ReadArtifact(tar, desc));
+    image.problem = artifact.problem;
+    image.manifest = artifact.manifest;
+    image.artifact = std::make_shared<const StoredArtifact>(std::move(artifact));
     return image;
   }
   PPA_RETURN_IF_ERROR(tar.Charge(0, manifest->layers.size()));
@@ -320,49 +370,6 @@ Result<ImageSource> ReadOciImage(TarballReader& tar, const Descriptor& desc,
 
 // Whether `desc` names an artifact rather than a platform image (a
 // BuildKit attestation: it says what it refers to).
-bool IsArtifact(const Descriptor& desc) {
-  return desc.annotations.count("vnd.docker.reference.type") > 0;
-}
-
-// The artifact manifest `desc` and its blobs, each checked against its
-// digest; what cannot be pushed as it is goes to its `problem`. Fails (the
-// whole file) only when the file's limits are passed: its blobs count as
-// layers.
-Result<StoredArtifact> ReadArtifact(TarballReader& tar, const Descriptor& desc) {
-  StoredArtifact artifact;
-  artifact.tarball = tar.path();
-  artifact.manifest.digest = desc.digest;
-  artifact.manifest.bytes = std::make_shared<const std::string>();
-  auto fail = [&](Status status) {
-    artifact.problem = status.WithContext("attestation " + desc.digest);
-    return artifact;
-  };
-  auto bytes = tar.ReadDocument(BlobPath(desc.digest), kMaxManifestBytes);
-  if (!bytes.ok()) return fail(bytes.status());
-  if (Sha256Digest(*bytes) != desc.digest) {
-    return fail(InvalidInput("manifest blob does not match its digest"));
-  }
-  if (Status s = CheckDeclaredSize(desc, bytes->size(), "manifest"); !s.ok()) return fail(s);
-  auto manifest = ParseImageManifest(*bytes);
-  if (!manifest.ok()) return fail(manifest.status());
-  PPA_RETURN_IF_ERROR(tar.Charge(0, manifest->layers.size() + 1));
-  artifact.manifest = Stored(std::move(*bytes), desc.digest, manifest->media_type,
-                             desc.media_type, media_types::kOciManifest);
-  std::vector<Descriptor> blobs = {manifest->config};
-  blobs.insert(blobs.end(), manifest->layers.begin(), manifest->layers.end());
-  std::set<std::string> seen;
-  for (const Descriptor& b : blobs) {
-    if (!seen.insert(b.digest).second) continue;  // named twice: pushed once
-    auto entry = tar.Entry(BlobPath(b.digest));
-    if (!entry.ok()) return fail(entry.status().WithContext("blob " + b.digest));
-    if (Status s = CheckDeclaredSize(b, entry->size, "blob"); !s.ok()) return fail(s);
-    Status checked = tar.CheckArtifactBlob(entry->offset, entry->size, b.digest);
-    if (!checked.ok()) return fail(checked);
-    artifact.blobs.push_back({.digest = b.digest, .offset = entry->offset, .size = entry->size});
-  }
-  return artifact;
-}
-
 // The index blob of `desc`, checked against its digest, and what it lists.
 Result<std::pair<OciIndex, std::shared_ptr<StoredIndex>>> ReadIndexBlob(
     const TarballReader& tar, const Descriptor& desc) {

@@ -95,6 +95,11 @@ struct ImageSource {
   // through one (a multi-arch image); shared by its platform images. Null
   // for an image listed by index.json (the layout's index, never pushed).
   std::shared_ptr<const StoredIndex> index;
+  // Set when the manifest is an OCI artifact, no image (IsArtifactManifest:
+  // cosign's .sig and .att, a Helm chart): it is pushed as it is, its
+  // blobs read from `tarball` and checked again against their digests;
+  // `layers`, `config` and `platform` are then empty.
+  std::shared_ptr<const StoredArtifact> artifact;
   // Not OK when this image is unusable (missing layer, diff_id count
   // mismatch...). The image fails alone; others in the tarball still import.
   Status problem;

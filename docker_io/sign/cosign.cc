@@ -213,6 +213,21 @@ std::string CosignSignatureTag(const std::string& digest) {
   return "sha256-" + digest.substr(digest.find(':') + 1) + ".sig";
 }
 
+bool IsCosignAttachment(std::string_view reference) {
+  const size_t colon = reference.rfind(':');
+  const std::string_view tag = colon == std::string_view::npos ? reference : reference.substr(colon + 1);
+  constexpr std::string_view kPrefix = "sha256-";
+  constexpr size_t kHex = 64;
+  if (tag.size() < kPrefix.size() + kHex + 4 || tag.substr(0, kPrefix.size()) != kPrefix) {
+    return false;
+  }
+  for (char c : tag.substr(kPrefix.size(), kHex)) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  const std::string_view suffix = tag.substr(kPrefix.size() + kHex);
+  return suffix == ".sig" || suffix == ".att" || suffix == ".sbom";
+}
+
 Result<std::vector<CosignManifestLayer>> ParseCosignManifest(std::string_view body) {
   try {
     Json doc = Json::parse(body, nullptr, /*allow_exceptions=*/false);

@@ -43,6 +43,11 @@ Result<SignedClaim> ParseCosignPayload(std::string_view json);
 // of that manifest.
 std::string CosignSignatureTag(const std::string& digest);
 
+// Whether `reference` ("host/repo:TAG", or a bare tag) names one of the
+// artifacts cosign attaches to an image by tag: sha256-<64 hex>.sig, .att
+// or .sbom. Such an artifact is no image to sign or verify itself. Pure.
+bool IsCosignAttachment(std::string_view reference);
+
 // The layers of a signature manifest (`body`): each payload blob's digest
 // and size and the signature of its annotation. Layers of other media
 // types are skipped; kInvalidInput for a manifest that is no OCI image

@@ -89,6 +89,12 @@ Result<PolicyRequirement> ParseRequirement(const Json& r, const std::string& whe
     } else if (id_type == "exactRepository" && id.value("dockerRepository", Json()).is_string()) {
       req.identity = PolicyRequirement::Identity::kExactRepository;
       req.identity_value = id["dockerRepository"];
+    } else if (id_type == "remapIdentity" && id.value("prefix", Json()).is_string() &&
+               id.value("signedPrefix", Json()).is_string()) {
+      // A mirror: images under `prefix` were signed under `signedPrefix`.
+      req.identity = PolicyRequirement::Identity::kRemap;
+      req.identity_value = id["prefix"];
+      req.identity_signed_prefix = id["signedPrefix"];
     } else {
       return Unsupported(where + ": signedIdentity '" + id_type + "' is not read by ppa-import");
     }
@@ -159,6 +165,21 @@ bool IdentityMatches(const PolicyRequirement& requirement, std::string_view refe
       return signed_reference == requirement.identity_value;
     case Identity::kExactRepository:
       return ReferenceRepository(signed_reference) == requirement.identity_value;
+    case Identity::kRemap: {
+      // The prefix must end at a boundary of `reference`: after its host or
+      // a path component ('/'), or a whole repository (then ':' or '@'; a
+      // host's ':' starts its port, no boundary).
+      const std::string& prefix = requirement.identity_value;
+      const bool is_repository = prefix.find('/') != std::string::npos;
+      const std::string_view boundaries = is_repository ? "/:@" : "/";
+      std::string remapped(reference);
+      if (reference.size() > prefix.size() && reference.substr(0, prefix.size()) == prefix &&
+          boundaries.find(reference[prefix.size()]) != std::string_view::npos) {
+        remapped = requirement.identity_signed_prefix + std::string(reference.substr(prefix.size()));
+      }
+      return by_digest ? ReferenceRepository(remapped) == ReferenceRepository(signed_reference)
+                       : remapped == signed_reference;
+    }
   }
   return false;
 }

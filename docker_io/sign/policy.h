@@ -25,12 +25,13 @@ namespace ppa {
 struct PolicyRequirement {
   enum class Type { kAccept, kReject, kSignedBy, kSigstoreSigned };
   enum class Identity { kRepoDigestOrExact, kExact, kRepository, kExactReference,
-                        kExactRepository };
+                        kExactRepository, kRemap };
   Type type = Type::kReject;
   std::vector<std::string> key_paths;  // files holding the keys
   std::vector<std::string> key_data;   // the keys themselves (keyData, decoded)
   Identity identity = Identity::kRepoDigestOrExact;
-  std::string identity_value;          // exactReference / exactRepository's
+  std::string identity_value;          // exactReference / exactRepository's; remapIdentity's prefix
+  std::string identity_signed_prefix;  // remapIdentity's signedPrefix
 };
 
 struct SignaturePolicy {

@@ -25,6 +25,8 @@ void AddSaveCommand(CLI::App& app, SaveFlags& f) {
       ->type_name("PLATFORM")
       ->delimiter(',');
   cmd->add_flag("--dry-run", o.dry_run, "List what would be saved and its size; write nothing");
+  cmd->add_flag("--remove-signatures", o.remove_signatures,
+                "Leave out the cosign signatures and attestations (sha256-*.sig, .att tags)");
   AddConnectionFlags(cmd, ConnectionFlags{.registry = nullptr,
                                           .namespace_rules = nullptr,
                                           .plain_http = &o.plain_http,

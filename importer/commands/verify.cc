@@ -358,6 +358,9 @@ int RunVerify(const VerifyOptions& options, std::ostream& out, std::ostream& err
     }
     expected = std::move(*images);
   }
+  // Cosign's artifacts (sha256-<hex>.sig tags), loaded with the images
+  // they belong to, are no images to verify.
+  std::erase_if(expected, [](const ExpectedImage& e) { return IsCosignAttachment(e.target); });
   const std::string location = (*target)->sink().Locate("");
   out << "Verifying " << expected.size() << " image(s) in " << (*target)->Describe() << "..."
       << std::endl;

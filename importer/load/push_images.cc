@@ -102,10 +102,12 @@ class ImagePusher {
     return PutManifest(repo, tag, manifest);
   }
 
-  // An artifact of a kept index (a BuildKit attestation) onto `repo` as it
-  // is: its blobs, each read from its image file and checked again against
-  // its digest, then its manifest by digest.
-  Status PushArtifact(const StoredArtifact& artifact, const std::string& repo) {
+  // An artifact onto `repo` as it is: its blobs, each read from its image
+  // file and checked again against its digest, then its manifest under
+  // `tag` (by digest when empty). A kept index's BuildKit attestations go by
+  // digest; an artifact named in the archive (cosign's .sig) by its tag.
+  Result<BlobRef> PushArtifact(const StoredArtifact& artifact, const std::string& repo,
+                               const std::string& tag = "") {
     PPA_RETURN_IF_ERROR(artifact.problem);
     for (const StoredArtifact::Blob& blob : artifact.blobs) {
       PPA_ASSIGN_OR_RETURN(std::string bytes,
@@ -119,10 +121,9 @@ class ImagePusher {
                                      /*show_upload=*/false)
                               .status());
     }
-    return PutManifest(repo, "",
+    return PutManifest(repo, tag,
                        BuiltManifest{.media_type = artifact.manifest.media_type,
-                                     .body = *artifact.manifest.bytes})
-        .status();
+                                     .body = *artifact.manifest.bytes});
   }
 
   Result<BlobRef> PutManifest(const std::string& repo, const std::string& tag,
@@ -425,8 +426,11 @@ std::optional<PushedManifest> PushOne(const PlannedImage& image, ImagePusher& pu
   item.source = image.source->origin;
   item.platform = image.platform.value_or(image.source->platform).ToString();
   item.config_digest = image.source->config_digest;
-  auto pushed =
-      pusher.PushImage(*image.source, image.target.repository, image.target.tag, &item.blobs);
+  auto pushed = image.source->artifact
+                    ? pusher.PushArtifact(*image.source->artifact, image.target.repository,
+                                          image.target.tag)
+                    : pusher.PushImage(*image.source, image.target.repository, image.target.tag,
+                                       &item.blobs);
   if (!pushed.ok()) {
     Fail(reporter, item, pushed.status(), out);
     return std::nullopt;
@@ -436,6 +440,8 @@ std::optional<PushedManifest> PushOne(const PlannedImage& image, ImagePusher& pu
                   " size: " + std::to_string(pushed->size));
   item.digest = pushed->digest;
   item.size = pushed->size;
+  // Pushed by digest only: the report names it by its digest.
+  if (image.target.tag.empty()) item.target += "@" + pushed->digest;
   NoteDigest(reporter, item, DecideImageDigest(*image.source, pusher.keep_digests()));
   out.images.push_back(PushedImage{.name = image.name,
                                    .target = image.target,
@@ -490,7 +496,7 @@ void PushList(const PlannedGroup& group, const std::vector<PushedManifest>& chil
   if (kept.kept) {  // the index's attestations go with it, before it
     std::vector<std::string> attestations;
     for (const StoredArtifact& artifact : sources.front()->index->artifacts) {
-      Status sent = pusher.PushArtifact(artifact, target.repository);
+      Status sent = pusher.PushArtifact(artifact, target.repository).status();
       if (!sent.ok()) {  // (a registry refusing in-toto layers): a list without them
         kept = {.kept = false,
                 .archive_digest = kept.archive_digest,
@@ -510,6 +516,8 @@ void PushList(const PlannedGroup& group, const std::vector<PushedManifest>& chil
                   pushed->digest + " size: " + std::to_string(pushed->size));
   item.digest = pushed->digest;
   item.size = pushed->size;
+  // Pushed by digest only: the report names it by its digest.
+  if (target.tag.empty()) item.target += "@" + pushed->digest;
   NoteDigest(reporter, item, kept);
   PushedList list{.name = group.name,
                   .target = target,
@@ -571,7 +579,8 @@ ImagesPushed ImagesStage::Push(const ImportPlan& plan, Reporter& reporter) {
   LayerUploads uploads;
   for (const auto& group : plan.groups) {
     for (const auto& image : group.images) {
-      if (!image.problem.ok() || !image.source) continue;
+      // An artifact goes whole, as it is, when its turn comes (PushOne).
+      if (!image.problem.ok() || !image.source || image.source->artifact) continue;
       pusher.Prefetch(*image.source, image.target.repository);
       pusher.Queue(uploads, *image.source, image.target.repository, /*eager_stored=*/true);
       pusher.QueueConfig(uploads, *image.source, image.target.repository);

@@ -36,19 +36,26 @@ std::vector<SignTask> PlanSignatures(const std::vector<ItemResult>& items,
                                      const std::string& identity) {
   std::vector<SignTask> tasks;
   std::set<std::string> image_digests;
+  std::set<std::string> list_children;  // signed under their list's reference
   for (const auto& item : items) {
     if (item.kind == ItemResult::Kind::kImage && item.status.ok()) {
       image_digests.insert(item.digest);
     }
+    if (item.kind == ItemResult::Kind::kManifestList && item.status.ok()) {
+      list_children.insert(item.children.begin(), item.children.end());
+    }
   }
   for (size_t i = 0; i < items.size(); ++i) {
     const ItemResult& item = items[i];
-    if (item.kind == ItemResult::Kind::kChart || !item.status.ok() || item.digest.empty()) {
+    if (item.kind == ItemResult::Kind::kChart || !item.status.ok() || item.digest.empty() ||
+        IsCosignAttachment(item.target)) {
       continue;
     }
     auto split = SplitWarmTarget(item.target, location);
     if (!split) continue;
     const auto& [repo, ref] = *split;
+    // A platform image pushed by digest is signed as its list's child.
+    if (ref.rfind("sha256:", 0) == 0 && list_children.count(item.digest)) continue;
     std::string name;
     if (identity.empty()) {
       name = location + repo;

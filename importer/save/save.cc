@@ -239,11 +239,43 @@ Result<std::vector<SavedDocument>> PullIndexManifests(RegistryClient& client,
   return ordered;
 }
 
+// Cosign's signatures and attestations of the image's manifests, pulled
+// with their blobs: the tags cosign gives them (sha256-<hex>.sig, .att),
+// for the top document (unless the index was rebuilt: nothing signed it)
+// and each platform image. A tag the registry lacks is skipped.
+Status PullAttachments(RegistryClient& client, const std::string& repo, SavedImage& image,
+                       std::set<std::string>& seen) {
+  std::vector<std::string> digests;
+  if (!image.index_rebuilt) digests.push_back(image.top.digest);
+  for (const SavedDocument& m : image.manifests) digests.push_back(m.digest);
+  uint64_t bytes = 0;
+  for (const std::string& digest : digests) {
+    for (const std::string& tag : CosignAttachmentTags(digest)) {
+      PPA_ASSIGN_OR_RETURN(std::optional<ManifestDescriptor> found, client.HeadManifest(repo, tag));
+      if (!found) continue;
+      PPA_ASSIGN_OR_RETURN(SavedDocument manifest, Pull(client, repo, tag));
+      if (IsIndexMediaType(manifest.media_type)) {
+        return InvalidInput("its cosign tag " + tag + " is an index; cosign writes a manifest");
+      }
+      bytes += manifest.bytes.size();
+      if (bytes > kMaxImageDocumentBytes) {
+        return InvalidInput("its cosign manifests pass " + HumanBytes(kMaxImageDocumentBytes));
+      }
+      PPA_ASSIGN_OR_RETURN(auto blobs, ManifestBlobs(manifest.bytes));
+      AddBlobs(blobs, seen, image.blobs);
+      image.attachments.push_back({.tag = tag, .manifest = std::move(manifest)});
+    }
+  }
+  std::sort(image.attachments.begin(), image.attachments.end(),
+            [](const SavedAttachment& a, const SavedAttachment& b) { return a.tag < b.tag; });
+  return Status::Ok();
+}
+
 // The documents of one source and the blobs they name: a manifest and its
 // config and layers, or an index, the manifests of the platforms kept and
 // theirs.
-Result<SavedImage> PullImage(RegistryClient& client, const SaveSource& source,
-                             const std::vector<std::string>& filters) {
+Result<SavedImage> PullImageDocuments(RegistryClient& client, const SaveSource& source,
+                                      const std::vector<std::string>& filters) {
   const std::string repo = PullRepository(source.ref);
   const std::string reference = source.ref.digest.empty() ? source.ref.tag : source.ref.digest;
   SavedImage image{.source = source};
@@ -283,6 +315,17 @@ Result<SavedImage> PullImage(RegistryClient& client, const SaveSource& source,
     // Named by digest, it is named by the new index's.
     if (source.ref.tag.empty()) image.source.archive_name = source.ref.path + "@" + image.top.digest;
   }
+  return image;
+}
+
+// An image and, unless --remove-signatures, cosign's artifacts of it.
+Result<SavedImage> PullImage(RegistryClient& client, const SaveSource& source,
+                             const SaveOptions& options) {
+  PPA_ASSIGN_OR_RETURN(SavedImage image, PullImageDocuments(client, source, options.architectures));
+  if (options.remove_signatures) return image;
+  std::set<std::string> seen;
+  for (const SavedBlob& b : image.blobs) seen.insert(b.digest);
+  PPA_RETURN_IF_ERROR(PullAttachments(client, PullRepository(source.ref), image, seen));
   return image;
 }
 
@@ -394,6 +437,9 @@ uint64_t PrintPlan(std::ostream& summary, const std::vector<SavedImage>& images,
     summary << verb << image.source.archive_name << " " << image.top.digest
             << (image.index_rebuilt ? " (new index)" : "") << "  " << HumanBytes(image.Bytes())
             << "  from " << image.source.given << "\n";
+    for (const SavedAttachment& a : image.attachments) {
+      summary << "  with " << AttachmentName(image, a) << " " << a.manifest.digest << "\n";
+    }
   }
   for (const SavedChart& chart : charts) {
     total += chart.size + (chart.provenance ? chart.provenance->size() : 0);
@@ -449,7 +495,7 @@ int RunSave(const SaveOptions& options, std::ostream& out, std::ostream& err) {
   for (const SaveSource& source : sources->images) {
     Result<RegistryClient*> client = registries.For(source.ref.domain);
     Result<SavedImage> image =
-        client.ok() ? PullImage(**client, source, options.architectures) : client.status();
+        client.ok() ? PullImage(**client, source, options) : client.status();
     if (!image.ok()) {
       PrintError(err, image.status().WithContext(source.given));
       return kExitItemFailed;

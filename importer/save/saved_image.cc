@@ -42,6 +42,7 @@ bool IsImage(const SavedDocument& d) { return !(d.platform && d.platform->os == 
 uint64_t SavedImage::Bytes() const {
   uint64_t total = top.bytes.size();
   for (const SavedDocument& m : manifests) total += m.bytes.size();
+  for (const SavedAttachment& a : attachments) total += a.manifest.bytes.size();
   for (const SavedBlob& b : blobs) total += b.size;
   return total;
 }
@@ -75,17 +76,32 @@ Result<std::string> SubsetIndex(const std::string& index_json,
   return DumpJsonDocument(index);
 }
 
+std::vector<std::string> CosignAttachmentTags(const std::string& digest) {
+  const std::string stem = "sha256-" + digest.substr(digest.find(':') + 1);
+  return {stem + ".att", stem + ".sig"};
+}
+
+std::string AttachmentName(const SavedImage& image, const SavedAttachment& attachment) {
+  return image.source.ref.path + ":" + attachment.tag;
+}
+
 std::vector<TarWriteEntry> LayoutEntries(const SavedImage& image, const BlobWriter& write_blob) {
   std::vector<TarWriteEntry> entries;
   entries.push_back(TarWriteEntry::File("oci-layout", R"({"imageLayoutVersion":"1.0.0"})"));
-  nlohmann::json descriptor = {
-      {"mediaType", image.top.media_type},
-      {"digest", image.top.digest},
-      {"size", image.top.bytes.size()},
-      {"annotations", {{std::string(media_types::kRefNameAnnotation), image.source.archive_name}}}};
+  auto descriptor = [](const SavedDocument& d, const std::string& name) {
+    return nlohmann::json{
+        {"mediaType", d.media_type},
+        {"digest", d.digest},
+        {"size", d.bytes.size()},
+        {"annotations", {{std::string(media_types::kRefNameAnnotation), name}}}};
+  };
+  nlohmann::json listed = nlohmann::json::array({descriptor(image.top, image.source.archive_name)});
+  for (const SavedAttachment& a : image.attachments) {
+    listed.push_back(descriptor(a.manifest, AttachmentName(image, a)));
+  }
   nlohmann::json index = {{"schemaVersion", 2},
                           {"mediaType", std::string(media_types::kOciIndex)},
-                          {"manifests", nlohmann::json::array({descriptor})}};
+                          {"manifests", std::move(listed)}};
   entries.push_back(TarWriteEntry::File("index.json", DumpJsonDocument(index)));
   std::set<std::string> written;
   auto add_document = [&](const SavedDocument& d) {
@@ -95,6 +111,7 @@ std::vector<TarWriteEntry> LayoutEntries(const SavedImage& image, const BlobWrit
   };
   add_document(image.top);
   for (const SavedDocument& m : image.manifests) add_document(m);
+  for (const SavedAttachment& a : image.attachments) add_document(a.manifest);
   for (const SavedBlob& blob : image.blobs) {
     if (!written.insert(blob.digest).second) continue;
     entries.push_back(TarWriteEntry::Streamed(BlobPath(blob.digest), blob.size,
@@ -128,6 +145,14 @@ std::string SaveManifestYaml(const std::vector<SavedImage>& images,
       out << YAML::Key << "archive" << YAML::Value << image.source.file << YAML::EndMap;
     }
     out << YAML::EndSeq << YAML::EndMap;
+    for (const SavedAttachment& a : image.attachments) {
+      const std::string attachment = AttachmentName(image, a);
+      out << YAML::BeginMap << YAML::Key << "image" << YAML::Value << attachment;
+      out << YAML::Key << "references" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
+      out << YAML::Key << "repository" << YAML::Value << attachment;
+      out << YAML::Key << "archive" << YAML::Value << image.source.file;
+      out << YAML::EndMap << YAML::EndSeq << YAML::EndMap;
+    }
   }
   out << YAML::EndSeq;
   if (!charts.empty()) {

@@ -33,10 +33,21 @@ struct SavedBlob {
   uint64_t size = 0;
 };
 
+// A cosign artifact attached to a saved image by tag: its signatures
+// (sha256-<hex>.sig) or attestations (sha256-<hex>.att), as cosign stores
+// them next to the image in the same repository.
+struct SavedAttachment {
+  std::string tag;        // "sha256-<hex>.sig"
+  SavedDocument manifest;
+};
+
 struct SavedImage {
   SaveSource source;
   SavedDocument top;                     // what the reference names
   std::vector<SavedDocument> manifests;  // an index's manifests (those kept), in its order
+  // Cosign's signatures and attestations of `top` and of `manifests`, in
+  // tag order; their blobs are in `blobs`.
+  std::vector<SavedAttachment> attachments;
   std::vector<SavedBlob> blobs;          // every config and layer, each digest once
   // The index was rebuilt to list only the platforms kept (--platform): its
   // digest is not the registry's.
@@ -60,16 +71,26 @@ Result<std::vector<SavedBlob>> ManifestBlobs(const std::string& manifest_json);
 Result<std::string> SubsetIndex(const std::string& index_json,
                                 const std::vector<std::string>& kept);
 
+// The tags cosign attaches to the image manifest or index `digest`:
+// sha256-<hex>.sig (signatures) and sha256-<hex>.att (attestations).
+std::vector<std::string> CosignAttachmentTags(const std::string& digest);
+
+// The name an attachment has in the archive: the image's repository and
+// the attachment's tag ("org/app:sha256-<hex>.sig").
+std::string AttachmentName(const SavedImage& image, const SavedAttachment& attachment);
+
 // The entries of the image's OCI layout tarball: oci-layout, index.json
-// (one entry: the top document, its ref.name annotation the archive name)
-// and blobs/sha256/<hex> for every document and blob, each digest once.
+// (the top document, its ref.name annotation the archive name, then each
+// attachment under AttachmentName) and blobs/sha256/<hex> for every
+// document and blob, each digest once.
 std::vector<TarWriteEntry> LayoutEntries(const SavedImage& image, const BlobWriter& write_blob);
 
 // The archive's manifest.yaml: one `images:` entry per image, named by its
 // archive name. An index lists one reference per platform image, each named
 // by its digest ("org/app@sha256:..."), with its platform: `load` pushes
 // those untagged and the index under the entry's name, keeping its digest
-// (however many platforms it has).
+// (however many platforms it has). Each attachment is an entry of its own,
+// named AttachmentName, so `load` lands it at the tag cosign looks for.
 // Then one `charts:` entry per chart (`archive: charts/NAME-VERSION.tgz`).
 std::string SaveManifestYaml(const std::vector<SavedImage>& images,
                              const std::vector<SavedChart>& charts);

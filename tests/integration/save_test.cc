@@ -16,6 +16,7 @@
 #include "docker_io/image/digest.h"
 #include "docker_io/image/media_types.h"
 #include "tests/integration/charts_support.h"
+#include "tests/support/cosign_vector.h"
 #include "tests/support/chartmuseum_server.h"
 #include "tests/support/load_fixture.h"
 #include "tests/support/oci_fixtures.h"
@@ -309,6 +310,76 @@ TEST_F(SaveTest, InspectShowsWhatASavedArchiveHolds) {
   EXPECT_EQ(by_name["test_ns/sv/attested:1"]["platforms"],
             nlohmann::json::array({"linux/amd64", "linux/arm64"}));
   EXPECT_EQ(by_name["test_ns/ibmcom/portal-db:2.1.0-amd64"]["references"].size(), 1u);
+}
+
+// Cosign's signatures of the saved images (the .sig tags, of a manifest
+// list and of each of its platform images) travel with them: B holds them
+// at the same digests, and `verify --key` accepts every image in B under
+// the identity it was signed with in A. --remove-signatures leaves them out.
+TEST_F(SaveTest, CosignSignaturesTravelWithTheirImagesAndStillVerify) {
+  const std::string key = std::string(PPA_TEST_DATA_DIR) + "/cosign/ec-p256-pkcs8.key";
+  ProcessResult signed_load =
+      Load(Archive(samples::DemoSampleSpec(), "signed.tgz"), {"--sign-key", key});
+  ASSERT_EQ(signed_load.exit_code, 0) << Output(signed_load);
+  const std::string out = dir_.Join("signed-saved.tgz");
+  ProcessResult saved = Save({Sources()[0], Sources()[2], "-o", out});
+  ASSERT_EQ(saved.exit_code, 0) << Output(saved);
+  EXPECT_NE(saved.stdout_text.find("  with test_ns/ibmcom/portal:sha256-"), std::string::npos)
+      << saved.stdout_text;
+  ProcessResult loaded = RunProcess(
+      {PPA_IMPORT_BINARY, "load", out, "--registry", b_->host(), "--plain-http", "--namespace",
+       "signedmirror", "--workdir", dir_.Join("wd-signed"), "--json", dir_.Join("r.json")},
+      std::nullopt, {{"HOME", dir_.path()}}, dir_.path());
+  ASSERT_EQ(loaded.exit_code, 0) << Output(loaded);
+  // Every .sig tag of the saved images' manifests is in B with A's digest.
+  int signatures = 0;
+  std::istringstream lines(saved.stdout_text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("  with test_ns/", 0) != 0) continue;  // "  with REPO:TAG DIGEST"
+    const std::string ref = line.substr(7, line.find(' ', 7) - 7);
+    ++signatures;
+    const std::string a = RawDigest("docker://" + registry_->host() + "/" + ref);
+    ASSERT_FALSE(a.empty()) << ref;
+    EXPECT_EQ(line.substr(line.rfind(' ') + 1), a) << ref;
+    EXPECT_EQ(RawDigest("docker://" + b_->host() + "/signedmirror/" + ref), a) << ref;
+  }
+  EXPECT_EQ(signatures, 4);  // the list, its two platform images, portal-db
+  // Each verifies in B as `cosign verify --key` checks it: by the key, over
+  // B's digest of the image, naming the repository it was signed in (A's).
+  const std::string pub = dir_.Join("cosign.pub");
+  ASSERT_EQ(RunProcess({"openssl", "pkey", "-in", key, "-pubout", "-out", pub}).exit_code, 0);
+  for (const auto& [name, ref] : std::vector<std::pair<std::string, std::string>>{
+           {"ibmcom/portal", ":2.1.0"}, {"ibmcom/portal-db", ":2.1.0-amd64"}}) {
+    const std::string in_b = "docker://" + b_->host() + "/signedmirror/test_ns/" + name;
+    const std::string digest = RawDigest(in_b + ref);
+    ASSERT_FALSE(digest.empty());
+    EXPECT_EQ(test::CountCosignSignatures(in_b + ":sha256-" + digest.substr(7) + ".sig", pub,
+                                          registry_->host() + "/test_ns/" + name, digest),
+              1)
+        << name;
+  }
+  // `verify` passes the images (not the signatures themselves) when told
+  // they were signed in A: a policy's remapIdentity, as for podman.
+  const std::string policy = dir_.Join("mirror-policy.json");
+  std::ofstream(policy) << R"({"default":[{"type":"reject"}],"transports":{"docker":{")"
+                        << b_->host() << R"(/signedmirror":[{"type":"sigstoreSigned","keyPath":")"
+                        << pub << R"(","signedIdentity":{"type":"remapIdentity","prefix":")"
+                        << b_->host() << R"(/signedmirror","signedPrefix":")" << registry_->host()
+                        << R"("}}]}}})";
+  ProcessResult verified = RunProcess(
+      {PPA_IMPORT_BINARY, "verify", "--report", dir_.Join("r.json"), "--registry", b_->host(),
+       "--plain-http", "--policy", policy},
+      std::nullopt, {{"HOME", dir_.path()}}, dir_.path());
+  // The platform images, named by digest, pass; cosign's payload names no
+  // tag, so a tagged reference fails under remapIdentity, as in podman
+  // (README, "Verifying").
+  EXPECT_NE(verified.stdout_text.find("Verifying 4 image(s)"), std::string::npos) << Output(verified);
+  EXPECT_NE(verified.stdout_text.find("2 image(s) verified, 2 failed."), std::string::npos)
+      << Output(verified);
+
+  ProcessResult bare = Save({Sources()[2], "--remove-signatures", "-o", dir_.Join("bare.tgz")});
+  ASSERT_EQ(bare.exit_code, 0) << Output(bare);
+  EXPECT_EQ(bare.stdout_text.find(".sig"), std::string::npos) << bare.stdout_text;
 }
 
 // Charts from the three places `save` reads them: an OCI registry (pushed by

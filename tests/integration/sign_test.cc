@@ -548,24 +548,8 @@ TEST_F(SignTest, RegistryWithTheSignatureExtensionStoresThemAndSkopeoReadsThem) 
 namespace ppa::test {
 namespace {
 
-// The test's check of one cosign signature: the openssl CLI verifies the raw
-// `signature` over the bytes of `data_file` with the PEM public key file `pub`.
-bool OpensslVerifies(const std::string& pub, const std::string& signature,
-                     const std::string& data_file) {
-  TempDir scratch("ppa-cosign-openssl");
-  const std::string sig_file = scratch.Join("signature");
-  EXPECT_TRUE(WriteStringToFile(sig_file, signature).ok());
-  ProcessResult check =
-      RunProcess({"openssl", "dgst", "-sha256", "-verify", pub, "-signature", sig_file, data_file});
-  return check.exit_code == 0 && check.stdout_text.find("Verified OK") != std::string::npos;
-}
-
-// Cosign signatures, checked the way `cosign verify --key` checks them,
-// written here from cosign's signature specification with independent
-// tools: skopeo copies the manifest tagged sha256-<hex>.sig out (checking
-// every blob's digest), and the openssl CLI checks each signature over the
-// payload with the public key. A signature counts when its payload's type
-// is cosign's and it names the expected repository and digest.
+// Cosign signatures, checked the way `cosign verify --key` checks them
+// (CountCosignSignatures, tests/support/cosign_vector.h).
 class CosignTest : public LoadFixture {
  protected:
   std::string Key(const std::string& name) {
@@ -597,27 +581,8 @@ class CosignTest : public LoadFixture {
   int Verified(const std::string& repo, const std::string& digest, const std::string& pub,
                std::string reference = "") {
     if (reference.empty()) reference = registry_->host() + "/test_ns/" + repo;
-    TempDir out("ppa-cosign-verify");
     const std::string tag = "sha256-" + digest.substr(7) + ".sig";
-    if (!SkopeoCopyToDir(Ref(repo + ":" + tag), out.Join("sig")).ok()) return 0;
-    auto manifest = nlohmann::json::parse(ReadFileOr(out.Join("sig/manifest.json")));
-    int verified = 0;
-    for (const auto& layer : manifest["layers"]) {
-      if (layer["mediaType"] != "application/vnd.dev.cosign.simplesigning.v1+json") continue;
-      const std::string blob = out.Join("sig/" + layer["digest"].get<std::string>().substr(7));
-      auto payload = nlohmann::json::parse(ReadFileOr(blob), nullptr, false);
-      if (payload.is_discarded()) continue;
-      const auto& critical = payload["critical"];
-      if (critical["type"] != "cosign container image signature" ||
-          critical["identity"]["docker-reference"] != reference ||
-          critical["image"]["docker-manifest-digest"] != digest) {
-        continue;
-      }
-      auto signature =
-          Base64Decode(layer["annotations"]["dev.cosignproject.cosign/signature"].get<std::string>());
-      if (signature && OpensslVerifies(pub, *signature, blob)) ++verified;
-    }
-    return verified;
+    return CountCosignSignatures(Ref(repo + ":" + tag), pub, reference, digest);
   }
 
   std::string sample_;

@@ -21,4 +21,19 @@ CosignVector LoadCosignVector();
 // DSSE's pre-authentication encoding of (type, payload): what is signed.
 std::string DssePae(const std::string& payload_type, const std::string& payload);
 
+// The test's check of one cosign signature: the openssl CLI verifies the raw
+// `signature` over the bytes of `data_file` with the PEM public key file `pub`.
+bool OpensslVerifies(const std::string& pub, const std::string& signature,
+                     const std::string& data_file);
+
+// Cosign signatures, checked the way `cosign verify --key` checks them,
+// written from cosign's signature specification with independent tools:
+// skopeo copies the manifest `sig_ref` ("docker://host/repo:sha256-<hex>.sig")
+// out, checking every blob's digest, and the openssl CLI checks each
+// signature over its payload with the PEM public key `pub`. Returns how many
+// layers verify, are of cosign's type, and name `reference` (a repository)
+// and `digest`.
+int CountCosignSignatures(const std::string& sig_ref, const std::string& pub,
+                          const std::string& reference, const std::string& digest);
+
 }  // namespace ppa::test

@@ -13,6 +13,7 @@
 
 #include "archive/tar/tar_index.h"
 #include "docker_io/image/digest.h"
+#include "docker_io/image/image_formats.h"
 #include "docker_io/image/manifest_builder.h"
 #include "docker_io/image/media_types.h"
 #include "tests/support/oci_fixtures.h"
@@ -493,6 +494,71 @@ TEST(ImageManifestToPush, PushesTheStoredBytesOnlyOverTheBlobsTheyName) {
   // Blobs other than those the stored manifest names: refused.
   layers[0].digest = stored_layer == image.layers[0].digest ? Sha256Digest("x") : stored_layer;
   EXPECT_FALSE(ImageManifestToPush(image, kept, ManifestFormat::kDocker, config, layers).ok());
+}
+
+// A manifest of an OCI artifact (no image config, or a layer that is no
+// filesystem layer) is no image: the reader keeps it whole, to be pushed as
+// it is, never its "layers" to compress. Cosign's signatures are the case
+// `save` meets: their JSON payloads as layers.
+TEST(ReadImageTarball, ArtifactManifestsArePushedAsTheyAre) {
+  auto manifest = [](const std::string& config_type, const std::string& layer_type) {
+    return ParseImageManifest(R"({"schemaVersion":2,"mediaType":")" + std::string(kOci) +
+                              R"(","config":{"mediaType":")" + config_type +
+                              R"(","digest":"sha256:)" + std::string(64, 'a') +
+                              R"(","size":1},"layers":[{"mediaType":")" + layer_type +
+                              R"(","digest":"sha256:)" + std::string(64, 'b') + R"(","size":1}]})")
+        .value();
+  };
+  const std::string config(media_types::kOciConfig);
+  EXPECT_FALSE(IsArtifactManifest(manifest(config, std::string(media_types::kOciLayerGzip))));
+  EXPECT_FALSE(IsArtifactManifest(manifest(config, std::string(media_types::kOciLayerTar))));
+  EXPECT_FALSE(IsArtifactManifest(
+      manifest(std::string(media_types::kDockerConfig),
+               "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip")));
+  EXPECT_FALSE(IsArtifactManifest(manifest("", "")));
+  EXPECT_TRUE(IsArtifactManifest(manifest(config, "application/vnd.dev.cosign.simplesigning.v1+json")));
+  EXPECT_TRUE(IsArtifactManifest(manifest("application/vnd.cncf.helm.config.v1+json",
+                                          "application/vnd.cncf.helm.chart.content.v1.tar+gzip")));
+
+  // In a layout: a cosign signature beside its image.
+  test::TempDir dir("ppa-kept");
+  test::OciTestLayout layout = test::OciSingleImageLayout(
+      {.layers = {test::GzipTestLayer("a", "1")}, .name = "m/x:1"});
+  const std::string payload = R"({"critical":{}})";
+  const std::string payload_digest = layout.Add(payload);
+  const std::string sig_config = layout.Add(R"({"rootfs":{"type":"layers","diff_ids":[")" +
+                                            payload_digest + R"("]}})");
+  const std::string sig = R"({"schemaVersion":2,"mediaType":")" + std::string(kOci) +
+                          R"(","config":{"mediaType":")" + config + R"(","digest":")" +
+                          sig_config + R"(","size":)" +
+                          std::to_string(layout.blobs[sig_config].size()) +
+                          R"(},"layers":[{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","digest":")" +
+                          payload_digest + R"(","size":)" + std::to_string(payload.size()) + "}]}";
+  const std::string sig_digest = layout.Add(sig);
+  auto index = nlohmann::json::parse(layout.index_json);
+  index["manifests"].push_back({{"mediaType", kOci},
+                                {"digest", sig_digest},
+                                {"size", sig.size()},
+                                {"annotations",
+                                 {{"org.opencontainers.image.ref.name", "m/x:sha256-abc.sig"}}}});
+  layout.index_json = index.dump();
+  auto images = ReadLayout(layout, dir);
+  ASSERT_TRUE(images.ok()) << images.status().ToString();
+  ASSERT_EQ(images->size(), 2u);
+  const ImageSource& signature = (*images)[1];
+  EXPECT_TRUE(signature.problem.ok()) << signature.problem.ToString();
+  ASSERT_TRUE(signature.artifact);
+  EXPECT_TRUE(signature.layers.empty());
+  EXPECT_EQ(signature.manifest->digest, sig_digest);
+  EXPECT_EQ(*signature.artifact->manifest.bytes, sig);
+  EXPECT_EQ(signature.artifact->blobs.size(), 2u);
+  EXPECT_FALSE((*images)[0].artifact);
+
+  // A payload changed after its manifest was written fails the artifact.
+  layout.blobs[payload_digest] = R"({"critical":{"x":1}})";
+  auto changed = ReadLayout(layout, dir);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_FALSE((*changed)[1].problem.ok());
 }
 
 }  // namespace

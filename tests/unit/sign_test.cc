@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/secret.h"
+#include "docker_io/sign/cosign.h"
 #include "docker_io/sign/registries_d.h"
 #include "docker_io/sign/policy.h"
 #include "docker_io/sign/signature_store.h"
@@ -204,6 +205,13 @@ TEST(PlanSignaturesTest, SignsStoredImagesListsAndTheirPlatformImagesOnly) {
   EXPECT_EQ(tasks[3].digest, kChild);
   EXPECT_EQ(tasks[3].item, 3u);
 
+  // Cosign's own artifacts are not signed, nor a platform image pushed by
+  // digest that its list's signature covers.
+  std::vector<ItemResult> more = items;
+  more.push_back(Image("sig", "reg:5000/pre/ns/app:sha256-" + kDigest.substr(7) + ".sig", kOther));
+  more.push_back(Image("platform", "reg:5000/pre/ns/app@" + kChild, kChild));
+  EXPECT_EQ(PlanSignatures(more, "reg:5000/", "pre", "").size(), 4u);
+
   // --sign-identity replaces the host and the target's prefix.
   auto mirrored = PlanSignatures(items, "reg:5000/", "pre", "public.example/cp");
   EXPECT_EQ(mirrored[0].reference, "public.example/cp/ns/app:1.0-amd64");
@@ -296,7 +304,8 @@ TEST(SignaturePolicyTest, TheMostSpecificDockerScopeElseDefault) {
 TEST(SignaturePolicyTest, WhatItCannotEnforceIsRefusedNotIgnored) {
   for (const char* text : {
            R"({"default":[{"type":"signedBy","keyType":"X509Certificates","keyPath":"/k"}]})",
-           R"({"default":[{"type":"signedBy","keyType":"GPGKeys","keyPath":"/k","signedIdentity":{"type":"remapIdentity","prefix":"a","signedPrefix":"b"}}]})",
+           R"({"default":[{"type":"signedBy","keyType":"GPGKeys","keyPath":"/k","signedIdentity":{"type":"remapIdentity","prefix":"a"}}]})",
+           R"({"default":[{"type":"signedBy","keyType":"GPGKeys","keyPath":"/k","signedIdentity":{"type":"matchAnything"}}]})",
            R"({"default":[{"type":"sigstoreSigned","fulcio":{}}]})",
            R"({"default":[{"type":"signedBaseLayer"}]})",
            R"({"default":[{"type":"sigstoreSigned","keyPath":"/k","rekorPublicKeyPaths":["/r"]}]})",
@@ -344,6 +353,42 @@ TEST(SignaturePolicyTest, SignedIdentityRules) {
     EXPECT_EQ(IdentityMatches(rule, c.image, c.signed_ref), c.want)
         << c.image << " signed as " << c.signed_ref;
   }
+}
+
+// remapIdentity (containers-policy.json(5)): a mirror's images were signed
+// under another prefix; the prefix is replaced at a name boundary only,
+// then the reference must match as matchRepoDigestOrExact would.
+TEST(SignaturePolicyTest, RemapIdentityReplacesThePrefixAtABoundaryOnly) {
+  auto policy = ParseSignaturePolicy(
+      R"({"default":[{"type":"sigstoreSigned","keyPath":"/k","signedIdentity":)"
+      R"({"type":"remapIdentity","prefix":"mirror.local/team","signedPrefix":"icr.io/cp"}}]})");
+  ASSERT_TRUE(policy.ok()) << policy.status().ToString();
+  const PolicyRequirement& rule = policy->default_requirements.at(0);
+  EXPECT_TRUE(IdentityMatches(rule, "mirror.local/team/app:1", "icr.io/cp/app:1"));
+  EXPECT_TRUE(IdentityMatches(rule, "mirror.local/team/app@sha256:1", "icr.io/cp/app"));
+  EXPECT_FALSE(IdentityMatches(rule, "mirror.local/team/app:1", "icr.io/cp/app:2"));
+  EXPECT_FALSE(IdentityMatches(rule, "mirror.local/teamx/app:1", "icr.io/cpx/app:1"));
+  EXPECT_FALSE(IdentityMatches(rule, "other.local/team/app:1", "icr.io/cp/app:1"));
+  // Not under the prefix: matched as it is.
+  EXPECT_TRUE(IdentityMatches(rule, "other.local/app:1", "other.local/app:1"));
+  PolicyRequirement host{.type = PolicyRequirement::Type::kSignedBy,
+                         .identity = PolicyRequirement::Identity::kRemap,
+                         .identity_value = "mirror.local",
+                         .identity_signed_prefix = "icr.io"};
+  EXPECT_TRUE(IdentityMatches(host, "mirror.local/cp/app:1", "icr.io/cp/app:1"));
+  EXPECT_FALSE(IdentityMatches(host, "mirror.local:5000/cp/app:1", "icr.io:5000/cp/app:1"));
+}
+
+TEST(CosignAttachmentTest, OnlyCosignsOwnTagsAreAttachments) {
+  const std::string hex(64, 'a');
+  EXPECT_TRUE(IsCosignAttachment("reg:5000/ns/app:sha256-" + hex + ".sig"));
+  EXPECT_TRUE(IsCosignAttachment("sha256-" + hex + ".att"));
+  EXPECT_TRUE(IsCosignAttachment("ns/app:sha256-" + hex + ".sbom"));
+  EXPECT_FALSE(IsCosignAttachment("reg:5000/ns/app:1.0"));
+  EXPECT_FALSE(IsCosignAttachment("reg:5000/ns/app:sha256-" + hex.substr(1) + ".sig"));
+  EXPECT_FALSE(IsCosignAttachment("reg:5000/ns/app:sha256-" + std::string(64, 'A') + ".sig"));
+  EXPECT_FALSE(IsCosignAttachment("reg:5000/ns/app:sha256-" + hex + ".sigx"));
+  EXPECT_FALSE(IsCosignAttachment("reg:5000/ns/app@sha256:" + hex));
 }
 
 TEST(VerifyReportTest, EveryImageAndListOfAReportTheFailedOnesFailing) {
