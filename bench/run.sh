@@ -4,7 +4,7 @@
 # of the benchmark table of bench/RESULTS.md in one run.
 #
 #   bench/run.sh [--corpus main|skopeo|all] [--scale N] [--rounds R] [--cache DIR]
-#                [--ppa-import BIN] [--sign] [-- EXTRA ppa-import FLAGS]
+#                [--ppa-import BIN] [--sign] [--save] [-- EXTRA ppa-import FLAGS]
 #
 # --corpus main uses bench/make_corpus.sh's corpus at --scale N (default 1);
 # --corpus skopeo the differently made one of bench/make_corpus_skopeo.sh;
@@ -22,7 +22,12 @@
 #  - signed: with --sign only, a cold import of the file that also signs
 #            every image both ways (--sign-by with a key of a private
 #            GnuPG home, --sign-key with a P-256 key, into a lookaside in the
-#            cache folder): the signing row is its time over ppa's cold one.
+#            cache folder): the signing row is its time over ppa's cold one;
+#  - save:   with --save only, the other direction: the corpus is loaded
+#            once (untimed) into the registry, then `ppa-import save` writes
+#            one archive of its images and, side by side, `skopeo copy --all
+#            docker://... oci-archive:...` writes one archive per image
+#            (the rows "save" and "save bytes": time and output bytes).
 # Each run is timed by /usr/bin/time -v (wall time, peak RSS of the largest
 # process). While it runs, the allocated bytes of its work directory tree
 # (du --block-size=1) are sampled every 0.2 s. After the warm run, the bytes
@@ -38,7 +43,8 @@ cache=/tmp/ppa-bench
 ppa_import="$here/../build-perf/importer/ppa-import"
 extra=()
 sign=0
-usage="usage: $0 [--corpus main|skopeo|all] [--scale N] [--rounds R] [--cache DIR] [--ppa-import BIN] [--sign] [-- FLAGS]"
+save=0
+usage="usage: $0 [--corpus main|skopeo|all] [--scale N] [--rounds R] [--cache DIR] [--ppa-import BIN] [--sign] [--save] [-- FLAGS]"
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale) scale="$2"; shift 2 ;;
@@ -47,6 +53,7 @@ while [ $# -gt 0 ]; do
     --cache) cache="$2"; shift 2 ;;
     --ppa-import) ppa_import="$2"; shift 2 ;;
     --sign) sign=1; shift ;;
+    --save) save=1; shift ;;
     --) shift; extra=("$@"); break ;;
     *) echo "$usage" >&2; exit 2 ;;
   esac
@@ -109,6 +116,23 @@ tool_skopeo() {
     skopeo copy -q --dest-tls-verify=false "${transport:-docker-archive}:$work/$tarball" \
       "docker://$host/bench/$ref" >/dev/null
   done <"$images"
+}
+# --save: both write the images of the corpus, loaded into HOST, as archives
+# in WORKDIR (their bytes are counted before it is removed: save_bytes).
+tool_save_ppa() {
+  local host="$1" work="$2" refs=()
+  while read -r tarball ref transport; do refs+=("$host/bench/$ref"); done <"$images"
+  "$ppa_import" save --plain-http -o "$work/saved.tgz" "${refs[@]}" >/dev/null
+  du -sb "$work" | cut -f1 >"$work/../save_ppa.bytes"
+}
+tool_save_skopeo() {
+  local host="$1" work="$2" n=0
+  while read -r tarball ref transport; do
+    n=$((n + 1))
+    skopeo copy -q --all --src-tls-verify=false "docker://$host/bench/$ref" \
+      "oci-archive:$work/image-$n.tar" >/dev/null
+  done <"$images"
+  du -sb "$work" | cut -f1 >"$work/../save_skopeo.bytes"
 }
 # --sign: the keys, made once in the cache folder (unprotected: the bench
 # measures signing, not typing).
@@ -202,6 +226,17 @@ for kind in "${kinds[@]}"; do
       fi
       ppa_registry_stop
     done
+    if [ "$save" = 1 ]; then
+      ppa_registry_start
+      "$ppa_import" load "$corpus" --namespace bench --registry "$PPA_REGISTRY_HOST" \
+        --plain-http --workdir "$runs/work-seed" -q >/dev/null
+      for name in save_ppa save_skopeo; do
+        fresh_caches
+        timed "$kind" "$name" cold "$PPA_REGISTRY_HOST"
+        echo "$kind $name bytes $(cat "$runs/$name.bytes") 0 0" | tee -a "$results"
+      done
+      ppa_registry_stop
+    fi
   done
   cat "$results" >>"$all_results"
 done
@@ -253,6 +288,15 @@ for k in size:
         s, f = statistics.median(s), statistics.median(f)
         row(f"cold with signing ({label[k]})", f"{s:.2f} s", f"unsigned {f:.2f} s",
             f"{s / f:.3f}x the unsigned time", "<= 1.05x", s / f <= 1.05)
+for k in size:
+    a, b = vals(k, "save_ppa", "cold", 3), vals(k, "save_skopeo", "cold", 3)
+    if a and b:
+        a, b = statistics.median(a), statistics.median(b)
+        row(f"save ({label[k]})", f"{a:.2f} s", f"{b:.2f} s", f"{b / a:.2f}x faster", ">= 2x",
+            b / a >= 2)
+        a, b = med(k, "save_ppa", "bytes"), med(k, "save_skopeo", "bytes")
+        row(f"save bytes ({label[k]})", f"{a / MiB:.0f} MiB", f"{b / MiB:.0f} MiB",
+            f"{a / b:.3f}x skopeo's", "<= 1.01x", a / b <= 1.01)
 for k in size:
     if stdin_ok != "1":
         out.append((f"`load -` from a pipe ({label[k]})", "-", "-",

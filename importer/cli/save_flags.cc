@@ -25,6 +25,9 @@ void AddSaveCommand(CLI::App& app, SaveFlags& f) {
       ->type_name("PLATFORM")
       ->delimiter(',');
   cmd->add_flag("--dry-run", o.dry_run, "List what would be saved and its size; write nothing");
+  cmd->add_flag("-q,--quiet", o.quiet, "Print no list of what is saved and no progress");
+  cmd->add_option("--json", o.json, "Write a JSON report to FILE, or - for standard output")
+      ->type_name("FILE|-");
   cmd->add_flag("--remove-signatures", o.remove_signatures,
                 "Leave out the cosign signatures and attestations (sha256-*.sig, .att tags)");
   AddConnectionFlags(cmd, ConnectionFlags{.registry = nullptr,

@@ -122,7 +122,7 @@ std::string FormatTransferLine(const std::string& label, uint64_t done, uint64_t
 std::string FormatArchiveBar(const ArchiveProgress& p, size_t width) {
   const bool unpacking = p.phase == ArchiveProgress::Phase::kUnpacking;
   std::string line = p.label.empty() ? "" : DisplayLine(p.label) + ": ";
-  line += unpacking ? "Unpacking " : p.dry_run ? "Checking  " : "Pushing   ";
+  line += unpacking ? "Unpacking " : p.dry_run ? "Checking  " : p.saving ? "Saving    " : "Pushing   ";
   if (p.total == 0) {  // a size nobody can tell: what was read, and how fast
     line += " " + HumanBytes(p.done) + (unpacking ? " read" : "");
   } else {
@@ -156,7 +156,7 @@ std::string FormatArchiveLog(const ArchiveProgress& p) {
   const bool unpacking = p.phase == ArchiveProgress::Phase::kUnpacking;
   std::string line = "Progress";
   if (!p.label.empty()) line += " " + DisplayLine(p.label);
-  line += unpacking ? ": unpacked " : p.dry_run ? ": checked " : ": pushed ";
+  line += unpacking ? ": unpacked " : p.dry_run ? ": checked " : p.saving ? ": saved " : ": pushed ";
   line += HumanBytes(p.done);
   if (p.total > 0) {
     line += " of " + HumanBytes(p.total) + " (" + std::to_string(Percent(p.done, p.total)) + "%)";
@@ -246,6 +246,11 @@ void ProgressDisplay::ShowLabels(bool show) {
 void ProgressDisplay::SetDryRun(bool dry_run) {
   MutexLock lock(&mu_);
   dry_run_ = dry_run;
+}
+
+void ProgressDisplay::SetSaving(bool saving) {
+  MutexLock lock(&mu_);
+  saving_ = saving;
 }
 
 void ProgressDisplay::Tick() {
@@ -352,6 +357,7 @@ ArchiveProgress ProgressDisplay::SnapshotLocked(const Archive& a, Clock::time_po
   ArchiveProgress p;
   p.label = show_labels_ ? a.label : "";
   p.dry_run = dry_run_;
+  p.saving = saving_;
   p.phase = a.phase;
   if (a.phase == ArchiveProgress::Phase::kUnpacking) {
     // The tar stream read, in the archive file's bytes.

@@ -47,6 +47,7 @@ struct ArchiveProgress {
   double bytes_per_second = 0;  // 0: not known yet
   int blobs_done = 0, blobs_total = 0;  // kPushing only
   bool dry_run = false;  // nothing is pushed: the push phase says "checked"
+  bool saving = false;   // `save`: the blobs are written to an archive ("saved")
 };
 
 // The terminal line of an archive, fitted into `width` columns:
@@ -95,6 +96,8 @@ class ProgressDisplay {
   void ShowLabels(bool show);
   // A dry run: the push phase is "Checking"/"checked", never "pushed".
   void SetDryRun(bool dry_run);
+  // `save`: the push phase is "Saving"/"saved", the blobs written to an archive.
+  void SetSaving(bool saving);
 
   // An archive's progress, from BeginArchive to EndArchive. The unpack
   // phase: `file_size` bytes on disk whose tar stream is about
@@ -171,6 +174,7 @@ class ProgressDisplay {
   bool stopping_ GUARDED_BY(mu_) = false;
   bool show_labels_ GUARDED_BY(mu_) = false;
   bool dry_run_ GUARDED_BY(mu_) = false;
+  bool saving_ GUARDED_BY(mu_) = false;
   std::map<int, Transfer> active_ GUARDED_BY(mu_);
   std::map<int, Archive> archives_ GUARDED_BY(mu_);
   int next_id_ GUARDED_BY(mu_) = 0;

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 
 #include "archive/write/byte_sink.h"
 #include "archive/write/tar_writer.h"
@@ -23,7 +24,10 @@
 #include "importer/load/plan.h"
 #include "importer/report/progress.h"
 #include "importer/report/display_text.h"
+#include "importer/report/report_destinations.h"
+#include "importer/report/run_report.h"
 #include "importer/save/pull_chart.h"
+#include "importer/save/save_report.h"
 #include "importer/save/save_sources.h"
 #include "importer/save/saved_chart.h"
 #include "importer/save/saved_image.h"
@@ -334,11 +338,13 @@ using ChartReader = std::function<Result<std::string>(const SavedChart& chart)>;
 
 // The outer archive's entries: manifest.yaml, charts/ and the chart
 // packages (read again as they are written) with their provenance files,
-// images/ and one layout tarball per image, streamed.
-Result<std::vector<TarWriteEntry>> ArchiveEntries(const std::vector<SavedImage>& images,
+// images/ and one layout tarball per group of images sharing blobs
+// (GroupBySharedBlobs, which names each image's file), streamed.
+Result<std::vector<TarWriteEntry>> ArchiveEntries(std::vector<SavedImage>& images,
                                                   const std::vector<SavedChart>& charts,
                                                   const BlobWriter& write_blob,
                                                   const ChartReader& read_chart, int64_t mtime) {
+  const std::vector<std::vector<const SavedImage*>> groups = GroupBySharedBlobs(images);
   std::vector<TarWriteEntry> entries;
   entries.push_back(TarWriteEntry::File("manifest.yaml", SaveManifestYaml(images, charts)));
   if (!charts.empty()) entries.push_back(TarWriteEntry::Directory("charts"));
@@ -351,11 +357,11 @@ Result<std::vector<TarWriteEntry>> ArchiveEntries(const std::vector<SavedImage>&
   }
   if (images.empty()) return entries;
   entries.push_back(TarWriteEntry::Directory("images"));
-  for (const SavedImage& image : images) {
-    std::vector<TarWriteEntry> inner = LayoutEntries(image, write_blob);
+  for (const std::vector<const SavedImage*>& group : groups) {
+    std::vector<TarWriteEntry> inner = LayoutEntries(group, write_blob);
     PPA_ASSIGN_OR_RETURN(uint64_t size, TarStreamSize(inner));
     auto shared = std::make_shared<std::vector<TarWriteEntry>>(std::move(inner));
-    entries.push_back(TarWriteEntry::Streamed(image.source.file, size, [shared, mtime](ByteSink& out) {
+    entries.push_back(TarWriteEntry::Streamed(group.front()->source.file, size, [shared, mtime](ByteSink& out) {
       return WriteTar(*shared, out, {.mtime = mtime, .pad_to_record = false});
     }));
   }
@@ -449,6 +455,16 @@ uint64_t PrintPlan(std::ostream& summary, const std::vector<SavedImage>& images,
   return total;
 }
 
+// The blobs the archive gets, by digest and size: the progress display's
+// work.
+std::map<std::string, uint64_t> BlobWork(const std::vector<SavedImage>& images) {
+  std::map<std::string, uint64_t> work;
+  for (const SavedImage& image : images) {
+    for (const SavedBlob& blob : image.blobs) work.emplace(blob.digest, blob.size);
+  }
+  return work;
+}
+
 }  // namespace
 
 Result<std::vector<std::string>> SaveSourceHosts(const SaveOptions& options) {
@@ -479,76 +495,101 @@ Status ReadSaveList(SaveOptions& options) {
 }
 
 int RunSave(const SaveOptions& options, std::ostream& out, std::ostream& err) {
+  const ReportDestinations json = ReportDestinationsOf(options.json);
+  SaveReport report{.started = NowRfc3339(), .output = options.output, .dry_run = options.dry_run};
+  // Ends the run: the error (if any) on stderr, the report to --json.
+  auto finish = [&](int code, const Status& error) {
+    if (!error.ok()) PrintError(err, error);
+    report.exit_code = code;
+    report.error = error;
+    report.finished = NowRfc3339();
+    WriteReportTo(
+        json, [&](int indent) { return SaveReportJson(report, indent); }, out,
+        [&](const Status& failed) { PrintError(err, failed); });
+    return code;
+  };
   Result<SaveSources> sources = Sources(options);
-  Status output = sources.ok() ? CheckOutput(options.output) : sources.status();
-  if (output.ok() && options.output == "-" && !options.dry_run && ::isatty(STDOUT_FILENO)) {
-    output = InvalidInput("-o - writes the archive to standard output, which is a terminal",
-                          "redirect it (> FILE, | ppa-import load - ...) or name a file");
+  Status usage = sources.ok() ? CheckOutput(options.output) : sources.status();
+  if (usage.ok() && options.output == "-" && json.to_stdout) {
+    usage = InvalidInput("-o - and --json - both write to standard output",
+                         "write the report to a file: --json FILE");
   }
-  if (!output.ok()) {
-    PrintError(err, output);
-    return kExitUsage;
+  if (usage.ok() && options.output == "-" && !options.dry_run && ::isatty(STDOUT_FILENO)) {
+    usage = InvalidInput("-o - writes the archive to standard output, which is a terminal",
+                         "redirect it (> FILE, | ppa-import load - ...) or name a file");
   }
+  if (!usage.ok()) return finish(kExitUsage, usage);
+  // What was (or would be) saved goes to stdout, unless the archive or the
+  // report alone does; -q leaves it out.
+  std::ostringstream discarded;
+  std::ostream& summary = options.quiet                                   ? discarded
+                          : options.output == "-" || json.stdout_only() ? err
+                                                                          : out;
   Registries registries(options);
   ChartClients chart_clients = registries.ChartClients();
   std::vector<SavedImage> images;
   for (const SaveSource& source : sources->images) {
     Result<RegistryClient*> client = registries.For(source.ref.domain);
-    Result<SavedImage> image =
-        client.ok() ? PullImage(**client, source, options) : client.status();
-    if (!image.ok()) {
-      PrintError(err, image.status().WithContext(source.given));
-      return kExitItemFailed;
-    }
+    Result<SavedImage> image = client.ok() ? PullImage(**client, source, options) : client.status();
+    if (!image.ok()) return finish(kExitItemFailed, image.status().WithContext(source.given));
     images.push_back(std::move(*image));
   }
   std::vector<SavedChart> pulled;
   for (const ChartSource& source : sources->charts) {
     Result<SavedChart> chart = PullChart(source, chart_clients);
-    if (!chart.ok()) {
-      PrintError(err, chart.status().WithContext(source.given));
-      return kExitItemFailed;
-    }
+    if (!chart.ok()) return finish(kExitItemFailed, chart.status().WithContext(source.given));
     pulled.push_back(std::move(*chart));
   }
   Result<std::vector<SavedChart>> charts = ArrangeCharts(std::move(pulled));
-  if (!charts.ok()) {
-    PrintError(err, charts.status());
-    return kExitUsage;
-  }
+  if (!charts.ok()) return finish(kExitUsage, charts.status());
   // The archive does not depend on the order the sources were given in.
   std::sort(images.begin(), images.end(), [](const SavedImage& a, const SavedImage& b) {
     return a.source.archive_name < b.source.archive_name;
   });
-  // What was (or would be) saved goes to `out`, unless the archive does.
-  std::ostream& summary = options.output == "-" ? err : out;
-  const uint64_t total = PrintPlan(summary, images, *charts, options.dry_run);
   const int64_t mtime = ArchiveMtime();
-  BlobWriter write_blob = [&registries](const SavedImage& image, const SavedBlob& blob,
-                                        ByteSink& sink) -> Status {
+  ProgressDisplay progress(options.quiet || json.stdout_only() ? ProgressMode::kOff
+                           : ProgressDisplay::TerminalAttached() && options.output != "-"
+                               ? ProgressMode::kTerminal
+                               : ProgressMode::kLog,
+                           stderr, &summary, LogIntervalFromEnvironment());
+  progress.SetSaving(true);
+  int shown = -1;  // the archive on the display, from when its blobs are written
+  BlobWriter write_blob = [&registries, &progress, &shown](const SavedImage& image,
+                                                         const SavedBlob& blob,
+                                                         ByteSink& sink) -> Status {
     PPA_ASSIGN_OR_RETURN(RegistryClient * client, registries.For(image.source.ref.domain));
+    uint64_t written = 0;
     return client->GetBlob(PullRepository(image.source.ref), blob.digest, blob.size,
-                           [&sink](std::string_view data) { return sink.Write(data); });
+                           [&](std::string_view data) {
+                             written += data.size();
+                             progress.Credit(shown, blob.digest, written);
+                             return sink.Write(data);
+                           });
   };
   ChartReader read_chart = [&chart_clients](const SavedChart& chart) {
     return ReadChartAgain(chart, chart_clients);
   };
-  // Laid out (sizes known) before a blob is pulled, in a dry run too.
+  // Laid out (sizes known, images grouped) before a blob is pulled, in a
+  // dry run too.
   Result<std::vector<TarWriteEntry>> entries =
       ArchiveEntries(images, *charts, write_blob, read_chart, mtime);
+  for (const SavedImage& image : images) report.images.push_back(&image);
+  for (const SavedChart& chart : *charts) report.charts.push_back(&chart);
+  const uint64_t total = PrintPlan(summary, images, *charts, options.dry_run);
   const std::string counted = Counted(images.size(), charts->size()) + ", " + HumanBytes(total);
-  if (options.dry_run && entries.ok()) {
+  if (!entries.ok()) return finish(kExitItemFailed, entries.status());
+  if (options.dry_run) {
     summary << counted << " in all\n";
-    return kExitOk;
+    return finish(kExitOk, Status::Ok());
   }
-  Status written = entries.ok() ? WriteArchive(options, *entries, mtime) : entries.status();
-  if (!written.ok()) {
-    PrintError(err, written);
-    return kExitItemFailed;
-  }
+  shown = progress.BeginArchive(options.output == "-" ? "" : options.output, 0, 0);
+  progress.Planned(shown, BlobWork(images));
+  Status written = WriteArchive(options, *entries, mtime);
+  progress.EndArchive(shown);
+  if (!written.ok()) return finish(kExitItemFailed, written);
   summary << "saved " << counted << ", to "
           << (options.output == "-" ? "standard output" : options.output) << "\n";
-  return kExitOk;
+  return finish(kExitOk, Status::Ok());
 }
 
 }  // namespace ppa

@@ -33,6 +33,8 @@ struct SaveOptions {
   std::vector<std::string> architectures;  // --architectures/--platform; empty: every platform
   bool dry_run = false;                 // list what would be saved and its size; write nothing
   bool remove_signatures = false;       // --remove-signatures: leave cosign's .sig/.att tags out
+  bool quiet = false;                   // -q: no list of what is saved, no progress
+  std::vector<std::string> json;        // --json FILE|- (repeatable): the JSON report
   bool plain_http = false;              // --plain-http (every source registry)
   TransportOptions transport;           // TLS options, --timeout
   std::map<std::string, Credentials> credentials;  // by registry host (resolved by the CLI)

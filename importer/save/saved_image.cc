@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <set>
 
 #include "docker_io/image/digest.h"
@@ -85,7 +86,52 @@ std::string AttachmentName(const SavedImage& image, const SavedAttachment& attac
   return image.source.ref.path + ":" + attachment.tag;
 }
 
-std::vector<TarWriteEntry> LayoutEntries(const SavedImage& image, const BlobWriter& write_blob) {
+namespace {
+
+// Union-find over image indexes.
+size_t Root(std::vector<size_t>& parent, size_t i) {
+  while (parent[i] != i) i = parent[i] = parent[parent[i]];
+  return i;
+}
+
+// Every digest an image's file holds for it: documents and blobs.
+std::vector<std::string> DigestsOf(const SavedImage& image) {
+  std::vector<std::string> out = {image.top.digest};
+  for (const SavedDocument& m : image.manifests) out.push_back(m.digest);
+  for (const SavedAttachment& a : image.attachments) out.push_back(a.manifest.digest);
+  for (const SavedBlob& b : image.blobs) out.push_back(b.digest);
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::vector<const SavedImage*>> GroupBySharedBlobs(std::vector<SavedImage>& images) {
+  std::vector<size_t> parent(images.size());
+  for (size_t i = 0; i < images.size(); ++i) parent[i] = i;
+  std::map<std::string, size_t> holder;  // digest -> the first image holding it
+  for (size_t i = 0; i < images.size(); ++i) {
+    for (const std::string& digest : DigestsOf(images[i])) {
+      auto [it, added] = holder.emplace(digest, i);
+      if (added) continue;
+      // The lower index becomes the root: the group keeps its first image's file.
+      const size_t a = Root(parent, it->second), b = Root(parent, i);
+      if (a != b) parent[std::max(a, b)] = std::min(a, b);
+    }
+  }
+  std::vector<std::vector<const SavedImage*>> groups;
+  std::map<size_t, size_t> group_of;  // root -> index in `groups`
+  for (size_t i = 0; i < images.size(); ++i) {
+    const size_t root = Root(parent, i);
+    auto [it, added] = group_of.emplace(root, groups.size());
+    if (added) groups.emplace_back();
+    images[i].source.file = images[root].source.file;
+    groups[it->second].push_back(&images[i]);
+  }
+  return groups;
+}
+
+std::vector<TarWriteEntry> LayoutEntries(const std::vector<const SavedImage*>& images,
+                                         const BlobWriter& write_blob) {
   std::vector<TarWriteEntry> entries;
   entries.push_back(TarWriteEntry::File("oci-layout", R"({"imageLayoutVersion":"1.0.0"})"));
   auto descriptor = [](const SavedDocument& d, const std::string& name) {
@@ -95,9 +141,12 @@ std::vector<TarWriteEntry> LayoutEntries(const SavedImage& image, const BlobWrit
         {"size", d.bytes.size()},
         {"annotations", {{std::string(media_types::kRefNameAnnotation), name}}}};
   };
-  nlohmann::json listed = nlohmann::json::array({descriptor(image.top, image.source.archive_name)});
-  for (const SavedAttachment& a : image.attachments) {
-    listed.push_back(descriptor(a.manifest, AttachmentName(image, a)));
+  nlohmann::json listed = nlohmann::json::array();
+  for (const SavedImage* image : images) {
+    listed.push_back(descriptor(image->top, image->source.archive_name));
+    for (const SavedAttachment& a : image->attachments) {
+      listed.push_back(descriptor(a.manifest, AttachmentName(*image, a)));
+    }
   }
   nlohmann::json index = {{"schemaVersion", 2},
                           {"mediaType", std::string(media_types::kOciIndex)},
@@ -109,15 +158,19 @@ std::vector<TarWriteEntry> LayoutEntries(const SavedImage& image, const BlobWrit
       entries.push_back(TarWriteEntry::File(BlobPath(d.digest), d.bytes));
     }
   };
-  add_document(image.top);
-  for (const SavedDocument& m : image.manifests) add_document(m);
-  for (const SavedAttachment& a : image.attachments) add_document(a.manifest);
-  for (const SavedBlob& blob : image.blobs) {
-    if (!written.insert(blob.digest).second) continue;
-    entries.push_back(TarWriteEntry::Streamed(BlobPath(blob.digest), blob.size,
-                                         [&image, blob, write_blob](ByteSink& out) {
-                                           return write_blob(image, blob, out);
-                                         }));
+  for (const SavedImage* image : images) {
+    add_document(image->top);
+    for (const SavedDocument& m : image->manifests) add_document(m);
+    for (const SavedAttachment& a : image->attachments) add_document(a.manifest);
+  }
+  for (const SavedImage* image : images) {
+    for (const SavedBlob& blob : image->blobs) {
+      if (!written.insert(blob.digest).second) continue;
+      entries.push_back(TarWriteEntry::Streamed(BlobPath(blob.digest), blob.size,
+                                                [image, blob, write_blob](ByteSink& out) {
+                                                  return write_blob(*image, blob, out);
+                                                }));
+    }
   }
   return entries;
 }

@@ -79,11 +79,20 @@ std::vector<std::string> CosignAttachmentTags(const std::string& digest);
 // the attachment's tag ("org/app:sha256-<hex>.sig").
 std::string AttachmentName(const SavedImage& image, const SavedAttachment& attachment);
 
-// The entries of the image's OCI layout tarball: oci-layout, index.json
-// (the top document, its ref.name annotation the archive name, then each
-// attachment under AttachmentName) and blobs/sha256/<hex> for every
-// document and blob, each digest once.
-std::vector<TarWriteEntry> LayoutEntries(const SavedImage& image, const BlobWriter& write_blob);
+// Groups `images` (sorted by archive name) so that no blob is stored twice:
+// images that share a config, layer or manifest (directly or through
+// others) go into one image file, the file of the first of them, which
+// each image's `source.file` then names. Returns the groups, each in name
+// order, in the order of their first images. Pure.
+std::vector<std::vector<const SavedImage*>> GroupBySharedBlobs(std::vector<SavedImage>& images);
+
+// The entries of one image file, an OCI layout tarball of the images of a
+// group: oci-layout, index.json (for each image its top document, its
+// ref.name annotation the archive name, then each attachment under
+// AttachmentName) and blobs/sha256/<hex> for every document and blob,
+// each digest once in the file.
+std::vector<TarWriteEntry> LayoutEntries(const std::vector<const SavedImage*>& images,
+                                         const BlobWriter& write_blob);
 
 // The archive's manifest.yaml: one `images:` entry per image, named by its
 // archive name. An index lists one reference per platform image, each named

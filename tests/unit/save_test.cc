@@ -148,7 +148,7 @@ TEST(SavedImageTest, LayoutHoldsEachDocumentAndBlobOnceAndIsExactlyItsSize) {
     ++fetched;
     return out.Write(std::string(blob.size, 'x'));
   };
-  std::vector<TarWriteEntry> entries = LayoutEntries(image, write);
+  std::vector<TarWriteEntry> entries = LayoutEntries({&image}, write);
   std::set<std::string> paths;
   for (const auto& e : entries) EXPECT_TRUE(paths.insert(e.path).second) << e.path;
   EXPECT_TRUE(paths.count("oci-layout"));
@@ -221,6 +221,56 @@ TEST(SavedImageTest, ManifestYamlIsReadByLoadAsTheRegistryHadIt) {
   EXPECT_FALSE(s.references[0].platform.has_value());
 }
 
+// Images that share a blob (a base layer, a manifest two tags name) go
+// into one image file, so each blob is stored once; the others keep theirs.
+TEST(SavedImageTest, ImagesSharingABlobShareAFileAndEachBlobIsWrittenOnce) {
+  auto image = [](const std::string& ref, const std::string& top,
+                  std::vector<SavedBlob> blobs) {
+    SavedImage i;
+    auto parsed = ParseSaveSources({"reg:5000/" + ref});
+    EXPECT_TRUE(parsed.ok()) << ref;
+    i.source = parsed->at(0);
+    i.top = {.media_type = "application/vnd.oci.image.manifest.v1+json",
+             .digest = Sha256Digest(top),
+             .bytes = top};
+    i.blobs = std::move(blobs);
+    return i;
+  };
+  std::vector<SavedImage> images = {
+      image("r/a:1", "ma", {{D('c'), 1}, {D('b'), 100}}),  // b: the shared base layer
+      image("r/b:1", "mb", {{D('d'), 1}, {D('e'), 5}}),
+      image("r/c:1", "mc", {{D('f'), 1}, {D('b'), 100}}),
+      image("r/d:1", "mb", {{D('d'), 1}, {D('e'), 5}}),  // r/b:1 under another name
+  };
+  auto groups = GroupBySharedBlobs(images);
+  ASSERT_EQ(groups.size(), 2u);
+  ASSERT_EQ(groups[0].size(), 2u);
+  EXPECT_EQ(groups[0][1]->source.archive_name, "r/c:1");
+  EXPECT_EQ(images[2].source.file, images[0].source.file);
+  EXPECT_EQ(images[3].source.file, "images/r_b_1.tar");
+  EXPECT_EQ(images[0].source.file, "images/r_a_1.tar");
+  int written_b = 0;
+  BlobWriter write = [&](const SavedImage&, const SavedBlob& blob, ByteSink& out) {
+    written_b += blob.digest == D('b');
+    return out.Write(std::string(blob.size, 'x'));
+  };
+  std::vector<TarWriteEntry> entries = LayoutEntries(groups[0], write);
+  std::string tar;
+  StringSink sink(&tar);
+  ASSERT_TRUE(WriteTar(entries, sink, {.mtime = 0, .pad_to_record = false}).ok());
+  EXPECT_EQ(written_b, 1);
+  for (const auto& e : entries) {
+    if (e.path != "index.json") continue;
+    auto index = nlohmann::json::parse(e.data);
+    ASSERT_EQ(index["manifests"].size(), 2u);  // both images, by name
+    EXPECT_EQ(index["manifests"][1]["annotations"]["org.opencontainers.image.ref.name"], "r/c:1");
+  }
+  // manifest.yaml points both images at the shared file.
+  auto parsed = ParsePpaManifestYaml(SaveManifestYaml(images, {}));
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->images[2].references[0].archive, "images/r_a_1.tar");
+}
+
 TEST(SavedChartTest, SourcesAreChartsByTheirFormAndParsedStrictly) {
   for (const char* chart : {"oci://reg:5000/charts/app:1.0.0", "https://cm.example.com/charts/a-1.tgz",
                             "http://127.0.0.1:8080/charts/a-1.tgz", "./a-1.0.0.tgz", "a.tar.gz"}) {
@@ -247,7 +297,9 @@ TEST(SavedChartTest, SourcesAreChartsByTheirFormAndParsedStrictly) {
                           "oci://reg:5000/Charts/App:1"}) {
     auto parsed = ParseChartSource(bad);
     EXPECT_FALSE(parsed.ok()) << bad;
-    if (!parsed.ok()) EXPECT_EQ(parsed.status().message().find("pw"), std::string::npos);
+    if (!parsed.ok()) {
+      EXPECT_EQ(parsed.status().message().find("pw"), std::string::npos);
+    }
   }
 }
 
