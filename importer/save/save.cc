@@ -26,6 +26,7 @@
 #include "importer/report/display_text.h"
 #include "importer/report/report_destinations.h"
 #include "importer/report/run_report.h"
+#include "importer/save/image_store.h"
 #include "importer/save/pull_chart.h"
 #include "importer/save/save_report.h"
 #include "importer/save/save_sources.h"
@@ -96,10 +97,11 @@ Result<SaveSources> Sources(const SaveOptions& options) {
   return out;
 }
 
-// The source registries, connected once each.
-class Registries {
+// Where the images are read from: the source registries, connected once
+// each, and the OCI layouts, opened once each.
+class Stores {
  public:
-  explicit Registries(const SaveOptions& options) : options_(options) {
+  explicit Stores(const SaveOptions& options) : options_(options) {
     transport_ = options.make_transport ? options.make_transport(options.transport)
                                         : std::shared_ptr<HttpTransport>(
                                               MakeCurlTransport(options.transport));
@@ -108,7 +110,7 @@ class Registries {
   // The clients charts are read through: the registries', and one per
   // chart repository URL with its host's credentials.
   ppa::ChartClients ChartClients() {
-    return {.registry = [this](const std::string& host) { return For(host); },
+    return {.registry = [this](const std::string& host) { return Registry(host); },
             .repository = [this](const std::string& url) {
               ChartMuseumConfig config{.uri = url};
               auto found = options_.credentials.find(ChartSourceHost(
@@ -121,7 +123,19 @@ class Registries {
             }};
   }
 
-  Result<RegistryClient*> For(const std::string& host) {
+  Result<ImageStore*> For(const SaveSource& source) {
+    if (!source.layout_dir.empty()) {
+      auto [it, added] = layouts_.try_emplace(source.layout_dir);
+      if (added) it->second = std::make_unique<LayoutStore>(source.layout_dir);
+      return it->second.get();
+    }
+    PPA_ASSIGN_OR_RETURN(RegistryClient * client, Registry(source.ref.domain));
+    auto [it, added] = stores_.try_emplace(source.ref.domain);
+    if (added) it->second = std::make_unique<RegistryStore>(client);
+    return it->second.get();
+  }
+
+  Result<RegistryClient*> Registry(const std::string& host) {
     auto it = clients_.find(host);
     if (it != clients_.end()) return it->second.get();
     auto found = options_.credentials.find(host);
@@ -139,9 +153,11 @@ class Registries {
   const SaveOptions& options_;
   std::shared_ptr<HttpTransport> transport_;
   std::map<std::string, std::unique_ptr<RegistryClient>> clients_;
+  std::map<std::string, std::unique_ptr<RegistryStore>> stores_;
+  std::map<std::string, std::unique_ptr<LayoutStore>> layouts_;
 };
 
-Result<SavedDocument> Pull(RegistryClient& client, const std::string& repo,
+Result<SavedDocument> Pull(ImageStore& client, const std::string& repo,
                            const std::string& reference) {
   PPA_ASSIGN_OR_RETURN(PulledManifest pulled, client.GetManifest(repo, reference));
   return SavedDocument{.media_type = pulled.descriptor.media_type,
@@ -196,7 +212,7 @@ std::string PlatformsOf(const OciIndex& index) {
 
 // The manifests of `index` to save, pulled: each digest once, platform
 // images before the attestations that name them.
-Result<std::vector<SavedDocument>> PullIndexManifests(RegistryClient& client,
+Result<std::vector<SavedDocument>> PullIndexManifests(ImageStore& client,
                                                       const std::string& repo,
                                                       const OciIndex& index,
                                                       const std::vector<std::string>& filters) {
@@ -247,7 +263,7 @@ Result<std::vector<SavedDocument>> PullIndexManifests(RegistryClient& client,
 // with their blobs: the tags cosign gives them (sha256-<hex>.sig, .att),
 // for the top document (unless the index was rebuilt: nothing signed it)
 // and each platform image. A tag the registry lacks is skipped.
-Status PullAttachments(RegistryClient& client, const std::string& repo, SavedImage& image,
+Status PullAttachments(ImageStore& client, const std::string& repo, SavedImage& image,
                        std::set<std::string>& seen) {
   std::vector<std::string> digests;
   if (!image.index_rebuilt) digests.push_back(image.top.digest);
@@ -278,10 +294,12 @@ Status PullAttachments(RegistryClient& client, const std::string& repo, SavedIma
 // The documents of one source and the blobs they name: a manifest and its
 // config and layers, or an index, the manifests of the platforms kept and
 // theirs.
-Result<SavedImage> PullImageDocuments(RegistryClient& client, const SaveSource& source,
+Result<SavedImage> PullImageDocuments(ImageStore& client, const SaveSource& source,
                                       const std::vector<std::string>& filters) {
   const std::string repo = PullRepository(source.ref);
-  const std::string reference = source.ref.digest.empty() ? source.ref.tag : source.ref.digest;
+  const std::string reference = !source.layout_ref.empty() ? source.layout_ref
+                                : source.ref.digest.empty()   ? source.ref.tag
+                                                              : source.ref.digest;
   SavedImage image{.source = source};
   PPA_ASSIGN_OR_RETURN(image.top, Pull(client, repo, reference));
   std::set<std::string> seen;
@@ -323,7 +341,7 @@ Result<SavedImage> PullImageDocuments(RegistryClient& client, const SaveSource& 
 }
 
 // An image and, unless --remove-signatures, cosign's artifacts of it.
-Result<SavedImage> PullImage(RegistryClient& client, const SaveSource& source,
+Result<SavedImage> PullImage(ImageStore& client, const SaveSource& source,
                              const SaveOptions& options) {
   PPA_ASSIGN_OR_RETURN(SavedImage image, PullImageDocuments(client, source, options.architectures));
   if (options.remove_signatures) return image;
@@ -470,7 +488,9 @@ std::map<std::string, uint64_t> BlobWork(const std::vector<SavedImage>& images) 
 Result<std::vector<std::string>> SaveSourceHosts(const SaveOptions& options) {
   PPA_ASSIGN_OR_RETURN(SaveSources sources, Sources(options));
   std::set<std::string> hosts;
-  for (const SaveSource& s : sources.images) hosts.insert(s.ref.domain);
+  for (const SaveSource& s : sources.images) {
+    if (s.layout_dir.empty()) hosts.insert(s.ref.domain);
+  }
   for (const ChartSource& c : sources.charts) {
     if (const std::string host = ChartSourceHost(c); !host.empty()) hosts.insert(host);
   }
@@ -525,12 +545,12 @@ int RunSave(const SaveOptions& options, std::ostream& out, std::ostream& err) {
   std::ostream& summary = options.quiet                                   ? discarded
                           : options.output == "-" || json.stdout_only() ? err
                                                                           : out;
-  Registries registries(options);
-  ChartClients chart_clients = registries.ChartClients();
+  Stores stores(options);
+  ChartClients chart_clients = stores.ChartClients();
   std::vector<SavedImage> images;
   for (const SaveSource& source : sources->images) {
-    Result<RegistryClient*> client = registries.For(source.ref.domain);
-    Result<SavedImage> image = client.ok() ? PullImage(**client, source, options) : client.status();
+    Result<ImageStore*> store = stores.For(source);
+    Result<SavedImage> image = store.ok() ? PullImage(**store, source, options) : store.status();
     if (!image.ok()) return finish(kExitItemFailed, image.status().WithContext(source.given));
     images.push_back(std::move(*image));
   }
@@ -554,12 +574,12 @@ int RunSave(const SaveOptions& options, std::ostream& out, std::ostream& err) {
                            stderr, &summary, LogIntervalFromEnvironment());
   progress.SetSaving(true);
   int shown = -1;  // the archive on the display, from when its blobs are written
-  BlobWriter write_blob = [&registries, &progress, &shown](const SavedImage& image,
-                                                         const SavedBlob& blob,
-                                                         ByteSink& sink) -> Status {
-    PPA_ASSIGN_OR_RETURN(RegistryClient * client, registries.For(image.source.ref.domain));
+  BlobWriter write_blob = [&stores, &progress, &shown](const SavedImage& image,
+                                                     const SavedBlob& blob,
+                                                     ByteSink& sink) -> Status {
+    PPA_ASSIGN_OR_RETURN(ImageStore * store, stores.For(image.source));
     uint64_t written = 0;
-    return client->GetBlob(PullRepository(image.source.ref), blob.digest, blob.size,
+    return store->GetBlob(PullRepository(image.source.ref), blob.digest, blob.size,
                            [&](std::string_view data) {
                              written += data.size();
                              progress.Credit(shown, blob.digest, written);

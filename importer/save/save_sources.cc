@@ -26,6 +26,15 @@ std::string FileStem(const ImageReference& ref) {
   return stem + "_" + version;
 }
 
+// Where a reference is read from: "oci:DIR" or its registry.
+std::string SourceOf(const std::string& given) {
+  if (given.rfind("oci:", 0) == 0 && given.rfind("oci://", 0) != 0) {
+    return given.substr(0, given.find(':', 4));
+  }
+  auto ref = ParseImageReference(given);
+  return ref.ok() ? ref->domain : "";
+}
+
 }  // namespace
 
 std::vector<std::string> ListFileReferences(std::string_view text) {
@@ -45,19 +54,42 @@ Result<std::vector<SaveSource>> ParseSaveSources(const std::vector<std::string>&
   std::vector<SaveSource> out;
   std::map<std::string, std::string> given_for;  // archive name -> the reference that named it
   for (const std::string& given : references) {
-    PPA_ASSIGN_OR_RETURN(ImageReference ref, ParseImageReference(given));
-    if (ref.domain.empty()) {
+    std::string layout_dir;
+    std::string name = given;
+    if (given.rfind("oci:", 0) == 0 && given.rfind("oci://", 0) != 0) {
+      const size_t colon = given.find(':', 4);
+      if (colon == std::string::npos || colon == 4 || colon + 1 == given.size()) {
+        return InvalidInput("'" + given + "' names no image of the layout",
+                            "write oci:DIR:REPO:TAG, REPO:TAG as the layout's index.json names "
+                            "the image (org.opencontainers.image.ref.name)");
+      }
+      layout_dir = given.substr(4, colon - 4);
+      name = given.substr(colon + 1);
+    }
+    Result<ImageReference> parsed = ParseImageReference(name);
+    if (!parsed.ok()) return parsed.status().WithContext("'" + given + "'");
+    ImageReference ref = *parsed;
+    const bool tagged = name.find_first_of(":@", name.rfind('/') == std::string::npos
+                                                     ? 0
+                                                     : name.rfind('/')) != std::string::npos;
+    if (!layout_dir.empty() && !tagged) {
+      return InvalidInput("'" + given + "': the layout's image needs a repository and a tag",
+                          "write oci:DIR:REPO:TAG (the name index.json gives it), so the "
+                          "archive can name it");
+    }
+    if (layout_dir.empty() && ref.domain.empty()) {
       return InvalidInput("image '" + given + "' names no registry",
                           "write the registry the image is pulled from: HOST[:PORT]/REPO:TAG "
                           "(for Docker Hub, docker.io/REPO:TAG)");
     }
-    SaveSource source{.given = given, .ref = ref};
+    SaveSource source{.given = given, .ref = ref, .layout_dir = layout_dir};
+    if (!layout_dir.empty()) source.layout_ref = name;
     // A reference with both tag and digest is pulled by digest and keeps
     // its tag in the archive.
     source.archive_name = ref.path + (ref.tag.empty() ? "@" + ref.digest : ":" + ref.tag);
     auto [it, added] = given_for.emplace(source.archive_name, given);
     if (!added) {
-      if (ParseImageReference(it->second)->domain == ref.domain) continue;  // named twice
+      if (SourceOf(it->second) == SourceOf(given)) continue;  // named twice
       return InvalidInput("'" + it->second + "' and '" + given + "' would both be '" +
                               source.archive_name + "' in the archive",
                           "save images of the same name from different registries into "

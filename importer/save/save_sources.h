@@ -15,7 +15,12 @@ namespace ppa {
 // One image to save.
 struct SaveSource {
   std::string given;      // as the user wrote it
-  ImageReference ref;     // domain always set: the registry it is pulled from
+  // The registry it is pulled from is ref.domain (always set), unless it is
+  // read from the OCI image layout directory `layout_dir` (oci:DIR:REF,
+  // REF a name its index.json gives: ref.domain is then empty).
+  ImageReference ref;
+  std::string layout_dir;
+  std::string layout_ref;  // REF of oci:DIR:REF, as index.json names the image
   // The name the archive gives it ("org/app:1.0", "org/app@sha256:..."): the
   // source's path and tag (or digest) without the registry, which `load`
   // puts below its target namespace.
@@ -30,8 +35,10 @@ struct SaveSource {
 std::vector<std::string> ListFileReferences(std::string_view text);
 
 // Parses each reference, which must name its registry ("host[:port]/repo:tag"
-// or "...@sha256:..."): kInvalidInput for the first that does not parse or
-// names none. The same image given twice is kept once; two registries'
+// or "...@sha256:...") or be oci:DIR:REPO:TAG (an OCI image layout and the
+// ref.name of an image in it, which must be a repository and tag or
+// digest: the name the archive gives it): kInvalidInput for the first that
+// does not parse or names none. The same image given twice is kept once; two registries'
 // images of the same archive name are kInvalidInput (one would be lost).
 // The sources come back sorted by archive name, files assigned in that
 // order (names that would share a file get "-2", "-3"... appended), so the

@@ -382,6 +382,43 @@ TEST_F(SaveTest, CosignSignaturesTravelWithTheirImagesAndStillVerify) {
   EXPECT_EQ(bare.stdout_text.find(".sig"), std::string::npos) << bare.stdout_text;
 }
 
+// An OCI image layout as a source (oci:DIR:NAME, skopeo's syntax): skopeo
+// copies two of A's images into one, `save` reads them from it, and they
+// land in B with A's digests. A name the layout lacks, and a folder that is
+// no layout, fail (exit 1) with a hint; a name without a tag is a usage
+// error.
+TEST_F(SaveTest, FromAnOciLayoutTheImagesKeepTheirDigests) {
+  const std::string layout = dir_.Join("layout");
+  for (const char* name : {"sv/attested:1", "sv/zstd:1"}) {
+    ProcessResult copied = test::RunSkopeo(
+        {"copy", "--all", "--preserve-digests", "--src-tls-verify=false",
+         "docker://" + registry_->host() + "/test_ns/" + name, "oci:" + layout + ":" + name});
+    ASSERT_EQ(copied.exit_code, 0) << Output(copied);
+  }
+  const std::string out = dir_.Join("from-layout.tgz");
+  ProcessResult saved =
+      Save({"oci:" + layout + ":sv/attested:1", "oci:" + layout + ":sv/zstd:1", "-o", out});
+  ASSERT_EQ(saved.exit_code, 0) << Output(saved);
+  ProcessResult loaded = LoadIntoB(out, "fromlayout");
+  ASSERT_EQ(loaded.exit_code, 0) << Output(loaded);
+  for (const char* name : {"sv/attested:1", "sv/zstd:1"}) {
+    const std::string a = RawDigest("docker://" + registry_->host() + "/test_ns/" + name);
+    ASSERT_FALSE(a.empty());
+    EXPECT_EQ(RawDigest("docker://" + b_->host() + "/fromlayout/sv/" + std::string(name).substr(3)), a)
+        << name;
+  }
+  ProcessResult missing = Save({"oci:" + layout + ":sv/absent:1", "-o", out + ".x"});
+  EXPECT_EQ(missing.exit_code, 1) << Output(missing);
+  EXPECT_NE(missing.stderr_text.find("has no image named 'sv/absent:1'"), std::string::npos)
+      << missing.stderr_text;
+  ProcessResult not_layout = Save({"oci:" + dir_.path() + ":sv/zstd:1", "-o", out + ".x"});
+  EXPECT_EQ(not_layout.exit_code, 1) << Output(not_layout);
+  EXPECT_NE(not_layout.stderr_text.find("Hint: "), std::string::npos) << not_layout.stderr_text;
+  ProcessResult untagged = Save({"oci:" + layout + ":zstd", "-o", out + ".x"});
+  EXPECT_EQ(untagged.exit_code, 2) << Output(untagged);
+  EXPECT_FALSE(fs::exists(out + ".x"));
+}
+
 // Charts from the three places `save` reads them: an OCI registry (pushed by
 // the real helm), a ChartMuseum behind basic auth (credentials from the auth
 // file) and a local file with its provenance. They land in B as Helm OCI

@@ -60,6 +60,25 @@ TEST(SaveSourcesTest, RefusesNamesWithoutARegistryOrOutsideTheGrammar) {
   }
 }
 
+TEST(SaveSourcesTest, OciLayoutSourcesNeedANameWithATag) {
+  auto sources = ParseSaveSources({"oci:/srv/layout:org/app:1.0", "oci:rel/dir:org/db@" + D('a'),
+                                   "oci:/srv/layout:org/app:1.0"});
+  ASSERT_TRUE(sources.ok()) << sources.status().ToString();
+  ASSERT_EQ(sources->size(), 2u);
+  EXPECT_EQ((*sources)[0].archive_name, "org/app:1.0");
+  EXPECT_EQ((*sources)[0].layout_dir, "/srv/layout");
+  EXPECT_EQ((*sources)[0].layout_ref, "org/app:1.0");
+  EXPECT_EQ((*sources)[0].ref.domain, "");
+  EXPECT_EQ((*sources)[1].layout_dir, "rel/dir");
+  EXPECT_EQ((*sources)[1].archive_name, "org/db@" + D('a'));
+  for (const char* bad : {"oci:/srv/layout", "oci:/srv/layout:", "oci::org/app:1",
+                          "oci:/srv/layout:app", "oci:/srv/layout:Org/App:1"}) {
+    EXPECT_FALSE(ParseSaveSources({bad}).ok()) << bad;
+  }
+  // The same name from a layout and a registry: one would be lost.
+  EXPECT_FALSE(ParseSaveSources({"oci:/srv/l:org/app:1", "reg:5000/org/app:1"}).ok());
+}
+
 TEST(SaveSourcesTest, ListFilesSkipBlankLinesAndComments) {
   EXPECT_EQ(ListFileReferences("# mirror list\n\nreg/a:1\n  reg/b:2  \r\n#reg/c:3\nreg/d:4"),
             (std::vector<std::string>{"reg/a:1", "reg/b:2", "reg/d:4"}));
