@@ -14,9 +14,13 @@ void AddSaveCommand(CLI::App& app, SaveFlags& f) {
   SaveOptions& o = f.options;
   cmd->add_option("REFERENCE", o.references,
                   "Images to save: HOST[:PORT]/REPO:TAG or HOST[:PORT]/REPO@sha256:...");
-  cmd->add_option("--images-from", o.images_from, "A file of more references, one a line")
+  cmd->add_option("--images-from", o.images_from,
+                  "A file of more references, one a line, or a PPA manifest.yaml")
       ->type_name("FILE")
       ->check(CLI::ExistingFile);
+  cmd->add_option("--source-registry", o.source_registry,
+                  "The registry of the image names that name none (HOST[:PORT])")
+      ->type_name("HOST");
   cmd->add_option("-o,--output", o.output, "The archive to write (.tgz), or - for standard output")
       ->type_name("FILE")
       ->required();

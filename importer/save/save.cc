@@ -83,9 +83,17 @@ Result<SaveSources> Sources(const SaveOptions& options) {
   for (const std::string& platform : options.architectures) {
     PPA_RETURN_IF_ERROR(ParsePlatformFilter(platform).status());
   }
+  if (!options.source_registry.empty()) {
+    auto probe = ParseImageReference(options.source_registry + "/x");
+    if (!probe.ok() || probe->domain != options.source_registry) {
+      return InvalidInput("--source-registry '" + options.source_registry + "' is no registry",
+                          "write HOST or HOST:PORT (e.g. icr.io, reg.example.com:5000)");
+    }
+  }
   SaveSources out;
   std::vector<std::string> images;
-  for (const std::string& given : resolved.references) {
+  for (std::string& given : resolved.references) {
+    given = WithSourceRegistry(given, options.source_registry);
     if (!IsChartSource(given)) {
       images.push_back(given);
       continue;
@@ -509,7 +517,9 @@ Status ReadSaveList(SaveOptions& options) {
     return InvalidInput("--images-from " + options.images_from + " is over 16 MiB",
                         "split the list into several archives");
   }
-  for (std::string& ref : ListFileReferences(text)) options.references.push_back(std::move(ref));
+  Result<std::vector<std::string>> listed = ListFileReferences(text);
+  if (!listed.ok()) return listed.status().WithContext("--images-from " + options.images_from);
+  for (std::string& ref : *listed) options.references.push_back(std::move(ref));
   options.images_from.clear();
   return Status::Ok();
 }

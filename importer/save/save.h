@@ -28,7 +28,9 @@ namespace ppa {
 
 struct SaveOptions {
   std::vector<std::string> references;  // REFERENCE arguments
-  std::string images_from;              // --images-from FILE: more references, a line each
+  std::string images_from;              // --images-from FILE: more references, a line each,
+                                        // or a PPA manifest.yaml (its images: entries)
+  std::string source_registry;          // --source-registry HOST: of names without one
   std::string output;                   // -o/--output FILE, "-": standard output
   std::vector<std::string> architectures;  // --architectures/--platform; empty: every platform
   bool dry_run = false;                 // list what would be saved and its size; write nothing
@@ -43,7 +45,9 @@ struct SaveOptions {
 };
 
 // Moves the references of `options.images_from` (read once, a pipe too; at
-// most 16 MiB) into `options.references` and clears it.
+// most 16 MiB: a list, or a PPA manifest.yaml whose images: entries are
+// taken) into `options.references` and clears it; then gives every image
+// name without a registry `options.source_registry`, when set.
 Status ReadSaveList(SaveOptions& options);
 
 // The registry hosts of the references `options` names, for the CLI to

@@ -4,6 +4,8 @@
 #include <map>
 #include <set>
 
+#include "archive/manifest/ppa_manifest.h"
+
 namespace ppa {
 namespace {
 
@@ -37,7 +39,19 @@ std::string SourceOf(const std::string& given) {
 
 }  // namespace
 
-std::vector<std::string> ListFileReferences(std::string_view text) {
+Result<std::vector<std::string>> ListFileReferences(std::string_view text) {
+  // A PPA manifest: a YAML map whose images: is a list (a plain list has no
+  // line "images:").
+  if (text.find("images:") != std::string_view::npos &&
+      (text.rfind("images:", 0) == 0 || text.find("\nimages:") != std::string_view::npos)) {
+    PPA_ASSIGN_OR_RETURN(PpaManifest manifest, ParsePpaManifestYaml(text));
+    std::vector<std::string> out;
+    for (const PpaImage& image : manifest.images) out.push_back(image.image);
+    if (out.empty()) {
+      return InvalidInput("the manifest.yaml given to --images-from lists no images");
+    }
+    return out;
+  }
   std::vector<std::string> out;
   size_t start = 0;
   while (start <= text.size()) {
@@ -48,6 +62,15 @@ std::vector<std::string> ListFileReferences(std::string_view text) {
     start = end + 1;
   }
   return out;
+}
+
+std::string WithSourceRegistry(const std::string& name, const std::string& registry) {
+  if (registry.empty() || name.rfind("oci:", 0) == 0 || name.find("://") != std::string::npos) {
+    return name;
+  }
+  auto ref = ParseImageReference(name);
+  if (!ref.ok() || !ref->domain.empty()) return name;
+  return registry + "/" + name;
 }
 
 Result<std::vector<SaveSource>> ParseSaveSources(const std::vector<std::string>& references) {
@@ -80,7 +103,7 @@ Result<std::vector<SaveSource>> ParseSaveSources(const std::vector<std::string>&
     if (layout_dir.empty() && ref.domain.empty()) {
       return InvalidInput("image '" + given + "' names no registry",
                           "write the registry the image is pulled from: HOST[:PORT]/REPO:TAG "
-                          "(for Docker Hub, docker.io/REPO:TAG)");
+                          "(for Docker Hub, docker.io/REPO:TAG), or give --source-registry HOST");
     }
     SaveSource source{.given = given, .ref = ref, .layout_dir = layout_dir};
     if (!layout_dir.empty()) source.layout_ref = name;

@@ -291,6 +291,29 @@ TEST_F(SaveTest, ListFromAPipeAndLoadsConfigFile) {
   EXPECT_TRUE(fs::exists(out));  // load's dry-run key is not save's
 }
 
+// A PPA manifest.yaml as the list, its names completed by --source-registry:
+// what an admin has from an archive, and the registry it came to.
+TEST_F(SaveTest, APpaManifestIsAListOfImagesWithTheSourceRegistry) {
+  test::WriteFileOrDie(dir_.Join("manifest.yaml"), R"(images:
+- image: test_ns/ibmcom/portal:2.1.0
+  references:
+  - {repository: ibmcom/portal:2.1.0-amd64, platform: {os: linux, architecture: amd64}}
+- image: test_ns/sv/zstd:1
+  references: [{repository: sv/zstd:1}]
+charts:
+- archive: charts/absent-1.0.0.tgz
+)");
+  const std::string out = dir_.Join("from-manifest.tgz");
+  ProcessResult r = Save({"--images-from", dir_.Join("manifest.yaml"), "--source-registry",
+                          registry_->host(), "-o", out});
+  ASSERT_EQ(r.exit_code, 0) << Output(r);
+  EXPECT_NE(r.stdout_text.find("saved 2 image(s)"), std::string::npos) << r.stdout_text;
+  ProcessResult no_registry =
+      Save({"--images-from", dir_.Join("manifest.yaml"), "-o", out + ".x"});
+  EXPECT_EQ(no_registry.exit_code, 2) << Output(no_registry);
+  EXPECT_NE(no_registry.stderr_text.find("names no registry"), std::string::npos);
+}
+
 // `inspect` shows what a saved archive holds: each image, its platforms,
 // no problem.
 TEST_F(SaveTest, InspectShowsWhatASavedArchiveHolds) {

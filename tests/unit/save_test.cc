@@ -80,9 +80,34 @@ TEST(SaveSourcesTest, OciLayoutSourcesNeedANameWithATag) {
 }
 
 TEST(SaveSourcesTest, ListFilesSkipBlankLinesAndComments) {
-  EXPECT_EQ(ListFileReferences("# mirror list\n\nreg/a:1\n  reg/b:2  \r\n#reg/c:3\nreg/d:4"),
+  EXPECT_EQ(ListFileReferences("# mirror list\n\nreg/a:1\n  reg/b:2  \r\n#reg/c:3\nreg/d:4").value(),
             (std::vector<std::string>{"reg/a:1", "reg/b:2", "reg/d:4"}));
-  EXPECT_TRUE(ListFileReferences("").empty());
+  EXPECT_TRUE(ListFileReferences("")->empty());
+}
+
+// A PPA manifest.yaml as the list: each entry's image (a multi-arch
+// entry's index), its charts left out; names without a registry get
+// --source-registry's.
+TEST(SaveSourcesTest, APpaManifestListsItsImagesAndTheSourceRegistryCompletesThem) {
+  auto listed = ListFileReferences(R"(images:
+- image: cp/portal:2.1.0
+  references:
+  - {repository: cp/portal:2.1.0-amd64, platform: {os: linux, architecture: amd64}}
+  - {repository: cp/portal:2.1.0-ppc64le, platform: {os: linux, architecture: ppc64le}}
+- image: icr.io/cpopen/db:1
+  references: [{repository: icr.io/cpopen/db:1}]
+charts:
+- archive: charts/portal-2.1.0.tgz
+)");
+  ASSERT_TRUE(listed.ok()) << listed.status().ToString();
+  EXPECT_EQ(*listed, (std::vector<std::string>{"cp/portal:2.1.0", "icr.io/cpopen/db:1"}));
+  EXPECT_EQ(WithSourceRegistry("cp/portal:2.1.0", "reg:5000"), "reg:5000/cp/portal:2.1.0");
+  EXPECT_EQ(WithSourceRegistry("icr.io/cpopen/db:1", "reg:5000"), "icr.io/cpopen/db:1");
+  EXPECT_EQ(WithSourceRegistry("oci:/l:cp/a:1", "reg:5000"), "oci:/l:cp/a:1");
+  EXPECT_EQ(WithSourceRegistry("oci://r/c:1", "reg:5000"), "oci://r/c:1");
+  EXPECT_EQ(WithSourceRegistry("cp/portal:2.1.0", ""), "cp/portal:2.1.0");
+  EXPECT_FALSE(ListFileReferences("images: []\n").ok());
+  EXPECT_FALSE(ListFileReferences("images:\n- image: [unclosed\n").ok());
 }
 
 std::string Manifest(const std::string& config, const std::vector<std::string>& layers) {
