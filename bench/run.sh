@@ -4,7 +4,7 @@
 # of the benchmark table of bench/RESULTS.md in one run.
 #
 #   bench/run.sh [--corpus main|skopeo|all] [--scale N] [--rounds R] [--cache DIR]
-#                [--ppa-import BIN] [--sign] [--save] [-- EXTRA ppa-import FLAGS]
+#                [--ppa-import BIN] [--sign] [--save|--save-only] [-- EXTRA ppa-import FLAGS]
 #
 # --corpus main uses bench/make_corpus.sh's corpus at --scale N (default 1);
 # --corpus skopeo the differently made one of bench/make_corpus_skopeo.sh;
@@ -27,7 +27,8 @@
 #            once (untimed) into the registry, then `ppa-import save` writes
 #            one archive of its images and, side by side, `skopeo copy --all
 #            docker://... oci-archive:...` writes one archive per image
-#            (the rows "save" and "save bytes": time and output bytes).
+#            (the rows "save" and "save bytes": time and output bytes);
+#            --save-only runs these rows alone.
 # Each run is timed by /usr/bin/time -v (wall time, peak RSS of the largest
 # process). While it runs, the allocated bytes of its work directory tree
 # (du --block-size=1) are sampled every 0.2 s. After the warm run, the bytes
@@ -44,7 +45,8 @@ ppa_import="$here/../build-perf/importer/ppa-import"
 extra=()
 sign=0
 save=0
-usage="usage: $0 [--corpus main|skopeo|all] [--scale N] [--rounds R] [--cache DIR] [--ppa-import BIN] [--sign] [--save] [-- FLAGS]"
+save_only=0
+usage="usage: $0 [--corpus main|skopeo|all] [--scale N] [--rounds R] [--cache DIR] [--ppa-import BIN] [--sign] [--save|--save-only] [-- FLAGS]"
 while [ $# -gt 0 ]; do
   case "$1" in
     --scale) scale="$2"; shift 2 ;;
@@ -54,6 +56,7 @@ while [ $# -gt 0 ]; do
     --ppa-import) ppa_import="$2"; shift 2 ;;
     --sign) sign=1; shift ;;
     --save) save=1; shift ;;
+    --save-only) save=1; save_only=1; shift ;;
     --) shift; extra=("$@"); break ;;
     *) echo "$usage" >&2; exit 2 ;;
   esac
@@ -122,7 +125,7 @@ tool_skopeo() {
 tool_save_ppa() {
   local host="$1" work="$2" refs=()
   while read -r tarball ref transport; do refs+=("$host/bench/$ref"); done <"$images"
-  "$ppa_import" save --plain-http -o "$work/saved.tgz" "${refs[@]}" >/dev/null
+  "$ppa_import" save --plain-http -q -o "$work/saved.tgz" "${refs[@]}" || return 1
   du -sb "$work" | cut -f1 >"$work/../save_ppa.bytes"
 }
 tool_save_skopeo() {
@@ -130,7 +133,7 @@ tool_save_skopeo() {
   while read -r tarball ref transport; do
     n=$((n + 1))
     skopeo copy -q --all --src-tls-verify=false "docker://$host/bench/$ref" \
-      "oci-archive:$work/image-$n.tar" >/dev/null
+      "oci-archive:$work/image-$n.tar" >/dev/null || return 1
   done <"$images"
   du -sb "$work" | cut -f1 >"$work/../save_skopeo.bytes"
 }
@@ -215,6 +218,7 @@ for kind in "${kinds[@]}"; do
   sizes+=("$kind=$(stat -c %s "$corpus")")
   for round in $(seq 1 "$rounds"); do
     for name in ppa pipe skopeo signed; do
+      [ "$save_only" = 1 ] && continue
       [ "$name" = pipe ] && [ "$stdin_ok" = 0 ] && continue
       [ "$name" = signed ] && [ "$sign" = 0 ] && continue
       ppa_registry_start
@@ -261,6 +265,8 @@ for k in size:
     print(f"{label[k]}: {size[k] / MiB:.0f} MiB archive")
 out = []
 def row(measure, a, b, result, goal, met):
+    if "nan" in a + b:  # a row of runs this invocation skipped (--save-only)
+        return
     out.append((measure, a, b, result, goal, "yes" if met else "no"))
 for k in size:
     a, b = med(k, "ppa", "cold"), med(k, "skopeo", "cold")
@@ -317,6 +323,8 @@ def per_round(k, phase):
     a, b = vals(k, "ppa", phase, 3), vals(k, "skopeo", phase, 3)
     return " ".join(f"{y / x:.2f}x" for x, y in zip(a, b))
 for k in size:
+    if not vals(k, "ppa", "cold", 3):
+        continue
     line = f"each round, {label[k]}: cold {per_round(k, 'cold')}; warm {per_round(k, 'warm')}"
     if stdin_ok == "1":
         p, f = vals(k, "pipe", "cold", 3), vals(k, "ppa", "cold", 3)

@@ -153,6 +153,11 @@ Status WriteTar(std::vector<TarWriteEntry> entries, ByteSink& out, const TarOpti
   PPA_RETURN_IF_ERROR(
       Check(a.get(), archive_write_set_format_pax_restricted(a.get()), ctx, "tar format"));
   if (!options.pad_to_record) {
+    // No blocking at all: every byte reaches `out` as it is written (the
+    // same bytes as blocks with an unpadded last one), so a writer that
+    // stops part way has handed on all it wrote.
+    PPA_RETURN_IF_ERROR(
+        Check(a.get(), archive_write_set_bytes_per_block(a.get(), 0), ctx, "tar block"));
     PPA_RETURN_IF_ERROR(
         Check(a.get(), archive_write_set_bytes_in_last_block(a.get(), 1), ctx, "tar block"));
   }
@@ -163,11 +168,36 @@ Status WriteTar(std::vector<TarWriteEntry> entries, ByteSink& out, const TarOpti
   return Check(a.get(), archive_write_close(a.get()), ctx, "tar close");
 }
 
+namespace {
+
+constexpr uint64_t kBlock = 512;
+
+// An entry's data bytes, and the blocks they fill.
+uint64_t DataSize(const TarWriteEntry& e) {
+  return e.type == TarWriteEntry::Type::kFile ? (e.producer ? e.size : e.data.size()) : 0;
+}
+uint64_t Padded(uint64_t size) { return (size + kBlock - 1) / kBlock * kBlock; }
+
+}  // namespace
+
 Result<uint64_t> TarStreamSize(const std::vector<TarWriteEntry>& entries) {
-  constexpr uint64_t kBlock = 512;
+  PPA_RETURN_IF_ERROR(TarContentOffsets(entries).status());  // entries ustar can hold
+  uint64_t total = 2 * kBlock;                                // the end-of-archive blocks
+  for (const TarWriteEntry& e : entries) total += kBlock + Padded(DataSize(e));
+  return total;
+}
+
+Result<std::vector<uint64_t>> TarContentOffsets(const std::vector<TarWriteEntry>& entries) {
   constexpr uint64_t kUstarMaxSize = (uint64_t{1} << 33) - 1;  // 11 octal digits
-  uint64_t total = 2 * kBlock;                                   // the end-of-archive blocks
-  for (const TarWriteEntry& e : entries) {
+  // In the order WriteTar writes them: sorted by path, stably.
+  std::vector<size_t> order(entries.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return entries[a].path < entries[b].path; });
+  std::vector<uint64_t> offsets(entries.size());
+  uint64_t at = 0;
+  for (size_t i : order) {
+    const TarWriteEntry& e = entries[i];
     // ustar's name field holds 100 bytes; libarchive's pax_restricted adds a
     // pax header for a longer path (or one it would have to split) and for
     // a non-ASCII one.
@@ -176,13 +206,14 @@ Result<uint64_t> TarStreamSize(const std::vector<TarWriteEntry>& entries) {
     if (e.path.size() >= 100 || !ascii || e.link_target.size() >= 100) {
       return InvalidInput("tar entry '" + e.path + "' needs a pax header");
     }
-    uint64_t size = e.type == TarWriteEntry::Type::kFile ? (e.producer ? e.size : e.data.size()) : 0;
+    const uint64_t size = DataSize(e);
     if (size > kUstarMaxSize) {
       return InvalidInput("tar entry '" + e.path + "' is 8 GiB or more");
     }
-    total += kBlock + (size + kBlock - 1) / kBlock * kBlock;
+    offsets[i] = at + kBlock;  // after its one header block
+    at += kBlock + Padded(size);
   }
-  return total;
+  return offsets;
 }
 
 }  // namespace ppa

@@ -41,7 +41,8 @@ struct TarWriteEntry {
 struct TarOptions {
   int64_t mtime = 0;  // of every entry (seconds since the epoch)
   // false ends the stream right after the two zero blocks (as Go's
-  // archive/tar does) instead of padding it to a 10240-byte record.
+  // archive/tar does) instead of padding it to a 10240-byte record, and
+  // hands every byte to the sink as it is written (no 10240-byte blocks).
   bool pad_to_record = true;
 };
 
@@ -55,5 +56,10 @@ Status WriteTar(std::vector<TarWriteEntry> entries, ByteSink& out, const TarOpti
 // cannot hold without a pax extension header (a path over 99 bytes, a file
 // of 8 GiB or more), whose size WriteTar's libarchive decides.
 Result<uint64_t> TarStreamSize(const std::vector<TarWriteEntry>& entries);
+
+// Where each entry's data starts in the stream WriteTar writes (sorted by
+// path, after its one ustar header block), given in the order of
+// `entries`; the same refusals as TarStreamSize, whose layout this is.
+Result<std::vector<uint64_t>> TarContentOffsets(const std::vector<TarWriteEntry>& entries);
 
 }  // namespace ppa

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <termios.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include <thread>
 
 #include "base/mutex.h"
+#include "importer/save/partial_archive.h"
 #include "base/thread_annotations.h"
 #include "importer/report/display_text.h"
 
@@ -32,7 +34,8 @@ struct Progress {
   std::string last_pushed GUARDED_BY(mu);
   int tty_fd GUARDED_BY(mu) = -1;  // RestoreTerminalOnInterrupt
   termios tty_saved GUARDED_BY(mu){};
-  std::string partial_output GUARDED_BY(mu);  // RemoveOnInterrupt
+  std::string save_writing GUARDED_BY(mu);  // KeepPartialOnInterrupt
+  std::string save_partial GUARDED_BY(mu);
 };
 
 Progress& State() {
@@ -60,9 +63,9 @@ void Watch(int read_fd) {
   {
     Progress& state = State();
     MutexLock lock(&state.mu);
-    if (!state.partial_output.empty()) {
-      ::unlink(state.partial_output.c_str());
-      message = SaveInterruptMessage(signal);
+    if (!state.save_writing.empty()) {
+      KeepLongerPartial(state.save_writing, state.save_partial);
+      message = SaveInterruptMessage(signal, state.save_partial);
     } else {
       message = InterruptMessage(signal, state.images_pushed, state.last_pushed,
                                  state.work_directories);
@@ -118,17 +121,19 @@ void UnregisterWorkDirectory(const std::string& path) {
   dirs.erase(std::remove(dirs.begin(), dirs.end(), path), dirs.end());
 }
 
-void RemoveOnInterrupt(const std::string& path) {
+void KeepPartialOnInterrupt(const std::string& writing, const std::string& partial) {
   Progress& state = State();
   MutexLock lock(&state.mu);
-  state.partial_output = path;
+  state.save_writing = writing;
+  state.save_partial = partial;
 }
 
-std::string SaveInterruptMessage(int signal) {
+std::string SaveInterruptMessage(int signal, const std::string& partial) {
   const char* name = signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "a signal";
   return "\nError: interrupted (" + std::string(name) +
-         "): nothing was saved; the partial archive was removed\n"
-         "Hint: run the same command again\n";
+         "): the archive is not complete; what was written is kept in " + partial + "\n"
+         "Hint: run the same command again to go on: the blobs written are not pulled again "
+         "(delete " + partial + " to start over)\n";
 }
 
 void RestoreTerminalOnInterrupt(int fd, const termios* saved) {

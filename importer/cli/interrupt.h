@@ -46,12 +46,14 @@ void NoteImagePushed(const std::string& name);
 // Ctrl-C at the prompt leaves no terminal without echo. `saved` null: none.
 void RestoreTerminalOnInterrupt(int fd, const termios* saved);
 
-// While `save` writes its archive to the temporary file `path`: an
-// interrupt removes it and says nothing was saved. "": none.
-void RemoveOnInterrupt(const std::string& path);
+// While `save` writes its archive to `writing`: an interrupt keeps what was
+// written as `partial` (FILE.partial), the longer of it and an earlier
+// `partial` when they differ, for the next run to go on from, and says so.
+// "": none.
+void KeepPartialOnInterrupt(const std::string& writing, const std::string& partial);
 
 // The lines an interrupt of `save` prints (pure, for tests).
-std::string SaveInterruptMessage(int signal);
+std::string SaveInterruptMessage(int signal, const std::string& partial);
 
 // The lines printed on an interrupt by `signal` (pure, for tests).
 std::string InterruptMessage(int signal, int images_pushed,

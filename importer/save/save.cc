@@ -1,5 +1,6 @@
 #include "importer/save/save.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "archive/write/byte_sink.h"
 #include "archive/write/tar_writer.h"
 #include "base/file_util.h"
+#include "base/thread_pool.h"
 #include "docker_io/image/digest.h"
 #include "docker_io/image/gzip_isal.h"
 #include "docker_io/image/image_formats.h"
@@ -27,6 +29,7 @@
 #include "importer/report/report_destinations.h"
 #include "importer/report/run_report.h"
 #include "importer/save/image_store.h"
+#include "importer/save/partial_archive.h"
 #include "importer/save/pull_chart.h"
 #include "importer/save/save_report.h"
 #include "importer/save/save_sources.h"
@@ -37,13 +40,16 @@ namespace ppa {
 namespace {
 
 // gzip through ISA-L (deterministic: docker_io/image/gzip_isal.h) into `next`.
-// The blobs are compressed already: the fastest level.
+// The blobs are compressed already: the fastest level. Its 1 MiB blocks are
+// deflated on the run's pool, beside the thread that pulls and writes
+// (the bytes are the same either way).
 class IsalGzipSink : public ByteSink {
  public:
   explicit IsalGzipSink(ByteSink* next)
-      : gzip_(NewIsalGzipCompressor(IsalLevelFor(1), [next](const char* data, size_t size) {
-          return next->Write(data, size);
-        })) {}
+      : gzip_(NewIsalGzipCompressor(
+            IsalLevelFor(1),
+            [next](const char* data, size_t size) { return next->Write(data, size); },
+            [](std::function<void()> task) { (void)ThreadPool::Here().SubmitLeaf(std::move(task)); })) {}
   using ByteSink::Write;
   Status Write(const void* data, size_t size) override {
     return gzip_->Write(static_cast<const char*>(data), size);
@@ -52,6 +58,50 @@ class IsalGzipSink : public ByteSink {
 
  private:
   std::unique_ptr<StreamCompressor> gzip_;
+};
+
+// Passes writes on until `stopped` is set, then drops them: when a blob
+// cannot be had, the tar writers still close their entries, padding them
+// with zeros, and none of that may reach the partial archive a next run
+// reads blobs from (PartialArchive): it must end where the good bytes do.
+class UntilStoppedSink : public ByteSink {
+ public:
+  UntilStoppedSink(ByteSink* next, const bool& stopped) : next_(next), stopped_(stopped) {}
+  using ByteSink::Write;
+  Status Write(const void* data, size_t size) override {
+    return stopped_ ? Status::Ok() : next_->Write(data, size);
+  }
+
+ private:
+  ByteSink* next_;
+  const bool& stopped_;
+};
+
+// Writes to the archive file `fd`, asking the kernel to start writing
+// each 16 MiB out as soon as it is written (sync_file_range), so the fsync
+// that makes the archive durable before its rename does not wait for the
+// whole file.
+class WriteBehindSink : public ByteSink {
+ public:
+  WriteBehindSink(int fd, std::string path) : fd_(fd), file_(fd, std::move(path)) {}
+  using ByteSink::Write;
+  Status Write(const void* data, size_t size) override {
+    PPA_RETURN_IF_ERROR(file_.Write(data, size));
+    written_ += size;
+    if (written_ - flushed_ >= kWindow) {
+      // Only a hint: a failure here shows again, and fails, at fsync.
+      (void)::sync_file_range(fd_, static_cast<off_t>(flushed_),
+                              static_cast<off_t>(written_ - flushed_), SYNC_FILE_RANGE_WRITE);
+      flushed_ = written_;
+    }
+    return Status::Ok();
+  }
+
+ private:
+  static constexpr uint64_t kWindow = 16 << 20;
+  int fd_;
+  FdSink file_;
+  uint64_t written_ = 0, flushed_ = 0;
 };
 
 // The one mtime of every entry: SOURCE_DATE_EPOCH (reproducible-builds.org)
@@ -362,16 +412,24 @@ Result<SavedImage> PullImage(ImageStore& client, const SaveSource& source,
 // Reads a chart's package again as the archive is written.
 using ChartReader = std::function<Result<std::string>(const SavedChart& chart)>;
 
+// The outer archive: its entries, and where each blob's bytes start in its
+// tar stream (what a partial archive is read by: PartialArchive).
+struct ArchiveLayout {
+  std::vector<TarWriteEntry> entries;
+  std::map<std::string, uint64_t> blob_offsets;  // digest -> tar stream offset
+};
+
 // The outer archive's entries: manifest.yaml, charts/ and the chart
 // packages (read again as they are written) with their provenance files,
 // images/ and one layout tarball per group of images sharing blobs
 // (GroupBySharedBlobs, which names each image's file), streamed.
-Result<std::vector<TarWriteEntry>> ArchiveEntries(std::vector<SavedImage>& images,
-                                                  const std::vector<SavedChart>& charts,
-                                                  const BlobWriter& write_blob,
-                                                  const ChartReader& read_chart, int64_t mtime) {
+Result<ArchiveLayout> ArchiveEntries(std::vector<SavedImage>& images,
+                                     const std::vector<SavedChart>& charts,
+                                     const BlobWriter& write_blob, const ChartReader& read_chart,
+                                     int64_t mtime) {
   const std::vector<std::vector<const SavedImage*>> groups = GroupBySharedBlobs(images);
-  std::vector<TarWriteEntry> entries;
+  ArchiveLayout layout;
+  std::vector<TarWriteEntry>& entries = layout.entries;
   entries.push_back(TarWriteEntry::File("manifest.yaml", SaveManifestYaml(images, charts)));
   if (!charts.empty()) entries.push_back(TarWriteEntry::Directory("charts"));
   for (const SavedChart& chart : charts) {
@@ -381,17 +439,32 @@ Result<std::vector<TarWriteEntry>> ArchiveEntries(std::vector<SavedImage>& image
     }));
     if (chart.provenance) entries.push_back(TarWriteEntry::File(chart.file + ".prov", *chart.provenance));
   }
-  if (images.empty()) return entries;
+  if (images.empty()) return layout;
   entries.push_back(TarWriteEntry::Directory("images"));
+  // Per image file: its entry in `entries`, and its blobs' offsets in it.
+  std::vector<std::pair<size_t, std::map<std::string, uint64_t>>> inner_offsets;
   for (const std::vector<const SavedImage*>& group : groups) {
     std::vector<TarWriteEntry> inner = LayoutEntries(group, write_blob);
     PPA_ASSIGN_OR_RETURN(uint64_t size, TarStreamSize(inner));
+    PPA_ASSIGN_OR_RETURN(std::vector<uint64_t> offsets, TarContentOffsets(inner));
+    std::map<std::string, uint64_t> blobs;
+    for (size_t i = 0; i < inner.size(); ++i) {
+      constexpr std::string_view kBlobs = "blobs/sha256/";
+      if (inner[i].producer && inner[i].path.rfind(kBlobs, 0) == 0) {
+        blobs["sha256:" + inner[i].path.substr(kBlobs.size())] = offsets[i];
+      }
+    }
+    inner_offsets.emplace_back(entries.size(), std::move(blobs));
     auto shared = std::make_shared<std::vector<TarWriteEntry>>(std::move(inner));
     entries.push_back(TarWriteEntry::Streamed(group.front()->source.file, size, [shared, mtime](ByteSink& out) {
       return WriteTar(*shared, out, {.mtime = mtime, .pad_to_record = false});
     }));
   }
-  return entries;
+  PPA_ASSIGN_OR_RETURN(std::vector<uint64_t> outer, TarContentOffsets(entries));
+  for (const auto& [entry, blobs] : inner_offsets) {
+    for (const auto& [digest, offset] : blobs) layout.blob_offsets[digest] = outer[entry] + offset;
+  }
+  return layout;
 }
 
 // Checks, before anything is pulled, that `output` can become the archive:
@@ -410,44 +483,84 @@ Status CheckOutput(const std::string& output) {
   return Status::Ok();
 }
 
-// Writes the archive to `options.output`: standard output, or a new
-// temporary file beside FILE (made with mkstemp: never an existing file,
-// never through a link), synced and renamed over FILE when complete,
-// removed on failure.
+// The files of `-o FILE`: FILE.partial, what a run that stopped left (read
+// for its blobs: PartialArchive), and the file being written: FILE.partial
+// itself, or FILE.partial.new beside an earlier one.
+struct OutputFiles {
+  std::string partial;
+  std::string writing;
+  UniqueFd fd;
+  std::unique_ptr<PartialArchive> earlier;  // null: none
+};
+
+// Creates the file to write: never an existing file, never through a link;
+// a new file's mode (0666 less the umask), as `>` would give it.
+Result<UniqueFd> CreateNew(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+  if (fd < 0) return ErrnoError("cannot create", path, errno);
+  return UniqueFd(fd);
+}
+
+Result<OutputFiles> OpenOutputFiles(const std::string& output) {
+  OutputFiles files{.partial = output + ".partial"};
+  Result<std::unique_ptr<PartialArchive>> earlier = PartialArchive::Open(files.partial);
+  if (earlier.ok()) {
+    files.earlier = std::move(*earlier);
+    files.writing = files.partial + ".new";
+    ::unlink(files.writing.c_str());  // a leftover of a run that stopped while resuming
+  } else if (earlier.status().code() == StatusCode::kNotFound) {
+    files.writing = files.partial;
+  } else {
+    return earlier.status();
+  }
+  PPA_ASSIGN_OR_RETURN(files.fd, CreateNew(files.writing));
+  return files;
+}
+
+// Writes the archive to `options.output`: standard output, or FILE through
+// OutputFiles, synced and renamed to FILE when complete. After a failure
+// (`stopped` set by what could not get a blob) FILE.partial stays for the
+// next run (KeepLongerPartial), unless what it held proved wrong
+// (`corrupt_partial`): then it is removed.
 Status WriteArchive(const SaveOptions& options, const std::vector<TarWriteEntry>& entries,
-                    int64_t mtime) {
-  const TarOptions outer{.mtime = mtime, .pad_to_record = true};
+                    int64_t mtime, OutputFiles* files, const bool& corrupt_partial,
+                    const bool& stopped) {
+  // Unpadded, so unbuffered: after a failure the partial archive holds
+  // every byte written before it (PartialArchive).
+  const TarOptions outer{.mtime = mtime, .pad_to_record = false};
   if (options.output == "-") {
     FdSink stdout_sink(STDOUT_FILENO, "standard output");
     IsalGzipSink gz(&stdout_sink);
     PPA_RETURN_IF_ERROR(WriteTar(entries, gz, outer));
     return gz.Close();
   }
-  const std::filesystem::path out(options.output);
-  std::string temp =
-      (out.parent_path() / ("." + out.filename().string() + ".XXXXXX.partial")).string();
-  const int fd = ::mkstemps(temp.data(), static_cast<int>(std::string(".partial").size()));
-  if (fd < 0) return ErrnoError("cannot create", temp, errno);
-  UniqueFd owned(fd);
-  RemoveOnInterrupt(temp);
+  KeepPartialOnInterrupt(files->writing, files->partial);
   Status written = [&]() -> Status {
-    FdSink file(fd, temp);
+    WriteBehindSink file(files->fd.get(), files->writing);
     IsalGzipSink gz(&file);
-    PPA_RETURN_IF_ERROR(WriteTar(entries, gz, outer));
-    PPA_RETURN_IF_ERROR(gz.Close());
-    if (::fsync(fd) != 0) return ErrnoError("cannot sync", temp, errno);
-    // mkstemps makes it 0600; an archive gets a new file's mode (0666 less
-    // the umask), as `>` would give it.
-    const mode_t mask = ::umask(0);
-    ::umask(mask);
-    if (::fchmod(fd, 0666 & ~mask) != 0) return ErrnoError("cannot set the mode of", temp, errno);
+    UntilStoppedSink until_stopped(&gz, stopped);
+    Status tar = WriteTar(entries, until_stopped, outer);
+    // Closed after a failure too: the partial file then holds all it can.
+    Status closed = gz.Close();
+    PPA_RETURN_IF_ERROR(tar);
+    PPA_RETURN_IF_ERROR(closed);
+    if (::fsync(files->fd.get()) != 0) return ErrnoError("cannot sync", files->writing, errno);
     return Status::Ok();
   }();
-  if (written.ok() && std::rename(temp.c_str(), options.output.c_str()) != 0) {
-    written = ErrnoError("cannot rename to " + options.output, temp, errno);
+  if (written.ok() && std::rename(files->writing.c_str(), options.output.c_str()) != 0) {
+    written = ErrnoError("cannot rename to " + options.output, files->writing, errno);
   }
-  if (!written.ok()) ::unlink(temp.c_str());
-  RemoveOnInterrupt("");
+  if (written.ok()) {
+    if (files->earlier) ::unlink(files->partial.c_str());
+  } else if (corrupt_partial) {
+    ::unlink(files->writing.c_str());
+    ::unlink(files->partial.c_str());
+  } else {
+    KeepLongerPartial(files->writing, files->partial);
+    written = written.WithHint("run the same command again to go on: the blobs written to " +
+                               files->partial + " are not pulled again (delete it to start over)");
+  }
+  KeepPartialOnInterrupt("", "");
   return written;
 }
 
@@ -584,39 +697,67 @@ int RunSave(const SaveOptions& options, std::ostream& out, std::ostream& err) {
                            stderr, &summary, LogIntervalFromEnvironment());
   progress.SetSaving(true);
   int shown = -1;  // the archive on the display, from when its blobs are written
-  BlobWriter write_blob = [&stores, &progress, &shown](const SavedImage& image,
-                                                     const SavedBlob& blob,
-                                                     ByteSink& sink) -> Status {
-    PPA_ASSIGN_OR_RETURN(ImageStore * store, stores.For(image.source));
+  // A partial archive of an earlier run (-o FILE), and where each blob lies
+  // in the tar stream: a blob it holds is read from it, not pulled again.
+  OutputFiles files;
+  std::map<std::string, uint64_t> blob_offsets;
+  bool corrupt_partial = false;
+  bool stopped = false;  // a blob or chart could not be had: nothing more is written
+  auto write_one = [&](const SavedImage& image, const SavedBlob& blob, ByteSink& sink) -> Status {
     uint64_t written = 0;
-    return store->GetBlob(PullRepository(image.source.ref), blob.digest, blob.size,
-                           [&](std::string_view data) {
-                             written += data.size();
-                             progress.Credit(shown, blob.digest, written);
-                             return sink.Write(data);
-                           });
+    auto pass_on = [&](std::string_view data) {
+      written += data.size();
+      progress.Credit(shown, blob.digest, written);
+      return sink.Write(data);
+    };
+    auto at = blob_offsets.find(blob.digest);
+    if (files.earlier && at != blob_offsets.end() && files.earlier->Holds(at->second, blob.size)) {
+      Status read = files.earlier->Read(at->second, blob.size, blob.digest, pass_on);
+      corrupt_partial = corrupt_partial || read.code() == StatusCode::kInvalidInput;
+      return read;
+    }
+    PPA_ASSIGN_OR_RETURN(ImageStore * store, stores.For(image.source));
+    return store->GetBlob(PullRepository(image.source.ref), blob.digest, blob.size, pass_on);
   };
-  ChartReader read_chart = [&chart_clients](const SavedChart& chart) {
-    return ReadChartAgain(chart, chart_clients);
+  BlobWriter write_blob = [&](const SavedImage& image, const SavedBlob& blob,
+                              ByteSink& sink) -> Status {
+    Status got = write_one(image, blob, sink);
+    stopped = stopped || !got.ok();
+    return got;
+  };
+  ChartReader read_chart = [&](const SavedChart& chart) {
+    Result<std::string> got = ReadChartAgain(chart, chart_clients);
+    stopped = stopped || !got.ok();
+    return got;
   };
   // Laid out (sizes known, images grouped) before a blob is pulled, in a
   // dry run too.
-  Result<std::vector<TarWriteEntry>> entries =
-      ArchiveEntries(images, *charts, write_blob, read_chart, mtime);
+  Result<ArchiveLayout> layout = ArchiveEntries(images, *charts, write_blob, read_chart, mtime);
   for (const SavedImage& image : images) report.images.push_back(&image);
   for (const SavedChart& chart : *charts) report.charts.push_back(&chart);
   const uint64_t total = PrintPlan(summary, images, *charts, options.dry_run);
   const std::string counted = Counted(images.size(), charts->size()) + ", " + HumanBytes(total);
-  if (!entries.ok()) return finish(kExitItemFailed, entries.status());
+  if (!layout.ok()) return finish(kExitItemFailed, layout.status());
   if (options.dry_run) {
     summary << counted << " in all\n";
     return finish(kExitOk, Status::Ok());
   }
+  if (options.output != "-") {
+    Result<OutputFiles> opened = OpenOutputFiles(options.output);
+    if (!opened.ok()) return finish(kExitItemFailed, opened.status());
+    files = std::move(*opened);
+    blob_offsets = std::move(layout->blob_offsets);
+  }
   shown = progress.BeginArchive(options.output == "-" ? "" : options.output, 0, 0);
   progress.Planned(shown, BlobWork(images));
-  Status written = WriteArchive(options, *entries, mtime);
+  Status written =
+      WriteArchive(options, layout->entries, mtime, &files, corrupt_partial, stopped);
   progress.EndArchive(shown);
   if (!written.ok()) return finish(kExitItemFailed, written);
+  if (files.earlier) {
+    summary << "resumed from " << files.partial << ": " << files.earlier->blobs_reused()
+            << " blob(s), " << HumanBytes(files.earlier->bytes_reused()) << ", not pulled again\n";
+  }
   summary << "saved " << counted << ", to "
           << (options.output == "-" ? "standard output" : options.output) << "\n";
   return finish(kExitOk, Status::Ok());

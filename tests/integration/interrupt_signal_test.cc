@@ -168,33 +168,44 @@ TEST_F(InterruptSignalTest, CtrlCStopsUploadsAtOnceSaysWhatWasDoneAndExits130) {
   for (const char* ref : test::kSampleImageRefs) ExpectVerified(ref);
 }
 
-// `save` interrupted while it streams a blob into its archive: the partial
-// archive is removed, nothing is left at -o FILE, and the message is save's.
-TEST_F(InterruptSignalTest, CtrlCDuringSaveLeavesNoArchiveAndNoPartialFile) {
+// `save` interrupted while it streams a blob into its archive: nothing is
+// at -o FILE, what was written is kept as FILE.partial and the message says
+// how to go on; the same command then completes the archive from it.
+TEST_F(InterruptSignalTest, CtrlCDuringSaveKeepsThePartialArchiveForTheNextRun) {
   ASSERT_EQ(Load(archive_).exit_code, 0);  // into the registry behind the proxy
   FaultRule slow{FaultKind::kStall};
   slow.method = "GET", slow.path_contains = "/blobs/", slow.stall = std::chrono::seconds(8);
   proxy_->SetRules({slow});
   const std::string out_dir = dir_.Join("out");
   fs::create_directories(out_dir);
-  Spawned run({PPA_IMPORT_BINARY, "save", "--plain-http", "-o", out_dir + "/saved.tgz",
-               proxy_->host() + "/test_ns/ibmcom/portal:2.1.0"},
-              dir_.path(), dir_.path(), dir_.Join("out.log"), dir_.Join("err.log"));
+  const std::vector<std::string> argv = {PPA_IMPORT_BINARY, "save", "--plain-http", "-o",
+                                         out_dir + "/saved.tgz",
+                                         proxy_->host() + "/test_ns/ibmcom/portal:2.1.0"};
+  Spawned run(argv, dir_.path(), dir_.path(), dir_.Join("out.log"), dir_.Join("err.log"));
   ASSERT_TRUE(WaitFor([&] { return proxy_->Injected(FaultKind::kStall) >= 1; },
                       std::chrono::seconds(60)))
       << test::ReadFileOr(dir_.Join("err.log"));
-  EXPECT_EQ(std::distance(fs::directory_iterator(out_dir), fs::directory_iterator()), 1)
-      << "the temporary archive is being written";
   run.Signal(SIGINT);
   EXPECT_EQ(run.Wait(std::chrono::seconds(20)), 130);
   proxy_->SetRules({});
   ProcessResult r = run.Result();
-  EXPECT_NE(r.stderr_text.find("Error: interrupted (SIGINT): nothing was saved"),
+  EXPECT_NE(r.stderr_text.find("Error: interrupted (SIGINT): the archive is not complete; what "
+                               "was written is kept in " + out_dir + "/saved.tgz.partial"),
             std::string::npos)
       << r.stderr_text;
+  EXPECT_NE(r.stderr_text.find("Hint: run the same command again"), std::string::npos);
   EXPECT_EQ(r.stderr_text.find("uploads stopped"), std::string::npos);
-  EXPECT_TRUE(fs::is_empty(out_dir)) << "left: "
-                                     << fs::directory_iterator(out_dir)->path().string();
+  std::vector<std::string> left;
+  for (const auto& e : fs::directory_iterator(out_dir)) left.push_back(e.path().filename());
+  EXPECT_EQ(left, std::vector<std::string>{"saved.tgz.partial"});
+  ProcessResult again = test::RunProcess(argv, std::nullopt, {{"HOME", dir_.path()}}, dir_.path());
+  ASSERT_EQ(again.exit_code, 0) << Output(again);
+  EXPECT_NE(again.stdout_text.find("resumed from " + out_dir + "/saved.tgz.partial"),
+            std::string::npos)
+      << again.stdout_text;
+  left.clear();
+  for (const auto& e : fs::directory_iterator(out_dir)) left.push_back(e.path().filename());
+  EXPECT_EQ(left, std::vector<std::string>{"saved.tgz"});
 }
 
 TEST_F(InterruptSignalTest, SigtermExits143) {

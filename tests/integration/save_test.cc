@@ -17,6 +17,7 @@
 #include "docker_io/image/media_types.h"
 #include "tests/integration/charts_support.h"
 #include "tests/support/cosign_vector.h"
+#include "tests/support/fault_proxy.h"
 #include "tests/support/chartmuseum_server.h"
 #include "tests/support/load_fixture.h"
 #include "tests/support/oci_fixtures.h"
@@ -312,6 +313,71 @@ charts:
       Save({"--images-from", dir_.Join("manifest.yaml"), "-o", out + ".x"});
   EXPECT_EQ(no_registry.exit_code, 2) << Output(no_registry);
   EXPECT_NE(no_registry.stderr_text.find("names no registry"), std::string::npos);
+}
+
+// A run that fails part way keeps FILE.partial; the same command then goes
+// on from it: the blobs already written (a 6 MiB layer here) are not pulled
+// again, and the archive is the same bytes as one saved in one go.
+TEST_F(SaveTest, AFailedRunIsResumedWithoutPullingWhatItWroteAgain) {
+  ProcessResult big = RunProcess(
+      {PPA_IMPORT_BINARY, "load", Archive(test::DemoSampleWithLargeLayer(6, 1 << 20, 23), "big.tgz"),
+       "--registry", registry_->host(), "--plain-http", "--namespace", "bigns", "--workdir",
+       dir_.Join("wd-big")},
+      std::nullopt, {{"HOME", dir_.path()}}, dir_.path());
+  ASSERT_EQ(big.exit_code, 0) << Output(big);
+  auto proxy = test::FaultProxy::Start(registry_->port());
+  ASSERT_TRUE(proxy.ok()) << proxy.status().ToString();
+  const std::string tools = (*proxy)->host() + "/bigns/ibmcom/portal-worker:2.1.0-amd64";
+  const std::string zstd = (*proxy)->host() + "/test_ns/sv/zstd:1";  // written after it
+  // The big layer of portal-worker, and zstd's config, which the first run
+  // cannot get.
+  auto manifest = nlohmann::json::parse(test::RunSkopeo({"inspect", "--raw", "--tls-verify=false",
+                                                         "docker://" + tools})
+                                            .stdout_text);
+  std::string big_layer;
+  uint64_t biggest = 0;
+  for (const auto& layer : manifest["layers"]) {
+    if (layer["size"].get<uint64_t>() > biggest) {
+      biggest = layer["size"].get<uint64_t>();
+      big_layer = layer["digest"].get<std::string>();
+    }
+  }
+  ASSERT_GT(biggest, 5u << 20);
+  const std::string zstd_config =
+      nlohmann::json::parse(
+          test::RunSkopeo({"inspect", "--raw", "--tls-verify=false", "docker://" + zstd}).stdout_text)
+          ["config"]["digest"];
+  test::FaultRule missing{test::FaultKind::kStatus};
+  missing.method = "GET", missing.path_contains = zstd_config, missing.status = 404;
+  (*proxy)->SetRules({missing});
+  const std::string out = dir_.Join("resumed.tgz");
+  ProcessResult failed = Save({tools, zstd, "-o", out});
+  EXPECT_EQ(failed.exit_code, 1) << Output(failed);
+  EXPECT_NE(failed.stderr_text.find("Hint: run the same command again to go on"), std::string::npos)
+      << failed.stderr_text;
+  EXPECT_FALSE(fs::exists(out));
+  ASSERT_TRUE(fs::exists(out + ".partial"));
+  const std::string get_big = "GET /v2/bigns/ibmcom/portal-worker/blobs/" + big_layer;
+  EXPECT_EQ(registry_->CountLogLines(get_big), 1);
+
+  (*proxy)->SetRules({});
+  ProcessResult resumed = Save({tools, zstd, "-o", out});
+  ASSERT_EQ(resumed.exit_code, 0) << Output(resumed);
+  EXPECT_NE(resumed.stdout_text.find("resumed from " + out + ".partial: "), std::string::npos)
+      << resumed.stdout_text;
+  EXPECT_EQ(registry_->CountLogLines(get_big), 1) << "the big layer was pulled again";
+  EXPECT_FALSE(fs::exists(out + ".partial"));
+  ASSERT_EQ(Save({tools, zstd, "-o", dir_.Join("in-one-go.tgz")}).exit_code, 0);
+  EXPECT_EQ(test::ReadFileOr(out), test::ReadFileOr(dir_.Join("in-one-go.tgz")));
+  // A partial archive that is no gzip, or holds other bytes, offers
+  // nothing and harms nothing.
+  test::WriteFileOrDie(out + ".partial", std::string(100000, 'x'));
+  ASSERT_EQ(Save({tools, zstd, "-o", dir_.Join("other.tgz")}).exit_code, 0);
+  fs::rename(out + ".partial", dir_.Join("other.tgz.partial"));
+  fs::remove(dir_.Join("other.tgz"));
+  ProcessResult over_junk = Save({tools, zstd, "-o", dir_.Join("other.tgz")});
+  ASSERT_EQ(over_junk.exit_code, 0) << Output(over_junk);
+  EXPECT_EQ(test::ReadFileOr(dir_.Join("other.tgz")), test::ReadFileOr(out));
 }
 
 // `inspect` shows what a saved archive holds: each image, its platforms,

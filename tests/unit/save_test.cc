@@ -2,6 +2,7 @@
 // saved image, the archive's manifest.yaml (read back by load's own parser),
 // and the exact size of a streamed tar (archive/write/tar_writer.h).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <nlohmann/json.hpp>
 
@@ -10,7 +11,10 @@
 #include "docker_io/image/digest.h"
 #include "archive/tar/tar_index.h"
 #include "helm_io/chart.h"
+#include "docker_io/image/gzip_isal.h"
+#include "importer/save/partial_archive.h"
 #include "importer/save/save_sources.h"
+#include "tests/support/process.h"
 #include "importer/save/saved_chart.h"
 #include "importer/save/saved_image.h"
 
@@ -231,6 +235,17 @@ TEST(TarStreamSizeTest, IsWhatTheWriterWritesOrRefused) {
     StringSink sink(&tar);
     ASSERT_TRUE(WriteTar(entries, sink, {.mtime = 12345, .pad_to_record = false}).ok());
     EXPECT_EQ(tar.size(), *size) << n;
+    // Each entry's data is where TarContentOffsets says, in the order the
+    // writer puts them (by path: "z" is written first though given last).
+    entries.push_back(TarWriteEntry::File("0", "zero"));
+    auto offsets = TarContentOffsets(entries);
+    ASSERT_TRUE(offsets.ok());
+    tar.clear();
+    ASSERT_TRUE(WriteTar(entries, sink, {.mtime = 12345, .pad_to_record = false}).ok());
+    EXPECT_EQ(tar.substr((*offsets)[3], 4), "zero");
+    EXPECT_EQ((*offsets)[3], 512u);
+    EXPECT_EQ(tar.substr((*offsets)[0], n), std::string(n, 'a')) << n;
+    EXPECT_EQ(tar.substr((*offsets)[2], n), std::string(n, 'b')) << n;
   }
   // A path ustar cannot hold: a pax header whose size libarchive decides.
   EXPECT_FALSE(TarStreamSize({TarWriteEntry::File(std::string(100, 'p'), "x")}).ok());
@@ -313,6 +328,54 @@ TEST(SavedImageTest, ImagesSharingABlobShareAFileAndEachBlobIsWrittenOnce) {
   auto parsed = ParsePpaManifestYaml(SaveManifestYaml(images, {}));
   ASSERT_TRUE(parsed.ok());
   EXPECT_EQ(parsed->images[2].references[0].archive, "images/r_a_1.tar");
+}
+
+// What a stopped run left: the gzip'd start of a stream. Blobs wholly in it
+// are read back with their digests checked, forward only; anything past
+// where it was cut, or behind what was read, is not offered.
+TEST(PartialArchiveTest, OffersOnlyWholeBlobsItHoldsAndChecksThem) {
+  test::TempDir dir("ppa-partial");
+  std::string stream(3000, 'h');                            // headers and such
+  const std::string blob_a(200000, 'a'), blob_b(4000, 'b');  // at 3000 and 203000
+  stream += blob_a + std::string(500, 'p') + blob_b;
+  std::string gz;
+  auto compressor = NewIsalGzipCompressor(0, [&](const char* d, size_t n) {
+    gz.append(d, n);
+    return Status::Ok();
+  });
+  ASSERT_TRUE(compressor->Write(stream.data(), stream.size()).ok());
+  ASSERT_TRUE(compressor->Finish().ok());
+  // Cut inside blob_b: the stream holds blob_a whole, blob_b not.
+  ASSERT_TRUE(test::WriteStringToFile(dir.Join("x.partial"), gz.substr(0, gz.size() - 40)).ok());
+  auto partial = PartialArchive::Open(dir.Join("x.partial"));
+  ASSERT_TRUE(partial.ok()) << partial.status().ToString();
+  PartialArchive& p = **partial;
+  EXPECT_LT(p.usable(), stream.size());
+  EXPECT_GE(p.usable(), 203500u);
+  EXPECT_FALSE(p.Holds(203500, blob_b.size()));
+  ASSERT_TRUE(p.Holds(3000, blob_a.size()));
+  std::string got;
+  auto into = [&](std::string_view d) {
+    got.append(d);
+    return Status::Ok();
+  };
+  ASSERT_TRUE(p.Read(3000, blob_a.size(), Sha256Digest(blob_a), into).ok());
+  EXPECT_EQ(got, blob_a);
+  EXPECT_EQ(p.blobs_reused(), 1);
+  EXPECT_FALSE(p.Holds(3000, 10)) << "behind what was read";
+  // Bytes that do not match the digest they should have: an error.
+  auto again = PartialArchive::Open(dir.Join("x.partial"));
+  ASSERT_TRUE(again.ok());
+  Status wrong = (*again)->Read(3000, blob_a.size(), Sha256Digest("other"), into);
+  EXPECT_EQ(wrong.code(), StatusCode::kInvalidInput);
+  // No file, no gzip, a link: nothing, nothing usable, refused.
+  EXPECT_EQ(PartialArchive::Open(dir.Join("none")).status().code(), StatusCode::kNotFound);
+  ASSERT_TRUE(test::WriteStringToFile(dir.Join("junk"), std::string(5000, 'j')).ok());
+  auto junk = PartialArchive::Open(dir.Join("junk"));
+  ASSERT_TRUE(junk.ok());
+  EXPECT_EQ((*junk)->usable(), 0u);
+  ASSERT_EQ(::symlink(dir.Join("x.partial").c_str(), dir.Join("link").c_str()), 0);
+  EXPECT_FALSE(PartialArchive::Open(dir.Join("link")).ok());
 }
 
 TEST(SavedChartTest, SourcesAreChartsByTheirFormAndParsedStrictly) {
