@@ -28,6 +28,7 @@
 #include "importer/report/display_text.h"
 #include "importer/report/report_destinations.h"
 #include "importer/report/run_report.h"
+#include "importer/save/blob_prefetch.h"
 #include "importer/save/image_store.h"
 #include "importer/save/partial_archive.h"
 #include "importer/save/pull_chart.h"
@@ -604,6 +605,49 @@ std::map<std::string, uint64_t> BlobWork(const std::vector<SavedImage>& images) 
   return work;
 }
 
+// The prefetcher of the blobs the archive gets from their sources, in the
+// order it is written (by offset in its tar stream), leaving out those a
+// partial archive holds. Sources are resolved here, on the writer's thread:
+// the pulls only use them.
+Result<std::unique_ptr<BlobPrefetcher>> StartPrefetch(
+    const std::vector<SavedImage>& images, Stores& stores,
+    const std::map<std::string, uint64_t>& offsets, const PartialArchive* earlier) {
+  struct Source {
+    ImageStore* store;
+    std::string repo;
+  };
+  auto sources = std::make_shared<std::map<std::string, Source>>();
+  for (const SavedImage& image : images) {
+    PPA_ASSIGN_OR_RETURN(ImageStore * store, stores.For(image.source));
+    for (const SavedBlob& blob : image.blobs) {
+      sources->emplace(blob.digest, Source{store, PullRepository(image.source.ref)});
+    }
+  }
+  std::map<uint64_t, BlobPrefetcher::Blob> by_offset;
+  for (const SavedImage& image : images) {
+    for (const SavedBlob& blob : image.blobs) {
+      auto at = offsets.find(blob.digest);
+      if (at == offsets.end()) continue;
+      if (earlier && earlier->Holds(at->second, blob.size)) continue;  // read from it
+      by_offset[at->second] = {blob.digest, blob.size};
+    }
+  }
+  std::vector<BlobPrefetcher::Blob> order;
+  for (auto& [offset, blob] : by_offset) order.push_back(std::move(blob));
+  return std::make_unique<BlobPrefetcher>(
+      std::move(order), [sources](const BlobPrefetcher::Blob& blob) -> Result<std::string> {
+        const Source& source = sources->at(blob.digest);
+        std::string bytes;
+        bytes.reserve(blob.size);
+        PPA_RETURN_IF_ERROR(source.store->GetBlob(source.repo, blob.digest, blob.size,
+                                                  [&bytes](std::string_view data) {
+                                                    bytes.append(data);
+                                                    return Status::Ok();
+                                                  }));
+        return bytes;
+      });
+}
+
 }  // namespace
 
 Result<std::vector<std::string>> SaveSourceHosts(const SaveOptions& options) {
@@ -698,10 +742,12 @@ int RunSave(const SaveOptions& options, std::ostream& out, std::ostream& err) {
   progress.SetSaving(true);
   int shown = -1;  // the archive on the display, from when its blobs are written
   // A partial archive of an earlier run (-o FILE), and where each blob lies
-  // in the tar stream: a blob it holds is read from it, not pulled again.
+  // in the tar stream: a blob it holds is read from it, not pulled again;
+  // the others in that order are pulled ahead (BlobPrefetcher).
   OutputFiles files;
   std::map<std::string, uint64_t> blob_offsets;
   bool corrupt_partial = false;
+  std::unique_ptr<BlobPrefetcher> prefetcher;  // set once the layout is known
   bool stopped = false;  // a blob or chart could not be had: nothing more is written
   auto write_one = [&](const SavedImage& image, const SavedBlob& blob, ByteSink& sink) -> Status {
     uint64_t written = 0;
@@ -715,6 +761,12 @@ int RunSave(const SaveOptions& options, std::ostream& out, std::ostream& err) {
       Status read = files.earlier->Read(at->second, blob.size, blob.digest, pass_on);
       corrupt_partial = corrupt_partial || read.code() == StatusCode::kInvalidInput;
       return read;
+    }
+    if (prefetcher) {
+      if (std::optional<Result<std::string>> ahead = prefetcher->Take(blob.digest)) {
+        if (!ahead->ok()) return ahead->status();
+        return pass_on(**ahead);
+      }
     }
     PPA_ASSIGN_OR_RETURN(ImageStore * store, stores.For(image.source));
     return store->GetBlob(PullRepository(image.source.ref), blob.digest, blob.size, pass_on);
@@ -746,12 +798,17 @@ int RunSave(const SaveOptions& options, std::ostream& out, std::ostream& err) {
     Result<OutputFiles> opened = OpenOutputFiles(options.output);
     if (!opened.ok()) return finish(kExitItemFailed, opened.status());
     files = std::move(*opened);
-    blob_offsets = std::move(layout->blob_offsets);
   }
+  blob_offsets = std::move(layout->blob_offsets);
+  Result<std::unique_ptr<BlobPrefetcher>> ahead =
+      StartPrefetch(images, stores, blob_offsets, files.earlier.get());
+  if (!ahead.ok()) return finish(kExitItemFailed, ahead.status());
+  prefetcher = std::move(*ahead);
   shown = progress.BeginArchive(options.output == "-" ? "" : options.output, 0, 0);
   progress.Planned(shown, BlobWork(images));
   Status written =
       WriteArchive(options, layout->entries, mtime, &files, corrupt_partial, stopped);
+  prefetcher.reset();  // waits for pulls still in flight after a failure
   progress.EndArchive(shown);
   if (!written.ok()) return finish(kExitItemFailed, written);
   if (files.earlier) {

@@ -4,6 +4,10 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include <nlohmann/json.hpp>
 
 #include "archive/manifest/ppa_manifest.h"
@@ -12,6 +16,7 @@
 #include "archive/tar/tar_index.h"
 #include "helm_io/chart.h"
 #include "docker_io/image/gzip_isal.h"
+#include "importer/save/blob_prefetch.h"
 #include "importer/save/partial_archive.h"
 #include "importer/save/save_sources.h"
 #include "tests/support/process.h"
@@ -376,6 +381,51 @@ TEST(PartialArchiveTest, OffersOnlyWholeBlobsItHoldsAndChecksThem) {
   EXPECT_EQ((*junk)->usable(), 0u);
   ASSERT_EQ(::symlink(dir.Join("x.partial").c_str(), dir.Join("link").c_str()), 0);
   EXPECT_FALSE(PartialArchive::Open(dir.Join("link")).ok());
+}
+
+// Small blobs are pulled ahead, in order, within the budget; a big one is
+// left to stream; a failed pull is the writer's failure when it takes it.
+TEST(BlobPrefetcherTest, PullsSmallBlobsAheadWithinItsBudget) {
+  std::vector<BlobPrefetcher::Blob> order = {
+      {D('1'), 10}, {D('2'), 1000}, {D('3'), 10}, {D('4'), 10}, {D('5'), 10}, {D('6'), 10}};
+  std::atomic<int> pulls{0}, in_flight{0}, most{0};
+  std::atomic<uint64_t> held{0}, most_held{0};
+  BlobPrefetcher ahead(
+      order,
+      [&](const BlobPrefetcher::Blob& blob) -> Result<std::string> {
+        ++pulls;
+        const int now = ++in_flight;
+        int seen = most.load();
+        while (now > seen && !most.compare_exchange_weak(seen, now)) {
+        }
+        const uint64_t h = held += blob.size;
+        uint64_t seen_h = most_held.load();
+        while (h > seen_h && !most_held.compare_exchange_weak(seen_h, h)) {
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        --in_flight;
+        if (blob.digest == D('5')) return NetworkError("reset");
+        return std::string(blob.size, blob.digest.back());
+      },
+      /*max_blob=*/100, /*budget=*/25, /*parallel=*/2);
+  auto first = ahead.Take(D('1'));
+  ASSERT_TRUE(first && first->ok());
+  held -= 10;
+  EXPECT_EQ(**first, std::string(10, '1'));
+  EXPECT_FALSE(ahead.Take(D('2'))) << "over max_blob: streamed by the writer";
+  for (char c : {'3', '4'}) {
+    auto got = ahead.Take(D(c));
+    ASSERT_TRUE(got && got->ok());
+    held -= 10;
+    EXPECT_EQ(**got, std::string(10, c));
+  }
+  auto failed = ahead.Take(D('5'));
+  ASSERT_TRUE(failed);
+  EXPECT_FALSE(failed->ok());
+  EXPECT_FALSE(ahead.Take(D('9'))) << "never announced";
+  EXPECT_LE(most.load(), 2);
+  EXPECT_LE(most_held.load(), 25u);
+  EXPECT_EQ(pulls.load(), 5);  // never the big one
 }
 
 TEST(SavedChartTest, SourcesAreChartsByTheirFormAndParsedStrictly) {
