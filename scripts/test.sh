@@ -148,11 +148,14 @@ if [ "$tsan" = 1 ]; then
   #   - the other integration suites whose subject is a parser, a name, a
   #     message or a file rather than threads meeting (hostile archives and
   #     names, CLI surface and usage errors, doctor, secrets in output, the
-  #     Kubernetes chart, the sample generator): each is one short run of the
-  #     same pipeline the suites kept here drive harder; they are about half
-  #     of the integration tests, which under TSan would push .ci/run past
-  #     its hour. The ASan pass (and scripts/test.sh without flags) runs
-  #     them. Every unit test runs here;
+  #     Kubernetes chart, the sample generator), and the SaveTest cases
+  #     about sources, charts, signatures and usage: each is one short run of
+  #     the same pipeline the suites kept here drive harder (save's threads,
+  #     its pulls ahead and parallel deflate, run in the SaveTest cases kept:
+  #     a registry mirrored, through a pipe, resumed, twice for the same
+  #     bytes); they are about half of the integration tests, which under
+  #     TSan would push .ci/run past its hour. The ASan pass (and
+  #     scripts/test.sh without flags) runs them. Every unit test runs here;
   #   - CredentialsFixture.CtrlCAtThePasswordPromptLeavesTheTerminalEchoing:
   #     under TSan the binary does not end on the Ctrl-C sent while its
   #     password prompt waits on the terminal (it is killed after 120 s, no
@@ -162,7 +165,7 @@ if [ "$tsan" = 1 ]; then
   run_unit_tests_in_shards || status=$?
   (cd "$PPA_BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" --timeout 1800 \
     -LE '^(install|fuzz|unit)$' \
-    -E '^((Hostile[A-Za-z]*Test|CliSurfaceTest|LoadErrorsTest|DoctorTest|SecretsTest|KubernetesChartTest|SampleGeneratorTest)\.|CredentialsFixture\.CtrlCAtThePasswordPrompt)') || status=$?
+    -E '^((Hostile[A-Za-z]*Test|CliSurfaceTest|LoadErrorsTest|DoctorTest|SecretsTest|KubernetesChartTest|SampleGeneratorTest)\.|CredentialsFixture\.CtrlCAtThePasswordPrompt|SaveTest\.(TheArchiveHolds|AnImageThatCannot|DryRun|PlatformKeeps|OneSetOfCredentials|UsageErrors|ListFromAPipe|InspectShows|Charts|Cosign|FromAnOci|APpaManifest))') || status=$?
   if compgen -G "$tsan_reports/report*" >/dev/null; then
     echo "ThreadSanitizer reports (also in $tsan_reports):" >&2
     cat "$tsan_reports"/report* >&2
