@@ -146,10 +146,12 @@ TarWriteEntry TarWriteEntry::Symlink(std::string path, std::string target) {
 Status WriteTar(std::vector<TarWriteEntry> entries, ByteSink& out, const TarOptions& options) {
   std::stable_sort(entries.begin(), entries.end(),
                    [](const TarWriteEntry& a, const TarWriteEntry& b) { return a.path < b.path; });
-  ArchiveWriter a(archive_write_new());
-  if (!a) return IoError("archive_write_new failed");
+  // Declared first, so it outlives the writer, whose freeing may still call
+  // back into it.
   CallbackContext ctx;
   ctx.sink = &out;
+  ArchiveWriter a(archive_write_new());
+  if (!a) return IoError("archive_write_new failed");
   PPA_RETURN_IF_ERROR(
       Check(a.get(), archive_write_set_format_pax_restricted(a.get()), ctx, "tar format"));
   if (!options.pad_to_record) {
@@ -164,7 +166,15 @@ Status WriteTar(std::vector<TarWriteEntry> entries, ByteSink& out, const TarOpti
   PPA_RETURN_IF_ERROR(
       Check(a.get(), archive_write_open2(a.get(), &ctx, nullptr, WriteCallback, nullptr, nullptr),
             ctx, "tar open"));
-  for (const TarWriteEntry& e : entries) PPA_RETURN_IF_ERROR(WriteOne(a.get(), ctx, e, options.mtime));
+  for (const TarWriteEntry& e : entries) {
+    Status written = WriteOne(a.get(), ctx, e, options.mtime);
+    if (!written.ok()) {
+      // Nothing more reaches `out`: no zeros for the rest of the entry, no
+      // end blocks (archive_write_free would otherwise close the archive).
+      archive_write_fail(a.get());
+      return written;
+    }
+  }
   return Check(a.get(), archive_write_close(a.get()), ctx, "tar close");
 }
 

@@ -157,16 +157,17 @@ bool IsArtifactManifest(const ImageManifest& manifest) {
   if (!config.empty() && config != media_types::kOciConfig && config != media_types::kDockerConfig) {
     return true;
   }
-  // The layer media types of both formats, compressed or not, distributable
-  // or not ("application/vnd.docker.image.rootfs.foreign.diff.tar.gzip").
-  constexpr std::string_view kLayerPrefixes[] = {"application/vnd.oci.image.layer.",
-                                                 "application/vnd.docker.image.rootfs."};
+  // An image config with layers that are documents, not filesystems:
+  // cosign's simple-signing payloads, DSSE envelopes, in-toto statements,
+  // SBOMs (JSON or text). Any other layer type (a tar under whatever name)
+  // is an image's layer.
   for (const Descriptor& layer : manifest.layers) {
     const std::string_view type = layer.media_type;
-    const bool filesystem =
-        type.empty() || std::any_of(std::begin(kLayerPrefixes), std::end(kLayerPrefixes),
-                                    [&](std::string_view p) { return type.substr(0, p.size()) == p; });
-    if (!filesystem) return true;
+    const bool document = type.ends_with("json") || type.starts_with("text/") ||
+                          type.starts_with("application/vnd.dev.cosign.") ||
+                          type.starts_with("application/vnd.dsse.") ||
+                          type.starts_with("application/vnd.in-toto");
+    if (document) return true;
   }
   return false;
 }

@@ -64,10 +64,11 @@ bool IsImageManifestMediaType(std::string_view media_type);
 
 // Whether `manifest` describes no container image but an OCI artifact in an
 // image manifest: a config that is no image config (a Helm chart's), or a
-// layer that is no filesystem layer (cosign's signatures and attestations,
-// SBOMs). Such a manifest is pushed as it is, its blobs untouched: they
-// are no tar to verify against diff_ids or to compress. Descriptors without
-// a media type count as an image's.
+// layer that is a document rather than a filesystem (a JSON or text media
+// type, cosign's, DSSE's, in-toto's: signatures, attestations, SBOMs).
+// Such a manifest is pushed as it is, its blobs untouched: they are no tar
+// to verify against diff_ids or to compress. Descriptors without a media
+// type, and layers of any other type, count as an image's.
 bool IsArtifactManifest(const ImageManifest& manifest);
 
 }  // namespace ppa

@@ -200,7 +200,10 @@ PlannedImage PlanReference(const PpaImageReference& ref, ImageFiles& files,
     planned.problem.Add(
         planned.source->problem.WithContext("image file '" + planned.source->origin + "'"));
   }
-  if (planned.problem.ok() && !planned.platform) planned.platform = planned.source->platform;
+  // An artifact (a cosign signature) has no platform: --platform keeps it.
+  if (planned.problem.ok() && !planned.platform && !planned.source->artifact) {
+    planned.platform = planned.source->platform;
+  }
   return planned;
 }
 
@@ -344,7 +347,8 @@ void FilterPlatforms(const std::vector<std::string>& wanted, ImportPlan& plan) {
   for (auto& group : plan.groups) {
     auto before = group.images.size();
     std::erase_if(group.images, [&](const PlannedImage& img) {
-      if (!img.platform) return false;  // unknown: a failing item; keep it to report it
+      // Unknown: a failing item (kept to report it) or an artifact.
+      if (!img.platform) return false;
       present.insert(NormalizePlatform(*img.platform).ToString());
       bool keep = false;
       for (size_t i = 0; i < filters.size(); ++i) {

@@ -64,16 +64,12 @@ Result<std::unique_ptr<PartialArchive>> PartialArchive::Open(const std::string& 
     return Status::Ok();
   });
   InflateAll(fd.get(), count);
-  if (::lseek(fd.get(), 0, SEEK_SET) != 0) return ErrnoError("cannot rewind", path, errno);
   return std::unique_ptr<PartialArchive>(new PartialArchive(path, std::move(fd), usable));
 }
 
 PartialArchive::PartialArchive(std::string path, UniqueFd fd, uint64_t usable)
     : path_(std::move(path)), fd_(std::move(fd)), usable_(usable) {
-  gunzip_ = std::make_unique<IsalGunzip>([this](const char* data, size_t size) {
-    pending_.append(data, size);
-    return Status::Ok();
-  });
+  (void)Rewind();  // at the start already: sets up the inflater
 }
 
 PartialArchive::~PartialArchive() = default;
@@ -97,9 +93,46 @@ Result<bool> PartialArchive::Fill() {
   return true;
 }
 
+Status PartialArchive::Rewind() {
+  if (::lseek(fd_.get(), 0, SEEK_SET) != 0) return ErrnoError("cannot rewind", path_, errno);
+  position_ = 0;
+  pending_.clear();
+  pending_at_ = 0;
+  file_done_ = false;
+  gunzip_ = std::make_unique<IsalGunzip>([this](const char* data, size_t size) {
+    pending_.append(data, size);
+    return Status::Ok();
+  });
+  return Status::Ok();
+}
+
+Status PartialArchive::Check(const std::map<uint64_t, Blob>& blobs) {
+  checked_ = false;
+  for (const auto& [offset, blob] : blobs) {
+    if (!Holds(offset, blob.size)) continue;
+    Status same = Stream(offset, blob.size, blob.digest,
+                         [](std::string_view) { return Status::Ok(); });
+    if (same.ok()) {
+      matching_.insert(offset);
+    } else if (same.code() != StatusCode::kInvalidInput) {
+      return same;  // the file cannot be read
+    }
+  }
+  checked_ = true;
+  return Rewind();
+}
+
 Status PartialArchive::Read(uint64_t offset, uint64_t size, const std::string& digest,
                             const std::function<Status(std::string_view)>& sink) {
   if (!Holds(offset, size)) return InvalidInput("the partial archive does not hold that range");
+  PPA_RETURN_IF_ERROR(Stream(offset, size, digest, sink));
+  ++blobs_reused_;
+  bytes_reused_ += size;
+  return Status::Ok();
+}
+
+Status PartialArchive::Stream(uint64_t offset, uint64_t size, const std::string& digest,
+                              const std::function<Status(std::string_view)>& sink) {
   Sha256 hash;
   uint64_t left = size;
   while (position_ < offset + size) {
@@ -130,8 +163,6 @@ Status PartialArchive::Read(uint64_t offset, uint64_t size, const std::string& d
                             "' does not match its digest",
                         "it was removed; run the same command again");
   }
-  ++blobs_reused_;
-  bytes_reused_ += size;
   return Status::Ok();
 }
 

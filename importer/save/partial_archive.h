@@ -13,7 +13,9 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -33,10 +35,21 @@ class PartialArchive {
 
   // Bytes of the tar stream the file holds.
   uint64_t usable() const { return usable_; }
+  struct Blob {
+    std::string digest;
+    uint64_t size = 0;
+  };
+  // Reads the file once more and hashes the range of each of `blobs` (by
+  // their offset in the stream) it holds whole: from then on only those
+  // whose bytes match their digest are held. A partial archive of other
+  // sources, or of a blob that was wrong, thus offers only what checks out.
+  Status Check(const std::map<uint64_t, Blob>& blobs);
+
   // Whether [offset, offset + size) of the stream is in the file and not
-  // behind what was read already.
+  // behind what was read already (and, after Check, checked).
   bool Holds(uint64_t offset, uint64_t size) const {
-    return offset >= position_ && size <= usable_ && offset <= usable_ - size;
+    return offset >= position_ && size <= usable_ && offset <= usable_ - size &&
+           (!checked_ || matching_.count(offset) > 0);
   }
   // Streams those bytes (Holds must be true) to `sink` and checks them
   // against `digest`: kInvalidInput when they do not match (the file is not
@@ -51,6 +64,11 @@ class PartialArchive {
   PartialArchive(std::string path, UniqueFd fd, uint64_t usable);
   // Inflates more of the file into `pending_`; false at its end.
   Result<bool> Fill();
+  // Streams [offset, offset + size) to `sink` and checks its digest.
+  Status Stream(uint64_t offset, uint64_t size, const std::string& digest,
+                const std::function<Status(std::string_view)>& sink);
+  // Back to the start of the file and of the stream.
+  Status Rewind();
 
   std::string path_;
   UniqueFd fd_;
@@ -60,6 +78,8 @@ class PartialArchive {
   size_t pending_at_ = 0;  // consumed bytes at the front of pending_
   std::unique_ptr<IsalGunzip> gunzip_;
   bool file_done_ = false;
+  bool checked_ = false;
+  std::set<uint64_t> matching_;  // offsets of the blobs Check found whole and right
   int blobs_reused_ = 0;
   uint64_t bytes_reused_ = 0;
 };

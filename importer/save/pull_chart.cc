@@ -49,8 +49,14 @@ Result<ChartBytes> ReadUrlChart(const ChartSource& source, ChartClients& clients
   }
   out.package = std::move(*package);
   if (with_provenance) {
-    PPA_ASSIGN_OR_RETURN(out.provenance,
-                         client->Download(source.location + ".prov", kMaxProvenanceBytes));
+    // Optional: a server without it may say 404, or 403 (object stores).
+    Result<std::optional<std::string>> prov =
+        client->Download(source.location + ".prov", kMaxProvenanceBytes);
+    if (prov.ok()) {
+      out.provenance = std::move(*prov);
+    } else if (prov.status().code() != StatusCode::kHttp) {
+      return prov.status();
+    }
   }
   return out;
 }

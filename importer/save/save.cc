@@ -144,7 +144,7 @@ Result<SaveSources> Sources(const SaveOptions& options) {
   SaveSources out;
   std::vector<std::string> images;
   for (std::string& given : resolved.references) {
-    given = WithSourceRegistry(given, options.source_registry);
+    if (!IsChartSource(given)) given = WithSourceRegistry(given, options.source_registry);
     if (!IsChartSource(given)) {
       images.push_back(given);
       continue;
@@ -417,7 +417,11 @@ using ChartReader = std::function<Result<std::string>(const SavedChart& chart)>;
 // tar stream (what a partial archive is read by: PartialArchive).
 struct ArchiveLayout {
   std::vector<TarWriteEntry> entries;
-  std::map<std::string, uint64_t> blob_offsets;  // digest -> tar stream offset
+  std::vector<SavedBlob> blob_order;             // the blobs, in the order they are written
+  // digest -> tar stream offset; empty when a name of the archive needs a
+  // pax header (100 bytes or more), whose size libarchive decides: such an
+  // archive is not resumed from a partial one.
+  std::map<std::string, uint64_t> blob_offsets;
 };
 
 // The outer archive's entries: manifest.yaml, charts/ and the chart
@@ -444,6 +448,7 @@ Result<ArchiveLayout> ArchiveEntries(std::vector<SavedImage>& images,
   entries.push_back(TarWriteEntry::Directory("images"));
   // Per image file: its entry in `entries`, and its blobs' offsets in it.
   std::vector<std::pair<size_t, std::map<std::string, uint64_t>>> inner_offsets;
+  std::map<std::string, uint64_t> sizes;  // of each blob
   for (const std::vector<const SavedImage*>& group : groups) {
     std::vector<TarWriteEntry> inner = LayoutEntries(group, write_blob);
     PPA_ASSIGN_OR_RETURN(uint64_t size, TarStreamSize(inner));
@@ -453,6 +458,7 @@ Result<ArchiveLayout> ArchiveEntries(std::vector<SavedImage>& images,
       constexpr std::string_view kBlobs = "blobs/sha256/";
       if (inner[i].producer && inner[i].path.rfind(kBlobs, 0) == 0) {
         blobs["sha256:" + inner[i].path.substr(kBlobs.size())] = offsets[i];
+        sizes["sha256:" + inner[i].path.substr(kBlobs.size())] = inner[i].size;
       }
     }
     inner_offsets.emplace_back(entries.size(), std::move(blobs));
@@ -461,9 +467,25 @@ Result<ArchiveLayout> ArchiveEntries(std::vector<SavedImage>& images,
       return WriteTar(*shared, out, {.mtime = mtime, .pad_to_record = false});
     }));
   }
-  PPA_ASSIGN_OR_RETURN(std::vector<uint64_t> outer, TarContentOffsets(entries));
+  // The image files in the order WriteTar writes them (by path), each
+  // file's blobs in its own order.
+  std::stable_sort(inner_offsets.begin(), inner_offsets.end(), [&](const auto& a, const auto& b) {
+    return entries[a.first].path < entries[b.first].path;
+  });
   for (const auto& [entry, blobs] : inner_offsets) {
-    for (const auto& [digest, offset] : blobs) layout.blob_offsets[digest] = outer[entry] + offset;
+    std::map<uint64_t, std::string> by_offset;
+    for (const auto& [digest, offset] : blobs) by_offset[offset] = digest;
+    for (const auto& [offset, digest] : by_offset) {
+      layout.blob_order.push_back({.digest = digest, .size = sizes[digest]});
+    }
+  }
+  Result<std::vector<uint64_t>> outer = TarContentOffsets(entries);
+  if (outer.ok()) {
+    for (const auto& [entry, blobs] : inner_offsets) {
+      for (const auto& [digest, offset] : blobs) {
+        layout.blob_offsets[digest] = (*outer)[entry] + offset;
+      }
+    }
   }
   return layout;
 }
@@ -606,11 +628,11 @@ std::map<std::string, uint64_t> BlobWork(const std::vector<SavedImage>& images) 
 }
 
 // The prefetcher of the blobs the archive gets from their sources, in the
-// order it is written (by offset in its tar stream), leaving out those a
-// partial archive holds. Sources are resolved here, on the writer's thread:
+// order it is written (`order`), leaving out those the partial archive
+// holds (at `offsets`). Sources are resolved here, on the writer's thread:
 // the pulls only use them.
 Result<std::unique_ptr<BlobPrefetcher>> StartPrefetch(
-    const std::vector<SavedImage>& images, Stores& stores,
+    const std::vector<SavedImage>& images, Stores& stores, const std::vector<SavedBlob>& order,
     const std::map<std::string, uint64_t>& offsets, const PartialArchive* earlier) {
   struct Source {
     ImageStore* store;
@@ -623,19 +645,14 @@ Result<std::unique_ptr<BlobPrefetcher>> StartPrefetch(
       sources->emplace(blob.digest, Source{store, PullRepository(image.source.ref)});
     }
   }
-  std::map<uint64_t, BlobPrefetcher::Blob> by_offset;
-  for (const SavedImage& image : images) {
-    for (const SavedBlob& blob : image.blobs) {
-      auto at = offsets.find(blob.digest);
-      if (at == offsets.end()) continue;
-      if (earlier && earlier->Holds(at->second, blob.size)) continue;  // read from it
-      by_offset[at->second] = {blob.digest, blob.size};
-    }
+  std::vector<BlobPrefetcher::Blob> ahead;
+  for (const SavedBlob& blob : order) {
+    auto at = offsets.find(blob.digest);
+    if (earlier && at != offsets.end() && earlier->Holds(at->second, blob.size)) continue;
+    ahead.push_back({blob.digest, blob.size});
   }
-  std::vector<BlobPrefetcher::Blob> order;
-  for (auto& [offset, blob] : by_offset) order.push_back(std::move(blob));
   return std::make_unique<BlobPrefetcher>(
-      std::move(order), [sources](const BlobPrefetcher::Blob& blob) -> Result<std::string> {
+      std::move(ahead), [sources](const BlobPrefetcher::Blob& blob) -> Result<std::string> {
         const Source& source = sources->at(blob.digest);
         std::string bytes;
         bytes.reserve(blob.size);
@@ -800,9 +817,25 @@ int RunSave(const SaveOptions& options, std::ostream& out, std::ostream& err) {
     files = std::move(*opened);
   }
   blob_offsets = std::move(layout->blob_offsets);
+  if (files.earlier) {
+    // Only the blobs whose bytes it holds right are read from it.
+    std::map<uint64_t, PartialArchive::Blob> expected;
+    for (const SavedBlob& blob : layout->blob_order) {
+      auto at = blob_offsets.find(blob.digest);
+      if (at != blob_offsets.end()) expected[at->second] = {blob.digest, blob.size};
+    }
+    Status checked = files.earlier->Check(expected);
+    if (!checked.ok()) {
+      ::unlink(files.writing.c_str());
+      return finish(kExitItemFailed, checked);
+    }
+  }
   Result<std::unique_ptr<BlobPrefetcher>> ahead =
-      StartPrefetch(images, stores, blob_offsets, files.earlier.get());
-  if (!ahead.ok()) return finish(kExitItemFailed, ahead.status());
+      StartPrefetch(images, stores, layout->blob_order, blob_offsets, files.earlier.get());
+  if (!ahead.ok()) {
+    if (!files.writing.empty()) ::unlink(files.writing.c_str());  // still empty
+    return finish(kExitItemFailed, ahead.status());
+  }
   prefetcher = std::move(*ahead);
   shown = progress.BeginArchive(options.output == "-" ? "" : options.output, 0, 0);
   progress.Planned(shown, BlobWork(images));

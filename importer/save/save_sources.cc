@@ -5,6 +5,7 @@
 #include <set>
 
 #include "archive/manifest/ppa_manifest.h"
+#include "docker_io/sign/cosign.h"
 
 namespace ppa {
 namespace {
@@ -46,7 +47,11 @@ Result<std::vector<std::string>> ListFileReferences(std::string_view text) {
       (text.rfind("images:", 0) == 0 || text.find("\nimages:") != std::string_view::npos)) {
     PPA_ASSIGN_OR_RETURN(PpaManifest manifest, ParsePpaManifestYaml(text));
     std::vector<std::string> out;
-    for (const PpaImage& image : manifest.images) out.push_back(image.image);
+    for (const PpaImage& image : manifest.images) {
+      // A saved archive lists cosign's tags of its images as entries of
+      // their own: they come with their images again (--remove-signatures).
+      if (!IsCosignAttachment(image.image)) out.push_back(image.image);
+    }
     if (out.empty()) {
       return InvalidInput("the manifest.yaml given to --images-from lists no images");
     }

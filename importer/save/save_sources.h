@@ -33,12 +33,15 @@ struct SaveSource {
 // The references of a list file (`--images-from FILE`): one a line, blank
 // lines and lines starting with '#' skipped, spaces trimmed; or, when the
 // file is a PPA manifest.yaml (a YAML map with an `images:` list), the
-// `image` name of each entry (a multi-arch entry's is its index). Its
-// charts: name files of an archive, not sources: they are left out.
+// `image` name of each entry (a multi-arch entry's is its index; cosign's
+// signature tags, which a saved archive lists, are left out: they come
+// with their images). Its charts: name files of an archive, not sources:
+// they are left out.
 Result<std::vector<std::string>> ListFileReferences(std::string_view text);
 
 // `name` pulled from `registry` ("HOST[:PORT]") when it names no registry
-// itself (an image reference; a chart or an oci: source is kept as it is).
+// itself (an image reference; the caller keeps chart sources as they are;
+// an oci: source is kept as it is).
 std::string WithSourceRegistry(const std::string& name, const std::string& registry);
 
 // Parses each reference, which must name its registry ("host[:port]/repo:tag"

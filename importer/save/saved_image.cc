@@ -142,10 +142,13 @@ std::vector<TarWriteEntry> LayoutEntries(const std::vector<const SavedImage*>& i
         {"annotations", {{std::string(media_types::kRefNameAnnotation), name}}}};
   };
   nlohmann::json listed = nlohmann::json::array();
+  std::set<std::string> attachments;  // two tags of one image share theirs
   for (const SavedImage* image : images) {
     listed.push_back(descriptor(image->top, image->source.archive_name));
     for (const SavedAttachment& a : image->attachments) {
-      listed.push_back(descriptor(a.manifest, AttachmentName(*image, a)));
+      if (attachments.insert(AttachmentName(*image, a)).second) {
+        listed.push_back(descriptor(a.manifest, AttachmentName(*image, a)));
+      }
     }
   }
   nlohmann::json index = {{"schemaVersion", 2},
@@ -179,6 +182,7 @@ std::string SaveManifestYaml(const std::vector<SavedImage>& images,
                              const std::vector<SavedChart>& charts) {
   YAML::Emitter out;
   out << YAML::BeginMap << YAML::Key << "images" << YAML::Value << YAML::BeginSeq;
+  std::set<std::string> attachments_listed;
   for (const SavedImage& image : images) {
     const std::string& name = image.source.archive_name;
     out << YAML::BeginMap << YAML::Key << "image" << YAML::Value << name;
@@ -200,6 +204,7 @@ std::string SaveManifestYaml(const std::vector<SavedImage>& images,
     out << YAML::EndSeq << YAML::EndMap;
     for (const SavedAttachment& a : image.attachments) {
       const std::string attachment = AttachmentName(image, a);
+      if (!attachments_listed.insert(attachment).second) continue;  // two tags of one image
       out << YAML::BeginMap << YAML::Key << "image" << YAML::Value << attachment;
       out << YAML::Key << "references" << YAML::Value << YAML::BeginSeq << YAML::BeginMap;
       out << YAML::Key << "repository" << YAML::Value << attachment;

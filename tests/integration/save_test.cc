@@ -292,6 +292,24 @@ TEST_F(SaveTest, ListFromAPipeAndLoadsConfigFile) {
   EXPECT_TRUE(fs::exists(out));  // load's dry-run key is not save's
 }
 
+// A name of 100 bytes or more in the archive (a long tag) needs a pax
+// header there: saved and loaded all the same (only resuming is off).
+TEST_F(SaveTest, ImagesWithLongNamesAreSavedAndLoaded) {
+  const std::string tag(110, 't');
+  ProcessResult copied = test::RunSkopeo(
+      {"copy", "--src-tls-verify=false", "--dest-tls-verify=false",
+       "docker://" + registry_->host() + "/test_ns/sv/zstd:1",
+       "docker://" + registry_->host() + "/test_ns/sv/zstd:" + tag});
+  ASSERT_EQ(copied.exit_code, 0) << Output(copied);
+  const std::string out = dir_.Join("long.tgz");
+  ProcessResult saved = Save({registry_->host() + "/test_ns/sv/zstd:" + tag, "-o", out});
+  ASSERT_EQ(saved.exit_code, 0) << Output(saved);
+  ProcessResult loaded = LoadIntoB(out, "longnames");
+  ASSERT_EQ(loaded.exit_code, 0) << Output(loaded);
+  EXPECT_EQ(RawDigest("docker://" + b_->host() + "/longnames/test_ns/sv/zstd:" + tag),
+            RawDigest("docker://" + registry_->host() + "/test_ns/sv/zstd:1"));
+}
+
 // A PPA manifest.yaml as the list, its names completed by --source-registry:
 // what an admin has from an archive, and the registry it came to.
 TEST_F(SaveTest, APpaManifestIsAListOfImagesWithTheSourceRegistry) {
@@ -305,10 +323,14 @@ charts:
 - archive: charts/absent-1.0.0.tgz
 )");
   const std::string out = dir_.Join("from-manifest.tgz");
+  // A chart file beside it keeps its name: --source-registry is for images.
+  fs::copy_file(std::string(PPA_TEST_DATA_DIR) + "/charts/frobnitz-1.2.3.tgz",
+                dir_.Join("frobnitz-1.2.3.tgz"));
   ProcessResult r = Save({"--images-from", dir_.Join("manifest.yaml"), "--source-registry",
-                          registry_->host(), "-o", out});
+                          registry_->host(), "frobnitz-1.2.3.tgz", "-o", out});
   ASSERT_EQ(r.exit_code, 0) << Output(r);
-  EXPECT_NE(r.stdout_text.find("saved 2 image(s)"), std::string::npos) << r.stdout_text;
+  EXPECT_NE(r.stdout_text.find("saved 2 image(s) and 1 chart(s)"), std::string::npos)
+      << r.stdout_text;
   ProcessResult no_registry =
       Save({"--images-from", dir_.Join("manifest.yaml"), "-o", out + ".x"});
   EXPECT_EQ(no_registry.exit_code, 2) << Output(no_registry);
@@ -369,6 +391,13 @@ TEST_F(SaveTest, AFailedRunIsResumedWithoutPullingWhatItWroteAgain) {
   EXPECT_FALSE(fs::exists(out + ".partial"));
   ASSERT_EQ(Save({tools, zstd, "-o", dir_.Join("in-one-go.tgz")}).exit_code, 0);
   EXPECT_EQ(test::ReadFileOr(out), test::ReadFileOr(dir_.Join("in-one-go.tgz")));
+  // A partial archive of other sources: its blobs sit elsewhere in the
+  // stream, fail the check, and are pulled; the archive is still right.
+  fs::copy_file(out, dir_.Join("zstd-only.tgz.partial"));
+  ProcessResult other_sources = Save({zstd, "-o", dir_.Join("zstd-only.tgz")});
+  ASSERT_EQ(other_sources.exit_code, 0) << Output(other_sources);
+  ASSERT_EQ(Save({zstd, "-o", dir_.Join("zstd-fresh.tgz")}).exit_code, 0);
+  EXPECT_EQ(test::ReadFileOr(dir_.Join("zstd-only.tgz")), test::ReadFileOr(dir_.Join("zstd-fresh.tgz")));
   // A partial archive that is no gzip, or holds other bytes, offers
   // nothing and harms nothing.
   test::WriteFileOrDie(out + ".partial", std::string(100000, 'x'));
@@ -465,6 +494,17 @@ TEST_F(SaveTest, CosignSignaturesTravelWithTheirImagesAndStillVerify) {
   EXPECT_NE(verified.stdout_text.find("Verifying 4 image(s)"), std::string::npos) << Output(verified);
   EXPECT_NE(verified.stdout_text.find("2 image(s) verified, 2 failed."), std::string::npos)
       << Output(verified);
+
+  // load --platform keeps the signatures (they have no platform).
+  ProcessResult amd64 = RunProcess(
+      {PPA_IMPORT_BINARY, "load", out, "--registry", b_->host(), "--plain-http", "--namespace",
+       "amdmirror", "--platform", "linux/amd64", "--workdir", dir_.Join("wd-amd")},
+      std::nullopt, {{"HOME", dir_.path()}}, dir_.path());
+  ASSERT_EQ(amd64.exit_code, 0) << Output(amd64);
+  const std::string db = "docker://" + b_->host() + "/amdmirror/test_ns/ibmcom/portal-db";
+  const std::string db_digest = RawDigest(db + ":2.1.0-amd64");
+  ASSERT_FALSE(db_digest.empty());
+  EXPECT_FALSE(RawDigest(db + ":sha256-" + db_digest.substr(7) + ".sig").empty());
 
   ProcessResult bare = Save({Sources()[2], "--remove-signatures", "-o", dir_.Join("bare.tgz")});
   ASSERT_EQ(bare.exit_code, 0) << Output(bare);

@@ -516,6 +516,11 @@ TEST(ReadImageTarball, ArtifactManifestsArePushedAsTheyAre) {
       manifest(std::string(media_types::kDockerConfig),
                "application/vnd.docker.image.rootfs.foreign.diff.tar.gzip")));
   EXPECT_FALSE(IsArtifactManifest(manifest("", "")));
+  // A tar under another name is still an image's layer.
+  EXPECT_FALSE(IsArtifactManifest(manifest(config, "application/octet-stream")));
+  EXPECT_FALSE(IsArtifactManifest(manifest(config, "application/x-tar")));
+  EXPECT_TRUE(IsArtifactManifest(manifest(config, "application/vnd.in-toto+json")));
+  EXPECT_TRUE(IsArtifactManifest(manifest(config, "text/spdx")));
   EXPECT_TRUE(IsArtifactManifest(manifest(config, "application/vnd.dev.cosign.simplesigning.v1+json")));
   EXPECT_TRUE(IsArtifactManifest(manifest("application/vnd.cncf.helm.config.v1+json",
                                           "application/vnd.cncf.helm.chart.content.v1.tar+gzip")));

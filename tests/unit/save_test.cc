@@ -105,6 +105,8 @@ TEST(SaveSourcesTest, APpaManifestListsItsImagesAndTheSourceRegistryCompletesThe
   - {repository: cp/portal:2.1.0-ppc64le, platform: {os: linux, architecture: ppc64le}}
 - image: icr.io/cpopen/db:1
   references: [{repository: icr.io/cpopen/db:1}]
+- image: icr.io/cpopen/db:sha256-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.sig
+  references: [{repository: icr.io/cpopen/db:sha256-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef.sig}]
 charts:
 - archive: charts/portal-2.1.0.tgz
 )");
@@ -251,6 +253,22 @@ TEST(TarStreamSizeTest, IsWhatTheWriterWritesOrRefused) {
     EXPECT_EQ((*offsets)[3], 512u);
     EXPECT_EQ(tar.substr((*offsets)[0], n), std::string(n, 'a')) << n;
     EXPECT_EQ(tar.substr((*offsets)[2], n), std::string(n, 'b')) << n;
+  }
+  // A producer that fails: nothing more is written (no zeros for the rest
+  // of its entry, no end blocks), and the error is the producer's.
+  {
+    std::string cut;
+    StringSink cut_sink(&cut);
+    Status failed = WriteTar(
+        {TarWriteEntry::File("a", std::string(1000, 'a')),
+         TarWriteEntry::Streamed("b", 1 << 20,
+                                 [](ByteSink& out) -> Status {
+                                   PPA_RETURN_IF_ERROR(out.Write(std::string(700, 'b')));
+                                   return NetworkError("reset");
+                                 })},
+        cut_sink, {.mtime = 0, .pad_to_record = false});
+    EXPECT_EQ(failed.code(), StatusCode::kNetwork);
+    EXPECT_EQ(cut.size(), 512u + 1024u + 512u + 700u);
   }
   // A path ustar cannot hold: a pax header whose size libarchive decides.
   EXPECT_FALSE(TarStreamSize({TarWriteEntry::File(std::string(100, 'p'), "x")}).ok());
