@@ -88,12 +88,6 @@ std::string AttachmentName(const SavedImage& image, const SavedAttachment& attac
 
 namespace {
 
-// Union-find over image indexes.
-size_t Root(std::vector<size_t>& parent, size_t i) {
-  while (parent[i] != i) i = parent[i] = parent[parent[i]];
-  return i;
-}
-
 // Every digest an image's file holds for it: documents and blobs.
 std::vector<std::string> DigestsOf(const SavedImage& image) {
   std::vector<std::string> out = {image.top.digest};
@@ -103,29 +97,102 @@ std::vector<std::string> DigestsOf(const SavedImage& image) {
   return out;
 }
 
+// What one image file may hold, well within what `load` reads from one
+// (docker_io/image/image_source.cc: 1024 manifests, 16384 layers, 64 MiB
+// of artifacts per file).
+constexpr size_t kGroupManifests = 512;
+constexpr size_t kGroupBlobs = 8192;
+constexpr uint64_t kGroupArtifactBytes = 32 << 20;
+
+struct GroupLoad {
+  size_t manifests = 0, blobs = 0;
+  uint64_t artifact_bytes = 0;
+  GroupLoad& operator+=(const GroupLoad& o) {
+    manifests += o.manifests, blobs += o.blobs, artifact_bytes += o.artifact_bytes;
+    return *this;
+  }
+  bool Fits() const {
+    return manifests <= kGroupManifests && blobs <= kGroupBlobs &&
+           artifact_bytes <= kGroupArtifactBytes;
+  }
+};
+
+GroupLoad LoadOf(const SavedImage& image) {
+  GroupLoad load{.manifests = 1 + image.manifests.size() + image.attachments.size(),
+                 .blobs = image.blobs.size() * std::max<size_t>(1, image.manifests.size())};
+  for (const SavedAttachment& a : image.attachments) load.artifact_bytes += a.manifest.bytes.size();
+  // Attachments' blobs are small; they count whole against the budget.
+  if (!image.attachments.empty()) {
+    for (const SavedBlob& b : image.blobs) load.artifact_bytes += b.size < (1 << 20) ? b.size : 0;
+  }
+  return load;
+}
+
 }  // namespace
 
 std::vector<std::vector<const SavedImage*>> GroupBySharedBlobs(std::vector<SavedImage>& images) {
-  std::vector<size_t> parent(images.size());
-  for (size_t i = 0; i < images.size(); ++i) parent[i] = i;
-  std::map<std::string, size_t> holder;  // digest -> the first image holding it
+  std::vector<std::vector<size_t>> members;  // by group: image indexes, in order
+  std::vector<GroupLoad> loads;
+  std::map<std::string, std::set<size_t>> holders;  // digest -> groups holding it
   for (size_t i = 0; i < images.size(); ++i) {
-    for (const std::string& digest : DigestsOf(images[i])) {
-      auto [it, added] = holder.emplace(digest, i);
-      if (added) continue;
-      // The lower index becomes the root: the group keeps its first image's file.
-      const size_t a = Root(parent, it->second), b = Root(parent, i);
-      if (a != b) parent[std::max(a, b)] = std::min(a, b);
+    const std::vector<std::string> digests = DigestsOf(images[i]);
+    std::set<size_t> sharing;
+    for (const std::string& d : digests) {
+      auto it = holders.find(d);
+      if (it != holders.end()) sharing.insert(it->second.begin(), it->second.end());
     }
+    GroupLoad all = LoadOf(images[i]);
+    for (size_t g : sharing) all += loads[g];
+    size_t into = members.size();
+    if (!sharing.empty() && all.Fits()) {
+      // Every group it shares a blob with, and it, become one: each blob once.
+      into = *sharing.begin();
+      for (auto g = std::next(sharing.begin()); g != sharing.end(); ++g) {
+        members[into].insert(members[into].end(), members[*g].begin(), members[*g].end());
+        members[*g].clear();
+        for (auto& [digest, groups] : holders) {
+          if (groups.erase(*g)) groups.insert(into);
+        }
+      }
+      std::sort(members[into].begin(), members[into].end());
+      loads[into] = all;
+    } else {
+      // The first that still has room, else a file of its own: the blobs
+      // it shares with the others are then stored in each (load reads no
+      // more than its limits from one file).
+      for (size_t g : sharing) {
+        GroupLoad with = loads[g];
+        with += LoadOf(images[i]);
+        if (with.Fits()) {
+          into = g;
+          loads[g] = with;
+          break;
+        }
+      }
+      if (into == members.size()) {
+        members.emplace_back();
+        loads.push_back(LoadOf(images[i]));
+      }
+    }
+    members[into].push_back(i);
+    std::sort(members[into].begin(), members[into].end());
+    for (const std::string& d : digests) holders[d].insert(into);
   }
+  // In the order of their first images, each image named by its group's first.
+  std::vector<std::vector<size_t>> ordered;
+  for (auto& m : members) {
+    if (!m.empty()) ordered.push_back(std::move(m));
+  }
+  std::sort(ordered.begin(), ordered.end(),
+            [](const auto& a, const auto& b) { return a.front() < b.front(); });
   std::vector<std::vector<const SavedImage*>> groups;
-  std::map<size_t, size_t> group_of;  // root -> index in `groups`
-  for (size_t i = 0; i < images.size(); ++i) {
-    const size_t root = Root(parent, i);
-    auto [it, added] = group_of.emplace(root, groups.size());
-    if (added) groups.emplace_back();
-    images[i].source.file = images[root].source.file;
-    groups[it->second].push_back(&images[i]);
+  for (const std::vector<size_t>& m : ordered) {
+    groups.emplace_back();
+    const std::string file = images[m.front()].source.file;
+    for (size_t i : m) {
+      images[i].source.file = file;
+      groups.back().push_back(&images[i]);
+    }
   }
   return groups;
 }

@@ -82,7 +82,10 @@ std::string AttachmentName(const SavedImage& image, const SavedAttachment& attac
 // Groups `images` (sorted by archive name) so that no blob is stored twice:
 // images that share a config, layer or manifest (directly or through
 // others) go into one image file, the file of the first of them, which
-// each image's `source.file` then names. Returns the groups, each in name
+// each image's `source.file` then names. A file holds at most 512
+// manifests, 8192 layer references and 32 MiB of cosign artifacts (half
+// what `load` reads from one): past that an image goes to another file and
+// the blobs it shares are stored in both. Returns the groups, each in name
 // order, in the order of their first images. Pure.
 std::vector<std::vector<const SavedImage*>> GroupBySharedBlobs(std::vector<SavedImage>& images);
 

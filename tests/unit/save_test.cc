@@ -452,6 +452,30 @@ TEST(BlobPrefetcherTest, PullsSmallBlobsAheadWithinItsBudget) {
   EXPECT_EQ(pulls.load(), 5);  // never the big one
 }
 
+// A base layer all of 600 images share would make one file past what load
+// reads from one: a file takes at most 512 manifests, the rest go to
+// another, which stores the base layer again.
+TEST(SavedImageTest, AGroupStaysWithinWhatLoadReadsFromOneFile) {
+  std::vector<SavedImage> images;
+  for (int n = 0; n < 600; ++n) {
+    SavedImage i;
+    char name[32];
+    std::snprintf(name, sizeof name, "reg:5000/r/a%03d:1", n);
+    i.source = ParseSaveSources({name})->at(0);
+    i.top = {.media_type = "application/vnd.oci.image.manifest.v1+json",
+             .digest = Sha256Digest(name),
+             .bytes = name};
+    i.blobs = {{D('b'), 100}, {Sha256Digest(std::string(name) + "config"), 10}};
+    images.push_back(std::move(i));
+  }
+  auto groups = GroupBySharedBlobs(images);
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0].size(), 512u);
+  EXPECT_EQ(groups[1].size(), 88u);
+  EXPECT_EQ(images[511].source.file, "images/r_a000_1.tar");
+  EXPECT_EQ(images[512].source.file, "images/r_a512_1.tar");
+}
+
 TEST(SavedChartTest, SourcesAreChartsByTheirFormAndParsedStrictly) {
   for (const char* chart : {"oci://reg:5000/charts/app:1.0.0", "https://cm.example.com/charts/a-1.tgz",
                             "http://127.0.0.1:8080/charts/a-1.tgz", "./a-1.0.0.tgz", "a.tar.gz"}) {
