@@ -287,6 +287,41 @@ CosignDocuments BuildCosignManifest(const std::vector<CosignManifestLayer>& laye
   return out;
 }
 
+Result<CosignDocuments> AppendCosignLayer(std::string_view existing,
+                                          const CosignManifestLayer& layer) {
+  if (existing.empty()) return BuildCosignManifest({layer});
+  auto manifest = nlohmann::ordered_json::parse(existing, nullptr, /*allow_exceptions=*/false);
+  if (!manifest.is_object() || !manifest.contains("layers") || !manifest["layers"].is_array()) {
+    return InvalidInput("the signature manifest is no OCI image manifest");
+  }
+  manifest["layers"].push_back({{"mediaType", kCosignPayloadMediaType},
+                                {"size", layer.size},
+                                {"digest", layer.digest},
+                                {"annotations", {{kCosignSignatureAnnotation, layer.signature}}}});
+  // The config lists every layer's digest, as cosign's does; the layers
+  // already there stay byte for byte (a keyless signature's certificate and
+  // bundle annotations with them).
+  Json diff_ids = Json::array();
+  for (const auto& l : manifest["layers"]) {
+    if (l.is_object() && l.contains("digest") && l["digest"].is_string()) {
+      diff_ids.push_back(l["digest"].get<std::string>());
+    }
+  }
+  const Json config = {{"architecture", ""},
+                       {"created", "0001-01-01T00:00:00Z"},
+                       {"history", Json::array({{{"created", "0001-01-01T00:00:00Z"}}})},
+                       {"os", ""},
+                       {"rootfs", {{"type", "layers"}, {"diff_ids", diff_ids}}},
+                       {"config", Json::object()}};
+  CosignDocuments out;
+  out.config = config.dump();
+  manifest["config"] = {{"mediaType", std::string(media_types::kOciConfig)},
+                        {"size", out.config.size()},
+                        {"digest", Sha256Digest(out.config)}};
+  out.manifest = manifest.dump();
+  return out;
+}
+
 struct SigstoreKey::State {
   Pkey key;
   std::string key_id;

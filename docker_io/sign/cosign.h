@@ -67,6 +67,13 @@ struct CosignDocuments {
 };
 CosignDocuments BuildCosignManifest(const std::vector<CosignManifestLayer>& layers);
 
+// The signature manifest `existing` (empty: none yet) with `layer` added
+// last: every layer already there is kept as it is, whatever its media type
+// or annotations (another signer's, a keyless signature's certificate and
+// bundle); the config is made again for all of them. Pure.
+Result<CosignDocuments> AppendCosignLayer(std::string_view existing,
+                                          const CosignManifestLayer& layer);
+
 // A private key for cosign signatures, read from a file: PEM PKCS#8
 // ("PRIVATE KEY", or "ENCRYPTED PRIVATE KEY" with the passphrase), the
 // traditional "EC PRIVATE KEY" / "RSA PRIVATE KEY", or the encrypted key

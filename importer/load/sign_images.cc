@@ -213,10 +213,11 @@ struct ImageSigner::State {
     }
     PPA_ASSIGN_OR_RETURN(std::string signature, cosign->Sign(payload));
     PPA_RETURN_IF_ERROR(sink.PutBlobBytes(task.repository, payload_digest, payload));
-    layers.push_back({.digest = payload_digest,
-                      .size = payload.size(),
-                      .signature = Base64Encode(signature)});
-    CosignDocuments docs = BuildCosignManifest(layers);
+    PPA_ASSIGN_OR_RETURN(CosignDocuments docs,
+                         AppendCosignLayer(existing ? *existing : std::string(),
+                                           {.digest = payload_digest,
+                                            .size = payload.size(),
+                                            .signature = Base64Encode(signature)}));
     PPA_RETURN_IF_ERROR(sink.PutBlobBytes(task.repository, Sha256Digest(docs.config), docs.config));
     PPA_RETURN_IF_ERROR(sink.PutManifest(task.repository, tag,
                                          std::string(media_types::kOciManifest), docs.manifest)

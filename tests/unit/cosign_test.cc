@@ -163,4 +163,38 @@ TEST(CosignVectorTest, VerifiesTheSignatureCosignMadeAndNothingChanged) {
 }
 
 }  // namespace
+// Appending a signature keeps every layer already there byte for byte (a
+// keyless signature's certificate and bundle, another tool's layer), and
+// the config lists all of them.
+TEST(CosignManifestTest, AppendingKeepsTheLayersThereAsTheyAre) {
+  const std::string keyless =
+      R"({"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",)"
+      R"("config":{"mediaType":"application/vnd.oci.image.config.v1+json","size":1,"digest":"sha256:)" +
+      std::string(64, '0') +
+      R"("},"layers":[{"mediaType":"application/vnd.dev.cosign.simplesigning.v1+json","size":10,)"
+      R"("digest":"sha256:)" + std::string(64, '1') +
+      R"(","annotations":{"dev.cosignproject.cosign/signature":"c2ln",)"
+      R"("dev.sigstore.cosign/certificate":"CERT","dev.sigstore.cosign/bundle":"BUNDLE"}},)"
+      R"({"mediaType":"application/x-other","size":3,"digest":"sha256:)" + std::string(64, '2') +
+      R"("}]})";
+  auto docs = AppendCosignLayer(keyless, {.digest = "sha256:" + std::string(64, '3'),
+                                          .size = 20,
+                                          .signature = "bmV3"});
+  ASSERT_TRUE(docs.ok()) << docs.status().ToString();
+  auto manifest = nlohmann::json::parse(docs->manifest);
+  ASSERT_EQ(manifest["layers"].size(), 3u);
+  const auto before = nlohmann::json::parse(keyless)["layers"];
+  EXPECT_EQ(manifest["layers"][0], before[0]);
+  EXPECT_EQ(manifest["layers"][1], before[1]);
+  EXPECT_EQ(manifest["layers"][2]["annotations"]["dev.cosignproject.cosign/signature"], "bmV3");
+  auto config = nlohmann::json::parse(docs->config);
+  EXPECT_EQ(config["rootfs"]["diff_ids"].size(), 3u);
+  EXPECT_EQ(manifest["config"]["digest"], Sha256Digest(docs->config));
+  EXPECT_FALSE(AppendCosignLayer("{}", {}).ok());
+  auto fresh = AppendCosignLayer("", {.digest = "sha256:" + std::string(64, '3'), .size = 20,
+                                      .signature = "bmV3"});
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(nlohmann::json::parse(fresh->manifest)["layers"].size(), 1u);
+}
+
 }  // namespace ppa
