@@ -257,6 +257,22 @@ Result<std::vector<CosignManifestLayer>> ParseCosignManifest(std::string_view bo
   }
 }
 
+namespace {
+
+// The config of a signature manifest, as cosign writes it: its layers'
+// digests as diff_ids.
+std::string CosignConfig(const Json& diff_ids) {
+  const Json config = {{"architecture", ""},
+                       {"created", "0001-01-01T00:00:00Z"},
+                       {"history", Json::array({{{"created", "0001-01-01T00:00:00Z"}}})},
+                       {"os", ""},
+                       {"rootfs", {{"type", "layers"}, {"diff_ids", diff_ids}}},
+                       {"config", Json::object()}};
+  return config.dump();
+}
+
+}  // namespace
+
 CosignDocuments BuildCosignManifest(const std::vector<CosignManifestLayer>& layers) {
   Json diff_ids = Json::array();
   Json layer_list = Json::array();
@@ -267,14 +283,8 @@ CosignDocuments BuildCosignManifest(const std::vector<CosignManifestLayer>& laye
                           {"digest", l.digest},
                           {"annotations", {{kCosignSignatureAnnotation, l.signature}}}});
   }
-  const Json config = {{"architecture", ""},
-                       {"created", "0001-01-01T00:00:00Z"},
-                       {"history", Json::array({{{"created", "0001-01-01T00:00:00Z"}}})},
-                       {"os", ""},
-                       {"rootfs", {{"type", "layers"}, {"diff_ids", diff_ids}}},
-                       {"config", Json::object()}};
   CosignDocuments out;
-  out.config = config.dump();
+  out.config = CosignConfig(diff_ids);
   nlohmann::ordered_json manifest = {
       {"schemaVersion", 2},
       {"mediaType", std::string(media_types::kOciManifest)},
@@ -307,14 +317,8 @@ Result<CosignDocuments> AppendCosignLayer(std::string_view existing,
       diff_ids.push_back(l["digest"].get<std::string>());
     }
   }
-  const Json config = {{"architecture", ""},
-                       {"created", "0001-01-01T00:00:00Z"},
-                       {"history", Json::array({{{"created", "0001-01-01T00:00:00Z"}}})},
-                       {"os", ""},
-                       {"rootfs", {{"type", "layers"}, {"diff_ids", diff_ids}}},
-                       {"config", Json::object()}};
   CosignDocuments out;
-  out.config = config.dump();
+  out.config = CosignConfig(diff_ids);
   manifest["config"] = {{"mediaType", std::string(media_types::kOciConfig)},
                         {"size", out.config.size()},
                         {"digest", Sha256Digest(out.config)}};
