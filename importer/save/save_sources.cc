@@ -1,6 +1,7 @@
 #include "importer/save/save_sources.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <set>
 
@@ -94,8 +95,28 @@ Result<std::vector<SaveSource>> ParseSaveSources(const std::vector<std::string>&
       layout_dir = given.substr(4, colon - 4);
       name = given.substr(colon + 1);
     }
+    std::string layout_ref;
+    if (!layout_dir.empty()) {
+      layout_ref = name;
+      // A bare tag (oci:DIR:latest, as skopeo writes layouts): the image is
+      // named after the folder in the archive.
+      const bool bare_tag = name.find_first_of(":@/") == std::string::npos;
+      if (bare_tag) {
+        std::string folder = std::filesystem::path(layout_dir).lexically_normal().filename();
+        if (folder.empty() || folder == "." || folder == "..") {
+          folder = std::filesystem::path(layout_dir).lexically_normal().parent_path().filename();
+        }
+        name = folder + ":" + name;
+      }
+    }
     Result<ImageReference> parsed = ParseImageReference(name);
-    if (!parsed.ok()) return parsed.status().WithContext("'" + given + "'");
+    if (!parsed.ok()) {
+      return parsed.status().WithContext("'" + given + "'").WithHint(
+          layout_dir.empty() ? parsed.status().hint()
+                             : "write oci:DIR:REPO:TAG as index.json names the image; a bare "
+                               "tag names it after the folder, which must then be a valid "
+                               "repository name");
+    }
     ImageReference ref = *parsed;
     const bool tagged = name.find_first_of(":@", name.rfind('/') == std::string::npos
                                                      ? 0
@@ -111,7 +132,7 @@ Result<std::vector<SaveSource>> ParseSaveSources(const std::vector<std::string>&
                           "(for Docker Hub, docker.io/REPO:TAG), or give --source-registry HOST");
     }
     SaveSource source{.given = given, .ref = ref, .layout_dir = layout_dir};
-    if (!layout_dir.empty()) source.layout_ref = name;
+    source.layout_ref = layout_ref;
     // A reference with both tag and digest is pulled by digest and keeps
     // its tag in the archive.
     source.archive_name = ref.path + (ref.tag.empty() ? "@" + ref.digest : ":" + ref.tag);

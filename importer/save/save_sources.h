@@ -45,9 +45,10 @@ Result<std::vector<std::string>> ListFileReferences(std::string_view text);
 std::string WithSourceRegistry(const std::string& name, const std::string& registry);
 
 // Parses each reference, which must name its registry ("host[:port]/repo:tag"
-// or "...@sha256:...") or be oci:DIR:REPO:TAG (an OCI image layout and the
-// ref.name of an image in it, which must be a repository and tag or
-// digest: the name the archive gives it): kInvalidInput for the first that
+// or "...@sha256:...") or be oci:DIR:REF (an OCI image layout and the
+// ref.name of an image in it: REPO:TAG or REPO@sha256:..., the name the
+// archive gives it, or a bare tag, as skopeo writes layouts: then the
+// image is named after DIR's folder): kInvalidInput for the first that
 // does not parse or names none. The same image given twice is kept once; two registries'
 // images of the same archive name are kInvalidInput (one would be lost).
 // The sources come back sorted by archive name, files assigned in that

@@ -513,9 +513,9 @@ TEST_F(SaveTest, CosignSignaturesTravelWithTheirImagesAndStillVerify) {
 
 // An OCI image layout as a source (oci:DIR:NAME, skopeo's syntax): skopeo
 // copies two of A's images into one, `save` reads them from it, and they
-// land in B with A's digests. A name the layout lacks, and a folder that is
-// no layout, fail (exit 1) with a hint; a name without a tag is a usage
-// error.
+// land in B with A's digests, and so does one named by a bare tag. A name
+// the layout lacks, and a folder that is no layout, fail (exit 1) with a
+// hint; a repository without a tag is a usage error.
 TEST_F(SaveTest, FromAnOciLayoutTheImagesKeepTheirDigests) {
   const std::string layout = dir_.Join("layout");
   for (const char* name : {"sv/attested:1", "sv/zstd:1"}) {
@@ -536,6 +536,17 @@ TEST_F(SaveTest, FromAnOciLayoutTheImagesKeepTheirDigests) {
     EXPECT_EQ(RawDigest("docker://" + b_->host() + "/fromlayout/sv/" + std::string(name).substr(3)), a)
         << name;
   }
+  // A layout with a bare tag, as skopeo names them: the image is named
+  // after the folder.
+  const std::string bare = dir_.Join("zstdlayout");
+  ProcessResult copied = test::RunSkopeo(
+      {"copy", "--preserve-digests", "--src-tls-verify=false",
+       "docker://" + registry_->host() + "/test_ns/sv/zstd:1", "oci:" + bare + ":1.0"});
+  ASSERT_EQ(copied.exit_code, 0) << Output(copied);
+  ASSERT_EQ(Save({"oci:" + bare + ":1.0", "-o", dir_.Join("bare.tgz")}).exit_code, 0);
+  ASSERT_EQ(LoadIntoB(dir_.Join("bare.tgz"), "barelayout").exit_code, 0);
+  EXPECT_EQ(RawDigest("docker://" + b_->host() + "/barelayout/zstdlayout:1.0"),
+            RawDigest("docker://" + registry_->host() + "/test_ns/sv/zstd:1"));
   ProcessResult missing = Save({"oci:" + layout + ":sv/absent:1", "-o", out + ".x"});
   EXPECT_EQ(missing.exit_code, 1) << Output(missing);
   EXPECT_NE(missing.stderr_text.find("has no image named 'sv/absent:1'"), std::string::npos)
@@ -543,7 +554,7 @@ TEST_F(SaveTest, FromAnOciLayoutTheImagesKeepTheirDigests) {
   ProcessResult not_layout = Save({"oci:" + dir_.path() + ":sv/zstd:1", "-o", out + ".x"});
   EXPECT_EQ(not_layout.exit_code, 1) << Output(not_layout);
   EXPECT_NE(not_layout.stderr_text.find("Hint: "), std::string::npos) << not_layout.stderr_text;
-  ProcessResult untagged = Save({"oci:" + layout + ":zstd", "-o", out + ".x"});
+  ProcessResult untagged = Save({"oci:" + layout + ":sv/zstd", "-o", out + ".x"});
   EXPECT_EQ(untagged.exit_code, 2) << Output(untagged);
   EXPECT_FALSE(fs::exists(out + ".x"));
 }

@@ -80,8 +80,14 @@ TEST(SaveSourcesTest, OciLayoutSourcesNeedANameWithATag) {
   EXPECT_EQ((*sources)[0].ref.domain, "");
   EXPECT_EQ((*sources)[1].layout_dir, "rel/dir");
   EXPECT_EQ((*sources)[1].archive_name, "org/db@" + D('a'));
+  // A bare tag, as skopeo writes layouts: named after the folder.
+  auto bare = ParseSaveSources({"oci:/srv/app-layout/:v1.2"});
+  ASSERT_TRUE(bare.ok()) << bare.status().ToString();
+  EXPECT_EQ((*bare)[0].archive_name, "app-layout:v1.2");
+  EXPECT_EQ((*bare)[0].layout_ref, "v1.2");
   for (const char* bad : {"oci:/srv/layout", "oci:/srv/layout:", "oci::org/app:1",
-                          "oci:/srv/layout:app", "oci:/srv/layout:Org/App:1"}) {
+                          "oci:/srv/layout:app/x", "oci:/srv/layout:Org/App:1",
+                          "oci:/srv/Upper:latest"}) {
     EXPECT_FALSE(ParseSaveSources({bad}).ok()) << bad;
   }
   // The same name from a layout and a registry: one would be lost.
