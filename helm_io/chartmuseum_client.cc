@@ -244,7 +244,8 @@ Result<UploadOutcome> ChartMuseumClient::Upload(const ChartUpload& chart) {
 }
 
 Result<std::optional<std::string>> ChartMuseumClient::Download(const std::string& url,
-                                                              size_t max_bytes) {
+                                                              size_t max_bytes,
+                                                              bool forbidden_is_missing) {
   HttpRequest get = NewRequest("GET", url);
   get.max_response_body = max_bytes;
   get.follow_redirects = true;  // never with credentials to another host (HttpRequest)
@@ -256,7 +257,9 @@ Result<std::optional<std::string>> ChartMuseumClient::Download(const std::string
   }
   if (!answer.ok()) return answer.status();
   if (answer->status == 200) return std::optional<std::string>(std::move(answer->body));
-  if (answer->status == 404) return std::optional<std::string>();
+  if (answer->status == 404 || (answer->status == 403 && forbidden_is_missing)) {
+    return std::optional<std::string>();
+  }
   if (answer->status == 401 || answer->status == 403) {
     return HttpError(what + ": HTTP " + std::to_string(answer->status),
                      "log in to the server (the auth file's entry for its host, or --creds)");

@@ -95,9 +95,11 @@ class ChartMuseumClient {
 
   // GETs `url` (a chart or .prov file of this server, as its index.yaml
   // lists them), under the retry policy, with the credentials; at most
-  // `max_bytes`. nullopt for a 404; 401/403 and other answers are errors.
-  // Needs no Discover.
-  Result<std::optional<std::string>> Download(const std::string& url, size_t max_bytes);
+  // `max_bytes`. nullopt for a 404 (and for a 403 with `forbidden_is_missing`:
+  // object stores answer so for a file they lack); 401/403 and other
+  // answers are errors. Needs no Discover.
+  Result<std::optional<std::string>> Download(const std::string& url, size_t max_bytes,
+                                              bool forbidden_is_missing = false);
 
   const ChartMuseumRoutes& routes() const { return routes_; }
 

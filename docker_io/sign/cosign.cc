@@ -319,6 +319,9 @@ Result<CosignDocuments> AppendCosignLayer(std::string_view existing,
   }
   CosignDocuments out;
   out.config = CosignConfig(diff_ids);
+  // An OCI manifest now, whatever it was (cosign can write Docker media
+  // types): its config is OCI's, and it is pushed as OCI.
+  manifest["mediaType"] = std::string(media_types::kOciManifest);
   manifest["config"] = {{"mediaType", std::string(media_types::kOciConfig)},
                         {"size", out.config.size()},
                         {"digest", Sha256Digest(out.config)}};

@@ -215,7 +215,7 @@ PlannedImage PlanTarballName(const ImageSource& image, const std::string& name,
   planned.source = &image;
   SetTarget(name, input, planned);
   planned.problem.Add(image.problem);
-  if (image.problem.ok()) planned.platform = image.platform;
+  if (image.problem.ok() && !image.artifact) planned.platform = image.platform;
   return planned;
 }
 

@@ -64,13 +64,13 @@ Result<std::unique_ptr<PartialArchive>> PartialArchive::Open(const std::string& 
     return Status::Ok();
   });
   InflateAll(fd.get(), count);
-  return std::unique_ptr<PartialArchive>(new PartialArchive(path, std::move(fd), usable));
+  std::unique_ptr<PartialArchive> partial(new PartialArchive(path, std::move(fd), usable));
+  PPA_RETURN_IF_ERROR(partial->Rewind());  // sets up the inflater at the start
+  return partial;
 }
 
 PartialArchive::PartialArchive(std::string path, UniqueFd fd, uint64_t usable)
-    : path_(std::move(path)), fd_(std::move(fd)), usable_(usable) {
-  (void)Rewind();  // at the start already: sets up the inflater
-}
+    : path_(std::move(path)), fd_(std::move(fd)), usable_(usable) {}
 
 PartialArchive::~PartialArchive() = default;
 

@@ -49,14 +49,10 @@ Result<ChartBytes> ReadUrlChart(const ChartSource& source, ChartClients& clients
   }
   out.package = std::move(*package);
   if (with_provenance) {
-    // Optional: a server without it may say 404, or 403 (object stores).
-    Result<std::optional<std::string>> prov =
-        client->Download(source.location + ".prov", kMaxProvenanceBytes);
-    if (prov.ok()) {
-      out.provenance = std::move(*prov);
-    } else if (prov.status().code() != StatusCode::kHttp) {
-      return prov.status();
-    }
+    // Optional: a server without it says 404, or 403 (object stores).
+    PPA_ASSIGN_OR_RETURN(out.provenance,
+                         client->Download(source.location + ".prov", kMaxProvenanceBytes,
+                                          /*forbidden_is_missing=*/true));
   }
   return out;
 }

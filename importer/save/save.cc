@@ -341,6 +341,7 @@ Status PullAttachments(ImageStore& client, const std::string& repo, SavedImage& 
         return InvalidInput("its cosign manifests pass " + HumanBytes(kMaxImageDocumentBytes));
       }
       PPA_ASSIGN_OR_RETURN(auto blobs, ManifestBlobs(manifest.bytes));
+      for (const SavedBlob& b : blobs) image.attachment_blob_bytes += b.size;
       AddBlobs(blobs, seen, image.blobs);
       image.attachments.push_back({.tag = tag, .manifest = std::move(manifest)});
     }
@@ -415,13 +416,27 @@ using ChartReader = std::function<Result<std::string>(const SavedChart& chart)>;
 
 // The outer archive: its entries, and where each blob's bytes start in its
 // tar stream (what a partial archive is read by: PartialArchive).
+// A blob as the archive holds it: in which image file, and where its
+// bytes start in the archive's tar stream (none when a name of the archive
+// needs a pax header, 100 bytes or more, or a file is 8 GiB or more: their
+// headers' sizes are libarchive's to decide, and such an archive is not
+// resumed from a partial one). A blob two files share is placed twice.
+struct PlacedBlob {
+  std::string file;
+  SavedBlob blob;
+  std::optional<uint64_t> offset;
+};
+
+// Where a placed blob is looked up: its file and digest.
+std::string PlaceKey(const std::string& file, const std::string& digest) {
+  return file + "\n" + digest;
+}
+
+// The outer archive: its entries, and its blobs in the order they are
+// written.
 struct ArchiveLayout {
   std::vector<TarWriteEntry> entries;
-  std::vector<SavedBlob> blob_order;             // the blobs, in the order they are written
-  // digest -> tar stream offset; empty when a name of the archive needs a
-  // pax header (100 bytes or more), whose size libarchive decides: such an
-  // archive is not resumed from a partial one.
-  std::map<std::string, uint64_t> blob_offsets;
+  std::vector<PlacedBlob> blobs;
 };
 
 // The outer archive's entries: manifest.yaml, charts/ and the chart
@@ -472,19 +487,14 @@ Result<ArchiveLayout> ArchiveEntries(std::vector<SavedImage>& images,
   std::stable_sort(inner_offsets.begin(), inner_offsets.end(), [&](const auto& a, const auto& b) {
     return entries[a.first].path < entries[b.first].path;
   });
+  Result<std::vector<uint64_t>> outer = TarContentOffsets(entries);
   for (const auto& [entry, blobs] : inner_offsets) {
     std::map<uint64_t, std::string> by_offset;
     for (const auto& [digest, offset] : blobs) by_offset[offset] = digest;
     for (const auto& [offset, digest] : by_offset) {
-      layout.blob_order.push_back({.digest = digest, .size = sizes[digest]});
-    }
-  }
-  Result<std::vector<uint64_t>> outer = TarContentOffsets(entries);
-  if (outer.ok()) {
-    for (const auto& [entry, blobs] : inner_offsets) {
-      for (const auto& [digest, offset] : blobs) {
-        layout.blob_offsets[digest] = (*outer)[entry] + offset;
-      }
+      PlacedBlob placed{.file = entries[entry].path, .blob = {.digest = digest, .size = sizes[digest]}};
+      if (outer.ok()) placed.offset = (*outer)[entry] + offset;
+      layout.blobs.push_back(std::move(placed));
     }
   }
   return layout;
@@ -629,11 +639,12 @@ std::map<std::string, uint64_t> BlobWork(const std::vector<SavedImage>& images) 
 
 // The prefetcher of the blobs the archive gets from their sources, in the
 // order it is written (`order`), leaving out those the partial archive
-// holds (at `offsets`). Sources are resolved here, on the writer's thread:
-// the pulls only use them.
-Result<std::unique_ptr<BlobPrefetcher>> StartPrefetch(
-    const std::vector<SavedImage>& images, Stores& stores, const std::vector<SavedBlob>& order,
-    const std::map<std::string, uint64_t>& offsets, const PartialArchive* earlier) {
+// holds. Sources are resolved here, on the writer's thread: the pulls only
+// use them.
+Result<std::unique_ptr<BlobPrefetcher>> StartPrefetch(const std::vector<SavedImage>& images,
+                                                      Stores& stores,
+                                                      const std::vector<PlacedBlob>& order,
+                                                      const PartialArchive* earlier) {
   struct Source {
     ImageStore* store;
     std::string repo;
@@ -646,10 +657,9 @@ Result<std::unique_ptr<BlobPrefetcher>> StartPrefetch(
     }
   }
   std::vector<BlobPrefetcher::Blob> ahead;
-  for (const SavedBlob& blob : order) {
-    auto at = offsets.find(blob.digest);
-    if (earlier && at != offsets.end() && earlier->Holds(at->second, blob.size)) continue;
-    ahead.push_back({blob.digest, blob.size});
+  for (const PlacedBlob& placed : order) {
+    if (earlier && placed.offset && earlier->Holds(*placed.offset, placed.blob.size)) continue;
+    ahead.push_back({placed.blob.digest, placed.blob.size});
   }
   return std::make_unique<BlobPrefetcher>(
       std::move(ahead), [sources](const BlobPrefetcher::Blob& blob) -> Result<std::string> {
@@ -762,7 +772,7 @@ int RunSave(const SaveOptions& options, std::ostream& out, std::ostream& err) {
   // in the tar stream: a blob it holds is read from it, not pulled again;
   // the others in that order are pulled ahead (BlobPrefetcher).
   OutputFiles files;
-  std::map<std::string, uint64_t> blob_offsets;
+  std::map<std::string, uint64_t> offsets;  // PlaceKey -> tar stream offset
   bool corrupt_partial = false;
   std::unique_ptr<BlobPrefetcher> prefetcher;  // set once the layout is known
   bool stopped = false;  // a blob or chart could not be had: nothing more is written
@@ -773,8 +783,8 @@ int RunSave(const SaveOptions& options, std::ostream& out, std::ostream& err) {
       progress.Credit(shown, blob.digest, written);
       return sink.Write(data);
     };
-    auto at = blob_offsets.find(blob.digest);
-    if (files.earlier && at != blob_offsets.end() && files.earlier->Holds(at->second, blob.size)) {
+    auto at = offsets.find(PlaceKey(image.source.file, blob.digest));
+    if (files.earlier && at != offsets.end() && files.earlier->Holds(at->second, blob.size)) {
       Status read = files.earlier->Read(at->second, blob.size, blob.digest, pass_on);
       corrupt_partial = corrupt_partial || read.code() == StatusCode::kInvalidInput;
       return read;
@@ -816,13 +826,14 @@ int RunSave(const SaveOptions& options, std::ostream& out, std::ostream& err) {
     if (!opened.ok()) return finish(kExitItemFailed, opened.status());
     files = std::move(*opened);
   }
-  blob_offsets = std::move(layout->blob_offsets);
+  for (const PlacedBlob& placed : layout->blobs) {
+    if (placed.offset) offsets[PlaceKey(placed.file, placed.blob.digest)] = *placed.offset;
+  }
   if (files.earlier) {
     // Only the blobs whose bytes it holds right are read from it.
     std::map<uint64_t, PartialArchive::Blob> expected;
-    for (const SavedBlob& blob : layout->blob_order) {
-      auto at = blob_offsets.find(blob.digest);
-      if (at != blob_offsets.end()) expected[at->second] = {blob.digest, blob.size};
+    for (const PlacedBlob& placed : layout->blobs) {
+      if (placed.offset) expected[*placed.offset] = {placed.blob.digest, placed.blob.size};
     }
     Status checked = files.earlier->Check(expected);
     if (!checked.ok()) {
@@ -831,7 +842,7 @@ int RunSave(const SaveOptions& options, std::ostream& out, std::ostream& err) {
     }
   }
   Result<std::unique_ptr<BlobPrefetcher>> ahead =
-      StartPrefetch(images, stores, layout->blob_order, blob_offsets, files.earlier.get());
+      StartPrefetch(images, stores, layout->blobs, files.earlier.get());
   if (!ahead.ok()) {
     if (!files.writing.empty()) ::unlink(files.writing.c_str());  // still empty
     return finish(kExitItemFailed, ahead.status());

@@ -102,10 +102,9 @@ Result<std::vector<SaveSource>> ParseSaveSources(const std::vector<std::string>&
       // named after the folder in the archive.
       const bool bare_tag = name.find_first_of(":@/") == std::string::npos;
       if (bare_tag) {
-        std::string folder = std::filesystem::path(layout_dir).lexically_normal().filename();
-        if (folder.empty() || folder == "." || folder == "..") {
-          folder = std::filesystem::path(layout_dir).lexically_normal().parent_path().filename();
-        }
+        std::filesystem::path dir = std::filesystem::absolute(layout_dir).lexically_normal();
+        if (dir.filename().empty()) dir = dir.parent_path();  // a trailing '/'
+        const std::string folder = dir.filename().string();
         name = folder + ":" + name;
       }
     }

@@ -121,10 +121,7 @@ GroupLoad LoadOf(const SavedImage& image) {
   GroupLoad load{.manifests = 1 + image.manifests.size() + image.attachments.size(),
                  .blobs = image.blobs.size() * std::max<size_t>(1, image.manifests.size())};
   for (const SavedAttachment& a : image.attachments) load.artifact_bytes += a.manifest.bytes.size();
-  // Attachments' blobs are small; they count whole against the budget.
-  if (!image.attachments.empty()) {
-    for (const SavedBlob& b : image.blobs) load.artifact_bytes += b.size < (1 << 20) ? b.size : 0;
-  }
+  load.artifact_bytes += image.attachment_blob_bytes;  // load reads them whole
   return load;
 }
 

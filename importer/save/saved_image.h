@@ -46,8 +46,9 @@ struct SavedImage {
   SavedDocument top;                     // what the reference names
   std::vector<SavedDocument> manifests;  // an index's manifests (those kept), in its order
   // Cosign's signatures and attestations of `top` and of `manifests`, in
-  // tag order; their blobs are in `blobs`.
+  // tag order; their blobs are in `blobs`, of `attachment_blob_bytes` in all.
   std::vector<SavedAttachment> attachments;
+  uint64_t attachment_blob_bytes = 0;
   std::vector<SavedBlob> blobs;          // every config and layer, each digest once
   // The index was rebuilt to list only the platforms kept (--platform): its
   // digest is not the registry's.

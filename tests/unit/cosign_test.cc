@@ -187,6 +187,7 @@ TEST(CosignManifestTest, AppendingKeepsTheLayersThereAsTheyAre) {
   EXPECT_EQ(manifest["layers"][0], before[0]);
   EXPECT_EQ(manifest["layers"][1], before[1]);
   EXPECT_EQ(manifest["layers"][2]["annotations"]["dev.cosignproject.cosign/signature"], "bmV3");
+  EXPECT_EQ(manifest["mediaType"], "application/vnd.oci.image.manifest.v1+json");
   auto config = nlohmann::json::parse(docs->config);
   EXPECT_EQ(config["rootfs"]["diff_ids"].size(), 3u);
   EXPECT_EQ(manifest["config"]["digest"], Sha256Digest(docs->config));

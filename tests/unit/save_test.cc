@@ -85,6 +85,13 @@ TEST(SaveSourcesTest, OciLayoutSourcesNeedANameWithATag) {
   ASSERT_TRUE(bare.ok()) << bare.status().ToString();
   EXPECT_EQ((*bare)[0].archive_name, "app-layout:v1.2");
   EXPECT_EQ((*bare)[0].layout_ref, "v1.2");
+  auto dotted = ParseSaveSources({"oci:/srv/app/sub/..:v1"});
+  ASSERT_TRUE(dotted.ok()) << dotted.status().ToString();
+  EXPECT_EQ((*dotted)[0].archive_name, "app:v1");
+  EXPECT_TRUE(ParseSaveSources({"oci:.:latest"}).ok() ||
+              ParseSaveSources({"oci:.:latest"}).status().message().find("':latest'") ==
+                  std::string::npos)
+      << "the folder of '.' is the current one's";
   for (const char* bad : {"oci:/srv/layout", "oci:/srv/layout:", "oci::org/app:1",
                           "oci:/srv/layout:app/x", "oci:/srv/layout:Org/App:1",
                           "oci:/srv/Upper:latest"}) {
@@ -480,6 +487,28 @@ TEST(SavedImageTest, AGroupStaysWithinWhatLoadReadsFromOneFile) {
   EXPECT_EQ(groups[1].size(), 88u);
   EXPECT_EQ(images[511].source.file, "images/r_a000_1.tar");
   EXPECT_EQ(images[512].source.file, "images/r_a512_1.tar");
+}
+
+// load reads at most 64 MiB of artifacts (signatures, attestations) from
+// one file: images with big attestations spread over files.
+TEST(SavedImageTest, BigAttestationsSpreadOverFiles) {
+  std::vector<SavedImage> images;
+  for (int n = 0; n < 20; ++n) {
+    SavedImage i;
+    const std::string name = "reg:5000/r/b" + std::to_string(10 + n) + ":1";
+    i.source = ParseSaveSources({name})->at(0);
+    i.top = {.media_type = "application/vnd.oci.image.manifest.v1+json",
+             .digest = Sha256Digest(name),
+             .bytes = name};
+    i.blobs = {{D('b'), 100}, {Sha256Digest(name + "statement"), 4 << 20}};
+    i.attachments = {{.tag = "sha256-x.att", .manifest = {.digest = Sha256Digest(name + "att"),
+                                                          .bytes = "{}"}}};
+    i.attachment_blob_bytes = 4 << 20;
+    images.push_back(std::move(i));
+  }
+  auto groups = GroupBySharedBlobs(images);
+  ASSERT_GE(groups.size(), 3u);
+  for (const auto& g : groups) EXPECT_LE(g.size(), 8u);
 }
 
 TEST(SavedChartTest, SourcesAreChartsByTheirFormAndParsedStrictly) {
