@@ -32,8 +32,11 @@ void AddSaveCommand(CLI::App& app, SaveFlags& f) {
   cmd->add_flag("-q,--quiet", o.quiet, "Print no list of what is saved and no progress");
   cmd->add_option("--json", o.json, "Write a JSON report to FILE, or - for standard output")
       ->type_name("FILE|-");
+  cmd->add_option("--registries.d", o.registries_d,
+                  "Where registries.d files name the lookasides signatures are read from")
+      ->type_name("DIR");
   cmd->add_flag("--remove-signatures", o.remove_signatures,
-                "Leave out the cosign signatures and attestations (sha256-*.sig, .att tags)");
+                "Leave out the signatures: cosign's (sha256-*.sig, .att tags) and simple ones");
   AddConnectionFlags(cmd, ConnectionFlags{.registry = nullptr,
                                           .namespace_rules = nullptr,
                                           .plain_http = &o.plain_http,

@@ -31,6 +31,7 @@
 #include "importer/report/report_destinations.h"
 #include "importer/report/run_report.h"
 #include "importer/cli/usage_report.h"
+#include "importer/load/carry_signatures.h"
 #include "importer/load/warm_import.h"
 #include "importer/load/workspace.h"
 #include "importer/load/written_blobs.h"
@@ -187,6 +188,9 @@ int RunStages(const std::string& archive, const Workspace* ws, const Target& tar
                        .unimported_repositories = UnimportedRepositories(plan, pushed.items)};
   std::vector<ItemResult> charted = HandleCharts(plan, charts, reporter);
   results.items = std::move(pushed.items);
+  // What a saved archive carries of the images' simple signatures.
+  CarrySignatures(ws->root, results.items, target, options.sign.registries_d, options.dry_run,
+                  reporter);
   results.items.insert(results.items.end(), charted.begin(), charted.end());
   return reporter.failed_items() > 0 ? kExitItemFailed : kExitOk;
 }

@@ -28,6 +28,8 @@
 #include "importer/report/display_text.h"
 #include "importer/report/report_destinations.h"
 #include "importer/report/run_report.h"
+#include "docker_io/sign/registries_d.h"
+#include "docker_io/sign/signature_store.h"
 #include "importer/save/blob_prefetch.h"
 #include "importer/save/image_store.h"
 #include "importer/save/partial_archive.h"
@@ -156,6 +158,15 @@ Result<SaveSources> Sources(const SaveOptions& options) {
   return out;
 }
 
+// The repository to pull `ref` from: Docker Hub's one-word names are its
+// library/ images.
+std::string PullRepository(const ImageReference& ref) {
+  if (ref.domain == "docker.io" && ref.path.find('/') == std::string::npos) {
+    return "library/" + ref.path;
+  }
+  return ref.path;
+}
+
 // Where the images are read from: the source registries, connected once
 // each, and the OCI layouts, opened once each.
 class Stores {
@@ -194,13 +205,45 @@ class Stores {
     return it->second.get();
   }
 
+  // The simple signatures of manifest `digest` of `source`'s image, where
+  // containers/image reads them: the registry's signature API when it
+  // offers one, else the lookaside registries.d names for the image (a
+  // web server's or a folder), else none. At most kMaxSignaturesRead each.
+  Result<std::vector<StoredSignature>> SimpleSignatures(const SaveSource& source,
+                                                        const std::string& digest) {
+    if (!source.layout_dir.empty()) return std::vector<StoredSignature>();
+    PPA_ASSIGN_OR_RETURN(RegistryClient * client, Registry(source.ref.domain));
+    const std::string repo = PullRepository(source.ref);
+    if (client->supports_signatures()) {
+      return MakeRegistrySignatureStore(clients_.at(source.ref.domain))->List(repo, digest);
+    }
+    std::optional<std::string> url =
+        LookasideForReading(registries_d_, source.ref.domain + "/" + repo);
+    if (!url) return std::vector<StoredSignature>();
+    if (url->rfind("http://", 0) == 0 || url->rfind("https://", 0) == 0) {
+      return MakeHttpLookasideReader(transport_, *url)->List(repo, digest);
+    }
+    PPA_ASSIGN_OR_RETURN(std::string dir, LookasideDirectory(*url));
+    return MakeLookasideStore(dir)->List(repo, digest);
+  }
+
+  Status LoadRegistriesDConfig() {
+    Result<RegistriesD> config = LoadRegistriesD(RegistriesDDirectory(options_.registries_d));
+    if (!config.ok()) {
+      return config.status().WithContext("registries.d").WithHint(
+          "fix the file, or point --registries.d at another directory");
+    }
+    registries_d_ = std::move(*config);
+    return Status::Ok();
+  }
+
   Result<RegistryClient*> Registry(const std::string& host) {
     auto it = clients_.find(host);
     if (it != clients_.end()) return it->second.get();
     auto found = options_.credentials.find(host);
     // Docker Hub answers the API at registry-1.docker.io.
     const std::string endpoint = host == "docker.io" ? "registry-1.docker.io" : host;
-    auto client = std::make_unique<RegistryClient>(
+    auto client = std::make_shared<RegistryClient>(
         RegistryEndpoint{.host = endpoint, .plain_http = options_.plain_http},
         found == options_.credentials.end() ? Credentials() : found->second, transport_);
     Status ping = client->Ping();
@@ -211,9 +254,10 @@ class Stores {
  private:
   const SaveOptions& options_;
   std::shared_ptr<HttpTransport> transport_;
-  std::map<std::string, std::unique_ptr<RegistryClient>> clients_;
+  std::map<std::string, std::shared_ptr<RegistryClient>> clients_;
   std::map<std::string, std::unique_ptr<RegistryStore>> stores_;
   std::map<std::string, std::unique_ptr<LayoutStore>> layouts_;
+  RegistriesD registries_d_;
 };
 
 Result<SavedDocument> Pull(ImageStore& client, const std::string& repo,
@@ -237,15 +281,6 @@ void AddBlobs(const std::vector<SavedBlob>& blobs, std::set<std::string>& seen,
 // of documents for one image.
 constexpr size_t kMaxIndexManifests = 1024;
 constexpr uint64_t kMaxImageDocumentBytes = 64 << 20;
-
-// The repository to pull `ref` from: Docker Hub's one-word names are its
-// library/ images.
-std::string PullRepository(const ImageReference& ref) {
-  if (ref.domain == "docker.io" && ref.path.find('/') == std::string::npos) {
-    return "library/" + ref.path;
-  }
-  return ref.path;
-}
 
 // Whether index entry `d` goes into the archive under --platform `filters`
 // (empty: all). A BuildKit attestation goes with the image it attests.
@@ -400,14 +435,37 @@ Result<SavedImage> PullImageDocuments(ImageStore& client, const SaveSource& sour
   return image;
 }
 
-// An image and, unless --remove-signatures, cosign's artifacts of it.
-Result<SavedImage> PullImage(ImageStore& client, const SaveSource& source,
+// The simple signatures of the image's manifests (the top one, unless the
+// index was rebuilt, and each platform image), at most 4 MiB in all.
+Status PullSimpleSignatures(Stores& stores, SavedImage& image) {
+  std::vector<std::string> digests;
+  if (!image.index_rebuilt) digests.push_back(image.top.digest);
+  for (const SavedDocument& m : image.manifests) digests.push_back(m.digest);
+  uint64_t bytes = 0;
+  for (const std::string& digest : digests) {
+    PPA_ASSIGN_OR_RETURN(std::vector<StoredSignature> found,
+                         stores.SimpleSignatures(image.source, digest));
+    for (StoredSignature& signature : found) {
+      bytes += signature.bytes.size();
+      if (bytes > (4 << 20)) {
+        return InvalidInput("its simple signatures pass 4 MiB");
+      }
+      image.simple_signatures.push_back({.digest = digest, .bytes = std::move(signature.bytes)});
+    }
+  }
+  return Status::Ok();
+}
+
+// An image and, unless --remove-signatures, cosign's artifacts of it and
+// its simple signatures.
+Result<SavedImage> PullImage(ImageStore& client, Stores& stores, const SaveSource& source,
                              const SaveOptions& options) {
   PPA_ASSIGN_OR_RETURN(SavedImage image, PullImageDocuments(client, source, options.architectures));
   if (options.remove_signatures) return image;
   std::set<std::string> seen;
   for (const SavedBlob& b : image.blobs) seen.insert(b.digest);
   PPA_RETURN_IF_ERROR(PullAttachments(client, PullRepository(source.ref), image, seen));
+  PPA_RETURN_IF_ERROR(PullSimpleSignatures(stores, image));
   return image;
 }
 
@@ -460,6 +518,18 @@ Result<ArchiveLayout> ArchiveEntries(std::vector<SavedImage>& images,
     if (chart.provenance) entries.push_back(TarWriteEntry::File(chart.file + ".prov", *chart.provenance));
   }
   if (images.empty()) return layout;
+  // Simple signatures as skopeo lays out a lookaside, below signatures/:
+  // <repository>@sha256=<hex>/signature-N.
+  std::set<std::string> folders;
+  for (const SavedImage& image : images) {
+    std::map<std::string, int> counts;
+    for (const SavedSimpleSignature& signature : image.simple_signatures) {
+      const int n = ++counts[signature.digest];
+      const std::string path =
+          LookasidePath("signatures", image.source.ref.path, signature.digest, n);
+      if (folders.insert(path).second) entries.push_back(TarWriteEntry::File(path, signature.bytes));
+    }
+  }
   entries.push_back(TarWriteEntry::Directory("images"));
   // Per image file: its entry in `entries`, and its blobs' offsets in it.
   std::vector<std::pair<size_t, std::map<std::string, uint64_t>>> inner_offsets;
@@ -618,6 +688,9 @@ uint64_t PrintPlan(std::ostream& summary, const std::vector<SavedImage>& images,
     for (const SavedAttachment& a : image.attachments) {
       summary << "  with " << AttachmentName(image, a) << " " << a.manifest.digest << "\n";
     }
+    if (!image.simple_signatures.empty()) {
+      summary << "  with " << image.simple_signatures.size() << " simple signature(s)\n";
+    }
   }
   for (const SavedChart& chart : charts) {
     total += chart.size + (chart.provenance ? chart.provenance->size() : 0);
@@ -740,11 +813,14 @@ int RunSave(const SaveOptions& options, std::ostream& out, std::ostream& err) {
                           : options.output == "-" || json.stdout_only() ? err
                                                                           : out;
   Stores stores(options);
+  if (Status config = stores.LoadRegistriesDConfig(); !config.ok()) {
+    return finish(kExitUsage, config);
+  }
   ChartClients chart_clients = stores.ChartClients();
   std::vector<SavedImage> images;
   for (const SaveSource& source : sources->images) {
     Result<ImageStore*> store = stores.For(source);
-    Result<SavedImage> image = store.ok() ? PullImage(**store, source, options) : store.status();
+    Result<SavedImage> image = store.ok() ? PullImage(**store, stores, source, options) : store.status();
     if (!image.ok()) return finish(kExitItemFailed, image.status().WithContext(source.given));
     images.push_back(std::move(*image));
   }

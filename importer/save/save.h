@@ -35,6 +35,7 @@ struct SaveOptions {
   std::vector<std::string> architectures;  // --architectures/--platform; empty: every platform
   bool dry_run = false;                 // list what would be saved and its size; write nothing
   bool remove_signatures = false;       // --remove-signatures: leave cosign's .sig/.att tags out
+  std::string registries_d;              // --registries.d DIR: where simple signatures are read
   bool quiet = false;                   // -q: no list of what is saved, no progress
   std::vector<std::string> json;        // --json FILE|- (repeatable): the JSON report
   bool plain_http = false;              // --plain-http (every source registry)

@@ -25,6 +25,7 @@ OrderedJson ImageJson(const SavedImage& image) {
     attachments.push_back({{"tag", a.tag}, {"digest", a.manifest.digest}});
   }
   j["attachments"] = std::move(attachments);
+  j["simple_signatures"] = image.simple_signatures.size();
   j["blobs"] = image.blobs.size();
   j["bytes"] = image.Bytes();
   return j;

@@ -41,6 +41,13 @@ struct SavedAttachment {
   SavedDocument manifest;
 };
 
+// A simple signature (containers-signature(5)) of one of the image's
+// manifests, as the source keeps it.
+struct SavedSimpleSignature {
+  std::string digest;  // the manifest it signs
+  std::string bytes;
+};
+
 struct SavedImage {
   SaveSource source;
   SavedDocument top;                     // what the reference names
@@ -49,6 +56,8 @@ struct SavedImage {
   // tag order; their blobs are in `blobs`, of `attachment_blob_bytes` in all.
   std::vector<SavedAttachment> attachments;
   uint64_t attachment_blob_bytes = 0;
+  // Simple signatures of `top` and `manifests`, in the source's order.
+  std::vector<SavedSimpleSignature> simple_signatures;
   std::vector<SavedBlob> blobs;          // every config and layer, each digest once
   // The index was rebuilt to list only the platforms kept (--platform): its
   // digest is not the registry's.

@@ -18,6 +18,7 @@
 #include "tests/integration/charts_support.h"
 #include "tests/support/cosign_vector.h"
 #include "tests/support/fault_proxy.h"
+#include "tests/support/gnupg.h"
 #include "tests/support/chartmuseum_server.h"
 #include "tests/support/load_fixture.h"
 #include "tests/support/oci_fixtures.h"
@@ -557,6 +558,75 @@ TEST_F(SaveTest, FromAnOciLayoutTheImagesKeepTheirDigests) {
   ProcessResult untagged = Save({"oci:" + layout + ":sv/zstd", "-o", out + ".x"});
   EXPECT_EQ(untagged.exit_code, 2) << Output(untagged);
   EXPECT_FALSE(fs::exists(out + ".x"));
+}
+
+// Simple signatures in A's lookaside travel too: save reads them where
+// registries.d says A keeps them, the archive carries them below
+// signatures/, and load puts them in B's lookaside. skopeo then accepts the
+// images in B with a policy that remaps B's names to A's (they name the
+// image where it was signed), and refuses them without their signatures.
+TEST_F(SaveTest, SimpleSignaturesTravelThroughTheLookasides) {
+  test::TestKeyring keyring;
+  auto fingerprint = keyring.AddKey("signer@example.com", "");
+  ASSERT_TRUE(fingerprint.ok()) << fingerprint.status().ToString();
+  ASSERT_TRUE(keyring.ExportPublic(*fingerprint, dir_.Join("signer.gpg")).ok());
+  auto registries_d = [&](const std::string& name, const std::string& lookaside) {
+    const std::string d = dir_.Join(name);
+    fs::create_directories(d);
+    test::WriteFileOrDie(d + "/sigs.yaml", "default-docker:\n  lookaside: file://" + lookaside +
+                                               "\n  lookaside-staging: file://" + lookaside + "\n");
+    return d;
+  };
+  const std::string a_d = registries_d("a.d", dir_.Join("sigs-a"));
+  const std::string b_d = registries_d("b.d", dir_.Join("sigs-b"));
+  std::map<std::string, std::string> env = keyring.env();
+  env.emplace("HOME", dir_.path());
+  ProcessResult signed_load = RunProcess(
+      {PPA_IMPORT_BINARY, "load", Archive(samples::DemoSampleSpec(), "simple.tgz"), "--registry",
+       registry_->host(), "--plain-http", "--namespace", "test_ns", "--workdir",
+       dir_.Join("wd-simple"), "--sign-by", *fingerprint, "--registries.d", a_d},
+      std::nullopt, env, dir_.path());
+  ASSERT_EQ(signed_load.exit_code, 0) << Output(signed_load);
+  const std::string out = dir_.Join("simple-saved.tgz");
+  ProcessResult saved = Save({Sources()[0], Sources()[2], "--registries.d", a_d, "-o", out});
+  ASSERT_EQ(saved.exit_code, 0) << Output(saved);
+  ProcessResult listed = RunProcess({"tar", "-tzf", out});
+  EXPECT_NE(listed.stdout_text.find("signatures/test_ns/ibmcom/portal-db@sha256="),
+            std::string::npos)
+      << listed.stdout_text;
+  ProcessResult loaded = RunProcess(
+      {PPA_IMPORT_BINARY, "load", out, "--registry", b_->host(), "--plain-http", "--namespace",
+       "simplemirror", "--workdir", dir_.Join("wd-simple-b"), "--registries.d", b_d},
+      std::nullopt, {{"HOME", dir_.path()}}, dir_.path());
+  ASSERT_EQ(loaded.exit_code, 0) << Output(loaded);
+  EXPECT_NE(loaded.stdout_text.find("Carried a signature of "), std::string::npos)
+      << loaded.stdout_text;
+  auto policy_for = [&](const std::string& ns) {
+    return R"({"default":[{"type":"reject"}],"transports":{"docker":{")" + b_->host() + "/" + ns +
+           R"(":[{"type":"signedBy","keyType":"GPGKeys","keyPath":")" + dir_.Join("signer.gpg") +
+           R"(","signedIdentity":{"type":"remapIdentity","prefix":")" + b_->host() + "/" + ns +
+           R"(","signedPrefix":")" + registry_->host() + R"("}}]}}})";
+  };
+  const std::string policy = policy_for("simplemirror");
+  for (const char* name : {"ibmcom/portal:2.1.0", "ibmcom/portal-db:2.1.0-amd64"}) {
+    Status accepted = test::SkopeoCopyWithPolicy(
+        "docker://" + b_->host() + "/simplemirror/test_ns/" + name, policy, b_d, /*all=*/true);
+    EXPECT_TRUE(accepted.ok()) << name << ": " << accepted.ToString();
+  }
+  // The same image saved without its signatures: skopeo refuses it in B.
+  ProcessResult bare = Save({Sources()[2], "--remove-signatures", "-o", dir_.Join("nosig.tgz")});
+  ASSERT_EQ(bare.exit_code, 0) << Output(bare);
+  ASSERT_EQ(RunProcess({PPA_IMPORT_BINARY, "load", dir_.Join("nosig.tgz"), "--registry",
+                        b_->host(), "--plain-http", "--namespace", "bare_mirror", "--workdir",
+                        dir_.Join("wd-nosig"), "--registries.d", b_d},
+                       std::nullopt, {{"HOME", dir_.path()}}, dir_.path())
+                .exit_code,
+            0);
+  const std::string bare_policy = policy_for("bare_mirror");
+  EXPECT_FALSE(test::SkopeoCopyWithPolicy(
+                   "docker://" + b_->host() + "/bare_mirror/test_ns/ibmcom/portal-db:2.1.0-amd64",
+                   bare_policy, b_d)
+                   .ok());
 }
 
 // Charts from the three places `save` reads them: an OCI registry (pushed by
