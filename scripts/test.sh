@@ -165,7 +165,7 @@ if [ "$tsan" = 1 ]; then
   run_unit_tests_in_shards || status=$?
   (cd "$PPA_BUILD_DIR" && ctest --output-on-failure -j "$(nproc)" --timeout 1800 \
     -LE '^(install|fuzz|unit)$' \
-    -E '^((Hostile[A-Za-z]*Test|CliSurfaceTest|LoadErrorsTest|DoctorTest|SecretsTest|KubernetesChartTest|SampleGeneratorTest)\.|CredentialsFixture\.CtrlCAtThePasswordPrompt|SaveTest\.(TheArchiveHolds|AnImageThatCannot|DryRun|PlatformKeeps|OneSetOfCredentials|UsageErrors|ListFromAPipe|InspectShows|Charts|Cosign|FromAnOci|APpaManifest))') || status=$?
+    -E '^((Hostile[A-Za-z]*Test|CliSurfaceTest|LoadErrorsTest|DoctorTest|SecretsTest|KubernetesChartTest|SampleGeneratorTest)\.|CredentialsFixture\.CtrlCAtThePasswordPrompt|SaveTest\.(TheArchiveHolds|AnImageThatCannot|DryRun|PlatformKeeps|OneSetOfCredentials|UsageErrors|ListFromAPipe|InspectShows|Charts|Cosign|SimpleSignatures|FromAnOci|APpaManifest|ImagesWithLongNames))') || status=$?
   if compgen -G "$tsan_reports/report*" >/dev/null; then
     echo "ThreadSanitizer reports (also in $tsan_reports):" >&2
     cat "$tsan_reports"/report* >&2
