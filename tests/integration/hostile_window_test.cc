@@ -29,7 +29,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-#if defined(__SANITIZE_ADDRESS__)
+// PPA_ASAN_BUILD: the code under test is instrumented though this file is
+// not (tests/CMakeLists.txt).
+#if defined(__SANITIZE_ADDRESS__) || defined(PPA_ASAN_BUILD)
 constexpr uint64_t kPeakBudget = 768ull << 20;
 constexpr uint64_t kAddressSpace = 0;
 #else
