@@ -166,15 +166,11 @@ Status WriteTar(std::vector<TarWriteEntry> entries, ByteSink& out, const TarOpti
   PPA_RETURN_IF_ERROR(
       Check(a.get(), archive_write_open2(a.get(), &ctx, nullptr, WriteCallback, nullptr, nullptr),
             ctx, "tar open"));
-  for (const TarWriteEntry& e : entries) {
-    Status written = WriteOne(a.get(), ctx, e, options.mtime);
-    if (!written.ok()) {
-      // Nothing more reaches `out`: no zeros for the rest of the entry, no
-      // end blocks (archive_write_free would otherwise close the archive).
-      archive_write_fail(a.get());
-      return written;
-    }
-  }
+  // After a failure the writer is freed as it is, which closes the archive:
+  // the rest of the entry and the end blocks are written to `out` as zeros
+  // (a caller that must not have them drops them: save's UntilStoppedSink).
+  // archive_write_fail would spare that, but leaks the format's state.
+  for (const TarWriteEntry& e : entries) PPA_RETURN_IF_ERROR(WriteOne(a.get(), ctx, e, options.mtime));
   return Check(a.get(), archive_write_close(a.get()), ctx, "tar close");
 }
 

@@ -634,7 +634,8 @@ Status WriteArchive(const SaveOptions& options, const std::vector<TarWriteEntry>
   if (options.output == "-") {
     FdSink stdout_sink(STDOUT_FILENO, "standard output");
     IsalGzipSink gz(&stdout_sink);
-    PPA_RETURN_IF_ERROR(WriteTar(entries, gz, outer));
+    UntilStoppedSink until_stopped(&gz, stopped);
+    PPA_RETURN_IF_ERROR(WriteTar(entries, until_stopped, outer));
     return gz.Close();
   }
   KeepPartialOnInterrupt(files->writing, files->partial);

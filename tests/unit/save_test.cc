@@ -267,8 +267,9 @@ TEST(TarStreamSizeTest, IsWhatTheWriterWritesOrRefused) {
     EXPECT_EQ(tar.substr((*offsets)[0], n), std::string(n, 'a')) << n;
     EXPECT_EQ(tar.substr((*offsets)[2], n), std::string(n, 'b')) << n;
   }
-  // A producer that fails: nothing more is written (no zeros for the rest
-  // of its entry, no end blocks), and the error is the producer's.
+  // A producer that fails: the error is the producer's, and what was
+  // written before it is in the stream as it was (the writer then closes
+  // the archive with zeros, which save drops: UntilStoppedSink).
   {
     std::string cut;
     StringSink cut_sink(&cut);
@@ -281,7 +282,8 @@ TEST(TarStreamSizeTest, IsWhatTheWriterWritesOrRefused) {
                                  })},
         cut_sink, {.mtime = 0, .pad_to_record = false});
     EXPECT_EQ(failed.code(), StatusCode::kNetwork);
-    EXPECT_EQ(cut.size(), 512u + 1024u + 512u + 700u);
+    ASSERT_GE(cut.size(), 512u + 1024u + 512u + 700u);
+    EXPECT_EQ(cut.substr(512 + 1024 + 512, 700), std::string(700, 'b'));
   }
   // A path ustar cannot hold: a pax header whose size libarchive decides.
   EXPECT_FALSE(TarStreamSize({TarWriteEntry::File(std::string(100, 'p'), "x")}).ok());
