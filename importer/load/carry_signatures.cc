@@ -16,39 +16,6 @@
 namespace ppa {
 namespace {
 
-// Where the target keeps the simple signatures of `reference`, and the
-// repository a store files them under.
-class Destinations {
- public:
-  Destinations(const Target& target, RegistriesD config)
-      : target_(target), config_(std::move(config)) {
-    if (target.is_registry() && target.registry() && target.registry()->supports_signatures()) {
-      registry_ = MakeRegistrySignatureStore(target.registry());
-    }
-  }
-
-  Result<SignatureStore*> For(const std::string& reference) {
-    if (registry_) return registry_.get();
-    const std::string fallback = target_.is_registry() ? DefaultLookasideDirectory()
-                                                       : target_.layout_dir() + ".sigstore";
-    PPA_ASSIGN_OR_RETURN(std::string dir, LookasideDirFor(config_, reference, fallback));
-    auto& store = lookasides_[dir];
-    if (!store) store = MakeLookasideStore(dir);
-    return store.get();
-  }
-
-  // `repo`: the target repository (below the host); `reference`: the image.
-  std::string RepositoryFor(const std::string& repo, const std::string& reference) const {
-    return registry_ ? repo : ReferencePath(reference);
-  }
-
- private:
-  const Target& target_;
-  RegistriesD config_;
-  std::unique_ptr<SignatureStore> registry_;
-  std::map<std::string, std::unique_ptr<SignatureStore>> lookasides_;
-};
-
 // The digests whose signatures go with `item`: its own, and a list's
 // platform images' (save files them under the list's repository).
 std::vector<std::string> DigestsOf(const ItemResult& item) {
@@ -95,7 +62,7 @@ void CarrySignatures(const std::string& root, std::vector<ItemResult>& items,
     return;
   }
   std::unique_ptr<SignatureStore> archive = MakeLookasideStore(carried);
-  Destinations destinations(target, std::move(*config));
+  SignatureDestinations destinations(target, std::move(*config));
   const std::string location = target.sink().Locate("");
   for (ItemResult& item : items) {
     if (item.kind == ItemResult::Kind::kChart || !item.status.ok() || item.digest.empty()) {

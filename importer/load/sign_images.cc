@@ -119,6 +119,35 @@ Result<std::string> LookasideDirFor(const RegistriesD& config, const std::string
   return LookasideDirectory(*url);
 }
 
+SignatureDestinations::SignatureDestinations(const Target& target, RegistriesD config)
+    : config_(std::move(config)),
+      default_lookaside_(target.is_registry() ? DefaultLookasideDirectory()
+                                              : target.layout_dir() + ".sigstore") {
+  if (target.is_registry() && target.registry() && target.registry()->supports_signatures()) {
+    registry_ = MakeRegistrySignatureStore(target.registry());
+  }
+}
+
+SignatureDestinations::~SignatureDestinations() = default;
+
+Result<std::string> SignatureDestinations::LookasideFor(const std::string& reference) const {
+  return LookasideDirFor(config_, reference, default_lookaside_);
+}
+
+Result<SignatureStore*> SignatureDestinations::For(const std::string& reference) {
+  if (registry_) return registry_.get();
+  PPA_ASSIGN_OR_RETURN(std::string dir, LookasideFor(reference));
+  MutexLock lock(&mu_);
+  auto& store = lookasides_[dir];
+  if (!store) store = MakeLookasideStore(dir);
+  return store.get();
+}
+
+std::string SignatureDestinations::RepositoryFor(const std::string& repository,
+                                                 const std::string& reference) const {
+  return registry_ ? repository : ReferencePath(reference);
+}
+
 Status CheckLookasideWritable(const std::string& dir, const std::string& registries_d) {
   std::string existing = dir;
   while (existing.size() > 1 && access(existing.c_str(), F_OK) != 0) {
@@ -144,28 +173,11 @@ struct ImageSigner::State {
   const Target* target = nullptr;
   SignOptions options;
   bool dry_run = false;
-  RegistriesD registries_d;
-  // Lookaside directory used when registries.d configures none.
-  std::string default_lookaside;
-  std::unique_ptr<SignatureStore> registry_store;  // the registry's API extension, when offered
-
-  Mutex mu;
-  std::map<std::string, std::unique_ptr<SignatureStore>> lookasides GUARDED_BY(mu);  // by dir
-
-  // Where the signature of `reference` goes: the registry, or a lookaside.
-  Result<SignatureStore*> StoreFor(const std::string& reference) {
-    if (registry_store) return registry_store.get();
-    PPA_ASSIGN_OR_RETURN(std::string dir,
-                         LookasideDirFor(registries_d, reference, default_lookaside));
-    MutexLock lock(&mu);
-    auto& store = lookasides[dir];
-    if (!store) store = MakeLookasideStore(dir);
-    return store.get();
-  }
+  std::unique_ptr<SignatureDestinations> destinations;
 
   // The repository a store files the signature of `task` under.
   std::string StoredRepository(const SignTask& task) const {
-    return registry_store ? task.repository : ReferencePath(task.reference);
+    return destinations->RepositoryFor(task.repository, task.reference);
   }
 
   // The signature by this key over the same claim among `stored`, if any.
@@ -230,7 +242,7 @@ struct ImageSigner::State {
                            .reference = task.reference,
                            .digest = task.digest,
                            .key = key->fingerprint()};
-    PPA_ASSIGN_OR_RETURN(SignatureStore * store, StoreFor(task.reference));
+    PPA_ASSIGN_OR_RETURN(SignatureStore * store, destinations->For(task.reference));
     const std::string repository = StoredRepository(task);
     if (dry_run) {
       result.stored = store->Describe();
@@ -280,25 +292,16 @@ Result<std::unique_ptr<ImageSigner>> ImageSigner::Open(const SignOptions& option
     return config.status().WithContext("registries.d").WithHint(
         "fix the file, or point --registries.d at another directory");
   }
-  state->registries_d = std::move(*config);
-  if (target.is_registry()) {
-    state->default_lookaside = DefaultLookasideDirectory();
-    if (target.registry() && target.registry()->supports_signatures()) {
-      state->registry_store = MakeRegistrySignatureStore(target.registry());
-    }
-  } else {
-    state->default_lookaside = target.layout_dir() + ".sigstore";
-  }
+  state->destinations = std::make_unique<SignatureDestinations>(target, std::move(*config));
   // Where this namespace's simple signatures go must take them: found now,
   // not after the images are pushed (a web-only lookaside, a folder this
   // user cannot write).
-  if (state->key && !state->registry_store && !dry_run) {
+  if (state->key && !state->destinations->in_registry() && !dry_run) {
     const std::string probe =
         (options.identity.empty() ? target.sink().Locate("") : options.identity + "/") +
         (options.identity.empty() && !target.prefix().empty() ? target.prefix() + "/" : "") +
         options_namespace + "/ppa-import:probe";
-    PPA_ASSIGN_OR_RETURN(std::string lookaside,
-                         LookasideDirFor(state->registries_d, probe, state->default_lookaside));
+    PPA_ASSIGN_OR_RETURN(std::string lookaside, state->destinations->LookasideFor(probe));
     PPA_RETURN_IF_ERROR(CheckLookasideWritable(lookaside, dir));
   }
   return std::unique_ptr<ImageSigner>(new ImageSigner(std::move(state)));

@@ -15,11 +15,15 @@
 //    "OK" and unsigned when signing was asked for.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "base/mutex.h"
 #include "base/status.h"
+#include "base/thread_annotations.h"
+#include "docker_io/sign/registries_d.h"
 #include "docker_io/target/target.h"
 #include "importer/load/load_options.h"
 #include "importer/report/report.h"
@@ -72,6 +76,35 @@ Result<std::string> LookasideDirFor(const RegistriesD& config, const std::string
 // that exists must be writable by this user (the rest is made). IoError
 // naming the folder and why, with a hint, otherwise.
 Status CheckLookasideWritable(const std::string& dir, const std::string& registries_d);
+
+class SignatureStore;
+
+// Where a target keeps the simple signatures of its images, as
+// containers/image decides: the registry's signature API when it offers
+// one, else the lookaside registries.d names for the image (file:// only),
+// else containers/image's default folder (an OCI layout: <layout>.sigstore).
+// Shared by signing (ImageSigner) and by the signatures a saved archive
+// carries (importer/load/carry_signatures.h). Thread-safe.
+class SignatureDestinations {
+ public:
+  SignatureDestinations(const Target& target, RegistriesD config);
+  ~SignatureDestinations();
+  // The store of `reference`'s signatures.
+  Result<SignatureStore*> For(const std::string& reference);
+  // The repository a store files them under: `repository` (below the
+  // host) for the registry's API, else `reference`'s path.
+  std::string RepositoryFor(const std::string& repository, const std::string& reference) const;
+  // The lookaside folder of `reference` (none when the registry keeps them).
+  Result<std::string> LookasideFor(const std::string& reference) const;
+  bool in_registry() const { return registry_ != nullptr; }
+
+ private:
+  RegistriesD config_;
+  std::string default_lookaside_;
+  std::unique_ptr<SignatureStore> registry_;  // the registry's API extension, when offered
+  Mutex mu_;
+  std::map<std::string, std::unique_ptr<SignatureStore>> lookasides_ GUARDED_BY(mu_);  // by dir
+};
 
 class ImageSigner {
  public:
